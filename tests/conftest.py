@@ -1,0 +1,49 @@
+"""Fixtures for the rust-mail integration tests. The machinery lives in tests/harness/."""
+import pytest
+
+from harness.certs import CertificateSet
+from harness.php import PhpRunner, extension_path
+from harness.sink import SmtpSink
+from harness.smtpserver import ServerConfig, SilentServer, SmtpTestServer
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    return CertificateSet(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+def smtp_server(certs):
+    """Factory: smtp_server(tls=..., auth=..., replies=..., ...) -> a started SmtpTestServer.
+
+    Parameters are the fields of harness.smtpserver.ServerConfig."""
+    servers = []
+
+    def start(**options):
+        server = SmtpTestServer(ServerConfig(**options), certs).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def php():
+    # No skip: a missing extension must fail every test that needs it.
+    return PhpRunner(extension_path())

@@ -1,0 +1,286 @@
+"""A real, scriptable SMTP server (aiosmtpd) running on its own event loop thread.
+
+Everything a test may want to assert on is recorded: accepted messages, AUTH
+attempts (never the secrets), TCP connections, and every line of the session.
+"""
+import asyncio
+import base64
+import email
+import email.policy
+import json
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+KNOWN_MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2")
+TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+# What Exchange Online answers to a bad XOAUTH2 token (base64 JSON in a 334), then 535 5.7.3.
+XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"}
+XOAUTH2_FAILED = "535 5.7.3 Authentication unsuccessful [test server]"
+
+
+@dataclass
+class ReceivedMessage:
+    mail_from: str
+    rcpt_tos: list
+    raw: bytes
+    message: email.message.EmailMessage
+    tls: bool            # whether the session was encrypted when DATA completed
+    auth_user: str       # the authenticated user, or None
+
+
+@dataclass
+class AuthAttempt:
+    mechanism: str
+    user: str
+    success: bool
+
+
+@dataclass
+class ServerConfig:
+    tls: str = "none"                  # none | starttls | implicit
+    cert: str = "good"
+    require_starttls: bool = False
+    auth: dict = None                  # {"user":..., "password":..., "token":...}
+    auth_mechanisms: list = None       # advertised; default: those the credentials allow
+    auth_require_tls: bool = False     # advertise/accept AUTH only after STARTTLS
+    replies: dict = field(default_factory=dict)  # stage -> scripted reply (see ScriptedHandler)
+    banner: str = "mail.test.local ESMTP rust-mail test server"
+    tls_max_version: str = None        # "1.2" to refuse TLS 1.3 clients
+    idle_timeout: float = 300          # seconds a connection may sit idle before the server drops it
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _decode_b64(text):
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+
+
+class ScriptedHandler:
+    """aiosmtpd hooks. `replies` keys: "mail", "rcpt", "rcpt:<address>", "data", "auth"."""
+
+    def __init__(self, server):
+        self.server = server
+        self.config = server.config
+
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
+        session.host_name = hostname
+        # aiosmtpd prints "250-AUTH " even with no mechanism left; a server without AUTH omits the line.
+        return [r for r in responses if r.strip() != "250-AUTH"]
+
+    async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
+        if "mail" in self.config.replies:
+            return self.config.replies["mail"]
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
+        reply = self.config.replies.get(f"rcpt:{address}", self.config.replies.get("rcpt"))
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, smtp, session, envelope):
+        if "data" in self.config.replies:
+            return self.config.replies["data"]
+        raw = envelope.original_content
+        self.server.messages.append(ReceivedMessage(
+            mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), raw=raw,
+            # The parsed view uses LF line ends (as a mailbox would store it), so get_content()
+            # compares naturally; byte-exact checks use .raw.
+            message=email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default),
+            tls=smtp.is_encrypted(), auth_user=session.auth_data))
+        return f"250 2.0.0 Ok: queued as {len(self.server.messages)}"
+
+    def authenticate(self, smtp, session, envelope, mechanism, auth_data: LoginPassword):
+        """aiosmtpd authenticator for PLAIN and LOGIN."""
+        user = auth_data.login.decode("utf-8", "replace")
+        creds = self.config.auth or {}
+        ok = (user == creds.get("user") and "password" in creds
+              and auth_data.password == creds["password"].encode())
+        return self._auth_result(mechanism, user, ok, failure_reply=None)
+
+    async def auth_XOAUTH2(self, smtp, args):
+        """SASL XOAUTH2: base64("user=U\\x01auth=Bearer T\\x01\\x01"), failing like Exchange Online."""
+        if len(args) == 2:
+            blob = _decode_b64(args[1])
+        else:
+            blob = await smtp.challenge_auth("")
+        if not isinstance(blob, bytes):
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        fields = dict(part.split("=", 1) for part in blob.decode("utf-8", "replace").split("\x01") if "=" in part)
+        user, bearer = fields.get("user"), fields.get("auth", "")
+        creds = self.config.auth or {}
+        ok = user == creds.get("user") and "token" in creds and bearer == f"Bearer {creds['token']}"
+        if not ok and "auth" not in self.config.replies:
+            # The client must answer the JSON challenge with an empty line before the final 535.
+            await smtp.challenge_auth(json.dumps(XOAUTH2_ERROR))
+            return self._auth_result("XOAUTH2", user, False, failure_reply=XOAUTH2_FAILED)
+        return self._auth_result("XOAUTH2", user, ok, failure_reply=None)
+
+    def _auth_result(self, mechanism, user, ok, failure_reply):
+        scripted = self.config.replies.get("auth")
+        ok = ok and not scripted
+        self.server.auth_attempts.append(AuthAttempt(mechanism, user, ok))
+        if ok:
+            return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=False, handled=False, message=scripted or failure_reply)
+
+
+class RecordingSMTP(SMTP):
+    """aiosmtpd's SMTP protocol, plus a log of every line and a connection count."""
+
+    def __init__(self, server, **kwargs):
+        super().__init__(server.handler, **kwargs)
+        self.test_server = server
+        self._partial = b""
+
+    def is_encrypted(self):
+        return self.transport is not None and self.transport.get_extra_info("sslcontext") is not None
+
+    def connection_made(self, transport):
+        starttls_done = self._original_transport is not None
+        super().connection_made(transport)
+        if not starttls_done:
+            self.test_server._opened(self)
+        if self.is_encrypted():
+            self.test_server.session_log.append("-- TLS established")
+
+    def connection_lost(self, error):
+        self.test_server._closed(self)
+        super().connection_lost(error)
+
+    def data_received(self, data):
+        # Decrypted bytes arrive here after STARTTLS too, so the log covers the whole session.
+        lines = (self._partial + data).split(b"\r\n")
+        self._partial = lines.pop()
+        self.test_server.session_log.extend("C: " + line.decode("latin-1") for line in lines)
+        super().data_received(data)
+
+    async def push(self, status):
+        text = status.decode("latin-1") if isinstance(status, bytes) else status
+        self.test_server.session_log.append("S: " + text)
+        await super().push(status)
+
+
+class SmtpTestServer:
+    def __init__(self, config: ServerConfig, certs=None):
+        self.config = config
+        self.host = "127.0.0.1"
+        self.port = None
+        self.messages = []
+        self.auth_attempts = []
+        self.session_log = []
+        self.connections = 0
+        self._open = set()
+        self.handler = ScriptedHandler(self)
+        self._tls_context = self._make_tls_context(certs) if config.tls != "none" else None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._listener = None
+
+    def start(self):
+        self._thread.start()
+        self._listener = self._call(self._loop.create_server(
+            self._new_session, self.host, 0,
+            ssl=self._tls_context if self.config.tls == "implicit" else None))
+        self.port = self._listener.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self):
+        if self._listener is not None:
+            self._listener.close()
+            self.close_connections()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def close_connections(self):
+        """Drop every open connection, as a server does to idle clients (or on restart)."""
+        async def close_all():
+            for protocol in list(self._open):
+                if protocol.transport is not None:
+                    protocol.transport.close()
+            await asyncio.sleep(0.05)
+        self._call(close_all())
+
+    def client_lines(self):
+        """Lines the client sent, without the "C: " prefix."""
+        return [line[3:] for line in self.session_log if line.startswith("C: ")]
+
+    def commands(self):
+        """Upper-cased SMTP verbs the client sent (first word of each command line)."""
+        return [line.split(" ", 1)[0].split(":", 1)[0].upper() for line in self.client_lines() if line]
+
+    def log_index(self, prefix):
+        """Index in session_log of the first line starting with prefix (case-insensitive), or None."""
+        prefix = prefix.upper()
+        return next((i for i, line in enumerate(self.session_log) if line.upper().startswith(prefix)), None)
+
+    # -- internals
+
+    def _call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    def _opened(self, protocol):
+        self.connections += 1
+        self._open.add(protocol)
+        self.session_log.append(f"-- connection {self.connections} opened")
+
+    def _closed(self, protocol):
+        self._open.discard(protocol)
+
+    def _new_session(self):
+        config = self.config
+        mechanisms = config.auth_mechanisms
+        if mechanisms is None:
+            creds = config.auth or {}
+            mechanisms = (["PLAIN", "LOGIN"] if "password" in creds else []) + (["XOAUTH2"] if "token" in creds else [])
+        return RecordingSMTP(
+            self,
+            loop=self._loop,
+            hostname=config.banner.split(" ", 1)[0],
+            ident=(config.banner.split(" ", 1) + [""])[1],
+            tls_context=self._tls_context if config.tls == "starttls" else None,
+            require_starttls=config.require_starttls,
+            authenticator=self.handler.authenticate,
+            # Implicit TLS is encrypted from the start; aiosmtpd only knows about STARTTLS.
+            auth_require_tls=config.auth_require_tls and config.tls == "starttls",
+            auth_exclude_mechanism=[m for m in KNOWN_MECHANISMS if m not in mechanisms],
+            timeout=config.idle_timeout,
+            data_size_limit=50 * 1024 * 1024,
+        )
+
+    def _make_tls_context(self, certs):
+        if certs is None:
+            raise ValueError("a TLS server needs the certs fixture")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*certs.pair(self.config.cert))
+        if self.config.tls_max_version:
+            context.maximum_version = TLS_VERSIONS[self.config.tls_max_version]
+        return context
+
+
+class SilentServer:
+    """Accepts TCP connections (the kernel completes the handshake) and never says a word."""
+
+    def __init__(self):
+        self.host = "127.0.0.1"
+        self._socket = socket.socket()
+        self._socket.bind((self.host, 0))
+        self._socket.listen(16)
+        self.port = self._socket.getsockname()[1]
+
+    def stop(self):
+        self._socket.close()
