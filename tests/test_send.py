@@ -1,0 +1,536 @@
+"""Integration tests of rust_mail_send(): the real extension in the real PHP CLI,
+talking to real SMTP servers on loopback. Each test asserts what the server
+received (or refused to receive) and what the PHP caller gets back."""
+import json
+
+import pytest
+
+from harness.mail import (CREDENTIALS, PASSWORD, REDACTED, TOKEN, USER, as_map, assert_failed,
+                          assert_no_secret, assert_sent, attachments_of, compose, describe, send,
+                          tls_transport, transport_for)
+from harness.smtpserver import free_port
+
+BINARY = bytes(range(256)) * 64  # every byte value, CR/LF/NUL included
+
+
+def only_message(server):
+    assert len(server.messages) == 1, f"server received {len(server.messages)} messages"
+    return server.messages[0]
+
+
+def addresses(header):
+    return [a.addr_spec for a in header.addresses]
+
+
+# ---------------------------------------------------------------- composing
+
+def test_plain_text_delivery(php, smtp_server):
+    server = smtp_server()
+    result = send(php, compose(text="Hello there\nsecond line"), transport_for(server))
+    assert_sent(result)
+    received = only_message(server)
+    assert received.mail_from == "sender@example.com"
+    assert received.rcpt_tos == ["rcpt@example.com"]
+    msg = received.message
+    assert msg["From"].addresses[0].display_name == "Sender"
+    assert addresses(msg["From"]) == ["sender@example.com"]
+    assert addresses(msg["To"]) == ["rcpt@example.com"]
+    assert msg["Subject"] == "Hello"
+    assert msg["Date"] is not None
+    assert msg.get_content_type() == "text/plain"
+    assert msg.get_content_charset() == "utf-8"
+    assert msg.get_content().rstrip("\n") == "Hello there\nsecond line"
+    assert result["message_id"] and result["message_id"].strip("<>") == msg["Message-ID"].strip("<>")
+    assert result["accepted"] == ["rcpt@example.com"]
+    assert as_map(result["rejected"]) == {}
+    assert result["code"] == 250
+    assert result["reused_connection"] is False
+
+
+def test_result_transcript_and_timings(php, smtp_server):
+    server = smtp_server()
+    result = send(php, compose(), transport_for(server))
+    assert_sent(result)
+    transcript = result["transcript"]
+    assert all(set(entry) >= {"ms", "dir", "line"} for entry in transcript)
+    assert all(entry["dir"] in ("client", "server", "info") for entry in transcript)
+    assert all(isinstance(entry["ms"], (int, float)) for entry in transcript)
+    server_lines = [e["line"] for e in transcript if e["dir"] == "server"]
+    client_lines = [e["line"] for e in transcript if e["dir"] == "client"]
+    assert server_lines[0].startswith("220 mail.test.local")
+    assert any(line.upper().startswith("MAIL FROM:<SENDER@EXAMPLE.COM>") for line in client_lines)
+    assert any(line.startswith("250 2.0.0 Ok: queued as 1") for line in server_lines)
+    timings = result["timings"]
+    assert set(timings) >= {"connect", "tls", "auth", "send", "total"}
+    assert all(isinstance(v, (int, float)) and v >= 0 for v in timings.values())
+    assert timings["total"] >= timings["connect"]
+
+
+def test_text_and_html_are_multipart_alternative(php, smtp_server):
+    server = smtp_server()
+    text = "Plain version with ümlauts and a long line " + "x" * 120
+    html = "<p>HTML version with <b>ümlauts</b></p>"
+    assert_sent(send(php, compose(text=text, html=html), transport_for(server)))
+    msg = only_message(server).message
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg.get_body(("plain",)).get_content().rstrip("\n") == text
+    assert msg.get_body(("html",)).get_content().rstrip("\n") == html
+
+
+def test_html_only(php, smtp_server):
+    server = smtp_server()
+    assert_sent(send(php, compose(text=None, html="<h1>Only HTML</h1>"), transport_for(server)))
+    msg = only_message(server).message
+    assert msg.get_content_type() == "text/html"
+    assert msg.get_content().rstrip("\n") == "<h1>Only HTML</h1>"
+
+
+@pytest.fixture
+def files(tmp_path):
+    report = tmp_path / "report.pdf"
+    report.write_bytes(BINARY)
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes("Notizen: Grüße\r\n".encode())
+    return report, notes
+
+
+def test_attachments_as_list_of_paths(php, smtp_server, files):
+    server = smtp_server()
+    report, notes = files
+    assert_sent(send(php, compose(attachments=[str(report), str(notes)]), transport_for(server)))
+    msg = only_message(server).message
+    assert msg.get_content_type() == "multipart/mixed"
+    assert msg.get_body(("plain",)).get_content().rstrip("\n") == "Hello there"
+    found = attachments_of(msg)
+    assert set(found) == {"report.pdf", "notes.txt"}
+    assert found["report.pdf"][1] == BINARY
+    assert found["notes.txt"][1].replace(b"\r\n", b"\n") == "Notizen: Grüße\n".encode()
+
+
+def test_attachments_as_name_to_path_map(php, smtp_server, files):
+    server = smtp_server()
+    report, _ = files
+    assert_sent(send(php, compose(attachments={"Quarterly Report.pdf": str(report)}), transport_for(server)))
+    found = attachments_of(only_message(server).message)
+    assert list(found) == ["Quarterly Report.pdf"]
+    assert found["Quarterly Report.pdf"][1] == BINARY
+
+
+def test_attachment_entries_with_path_and_in_memory_content(php, smtp_server, files):
+    server = smtp_server()
+    report, _ = files
+    entries = [{"path": str(report)},
+               {"content": BINARY[:1000], "name": "data.bin", "type": "application/x-rust-mail-test"}]
+    assert_sent(send(php, compose(attachments=entries), transport_for(server)))
+    found = attachments_of(only_message(server).message)
+    assert found["report.pdf"][1] == BINARY
+    assert found["data.bin"] == ("application/x-rust-mail-test", BINARY[:1000])
+
+
+def test_cc_and_bcc(php, smtp_server):
+    server = smtp_server()
+    message = compose(to="to@example.com", cc=["c1@example.com", "C Two <c2@example.com>"], bcc="hidden@example.com")
+    result = send(php, message, transport_for(server))
+    assert_sent(result)
+    received = only_message(server)
+    everyone = {"to@example.com", "c1@example.com", "c2@example.com", "hidden@example.com"}
+    assert set(received.rcpt_tos) == everyone
+    assert set(result["accepted"]) == everyone
+    assert addresses(received.message["Cc"]) == ["c1@example.com", "c2@example.com"]
+    assert received.message["Bcc"] is None
+    assert b"hidden@example.com" not in received.raw
+
+
+@pytest.mark.parametrize("reply_to", ["One <r1@example.com>, r2@example.com", ["One <r1@example.com>", "r2@example.com"]],
+                         ids=["string", "list"])
+def test_reply_to(php, smtp_server, reply_to):
+    server = smtp_server()
+    assert_sent(send(php, compose(reply_to=reply_to), transport_for(server)))
+    msg = only_message(server).message
+    assert addresses(msg["Reply-To"]) == ["r1@example.com", "r2@example.com"]
+    assert msg["Reply-To"].addresses[0].display_name == "One"
+
+
+@pytest.mark.parametrize("headers", [["X-Campaign: spring", "X-Priority: 1"], {"X-Campaign": "spring", "X-Priority": "1"}],
+                         ids=["list", "map"])
+def test_custom_headers(php, smtp_server, headers):
+    server = smtp_server()
+    assert_sent(send(php, compose(headers=headers), transport_for(server)))
+    msg = only_message(server).message
+    assert msg["X-Campaign"] == "spring"
+    assert msg["X-Priority"] == "1"
+
+
+def test_non_ascii_subject_and_display_names(php, smtp_server):
+    server = smtp_server()
+    subject = "Grüße aus Köln — 日本語のテスト " + "lang " * 20
+    message = compose(**{"from": "Jörg Müller <joerg@example.com>", "to": "Zoë Ångström <zoe@example.com>",
+                         "subject": subject})
+    assert_sent(send(php, message, transport_for(server)))
+    received = only_message(server)
+    msg = received.message
+    assert msg["Subject"] == subject
+    assert msg["From"].addresses[0].display_name == "Jörg Müller"
+    assert msg["To"].addresses[0].display_name == "Zoë Ångström"
+    # The server did not offer SMTPUTF8, so the header section must be plain ASCII (RFC 2047 words).
+    header_section = received.raw.split(b"\r\n\r\n", 1)[0]
+    assert header_section.isascii()
+
+
+def test_iso_8859_1_body_passes_through_byte_exact(php, smtp_server):
+    server = smtp_server()
+    latin1 = b"Gr\xfc\xdfe aus K\xf6ln, \xe0 bient\xf4t"
+    assert_sent(send(php, compose(text=latin1, charset="ISO-8859-1"), transport_for(server)))
+    msg = only_message(server).message
+    assert msg.get_content_charset().lower() == "iso-8859-1"
+    assert msg.get_payload(decode=True).rstrip(b"\n") == latin1
+
+
+def test_raw_message_with_envelope_is_byte_exact(php, smtp_server):
+    server = smtp_server()
+    raw = (b"From: Header Sender <header@example.com>\r\nTo: list@example.com\r\nSubject: raw mode\r\n"
+           b"Message-ID: <raw-1@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+           b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+           b"line one\r\n.a line starting with a dot\r\n..two dots\r\n.\r\nGr\xc3\xbc\xc3\x9fe\r\n")
+    envelope = {"from": "bounce@example.com", "to": ["x@example.com", "y@example.com"]}
+    result = send(php, {"raw": raw, "envelope": envelope}, transport_for(server))
+    assert_sent(result)
+    received = only_message(server)
+    assert received.mail_from == "bounce@example.com"
+    assert received.rcpt_tos == ["x@example.com", "y@example.com"]
+    assert received.raw == raw
+
+
+# ---------------------------------------------------------------- TLS
+
+def test_starttls_with_test_ca(php, smtp_server, certs):
+    server = smtp_server(tls="starttls")
+    result = send(php, compose(), tls_transport(server, certs))
+    assert_sent(result)
+    assert only_message(server).tls is True
+    assert server.log_index("C: STARTTLS") < server.log_index("-- TLS") < server.log_index("C: MAIL FROM")
+
+
+def test_starttls_to_localhost_by_name(php, smtp_server, certs):
+    server = smtp_server(tls="starttls")
+    assert_sent(send(php, compose(), tls_transport(server, certs, host="localhost")))
+    assert only_message(server).tls is True
+
+
+def test_implicit_tls_with_test_ca(php, smtp_server, certs):
+    server = smtp_server(tls="implicit")
+    assert_sent(send(php, compose(), tls_transport(server, certs, security="tls")))
+    assert only_message(server).tls is True
+
+
+def test_opportunistic_uses_starttls_when_offered(php, smtp_server, certs):
+    server = smtp_server(tls="starttls")
+    assert_sent(send(php, compose(), tls_transport(server, certs, security="opportunistic")))
+    assert only_message(server).tls is True
+
+
+def test_opportunistic_sends_in_clear_when_starttls_not_offered(php, smtp_server, certs):
+    server = smtp_server(tls="none")
+    assert_sent(send(php, compose(), tls_transport(server, certs, security="opportunistic")))
+    assert only_message(server).tls is False
+
+
+@pytest.mark.parametrize("tls, cert", [("starttls", "wrongname"), ("starttls", "selfsigned"), ("starttls", "expired"),
+                                       ("implicit", "wrongname"), ("implicit", "expired")])
+def test_untrusted_certificate_is_a_tls_error(php, smtp_server, certs, tls, cert):
+    server = smtp_server(tls=tls, cert=cert)
+    security = "starttls" if tls == "starttls" else "tls"
+    result = send(php, compose(), tls_transport(server, certs, security=security))
+    assert_failed(result, "tls")
+    assert server.messages == []
+    assert server.log_index("C: MAIL FROM") is None
+
+
+def test_verify_peer_false_accepts_self_signed(php, smtp_server, certs):
+    server = smtp_server(tls="starttls", cert="selfsigned")
+    assert_sent(send(php, compose(), transport_for(server, security="starttls", verify_peer=False)))
+    assert only_message(server).tls is True
+
+
+def test_starttls_required_but_not_offered(php, smtp_server, certs):
+    server = smtp_server(tls="none")
+    result = send(php, compose(), tls_transport(server, certs, security="starttls"))
+    assert_failed(result, "tls")
+    assert server.log_index("C: MAIL FROM") is None
+    assert server.messages == []
+
+
+def test_tls_min_version_13_refuses_tls12_server(php, smtp_server, certs):
+    server = smtp_server(tls="implicit", tls_max_version="1.2")
+    result = send(php, compose(), tls_transport(server, certs, security="tls", tls_min_version="1.3"))
+    assert_failed(result, "tls")
+    assert server.messages == []
+
+
+# ---------------------------------------------------------------- AUTH
+
+AUTH_SECRETS = {"plain": PASSWORD, "login": PASSWORD, "xoauth2": TOKEN}
+
+
+@pytest.mark.parametrize("mechanism", ["plain", "login", "xoauth2"])
+def test_auth_after_starttls(php, smtp_server, certs, mechanism):
+    server = smtp_server(tls="starttls", auth=CREDENTIALS, auth_mechanisms=[mechanism.upper()], auth_require_tls=True)
+    secret = AUTH_SECRETS[mechanism]
+    result = send(php, compose(), tls_transport(server, certs, auth=mechanism, username=USER, password=secret))
+    assert_sent(result)
+    assert [(a.mechanism, a.user, a.success) for a in server.auth_attempts] == [(mechanism.upper(), USER, True)]
+    assert only_message(server).auth_user == USER
+    assert server.log_index("-- TLS") < server.log_index("C: AUTH")
+    assert_no_secret(result, USER, secret)
+
+
+@pytest.mark.parametrize("mechanism", ["plain", "login", "xoauth2"])
+def test_transcript_redacts_auth_payloads(php, smtp_server, certs, mechanism):
+    server = smtp_server(tls="starttls", auth=CREDENTIALS, auth_mechanisms=[mechanism.upper()])
+    result = send(php, compose(), tls_transport(server, certs, auth=mechanism, username=USER, password=AUTH_SECRETS[mechanism]))
+    assert_sent(result)
+    client_lines = [e["line"] for e in result["transcript"] if e["dir"] == "client"]
+    auth_at = next(i for i, line in enumerate(client_lines) if line.upper().startswith("AUTH"))
+    mail_at = next(i for i, line in enumerate(client_lines) if line.upper().startswith("MAIL"))
+    auth_exchange = client_lines[auth_at:mail_at]
+    assert any(REDACTED in line for line in auth_exchange), auth_exchange
+    # Whatever the client sent during AUTH is either the bare command or the marker.
+    for line in auth_exchange:
+        assert line.upper() in ("AUTH " + mechanism.upper(), "") or REDACTED in line, line
+    assert_no_secret(result, USER, AUTH_SECRETS[mechanism])
+
+
+def test_auth_auto_picks_an_offered_mechanism(php, smtp_server, certs):
+    server = smtp_server(tls="starttls", auth=CREDENTIALS, auth_mechanisms=["LOGIN"])
+    result = send(php, compose(), tls_transport(server, certs, auth="auto", username=USER, password=PASSWORD))
+    assert_sent(result)
+    assert [(a.mechanism, a.success) for a in server.auth_attempts] == [("LOGIN", True)]
+
+
+def test_wrong_password_is_an_auth_error(php, smtp_server, certs):
+    server = smtp_server(tls="starttls", auth={"user": USER, "password": "the-right-one"})
+    result = send(php, compose(), tls_transport(server, certs, auth="plain", username=USER, password=PASSWORD))
+    error = assert_failed(result, "auth")
+    assert error["transient"] is False
+    assert result["code"] == 535
+    assert [a.success for a in server.auth_attempts] == [False]
+    assert server.messages == [] and server.log_index("C: MAIL FROM") is None
+    assert_no_secret(result, USER, PASSWORD)
+
+
+def test_xoauth2_rejected_token_like_exchange_online(php, smtp_server, certs):
+    server = smtp_server(tls="starttls", auth={"user": USER, "token": "the-valid-token"})
+    result = send(php, compose(), tls_transport(server, certs, auth="xoauth2", username=USER, password=TOKEN))
+    assert_failed(result, "auth")
+    assert result["code"] == 535
+    assert result["enhanced_code"] == "5.7.3"
+    # The client answered the JSON challenge with an empty line and got the final 535.
+    assert "S: 535 5.7.3 Authentication unsuccessful [test server]" in server.session_log
+    assert [a.success for a in server.auth_attempts] == [False]
+    assert server.messages == []
+    assert_no_secret(result, USER, TOKEN)
+
+
+def test_tenant_smtp_auth_disabled_reply_is_reported(php, smtp_server, certs):
+    reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant"
+    server = smtp_server(tls="starttls", auth=CREDENTIALS, replies={"auth": reply})
+    result = send(php, compose(), tls_transport(server, certs, auth="login", username=USER, password=PASSWORD))
+    assert_failed(result, "auth")
+    assert result["code"] == 535
+    assert result["enhanced_code"] == "5.7.139"
+    assert "SmtpClientAuthentication is disabled" in result["reply"]
+    assert_no_secret(result, USER, PASSWORD)
+
+
+def test_no_credentials_in_clear_without_tls(php, smtp_server):
+    server = smtp_server(tls="none", auth=CREDENTIALS)  # offers AUTH PLAIN LOGIN on a plain connection
+    result = send(php, compose(), transport_for(server, auth="plain", username=USER, password=PASSWORD))
+    assert result["ok"] is False, describe(result)
+    assert result["error"]["kind"] in ("auth", "tls"), describe(result)
+    assert "AUTH" not in server.commands()
+    assert server.auth_attempts == [] and server.messages == []
+    assert_no_secret(result, USER, PASSWORD)
+
+
+def test_allow_insecure_auth_sends_credentials_in_clear(php, smtp_server):
+    server = smtp_server(tls="none", auth=CREDENTIALS)
+    result = send(php, compose(), transport_for(server, auth="plain", username=USER, password=PASSWORD,
+                                                allow_insecure_auth=True))
+    assert_sent(result)
+    assert [(a.mechanism, a.success) for a in server.auth_attempts] == [("PLAIN", True)]
+    assert only_message(server).auth_user == USER
+    assert_no_secret(result, USER, PASSWORD)
+
+
+# ---------------------------------------------------------------- server replies
+
+def test_one_rejected_recipient_others_delivered(php, smtp_server):
+    server = smtp_server(replies={"rcpt:bad@example.com": "550 5.1.1 User unknown"})
+    message = compose(to=["good1@example.com", "bad@example.com"], cc="good2@example.com")
+    result = send(php, message, transport_for(server))
+    assert_sent(result)
+    assert sorted(result["accepted"]) == ["good1@example.com", "good2@example.com"]
+    rejected = as_map(result["rejected"])
+    assert list(rejected) == ["bad@example.com"]
+    assert "550" in rejected["bad@example.com"] and "5.1.1 User unknown" in rejected["bad@example.com"]
+    assert sorted(only_message(server).rcpt_tos) == ["good1@example.com", "good2@example.com"]
+
+
+def test_all_recipients_rejected(php, smtp_server):
+    server = smtp_server(replies={"rcpt": "550 5.1.1 User unknown"})
+    result = send(php, compose(to=["a@example.com", "b@example.com"]), transport_for(server))
+    assert_failed(result, "recipient_rejected")
+    assert sorted(as_map(result["rejected"])) == ["a@example.com", "b@example.com"]
+    assert server.messages == []
+
+
+@pytest.mark.parametrize("reply, code, enhanced, transient", [
+    ("451 4.7.500 Server busy. Please try again later", 451, "4.7.500", True),
+    ("550 5.7.60 SendAsDenied; sender@example.com not allowed to send as this sender", 550, "5.7.60", False),
+])
+def test_sender_rejected(php, smtp_server, reply, code, enhanced, transient):
+    server = smtp_server(replies={"mail": reply})
+    result = send(php, compose(), transport_for(server))
+    error = assert_failed(result, "sender_rejected")
+    assert error["transient"] is transient
+    assert result["code"] == code
+    assert result["enhanced_code"] == enhanced
+    assert reply[4:] in result["reply"]
+    assert server.messages == []
+
+
+@pytest.mark.parametrize("reply, transient", [("451 4.3.0 try later", True), ("554 5.6.0 Message rejected", False)])
+def test_data_rejected(php, smtp_server, reply, transient):
+    server = smtp_server(replies={"data": reply})
+    result = send(php, compose(), transport_for(server))
+    error = assert_failed(result, "data_rejected")
+    assert error["transient"] is transient
+    assert result["code"] == int(reply[:3])
+    assert server.log_index("C: DATA") is not None
+
+
+# ---------------------------------------------------------------- network failures
+
+def test_silent_server_times_out_within_the_budget(php, silent_server):
+    result = send(php, compose(), transport_for(silent_server, timeout=2))
+    assert result["ok"] is False, describe(result)
+    assert result["error"]["kind"] in ("timeout", "connect_timeout"), describe(result)
+    # The php process came back on its own (send() parsed its JSON) and in time.
+    assert php.last_elapsed < 3.5, f"took {php.last_elapsed:.1f}s"
+
+
+def test_connection_refused(php):
+    closed_port = free_port()  # bound then released: nothing listens there
+    result = send(php, compose(), {"host": "127.0.0.1", "port": closed_port, "security": "none", "timeout": 5})
+    assert_failed(result, "connect_refused")
+    assert php.last_elapsed < 3
+
+
+# ---------------------------------------------------------------- programming errors
+
+BAD_CALLS = {
+    "header name with CRLF": ({"headers": {"X-Bad\r\nBcc": "evil@example.com"}}, {}, "header"),
+    "header value with CRLF": ({"headers": ["X-Note: fine\r\nBcc: evil@example.com"]}, {}, "header"),
+    "header value with NUL": ({"headers": {"X-Note": "a\0b"}}, {}, "header"),
+    "subject with CRLF": ({"subject": "Hi\r\nBcc: evil@example.com"}, {}, "subject"),
+    "subject with LF": ({"subject": "Hi\nBcc: evil@example.com"}, {}, "subject"),
+    "to with CRLF": ({"to": "rcpt@example.com\r\nBcc: evil@example.com"}, {}, "to"),
+    "from with NUL": ({"from": "sender@example.com\0"}, {}, "from"),
+    "cc with CR": ({"cc": ["ok@example.com", "x@example.com\rBcc: evil@example.com"]}, {}, "cc"),
+    "unreadable attachment": ({"attachments": ["/nonexistent/rust-mail/missing.pdf"]}, {}, "attachments"),
+    "attachments of wrong type": ({"attachments": 42}, {}, "attachments"),
+    "to of wrong type": ({"to": 42}, {}, "to"),
+    "port of wrong type": ({}, {"port": "twenty-five"}, "port"),
+    "timeout of wrong type": ({}, {"timeout": "soon"}, "timeout"),
+    "unknown security": ({}, {"security": "ssl-please"}, "security"),
+    "missing host": ({}, {"host": None}, "host"),
+    "missing from": ({"from": None}, {}, "from"),
+}
+
+
+@pytest.mark.parametrize("message_fields, transport_fields, field", BAD_CALLS.values(), ids=BAD_CALLS.keys())
+def test_programming_errors_throw_naming_the_field(php, smtp_server, message_fields, transport_fields, field):
+    server = smtp_server()
+    message = compose(**message_fields)
+    transport = transport_for(server, **transport_fields)
+    result, exception = php.call("rust_mail_send", message, transport)
+    assert result is None
+    assert exception is not None
+    assert exception["class"] == "RustMailException"
+    assert "Exception" in exception["parents"]
+    assert field in exception["message"].lower(), exception["message"]
+    assert server.connections == 0, "nothing may be sent before the arguments are valid"
+
+
+# ---------------------------------------------------------------- pooling
+
+def send_sequence(php, steps):
+    """Runs rust_mail_send for each (message, transport, pause_seconds) in ONE php process."""
+    code = f"""
+    $results = [];
+    foreach ({php.php_literal(steps)} as [$message, $transport, $pause]) {{
+        $results[] = rust_mail_send($message, $transport);
+        if ($pause > 0) {{ usleep((int) ($pause * 1000000)); }}
+    }}
+    harness_print($results);
+    """
+    results = php.run(code).json()
+    for result in results:
+        assert_sent(result)
+    return results
+
+
+def numbered(count, transport, pause=0):
+    return [(compose(subject=f"message {i}"), transport, pause) for i in range(count)]
+
+
+def subjects(server):
+    return [m.message["Subject"] for m in server.messages]
+
+
+def test_pool_reuses_one_connection(php, smtp_server):
+    server = smtp_server()
+    results = send_sequence(php, numbered(3, transport_for(server)))
+    assert server.connections == 1
+    assert [r["reused_connection"] for r in results] == [False, True, True]
+    assert subjects(server) == ["message 0", "message 1", "message 2"]
+
+
+def test_pool_false_opens_a_connection_per_send(php, smtp_server):
+    server = smtp_server()
+    results = send_sequence(php, numbered(3, transport_for(server, pool=False)))
+    assert server.connections == 3
+    assert [r["reused_connection"] for r in results] == [False, False, False]
+    assert subjects(server) == ["message 0", "message 1", "message 2"]
+
+
+def test_pooled_connection_authenticates_once(php, smtp_server, certs):
+    server = smtp_server(tls="starttls", auth=CREDENTIALS)
+    transport = tls_transport(server, certs, auth="plain", username=USER, password=PASSWORD)
+    results = send_sequence(php, numbered(2, transport))
+    assert server.connections == 1
+    assert [a.success for a in server.auth_attempts] == [True]
+    assert [m.auth_user for m in server.messages] == [USER, USER]
+    for result in results:
+        assert_no_secret(result, USER, PASSWORD)
+
+
+def test_pool_keeps_servers_apart(php, smtp_server):
+    first, second = smtp_server(), smtp_server()
+    steps = [(compose(subject="to first"), transport_for(first), 0),
+             (compose(subject="to second"), transport_for(second), 0),
+             (compose(subject="first again"), transport_for(first), 0)]
+    results = send_sequence(php, steps)
+    assert subjects(first) == ["to first", "first again"]
+    assert subjects(second) == ["to second"]
+    assert (first.connections, second.connections) == (1, 1)
+    assert results[2]["reused_connection"] is True
+
+
+def test_pooled_connection_closed_by_server_is_replaced(php, smtp_server):
+    server = smtp_server(idle_timeout=0.5)  # drops the pooled connection while PHP sleeps
+    results = send_sequence(php, numbered(2, transport_for(server), pause=1.5))
+    assert subjects(server) == ["message 0", "message 1"]
+    assert server.connections == 2
+    assert results[1]["reused_connection"] is False
