@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from harness import fastcgi
+from harness.fpm import PhpFpm
 from harness.php import PhpRunner
 from harness.smtpserver import XOAUTH2_ERROR
 
@@ -218,3 +220,17 @@ def test_phpcall_round_trips_binary_and_exceptions():
     assert run.json() == {"pid": True, "bytes": b"\x80"}
     literal = php.php_literal({"a": b"\x00\xff"})
     assert php.run(f"harness_print({literal});").json() == {"a": b"\x00\xff"}
+
+
+def test_fastcgi_client_against_fpm_without_extension(tmp_path):
+    fpm = PhpFpm(tmp_path, None, workers=2)
+    try:
+        script = tmp_path / "echo.php"
+        script.write_text("<?php header('X-Test: yes'); echo json_encode(['pid' => getmypid(), 'n' => $_GET['n']]);")
+        answers = [fastcgi.request(fpm.host, fpm.port, str(script), f"n={n}") for n in range(4)]
+        assert [(a.status, a.headers["X-Test"]) for a in answers] == [(200, "yes")] * 4
+        assert [json.loads(a.body)["n"] for a in answers] == ["0", "1", "2", "3"]
+        assert {json.loads(a.body)["pid"] for a in answers} <= set(fpm.worker_pids())
+        assert len(fpm.worker_pids()) == 2
+    finally:
+        fpm.stop()
