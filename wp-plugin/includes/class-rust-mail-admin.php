@@ -1,0 +1,277 @@
+<?php
+/**
+ * Admin: the settings page, the connection log pages, their actions and the notices.
+ *
+ * Every page and action requires manage_options; every action then checks its nonce, then sanitizes its input.
+ * Values are escaped where they are printed: subjects and addresses in the log come from strangers.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class Rust_Mail_Admin {
+
+	const CAPABILITY    = 'manage_options';
+	const SETTINGS_PAGE = 'rust-mail';
+	const LOG_PAGE      = 'rust-mail-log';
+
+	/** admin-post.php actions, each with a nonce of the same name. */
+	const ACTION_SAVE     = 'rust_mail_save_settings';
+	const ACTION_TEST     = 'rust_mail_send_test';
+	const ACTION_DIAGNOSE = 'rust_mail_diagnose';
+
+	public static function register() {
+		// Pages.
+		add_action( 'admin_menu', array( __CLASS__, 'add_menu' ) );
+		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'enqueue_assets' ) );
+		add_filter( 'plugin_action_links_' . plugin_basename( RUST_MAIL_PLUGIN_FILE ), array( __CLASS__, 'plugin_action_links' ) );
+
+		// Actions.
+		add_action( 'admin_post_' . self::ACTION_SAVE, array( __CLASS__, 'handle_save' ) );
+		add_action( 'admin_post_' . self::ACTION_TEST, array( __CLASS__, 'handle_test_mail' ) );
+		add_action( 'admin_post_' . self::ACTION_DIAGNOSE, array( __CLASS__, 'handle_diagnose' ) );
+
+		// Notices.
+		add_action( 'admin_notices', array( __CLASS__, 'show_notices' ) );
+	}
+
+	/* ---------------------------------------------------------------- Pages */
+
+	public static function add_menu() {
+		add_menu_page(
+			__( 'Rust Mail', 'rust-mail' ),
+			__( 'Rust Mail', 'rust-mail' ),
+			self::CAPABILITY,
+			self::SETTINGS_PAGE,
+			array( __CLASS__, 'render_settings_page' ),
+			'dashicons-email-alt'
+		);
+		add_submenu_page( self::SETTINGS_PAGE, __( 'Rust Mail settings', 'rust-mail' ), __( 'Settings', 'rust-mail' ), self::CAPABILITY, self::SETTINGS_PAGE, array( __CLASS__, 'render_settings_page' ) );
+		add_submenu_page( self::SETTINGS_PAGE, __( 'Connection log', 'rust-mail' ), __( 'Connection log', 'rust-mail' ), self::CAPABILITY, self::LOG_PAGE, array( __CLASS__, 'render_log_page' ) );
+	}
+
+	public static function plugin_action_links( $links ) {
+		array_unshift( $links, '<a href="' . esc_url( self::settings_url() ) . '">' . esc_html__( 'Settings', 'rust-mail' ) . '</a>' );
+		return $links;
+	}
+
+	public static function enqueue_assets( $hook ) {
+		if ( 'toplevel_page_' . self::SETTINGS_PAGE !== $hook ) {
+			return;
+		}
+		wp_enqueue_script( 'rust-mail-settings', plugins_url( 'assets/settings.js', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION, true );
+		$presets = array();
+		foreach ( Rust_Mail_Settings::presets() as $name => $preset ) {
+			$presets[ $name ] = $preset['values'];
+		}
+		wp_add_inline_script(
+			'rust-mail-settings',
+			'window.rustMailSettings = ' . wp_json_encode(
+				array(
+					'presets' => $presets,
+					'fixed'   => Rust_Mail_Settings::fixed_keys(),
+				)
+			) . ';',
+			'before'
+		);
+	}
+
+	public static function settings_url( array $args = array() ) {
+		return add_query_arg( $args, admin_url( 'admin.php?page=' . self::SETTINGS_PAGE ) );
+	}
+
+	public static function log_url( array $args = array() ) {
+		return add_query_arg( $args, admin_url( 'admin.php?page=' . self::LOG_PAGE ) );
+	}
+
+	public static function render_settings_page() {
+		self::require_capability();
+		require __DIR__ . '/views/settings-page.php';
+	}
+
+	public static function render_log_page() {
+		self::require_capability();
+		$entry_id = isset( $_GET['entry'] ) ? absint( $_GET['entry'] ) : 0; // phpcs:ignore WordPress.Security.NonceVerification -- viewing, not acting.
+		if ( $entry_id ) {
+			$entry = Rust_Mail_Log::get( $entry_id );
+			require __DIR__ . '/views/log-entry.php';
+			return;
+		}
+		require_once __DIR__ . '/class-rust-mail-log-list-table.php';
+		$table = new Rust_Mail_Log_List_Table();
+		$table->prepare_items();
+		require __DIR__ . '/views/log-list.php';
+	}
+
+	/* ---------------------------------------------------------------- Actions */
+
+	/** Capability first, then the nonce; dies with 403 otherwise. */
+	private static function guard_action( $action ) {
+		self::require_capability();
+		check_admin_referer( $action );
+	}
+
+	private static function require_capability() {
+		if ( ! current_user_can( self::CAPABILITY ) ) {
+			wp_die( esc_html__( 'Sorry, you are not allowed to manage mail settings.', 'rust-mail' ), 403 );
+		}
+	}
+
+	public static function handle_save() {
+		self::guard_action( self::ACTION_SAVE );
+		$input = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized per key in Rust_Mail_Settings::save().
+		Rust_Mail_Settings::save( $input );
+		self::flash( 'success', __( 'Settings saved.', 'rust-mail' ) );
+		self::redirect( self::settings_url() );
+	}
+
+	public static function handle_test_mail() {
+		self::guard_action( self::ACTION_TEST );
+		$to = isset( $_POST['test_to'] ) ? sanitize_email( wp_unslash( $_POST['test_to'] ) ) : '';
+		if ( ! is_email( $to ) ) {
+			self::flash( 'error', __( 'Enter a valid address to send the test mail to.', 'rust-mail' ) );
+			self::redirect( self::settings_url() );
+		}
+		$sent = wp_mail(
+			$to,
+			/* translators: %s: site name */
+			sprintf( __( 'Test mail from %s', 'rust-mail' ), wp_specialchars_decode( get_bloginfo( 'name' ), ENT_QUOTES ) ),
+			__( 'This is a test mail sent by the Rust Mail plugin. If you can read it, WordPress can send mail.', 'rust-mail' )
+		);
+		$last = Rust_Mail_Log::query( array( 'per_page' => 1, 'page' => 1 ) )['rows'][0]['id'] ?? 0;
+		if ( $sent ) {
+			/* translators: %s: recipient address */
+			self::flash( 'success', sprintf( __( 'Test mail sent to %s.', 'rust-mail' ), $to ), $last );
+		} else {
+			/* translators: %s: recipient address */
+			self::flash( 'error', sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to ), $last );
+		}
+		self::redirect( self::settings_url() );
+	}
+
+	public static function handle_diagnose() {
+		self::guard_action( self::ACTION_DIAGNOSE );
+		if ( ! Rust_Mail_Router::diagnose_available() ) {
+			self::flash( 'error', __( 'This version of the rust_mail extension has no diagnostics.', 'rust-mail' ) );
+			self::redirect( self::settings_url() );
+		}
+		try {
+			$diagnosis = rust_mail_diagnose( Rust_Mail_Settings::transport() );
+		} catch ( Throwable $e ) {
+			$diagnosis = array(
+				'ok'      => false,
+				'steps'   => array(),
+				'verdict' => array( 'cause' => 'invalid_input', 'summary' => $e->getMessage(), 'advice' => array() ),
+			);
+		}
+		// Kept for the page the browser is redirected to; per user, and briefly.
+		set_transient( self::diagnosis_key(), $diagnosis, 15 * MINUTE_IN_SECONDS );
+		self::redirect( self::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );
+	}
+
+	public static function diagnosis_key() {
+		return 'rust_mail_diagnosis_' . get_current_user_id();
+	}
+
+	private static function redirect( $url ) {
+		wp_safe_redirect( $url );
+		exit;
+	}
+
+	/* ---------------------------------------------------------------- Notices */
+
+	/** A message for the next page this user sees (the page after a redirect). */
+	private static function flash( $type, $message, $log_id = 0 ) {
+		set_transient(
+			'rust_mail_notice_' . get_current_user_id(),
+			array( 'type' => $type, 'message' => $message, 'log_id' => (int) $log_id ),
+			MINUTE_IN_SECONDS * 5
+		);
+	}
+
+	public static function show_notices() {
+		if ( ! current_user_can( self::CAPABILITY ) ) {
+			return;
+		}
+		if ( ! Rust_Mail_Router::extension_loaded() ) {
+			self::notice(
+				'warning',
+				__( 'Rust Mail: the rust_mail PHP extension is not loaded, so WordPress sends mail the usual way. Install it with "./build.sh install" from the rust-mail source (or add extension=rust_mail.so to PHP\'s configuration), then restart PHP-FPM or the web server.', 'rust-mail' )
+			);
+		} elseif ( ! Rust_Mail_Settings::is_configured() ) {
+			self::notice( 'warning', __( 'Rust Mail: no mail server is set yet, so WordPress sends mail the usual way. Choose one on the Rust Mail settings page.', 'rust-mail' ), self::settings_url() );
+		}
+		if ( Rust_Mail_Settings::saved_password_unreadable() ) {
+			self::notice( 'error', __( 'Rust Mail: the saved SMTP password can no longer be decrypted (the keys in wp-config.php changed). Enter it again.', 'rust-mail' ), self::settings_url() );
+		}
+
+		$key    = 'rust_mail_notice_' . get_current_user_id();
+		$notice = get_transient( $key );
+		if ( $notice ) {
+			delete_transient( $key );
+			self::notice( $notice['type'], $notice['message'], $notice['log_id'] ? self::log_url( array( 'entry' => $notice['log_id'] ) ) : '', __( 'View in the connection log', 'rust-mail' ) );
+		}
+	}
+
+	private static function notice( $type, $message, $link = '', $link_text = '' ) {
+		echo '<div class="notice notice-' . esc_attr( $type ) . ' is-dismissible"><p>' . esc_html( $message );
+		if ( $link ) {
+			echo ' <a href="' . esc_url( $link ) . '">' . esc_html( $link_text ? $link_text : __( 'Settings', 'rust-mail' ) ) . '</a>';
+		}
+		echo '</p></div>';
+	}
+
+	/* ---------------------------------------------------------------- Output helpers for the views */
+
+	/**
+	 * Defence in depth: the extension already redacts AUTH in transcripts, but nothing the plugin prints may ever
+	 * contain the password, plain or in the base64 forms AUTH uses.
+	 */
+	public static function redact( $text ) {
+		$password = (string) Rust_Mail_Settings::get( 'password' );
+		if ( '' === $password ) {
+			return (string) $text;
+		}
+		$user  = (string) Rust_Mail_Settings::get( 'username' );
+		$forms = array( $password, base64_encode( $password ), base64_encode( "\0" . $user . "\0" . $password ), base64_encode( $user . "\0" . $user . "\0" . $password ) );
+		return str_replace( $forms, '********', (string) $text );
+	}
+
+	/** One transcript line ([ms, direction, text]) as text. */
+	public static function transcript_line( $line ) {
+		$line = array_values( (array) $line );
+		return sprintf( '%6s ms  %-6s %s', $line[0] ?? '', $line[1] ?? '', self::redact( $line[2] ?? '' ) );
+	}
+
+	/** Log timestamps are stored in UTC; shown in the site's time zone and format. */
+	public static function format_time( $utc ) {
+		$timestamp = strtotime( $utc . ' UTC' );
+		return wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ) . ':s', $timestamp );
+	}
+
+	public static function status_label( $status ) {
+		$labels = array(
+			Rust_Mail_Log::STATUS_SENT    => __( 'Sent', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_FAILED  => __( 'Failed', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_PARTIAL => __( 'Partly sent', 'rust-mail' ),
+		);
+		return $labels[ $status ] ?? $status;
+	}
+
+	public static function caller_label( $caller ) {
+		if ( '' === $caller ) {
+			return __( 'unknown', 'rust-mail' );
+		}
+		list( $kind, $name ) = array_pad( explode( ':', $caller, 2 ), 2, '' );
+		$kinds = array(
+			'plugin'    => __( 'Plugin: %s', 'rust-mail' ),
+			'mu-plugin' => __( 'Must-use plugin: %s', 'rust-mail' ),
+			'theme'     => __( 'Theme: %s', 'rust-mail' ),
+			'core'      => __( 'WordPress core: %s', 'rust-mail' ),
+			'other'     => __( 'Other: %s', 'rust-mail' ),
+		);
+		/* translators: %s: plugin, theme or file name */
+		return isset( $kinds[ $kind ] ) ? sprintf( $kinds[ $kind ], $name ) : $caller;
+	}
+}

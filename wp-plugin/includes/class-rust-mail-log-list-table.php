@@ -1,0 +1,133 @@
+<?php
+/**
+ * The connection log as a WP_List_Table: newest first, status views, search, pagination.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+if ( ! class_exists( 'WP_List_Table' ) ) {
+	require_once ABSPATH . 'wp-admin/includes/class-wp-list-table.php';
+}
+
+class Rust_Mail_Log_List_Table extends WP_List_Table {
+
+	const PER_PAGE = 20;
+
+	public function __construct() {
+		parent::__construct(
+			array(
+				'singular' => 'rust-mail-entry',
+				'plural'   => 'rust-mail-entries',
+				'ajax'     => false,
+			)
+		);
+	}
+
+	/** The status filter from the query string, limited to known statuses. */
+	private function current_status() {
+		$status = isset( $_GET['status'] ) ? sanitize_key( wp_unslash( $_GET['status'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a filter, not an action.
+		return in_array( $status, array( Rust_Mail_Log::STATUS_SENT, Rust_Mail_Log::STATUS_FAILED, Rust_Mail_Log::STATUS_PARTIAL ), true ) ? $status : '';
+	}
+
+	public function prepare_items() {
+		$search = isset( $_REQUEST['s'] ) ? sanitize_text_field( wp_unslash( $_REQUEST['s'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a search, not an action.
+		$result = Rust_Mail_Log::query(
+			array(
+				'status'   => $this->current_status(),
+				'search'   => $search,
+				'per_page' => self::PER_PAGE,
+				'page'     => $this->get_pagenum(),
+			)
+		);
+		$this->items           = $result['rows'];
+		$this->_column_headers = array( $this->get_columns(), array(), array() );
+		$this->set_pagination_args(
+			array(
+				'total_items' => $result['total'],
+				'per_page'    => self::PER_PAGE,
+			)
+		);
+	}
+
+	public function get_columns() {
+		return array(
+			'created_at'   => __( 'Time', 'rust-mail' ),
+			'status'       => __( 'Status', 'rust-mail' ),
+			'subject'      => __( 'Subject', 'rust-mail' ),
+			'from_address' => __( 'From', 'rust-mail' ),
+			'recipients'   => __( 'Recipients', 'rust-mail' ),
+			'error'        => __( 'Error', 'rust-mail' ),
+			'smtp_code'    => __( 'SMTP code', 'rust-mail' ),
+			'duration_ms'  => __( 'Duration', 'rust-mail' ),
+			'caller'       => __( 'Sent by', 'rust-mail' ),
+		);
+	}
+
+	protected function get_views() {
+		$counts  = Rust_Mail_Log::status_counts();
+		$current = $this->current_status();
+		$views   = array(
+			''                             => array( __( 'All', 'rust-mail' ), array_sum( $counts ) ),
+			Rust_Mail_Log::STATUS_SENT     => array( __( 'Sent', 'rust-mail' ), $counts[ Rust_Mail_Log::STATUS_SENT ] ?? 0 ),
+			Rust_Mail_Log::STATUS_FAILED   => array( __( 'Failed', 'rust-mail' ), $counts[ Rust_Mail_Log::STATUS_FAILED ] ?? 0 ),
+			Rust_Mail_Log::STATUS_PARTIAL  => array( __( 'Partly sent', 'rust-mail' ), $counts[ Rust_Mail_Log::STATUS_PARTIAL ] ?? 0 ),
+		);
+		$links = array();
+		foreach ( $views as $status => $view ) {
+			$url              = Rust_Mail_Admin::log_url( '' === $status ? array() : array( 'status' => $status ) );
+			$links[ $status ? $status : 'all' ] = sprintf(
+				'<a href="%s"%s>%s <span class="count">(%s)</span></a>',
+				esc_url( $url ),
+				$current === $status ? ' class="current" aria-current="page"' : '',
+				esc_html( $view[0] ),
+				esc_html( number_format_i18n( $view[1] ) )
+			);
+		}
+		return $links;
+	}
+
+	public function no_items() {
+		esc_html_e( 'No mail logged yet.', 'rust-mail' );
+	}
+
+	protected function column_default( $item, $column_name ) {
+		return esc_html( (string) ( $item[ $column_name ] ?? '' ) );
+	}
+
+	protected function column_created_at( $item ) {
+		return esc_html( Rust_Mail_Admin::format_time( $item['created_at'] ) );
+	}
+
+	protected function column_status( $item ) {
+		return sprintf( '<span class="rust-mail-status rust-mail-status-%s">%s</span>', esc_attr( $item['status'] ), esc_html( Rust_Mail_Admin::status_label( $item['status'] ) ) );
+	}
+
+	protected function column_subject( $item ) {
+		$subject = '' === $item['subject'] ? __( '(no subject)', 'rust-mail' ) : $item['subject'];
+		$url     = Rust_Mail_Admin::log_url( array( 'entry' => (int) $item['id'] ) );
+		$actions = array( 'view' => sprintf( '<a href="%s">%s</a>', esc_url( $url ), esc_html__( 'Details and transcript', 'rust-mail' ) ) );
+		return sprintf( '<strong><a class="row-title" href="%s">%s</a></strong>', esc_url( $url ), esc_html( $subject ) ) . $this->row_actions( $actions );
+	}
+
+	protected function column_error( $item ) {
+		if ( '' === $item['error_kind'] ) {
+			return '';
+		}
+		return sprintf( '<code>%s</code><br />%s', esc_html( $item['error_kind'] ), esc_html( Rust_Mail_Admin::redact( wp_trim_words( $item['error_message'], 20 ) ) ) );
+	}
+
+	protected function column_smtp_code( $item ) {
+		return esc_html( trim( $item['smtp_code'] . ' ' . $item['enhanced_code'] ) );
+	}
+
+	protected function column_duration_ms( $item ) {
+		/* translators: %s: milliseconds */
+		return null === $item['duration_ms'] ? '' : esc_html( sprintf( __( '%s ms', 'rust-mail' ), number_format_i18n( (int) $item['duration_ms'] ) ) );
+	}
+
+	protected function column_caller( $item ) {
+		return esc_html( Rust_Mail_Admin::caller_label( $item['caller'] ) );
+	}
+}

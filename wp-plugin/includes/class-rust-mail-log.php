@@ -1,0 +1,180 @@
+<?php
+/**
+ * The connection log: one row per wp_mail() call, in a table of its own, purged after the retention period.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class Rust_Mail_Log {
+
+	/** Bump when the table definition changes; maybe_upgrade() then runs dbDelta() again. */
+	const DB_VERSION        = '1';
+	const DB_VERSION_OPTION = 'rust_mail_db_version';
+	const PURGE_HOOK        = 'rust_mail_purge_log';
+
+	const STATUS_SENT    = 'sent';
+	const STATUS_FAILED  = 'failed';
+	const STATUS_PARTIAL = 'partial';
+
+	public static function table() {
+		global $wpdb;
+		return $wpdb->prefix . 'rust_mail_log';
+	}
+
+	public static function activate() {
+		self::install_table();
+		self::schedule_purge();
+	}
+
+	public static function deactivate() {
+		wp_clear_scheduled_hook( self::PURGE_HOOK );
+	}
+
+	/** Creates or upgrades the table when the stored version differs (also covers updates by copying files). */
+	public static function maybe_upgrade() {
+		if ( get_option( self::DB_VERSION_OPTION ) !== self::DB_VERSION ) {
+			self::install_table();
+		}
+		self::schedule_purge();
+	}
+
+	private static function schedule_purge() {
+		if ( ! wp_next_scheduled( self::PURGE_HOOK ) ) {
+			wp_schedule_event( time() + HOUR_IN_SECONDS, 'daily', self::PURGE_HOOK );
+		}
+	}
+
+	private static function install_table() {
+		global $wpdb;
+		require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+		$table   = self::table();
+		$charset = $wpdb->get_charset_collate();
+		// dbDelta() wants two spaces after PRIMARY KEY and one column per line.
+		dbDelta(
+			"CREATE TABLE $table (
+  id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  created_at datetime NOT NULL,
+  status varchar(20) NOT NULL,
+  from_address varchar(320) NOT NULL DEFAULT '',
+  recipients text NOT NULL,
+  subject text NOT NULL,
+  message_id varchar(255) NOT NULL DEFAULT '',
+  smtp_code smallint(5) unsigned DEFAULT NULL,
+  enhanced_code varchar(32) NOT NULL DEFAULT '',
+  reply text NOT NULL,
+  error_kind varchar(64) NOT NULL DEFAULT '',
+  error_message text NOT NULL,
+  duration_ms int(10) unsigned DEFAULT NULL,
+  caller varchar(255) NOT NULL DEFAULT '',
+  transcript longtext NOT NULL,
+  body longtext,
+  PRIMARY KEY  (id),
+  KEY created_at (created_at),
+  KEY status (status)
+) $charset;"
+		);
+		update_option( self::DB_VERSION_OPTION, self::DB_VERSION, false );
+	}
+
+	/**
+	 * Adds one row. Missing fields get empty values; `transcript` is stored as JSON.
+	 *
+	 * @return int the new row's id
+	 */
+	public static function add( array $row ) {
+		global $wpdb;
+		$row = array_merge(
+			array(
+				'created_at'    => gmdate( 'Y-m-d H:i:s' ),
+				'status'        => self::STATUS_FAILED,
+				'from_address'  => '',
+				'recipients'    => '',
+				'subject'       => '',
+				'message_id'    => '',
+				'smtp_code'     => null,
+				'enhanced_code' => '',
+				'reply'         => '',
+				'error_kind'    => '',
+				'error_message' => '',
+				'duration_ms'   => null,
+				'caller'        => '',
+				'transcript'    => array(),
+				'body'          => null,
+			),
+			$row
+		);
+		$row['transcript'] = wp_json_encode( $row['transcript'] );
+		// The table must never stop mail: a failed insert is only reported to the debug log.
+		if ( false === $wpdb->insert( self::table(), $row ) ) {
+			if ( defined( 'WP_DEBUG' ) && WP_DEBUG ) {
+				error_log( 'rust-mail: could not write the connection log: ' . $wpdb->last_error ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			}
+			return 0;
+		}
+		return (int) $wpdb->insert_id;
+	}
+
+	public static function get( $id ) {
+		global $wpdb;
+		$table = self::table();
+		$row   = $wpdb->get_row( $wpdb->prepare( "SELECT * FROM $table WHERE id = %d", $id ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		if ( $row ) {
+			$row['transcript'] = json_decode( $row['transcript'], true ) ?: array();
+		}
+		return $row;
+	}
+
+	/**
+	 * Rows for the list page, newest first.
+	 *
+	 * @param array $args status ('' for all), search, per_page, page.
+	 * @return array{rows: array, total: int}
+	 */
+	public static function query( array $args ) {
+		global $wpdb;
+		$table  = self::table();
+		$where  = array( '1=1' );
+		$params = array();
+		if ( ! empty( $args['status'] ) ) {
+			$where[]  = 'status = %s';
+			$params[] = $args['status'];
+		}
+		if ( ! empty( $args['search'] ) ) {
+			$like     = '%' . $wpdb->esc_like( $args['search'] ) . '%';
+			$where[]  = '(subject LIKE %s OR recipients LIKE %s OR from_address LIKE %s OR error_message LIKE %s OR caller LIKE %s)';
+			$params   = array_merge( $params, array( $like, $like, $like, $like, $like ) );
+		}
+		$where_sql = implode( ' AND ', $where );
+		$count_sql = "SELECT COUNT(*) FROM $table WHERE $where_sql";
+		$total     = (int) $wpdb->get_var( $params ? $wpdb->prepare( $count_sql, $params ) : $count_sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+
+		$per_page = max( 1, (int) $args['per_page'] );
+		$offset   = max( 0, ( (int) $args['page'] - 1 ) * $per_page );
+		$rows_sql = "SELECT id, created_at, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_message, duration_ms, caller
+			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
+		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+		return array( 'rows' => $rows, 'total' => $total );
+	}
+
+	/** @return array<string, int> row count per status */
+	public static function status_counts() {
+		global $wpdb;
+		$table  = self::table();
+		$counts = array();
+		foreach ( $wpdb->get_results( "SELECT status, COUNT(*) AS n FROM $table GROUP BY status", ARRAY_A ) as $row ) { // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			$counts[ $row['status'] ] = (int) $row['n'];
+		}
+		return $counts;
+	}
+
+	/** The scheduled purge: deletes rows older than the retention period. */
+	public static function purge_expired() {
+		global $wpdb;
+		$days   = max( 1, (int) Rust_Mail_Settings::get( 'retention_days' ) );
+		$cutoff = gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS );
+		$table  = self::table();
+		return (int) $wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE created_at < %s", $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	}
+}

@@ -1,0 +1,64 @@
+<?php
+/**
+ * The PHPMailer that core's own wp_mail() uses while rust-mail routes mail.
+ *
+ * Why a subclass instead of re-implementing wp_mail(): core's wp_mail() reuses the global $phpmailer when it is a
+ * PHPMailer, so with this object in place every step of core runs unchanged: the `wp_mail`, `wp_mail_from`,
+ * `wp_mail_from_name`, `wp_mail_content_type` and `wp_mail_charset` filters, header parsing, attachments with names,
+ * `phpmailer_init`, and the `wp_mail_succeeded` / `wp_mail_failed` actions with their exact data. Only the last step
+ * changes: PHPMailer composes the message exactly as it would for SMTP (Mailer 'smtp': CRLF line endings, To and
+ * Subject in the header, Bcc left out, DKIM signed if configured) and, where it would talk SMTP itself, hands the
+ * bytes and the envelope to rust_mail_send() instead.
+ *
+ * Loaded only when needed: PHPMailer itself is loaded on demand by WordPress too.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class Rust_Mail_PHPMailer extends PHPMailer\PHPMailer\PHPMailer {
+
+	public function send() {
+		// Whatever mailer core (isMail()) or a phpmailer_init callback chose, this plugin is the transport. Keep-alive
+		// belongs to PHPMailer's own SMTP client, which is never opened here (the extension has its own pool).
+		$this->Mailer        = 'smtp';
+		$this->SMTPKeepAlive = false;
+		Rust_Mail_Router::apply_forced_from( $this );
+		return parent::send();
+	}
+
+	/**
+	 * Replaces PHPMailer's SMTP conversation. Same envelope as PHPMailer's smtpSend(): Sender if set, else From;
+	 * every To, Cc and Bcc address. Same outcome too: an exception when the server refuses the message, or when it
+	 * refuses some recipients (after delivering to the others).
+	 *
+	 * @param string $header MIME header built by preSend().
+	 * @param string $body   MIME body built by preSend().
+	 * @throws PHPMailer\PHPMailer\Exception when the message was not delivered to every recipient.
+	 */
+	protected function smtpSend( $header, $body ) {
+		$raw        = static::stripTrailingWSP( $header ) . static::$LE . static::$LE . $body;
+		$from       = '' === $this->Sender ? $this->From : $this->Sender;
+		$recipients = array();
+		foreach ( array( $this->to, $this->cc, $this->bcc ) as $group ) {
+			foreach ( $group as $address ) {
+				$recipients[] = $address[0];
+			}
+		}
+
+		$result = Rust_Mail_Router::deliver( $this, $raw, $from, $recipients );
+
+		if ( empty( $result['ok'] ) ) {
+			throw new PHPMailer\PHPMailer\Exception( Rust_Mail_Router::error_message( $result ), self::STOP_CRITICAL );
+		}
+		if ( ! empty( $result['rejected'] ) ) {
+			$refused = '';
+			foreach ( $result['rejected'] as $address => $reply ) {
+				$refused .= $address . ': ' . $reply;
+			}
+			throw new PHPMailer\PHPMailer\Exception( $this->lang( 'recipients_failed' ) . $refused, self::STOP_CONTINUE );
+		}
+		return true;
+	}
+}

@@ -1,0 +1,294 @@
+<?php
+/**
+ * Routes wp_mail() through the rust_mail extension and writes the connection log.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class Rust_Mail_Router {
+
+	/**
+	 * The wp_mail() call in progress: who called it and whether it has been logged yet.
+	 *
+	 * @var array{caller: string, logged: bool}|null
+	 */
+	private static $call = null;
+
+	public static function extension_loaded() {
+		return function_exists( 'rust_mail_send' );
+	}
+
+	public static function diagnose_available() {
+		return function_exists( 'rust_mail_diagnose' );
+	}
+
+	public static function is_routing() {
+		return self::extension_loaded() && Rust_Mail_Settings::is_configured();
+	}
+
+	/** Without the extension nothing is hooked, so core's wp_mail() stays exactly as it is. */
+	public static function register() {
+		if ( ! self::extension_loaded() ) {
+			return;
+		}
+		// Last, so that a plugin which short-circuits wp_mail() keeps doing so and nothing is prepared for it.
+		add_filter( 'pre_wp_mail', array( __CLASS__, 'prepare_call' ), PHP_INT_MAX, 2 );
+		add_filter( 'wp_mail_from', array( __CLASS__, 'filter_from' ), PHP_INT_MAX );
+		add_filter( 'wp_mail_from_name', array( __CLASS__, 'filter_from_name' ), PHP_INT_MAX );
+		// First, so that the log row exists before other listeners run.
+		add_action( 'wp_mail_failed', array( __CLASS__, 'finish_failed_call' ), 0 );
+		add_action( 'wp_mail_succeeded', array( __CLASS__, 'finish_call' ), 0 );
+	}
+
+	/**
+	 * `pre_wp_mail`: puts our PHPMailer in place for core's wp_mail() to use, and remembers the caller.
+	 * Always returns the value it got, so core's wp_mail() continues (or stays short-circuited).
+	 */
+	public static function prepare_call( $short_circuit, $atts ) {
+		global $phpmailer;
+		if ( null !== $short_circuit ) {
+			return $short_circuit;
+		}
+		if ( ! Rust_Mail_Settings::is_configured() ) {
+			// Not (or no longer) configured: hand core back a stock PHPMailer of its own making.
+			if ( $phpmailer instanceof Rust_Mail_PHPMailer ) {
+				$phpmailer = null;
+			}
+			return null;
+		}
+		if ( ! $phpmailer instanceof Rust_Mail_PHPMailer ) {
+			$phpmailer = self::new_phpmailer();
+		}
+		self::$call = array(
+			'caller' => self::find_caller(),
+			'logged' => false,
+		);
+		return null;
+	}
+
+	/** Built the way core builds its own (exceptions on, addresses validated by is_email()). */
+	private static function new_phpmailer() {
+		require_once ABSPATH . WPINC . '/PHPMailer/PHPMailer.php';
+		require_once ABSPATH . WPINC . '/PHPMailer/SMTP.php';
+		require_once ABSPATH . WPINC . '/PHPMailer/Exception.php';
+		require_once __DIR__ . '/class-rust-mail-phpmailer.php';
+		$mailer            = new Rust_Mail_PHPMailer( true );
+		$mailer::$validator = static function ( $email ) {
+			return (bool) is_email( $email );
+		};
+		return $mailer;
+	}
+
+	/**
+	 * The From address setting replaces WordPress's default (wordpress@site) and, with "force", whatever a plugin set.
+	 */
+	public static function filter_from( $from_email ) {
+		$configured = (string) Rust_Mail_Settings::get( 'from' );
+		if ( '' === $configured || ! self::is_routing() ) {
+			return $from_email;
+		}
+		if ( Rust_Mail_Settings::get( 'force_from' ) || 0 === strpos( (string) $from_email, 'wordpress@' ) ) {
+			return $configured;
+		}
+		return $from_email;
+	}
+
+	public static function filter_from_name( $from_name ) {
+		$configured = (string) Rust_Mail_Settings::get( 'from_name' );
+		if ( '' === $configured || ! self::is_routing() ) {
+			return $from_name;
+		}
+		if ( Rust_Mail_Settings::get( 'force_from' ) || 'WordPress' === $from_name ) {
+			return $configured;
+		}
+		return $from_name;
+	}
+
+	/** "Force" also wins over a From set directly on PHPMailer in `phpmailer_init`. */
+	public static function apply_forced_from( PHPMailer\PHPMailer\PHPMailer $mailer ) {
+		$from = (string) Rust_Mail_Settings::get( 'from' );
+		if ( '' === $from || ! Rust_Mail_Settings::get( 'force_from' ) ) {
+			return;
+		}
+		$name = (string) Rust_Mail_Settings::get( 'from_name' );
+		$mailer->setFrom( $from, '' === $name ? $mailer->FromName : $name, false );
+	}
+
+	/**
+	 * Sends composed bytes through the extension and logs the outcome.
+	 *
+	 * @return array rust_mail_send()'s result (a failed one if the extension threw).
+	 */
+	public static function deliver( PHPMailer\PHPMailer\PHPMailer $mailer, $raw, $envelope_from, array $recipients ) {
+		$started = microtime( true );
+		try {
+			$result = rust_mail_send(
+				array(
+					'raw'      => $raw,
+					'envelope' => array(
+						'from' => $envelope_from,
+						'to'   => $recipients,
+					),
+				),
+				Rust_Mail_Settings::transport()
+			);
+		} catch ( Throwable $e ) {
+			// RustMailException: the extension refused the input (for example a setting it does not accept).
+			$result = array(
+				'ok'    => false,
+				'error' => array( 'invalid_input', $e->getMessage(), false ),
+			);
+		}
+
+		$error  = self::error_parts( $result );
+		$status = Rust_Mail_Log::STATUS_SENT;
+		if ( empty( $result['ok'] ) ) {
+			$status = Rust_Mail_Log::STATUS_FAILED;
+		} elseif ( ! empty( $result['rejected'] ) ) {
+			$status = Rust_Mail_Log::STATUS_PARTIAL;
+		}
+		$rejected_text = '';
+		foreach ( (array) ( $result['rejected'] ?? array() ) as $address => $reply ) {
+			$rejected_text .= $address . ': ' . ( is_array( $reply ) ? implode( ' ', $reply ) : $reply ) . "\n";
+		}
+
+		Rust_Mail_Log::add(
+			array(
+				'status'        => $status,
+				'from_address'  => $mailer->From,
+				'recipients'    => self::recipients_text( $mailer ),
+				'subject'       => $mailer->Subject,
+				'message_id'    => (string) ( $result['message_id'] ?? $mailer->getLastMessageID() ),
+				'smtp_code'     => isset( $result['code'] ) ? (int) $result['code'] : null,
+				'enhanced_code' => (string) ( $result['enhanced_code'] ?? '' ),
+				'reply'         => (string) ( $result['reply'] ?? '' ),
+				'error_kind'    => $error['kind'],
+				'error_message' => trim( $error['message'] . "\n" . $rejected_text ),
+				'duration_ms'   => (int) round( $result['timings']['total'] ?? ( microtime( true ) - $started ) * 1000 ),
+				'caller'        => self::$call['caller'] ?? self::find_caller(),
+				'transcript'    => $result['transcript'] ?? array(),
+				'body'          => Rust_Mail_Settings::get( 'log_bodies' ) ? self::body_text( $mailer ) : null,
+			)
+		);
+		if ( null !== self::$call ) {
+			self::$call['logged'] = true;
+		}
+		return $result;
+	}
+
+	/** @return array{kind: string, message: string, transient: bool} of a result's `error` (empty when none). */
+	public static function error_parts( array $result ) {
+		$error = $result['error'] ?? null;
+		if ( ! is_array( $error ) ) {
+			return array( 'kind' => '', 'message' => '', 'transient' => false );
+		}
+		return array(
+			'kind'      => (string) ( $error['kind'] ?? $error[0] ?? '' ),
+			'message'   => (string) ( $error['message'] ?? $error[1] ?? '' ),
+			'transient' => (bool) ( $error['transient'] ?? $error[2] ?? false ),
+		);
+	}
+
+	/** The text wp_mail_failed carries, like PHPMailer's own "SMTP Error: ..." messages. */
+	public static function error_message( array $result ) {
+		$error = self::error_parts( $result );
+		if ( '' === $error['message'] ) {
+			return 'SMTP Error: the message was not sent.';
+		}
+		return 'SMTP Error: ' . $error['message'];
+	}
+
+	private static function recipients_text( PHPMailer\PHPMailer\PHPMailer $mailer ) {
+		$parts = array();
+		foreach ( array( 'To' => $mailer->getToAddresses(), 'Cc' => $mailer->getCcAddresses(), 'Bcc' => $mailer->getBccAddresses() ) as $label => $addresses ) {
+			if ( $addresses ) {
+				$parts[] = ( 'To' === $label ? '' : $label . ': ' ) . implode( ', ', array_column( $addresses, 0 ) );
+			}
+		}
+		return implode( '; ', $parts );
+	}
+
+	private static function body_text( PHPMailer\PHPMailer\PHPMailer $mailer ) {
+		return '' === $mailer->AltBody ? $mailer->Body : $mailer->Body . "\n\n-- text/plain alternative --\n" . $mailer->AltBody;
+	}
+
+	/**
+	 * `wp_mail_failed`: a call that failed before reaching the extension (an invalid address, no recipients, a
+	 * missing body) still gets its log row, with the reason WordPress gave.
+	 */
+	public static function finish_failed_call( $error ) {
+		global $phpmailer;
+		if ( null !== self::$call && ! self::$call['logged'] && is_wp_error( $error ) ) {
+			$data = (array) $error->get_error_data();
+			Rust_Mail_Log::add(
+				array(
+					'status'        => Rust_Mail_Log::STATUS_FAILED,
+					'from_address'  => $phpmailer instanceof PHPMailer\PHPMailer\PHPMailer ? $phpmailer->From : '',
+					'recipients'    => implode( ', ', (array) ( $data['to'] ?? array() ) ),
+					'subject'       => (string) ( $data['subject'] ?? '' ),
+					'error_kind'    => 'wordpress',
+					'error_message' => $error->get_error_message(),
+					'caller'        => self::$call['caller'],
+				)
+			);
+		}
+		self::$call = null;
+	}
+
+	public static function finish_call() {
+		self::$call = null;
+	}
+
+	/**
+	 * Which plugin or theme called wp_mail(): the first plugin, must-use plugin or theme file on the call stack above
+	 * wp_mail() (so a plugin calling a core function that mails is named, not core). Falls back to the file that
+	 * called wp_mail() itself.
+	 */
+	public static function find_caller() {
+		$frames  = debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+		$started = false;
+		$direct  = '';
+		$places  = array(
+			'mu-plugin' => wp_normalize_path( WPMU_PLUGIN_DIR ) . '/',
+			'plugin'    => wp_normalize_path( WP_PLUGIN_DIR ) . '/',
+			'theme'     => wp_normalize_path( get_theme_root() ) . '/',
+		);
+		foreach ( $frames as $frame ) {
+			if ( ! $started ) {
+				$started = isset( $frame['function'] ) && 'wp_mail' === $frame['function'] && empty( $frame['class'] );
+				if ( ! $started || empty( $frame['file'] ) ) {
+					continue;
+				}
+			}
+			if ( empty( $frame['file'] ) ) {
+				continue;
+			}
+			$file = wp_normalize_path( $frame['file'] );
+			if ( '' === $direct ) {
+				$direct = $file;
+			}
+			foreach ( $places as $kind => $dir ) {
+				if ( 0 === strpos( $file, $dir ) ) {
+					$slug = strtok( substr( $file, strlen( $dir ) ), '/' );
+					if ( 'plugin' === $kind && 'rust-mail' === $slug ) {
+						continue 2; // Our own test mail is sent on the admin's behalf: keep looking, fall back below.
+					}
+					return $kind . ':' . $slug;
+				}
+			}
+		}
+		if ( '' === $direct ) {
+			return '';
+		}
+		if ( 0 === strpos( $direct, $places['plugin'] . 'rust-mail/' ) ) {
+			return 'plugin:rust-mail';
+		}
+		$root = wp_normalize_path( ABSPATH );
+		if ( 0 === strpos( $direct, $root ) ) {
+			return 'core:' . substr( $direct, strlen( $root ) );
+		}
+		return 'other:' . basename( $direct );
+	}
+}

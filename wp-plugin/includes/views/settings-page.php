@@ -1,0 +1,187 @@
+<?php
+/**
+ * The settings page: presets, server fields, sender, log options, test mail and diagnosis.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+$rust_mail_presets = Rust_Mail_Settings::presets();
+$rust_mail_current = Rust_Mail_Settings::get( 'preset' );
+
+$rust_mail_choice_labels = array(
+	'security'        => array(
+		'none'          => __( 'None (plain text)', 'rust-mail' ),
+		'starttls'      => __( 'STARTTLS (required)', 'rust-mail' ),
+		'opportunistic' => __( 'STARTTLS when offered', 'rust-mail' ),
+		'tls'           => __( 'TLS from the start (port 465)', 'rust-mail' ),
+	),
+	'auth'            => array(
+		'none'    => __( 'No login', 'rust-mail' ),
+		'login'   => __( 'LOGIN', 'rust-mail' ),
+		'plain'   => __( 'PLAIN', 'rust-mail' ),
+		'xoauth2' => __( 'OAuth2 token (XOAUTH2)', 'rust-mail' ),
+		'auto'    => __( 'Whatever the server offers', 'rust-mail' ),
+	),
+	'tls_min_version' => array(
+		'1.2' => __( 'TLS 1.2', 'rust-mail' ),
+		'1.3' => __( 'TLS 1.3', 'rust-mail' ),
+	),
+);
+
+// Each field: label, control (text, email, number, select, checkbox, password), description.
+$rust_mail_sections = array(
+	__( 'Mail server', 'rust-mail' ) => array(
+		'host'                => array( __( 'Host', 'rust-mail' ), 'text', __( 'Name or IP address of the SMTP server.', 'rust-mail' ) ),
+		'port'                => array( __( 'Port', 'rust-mail' ), 'number', __( 'Usually 587 (STARTTLS), 465 (TLS) or 25.', 'rust-mail' ) ),
+		'security'            => array( __( 'Encryption', 'rust-mail' ), 'select', '' ),
+		'auth'                => array( __( 'Authentication', 'rust-mail' ), 'select', '' ),
+		'username'            => array( __( 'User name', 'rust-mail' ), 'text', '' ),
+		'password'            => array( __( 'Password', 'rust-mail' ), 'password', __( 'Stored encrypted with a key from wp-config.php; never shown again.', 'rust-mail' ) ),
+	),
+	__( 'Sender', 'rust-mail' )      => array(
+		'from'                => array( __( 'From address', 'rust-mail' ), 'email', __( 'Replaces WordPress\'s default wordpress@ address.', 'rust-mail' ) ),
+		'from_name'           => array( __( 'From name', 'rust-mail' ), 'text', __( 'Replaces the default name "WordPress".', 'rust-mail' ) ),
+		'force_from'          => array( __( 'Force From', 'rust-mail' ), 'checkbox', __( 'Use this From address and name for all mail, even when a plugin sets its own (for example to send as support@ through another mailbox\'s login).', 'rust-mail' ) ),
+	),
+	__( 'Advanced', 'rust-mail' )    => array(
+		'timeout'             => array( __( 'Timeout (seconds)', 'rust-mail' ), 'number', '' ),
+		'tls_min_version'     => array( __( 'Minimum TLS version', 'rust-mail' ), 'select', '' ),
+		'verify_peer'         => array( __( 'Verify certificate', 'rust-mail' ), 'checkbox', __( 'Check that the server\'s certificate is valid and names the host.', 'rust-mail' ) ),
+		'ca_file'             => array( __( 'CA file', 'rust-mail' ), 'text', __( 'Path to extra trusted certificates (PEM), for a server with a private CA.', 'rust-mail' ) ),
+		'helo'                => array( __( 'HELO name', 'rust-mail' ), 'text', __( 'Name to greet the server with; empty uses this machine\'s name.', 'rust-mail' ) ),
+		'pool'                => array( __( 'Reuse connections', 'rust-mail' ), 'checkbox', __( 'Keep the connection open for the next mail from the same PHP process.', 'rust-mail' ) ),
+		'allow_insecure_auth' => array( __( 'Allow login without encryption', 'rust-mail' ), 'checkbox', __( 'Send the password over an unencrypted connection. Only for a server on this machine.', 'rust-mail' ) ),
+	),
+	__( 'Connection log', 'rust-mail' ) => array(
+		'retention_days'      => array( __( 'Keep entries for (days)', 'rust-mail' ), 'number', '' ),
+		'log_bodies'          => array( __( 'Store message bodies', 'rust-mail' ), 'checkbox', __( 'Off by default: bodies contain password-reset links and other secrets.', 'rust-mail' ) ),
+	),
+);
+
+/**
+ * Prints one field's control, or its fixed value when a constant sets it.
+ */
+$rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_labels ) {
+	$name  = 'rust_mail[' . $key . ']';
+	$id    = 'rust-mail-' . str_replace( '_', '-', $key );
+	$fixed = Rust_Mail_Settings::is_fixed_by_constant( $key );
+	$value = 'password' === $key ? '' : Rust_Mail_Settings::get( $key );
+
+	switch ( $control ) {
+		case 'checkbox':
+			printf( '<input type="checkbox" id="%s" name="%s" value="1" %s %s />', esc_attr( $id ), esc_attr( $name ), checked( (bool) $value, true, false ), disabled( $fixed, true, false ) );
+			break;
+		case 'select':
+			printf( '<select id="%s" name="%s" %s>', esc_attr( $id ), esc_attr( $name ), disabled( $fixed, true, false ) );
+			foreach ( $rust_mail_choice_labels[ $key ] as $choice => $label ) {
+				printf( '<option value="%s" %s>%s</option>', esc_attr( $choice ), selected( (string) $value, $choice, false ), esc_html( $label ) );
+			}
+			echo '</select>';
+			break;
+		case 'password':
+			$placeholder = Rust_Mail_Settings::has_saved_password() ? __( 'saved (leave empty to keep)', 'rust-mail' ) : '';
+			printf( '<input type="password" class="regular-text" id="%s" name="%s" value="" autocomplete="new-password" placeholder="%s" %s />', esc_attr( $id ), esc_attr( $name ), esc_attr( $placeholder ), disabled( $fixed, true, false ) );
+			if ( ! $fixed && Rust_Mail_Settings::has_saved_password() ) {
+				printf( ' <label><input type="checkbox" name="rust_mail[forget_password]" value="1" /> %s</label>', esc_html__( 'Forget the saved password', 'rust-mail' ) );
+			}
+			break;
+		default:
+			$class = 'number' === $control ? 'small-text' : 'regular-text';
+			printf( '<input type="%s" class="%s" id="%s" name="%s" value="%s" %s />', esc_attr( $control ), esc_attr( $class ), esc_attr( $id ), esc_attr( $name ), esc_attr( (string) $value ), disabled( $fixed, true, false ) );
+	}
+	if ( $fixed ) {
+		/* translators: %s: constant name such as RUST_MAIL_HOST */
+		printf( ' <span class="description rust-mail-fixed">%s</span>', esc_html( sprintf( __( 'Set by %s in wp-config.php.', 'rust-mail' ), Rust_Mail_Settings::constant_name( $key ) ) ) );
+	}
+};
+?>
+<div class="wrap" id="rust-mail-settings">
+	<h1><?php esc_html_e( 'Rust Mail settings', 'rust-mail' ); ?></h1>
+
+	<p>
+		<?php
+		if ( Rust_Mail_Router::is_routing() ) {
+			esc_html_e( 'Status: every mail WordPress sends goes through the rust_mail extension to the server below.', 'rust-mail' );
+		} else {
+			esc_html_e( 'Status: not routing mail; WordPress sends mail the usual way.', 'rust-mail' );
+		}
+		?>
+		<a href="<?php echo esc_url( Rust_Mail_Admin::log_url() ); ?>"><?php esc_html_e( 'Connection log', 'rust-mail' ); ?></a>
+	</p>
+
+	<?php if ( Rust_Mail_Settings::fixed_keys() ) : ?>
+		<div class="notice notice-info inline"><p>
+			<?php
+			/* translators: %s: list of constant names */
+			echo esc_html( sprintf( __( 'These settings are fixed in wp-config.php and cannot be changed here: %s', 'rust-mail' ), implode( ', ', array_map( array( 'Rust_Mail_Settings', 'constant_name' ), Rust_Mail_Settings::fixed_keys() ) ) ) );
+			?>
+		</p></div>
+	<?php endif; ?>
+
+	<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
+		<input type="hidden" name="action" value="<?php echo esc_attr( Rust_Mail_Admin::ACTION_SAVE ); ?>" />
+		<?php wp_nonce_field( Rust_Mail_Admin::ACTION_SAVE ); ?>
+
+		<h2><?php esc_html_e( 'Preset', 'rust-mail' ); ?></h2>
+		<fieldset id="rust-mail-presets">
+			<legend class="screen-reader-text"><?php esc_html_e( 'Preset', 'rust-mail' ); ?></legend>
+			<?php foreach ( $rust_mail_presets as $rust_mail_name => $rust_mail_preset ) : ?>
+				<p>
+					<label>
+						<input type="radio" name="rust_mail[preset]" value="<?php echo esc_attr( $rust_mail_name ); ?>" <?php checked( $rust_mail_current, $rust_mail_name ); ?> />
+						<strong><?php echo esc_html( $rust_mail_preset['label'] ); ?></strong>
+					</label><br />
+					<span class="description"><?php echo esc_html( $rust_mail_preset['description'] ); ?></span>
+				</p>
+			<?php endforeach; ?>
+		</fieldset>
+
+		<?php foreach ( $rust_mail_sections as $rust_mail_title => $rust_mail_fields ) : ?>
+			<h2><?php echo esc_html( $rust_mail_title ); ?></h2>
+			<table class="form-table" role="presentation">
+				<?php foreach ( $rust_mail_fields as $rust_mail_key => $rust_mail_def ) : ?>
+					<tr>
+						<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_key ) ); ?>"><?php echo esc_html( $rust_mail_def[0] ); ?></label></th>
+						<td>
+							<?php $rust_mail_field( $rust_mail_key, $rust_mail_def[1] ); ?>
+							<?php if ( '' !== $rust_mail_def[2] ) : ?>
+								<p class="description"><?php echo esc_html( $rust_mail_def[2] ); ?></p>
+							<?php endif; ?>
+						</td>
+					</tr>
+				<?php endforeach; ?>
+			</table>
+		<?php endforeach; ?>
+
+		<?php submit_button( __( 'Save settings', 'rust-mail' ) ); ?>
+	</form>
+
+	<hr />
+	<h2><?php esc_html_e( 'Send a test mail', 'rust-mail' ); ?></h2>
+	<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-test-form">
+		<input type="hidden" name="action" value="<?php echo esc_attr( Rust_Mail_Admin::ACTION_TEST ); ?>" />
+		<?php wp_nonce_field( Rust_Mail_Admin::ACTION_TEST ); ?>
+		<label for="rust-mail-test-to"><?php esc_html_e( 'Send to', 'rust-mail' ); ?></label>
+		<input type="email" class="regular-text" id="rust-mail-test-to" name="test_to" value="<?php echo esc_attr( wp_get_current_user()->user_email ); ?>" />
+		<?php submit_button( __( 'Send test mail', 'rust-mail' ), 'secondary', 'send_test', false ); ?>
+	</form>
+
+	<?php if ( Rust_Mail_Router::diagnose_available() ) : ?>
+		<hr />
+		<h2 id="rust-mail-diagnosis"><?php esc_html_e( 'Diagnose the connection', 'rust-mail' ); ?></h2>
+		<p><?php esc_html_e( 'Connects to the saved server step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-diagnose-form">
+			<input type="hidden" name="action" value="<?php echo esc_attr( Rust_Mail_Admin::ACTION_DIAGNOSE ); ?>" />
+			<?php wp_nonce_field( Rust_Mail_Admin::ACTION_DIAGNOSE ); ?>
+			<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false ); ?>
+		</form>
+		<?php
+		$rust_mail_diagnosis = isset( $_GET['diagnosis'] ) ? get_transient( Rust_Mail_Admin::diagnosis_key() ) : false; // phpcs:ignore WordPress.Security.NonceVerification -- only chooses whether to show the user's own result.
+		if ( is_array( $rust_mail_diagnosis ) ) {
+			require __DIR__ . '/diagnosis.php';
+		}
+		?>
+	<?php endif; ?>
+</div>

@@ -1,0 +1,47 @@
+<?php
+/**
+ * Plugin Name:       Rust Mail
+ * Description:       Sends every wp_mail() through the rust_mail PHP extension's native SMTP sender, keeps a connection log with SMTP transcripts, and diagnoses mail server problems.
+ * Version:           0.1.0
+ * Requires at least: 5.7
+ * Requires PHP:      7.4
+ * License:           MIT
+ * Text Domain:       rust-mail
+ * Domain Path:       /languages
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+define( 'RUST_MAIL_PLUGIN_FILE', __FILE__ );
+define( 'RUST_MAIL_PLUGIN_DIR', __DIR__ );
+define( 'RUST_MAIL_PLUGIN_VERSION', '0.1.0' );
+
+require_once __DIR__ . '/includes/class-rust-mail-settings.php';
+require_once __DIR__ . '/includes/class-rust-mail-log.php';
+require_once __DIR__ . '/includes/class-rust-mail-router.php';
+require_once __DIR__ . '/includes/class-rust-mail-explain.php';
+require_once __DIR__ . '/includes/class-rust-mail-admin.php';
+
+// Lifecycle: the log table and its scheduled purge.
+register_activation_hook( __FILE__, array( 'Rust_Mail_Log', 'activate' ) );
+register_deactivation_hook( __FILE__, array( 'Rust_Mail_Log', 'deactivate' ) );
+add_action( 'plugins_loaded', array( 'Rust_Mail_Log', 'maybe_upgrade' ) );
+add_action( Rust_Mail_Log::PURGE_HOOK, array( 'Rust_Mail_Log', 'purge_expired' ) );
+
+// Translations.
+add_action(
+	'init',
+	static function () {
+		load_plugin_textdomain( 'rust-mail', false, dirname( plugin_basename( __FILE__ ) ) . '/languages' );
+	}
+);
+
+// Mail routing: only with the extension loaded and a server configured; otherwise core's wp_mail() is untouched.
+Rust_Mail_Router::register();
+
+// Admin pages, actions and notices.
+if ( is_admin() ) {
+	Rust_Mail_Admin::register();
+}
