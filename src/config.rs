@@ -1,0 +1,262 @@
+//! `$transport`: where and how to connect, shared by `rust_mail_send()` and
+//! `rust_mail_diagnose()`.
+
+use crate::error::UsageError;
+use crate::message::check_header_safe;
+use crate::value::{Fields, Key, Value};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Security {
+    /// Plain text throughout.
+    None,
+    /// STARTTLS (RFC 3207) is required: fail when the server does not offer it.
+    Starttls,
+    /// STARTTLS when the server offers it, plain text otherwise.
+    Opportunistic,
+    /// TLS from the first byte (RFC 8314 "implicit TLS", port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMode {
+    None,
+    Plain,
+    Login,
+    Xoauth2,
+    /// The best mechanism both sides support (PLAIN, then LOGIN).
+    Auto,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Plain => "plain",
+            AuthMode::Login => "login",
+            AuthMode::Xoauth2 => "xoauth2",
+            AuthMode::Auto => "auto",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsMinVersion {
+    V1_2,
+    V1_3,
+}
+
+/// A password or OAuth2 token. Its `Debug` never shows it, so it cannot
+/// leak through a log line or a panic message.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Transport {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub auth: AuthMode,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub timeout: Duration,
+    pub tls_min_version: TlsMinVersion,
+    pub verify_peer: bool,
+    pub ca_file: Option<PathBuf>,
+    pub helo: String,
+    pub pool: bool,
+    pub allow_insecure_auth: bool,
+}
+
+const TRANSPORT_KEYS: &[&str] = &[
+    "host", "port", "security", "auth", "username", "password", "timeout", "tls_min_version", "verify_peer", "ca_file",
+    "helo", "pool", "allow_insecure_auth",
+];
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Transport {
+    pub fn from_value(entries: &[(Key, Value)]) -> Result<Transport, UsageError> {
+        let f = Fields::new("transport", entries, TRANSPORT_KEYS)?;
+
+        let host = f.string("host")?.map(|h| h.trim().to_string()).unwrap_or_default();
+        if host.is_empty() {
+            return Err(UsageError::new("$transport['host'] is required"));
+        }
+        check_header_safe(&f.path("host"), &host)?;
+        if host.contains(char::is_whitespace) || host.contains('/') {
+            return Err(UsageError::new(format!("$transport['host'] '{host}' is not a host name or address")));
+        }
+
+        let security = f.choice("security", &["none", "starttls", "opportunistic", "tls"])?.map(|s| match s {
+            "none" => Security::None,
+            "starttls" => Security::Starttls,
+            "tls" => Security::Tls,
+            _ => Security::Opportunistic,
+        });
+        let port = match f.int("port")? {
+            Some(p) => u16::try_from(p)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?,
+            None => match security {
+                Some(Security::Tls) => 465,
+                Some(Security::Starttls) => 587,
+                _ => 25,
+            },
+        };
+        let security = security.unwrap_or(match port {
+            465 => Security::Tls,
+            587 => Security::Starttls,
+            _ => Security::Opportunistic,
+        });
+
+        let username = f.string("username")?.filter(|u| !u.is_empty());
+        let password = f.string("password")?.filter(|p| !p.is_empty()).map(Secret);
+        if let Some(user) = &username {
+            check_header_safe(&f.path("username"), user)?;
+        }
+        let auth = match f.choice("auth", &["none", "plain", "login", "xoauth2", "auto"])? {
+            Some("none") => AuthMode::None,
+            Some("plain") => AuthMode::Plain,
+            Some("login") => AuthMode::Login,
+            Some("xoauth2") => AuthMode::Xoauth2,
+            Some(_) => AuthMode::Auto,
+            None if username.is_some() => AuthMode::Auto,
+            None => AuthMode::None,
+        };
+        if auth != AuthMode::None && (username.is_none() || password.is_none()) {
+            let what = if auth == AuthMode::Xoauth2 { "'username' and 'password' (the OAuth2 access token)" } else { "'username' and 'password'" };
+            return Err(UsageError::new(format!("$transport needs {what} when 'auth' is not 'none'")));
+        }
+
+        let tls_min_version = match f.choice("tls_min_version", &["1.2", "1.3"])? {
+            Some("1.3") => TlsMinVersion::V1_3,
+            _ => TlsMinVersion::V1_2,
+        };
+        let ca_file = f.string("ca_file")?.filter(|p| !p.is_empty()).map(PathBuf::from);
+        if let Some(path) = &ca_file {
+            std::fs::metadata(path)
+                .map_err(|e| UsageError::new(format!("$transport['ca_file'] '{}' cannot be read: {e}", path.display())))?;
+        }
+        let helo = match f.string("helo")? {
+            Some(h) if !h.trim().is_empty() => h.trim().to_string(),
+            _ => default_helo(),
+        };
+        if helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(UsageError::new(format!("$transport['helo'] '{}' must be a single host name", helo.escape_debug())));
+        }
+
+        Ok(Transport {
+            host,
+            port,
+            security,
+            auth,
+            username,
+            password,
+            timeout: f.seconds("timeout")?.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT),
+            tls_min_version,
+            verify_peer: f.bool("verify_peer")?.unwrap_or(true),
+            ca_file,
+            helo,
+            pool: f.bool("pool")?.unwrap_or(true),
+            allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(false),
+        })
+    }
+
+    /// Connections are pooled per configuration: two transports share idle
+    /// connections only when every setting (credentials included) is equal.
+    /// The timeout is left out, as it bounds one call, not the connection.
+    pub fn pool_key(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut key = self.clone();
+        key.timeout = Duration::ZERO;
+        key.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Every string that must never appear in a result: the secret and the
+    /// encodings in which it crosses the wire.
+    pub fn secrets(&self) -> Vec<String> {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let Some(Secret(secret)) = &self.password else { return Vec::new() };
+        let user = self.username.clone().unwrap_or_default();
+        let mut secrets = vec![
+            secret.clone(),
+            engine.encode(secret),
+            engine.encode(format!("\0{user}\0{secret}")),
+            engine.encode(format!("user={user}\x01auth=Bearer {secret}\x01\x01")),
+        ];
+        secrets.retain(|s| s.len() >= 4);
+        secrets
+    }
+}
+
+/// This machine's name, as RFC 5321 section 4.1.4 asks the EHLO argument to be;
+/// an address literal when it has none.
+fn default_helo() -> String {
+    hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .unwrap_or_else(|| "[127.0.0.1]".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(pairs: &[(&str, Value)]) -> Result<Transport, UsageError> {
+        let entries: Vec<_> = pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect();
+        Transport::from_value(&entries)
+    }
+
+    #[test]
+    fn security_and_port_default_from_each_other() {
+        let t = transport(&[("host", Value::str("h")), ("port", Value::Int(465))]).unwrap();
+        assert_eq!(t.security, Security::Tls);
+        let t = transport(&[("host", Value::str("h")), ("port", Value::Int(587))]).unwrap();
+        assert_eq!(t.security, Security::Starttls);
+        let t = transport(&[("host", Value::str("h"))]).unwrap();
+        assert_eq!((t.port, t.security), (25, Security::Opportunistic));
+        let t = transport(&[("host", Value::str("h")), ("security", Value::str("tls"))]).unwrap();
+        assert_eq!(t.port, 465);
+    }
+
+    #[test]
+    fn bad_transports_name_the_field() {
+        assert!(transport(&[]).unwrap_err().0.contains("$transport['host'] is required"));
+        assert!(transport(&[("host", Value::str("h")), ("port", Value::Int(70000))]).unwrap_err().0.contains("$transport['port']"));
+        assert!(transport(&[("host", Value::str("h\r\nX"))]).unwrap_err().0.contains("header injection"));
+        assert!(transport(&[("host", Value::str("h")), ("auth", Value::str("login"))]).unwrap_err().0.contains("'username'"));
+        assert!(transport(&[("host", Value::str("h")), ("timeout", Value::Int(0))]).unwrap_err().0.contains("$transport['timeout']"));
+        assert!(transport(&[("host", Value::str("h")), ("ca_file", Value::str("/nonexistent.pem"))]).unwrap_err().0.contains("ca_file"));
+    }
+
+    #[test]
+    fn username_implies_auto_auth_and_secret_never_debugs() {
+        let t = transport(&[("host", Value::str("h")), ("username", Value::str("u")), ("password", Value::str("hunter22"))]).unwrap();
+        assert_eq!(t.auth, AuthMode::Auto);
+        assert!(!format!("{t:?}").contains("hunter22"));
+        assert!(t.secrets().contains(&"hunter22".to_string()));
+    }
+
+    #[test]
+    fn pool_key_ignores_timeout_but_not_credentials() {
+        let a = transport(&[("host", Value::str("h")), ("timeout", Value::Int(5))]).unwrap();
+        let b = transport(&[("host", Value::str("h")), ("timeout", Value::Int(9))]).unwrap();
+        let c = transport(&[("host", Value::str("h")), ("username", Value::str("u")), ("password", Value::str("p"))]).unwrap();
+        assert_eq!(a.pool_key(), b.pool_key());
+        assert_ne!(a.pool_key(), c.pool_key());
+    }
+}

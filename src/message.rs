@@ -1,0 +1,411 @@
+//! What to send: a message composed here from its parts with lettre's
+//! builder, or one the caller composed (`raw` + `envelope`).
+
+use crate::error::UsageError;
+use crate::value::{Fields, Key, Value};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::Address;
+use std::str::FromStr;
+
+/// A message ready for the wire: the envelope for MAIL FROM / RCPT TO and
+/// the bytes for DATA.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// `None` is the null reverse-path `<>` (RFC 5321 section 4.5.5).
+    pub envelope_from: Option<Address>,
+    pub recipients: Vec<Address>,
+    pub data: Vec<u8>,
+    pub message_id: Option<String>,
+}
+
+const MESSAGE_KEYS: &[&str] = &[
+    "from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope",
+];
+
+/// Headers that have their own `$message` key: setting them through
+/// `headers` as well would give a message two From lines or break its MIME structure.
+const STRUCTURAL_HEADERS: &[&str] = &[
+    "from", "to", "cc", "bcc", "reply-to", "subject", "content-type", "content-transfer-encoding", "mime-version",
+];
+
+/// Refuses CR, LF and NUL anywhere a header or an envelope address is built
+/// from: one line break lets a contact form add its own Bcc (header injection).
+pub fn check_header_safe(field: &str, value: &str) -> Result<(), UsageError> {
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(UsageError::new(format!(
+            "{field} contains a line break or NUL byte (CR, LF or NUL): refused as header injection"
+        )));
+    }
+    Ok(())
+}
+
+pub fn parse_mailbox(field: &str, text: &str) -> Result<Mailbox, UsageError> {
+    check_header_safe(field, text)?;
+    Mailbox::from_str(text.trim())
+        .map_err(|e| UsageError::new(format!("{field} is not a valid address ('{text}'): {e}")))
+}
+
+pub fn parse_address(field: &str, text: &str) -> Result<Address, UsageError> {
+    check_header_safe(field, text)?;
+    let bare = text.trim().trim_start_matches('<').trim_end_matches('>');
+    Address::from_str(bare).map_err(|e| UsageError::new(format!("{field} is not a valid address ('{text}'): {e}")))
+}
+
+/// Builds the outgoing message from `$message`.
+pub fn from_value(message: &[(Key, Value)]) -> Result<Outgoing, UsageError> {
+    let fields = Fields::new("message", message, MESSAGE_KEYS)?;
+    if fields.get("raw").is_some() {
+        raw_message(&fields)
+    } else {
+        composed_message(&fields)
+    }
+}
+
+fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
+    for key in MESSAGE_KEYS.iter().filter(|k| !matches!(**k, "raw" | "envelope")) {
+        if fields.get(key).is_some() {
+            return Err(UsageError::new(format!(
+                "{} cannot be combined with $message['raw']: a raw message is sent as it is",
+                fields.path(key)
+            )));
+        }
+    }
+    let raw = fields.bytes("raw")?.unwrap_or_default();
+    if raw.is_empty() {
+        return Err(UsageError::new("$message['raw'] is empty"));
+    }
+    let envelope = fields
+        .array("envelope")?
+        .ok_or_else(|| UsageError::new("$message['envelope'] is required with $message['raw'] (from and to)"))?;
+    let envelope = Fields::new("message['envelope']", envelope, &["from", "to"])?;
+    let envelope_from = match envelope.string("from")?.as_deref().map(str::trim) {
+        None | Some("") | Some("<>") => None,
+        Some(from) => Some(parse_address(&envelope.path("from"), from)?),
+    };
+    let recipients = envelope
+        .string_list("to")?
+        .iter()
+        .map(|to| parse_address(&envelope.path("to"), to))
+        .collect::<Result<Vec<_>, _>>()?;
+    if recipients.is_empty() {
+        return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
+    }
+    Ok(Outgoing { envelope_from, recipients, data: normalize_line_endings(raw), message_id: header_value(raw, "message-id") })
+}
+
+/// The body of a composed message, before attachments are added around it.
+enum BodyParts {
+    Single(SinglePart),
+    Alternative(MultiPart),
+}
+
+fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
+    let from = fields.string("from")?.ok_or_else(|| UsageError::new("$message['from'] is required"))?;
+    let from_mailbox = parse_mailbox(&fields.path("from"), &from)?;
+    let mut builder = lettre::Message::builder().from(from_mailbox.clone());
+
+    let mut recipient_count = 0;
+    for key in ["to", "cc", "bcc", "reply_to"] {
+        for item in fields.string_list(key)? {
+            let mailbox = parse_mailbox(&fields.path(key), &item)?;
+            builder = match key {
+                "to" => builder.to(mailbox),
+                "cc" => builder.cc(mailbox),
+                "bcc" => builder.bcc(mailbox),
+                _ => builder.reply_to(mailbox),
+            };
+            if key != "reply_to" {
+                recipient_count += 1;
+            }
+        }
+    }
+    if recipient_count == 0 {
+        return Err(UsageError::new("$message needs at least one recipient in 'to', 'cc' or 'bcc'"));
+    }
+
+    let subject = fields.string("subject")?.unwrap_or_default();
+    check_header_safe(&fields.path("subject"), &subject)?;
+    builder = builder.subject(subject);
+
+    let mut has_message_id = false;
+    for (name, value) in custom_headers(fields)? {
+        if name.eq_ignore_ascii_case("message-id") {
+            has_message_id = true;
+            builder = builder.message_id(Some(value));
+            continue;
+        }
+        let header_name = HeaderName::new_from_ascii(name.clone())
+            .map_err(|_| UsageError::new(format!("$message['headers']: '{name}' is not a valid header name")))?;
+        builder = builder.raw_header(HeaderValue::new(header_name, value));
+    }
+    if !has_message_id {
+        builder = builder.message_id(Some(new_message_id(from_mailbox.email.domain())));
+    }
+
+    let charset = fields.string("charset")?.unwrap_or_else(|| "UTF-8".to_string());
+    check_header_safe(&fields.path("charset"), &charset)?;
+    let text = fields.bytes("text")?.map(|b| text_part("plain", &charset, b)).transpose()?;
+    let html = fields.bytes("html")?.map(|b| text_part("html", &charset, b)).transpose()?;
+    let body = match (text, html) {
+        (Some(text), Some(html)) => BodyParts::Alternative(MultiPart::alternative().singlepart(text).singlepart(html)),
+        (text, html) => BodyParts::Single(match text.or(html) {
+            Some(part) => part,
+            None => text_part("plain", &charset, b"")?,
+        }),
+    };
+    let attachments = attachments(fields)?;
+    let message = if attachments.is_empty() {
+        match body {
+            BodyParts::Single(part) => builder.singlepart(part),
+            BodyParts::Alternative(alternative) => builder.multipart(alternative),
+        }
+    } else {
+        let mixed = match body {
+            BodyParts::Single(part) => MultiPart::mixed().singlepart(part),
+            BodyParts::Alternative(alternative) => MultiPart::mixed().multipart(alternative),
+        };
+        builder.multipart(attachments.into_iter().fold(mixed, MultiPart::singlepart))
+    }
+    .map_err(|e| UsageError::new(format!("$message could not be built: {e}")))?;
+
+    let envelope = message.envelope();
+    let message_id = message.headers().get_raw("Message-ID").map(str::to_string);
+    Ok(Outgoing {
+        envelope_from: envelope.from().cloned(),
+        recipients: envelope.to().to_vec(),
+        data: message.formatted(),
+        message_id,
+    })
+}
+
+/// A text/plain or text/html part in the caller's charset. UTF-8 text may be
+/// sent as 7bit or quoted-printable; bytes in any other charset go base64 so
+/// they reach the reader exactly as given.
+fn text_part(subtype: &str, charset: &str, bytes: &[u8]) -> Result<SinglePart, UsageError> {
+    let content_type = ContentType::parse(&format!("text/{subtype}; charset={charset}"))
+        .map_err(|_| UsageError::new(format!("$message['charset'] '{charset}' is not a valid charset name")))?;
+    let body = match (charset.eq_ignore_ascii_case("utf-8"), std::str::from_utf8(bytes)) {
+        (true, Ok(text)) => Body::new(text.to_string()),
+        (true, Err(_)) => {
+            let key = if subtype == "html" { "html" } else { "text" };
+            return Err(UsageError::new(format!(
+                "$message['{key}'] is not valid UTF-8: set $message['charset'] to the charset it is in"
+            )));
+        }
+        (false, _) => Body::new(bytes.to_vec()),
+    };
+    Ok(SinglePart::builder().header(content_type).body(body))
+}
+
+/// `headers` as a list of "Name: value" lines or a name => value map.
+fn custom_headers(fields: &Fields) -> Result<Vec<(String, String)>, UsageError> {
+    let Some(entries) = fields.array("headers")? else { return Ok(Vec::new()) };
+    let mut headers = Vec::new();
+    for (key, value) in entries {
+        let Value::Bytes(bytes) = value else {
+            return Err(UsageError::new(format!("$message['headers'] values must be strings, got {}", value.type_name())));
+        };
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let (name, value) = match key {
+            Key::Name(name) => (name.clone(), text),
+            Key::Index(_) => match text.split_once(':') {
+                Some((n, v)) => (n.trim().to_string(), v.trim().to_string()),
+                None => return Err(UsageError::new(format!("$message['headers'] line '{text}' is not 'Name: value'"))),
+            },
+        };
+        let field = format!("$message['headers']['{}']", name.escape_debug());
+        check_header_safe(&field, &name)?;
+        check_header_safe(&field, &value)?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(UsageError::new(format!("{field}: the header name must be printable ASCII without ':' or spaces")));
+        }
+        if STRUCTURAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(UsageError::new(format!(
+                "{field}: set {name} with its own $message key, not as a custom header"
+            )));
+        }
+        headers.push((name, value));
+    }
+    Ok(headers)
+}
+
+/// `attachments`: a list of paths, a name => path map (as WordPress passes
+/// them), or entries with `path` or in-memory `content`, plus `name` and `type`.
+fn attachments(fields: &Fields) -> Result<Vec<SinglePart>, UsageError> {
+    let Some(entries) = fields.array("attachments")? else { return Ok(Vec::new()) };
+    let mut parts = Vec::new();
+    for (i, (key, value)) in entries.iter().enumerate() {
+        let field = match key {
+            Key::Name(n) => format!("$message['attachments']['{n}']"),
+            Key::Index(_) => format!("$message['attachments'][{i}]"),
+        };
+        let (path, content, name, mime) = match value {
+            Value::Bytes(b) => (Some(String::from_utf8_lossy(b).into_owned()), None, None, None),
+            Value::Array(entry) => {
+                let f = Fields::new("attachment", entry, &["path", "content", "name", "type"])?;
+                (f.string("path")?, f.bytes("content")?.map(<[u8]>::to_vec), f.string("name")?, f.string("type")?)
+            }
+            v => return Err(UsageError::new(format!("{field} must be a path or an array, got {}", v.type_name()))),
+        };
+        let content = match (content, &path) {
+            (Some(c), None) => c,
+            (None, Some(p)) => std::fs::read(p).map_err(|e| UsageError::new(format!("{field}: cannot read attachment '{p}': {e}")))?,
+            _ => return Err(UsageError::new(format!("{field} needs exactly one of 'path' or 'content'"))),
+        };
+        let name = match (name, key, &path) {
+            (Some(n), _, _) => n,
+            (None, Key::Name(n), _) => n.clone(),
+            (None, _, Some(p)) => std::path::Path::new(p).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            (None, _, None) => return Err(UsageError::new(format!("{field} with 'content' needs a 'name'"))),
+        };
+        check_header_safe(&field, &name)?;
+        let mime = mime.unwrap_or_else(|| guess_mime(&name).to_string());
+        let content_type = ContentType::parse(&mime)
+            .map_err(|_| UsageError::new(format!("{field}: '{mime}' is not a valid MIME type")))?;
+        parts.push(Attachment::new(name).body(Body::new(content), content_type));
+    }
+    Ok(parts)
+}
+
+/// The common types by file extension; anything else is sent as bytes.
+fn guess_mime(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "ics" => "text/calendar",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A Message-ID in the sender's domain (RFC 5322 section 3.6.4): unique,
+/// and it does not reveal this machine's name.
+fn new_message_id(domain: &str) -> String {
+    let random: String = std::iter::repeat_with(fastrand::alphanumeric).take(24).collect();
+    format!("<{random}@{domain}>")
+}
+
+/// SMTP needs CRLF line ends (RFC 5321 section 2.3.8): bare LF is turned into CRLF.
+fn normalize_line_endings(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+    let mut previous = 0u8;
+    for &b in data {
+        if b == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        previous = b;
+    }
+    out
+}
+
+/// The value of the first header `name` in the header block of a raw message.
+fn header_value(raw: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
+    head.lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(pairs: &[(&str, Value)]) -> Vec<(Key, Value)> {
+        pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect()
+    }
+
+    fn list(items: &[&str]) -> Value {
+        Value::Array(items.iter().enumerate().map(|(i, s)| (Key::Index(i as i64), Value::str(s))).collect())
+    }
+
+    #[test]
+    fn composes_alternative_with_bcc_only_in_envelope() {
+        let out = from_value(&msg(&[
+            ("from", Value::str("Zoë <zoe@example.com>")),
+            ("to", Value::str("a@example.com, \"Doe, J\" <j@example.com>")),
+            ("bcc", list(&["hidden@example.com"])),
+            ("subject", Value::str("Grüße")),
+            ("text", Value::str("plain")),
+            ("html", Value::str("<b>html</b>")),
+        ]))
+        .unwrap();
+        let data = String::from_utf8(out.data).unwrap();
+        assert!(data.contains("multipart/alternative"));
+        assert!(!data.contains("hidden@example.com"));
+        assert_eq!(out.recipients.len(), 3);
+        assert_eq!(out.envelope_from.unwrap().to_string(), "zoe@example.com");
+        assert!(out.message_id.unwrap().ends_with("@example.com>"));
+    }
+
+    #[test]
+    fn header_injection_is_refused_with_the_field_named() {
+        for (key, value) in [("subject", "Hi\r\nBcc: x@evil.test"), ("to", "a@example.com\nBcc: x@evil.test"), ("from", "a@example.com\0")] {
+            let mut m = msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com"))]);
+            m.retain(|(k, _)| *k != Key::Name(key.into()));
+            m.push((Key::Name(key.into()), Value::str(value)));
+            let err = from_value(&m).unwrap_err();
+            assert!(err.0.contains(&format!("$message['{key}']")) && err.0.contains("header injection"), "{}", err.0);
+        }
+        let m = msg(&[
+            ("from", Value::str("me@example.com")),
+            ("to", Value::str("you@example.com")),
+            ("headers", list(&["X-Test: a\r\nBcc: evil@example.com"])),
+        ]);
+        assert!(from_value(&m).unwrap_err().0.contains("header injection"));
+    }
+
+    #[test]
+    fn structural_headers_are_refused() {
+        let m = msg(&[
+            ("from", Value::str("me@example.com")),
+            ("to", Value::str("you@example.com")),
+            ("headers", Value::Array(vec![(Key::Name("Content-Type".into()), Value::str("text/html"))])),
+        ]);
+        assert!(from_value(&m).unwrap_err().0.contains("own $message key"));
+    }
+
+    #[test]
+    fn raw_message_keeps_bytes_and_reads_message_id() {
+        let raw = b"Message-ID: <abc@example.com>\nSubject: x\n\nbody \xe9\n".to_vec();
+        let m = msg(&[
+            ("raw", Value::Bytes(raw)),
+            ("envelope", Value::Array(msg(&[("from", Value::str("")), ("to", list(&["a@example.com"]))]))),
+        ]);
+        let out = from_value(&m).unwrap();
+        assert_eq!(out.data, b"Message-ID: <abc@example.com>\r\nSubject: x\r\n\r\nbody \xe9\r\n");
+        assert_eq!(out.message_id.as_deref(), Some("<abc@example.com>"));
+        assert!(out.envelope_from.is_none());
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        assert!(from_value(&msg(&[("to", Value::str("a@example.com"))])).unwrap_err().0.contains("$message['from']"));
+        assert!(from_value(&msg(&[("from", Value::str("a@example.com"))])).unwrap_err().0.contains("recipient"));
+        let bad = from_value(&msg(&[("from", Value::str("not an address")), ("to", Value::str("a@example.com"))]));
+        assert!(bad.unwrap_err().0.contains("$message['from'] is not a valid address"));
+    }
+
+    #[test]
+    fn non_utf8_body_needs_its_charset() {
+        let base = [("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("text", Value::Bytes(b"caf\xe9".to_vec()))];
+        assert!(from_value(&msg(&base)).unwrap_err().0.contains("charset"));
+        let mut latin = base.to_vec();
+        latin.push(("charset", Value::str("ISO-8859-1")));
+        let out = from_value(&msg(&latin)).unwrap();
+        let data = String::from_utf8_lossy(&out.data);
+        assert!(data.to_lowercase().contains("charset=iso-8859-1") && data.contains("Y2Fm6Q=="), "{data}");
+    }
+}

@@ -1,0 +1,223 @@
+//! `rust_mail_send()`: one message, over a pooled or a new connection.
+
+use crate::config::Transport;
+use crate::error::{ErrorKind, SendError};
+use crate::message::Outgoing;
+use crate::pool;
+use crate::smtp::client::Connection;
+use crate::smtp::reply::Reply;
+use crate::smtp::transcript::{round_ms, scrub, Transcript};
+use serde_json::{json, Map, Value as Json};
+use std::time::Instant;
+
+/// How far a transaction got; reported whether it succeeded or not.
+#[derive(Debug, Default)]
+struct Progress {
+    sender_accepted: bool,
+    accepted: Vec<String>,
+    rejected: Vec<(String, Reply)>,
+    last_reply: Option<Reply>,
+}
+
+/// Milliseconds spent in each phase of the call.
+#[derive(Debug, Default)]
+struct Timings {
+    connect: f64,
+    tls: f64,
+    auth: f64,
+    send: f64,
+}
+
+struct Outcome {
+    result: Result<(), SendError>,
+    progress: Progress,
+    timings: Timings,
+    reused: bool,
+}
+
+/// Sends `message` and describes what happened as the result array.
+pub fn send(message: &Outgoing, transport: &Transport) -> Result<Json, String> {
+    let start = Instant::now();
+    let mut t = Transcript::new(start);
+    let key = transport.pool_key();
+    let outcome = pool::with_state(|state| {
+        let pooled = if transport.pool { state.take(key) } else { None };
+        let (outcome, keep) = state.runtime.block_on(attempt(transport, message, pooled, &mut t));
+        if let Some(conn) = keep {
+            state.give_back(key, conn);
+        }
+        outcome
+    })?;
+    let mut result = result_json(message, outcome, &t, start);
+    scrub_json(&mut result, &transport.secrets());
+    Ok(result)
+}
+
+/// Tries a pooled connection first; if the server had closed it, opens a new
+/// one without the caller ever seeing the dead one. Returns the connection
+/// to keep for the next send, if it is still good.
+async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Connection>, t: &mut Transcript) -> (Outcome, Option<Connection>) {
+    let deadline = tokio::time::Instant::now() + transport.timeout;
+    let mut timings = Timings::default();
+
+    if let Some(mut conn) = pooled {
+        t.info(format!("reusing the open connection to {}", conn.peer));
+        let started = t.elapsed_ms();
+        let mut progress = Progress::default();
+        let result = deliver(&mut conn, message, &mut progress, t, deadline).await;
+        match result {
+            Err(e) if !progress.sender_accepted && is_dead_connection(&e) => {
+                t.info("the server had closed that connection; opening a new one");
+            }
+            result => {
+                timings.send = t.elapsed_ms() - started;
+                let keep = settle(conn, &result, transport.pool, t, deadline).await;
+                return (Outcome { result, progress, timings, reused: true }, keep);
+            }
+        }
+    }
+
+    let failed = |e: SendError, timings: Timings| Outcome { result: Err(e), progress: Progress::default(), timings, reused: false };
+    let mut conn = match Connection::open(transport, t, deadline).await {
+        Ok((conn, open)) => {
+            timings.connect = open.connect;
+            timings.tls = open.tls;
+            conn
+        }
+        Err(e) => return (failed(e, timings), None),
+    };
+    let started = t.elapsed_ms();
+    if let Err(e) = conn.authenticate(transport, t, deadline).await {
+        timings.auth = t.elapsed_ms() - started;
+        conn.quit(t).await;
+        return (failed(e, timings), None);
+    }
+    timings.auth = t.elapsed_ms() - started;
+
+    let started = t.elapsed_ms();
+    let mut progress = Progress::default();
+    let result = deliver(&mut conn, message, &mut progress, t, deadline).await;
+    timings.send = t.elapsed_ms() - started;
+    let keep = settle(conn, &result, transport.pool, t, deadline).await;
+    (Outcome { result, progress, timings, reused: false }, keep)
+}
+
+/// A pooled connection the server closed while it sat idle: it fails at
+/// once with a closed socket or a 421 ("service closing"), before MAIL FROM
+/// was accepted, so nothing was delivered and retrying is safe.
+fn is_dead_connection(e: &SendError) -> bool {
+    match &e.reply {
+        Some(reply) => reply.code == 421,
+        None => e.kind == ErrorKind::Protocol,
+    }
+}
+
+/// After a transaction: keep the connection for the next send when pooling
+/// and the session is in a clean state, otherwise say QUIT.
+async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> Option<Connection> {
+    let reusable = match result {
+        Ok(()) => true,
+        // A refused MAIL, RCPT or DATA leaves the session open; RSET
+        // (RFC 5321 section 4.1.1.5) clears the transaction.
+        Err(e) if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
+            && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
+        {
+            pool && conn.command("RSET", t, deadline).await.is_ok_and(|r| r.code == 250)
+        }
+        Err(_) => false,
+    };
+    if pool && reusable {
+        Some(conn)
+    } else {
+        conn.quit(t).await;
+        None
+    }
+}
+
+/// One mail transaction: MAIL FROM, RCPT TO for each recipient, DATA.
+async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
+    let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
+    let mut parameters = String::new();
+    let non_ascii_address = !from.is_ascii() || message.recipients.iter().any(|r| !AsRef::<str>::as_ref(r).is_ascii());
+    if non_ascii_address && conn.capabilities.has("SMTPUTF8") {
+        parameters.push_str(" SMTPUTF8");
+    }
+    if !message.data.is_ascii() && conn.capabilities.has("8BITMIME") {
+        parameters.push_str(" BODY=8BITMIME");
+    }
+    let reply = conn.command(&format!("MAIL FROM:<{from}>{parameters}"), t, deadline).await?;
+    progress.last_reply = Some(reply.clone());
+    if !reply.is_positive() {
+        return Err(SendError::from_reply(ErrorKind::SenderRejected, &format!("the server refused the sender <{from}>"), reply));
+    }
+    progress.sender_accepted = true;
+
+    for recipient in &message.recipients {
+        let reply = conn.command(&format!("RCPT TO:<{recipient}>"), t, deadline).await?;
+        progress.last_reply = Some(reply.clone());
+        if reply.is_positive() {
+            progress.accepted.push(recipient.to_string());
+        } else {
+            progress.rejected.push((recipient.to_string(), reply));
+        }
+    }
+    if progress.accepted.is_empty() {
+        let (recipient, reply) = progress.rejected.last().cloned().expect("a message has at least one recipient");
+        return Err(SendError::from_reply(ErrorKind::RecipientRejected, &format!("the server refused every recipient (last: <{recipient}>)"), reply));
+    }
+
+    let reply = conn.command("DATA", t, deadline).await?;
+    progress.last_reply = Some(reply.clone());
+    if reply.code != 354 {
+        return Err(SendError::from_reply(ErrorKind::DataRejected, "the server refused DATA", reply));
+    }
+    let reply = conn.send_data(&message.data, t, deadline).await?;
+    progress.last_reply = Some(reply.clone());
+    if !reply.is_positive() {
+        return Err(SendError::from_reply(ErrorKind::DataRejected, "the server refused the message", reply));
+    }
+    Ok(())
+}
+
+fn result_json(message: &Outgoing, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
+    let Outcome { result, progress, timings, reused } = outcome;
+    // The reply that decided the outcome: the error's, else the last one.
+    let reply = match &result {
+        Err(e) => e.reply.clone(),
+        Ok(()) => progress.last_reply.clone(),
+    };
+    let error = result.as_ref().err().map(|e| json!({ "kind": e.kind.as_str(), "message": e.message, "transient": e.is_transient() }));
+    let rejected: Map<String, Json> = progress.rejected.iter().map(|(addr, r)| (addr.clone(), Json::String(r.one_line()))).collect();
+    json!({
+        "ok": result.is_ok(),
+        "message_id": message.message_id,
+        "accepted": progress.accepted,
+        "rejected": rejected,
+        "code": reply.as_ref().map(|r| r.code),
+        "enhanced_code": reply.as_ref().and_then(|r| r.enhanced.clone()),
+        "reply": reply.as_ref().map(Reply::text),
+        "error": error,
+        "transcript": t.to_json(),
+        "timings": {
+            "connect": round_ms(timings.connect),
+            "tls": round_ms(timings.tls),
+            "auth": round_ms(timings.auth),
+            "send": round_ms(timings.send),
+            "total": round_ms(start.elapsed().as_secs_f64() * 1000.0),
+        },
+        "reused_connection": reused,
+    })
+}
+
+/// Replaces every secret in every string of a result.
+pub fn scrub_json(value: &mut Json, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    match value {
+        Json::String(s) => *s = scrub(s, secrets),
+        Json::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, secrets)),
+        Json::Object(map) => map.values_mut().for_each(|v| scrub_json(v, secrets)),
+        _ => {}
+    }
+}

@@ -1,0 +1,465 @@
+//! The thin I/O driver: one SMTP connection over tokio, plain or TLS.
+//!
+//! Every line that crosses the wire goes through [`Connection::write_line`]
+//! or [`Connection::read_reply`], which record it in the transcript (secrets
+//! redacted) and enforce the call's deadline. Command syntax comes from
+//! lettre's protocol types; the decisions (which step fails how) are here.
+
+use crate::config::{AuthMode, Security, Transport};
+use crate::error::{ErrorKind, SendError};
+use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
+use crate::smtp::tls::{self, TlsInfo};
+use crate::smtp::transcript::{redact_client_line, Direction, Transcript};
+use base64::Engine;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+use tokio_rustls::client::TlsStream;
+
+/// Longest reply line accepted; RFC 5321 section 4.5.3.1.5 sets 512 octets,
+/// real servers send longer EHLO lines, nothing legitimate sends megabytes.
+const MAX_LINE: usize = 16 * 1024;
+
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// How long opening a connection took, in milliseconds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenTimings {
+    pub connect: f64,
+    pub tls: f64,
+}
+
+pub struct Connection {
+    io: Option<BufReader<Stream>>,
+    pub peer: SocketAddr,
+    pub banner: String,
+    pub capabilities: Capabilities,
+    pub tls: Option<TlsInfo>,
+    pub authenticated: bool,
+    pub last_used: std::time::Instant,
+}
+
+/// Resolves the transport's host. Errors are `dns` errors.
+pub async fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, SendError> {
+    let lookup = timeout_at(deadline, tokio::net::lookup_host((host, port)))
+        .await
+        .map_err(|_| SendError::new(ErrorKind::Dns, format!("looking up {host} took longer than the timeout")))?;
+    let addrs: Vec<SocketAddr> = lookup
+        .map_err(|e| SendError::new(ErrorKind::Dns, format!("cannot resolve {host}: {e}")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(SendError::new(ErrorKind::Dns, format!("{host} has no address")));
+    }
+    Ok(addrs)
+}
+
+/// One TCP connection attempt, classified the way a person needs it:
+/// refused (nothing listens) versus timed out (something drops the packets).
+pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, SendError> {
+    match timeout_at(deadline, TcpStream::connect(addr)).await {
+        Err(_) => Err(SendError::new(
+            ErrorKind::ConnectTimeout,
+            format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
+        )),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            Err(SendError::new(ErrorKind::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port")))
+        }
+        Ok(Err(e)) => Err(SendError::new(ErrorKind::ConnectRefused, format!("cannot connect to {addr}: {e}"))),
+        Ok(Ok(stream)) => {
+            // Each command and the message go out in one write; without
+            // NODELAY the kernel would hold the last segment back waiting for
+            // the server's delayed ACK (about 40 ms per message on loopback).
+            stream.set_nodelay(true).map_err(|e| SendError::new(ErrorKind::Protocol, format!("cannot set TCP_NODELAY: {e}")))?;
+            Ok(stream)
+        }
+    }
+}
+
+fn io_error(e: io::Error, while_doing: &str) -> SendError {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => SendError::new(ErrorKind::Protocol, format!("the server closed the connection {while_doing}")),
+        _ => SendError::new(ErrorKind::Protocol, format!("connection failed {while_doing}: {e}")),
+    }
+}
+
+fn timeout_error(while_doing: &str) -> SendError {
+    SendError::new(ErrorKind::Timeout, format!("the server did not answer {while_doing} before the timeout"))
+}
+
+impl Connection {
+    /// Connects, reads the greeting, says EHLO and sets up TLS as the
+    /// transport asks. Authentication is a separate step.
+    pub async fn open(transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(Connection, OpenTimings), SendError> {
+        let started = t.elapsed_ms();
+        let addrs = resolve(&transport.host, transport.port, deadline).await?;
+        let mut last_error = None;
+        let mut stream = None;
+        for addr in addrs {
+            t.info(format!("connecting to {addr} ({})", transport.host));
+            match connect_tcp(addr, deadline).await {
+                Ok(s) => {
+                    stream = Some((s, addr));
+                    break;
+                }
+                Err(e) => {
+                    t.info(e.message.clone());
+                    last_error = Some(e);
+                }
+            }
+        }
+        let Some((stream, peer)) = stream else { return Err(last_error.expect("at least one address was tried")) };
+        t.info(format!("connected to {peer}"));
+
+        let mut conn = Connection {
+            io: Some(BufReader::new(Stream::Plain(stream))),
+            peer,
+            banner: String::new(),
+            capabilities: Capabilities::default(),
+            tls: None,
+            authenticated: false,
+            last_used: std::time::Instant::now(),
+        };
+        let mut timings = OpenTimings::default();
+        if transport.security == Security::Tls {
+            timings.tls += conn.timed_start_tls(transport, t, deadline).await?;
+        }
+
+        let greeting = conn.read_reply(t, deadline, "with its greeting").await?;
+        if greeting.code != 220 {
+            return Err(SendError::from_reply(ErrorKind::Protocol, "the server refused the session in its greeting", greeting));
+        }
+        conn.banner = greeting.lines.first().cloned().unwrap_or_default();
+        conn.ehlo(transport, t, deadline).await?;
+
+        let offers_starttls = conn.capabilities.has("STARTTLS");
+        match transport.security {
+            Security::Starttls if !offers_starttls => {
+                return Err(SendError::new(
+                    ErrorKind::Tls,
+                    format!("{} does not offer STARTTLS, and security is 'starttls': nothing was sent in clear text", transport.host),
+                ));
+            }
+            Security::Starttls | Security::Opportunistic if offers_starttls => {
+                let reply = conn.command("STARTTLS", t, deadline).await?;
+                if reply.code != 220 {
+                    return Err(SendError::from_reply(ErrorKind::Tls, "the server refused STARTTLS", reply));
+                }
+                timings.tls += conn.timed_start_tls(transport, t, deadline).await?;
+                // RFC 3207 section 4.2: forget what was learnt before TLS.
+                conn.ehlo(transport, t, deadline).await?;
+            }
+            _ => {}
+        }
+        // Everything up to here that was not the TLS handshake: DNS, TCP,
+        // greeting and EHLO.
+        timings.connect = t.elapsed_ms() - started - timings.tls;
+        Ok((conn, timings))
+    }
+
+    async fn ehlo(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        let reply = self.command(&format!("EHLO {}", transport.helo), t, deadline).await?;
+        self.capabilities = if reply.code == 250 {
+            Capabilities::from_ehlo(&reply)
+        } else {
+            // RFC 5321 section 3.2: a server that does not know EHLO gets HELO.
+            let helo = self.command(&format!("HELO {}", transport.helo), t, deadline).await?;
+            if helo.code != 250 {
+                return Err(SendError::from_reply(ErrorKind::Protocol, "the server refused EHLO and HELO", helo));
+            }
+            Capabilities::default()
+        };
+        Ok(())
+    }
+
+    /// [`Self::start_tls`], returning how long the handshake took in ms.
+    async fn timed_start_tls(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<f64, SendError> {
+        let started = t.elapsed_ms();
+        self.start_tls(transport, t, deadline).await?;
+        Ok(t.elapsed_ms() - started)
+    }
+
+    /// Wraps the connection in TLS. Data the server sent before the
+    /// handshake is thrown away (RFC 3207 section 4: STARTTLS injection).
+    async fn start_tls(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        let tcp = match self.io.take().map(BufReader::into_inner) {
+            Some(Stream::Plain(tcp)) => tcp,
+            _ => return Err(SendError::new(ErrorKind::Protocol, "TLS requested twice on one connection")),
+        };
+        let (config, verifier) = tls::client_config(transport).map_err(|m| SendError::new(ErrorKind::Tls, m))?;
+        let server_name = rustls::pki_types::ServerName::try_from(transport.host.clone())
+            .map_err(|_| SendError::new(ErrorKind::Tls, format!("'{}' cannot be checked against a certificate", transport.host)))?;
+        t.info("starting TLS handshake");
+        let handshake = tokio_rustls::TlsConnector::from(config).connect(server_name, tcp);
+        let presented = || verifier.presented.lock().unwrap_or_else(|e| e.into_inner()).as_deref().and_then(tls::cert_info);
+        let stream = match timeout_at(deadline, handshake).await {
+            Err(_) => return Err(timeout_error("the TLS handshake")),
+            Ok(Err(e)) => {
+                let message = match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                    Some(tls_error) => tls::describe_error(tls_error, &transport.host, presented().as_ref()),
+                    None if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        "the server closed the connection during the TLS handshake".to_string()
+                    }
+                    None => format!("TLS handshake failed: {e}"),
+                };
+                t.info(format!("TLS failed: {message}"));
+                return Err(SendError::new(ErrorKind::Tls, message));
+            }
+            Ok(Ok(stream)) => stream,
+        };
+        let (_, session) = stream.get_ref();
+        let info = TlsInfo {
+            version: session.protocol_version().map(tls::version_name).unwrap_or_default(),
+            cipher: session.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default(),
+            certificate: presented(),
+        };
+        t.info(format!("TLS established: {} {}", info.version, info.cipher));
+        self.tls = Some(info);
+        self.io = Some(BufReader::new(Stream::Tls(Box::new(stream))));
+        Ok(())
+    }
+
+    fn io(&mut self) -> Result<&mut BufReader<Stream>, SendError> {
+        self.io.as_mut().ok_or_else(|| SendError::new(ErrorKind::Protocol, "the connection is closed"))
+    }
+
+    /// Writes one line; `secret` marks an answer to a 334 challenge.
+    async fn write_line(&mut self, line: &str, secret: bool, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        t.push(Direction::Client, redact_client_line(line, secret));
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        let io = self.io()?;
+        let write = async {
+            io.write_all(&bytes).await?;
+            io.flush().await
+        };
+        timeout_at(deadline, write)
+            .await
+            .map_err(|_| timeout_error("while sending a command"))?
+            .map_err(|e| io_error(e, "while sending a command"))
+    }
+
+    /// Reads one complete reply, every line recorded.
+    pub async fn read_reply(&mut self, t: &mut Transcript, deadline: Instant, while_doing: &str) -> Result<Reply, SendError> {
+        let mut texts = Vec::new();
+        loop {
+            let mut raw = Vec::new();
+            let io = self.io()?;
+            let read = async {
+                let n = (&mut *io).take(MAX_LINE as u64).read_until(b'\n', &mut raw).await?;
+                if n == 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "eof"));
+                }
+                Ok(())
+            };
+            timeout_at(deadline, read)
+                .await
+                .map_err(|_| timeout_error(while_doing))?
+                .map_err(|e| io_error(e, while_doing))?;
+            let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
+            t.push(Direction::Server, line.clone());
+            match parse_line(&line) {
+                Some(LineParse::More(_, text)) => texts.push(text),
+                Some(LineParse::Last(code, text)) => {
+                    texts.push(text);
+                    return Ok(Reply::new(code, texts));
+                }
+                None => {
+                    let shown: String = line.chars().filter(|c| !c.is_control()).take(80).collect();
+                    return Err(SendError::new(ErrorKind::Protocol, format!("the server's answer is not SMTP: '{shown}'")));
+                }
+            }
+            if texts.len() > 1000 {
+                return Err(SendError::new(ErrorKind::Protocol, "the server sent a reply of more than 1000 lines"));
+            }
+        }
+    }
+
+    pub async fn command(&mut self, line: &str, t: &mut Transcript, deadline: Instant) -> Result<Reply, SendError> {
+        self.write_line(line, false, t, deadline).await?;
+        let verb = line.split_whitespace().next().unwrap_or("");
+        self.read_reply(t, deadline, &format!("to {verb}")).await
+    }
+
+    /// Logs in as the transport says. Never sends credentials over a
+    /// connection without TLS unless `allow_insecure_auth` is set.
+    pub async fn authenticate(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        if transport.auth == AuthMode::None || self.authenticated {
+            return Ok(());
+        }
+        let offered = self.capabilities.auth_mechanisms();
+        let mechanism = choose_mechanism(transport.auth, &offered).ok_or_else(|| {
+            let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
+            let hint = if self.tls.is_none() && transport.security != Security::Tls {
+                " (many servers offer AUTH only after STARTTLS: set security to 'starttls')"
+            } else {
+                ""
+            };
+            SendError::new(
+                ErrorKind::Auth,
+                format!("{} offers no usable AUTH mechanism for auth '{}' (offered: {offered}){hint}", transport.host, transport.auth.as_str()),
+            )
+        })?;
+        if self.tls.is_none() && !transport.allow_insecure_auth {
+            return Err(SendError::new(
+                ErrorKind::Auth,
+                "refusing to send the password without TLS: use security 'starttls' or 'tls', or set allow_insecure_auth",
+            ));
+        }
+        let user = transport.username.clone().unwrap_or_default();
+        let secret = transport.password.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+        let credentials = Credentials::new(user, secret);
+        let b64 = base64::engine::general_purpose::STANDARD;
+
+        let first = if mechanism.supports_initial_response() {
+            let response = mechanism.response(&credentials, None).map_err(|e| SendError::new(ErrorKind::Auth, e.to_string()))?;
+            format!("AUTH {mechanism} {}", b64.encode(response))
+        } else {
+            format!("AUTH {mechanism}")
+        };
+        let mut reply = self.command(&first, t, deadline).await?;
+        let mut rounds = 0;
+        while reply.code == 334 && rounds < 4 {
+            rounds += 1;
+            let challenge = b64.decode(reply.lines.first().map(|l| l.trim()).unwrap_or("")).unwrap_or_default();
+            let challenge = String::from_utf8_lossy(&challenge).into_owned();
+            let answer = match mechanism {
+                Mechanism::Login => mechanism
+                    .response(&credentials, Some(&challenge))
+                    .map(|r| b64.encode(r))
+                    .map_err(|_| SendError::from_reply(ErrorKind::Auth, "unexpected AUTH LOGIN challenge", reply.clone()))?,
+                // A 334 after an XOAUTH2 initial response carries the error as
+                // JSON; the client answers with an empty line and reads the
+                // final reply (the XOAUTH2 protocol, as Microsoft and Google run it).
+                _ => {
+                    t.info(format!("server's {mechanism} error: {challenge}"));
+                    String::new()
+                }
+            };
+            self.write_line(&answer, true, t, deadline).await?;
+            reply = self.read_reply(t, deadline, "to AUTH").await?;
+        }
+        if reply.code != 235 {
+            return Err(SendError::from_reply(ErrorKind::Auth, &format!("login as {} failed", transport.username.as_deref().unwrap_or("")), reply));
+        }
+        self.authenticated = true;
+        Ok(())
+    }
+
+    /// Sends the message after a 354, dot-stuffed (RFC 5321 section 4.5.2),
+    /// in a single write together with the terminating ".".
+    pub async fn send_data(&mut self, data: &[u8], t: &mut Transcript, deadline: Instant) -> Result<Reply, SendError> {
+        let mut wire = Vec::with_capacity(data.len() + data.len() / 64 + 8);
+        let mut at_line_start = true;
+        for &b in data {
+            if at_line_start && b == b'.' {
+                wire.push(b'.');
+            }
+            wire.push(b);
+            at_line_start = b == b'\n';
+        }
+        if !data.ends_with(b"\r\n") {
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b".\r\n");
+        t.push(Direction::Client, format!("[message: {} bytes]", data.len()));
+        t.push(Direction::Client, ".");
+        let io = self.io()?;
+        let write = async {
+            io.write_all(&wire).await?;
+            io.flush().await
+        };
+        timeout_at(deadline, write)
+            .await
+            .map_err(|_| timeout_error("while the message was being sent"))?
+            .map_err(|e| io_error(e, "while the message was being sent"))?;
+        self.read_reply(t, deadline, "after the message").await
+    }
+
+    /// Says goodbye politely, without waiting long for the answer.
+    pub async fn quit(mut self, t: &mut Transcript) {
+        let deadline = Instant::now() + std::time::Duration::from_millis(500);
+        let _ = self.command("QUIT", t, deadline).await;
+        if let Some(mut io) = self.io.take() {
+            let _ = timeout_at(deadline, io.shutdown()).await;
+        }
+    }
+
+    /// The socket's file descriptor, so that a forked child can close its
+    /// copy without speaking on the parent's connection.
+    #[cfg(unix)]
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.io.as_ref().map(|io| match io.get_ref() {
+            Stream::Plain(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
+        })
+    }
+}
+
+/// The mechanism to use: the configured one if the server offers it, or for
+/// `auto` the first of PLAIN and LOGIN that it offers. XOAUTH2 is never
+/// picked by `auto` because its "password" is a token.
+pub fn choose_mechanism(mode: AuthMode, offered: &[String]) -> Option<Mechanism> {
+    let offers = |name: &str| offered.iter().any(|m| m == name);
+    match mode {
+        AuthMode::None => None,
+        AuthMode::Plain => offers("PLAIN").then_some(Mechanism::Plain),
+        AuthMode::Login => offers("LOGIN").then_some(Mechanism::Login),
+        AuthMode::Xoauth2 => offers("XOAUTH2").then_some(Mechanism::Xoauth2),
+        AuthMode::Auto => [Mechanism::Plain, Mechanism::Login].into_iter().find(|m| offers(&m.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_prefers_plain_then_login_and_never_xoauth2() {
+        let offered = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(choose_mechanism(AuthMode::Auto, &offered(&["LOGIN", "PLAIN"])), Some(Mechanism::Plain));
+        assert_eq!(choose_mechanism(AuthMode::Auto, &offered(&["LOGIN"])), Some(Mechanism::Login));
+        assert_eq!(choose_mechanism(AuthMode::Auto, &offered(&["XOAUTH2"])), None);
+        assert_eq!(choose_mechanism(AuthMode::Xoauth2, &offered(&["XOAUTH2"])), Some(Mechanism::Xoauth2));
+        assert_eq!(choose_mechanism(AuthMode::Login, &offered(&["PLAIN"])), None);
+    }
+}

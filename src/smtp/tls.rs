@@ -1,0 +1,203 @@
+//! TLS with rustls: the client configuration built from `$transport`, the
+//! certificate the server presented, and errors a person can act on.
+
+use crate::config::{TlsMinVersion, Transport};
+use once_cell::sync::Lazy;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::sync::{Arc, Mutex};
+
+/// The system's trusted roots (Debian's /etc/ssl/certs), read once per
+/// process. Empty when the system has none; Mozilla's list is used then.
+static SYSTEM_ROOTS: Lazy<Vec<CertificateDer<'static>>> = Lazy::new(|| rustls_native_certs::load_native_certs().certs);
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(ring::default_provider())
+}
+
+/// What was negotiated, for the transcript and the diagnosis.
+#[derive(Debug, Clone)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher: String,
+    pub certificate: Option<CertInfo>,
+}
+
+/// The facts of a certificate that explain why it is or is not accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses from subjectAltName (the CN when there are none).
+    pub names: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub expired: bool,
+    pub self_signed: bool,
+}
+
+/// Reads a DER certificate. `None` when it cannot be parsed.
+pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let mut names: Vec<String> = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => names.push(d.to_string()),
+                GeneralName::IPAddress(ip) => names.push(match ip.len() {
+                    4 => std::net::IpAddr::from(<[u8; 4]>::try_from(*ip).ok()?).to_string(),
+                    16 => std::net::IpAddr::from(<[u8; 16]>::try_from(*ip).ok()?).to_string(),
+                    _ => continue,
+                }),
+                _ => {}
+            }
+        }
+    }
+    if names.is_empty() {
+        names.extend(cert.subject().iter_common_name().filter_map(|cn| cn.as_str().ok()).map(str::to_string));
+    }
+    let validity = cert.validity();
+    Some(CertInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        names,
+        not_before: validity.not_before.to_datetime().to_string(),
+        not_after: validity.not_after.to_datetime().to_string(),
+        expired: validity.not_after.timestamp() < UnixTime::now().as_secs() as i64,
+        self_signed: cert.subject() == cert.issuer(),
+    })
+}
+
+/// Checks the server's certificate like rustls's WebPKI verifier (or not at
+/// all when `verify_peer` is off), and keeps the certificate it was shown so
+/// that a failure can say what the server presented.
+#[derive(Debug)]
+pub struct RecordingVerifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+    pub presented: Mutex<Option<Vec<u8>>>,
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.presented.lock().unwrap_or_else(|e| e.into_inner()) = Some(end_entity.to_vec());
+        match &self.webpki {
+            Some(webpki) => webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
+            None => Ok(ServerCertVerified::assertion()),
+        }
+    }
+
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A rustls client configuration for this transport, and the verifier that
+/// will hold the presented certificate once the handshake ran.
+pub fn client_config(transport: &Transport) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), String> {
+    let provider = provider();
+    let webpki = if transport.verify_peer {
+        let mut roots = RootCertStore::empty();
+        if SYSTEM_ROOTS.is_empty() {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        } else {
+            roots.add_parsable_certificates(SYSTEM_ROOTS.iter().cloned());
+        }
+        if let Some(path) = &transport.ca_file {
+            let pem = std::fs::read(path).map_err(|e| format!("cannot read ca_file '{}': {e}", path.display()))?;
+            let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).filter_map(Result::ok).collect();
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(format!("ca_file '{}' holds no PEM certificate", path.display()));
+            }
+        }
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| format!("cannot build the certificate verifier: {e}"))?;
+        Some(verifier)
+    } else {
+        None
+    };
+    let verifier = Arc::new(RecordingVerifier { webpki, provider: provider.clone(), presented: Mutex::new(None) });
+    let versions: &[&rustls::SupportedProtocolVersion] = match transport.tls_min_version {
+        TlsMinVersion::V1_2 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        TlsMinVersion::V1_3 => &[&rustls::version::TLS13],
+    };
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("cannot configure TLS versions: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    Ok((Arc::new(config), verifier))
+}
+
+/// A handshake error in words that point at the fix.
+pub fn describe_error(error: &rustls::Error, host: &str, presented: Option<&CertInfo>) -> String {
+    use rustls::Error as E;
+    let cert = |e: &CertificateError| -> String {
+        match e {
+            CertificateError::NotValidForNameContext { presented, .. } => {
+                format!("the certificate is for {} , not for {host}", presented.join(", ")).replace(" ,", ",")
+            }
+            CertificateError::NotValidForName => match presented {
+                Some(c) => format!("the certificate is for {}, not for {host}", c.names.join(", ")),
+                None => format!("the certificate is not valid for {host}"),
+            },
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => match presented {
+                Some(c) => format!("the certificate expired on {}", c.not_after),
+                None => "the certificate has expired".to_string(),
+            },
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => match presented {
+                Some(c) => format!("the certificate is not valid before {}", c.not_before),
+                None => "the certificate is not valid yet".to_string(),
+            },
+            CertificateError::UnknownIssuer => match presented {
+                Some(c) if c.self_signed => format!("the certificate is self-signed ({}): not signed by a trusted authority", c.subject),
+                Some(c) => format!("the certificate's issuer ({}) is not trusted: add its CA with ca_file", c.issuer),
+                None => "the certificate's issuer is not trusted".to_string(),
+            },
+            other => format!("the certificate was refused: {other:?}"),
+        }
+    };
+    match error {
+        E::InvalidCertificate(e) => cert(e),
+        E::PeerIncompatible(p) => format!("the server and this client share no TLS version or cipher ({p:?})"),
+        E::AlertReceived(alert) => format!("the server ended the TLS handshake with alert {alert:?}"),
+        E::InvalidMessage(m) => format!("the server did not answer with TLS ({m:?}): is this port plain SMTP?"),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a handshake failure is about the certificate (as opposed to the
+/// protocol or the version).
+pub fn is_certificate_error(error: &rustls::Error) -> bool {
+    matches!(error, rustls::Error::InvalidCertificate(_))
+}
+
+pub fn version_name(version: rustls::ProtocolVersion) -> String {
+    match version {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,115 @@
+//! The record of one SMTP conversation, as a person debugging it wants to
+//! read it: every line with its time and direction, secrets replaced.
+
+use serde_json::{json, Value as Json};
+use std::time::Instant;
+
+/// What stands in the transcript where a secret was on the wire.
+pub const REDACTED: &str = "[redacted]";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Client,
+    Server,
+    /// Notes that are not on the wire: connecting, TLS negotiated, reuse.
+    Info,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub ms: f64,
+    pub dir: Direction,
+    pub line: String,
+}
+
+#[derive(Debug)]
+pub struct Transcript {
+    start: Instant,
+    pub entries: Vec<Entry>,
+}
+
+impl Transcript {
+    pub fn new(start: Instant) -> Self {
+        Transcript { start, entries: Vec::new() }
+    }
+
+    pub fn elapsed_ms(&self) -> f64 {
+        ms_since(self.start)
+    }
+
+    pub fn push(&mut self, dir: Direction, line: impl Into<String>) {
+        let ms = self.elapsed_ms();
+        self.entries.push(Entry { ms, dir, line: line.into() });
+    }
+
+    pub fn info(&mut self, line: impl Into<String>) {
+        self.push(Direction::Info, line);
+    }
+
+    pub fn to_json(&self) -> Json {
+        Json::Array(
+            self.entries
+                .iter()
+                .map(|e| {
+                    let dir = match e.dir {
+                        Direction::Client => "client",
+                        Direction::Server => "server",
+                        Direction::Info => "info",
+                    };
+                    json!({ "ms": round_ms(e.ms), "dir": dir, "line": e.line })
+                })
+                .collect(),
+        )
+    }
+}
+
+pub fn ms_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Milliseconds to 0.01 ms: finer digits are noise, and they make results
+/// harder to read.
+pub fn round_ms(ms: f64) -> f64 {
+    (ms * 100.0).round() / 100.0
+}
+
+/// How a client line appears in the transcript. `AUTH <mechanism> <initial
+/// response>` keeps its mechanism; a line answering a 334 challenge is all
+/// secret (RFC 4954 section 4: it carries the credentials).
+pub fn redact_client_line(line: &str, answering_challenge: bool) -> String {
+    if answering_challenge {
+        return REDACTED.to_string();
+    }
+    let mut words = line.splitn(3, ' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some(verb), Some(mechanism), Some(_)) if verb.eq_ignore_ascii_case("AUTH") => {
+            format!("{verb} {mechanism} {REDACTED}")
+        }
+        _ => line.to_string(),
+    }
+}
+
+/// Replaces every occurrence of each secret in `text`: the last line of
+/// defence for anything a server echoes back.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_string(), |t, s| if t.contains(s.as_str()) { t.replace(s.as_str(), REDACTED) } else { t })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_initial_response_is_redacted_but_mechanism_kept() {
+        assert_eq!(redact_client_line("AUTH PLAIN AHVzZXIAcGFzcw==", false), "AUTH PLAIN [redacted]");
+        assert_eq!(redact_client_line("AUTH LOGIN", false), "AUTH LOGIN");
+        assert_eq!(redact_client_line("dXNlcg==", true), "[redacted]");
+        assert_eq!(redact_client_line("MAIL FROM:<a@example.com>", false), "MAIL FROM:<a@example.com>");
+    }
+
+    #[test]
+    fn scrub_replaces_all_secrets() {
+        let secrets = vec!["hunter22".to_string(), "aHVudGVyMjI=".to_string()];
+        assert_eq!(scrub("535 bad hunter22 aHVudGVyMjI=", &secrets), "535 bad [redacted] [redacted]");
+    }
+}
