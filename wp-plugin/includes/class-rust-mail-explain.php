@@ -69,10 +69,12 @@ class Rust_Mail_Explain {
 		if ( '' !== $entry['enhanced_code'] && isset( $known[ $entry['enhanced_code'] ] ) ) {
 			return self::pair( $known[ $entry['enhanced_code'] ] );
 		}
-		$kind = strtolower( $entry['error_kind'] . ' ' . $entry['error_message'] );
-		foreach ( self::by_kind_word() as $word => $explanation ) {
-			if ( false !== strpos( $kind, $word ) ) {
-				return self::pair( $explanation );
+		// The kind names the failing stage; the message is only consulted when the kind says nothing known.
+		foreach ( array( $entry['error_kind'], $entry['error_message'] ) as $text ) {
+			foreach ( self::by_kind_word() as $word => $explanation ) {
+				if ( false !== stripos( (string) $text, $word ) ) {
+					return self::pair( $explanation );
+				}
 			}
 		}
 		$code = (int) $entry['smtp_code'];

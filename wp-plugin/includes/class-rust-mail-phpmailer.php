@@ -38,7 +38,9 @@ class Rust_Mail_PHPMailer extends PHPMailer\PHPMailer\PHPMailer {
 	 * @throws PHPMailer\PHPMailer\Exception when the message was not delivered to every recipient.
 	 */
 	protected function smtpSend( $header, $body ) {
-		$raw        = static::stripTrailingWSP( $header ) . static::$LE . static::$LE . $body;
+		// PHPMailer's SMTP::data() sends every line of the message followed by CRLF, the empty one after the body's
+		// final line break included: the same trailing CRLF here keeps the bytes on the wire identical to stock.
+		$raw        = static::stripTrailingWSP( $header ) . static::$LE . static::$LE . $body . static::$LE;
 		$from       = '' === $this->Sender ? $this->From : $this->Sender;
 		$recipients = array();
 		foreach ( array( $this->to, $this->cc, $this->bcc ) as $group ) {

@@ -1,0 +1,53 @@
+"""Fixtures for the WordPress tests: one real stack per session (MariaDB, PHP-FPM with the extension under test,
+nginx, WordPress with the plugin), reset between tests."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wpstack import CaptureServer, WpStack  # noqa: E402
+
+
+def _extension():
+    so = os.environ.get("RUST_MAIL_SO")
+    # No skip: a missing extension must fail the WordPress tests, as it fails the others.
+    if not so or not os.path.isfile(so):
+        raise RuntimeError(f"RUST_MAIL_SO={so!r} is not a built extension (./build.sh build)")
+    return so
+
+
+@pytest.fixture(scope="session")
+def wp_session():
+    stack = WpStack(_extension()).up()
+    yield stack
+    if os.environ.get("RUST_MAIL_KEEP_STACK"):
+        print(f"\nkept the WordPress stack: {stack.url} in {stack.dir}")
+        return
+    stack.purge()
+
+
+@pytest.fixture
+def wp(wp_session):
+    """The session's site with the plugin's default test settings, an empty log, and no constants."""
+    wp_session.clear_constants()
+    wp_session.set_settings()
+    wp_session.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . Rust_Mail_Log::table()); out(true);")
+    yield wp_session
+    wp_session.clear_constants()
+
+
+@pytest.fixture
+def capture(tmp_path):
+    """Factory: capture(user=None, password=None) -> a CaptureServer keeping every message it accepts."""
+    servers = []
+
+    def start(user=None, password=None):
+        server = CaptureServer(tmp_path / f"capture-{len(servers)}", user, password)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,106 @@
+"""The same wp_mail() calls through stock WordPress (PHPMailer's SMTP client) and through rust-mail must give the
+same return values, the same actions, and the same messages after parsing (envelope, each header, each decoded
+part, attachment names and bytes), except for Message-ID, Date, MIME boundaries and X-Mailer."""
+import re
+import struct
+import zlib
+
+import pytest
+
+from wpstack import WP_TESTS
+
+DIFFERENTIAL = "require '{script}';"
+IGNORED_HEADERS = {"message-id", "date", "x-mailer"}
+
+
+def png_bytes():
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+
+
+def without_boundary(value):
+    return re.sub(r'boundary="?[^";\s]+"?', "boundary=<B>", value or "")
+
+
+def headers_of(part):
+    return [(name.lower(), without_boundary(re.sub(r"\s+", " ", str(value))))
+            for name, value in part.items() if name.lower() not in IGNORED_HEADERS]
+
+
+def parsed(captured):
+    """Everything that must match, in order: envelope, top-level headers, then every MIME part."""
+    parts = []
+    for part in captured.message.walk():
+        parts.append({
+            "headers": headers_of(part) if part is not captured.message else None,
+            "content_type": part.get_content_type(),
+            "filename": part.get_filename(),
+            "payload": None if part.is_multipart() else part.get_payload(decode=True),
+        })
+    return {
+        "mail_from": captured.mail_from,
+        "rcpt_tos": captured.rcpt_tos,
+        "headers": headers_of(captured.message),
+        "parts": parts,
+    }
+
+
+def run_scenarios(wp, capture_server, baseline, files):
+    env = {"RUST_MAIL_TEST_CAPTURE_DIR": str(capture_server.directory), "RUST_MAIL_TEST_FILES": str(files)}
+    if baseline:
+        env["RUST_MAIL_TEST_BASELINE_PORT"] = str(capture_server.port)
+    return wp.php(DIFFERENTIAL.format(script=WP_TESTS / "differential.php"), env=env)
+
+
+@pytest.fixture
+def differential_runs(wp, capture, tmp_path):
+    files = wp.dir / "attachments"
+    files.mkdir(exist_ok=True)
+    (files / "report.txt").write_bytes("Quarterly report ✓\nline two\n".encode())
+    (files / "image.png").write_bytes(png_bytes())
+
+    stock_server, plugin_server = capture(), capture()
+    wp.set_settings(port=plugin_server.port)
+    stock = run_scenarios(wp, stock_server, True, files)
+    plugin = run_scenarios(wp, plugin_server, False, files)
+    return stock, stock_server.messages(), plugin, plugin_server.messages()
+
+
+def test_same_results_actions_and_messages(differential_runs):
+    stock, stock_messages, plugin, plugin_messages = differential_runs
+    assert list(stock) == list(plugin)
+    assert stock_messages, "the stock run sent nothing: the baseline is broken"
+    for name in stock:
+        assert plugin[name]["result"] == stock[name]["result"], name
+        assert plugin[name]["actions"] == stock[name]["actions"], name
+        assert len(plugin[name]["messages"]) == len(stock[name]["messages"]), name
+        for stock_number, plugin_number in zip(stock[name]["messages"], plugin[name]["messages"]):
+            expected = parsed(stock_messages[stock_number - 1])
+            actual = parsed(plugin_messages[plugin_number - 1])
+            assert actual == expected, name
+
+
+def test_scenarios_exercise_what_they_claim(differential_runs):
+    """Guards the baseline itself: the interesting scenarios did produce the interesting messages."""
+    stock, messages, _, _ = differential_runs
+
+    def message(name):
+        return messages[stock[name]["messages"][0] - 1]
+
+    assert stock["bad to fails"]["result"] is False
+    assert [action[0] for action in stock["bad to fails"]["actions"]] == ["failed"]
+    assert stock["short-circuit"]["messages"] == []
+    assert message("names, upper-case headers").rcpt_tos == ["address@example.com", "cc@example.com", "bcc@example.com"]
+    assert "bcc" not in dict(headers_of(message("names, upper-case headers").message))
+    assert message("plain and html alternative").message.get_content_type() == "multipart/alternative"
+    assert message("woocommerce multipart").message.get_content_type() == "multipart/alternative"
+    assert message("after woocommerce").message.get_content_type() == "text/plain"
+    assert message("contact form 7 html").message.get_content_type() == "multipart/alternative"
+    assert "x-wpcf7-content-type" not in dict(headers_of(message("contact form 7 html").message))
+    assert message("sender set in phpmailer_init").mail_from == "bounces@example.com"
+    names = [p.get_filename() for p in message("attachments").message.walk() if p.get_filename()]
+    assert names == ["report.txt", "image.png"]
+    assert message("embedded image").message.get_content_type() == "multipart/related"
+

@@ -1,0 +1,238 @@
+"""Helpers for the WordPress tests: the real stack (tests/harness/wp-stack.sh), PHP run inside WordPress,
+capturing SMTP servers, and a logged-in HTTP client."""
+import email
+import email.policy
+import html
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+WP_TESTS = Path(__file__).resolve().parent
+REPO = WP_TESTS.parent.parent
+STACK_SCRIPT = REPO / "tests" / "harness" / "wp-stack.sh"
+CAPTURE_SCRIPT = WP_TESTS / "capture_smtp.py"
+MU_PLUGINS = WP_TESTS / "mu-plugins"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+
+
+class CapturedMessage:
+    def __init__(self, meta, raw):
+        self.mail_from = meta["mail_from"]
+        self.rcpt_tos = meta["rcpt_tos"]
+        self.login = meta.get("login")
+        self.raw = raw
+        self.message = email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+class CaptureServer:
+    """tests/wp/capture_smtp.py in its own process; messages are read back from its directory."""
+
+    def __init__(self, directory, user=None, password=None):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        cmd = ["/usr/bin/python3", str(CAPTURE_SCRIPT), "--port", str(self.port), "--dir", str(self.directory)]
+        if user:
+            cmd += ["--user", user, "--password", password]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    def count(self):
+        return len(list(self.directory.glob("*.json")))
+
+    def messages(self):
+        result = []
+        for meta_file in sorted(self.directory.glob("*.json")):
+            raw = meta_file.with_suffix(".eml").read_bytes()
+            result.append(CapturedMessage(json.loads(meta_file.read_text()), raw))
+        return result
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class Browser:
+    """A cookie-keeping HTTP client for wp-admin (urllib: the system Python has no requests)."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect()
+        )
+
+    def request(self, path, data=None, follow=True):
+        url = path if path.startswith("http") else self.base_url + path
+        body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
+        for _ in range(10):
+            try:
+                response = self.opener.open(urllib.request.Request(url, data=body), timeout=60)
+                status, headers, text = response.status, response.headers, response.read().decode("utf-8", "replace")
+            except urllib.error.HTTPError as error:
+                status, headers, text = error.code, error.headers, error.read().decode("utf-8", "replace")
+            if follow and status in (301, 302, 303) and headers.get("Location"):
+                url, body = urllib.parse.urljoin(url, headers["Location"]), None
+                continue
+            return Page(status, url, text)
+        raise RuntimeError("too many redirects")
+
+    def get(self, path, **kw):
+        return self.request(path, **kw)
+
+    def post(self, path, data, **kw):
+        return self.request(path, data=data, **kw)
+
+    def login(self, user, password):
+        self.cookies.set_cookie(make_cookie("wordpress_test_cookie", "WP Cookie check", self.base_url))
+        page = self.post("/wp-login.php", {"log": user, "pwd": password, "wp-submit": "Log In", "testcookie": "1"}, follow=False)
+        assert page.status == 302, f"login as {user} failed: {page.status}"
+        return self
+
+    def form_fields(self, page, form_id_or_action):
+        """The hidden fields (nonce, referer, action) of the form that posts the given admin-post action."""
+        for form in re.findall(r"<form\b.*?</form>", page.text, re.S):
+            if f'value="{form_id_or_action}"' in form or f'id="{form_id_or_action}"' in form:
+                return {html.unescape(n): html.unescape(v) for n, v in re.findall(r'<input type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form)}
+        raise AssertionError(f"no form for {form_id_or_action} on {page.url}")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def make_cookie(name, value, base_url):
+    host = urllib.parse.urlparse(base_url).hostname
+    return http.cookiejar.Cookie(0, name, value, None, False, host, False, False, "/", True, False, None, False, None, None, {})
+
+
+class Page:
+    def __init__(self, status, url, text):
+        self.status, self.url, self.text = status, url, text
+
+    def __repr__(self):
+        return f"<Page {self.status} {self.url}>"
+
+
+class WpStack:
+    """One WordPress site for the whole test session, on its own ports, database and directory."""
+
+    def __init__(self, so_path):
+        self.dir = Path(tempfile.mkdtemp(prefix="stack-", dir=self._parent()))
+        self.http_port = free_port()
+        self.smtp_port = free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.env = dict(
+            os.environ,
+            STACK_DIR=str(self.dir),
+            HTTP_PORT=str(self.http_port),
+            SMTP_PORT=str(self.smtp_port),
+            DB_NAME="rmtest_" + self.dir.name.replace("-", "_"),
+            RUST_MAIL_SO=so_path,
+        )
+        self.wp = self.dir / "wordpress"
+        self.mail_dir = self.dir / "mail"
+
+    @staticmethod
+    def _parent():
+        # Not under /tmp/pytest-*: the web server user must be able to read the site.
+        parent = Path("/var/lib/rust-mail-test")
+        parent.mkdir(parents=True, exist_ok=True)
+        return parent
+
+    def up(self):
+        subprocess.run([str(STACK_SCRIPT), "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        self.admin_password = (self.dir / "secrets" / "admin-password").read_text().strip()
+        mu = self.wp / "wp-content" / "mu-plugins"
+        for plugin in MU_PLUGINS.glob("*.php"):
+            (mu / plugin.name).write_bytes(plugin.read_bytes())
+        return self
+
+    def purge(self):
+        subprocess.run([str(STACK_SCRIPT), "purge"], env=self.env, check=False, stdout=subprocess.DEVNULL)
+
+    def php(self, code, env=None, check=True):
+        """Runs PHP inside the site (wp-load.php first) with the stack's PHP; returns the JSON the code printed
+        with out(...) as its last line."""
+        script = self.dir / f"run-{os.getpid()}-{time.time_ns()}.php"
+        script.write_text(
+            "<?php\n"
+            f"require '{self.wp}/wp-load.php';\n"
+            "function out($value) { echo \"\\n\", wp_json_encode($value), \"\\n\"; }\n"
+            + code
+        )
+        try:
+            run = subprocess.run([str(self.dir / "bin" / "php"), str(script)], capture_output=True, text=True,
+                                 env=dict(os.environ, **(env or {})), timeout=120)
+        finally:
+            script.unlink()
+        if check and run.returncode != 0:
+            raise AssertionError(f"php failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+        lines = [line for line in run.stdout.splitlines() if line.strip()]
+        return json.loads(lines[-1]) if lines else None
+
+    def set_settings(self, password=None, **values):
+        """Replaces the plugin's settings (starting from defaults pointed at the stack's own SMTP server)."""
+        settings = {"preset": "custom", "host": "127.0.0.1", "port": self.smtp_port, "security": "none", "auth": "none"}
+        settings.update(values)
+        code = f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
+        if password is not None:
+            code += f"$s['password'] = Rust_Mail_Settings::encrypt({php_string(password)});\n"
+        code += "update_option(Rust_Mail_Settings::OPTION, $s); out(true);"
+        self.php(code)
+
+    def set_constants(self, constants):
+        """Defines RUST_MAIL_* (or any) constants in wp-config.php through the stack's include file."""
+        lines = ["<?php"] + [f"define({php_string(k)}, {php_value(v)});" for k, v in constants.items()]
+        (self.dir / "wp-config-extra.php").write_text("\n".join(lines) + "\n")
+
+    def clear_constants(self):
+        (self.dir / "wp-config-extra.php").unlink(missing_ok=True)
+
+    def log_rows(self):
+        return self.php("global $wpdb; out($wpdb->get_results('SELECT * FROM ' . Rust_Mail_Log::table() . ' ORDER BY id', ARRAY_A));")
+
+    def browser(self, user="admin", password=None):
+        return Browser(self.url).login(user, password or self.admin_password)
+
+
+def php_string(value):
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def php_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return php_string(str(value))
