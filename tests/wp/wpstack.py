@@ -181,9 +181,9 @@ class WpStack:
     def purge(self):
         subprocess.run([str(STACK_SCRIPT), "purge"], env=self.env, check=False, stdout=subprocess.DEVNULL)
 
-    def php(self, code, env=None, check=True):
+    def php(self, code, env=None, check=True, extension=True):
         """Runs PHP inside the site (wp-load.php first) with the stack's PHP; returns the JSON the code printed
-        with out(...) as its last line."""
+        with out(...) as its last line. extension=False runs it without the rust_mail extension."""
         script = self.dir / f"run-{os.getpid()}-{time.time_ns()}.php"
         script.write_text(
             "<?php\n"
@@ -192,14 +192,28 @@ class WpStack:
             + code
         )
         try:
-            run = subprocess.run([str(self.dir / "bin" / "php"), str(script)], capture_output=True, text=True,
-                                 env=dict(os.environ, **(env or {})), timeout=120)
+            php = [str(self.dir / "bin" / "php")] if extension else ["/usr/bin/php8.2"]
+            run_env = dict(os.environ, **(env or {}))
+            if not extension:
+                run_env["PHP_INI_SCAN_DIR"] = str(self._scan_dir_without_extension())
+            run = subprocess.run(php + [str(script)], capture_output=True, text=True, env=run_env, timeout=120)
         finally:
             script.unlink()
         if check and run.returncode != 0:
             raise AssertionError(f"php failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
         lines = [line for line in run.stdout.splitlines() if line.strip()]
         return json.loads(lines[-1]) if lines else None
+
+    def _scan_dir_without_extension(self):
+        scan_dir = self.dir / "php" / "cli-conf.d-no-extension"
+        if not scan_dir.exists():
+            scan_dir.mkdir()
+            for ini in (self.dir / "php" / "cli-conf.d").iterdir():
+                text = ini.read_text()
+                lines = [line for line in text.splitlines()
+                         if not (line.startswith("extension=") and "rust_mail" in line)]
+                (scan_dir / ini.name).write_text("\n".join(lines) + "\n")
+        return scan_dir
 
     def set_settings(self, password=None, **values):
         """Replaces the plugin's settings (starting from defaults pointed at the stack's own SMTP server)."""

@@ -1,0 +1,226 @@
+"""The plugin inside WordPress: routing, failures, settings and constants, the connection log, purge, uninstall."""
+import base64
+import json
+
+from wpstack import free_port, php_string
+
+def send(wp, to="someone@example.com", subject="Hello", headers="array()", **kw):
+    """wp_mail() once; returns its result and every wp_mail_failed (message, data) it fired."""
+    return wp.php(
+        "$failed = array();\n"
+        "add_action('wp_mail_failed', function ($e) use (&$failed) {"
+        " $failed[] = array($e->get_error_message(), $e->get_error_data()); });\n"
+        f"$result = wp_mail({php_string(to)}, {php_string(subject)}, 'Body text', {headers});\n"
+        "out(array('result' => $result, 'failed' => $failed));\n",
+        **kw,
+    )
+
+
+def test_mail_goes_through_the_extension_and_is_logged(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port)
+    outcome = send(wp, subject="Logged mail", headers="array('Cc: cc@example.com', 'Bcc: bcc@example.com')")
+    assert outcome == {"result": True, "failed": []}
+    [message] = server.messages()
+    assert message.rcpt_tos == ["someone@example.com", "cc@example.com", "bcc@example.com"]
+    [row] = wp.log_rows()
+    assert row["status"] == "sent"
+    assert row["subject"] == "Logged mail"
+    assert row["from_address"] == "wordpress@127.0.0.1"
+    assert row["recipients"] == "someone@example.com; Cc: cc@example.com; Bcc: bcc@example.com"
+    assert row["smtp_code"] == "250" and row["error_kind"] == ""
+    assert row["message_id"] == message.message["Message-ID"]
+    assert int(row["duration_ms"]) >= 0
+    assert row["body"] is None, "bodies are stored only when the admin opts in"
+    transcript = json.loads(row["transcript"])
+    assert any("MAIL FROM" in json.dumps(line) for line in transcript)
+
+
+def test_bodies_logged_only_when_opted_in(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, log_bodies=True)
+    send(wp)
+    assert wp.log_rows()[0]["body"] == "Body text"
+
+
+def test_caller_is_the_plugin_that_called_wp_mail(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port)
+    plugin_dir = wp.wp / "wp-content" / "plugins" / "fake-contact-form"
+    plugin_dir.mkdir(exist_ok=True)
+    (plugin_dir / "fake-contact-form.php").write_text(
+        "<?php function fake_contact_form_send() { return wp_new_user_notification_mail_wrapper(); }\n"
+        "function wp_new_user_notification_mail_wrapper() { return wp_mail('a@example.com', 'From a plugin', 'x'); }\n")
+    wp.php(f"require '{plugin_dir}/fake-contact-form.php'; out(fake_contact_form_send());")
+    assert wp.log_rows()[0]["caller"] == "plugin:fake-contact-form"
+
+
+def test_wrong_password_fails_with_auth_error(wp, capture):
+    server = capture(user="mailer", password="right-password")
+    wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password="wrong-password")
+    outcome = send(wp, subject="Wrong password")
+    assert outcome["result"] is False
+    assert len(outcome["failed"]) == 1
+    message, data = outcome["failed"][0]
+    assert data["subject"] == "Wrong password" and data["to"] == ["someone@example.com"]
+    assert "phpmailer_exception_code" in data
+    assert server.messages() == []
+    [row] = wp.log_rows()
+    assert row["status"] == "failed" and row["error_kind"] == "auth"
+    assert row["smtp_code"] == "535"
+    assert "wrong-password" not in row["transcript"]
+    assert base64.b64encode(b"\0mailer\0wrong-password").decode() not in row["transcript"]
+
+
+def test_right_password_logs_in(wp, capture):
+    server = capture(user="mailer", password="right-password")
+    wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password="right-password")
+    assert send(wp)["result"] is True
+    assert server.messages()[0].login == "mailer"
+
+
+def test_closed_port_fails_with_connect_error(wp):
+    wp.set_settings(port=free_port())
+    outcome = send(wp, subject="Nobody listens")
+    assert outcome["result"] is False and len(outcome["failed"]) == 1
+    [row] = wp.log_rows()
+    assert row["status"] == "failed" and row["error_kind"] == "connect_refused"
+
+
+def test_failure_before_the_server_is_logged(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port)
+    outcome = send(wp, to="not an address", subject="Bad address")
+    assert outcome["result"] is False
+    [row] = wp.log_rows()
+    assert row["status"] == "failed" and row["error_kind"] == "wordpress" and row["subject"] == "Bad address"
+
+
+def test_without_the_extension_core_mail_is_untouched(wp):
+    mbox = wp.dir / "logs" / "php-mail.mbox"
+    before = mbox.stat().st_size if mbox.exists() else 0
+    result = wp.php("""
+        wp_set_current_user(1);
+        ob_start(); Rust_Mail_Admin::show_notices(); $notice = ob_get_clean();
+        global $phpmailer;
+        $sent = wp_mail('someone@example.com', 'Through core', 'Body');
+        out(array('sent' => $sent, 'mailer' => get_class($phpmailer), 'notice' => $notice,
+                  'hooked' => has_filter('pre_wp_mail')));
+    """, extension=False)
+    assert result["sent"] is True
+    assert result["mailer"] == "PHPMailer\\PHPMailer\\PHPMailer"
+    assert result["hooked"] is False
+    assert "extension is not loaded" in result["notice"]
+    assert mbox.stat().st_size > before, "core's mail() should have run"
+    assert wp.log_rows() == []
+
+
+def test_unconfigured_leaves_core_mail(wp):
+    wp.php("delete_option('rust_mail_settings'); out(true);")
+    result = wp.php("global $phpmailer; $sent = wp_mail('a@example.com', 'x', 'y'); out(array($sent, get_class($phpmailer)));")
+    assert result == [True, "PHPMailer\\PHPMailer\\PHPMailer"]
+    assert wp.log_rows() == []
+
+
+def test_constants_configure_and_route(wp, capture):
+    server = capture()
+    wp.php("delete_option('rust_mail_settings'); out(true);")
+    wp.set_constants({
+        "RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": server.port, "RUST_MAIL_SECURITY": "none",
+        "RUST_MAIL_AUTH": "none", "RUST_MAIL_FROM": "support@example.com", "RUST_MAIL_FROM_NAME": "Support",
+        "RUST_MAIL_FORCE_FROM": True,
+    })
+    state = wp.php("out(array(Rust_Mail_Settings::is_configured(), Rust_Mail_Settings::fixed_keys(), Rust_Mail_Settings::transport()));")
+    assert state[0] is True
+    assert set(state[1]) == {"host", "port", "security", "auth", "from", "from_name", "force_from"}
+    assert state[2]["host"] == "127.0.0.1" and state[2]["port"] == server.port
+    assert send(wp, headers="array('From: Plugin <plugin@example.com>')")["result"] is True
+    [message] = server.messages()
+    assert message.message["From"] == "Support <support@example.com>"
+    assert message.mail_from == "support@example.com"
+
+
+def test_every_transport_key_has_a_constant(wp):
+    keys = wp.php("out(array_keys(Rust_Mail_Settings::TRANSPORT_KEYS));")
+    assert set(keys) == {"host", "port", "security", "auth", "username", "password", "timeout", "tls_min_version",
+                         "verify_peer", "ca_file", "helo", "pool", "allow_insecure_auth"}
+    wp.set_constants({f"RUST_MAIL_{key.upper()}": "x" for key in keys})
+    assert set(wp.php("out(Rust_Mail_Settings::fixed_keys());")) == set(keys)
+
+
+def test_from_setting_replaces_default_but_not_plugin_from_unless_forced(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, **{"from": "site@example.com", "from_name": "Site"})
+    send(wp)
+    send(wp, headers="array('From: Plugin <plugin@example.com>')")
+    wp.set_settings(port=server.port, force_from=True, **{"from": "site@example.com", "from_name": "Site"})
+    send(wp, headers="array('From: Plugin <plugin@example.com>')")
+    froms = [m.message["From"] for m in server.messages()]
+    assert froms == ["Site <site@example.com>", "Plugin <plugin@example.com>", "Site <site@example.com>"]
+
+
+def test_password_stored_encrypted_with_key_outside_the_database(wp):
+    wp.set_settings(password="Pl41n-Secret")
+    stored = wp.php("out(get_option('rust_mail_settings')['password']);")
+    assert stored.startswith("sodium1:") and "Pl41n-Secret" not in stored
+    assert wp.php("out(Rust_Mail_Settings::get('password'));") == "Pl41n-Secret"
+    # A different key (as after changing the salts) cannot read it, and says so.
+    wp.set_constants({"RUST_MAIL_SECRET_KEY": "another key"})
+    assert wp.php("out(array(Rust_Mail_Settings::get('password'), Rust_Mail_Settings::saved_password_unreadable()));") == ["", True]
+
+
+def test_save_applies_preset_keeps_password_and_skips_constants(wp):
+    wp.set_settings(password="kept-secret")
+    wp.set_constants({"RUST_MAIL_PORT": 2525})
+    result = wp.php("""
+        Rust_Mail_Settings::save(array('preset' => 'm365', 'host' => 'ignored', 'port' => '1', 'username' => 'me@example.com', 'password' => ''));
+        $s = get_option('rust_mail_settings');
+        out(array($s['host'], $s['security'], $s['auth'], $s['username'], Rust_Mail_Settings::get('password'), Rust_Mail_Settings::get('port')));
+    """)
+    # The preset wins over typed host/port; the port constant wins over both; an empty password field keeps it.
+    assert result == ["smtp.office365.com", "starttls", "login", "me@example.com", "kept-secret", 2525]
+    forgotten = wp.php("Rust_Mail_Settings::save(array('preset' => 'custom', 'forget_password' => '1')); out(Rust_Mail_Settings::get('password'));")
+    assert forgotten == ""
+
+
+def test_retention_purge_is_scheduled_and_removes_old_rows(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, retention_days=5)
+    for _ in range(3):
+        send(wp)
+    result = wp.php("""
+        global $wpdb; $t = Rust_Mail_Log::table();
+        $wpdb->query("UPDATE $t SET created_at = UTC_TIMESTAMP() - INTERVAL 10 DAY WHERE id <= (SELECT MIN(id) + 1 FROM (SELECT id FROM $t) AS x)");
+        $scheduled = wp_next_scheduled(Rust_Mail_Log::PURGE_HOOK);
+        do_action(Rust_Mail_Log::PURGE_HOOK);
+        out(array((bool) $scheduled, (int) $wpdb->get_var("SELECT COUNT(*) FROM $t")));
+    """)
+    assert result == [True, 1]
+
+
+def test_uninstall_removes_everything_and_reactivation_restores(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, password="x")
+    send(wp)
+    after = wp.php("""
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        set_transient('rust_mail_notice_1', array('type' => 'success', 'message' => 'x', 'log_id' => 0));
+        deactivate_plugins('rust-mail/rust-mail.php');
+        uninstall_plugin('rust-mail/rust-mail.php');
+        global $wpdb;
+        out(array(
+            'settings' => get_option('rust_mail_settings', 'gone'),
+            'db_version' => get_option('rust_mail_db_version', 'gone'),
+            'table' => $wpdb->get_var("SHOW TABLES LIKE '{$wpdb->prefix}rust_mail_log'"),
+            'cron' => wp_next_scheduled('rust_mail_purge_log'),
+            'transient' => get_transient('rust_mail_notice_1'),
+        ));
+    """)
+    assert after == {"settings": "gone", "db_version": "gone", "table": None, "cron": False, "transient": False}
+    restored = wp.php("""
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        activate_plugin('rust-mail/rust-mail.php');
+        global $wpdb;
+        out(array($wpdb->get_var("SHOW TABLES LIKE '{$wpdb->prefix}rust_mail_log'"), (bool) wp_next_scheduled('rust_mail_purge_log')));
+    """)
+    assert restored == ["wp_rust_mail_log", True]
