@@ -5,6 +5,7 @@
 //! `cargo test --no-default-features`. The `php` module is the thin binding.
 
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod message;
 pub mod pool;

@@ -4,7 +4,7 @@
 use crate::config::Transport;
 use crate::error::UsageError;
 use crate::value::{Key, Value};
-use crate::{message, pool, send, VERSION};
+use crate::{diagnose, message, pool, send, VERSION};
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 use ext_php_rs::zend::{ce, ModuleEntry};
@@ -110,6 +110,18 @@ pub fn rust_mail_send(message: &ZendHashTable, transport: &ZendHashTable) -> Php
     to_zval(&result)
 }
 
+/// Walks a connection step by step and says what is wrong and what to do.
+/// See php/rust_mail.stub.php.
+#[php_function]
+#[php(optional = options)]
+pub fn rust_mail_diagnose(transport: &ZendHashTable, options: Option<&ZendHashTable>) -> PhpResult<Zval> {
+    let options = match options {
+        Some(options) => entries(options)?,
+        None => Vec::new(),
+    };
+    to_zval(&diagnose::diagnose(&entries(transport)?, &options)?)
+}
+
 pub extern "C" fn php_module_info(_module: *mut ModuleEntry) {
     info_table_start!();
     info_table_row!("rust_mail support", "enabled");
@@ -124,5 +136,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
         .class::<RustMailException>()
         .function(wrap_function!(rust_mail_send))
+        .function(wrap_function!(rust_mail_diagnose))
         .info_function(php_module_info)
 }

@@ -60,6 +60,22 @@ impl AsyncWrite for Stream {
     }
 }
 
+/// A failed TLS handshake, with what a diagnosis needs to explain it.
+#[derive(Debug)]
+pub struct TlsFailure {
+    pub error: SendError,
+    /// The handshake error itself; `None` for a timeout or a closed socket.
+    pub cause: Option<rustls::Error>,
+    /// The certificate the server presented, when it got that far.
+    pub presented: Option<tls::CertInfo>,
+}
+
+impl From<TlsFailure> for SendError {
+    fn from(failure: TlsFailure) -> SendError {
+        failure.error
+    }
+}
+
 /// How long opening a connection took, in milliseconds.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OpenTimings {
@@ -91,26 +107,68 @@ pub async fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<Soc
     Ok(addrs)
 }
 
-/// One TCP connection attempt, classified the way a person needs it:
-/// refused (nothing listens) versus timed out (something drops the packets).
-pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, SendError> {
-    match timeout_at(deadline, TcpStream::connect(addr)).await {
-        Err(_) => Err(SendError::new(
-            ErrorKind::ConnectTimeout,
-            format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
-        )),
-        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            Err(SendError::new(ErrorKind::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port")))
-        }
-        Ok(Err(e)) => Err(SendError::new(ErrorKind::ConnectRefused, format!("cannot connect to {addr}: {e}"))),
-        Ok(Ok(stream)) => {
-            // Each command and the message go out in one write; without
-            // NODELAY the kernel would hold the last segment back waiting for
-            // the server's delayed ACK (about 40 ms per message on loopback).
-            stream.set_nodelay(true).map_err(|e| SendError::new(ErrorKind::Protocol, format!("cannot set TCP_NODELAY: {e}")))?;
-            Ok(stream)
+/// Why a TCP connection could not be made. The difference matters to a
+/// person: refused means the host answered and nothing listens; a timeout
+/// means something on the way drops the packets.
+#[derive(Debug)]
+pub enum ConnectFailure {
+    Refused,
+    Timeout,
+    Unreachable(io::Error),
+    Other(io::Error),
+}
+
+impl ConnectFailure {
+    pub fn state(&self) -> &'static str {
+        match self {
+            ConnectFailure::Refused => "refused",
+            ConnectFailure::Timeout => "timeout",
+            ConnectFailure::Unreachable(_) => "unreachable",
+            ConnectFailure::Other(_) => "error",
         }
     }
+
+    pub fn into_send_error(self, addr: SocketAddr) -> SendError {
+        match self {
+            ConnectFailure::Timeout => SendError::new(
+                ErrorKind::ConnectTimeout,
+                format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
+            ),
+            ConnectFailure::Refused => {
+                SendError::new(ErrorKind::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port"))
+            }
+            ConnectFailure::Unreachable(e) => SendError::new(ErrorKind::ConnectTimeout, format!("{addr} is unreachable: {e}")),
+            ConnectFailure::Other(e) => SendError::new(ErrorKind::ConnectRefused, format!("cannot connect to {addr}: {e}")),
+        }
+    }
+}
+
+/// One TCP connection attempt.
+pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, ConnectFailure> {
+    let stream = match timeout_at(deadline, TcpStream::connect(addr)).await {
+        Err(_) => return Err(ConnectFailure::Timeout),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => return Err(ConnectFailure::Refused),
+        Ok(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => {
+            return Err(ConnectFailure::Unreachable(e))
+        }
+        Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(ConnectFailure::Timeout),
+        Ok(Err(e)) => return Err(ConnectFailure::Other(e)),
+        Ok(Ok(stream)) => stream,
+    };
+    // Each command and the message go out in one write; without NODELAY the
+    // kernel would hold the last segment back waiting for the server's
+    // delayed ACK (about 40 ms per message on loopback).
+    stream.set_nodelay(true).map_err(ConnectFailure::Other)?;
+    Ok(stream)
+}
+
+/// Start of the message of an error for a reply line that is not SMTP.
+const NOT_SMTP: &str = "the server's answer is not SMTP";
+
+/// True when the error is a line that is not an SMTP reply (an HTTP server,
+/// a TLS record): a sign of the wrong service or the wrong security mode.
+pub fn is_not_smtp(e: &SendError) -> bool {
+    e.kind == ErrorKind::Protocol && e.message.starts_with(NOT_SMTP)
 }
 
 fn io_error(e: io::Error, while_doing: &str) -> SendError {
@@ -139,7 +197,8 @@ impl Connection {
                     stream = Some((s, addr));
                     break;
                 }
-                Err(e) => {
+                Err(failure) => {
+                    let e = failure.into_send_error(addr);
                     t.info(e.message.clone());
                     last_error = Some(e);
                 }
@@ -148,15 +207,7 @@ impl Connection {
         let Some((stream, peer)) = stream else { return Err(last_error.expect("at least one address was tried")) };
         t.info(format!("connected to {peer}"));
 
-        let mut conn = Connection {
-            io: Some(BufReader::new(Stream::Plain(stream))),
-            peer,
-            banner: String::new(),
-            capabilities: Capabilities::default(),
-            tls: None,
-            authenticated: false,
-            last_used: std::time::Instant::now(),
-        };
+        let mut conn = Connection::from_tcp(stream, peer);
         let mut timings = OpenTimings::default();
         if transport.security == Security::Tls {
             timings.tls += conn.timed_start_tls(transport, t, deadline).await?;
@@ -194,7 +245,20 @@ impl Connection {
         Ok((conn, timings))
     }
 
-    async fn ehlo(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+    pub fn from_tcp(stream: TcpStream, peer: SocketAddr) -> Connection {
+        Connection {
+            io: Some(BufReader::new(Stream::Plain(stream))),
+            peer,
+            banner: String::new(),
+            capabilities: Capabilities::default(),
+            tls: None,
+            authenticated: false,
+            last_used: std::time::Instant::now(),
+        }
+    }
+
+    /// EHLO, or HELO for a server that does not know EHLO; sets `capabilities`.
+    pub async fn ehlo(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
         let reply = self.command(&format!("EHLO {}", transport.helo), t, deadline).await?;
         self.capabilities = if reply.code == 250 {
             Capabilities::from_ehlo(&reply)
@@ -210,7 +274,7 @@ impl Connection {
     }
 
     /// [`Self::start_tls`], returning how long the handshake took in ms.
-    async fn timed_start_tls(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<f64, SendError> {
+    async fn timed_start_tls(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<f64, TlsFailure> {
         let started = t.elapsed_ms();
         self.start_tls(transport, t, deadline).await?;
         Ok(t.elapsed_ms() - started)
@@ -218,21 +282,24 @@ impl Connection {
 
     /// Wraps the connection in TLS. Data the server sent before the
     /// handshake is thrown away (RFC 3207 section 4: STARTTLS injection).
-    async fn start_tls(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+    pub async fn start_tls(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), TlsFailure> {
+        let failure = |error: SendError| TlsFailure { error, cause: None, presented: None };
         let tcp = match self.io.take().map(BufReader::into_inner) {
             Some(Stream::Plain(tcp)) => tcp,
-            _ => return Err(SendError::new(ErrorKind::Protocol, "TLS requested twice on one connection")),
+            _ => return Err(failure(SendError::new(ErrorKind::Protocol, "TLS requested twice on one connection"))),
         };
-        let (config, verifier) = tls::client_config(transport).map_err(|m| SendError::new(ErrorKind::Tls, m))?;
-        let server_name = rustls::pki_types::ServerName::try_from(transport.host.clone())
-            .map_err(|_| SendError::new(ErrorKind::Tls, format!("'{}' cannot be checked against a certificate", transport.host)))?;
+        let (config, verifier) = tls::client_config(transport).map_err(|m| failure(SendError::new(ErrorKind::Tls, m)))?;
+        let server_name = rustls::pki_types::ServerName::try_from(transport.host.clone()).map_err(|_| {
+            failure(SendError::new(ErrorKind::Tls, format!("'{}' cannot be checked against a certificate", transport.host)))
+        })?;
         t.info("starting TLS handshake");
         let handshake = tokio_rustls::TlsConnector::from(config).connect(server_name, tcp);
         let presented = || verifier.presented.lock().unwrap_or_else(|e| e.into_inner()).as_deref().and_then(tls::cert_info);
         let stream = match timeout_at(deadline, handshake).await {
-            Err(_) => return Err(timeout_error("the TLS handshake")),
+            Err(_) => return Err(failure(timeout_error("the TLS handshake"))),
             Ok(Err(e)) => {
-                let message = match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).cloned();
+                let message = match &cause {
                     Some(tls_error) => tls::describe_error(tls_error, &transport.host, presented().as_ref()),
                     None if e.kind() == io::ErrorKind::UnexpectedEof => {
                         "the server closed the connection during the TLS handshake".to_string()
@@ -240,7 +307,7 @@ impl Connection {
                     None => format!("TLS handshake failed: {e}"),
                 };
                 t.info(format!("TLS failed: {message}"));
-                return Err(SendError::new(ErrorKind::Tls, message));
+                return Err(TlsFailure { error: SendError::new(ErrorKind::Tls, message), cause, presented: presented() });
             }
             Ok(Ok(stream)) => stream,
         };
@@ -304,7 +371,7 @@ impl Connection {
                 }
                 None => {
                     let shown: String = line.chars().filter(|c| !c.is_control()).take(80).collect();
-                    return Err(SendError::new(ErrorKind::Protocol, format!("the server's answer is not SMTP: '{shown}'")));
+                    return Err(SendError::new(ErrorKind::Protocol, format!("{NOT_SMTP}: '{shown}'")));
                 }
             }
             if texts.len() > 1000 {

@@ -1,0 +1,830 @@
+//! `rust_mail_diagnose()`: walks a connection one step at a time (dns, tcp,
+//! greeting, ehlo, tls, auth, envelope, send), records each, and ends with a
+//! verdict a site owner can act on.
+//!
+//! The walk is I/O; every judgement it makes is in [`verdict`], pure.
+
+pub mod verdict;
+
+use crate::config::{Security, Transport};
+use crate::error::{ErrorKind, SendError, UsageError};
+use crate::message::{check_header_safe, parse_address};
+use crate::pool;
+use crate::send::scrub_json;
+use crate::smtp::client::{connect_tcp, is_not_smtp, Connection};
+use crate::smtp::reply::Reply;
+use crate::smtp::tls::CertInfo;
+use crate::smtp::transcript::{round_ms, Transcript};
+use crate::value::{Fields, Key, Value};
+use serde_json::{json, Value as Json};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use tokio::time::Instant;
+use verdict::{classify_reply, verdict, Cause, Context, Stage};
+
+const STEP_NAMES: [&str; 8] = ["dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
+
+/// Ports probed by `scan_ports => true`: SMTP, submission with implicit
+/// TLS, submission with STARTTLS, and the common alternative.
+const COMMON_PORTS: [u16; 4] = [25, 465, 587, 2525];
+
+/// How long a silent server gets to greet before the walk looks for why.
+const GREETING_PATIENCE: Duration = Duration::from_secs(8);
+
+pub struct Options {
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub send_test: bool,
+    pub scan_ports: Option<Vec<u16>>,
+    pub mx_domain: Option<String>,
+    pub nameserver: Option<SocketAddr>,
+    pub timeout: Option<Duration>,
+}
+
+const OPTION_KEYS: &[&str] = &["from", "to", "send_test", "scan_ports", "mx_domain", "nameserver", "timeout"];
+
+impl Options {
+    pub fn from_value(entries: &[(Key, Value)]) -> Result<Options, UsageError> {
+        let f = Fields::new("options", entries, OPTION_KEYS)?;
+        let from = f.string("from")?.filter(|s| !s.trim().is_empty());
+        if let Some(from) = &from {
+            parse_address(&f.path("from"), from)?;
+        }
+        let to = f.string_list("to")?;
+        for to in &to {
+            parse_address(&f.path("to"), to)?;
+        }
+        let scan_ports = match f.get("scan_ports") {
+            None | Some(Value::Bool(false)) => None,
+            Some(Value::Bool(true)) => Some(COMMON_PORTS.to_vec()),
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|(_, v)| match v {
+                        Value::Int(p) => u16::try_from(*p).ok().filter(|p| *p > 0),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<u16>>>()
+                    .ok_or_else(|| UsageError::new("$options['scan_ports'] must be true or a list of port numbers"))?,
+            ),
+            Some(v) => return Err(UsageError::new(format!("$options['scan_ports'] must be true or a list of port numbers, got {}", v.type_name()))),
+        };
+        let mx_domain = f.string("mx_domain")?.map(|d| d.trim().trim_end_matches('.').to_string()).filter(|d| !d.is_empty());
+        if let Some(domain) = &mx_domain {
+            check_header_safe(&f.path("mx_domain"), domain)?;
+        }
+        let nameserver = f
+            .string("nameserver")?
+            .map(|ns| {
+                ns.parse::<SocketAddr>()
+                    .or_else(|_| ns.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .map_err(|_| UsageError::new(format!("$options['nameserver'] must be an address such as 127.0.0.1:53, got '{ns}'")))
+            })
+            .transpose()?;
+        Ok(Options {
+            from,
+            to,
+            send_test: f.bool("send_test")?.unwrap_or(false),
+            scan_ports,
+            mx_domain,
+            nameserver,
+            timeout: f.seconds("timeout")?.map(Duration::from_secs_f64),
+        })
+    }
+}
+
+/// Parses the arguments and runs the diagnosis. With `mx_domain`, the
+/// transport's host may be left out: it is found in DNS.
+pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<Json, UsageError> {
+    let options = Options::from_value(options)?;
+    let mut transport_entries = transport.to_vec();
+    let has_host = transport_entries.iter().any(|(k, v)| *k == Key::Name("host".into()) && *v != Value::Null);
+    if let (false, Some(domain)) = (has_host, &options.mx_domain) {
+        transport_entries.push((Key::Name("host".into()), Value::str(domain)));
+    }
+    let mut transport = Transport::from_value(&transport_entries)?;
+    if let Some(timeout) = options.timeout {
+        transport.timeout = timeout;
+    }
+    let secrets = transport.secrets();
+    let mut result = pool::with_state(|state| state.runtime.block_on(Walk::new(transport, options).run()))
+        .map_err(UsageError::new)?;
+    scrub_json(&mut result, &secrets);
+    Ok(result)
+}
+
+/// Why the walk stopped.
+struct Failure {
+    cause: Cause,
+    detail: String,
+    reply: Option<Reply>,
+}
+
+impl Failure {
+    fn new(cause: Cause, detail: impl Into<String>) -> Failure {
+        Failure { cause, detail: detail.into(), reply: None }
+    }
+
+    fn from_reply(stage: Stage, reply: Reply, fallback: Cause) -> Failure {
+        let cause = match classify_reply(stage, &reply) {
+            Cause::Unknown if reply.code >= 500 => fallback,
+            cause => cause,
+        };
+        Failure { cause, detail: reply.one_line(), reply: Some(reply) }
+    }
+
+    /// An error of the shared client, seen from the step it happened in.
+    fn from_send_error(e: SendError, stage: Stage, fallback: Cause) -> Failure {
+        match (e.kind, e.reply) {
+            (ErrorKind::Timeout, _) => Failure::new(Cause::Timeout, e.message),
+            (_, Some(reply)) => Failure::from_reply(stage, reply, fallback),
+            (ErrorKind::Protocol, None) if e.message.contains("not SMTP") => Failure::new(Cause::NotSmtp, e.message),
+            (_, None) => Failure::new(fallback, e.message),
+        }
+    }
+}
+
+struct Walk {
+    transport: Transport,
+    options: Options,
+    t: Transcript,
+    deadline: Instant,
+    steps: Vec<Json>,
+    step_started: f64,
+    addrs: Vec<SocketAddr>,
+    mx_hosts: Vec<String>,
+    /// The greeting named another domain than the host asked for.
+    foreign_banner: Option<String>,
+    certificate: Option<CertInfo>,
+    /// The certificate was checked and is valid for the host asked for:
+    /// proof that the right server answered, whatever its banner says.
+    certificate_verified: bool,
+    banner: String,
+    capabilities: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Walk {
+    fn new(transport: Transport, options: Options) -> Walk {
+        let start = std::time::Instant::now();
+        Walk {
+            deadline: Instant::now() + transport.timeout,
+            transport,
+            options,
+            t: Transcript::new(start),
+            steps: Vec::new(),
+            step_started: 0.0,
+            addrs: Vec::new(),
+            mx_hosts: Vec::new(),
+            foreign_banner: None,
+            certificate: None,
+            certificate_verified: false,
+            banner: String::new(),
+            capabilities: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn begin(&mut self) {
+        self.step_started = self.t.elapsed_ms();
+    }
+
+    fn record(&mut self, name: &str, status: &str, detail: impl Into<String>, data: Json) {
+        let detail = detail.into();
+        if status == "warn" {
+            self.warnings.push(detail.clone());
+        }
+        self.steps.push(json!({
+            "name": name,
+            "status": status,
+            "ms": round_ms(self.t.elapsed_ms() - self.step_started),
+            "detail": detail,
+            "data": data,
+        }));
+    }
+
+    fn fail(&mut self, name: &str, failure: Failure, data: Json) -> Failure {
+        self.record(name, "fail", failure.detail.clone(), data);
+        failure
+    }
+
+    async fn run(mut self) -> Json {
+        let outcome = self.walk().await;
+        let (cause, detail, enhanced) = match outcome {
+            Ok(conn) => {
+                conn.quit(&mut self.t).await;
+                self.judge_success()
+            }
+            Err(f) => self.judge_failure(f),
+        };
+        for name in STEP_NAMES {
+            if !self.steps.iter().any(|s| s["name"] == name) {
+                self.step_started = self.t.elapsed_ms();
+                self.record(name, "skip", "", json!({}));
+            }
+        }
+        let ports = match self.options.scan_ports.clone() {
+            Some(ports) => Json::Array(self.scan(ports).await),
+            None => Json::Null,
+        };
+        let context = Context {
+            host: self.transport.host.clone(),
+            port: self.transport.port,
+            security: self.transport.security,
+            auth: self.transport.auth,
+            username: self.transport.username.clone(),
+            from: self.options.from.clone(),
+            detail,
+            enhanced,
+        };
+        let mut v = verdict(cause, &context);
+        if cause == Cause::Ok {
+            v.advice.extend(self.warnings.iter().map(|w| format!("Warning: {w}")));
+        }
+        json!({
+            "ok": cause == Cause::Ok,
+            "steps": self.steps,
+            "ports": ports,
+            "server": {
+                "host": self.transport.host,
+                "port": self.transport.port,
+                "addresses": self.addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "mx": self.mx_hosts,
+                "banner": self.banner,
+                "capabilities": self.capabilities,
+                "certificate": self.certificate.as_ref().map(cert_json),
+            },
+            "transcript": self.t.to_json(),
+            "verdict": { "cause": cause.as_str(), "summary": v.summary, "advice": v.advice },
+        })
+    }
+
+    /// A run that went through: still intercepted when the greeting named
+    /// another server and no valid certificate proved the server's identity.
+    fn judge_success(&self) -> (Cause, String, Option<String>) {
+        match &self.foreign_banner {
+            Some(banner) if !self.certificate_verified => (Cause::Intercepted, format!("its greeting names {banner}"), None),
+            _ => (Cause::Ok, String::new(), None),
+        }
+    }
+
+    /// A failure that a redirecting provider explains better than the
+    /// failure itself: its server has another certificate and does not know
+    /// the site's account.
+    fn judge_failure(&self, f: Failure) -> (Cause, String, Option<String>) {
+        let enhanced = f.reply.as_ref().and_then(|r| r.enhanced.clone());
+        let explained_by_interception = matches!(
+            f.cause,
+            Cause::TlsCertificateInvalid | Cause::AuthFailed | Cause::AuthUnavailable | Cause::RelayDenied | Cause::AnonymousRejected | Cause::StarttlsUnavailable
+        );
+        match &self.foreign_banner {
+            Some(banner) if explained_by_interception => {
+                (Cause::Intercepted, format!("its greeting names {banner}, and {}", f.detail), enhanced)
+            }
+            _ => (f.cause, f.detail, enhanced),
+        }
+    }
+
+    async fn walk(&mut self) -> Result<Connection, Failure> {
+        self.dns().await?;
+        let mut conn = self.tcp().await?;
+        if self.transport.security == Security::Tls {
+            self.tls(&mut conn).await?;
+        }
+        self.greeting(&mut conn).await?;
+        self.ehlo(&mut conn).await?;
+        if self.transport.security != Security::Tls {
+            self.starttls(&mut conn).await?;
+        }
+        self.auth(&mut conn).await?;
+        self.envelope(&mut conn).await?;
+        self.send(&mut conn).await?;
+        Ok(conn)
+    }
+
+    async fn dns(&mut self) -> Result<(), Failure> {
+        self.begin();
+        let mut data = json!({});
+        if let Some(domain) = self.options.mx_domain.clone() {
+            match dns::mx_hosts(&domain, self.options.nameserver, self.deadline).await {
+                Ok(hosts) if !hosts.is_empty() => {
+                    self.t.info(format!("MX of {domain}: {}", hosts.join(", ")));
+                    self.mx_hosts = hosts;
+                    data["mx"] = json!(self.mx_hosts);
+                    if self.transport.host == domain {
+                        self.transport.host = self.mx_hosts[0].clone();
+                    }
+                }
+                Ok(_) => return Err(self.fail("dns", Failure::new(Cause::DnsFailed, format!("{domain} has no MX record")), data)),
+                Err(e) => return Err(self.fail("dns", Failure::new(Cause::DnsFailed, format!("MX lookup of {domain} failed: {e}")), data)),
+            }
+        }
+        let host = self.transport.host.clone();
+        match dns::addresses(&host, self.transport.port, self.options.nameserver, self.deadline).await {
+            Ok(addrs) => {
+                self.addrs = addrs;
+                data["host"] = json!(host);
+                data["addresses"] = json!(self.addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>());
+                let listed = self.addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+                self.record("dns", "ok", format!("{host} has address {listed}"), data);
+                Ok(())
+            }
+            Err(e) => Err(self.fail("dns", Failure::new(Cause::DnsFailed, e), data)),
+        }
+    }
+
+    async fn tcp(&mut self) -> Result<Connection, Failure> {
+        self.begin();
+        let mut attempts = Vec::new();
+        let mut failures = Vec::new();
+        for addr in self.addrs.clone() {
+            let started = self.t.elapsed_ms();
+            self.t.info(format!("connecting to {addr}"));
+            match connect_tcp(addr, self.deadline).await {
+                Ok(stream) => {
+                    attempts.push(json!({ "address": addr.to_string(), "state": "open", "ms": round_ms(self.t.elapsed_ms() - started) }));
+                    self.t.info(format!("connected to {addr}"));
+                    self.record("tcp", "ok", format!("{addr} accepted the connection"), json!({ "attempts": attempts }));
+                    return Ok(Connection::from_tcp(stream, addr));
+                }
+                Err(failure) => {
+                    let state = failure.state();
+                    attempts.push(json!({ "address": addr.to_string(), "state": state, "ms": round_ms(self.t.elapsed_ms() - started) }));
+                    let message = failure.into_send_error(addr).message;
+                    self.t.info(message.clone());
+                    failures.push((state, message));
+                }
+            }
+        }
+        let refused = failures.iter().find(|(state, _)| *state == "refused" || *state == "error");
+        let failure = match refused {
+            Some((_, message)) => Failure::new(Cause::ConnectionRefused, message.clone()),
+            None => Failure::new(Cause::PortBlocked, failures.last().map(|(_, m)| m.clone()).unwrap_or_default()),
+        };
+        Err(self.fail("tcp", failure, json!({ "attempts": attempts })))
+    }
+
+    async fn greeting(&mut self, conn: &mut Connection) -> Result<(), Failure> {
+        self.begin();
+        let patience = (Instant::now() + GREETING_PATIENCE).min(self.deadline - (self.deadline - Instant::now()) / 2);
+        let reply = match conn.read_reply(&mut self.t, patience, "with its greeting").await {
+            Ok(reply) => reply,
+            Err(e) if e.kind == ErrorKind::Timeout => return Err(self.explain_silence(conn).await),
+            Err(e) => {
+                let failure = Failure::from_send_error(e, Stage::Greeting, Cause::NotSmtp);
+                return Err(self.fail("greeting", failure, json!({})));
+            }
+        };
+        self.banner = reply.lines.first().cloned().unwrap_or_default();
+        if reply.code != 220 {
+            let failure = Failure::from_reply(Stage::Greeting, reply, Cause::Unknown);
+            return Err(self.fail("greeting", failure, json!({ "banner": self.banner })));
+        }
+        let named = self.banner.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        if names_other_domain(&self.transport.host, &named) {
+            self.foreign_banner = Some(named.clone());
+            let detail = format!("the greeting names {named}, not {}: outbound mail may be redirected to another server", self.transport.host);
+            self.record("greeting", "warn", detail, json!({ "banner": self.banner }));
+        } else {
+            self.record("greeting", "ok", self.banner.clone(), json!({ "banner": self.banner }));
+        }
+        Ok(())
+    }
+
+    /// The server accepted the connection but sent no greeting. Either the
+    /// port wants TLS from the first byte, or something that is not SMTP
+    /// waits for its client to speak first, or the server hangs.
+    async fn explain_silence(&mut self, conn: &mut Connection) -> Failure {
+        let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
+        if probes::speaks_tls(conn.peer, &self.transport, probe_deadline).await {
+            let detail = format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, security_word(self.transport.security));
+            return self.fail("greeting", Failure::new(Cause::NotSmtp, detail), json!({ "implicit_tls": true }));
+        }
+        match conn.command(&format!("EHLO {}", self.transport.helo), &mut self.t, self.deadline).await {
+            Err(e) if is_not_smtp(&e) => self.fail("greeting", Failure::new(Cause::NotSmtp, e.message), json!({})),
+            Ok(reply) => {
+                let detail = format!("the server sent no greeting, then answered EHLO with {}", reply.one_line());
+                self.fail("greeting", Failure::new(Cause::NotSmtp, detail), json!({}))
+            }
+            Err(e) => {
+                let detail = format!("the server accepted the connection but sent no greeting ({})", e.message);
+                self.fail("greeting", Failure::new(Cause::Timeout, detail), json!({}))
+            }
+        }
+    }
+
+    async fn ehlo(&mut self, conn: &mut Connection) -> Result<(), Failure> {
+        self.begin();
+        if let Err(e) = conn.ehlo(&self.transport, &mut self.t, self.deadline).await {
+            let failure = Failure::from_send_error(e, Stage::Greeting, Cause::Unknown);
+            return Err(self.fail("ehlo", failure, json!({})));
+        }
+        self.record_capabilities(conn);
+        let caps = &conn.capabilities;
+        let data = json!({
+            "capabilities": caps.lines,
+            "starttls": caps.has("STARTTLS"),
+            "auth": caps.auth_mechanisms(),
+            "size": caps.lines.iter().find_map(|l| l.strip_prefix("SIZE ").and_then(|s| s.trim().parse::<u64>().ok())),
+            "pipelining": caps.has("PIPELINING"),
+            "8bitmime": caps.has("8BITMIME"),
+            "smtputf8": caps.has("SMTPUTF8"),
+            "chunking": caps.has("CHUNKING"),
+        });
+        let detail = if caps.lines.is_empty() { "no extensions (HELO only)".to_string() } else { caps.keywords().join(" ") };
+        self.record("ehlo", "ok", detail, data);
+        Ok(())
+    }
+
+    fn record_capabilities(&mut self, conn: &Connection) {
+        self.capabilities = conn.capabilities.lines.clone();
+    }
+
+    async fn starttls(&mut self, conn: &mut Connection) -> Result<(), Failure> {
+        self.begin();
+        let offered = conn.capabilities.has("STARTTLS");
+        match (self.transport.security, offered) {
+            (Security::None, _) => {
+                self.record("tls", "skip", "security is 'none': mail and any password travel in clear text", json!({ "offered": offered }));
+                return Ok(());
+            }
+            (Security::Opportunistic, false) => {
+                self.record("tls", "warn", format!("{} does not offer STARTTLS: mail travels in clear text", self.transport.host), json!({ "offered": false }));
+                return Ok(());
+            }
+            (Security::Starttls, false) => {
+                let detail = format!("{} does not offer STARTTLS and security is 'starttls'", self.transport.host);
+                return Err(self.fail("tls", Failure::new(Cause::StarttlsUnavailable, detail), json!({ "offered": false })));
+            }
+            _ => {}
+        }
+        match conn.command("STARTTLS", &mut self.t, self.deadline).await {
+            Ok(reply) if reply.code == 220 => {}
+            Ok(reply) => {
+                let failure = Failure::from_reply(Stage::Greeting, reply, Cause::StarttlsUnavailable);
+                return Err(self.fail("tls", failure, json!({ "offered": true })));
+            }
+            Err(e) => return Err(self.fail("tls", Failure::from_send_error(e, Stage::Greeting, Cause::TlsHandshakeFailed), json!({}))),
+        }
+        self.tls(conn).await?;
+        // RFC 3207 section 4.2: the capabilities before TLS no longer count.
+        if let Err(e) = conn.ehlo(&self.transport, &mut self.t, self.deadline).await {
+            return Err(Failure::from_send_error(e, Stage::Greeting, Cause::Unknown));
+        }
+        self.record_capabilities(conn);
+        Ok(())
+    }
+
+    /// The handshake, either right after connecting (implicit TLS) or after STARTTLS.
+    async fn tls(&mut self, conn: &mut Connection) -> Result<(), Failure> {
+        if self.transport.security == Security::Tls {
+            self.begin();
+        }
+        match conn.start_tls(&self.transport, &mut self.t, self.deadline).await {
+            Ok(()) => {
+                let info = conn.tls.clone().expect("set by a successful handshake");
+                self.certificate = info.certificate.clone();
+                self.certificate_verified = self.transport.verify_peer;
+                let mut data = json!({ "version": info.version, "cipher": info.cipher, "verified": self.transport.verify_peer });
+                if let Some(cert) = &info.certificate {
+                    data["certificate"] = cert_json(cert);
+                }
+                let (status, detail) = if self.transport.verify_peer {
+                    ("ok", format!("{} {}, certificate valid for {}", info.version, info.cipher, self.transport.host))
+                } else {
+                    ("warn", format!("{} {}, but the certificate was not checked (verify_peer is off)", info.version, info.cipher))
+                };
+                self.record("tls", status, detail, data);
+                Ok(())
+            }
+            Err(failure) => {
+                self.certificate = failure.presented.clone();
+                let data = json!({ "certificate": failure.presented.as_ref().map(cert_json) });
+                let cause = self.tls_failure_cause(&failure.cause, &failure.error, conn.peer).await;
+                let detail = match cause {
+                    Cause::NotSmtp => format!(
+                        "port {} answers in plain text, so it expects security 'starttls' or 'opportunistic', not 'tls'",
+                        self.transport.port
+                    ),
+                    _ => failure.error.message.clone(),
+                };
+                Err(self.fail("tls", Failure::new(cause, detail), data))
+            }
+        }
+    }
+
+    async fn tls_failure_cause(&mut self, cause: &Option<rustls::Error>, error: &SendError, peer: SocketAddr) -> Cause {
+        use rustls::{AlertDescription, Error as E, PeerIncompatible};
+        match cause {
+            Some(E::InvalidCertificate(_)) => Cause::TlsCertificateInvalid,
+            Some(E::AlertReceived(AlertDescription::ProtocolVersion)) => Cause::TlsVersionUnsupported,
+            Some(E::PeerIncompatible(
+                PeerIncompatible::ServerDoesNotSupportTls12Or13 | PeerIncompatible::Tls12NotOffered | PeerIncompatible::SupportedVersionsExtensionRequired,
+            )) => Cause::TlsVersionUnsupported,
+            Some(E::AlertReceived(AlertDescription::HandshakeFailure)) if self.transport.tls_min_version == crate::config::TlsMinVersion::V1_2 => {
+                Cause::TlsHandshakeFailed
+            }
+            _ if error.kind == ErrorKind::Timeout => Cause::Timeout,
+            _ if self.transport.security == Security::Tls => {
+                let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
+                if probes::plain_greeting(peer, probe_deadline).await.is_some() {
+                    Cause::NotSmtp
+                } else {
+                    Cause::TlsHandshakeFailed
+                }
+            }
+            _ => Cause::TlsHandshakeFailed,
+        }
+    }
+
+    async fn auth(&mut self, conn: &mut Connection) -> Result<(), Failure> {
+        self.begin();
+        let mechanisms = conn.capabilities.auth_mechanisms();
+        if self.transport.auth == crate::config::AuthMode::None {
+            self.record("auth", "skip", "auth is 'none'", json!({ "offered": mechanisms }));
+            return Ok(());
+        }
+        match conn.authenticate(&self.transport, &mut self.t, self.deadline).await {
+            Ok(()) => {
+                let detail = format!("logged in as {}", self.transport.username.as_deref().unwrap_or(""));
+                self.record("auth", "ok", detail, json!({ "offered": mechanisms, "mode": self.transport.auth.as_str() }));
+                Ok(())
+            }
+            Err(e) => {
+                let failure = Failure::from_send_error(e, Stage::Auth, Cause::AuthUnavailable);
+                let failure = match failure.cause {
+                    // A refused login without a recognised code is a refused login.
+                    Cause::Unknown if failure.reply.is_some() => Failure { cause: Cause::AuthFailed, ..failure },
+                    _ => failure,
+                };
+                Err(self.fail("auth", failure, json!({ "offered": mechanisms, "mode": self.transport.auth.as_str() })))
+            }
+        }
+    }
+
+    async fn envelope(&mut self, conn: &mut Connection) -> Result<(), Failure> {
+        self.begin();
+        let Some(from) = self.options.from.clone() else {
+            self.record("envelope", "skip", "give 'from' and 'to' in the options to try the envelope", json!({}));
+            return Ok(());
+        };
+        let reply = self.command(conn, &format!("MAIL FROM:<{from}>"), Stage::MailFrom, "envelope").await?;
+        if !reply.is_positive() {
+            return Err(self.fail("envelope", Failure::from_reply(Stage::MailFrom, reply, Cause::Unknown), json!({ "from": from })));
+        }
+        for to in self.options.to.clone() {
+            let reply = self.command(conn, &format!("RCPT TO:<{to}>"), Stage::RcptTo, "envelope").await?;
+            if !reply.is_positive() {
+                let data = json!({ "from": from, "to": to });
+                return Err(self.fail("envelope", Failure::from_reply(Stage::RcptTo, reply, Cause::RecipientRejected), data));
+            }
+        }
+        if !self.will_send() {
+            let _ = conn.command("RSET", &mut self.t, self.deadline).await;
+        }
+        let detail = format!("the server accepts mail from {from} to {}", self.options.to.join(", "));
+        self.record("envelope", "ok", detail, json!({ "from": from, "to": self.options.to }));
+        Ok(())
+    }
+
+    fn will_send(&self) -> bool {
+        self.options.send_test && self.options.from.is_some() && !self.options.to.is_empty()
+    }
+
+    async fn send(&mut self, conn: &mut Connection) -> Result<(), Failure> {
+        self.begin();
+        if !self.will_send() {
+            self.record("send", "skip", "set send_test with 'from' and 'to' to send a test message", json!({}));
+            return Ok(());
+        }
+        let reply = self.command(conn, "DATA", Stage::Data, "send").await?;
+        if reply.code != 354 {
+            return Err(self.fail("send", Failure::from_reply(Stage::Data, reply, Cause::Unknown), json!({})));
+        }
+        let message = test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo);
+        let reply = match conn.send_data(&message, &mut self.t, self.deadline).await {
+            Ok(reply) => reply,
+            Err(e) => return Err(self.fail("send", Failure::from_send_error(e, Stage::Data, Cause::Unknown), json!({}))),
+        };
+        if !reply.is_positive() {
+            return Err(self.fail("send", Failure::from_reply(Stage::Data, reply, Cause::Unknown), json!({})));
+        }
+        self.record("send", "ok", format!("test message accepted: {}", reply.one_line()), json!({ "reply": reply.one_line() }));
+        Ok(())
+    }
+
+    /// A command whose transport-level failure ends the walk at `step`.
+    async fn command(&mut self, conn: &mut Connection, line: &str, stage: Stage, step: &str) -> Result<Reply, Failure> {
+        match conn.command(line, &mut self.t, self.deadline).await {
+            Ok(reply) => Ok(reply),
+            Err(e) => Err(self.fail(step, Failure::from_send_error(e, stage, Cause::Unknown), json!({}))),
+        }
+    }
+
+    async fn scan(&mut self, ports: Vec<u16>) -> Vec<Json> {
+        let Some(ip) = self.addrs.first().map(SocketAddr::ip) else { return Vec::new() };
+        let mut probes = tokio::task::JoinSet::new();
+        for port in ports {
+            let (transport, deadline) = (self.transport.clone(), self.deadline);
+            probes.spawn(async move { (port, probes::classify_port(SocketAddr::new(ip, port), &transport, deadline).await) });
+        }
+        let mut found = Vec::new();
+        while let Some(Ok((port, (state, service)))) = probes.join_next().await {
+            found.push((port, state, service));
+        }
+        found.sort_by_key(|(port, _, _)| *port);
+        found.into_iter().map(|(port, state, service)| json!({ "port": port, "state": state, "service": service })).collect()
+    }
+}
+
+fn security_word(s: Security) -> &'static str {
+    match s {
+        Security::None => "none",
+        Security::Starttls => "starttls",
+        Security::Opportunistic => "opportunistic",
+        Security::Tls => "tls",
+    }
+}
+
+fn cert_json(c: &CertInfo) -> Json {
+    json!({
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "names": c.names,
+        "not_before": c.not_before,
+        "not_after": c.not_after,
+        "expired": c.expired,
+        "self_signed": c.self_signed,
+    })
+}
+
+/// Whether a greeting's server name belongs to another domain than the host
+/// asked for. Only names can be compared: an address or "localhost" says
+/// nothing about which server was meant, and a bare word is no domain.
+pub fn names_other_domain(host: &str, greeting_name: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.parse::<IpAddr>().is_ok() || !greeting_name.contains('.') || greeting_name.starts_with('[') {
+        return false;
+    }
+    registered_domain(&host) != registered_domain(greeting_name)
+}
+
+/// The last two labels: "smtp.office365.com" -> "office365.com". Enough to
+/// tell one provider from another without a public-suffix list.
+fn registered_domain(name: &str) -> String {
+    let labels: Vec<&str> = name.trim_end_matches('.').rsplit('.').take(2).collect();
+    labels.into_iter().rev().collect::<Vec<_>>().join(".")
+}
+
+/// The short message `send_test` delivers, composed like any other.
+fn test_message(from: &str, to: &[String], helo: &str) -> Vec<u8> {
+    let field = |name: &str, value: Value| (Key::Name(name.to_string()), value);
+    let recipients = to.iter().enumerate().map(|(i, t)| (Key::Index(i as i64), Value::str(t))).collect();
+    let message = [
+        field("from", Value::str(from)),
+        field("to", Value::Array(recipients)),
+        field("subject", Value::str("rust-mail diagnostic test")),
+        field("text", Value::str(&format!("This message was sent by rust_mail_diagnose() from {helo} to check that mail is delivered.\n"))),
+    ];
+    crate::message::from_value(&message).map(|m| m.data).unwrap_or_default()
+}
+
+mod dns {
+    //! Name lookups: the system's resolver, or a given name server (so tests
+    //! can run their own DNS on loopback).
+    use hickory_resolver::config::{NameServerConfig, Protocol, ResolverConfig, ResolverOpts};
+    use hickory_resolver::TokioAsyncResolver;
+    use std::net::{IpAddr, SocketAddr};
+    use std::time::Duration;
+    use tokio::time::{timeout_at, Instant};
+
+    fn resolver(nameserver: Option<SocketAddr>) -> Result<TokioAsyncResolver, String> {
+        let mut opts = ResolverOpts::default();
+        opts.timeout = Duration::from_secs(3);
+        opts.attempts = 2;
+        match nameserver {
+            Some(ns) => {
+                let mut config = ResolverConfig::new();
+                config.add_name_server(NameServerConfig::new(ns, Protocol::Udp));
+                Ok(TokioAsyncResolver::tokio(config, opts))
+            }
+            None => TokioAsyncResolver::tokio_from_system_conf().map_err(|e| format!("cannot read the system's DNS settings: {e}")),
+        }
+    }
+
+    /// MX hosts of a domain, most preferred first.
+    pub async fn mx_hosts(domain: &str, nameserver: Option<SocketAddr>, deadline: Instant) -> Result<Vec<String>, String> {
+        let resolver = resolver(nameserver)?;
+        let lookup = timeout_at(deadline, resolver.mx_lookup(format!("{domain}.")))
+            .await
+            .map_err(|_| "no answer before the timeout".to_string())?
+            .map_err(|e| e.to_string())?;
+        let mut records: Vec<(u16, String)> =
+            lookup.iter().map(|mx| (mx.preference(), mx.exchange().to_utf8().trim_end_matches('.').to_string())).collect();
+        records.sort();
+        Ok(records.into_iter().map(|(_, host)| host).collect())
+    }
+
+    /// Addresses of a host: literal addresses as they are, names through the
+    /// given name server or the system's resolver (which reads /etc/hosts).
+    pub async fn addresses(host: &str, port: u16, nameserver: Option<SocketAddr>, deadline: Instant) -> Result<Vec<SocketAddr>, String> {
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port)]);
+        }
+        let Some(_) = nameserver else {
+            return crate::smtp::client::resolve(host, port, deadline).await.map_err(|e| e.message);
+        };
+        let resolver = resolver(nameserver)?;
+        let lookup = timeout_at(deadline, resolver.lookup_ip(format!("{host}.")))
+            .await
+            .map_err(|_| format!("looking up {host} took longer than the timeout"))?
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+        let addrs: Vec<SocketAddr> = lookup.iter().map(|ip| SocketAddr::new(ip, port)).collect();
+        if addrs.is_empty() {
+            return Err(format!("{host} has no address"));
+        }
+        Ok(addrs)
+    }
+}
+
+mod probes {
+    //! Short side connections that tell what a port speaks.
+    use crate::config::Transport;
+    use crate::smtp::client::{connect_tcp, Connection};
+    use crate::smtp::transcript::Transcript;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    /// Whether a TLS handshake succeeds on a fresh connection (certificate
+    /// not checked: only the protocol matters here).
+    pub async fn speaks_tls(addr: SocketAddr, transport: &Transport, deadline: Instant) -> bool {
+        let Ok(stream) = connect_tcp(addr, deadline).await else { return false };
+        let mut conn = Connection::from_tcp(stream, addr);
+        let unchecked = Transport { verify_peer: false, ..transport.clone() };
+        let mut scratch = Transcript::new(std::time::Instant::now());
+        conn.start_tls(&unchecked, &mut scratch, deadline).await.is_ok()
+    }
+
+    /// The greeting of a fresh plain-text connection, if it sends one.
+    pub async fn plain_greeting(addr: SocketAddr, deadline: Instant) -> Option<String> {
+        let stream = connect_tcp(addr, deadline).await.ok()?;
+        let mut conn = Connection::from_tcp(stream, addr);
+        let mut scratch = Transcript::new(std::time::Instant::now());
+        let reply = conn.read_reply(&mut scratch, deadline, "with its greeting").await.ok()?;
+        (reply.code == 220).then(|| reply.one_line())
+    }
+
+    /// (state, service) of one port for `scan_ports`.
+    pub async fn classify_port(addr: SocketAddr, transport: &Transport, deadline: Instant) -> (&'static str, Option<&'static str>) {
+        let probe_deadline = (Instant::now() + Duration::from_secs(4)).min(deadline);
+        let stream = match connect_tcp(addr, probe_deadline).await {
+            Ok(stream) => stream,
+            Err(failure) => return (failure.state(), None),
+        };
+        let mut conn = Connection::from_tcp(stream, addr);
+        let mut scratch = Transcript::new(std::time::Instant::now());
+        let greet_deadline = (Instant::now() + Duration::from_secs(3)).min(deadline);
+        let service = match conn.read_reply(&mut scratch, greet_deadline, "with its greeting").await {
+            Ok(reply) if reply.code == 220 => {
+                let probe = Transport { port: addr.port(), ..transport.clone() };
+                match conn.ehlo(&probe, &mut scratch, probe_deadline).await {
+                    Ok(()) if conn.capabilities.has("STARTTLS") => "smtp+starttls",
+                    Ok(()) => "smtp",
+                    Err(_) => "unknown",
+                }
+            }
+            Ok(_) => "unknown",
+            Err(_) if speaks_tls(addr, transport, probe_deadline).await => "smtps",
+            Err(_) => "unknown",
+        };
+        conn.quit(&mut scratch).await;
+        ("open", Some(service))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_banners_are_told_apart_from_the_same_provider() {
+        assert!(!names_other_domain("smtp.office365.com", "ph0pr07ca0003.outlook.office365.com"));
+        assert!(names_other_domain("smtp.office365.com", "p3plcpnl0123.prod.phx3.secureserver.net"));
+        assert!(!names_other_domain("localhost", "web01.example.com"));
+        assert!(!names_other_domain("127.0.0.1", "relay.other.example"));
+        assert!(!names_other_domain("smtp.gmail.com", "mx"));
+    }
+
+    #[test]
+    fn options_validate_and_name_fields() {
+        let opts = |pairs: &[(&str, Value)]| {
+            let entries: Vec<_> = pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect();
+            Options::from_value(&entries)
+        };
+        assert!(opts(&[("nameserver", Value::str("nope"))]).err().unwrap().0.contains("$options['nameserver']"));
+        assert_eq!(opts(&[("nameserver", Value::str("127.0.0.1"))]).ok().unwrap().nameserver, Some("127.0.0.1:53".parse().unwrap()));
+        assert_eq!(opts(&[("scan_ports", Value::Bool(true))]).ok().unwrap().scan_ports, Some(COMMON_PORTS.to_vec()));
+        assert!(opts(&[("to", Value::str("a@b.c\r\nX: y"))]).err().unwrap().0.contains("header injection"));
+    }
+}
