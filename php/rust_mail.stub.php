@@ -1,0 +1,68 @@
+<?php
+/**
+ * Stubs for the rust_mail extension, for IDEs and static analysis.
+ * This file is not loaded at run time; php/tests/stub_matches_extension.phpt
+ * checks that it matches what the extension registers.
+ *
+ * @generated no: written by hand and kept in step with src/php.rs.
+ */
+
+/**
+ * Thrown for programming errors: a missing or malformed field (the message
+ * names it, e.g. "$transport['port'] must be between 1 and 65535"), header
+ * injection (CR, LF or NUL in a header or address), an unreadable attachment,
+ * a value of the wrong type. Delivery failures are not thrown: they are
+ * returned in the result array.
+ */
+class RustMailException extends \Exception {}
+
+/**
+ * Sends one message over SMTP.
+ *
+ * @param array{
+ *   from?: string, to?: string|list<string>, cc?: string|list<string>, bcc?: string|list<string>,
+ *   reply_to?: string|list<string>, subject?: string, text?: string, html?: string,
+ *   headers?: list<string>|array<string,string>,
+ *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string}>|array<string,string>,
+ *   charset?: string,
+ *   raw?: string, envelope?: array{from: string, to: string|list<string>}
+ * } $message Either composed from its parts, or `raw` bytes plus their `envelope`.
+ * @param array{
+ *   host: string, port?: int, security?: 'none'|'starttls'|'opportunistic'|'tls',
+ *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
+ *   timeout?: int|float, tls_min_version?: '1.2'|'1.3', verify_peer?: bool, ca_file?: string,
+ *   helo?: string, pool?: bool, allow_insecure_auth?: bool
+ * } $transport
+ * @return array{
+ *   ok: bool, message_id: ?string, accepted: list<string>, rejected: array<string,string>,
+ *   code: ?int, enhanced_code: ?string, reply: ?string,
+ *   error: null|array{kind: 'dns'|'connect_refused'|'connect_timeout'|'tls'|'auth'|'sender_rejected'|'recipient_rejected'|'data_rejected'|'timeout'|'protocol', message: string, transient: bool},
+ *   transcript: list<array{ms: float, dir: 'client'|'server'|'info', line: string}>,
+ *   timings: array{connect: float, tls: float, auth: float, send: float, total: float},
+ *   reused_connection: bool
+ * }
+ * @throws RustMailException on a programming error in the arguments.
+ */
+function rust_mail_send(array $message, array $transport): array {}
+
+/**
+ * Walks a connection step by step (dns, tcp, greeting, ehlo, tls, auth,
+ * envelope, send) and says what is wrong and what to do.
+ *
+ * @param array $transport The same as for rust_mail_send(); `host` may be left
+ *   out when `$options['mx_domain']` is given.
+ * @param array{
+ *   from?: string, to?: string|list<string>, send_test?: bool, scan_ports?: bool|list<int>,
+ *   mx_domain?: string, nameserver?: string, timeout?: int|float
+ * }|null $options
+ * @return array{
+ *   ok: bool,
+ *   steps: list<array{name: string, status: 'ok'|'warn'|'fail'|'skip', ms: float, detail: string, data: array}>,
+ *   ports: null|list<array{port: int, state: 'open'|'refused'|'timeout'|'unreachable'|'error', service: ?string}>,
+ *   server: array{host: string, port: int, addresses: list<string>, mx: list<string>, banner: string, capabilities: list<string>, certificate: ?array},
+ *   transcript: list<array{ms: float, dir: string, line: string}>,
+ *   verdict: array{cause: string, summary: string, advice: list<string>}
+ * }
+ * @throws RustMailException on a programming error in the arguments.
+ */
+function rust_mail_diagnose(array $transport, ?array $options = null): array {}

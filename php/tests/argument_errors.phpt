@@ -1,0 +1,64 @@
+--TEST--
+Programming errors throw RustMailException naming the field; nothing is sent
+--EXTENSIONS--
+rust_mail
+--FILE--
+<?php
+$msg = ['from' => 'me@example.com', 'to' => 'you@example.com', 'subject' => 'Hi', 'text' => 'x'];
+$tr = ['host' => '127.0.0.1', 'port' => 9, 'timeout' => 2];
+$cases = [
+    'missing host'        => [$msg, ['port' => 25]],
+    'bad port'            => [$msg, ['host' => 'h', 'port' => 70000]],
+    'unknown key'         => [$msg, ['host' => 'h', 'pasword' => 'x']],
+    'bad security'        => [$msg, ['host' => 'h', 'security' => 'ssl']],
+    'auth without user'   => [$msg, ['host' => 'h', 'auth' => 'login']],
+    'subject CRLF'        => [['subject' => "Hi\r\nBcc: evil@example.com"] + $msg, $tr],
+    'to LF'               => [['to' => "you@example.com\nBcc: evil@example.com"] + $msg, $tr],
+    'from NUL'            => [['from' => "me@example.com\0"] + $msg, $tr],
+    'header value CRLF'   => [$msg + ['headers' => ["X-A: 1\r\nBcc: evil@example.com"]], $tr],
+    'header name CRLF'    => [$msg + ['headers' => ["X-A\r\nBcc" => 'evil@example.com']], $tr],
+    'invalid address'     => [['to' => 'not an address'] + $msg, $tr],
+    'unreadable file'     => [$msg + ['attachments' => ['/nonexistent/file.pdf']], $tr],
+    'wrong type'          => [['subject' => ['array']] + $msg, $tr],
+    'timeout type'        => [$msg, ['host' => 'h', 'timeout' => 'soon']],
+    'raw without envelope'=> [['raw' => "Subject: x\r\n\r\nbody"], $tr],
+    'no recipient'        => [['to' => ''] + $msg, $tr],
+];
+foreach ($cases as $label => [$m, $t]) {
+    try {
+        rust_mail_send($m, $t);
+        echo "$label: no exception\n";
+    } catch (RustMailException $e) {
+        echo "$label: ", $e->getMessage(), "\n";
+    }
+}
+try {
+    rust_mail_diagnose(['host' => 'h'], ['nameserver' => 'not-an-address']);
+} catch (RustMailException $e) {
+    echo "diagnose: ", $e->getMessage(), "\n";
+}
+try {
+    rust_mail_send('not an array', []);
+} catch (TypeError $e) {
+    echo "TypeError for a string message\n";
+}
+?>
+--EXPECTF--
+missing host: $transport['host'] is required
+bad port: $transport['port'] must be between 1 and 65535, got 70000
+unknown key: $transport['pasword'] is not a known key (known: %s)
+bad security: $transport['security'] must be one of none, starttls, opportunistic, tls, got 'ssl'
+auth without user: $transport needs 'username' and 'password' when 'auth' is not 'none'
+subject CRLF: $message['subject'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
+to LF: $message['to'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
+from NUL: $message['from'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
+header value CRLF: $message['headers']['X-A'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
+header name CRLF: $message['headers']['X-A\r\nBcc'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
+invalid address: $message['to'] is not a valid address ('not an address'): %s
+unreadable file: $message['attachments'][0]: cannot read attachment '/nonexistent/file.pdf': No such file or directory (os error 2)
+wrong type: $message['subject'] must be a string, got array
+timeout type: $transport['timeout'] must be a number of seconds
+raw without envelope: $message['envelope'] is required with $message['raw'] (from and to)
+no recipient: $message needs at least one recipient in 'to', 'cc' or 'bcc'
+diagnose: $options['nameserver'] must be an address such as 127.0.0.1:53, got 'not-an-address'
+TypeError for a string message
