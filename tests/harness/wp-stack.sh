@@ -65,7 +65,7 @@ wait_for_port() {
 }
 
 start_mariadb() {
-  if ! mysqladmin ping --silent 2>/dev/null; then
+  if ! mysqladmin ping --silent >/dev/null 2>&1; then
     log "starting MariaDB"
     service mariadb start >/dev/null
   fi
@@ -134,9 +134,9 @@ define( 'DB_COLLATE', '' );
 $salts
 define( 'WP_HOME', '$SITE_URL' );
 define( 'WP_SITEURL', '$SITE_URL' );
-define( 'WP_DEBUG', true );
-define( 'WP_DEBUG_LOG', '$LOGS/wp-debug.log' );
-define( 'WP_DEBUG_DISPLAY', false );
+// No WP_DEBUG: on PHP 8.2 it turns WordPress 6.1's many deprecation notices on, which flood FastCGI's stderr.
+// PHP still logs warnings and errors to $LOGS/php-errors.log.
+define( 'WP_DEBUG', false );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
 define( 'FS_METHOD', 'direct' );
@@ -202,6 +202,8 @@ http {
       fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
       fastcgi_pass unix:$RUN/php-fpm.sock;
       fastcgi_read_timeout 120s;
+      fastcgi_buffer_size 64k;
+      fastcgi_buffers 16 64k;
     }
   }
 }
@@ -230,6 +232,7 @@ down() {
 
 up() {
   mkdir -p "$STACK_DIR" "$RUN" "$LOGS"
+  chmod 755 "$STACK_DIR"  # the web server user must reach the site inside
   chown www-data:www-data "$LOGS"
   down
   start_mariadb
@@ -244,7 +247,7 @@ up() {
 
 purge() {
   down
-  if mysqladmin ping --silent 2>/dev/null; then
+  if mysqladmin ping --silent >/dev/null 2>&1; then
     mysql -uroot -e "DROP DATABASE IF EXISTS \`$DB_NAME\`; DROP USER IF EXISTS '$DB_NAME'@'localhost';"
   fi
   rm -rf "$STACK_DIR"

@@ -1,0 +1,128 @@
+"""The admin pages over real HTTP (nginx + PHP-FPM): actions, escaping, access control, and no password leaks."""
+import base64
+import re
+
+import pytest
+
+XSS_SUBJECT = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+SETTINGS = "/wp-admin/admin.php?page=rust-mail"
+LOG = "/wp-admin/admin.php?page=rust-mail-log"
+ACTIONS = ["rust_mail_save_settings", "rust_mail_send_test", "rust_mail_diagnose"]
+
+
+def latest_entry_id(wp):
+    return int(wp.log_rows()[-1]["id"])
+
+
+def test_settings_page_shows_presets_and_constants(wp):
+    wp.set_constants({"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_TIMEOUT": 10})
+    page = wp.browser().get(SETTINGS)
+    assert page.status == 200
+    for preset in ["Microsoft 365", "Microsoft 365 direct send", "GoDaddy shared hosting relay", "A server on this machine", "Gmail (app password)", "Custom"]:
+        assert preset in page.text
+    assert "December 2026" in page.text
+    assert "Set by RUST_MAIL_HOST in wp-config.php." in page.text
+    assert "Set by RUST_MAIL_TIMEOUT in wp-config.php." in page.text
+    assert re.search(r'<input type="text"[^>]*id="rust-mail-host"[^>]*disabled', page.text)
+
+
+def test_save_settings_and_send_test_mail_over_http(wp, capture):
+    server = capture()
+    browser = wp.browser()
+    page = browser.get(SETTINGS)
+    fields = browser.form_fields(page, "rust_mail_save_settings")
+    fields.update({"rust_mail[preset]": "custom", "rust_mail[host]": "127.0.0.1", "rust_mail[port]": str(server.port),
+                   "rust_mail[security]": "none", "rust_mail[auth]": "none", "rust_mail[timeout]": "15",
+                   "rust_mail[retention_days]": "30", "rust_mail[from]": "site@example.com"})
+    saved = browser.post("/wp-admin/admin-post.php", fields)
+    assert saved.status == 200 and "Settings saved." in saved.text
+    fields = browser.form_fields(saved, "rust_mail_send_test")
+    fields["test_to"] = "admin-inbox@example.com"
+    sent = browser.post("/wp-admin/admin-post.php", fields)
+    assert "Test mail sent to admin-inbox@example.com." in sent.text
+    [message] = server.messages()
+    assert message.rcpt_tos == ["admin-inbox@example.com"] and message.mail_from == "site@example.com"
+    row = wp.log_rows()[-1]
+    assert row["caller"] == "plugin:rust-mail"
+    detail = browser.get(f"{LOG}&entry={row['id']}")
+    assert "SMTP transcript" in detail.text and "MAIL FROM:&lt;site@example.com&gt;" in detail.text
+
+
+def test_action_without_nonce_is_refused(wp):
+    browser = wp.browser()
+    page = browser.post("/wp-admin/admin-post.php", {"action": "rust_mail_save_settings", "rust_mail[host]": "evil.example"})
+    assert page.status == 403
+    assert wp.php("out(Rust_Mail_Settings::get('host'));") == "127.0.0.1"
+
+
+def test_stranger_subject_from_a_form_is_shown_as_text(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port)
+    form = wp.browser().post("/", {"rust_mail_test_contact": "1", "contact_subject": XSS_SUBJECT,
+                                   "contact_message": "<b>hi</b>", "contact_email": "visitor@example.com"})
+    assert "contact form: sent" in form.text
+    browser = wp.browser()
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+    for path in [LOG, f"{LOG}&entry={latest_entry_id(wp)}", f"{LOG}&s=alert"]:
+        page = browser.get(path)
+        assert escaped in page.text, path
+        assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text, path
+
+
+@pytest.fixture
+def subscriber(wp):
+    wp.php("""
+        $id = username_exists('subscriber1') ?: wp_insert_user(array('user_login' => 'subscriber1', 'user_pass' => 'sub-pass-123', 'role' => 'subscriber', 'user_email' => 'sub@example.com'));
+        out($id);
+    """)
+    return wp.browser("subscriber1", "sub-pass-123")
+
+
+def test_subscriber_gets_no_page_and_no_action(wp, capture, subscriber):
+    server = capture()
+    wp.set_settings(port=server.port)
+    wp.php("wp_mail('x@example.com', 'Existing entry', 'y'); out(true);")
+    for path in [SETTINGS, LOG, f"{LOG}&entry={latest_entry_id(wp)}", f"{SETTINGS}&diagnosis=1"]:
+        page = subscriber.get(path)
+        assert page.status == 403, path
+        assert "Existing entry" not in page.text and "rust-mail-transcript" not in page.text
+    # A nonce the subscriber could get for themselves must not help either: capability is checked first.
+    actions_php = repr(ACTIONS)  # a Python list of strings is also a PHP array literal
+    nonces = wp.php(
+        "$u = get_user_by('login', 'subscriber1'); wp_set_current_user($u->ID);\n"
+        "out(array_combine(" + actions_php + ", array_map('wp_create_nonce', " + actions_php + ")));")
+    before = wp.php("out(get_option('rust_mail_settings'));")
+    for action in ACTIONS:
+        for nonce in ["", nonces[action]]:
+            page = subscriber.post("/wp-admin/admin-post.php", {
+                "action": action, "_wpnonce": nonce, "test_to": "victim@example.com",
+                "rust_mail[preset]": "custom", "rust_mail[host]": "evil.example", "rust_mail[port]": "25"})
+            assert page.status == 403, action
+    assert wp.php("out(get_option('rust_mail_settings'));") == before
+    assert [m.rcpt_tos for m in server.messages()] == [["x@example.com"]]
+
+
+def test_password_never_in_any_page(wp, capture):
+    password = "Sup3r-Secret-Pa55"
+    server = capture(user="mailer", password=password)
+    wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password=password)
+    browser = wp.browser()
+    page = browser.get(SETTINGS)
+    fields = browser.form_fields(page, "rust_mail_send_test")
+    fields["test_to"] = "inbox@example.com"
+    sent = browser.post("/wp-admin/admin-post.php", fields)
+    assert "Test mail sent" in sent.text
+    wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password="wrong" + password)
+    wp.php("wp_mail('x@example.com', 'fails', 'y'); out(true);")
+    wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password=password)
+    secrets = [password, "wrong" + password, base64.b64encode(password.encode()).decode(),
+               base64.b64encode(b"\0mailer\0" + password.encode()).decode()]
+    pages = [SETTINGS, LOG] + [f"{LOG}&entry={row['id']}" for row in wp.log_rows()]
+    if wp.php("out(function_exists('rust_mail_diagnose'));"):
+        fields = browser.form_fields(browser.get(SETTINGS), "rust_mail_diagnose")
+        pages.append(browser.post("/wp-admin/admin-post.php", fields).url)
+    for path in pages:
+        text = browser.get(path).text
+        for secret in secrets:
+            assert secret not in text, path
+    assert "saved (leave empty to keep)" in browser.get(SETTINGS).text
