@@ -16,7 +16,7 @@ PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-mbstring php8.2-xml php8.2-curl
   clang libclang-dev pkg-config
   postfix dovecot-core swaks python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl
-  mariadb-server wordpress nginx curl chromium nodejs npm
+  mariadb-server wordpress nginx curl chromium nodejs
 )
 
 deps() {
@@ -31,6 +31,8 @@ deps() {
     DEBIAN_FRONTEND=noninteractive apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
+  # Debian splits npm from nodejs; NodeSource's nodejs bundles it.
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm
   command -v cargo >/dev/null || { echo "cargo (Rust 1.85 or newer) is required: install it with rustup" >&2; exit 1; }
 }
 
