@@ -89,7 +89,7 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
     let started = t.elapsed_ms();
     if let Err(e) = conn.authenticate(transport, t, deadline).await {
         timings.auth = t.elapsed_ms() - started;
-        conn.quit(t).await;
+        conn.quit(t, deadline).await;
         return (failed(e, timings), None);
     }
     timings.auth = t.elapsed_ms() - started;
@@ -129,7 +129,7 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool
     if pool && reusable {
         Some(conn)
     } else {
-        conn.quit(t).await;
+        conn.quit(t, deadline).await;
         None
     }
 }

@@ -162,6 +162,7 @@ struct Walk {
     banner: String,
     capabilities: Vec<String>,
     warnings: Vec<String>,
+    ports: Option<Vec<Json>>,
 }
 
 impl Walk {
@@ -182,6 +183,7 @@ impl Walk {
             banner: String::new(),
             capabilities: Vec::new(),
             warnings: Vec::new(),
+            ports: None,
         }
     }
 
@@ -212,7 +214,7 @@ impl Walk {
         let outcome = self.walk().await;
         let (cause, detail, enhanced) = match outcome {
             Ok(conn) => {
-                conn.quit(&mut self.t).await;
+                conn.quit(&mut self.t, self.deadline).await;
                 self.judge_success()
             }
             Err(f) => self.judge_failure(f),
@@ -223,10 +225,6 @@ impl Walk {
                 self.record(name, "skip", "", json!({}));
             }
         }
-        let ports = match self.options.scan_ports.clone() {
-            Some(ports) => Json::Array(self.scan(ports).await),
-            None => Json::Null,
-        };
         let context = Context {
             host: self.transport.host.clone(),
             port: self.transport.port,
@@ -244,7 +242,7 @@ impl Walk {
         json!({
             "ok": cause == Cause::Ok,
             "steps": self.steps,
-            "ports": ports,
+            "ports": self.ports,
             "server": {
                 "host": self.transport.host,
                 "port": self.transport.port,
@@ -287,6 +285,11 @@ impl Walk {
 
     async fn walk(&mut self) -> Result<Connection, Failure> {
         self.dns().await?;
+        // Scanned before the walk goes on, so that a blocked port, which
+        // uses up the rest of the time, cannot starve the scan.
+        if let Some(ports) = self.options.scan_ports.clone() {
+            self.ports = Some(self.scan(ports).await);
+        }
         let mut conn = self.tcp().await?;
         if self.transport.security == Security::Tls {
             self.tls(&mut conn).await?;
@@ -798,7 +801,7 @@ mod probes {
             Err(_) if speaks_tls(addr, transport, probe_deadline).await => "smtps",
             Err(_) => "unknown",
         };
-        conn.quit(&mut scratch).await;
+        conn.quit(&mut scratch, probe_deadline).await;
         ("open", Some(service))
     }
 }

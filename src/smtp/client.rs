@@ -481,9 +481,10 @@ impl Connection {
         self.read_reply(t, deadline, "after the message").await
     }
 
-    /// Says goodbye politely, without waiting long for the answer.
-    pub async fn quit(mut self, t: &mut Transcript) {
-        let deadline = Instant::now() + std::time::Duration::from_millis(500);
+    /// Says goodbye politely, without waiting long for the answer and never
+    /// past the call's deadline.
+    pub async fn quit(mut self, t: &mut Transcript, deadline: Instant) {
+        let deadline = deadline.min(Instant::now() + std::time::Duration::from_millis(500));
         let _ = self.command("QUIT", t, deadline).await;
         if let Some(mut io) = self.io.take() {
             let _ = timeout_at(deadline, io.shutdown()).await;
