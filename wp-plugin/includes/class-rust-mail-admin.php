@@ -247,7 +247,7 @@ class Rust_Mail_Admin {
 	/** Log timestamps are stored in UTC; shown in the site's time zone and format. */
 	public static function format_time( $utc ) {
 		$timestamp = strtotime( $utc . ' UTC' );
-		return wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ) . ':s', $timestamp );
+		return wp_date( get_option( 'date_format' ) . ' H:i:s', $timestamp );
 	}
 
 	public static function status_label( $status ) {
