@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 KNOWN_MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2")
-TLS_VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
-                "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 # What Exchange Online answers to a bad XOAUTH2 token (base64 JSON in a 334), then 535 5.7.3.
 XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"}
 XOAUTH2_FAILED = "535 5.7.3 Authentication unsuccessful [test server]"
@@ -50,7 +49,7 @@ class ServerConfig:
     auth_require_tls: bool = False     # advertise/accept AUTH only after STARTTLS
     replies: dict = field(default_factory=dict)  # stage -> scripted reply (see ScriptedHandler)
     banner: str = "mail.test.local ESMTP rust-mail test server"
-    tls_max_version: str = None        # "1.2" to refuse TLS 1.3 clients; "1.1"/"1.0" for a legacy-only server
+    tls_max_version: str = None        # "1.2" to refuse TLS 1.3 clients
     idle_timeout: float = 300          # seconds a connection may sit idle before the server drops it
 
 
@@ -269,13 +268,7 @@ class SmtpTestServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*certs.pair(self.config.cert))
         if self.config.tls_max_version:
-            maximum = TLS_VERSIONS[self.config.tls_max_version]
-            if maximum < ssl.TLSVersion.TLSv1_2:
-                # Debian's OpenSSL refuses TLS < 1.2 at its default security level 2;
-                # level 0 lets the server speak it (and its SHA-1 cipher suites).
-                context.minimum_version = ssl.TLSVersion.TLSv1
-                context.set_ciphers("DEFAULT:@SECLEVEL=0")
-            context.maximum_version = maximum
+            context.maximum_version = TLS_VERSIONS[self.config.tls_max_version]
         return context
 
 
