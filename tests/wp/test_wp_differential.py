@@ -68,6 +68,19 @@ def differential_runs(wp, capture, tmp_path):
     return stock, stock_server.messages(), plugin, plugin_server.messages()
 
 
+# The one intended difference: WordPress 6.1 drops the name of a `name => path` attachment, the plugin keeps it.
+RENAMED = {"attachments with names": ("report.txt", "custom-name.txt")}
+
+
+def renamed(expected, old, new):
+    """The stock message as it looks once the attachment called `old` is called `new`."""
+    for part in expected["parts"]:
+        if part["filename"] == old:
+            part["filename"] = new
+            part["headers"] = [(name, value.replace(old, new)) for name, value in part["headers"]]
+    return expected
+
+
 def test_same_results_actions_and_messages(differential_runs):
     stock, stock_messages, plugin, plugin_messages = differential_runs
     assert list(stock) == list(plugin)
@@ -78,6 +91,8 @@ def test_same_results_actions_and_messages(differential_runs):
         assert len(plugin[name]["messages"]) == len(stock[name]["messages"]), name
         for stock_number, plugin_number in zip(stock[name]["messages"], plugin[name]["messages"]):
             expected = parsed(stock_messages[stock_number - 1])
+            if name in RENAMED:
+                expected = renamed(expected, *RENAMED[name])
             actual = parsed(plugin_messages[plugin_number - 1])
             assert actual == expected, name
 
@@ -102,5 +117,7 @@ def test_scenarios_exercise_what_they_claim(differential_runs):
     assert message("sender set in phpmailer_init").mail_from == "bounces@example.com"
     names = [p.get_filename() for p in message("attachments").message.walk() if p.get_filename()]
     assert names == ["report.txt", "image.png"]
+    stock_names = [p.get_filename() for p in message("attachments with names").message.walk() if p.get_filename()]
+    assert stock_names == ["report.txt", "image.png"], "core dropped the custom name, which the plugin restores"
     assert message("embedded image").message.get_content_type() == "multipart/related"
 

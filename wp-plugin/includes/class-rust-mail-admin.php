@@ -157,7 +157,16 @@ class Rust_Mail_Admin {
 			self::redirect( self::settings_url() );
 		}
 		try {
-			$diagnosis = rust_mail_diagnose( Rust_Mail_Settings::transport() );
+			// The envelope is tried too (MAIL FROM and RCPT TO, then RSET: nothing is sent), so that "may not send as
+			// this address" and relay refusals show up here and not only on the first real mail.
+			$from      = (string) Rust_Mail_Settings::get( 'from' );
+			$diagnosis = rust_mail_diagnose(
+				Rust_Mail_Settings::transport(),
+				array(
+					'from' => is_email( $from ) ? $from : get_option( 'admin_email' ),
+					'to'   => wp_get_current_user()->user_email,
+				)
+			);
 		} catch ( Throwable $e ) {
 			$diagnosis = array(
 				'ok'      => false,

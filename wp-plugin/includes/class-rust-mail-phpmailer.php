@@ -29,6 +29,17 @@ class Rust_Mail_PHPMailer extends PHPMailer\PHPMailer\PHPMailer {
 	}
 
 	/**
+	 * Core calls this without a name on WordPress releases that ignore `name => path` attachments; the name the
+	 * caller gave is put back so that named attachments keep their names.
+	 */
+	public function addAttachment( $path, $name = '', $encoding = self::ENCODING_BASE64, $type = '', $disposition = 'attachment' ) {
+		if ( '' === $name ) {
+			$name = Rust_Mail_Router::attachment_name( $path );
+		}
+		return parent::addAttachment( $path, $name, $encoding, $type, $disposition );
+	}
+
+	/**
 	 * Replaces PHPMailer's SMTP conversation. Same envelope as PHPMailer's smtpSend(): Sender if set, else From;
 	 * every To, Cc and Bcc address. Same outcome too: an exception when the server refuses the message, or when it
 	 * refuses some recipients (after delivering to the others).

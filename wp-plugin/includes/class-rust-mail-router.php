@@ -62,10 +62,33 @@ class Rust_Mail_Router {
 			$phpmailer = self::new_phpmailer();
 		}
 		self::$call = array(
-			'caller' => self::find_caller(),
-			'logged' => false,
+			'caller'           => self::find_caller(),
+			'logged'           => false,
+			'attachment_names' => self::attachment_names( $atts['attachments'] ?? array() ),
 		);
 		return null;
+	}
+
+	/**
+	 * `['invoice.pdf' => '/tmp/x.pdf']`: the string key is the file name the recipient sees. WordPress 6.1 drops it
+	 * (core honours it only from a later release), so it is remembered here, by path, for addAttachment().
+	 *
+	 * @param string|array $attachments As given to wp_mail().
+	 * @return array<string, string> path => name
+	 */
+	private static function attachment_names( $attachments ) {
+		$names = array();
+		foreach ( is_array( $attachments ) ? $attachments : array() as $name => $path ) {
+			if ( is_string( $name ) && '' !== $name && is_string( $path ) ) {
+				$names[ $path ] = $name;
+			}
+		}
+		return $names;
+	}
+
+	/** The name wp_mail()'s caller gave the attachment at `$path`, or '' when it gave none. */
+	public static function attachment_name( $path ) {
+		return self::$call['attachment_names'][ $path ] ?? '';
 	}
 
 	/** Built the way core builds its own (exceptions on, addresses validated by is_email()). */
