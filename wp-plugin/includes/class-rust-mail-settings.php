@@ -59,7 +59,7 @@ class Rust_Mail_Settings {
 		'verify_peer'         => true,
 		'ca_file'             => '',
 		'helo'                => '',
-		'pool'                => false,
+		'pool'                => true,
 		'allow_insecure_auth' => false,
 		'from'                => '',
 		'from_name'           => '',
