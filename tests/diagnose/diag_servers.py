@@ -250,20 +250,30 @@ class LegacyStarttlsServer:
         self._listener.close()
 
 
-class LegacyImplicitTlsServer:
-    """`openssl s_server -tls1_1`: Debian's own TLS server, limited to TLS 1.1, on an
-    implicit-TLS port (465 style)."""
+class OpensslTlsServer:
+    """`openssl s_server`, Debian's own TLS server, on an implicit-TLS port (465 style),
+    with the protocol and cipher flags of the scenario."""
 
-    def __init__(self, certs):
+    def __init__(self, certs, *flags):
         self.host = "127.0.0.1"
         self.port = free_port()
         cert, key = certs.pair("good")
         self._process = subprocess.Popen(
-            ["openssl", "s_server", "-accept", f"{self.host}:{self.port}", "-tls1_1",
-             "-cipher", "DEFAULT:@SECLEVEL=0", "-cert", cert, "-key", key, "-quiet"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            ["openssl", "s_server", "-accept", f"{self.host}:{self.port}", *flags,
+             "-cert", cert, "-key", key, "-quiet"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.host, self.port, process=self._process)
 
     def stop(self):
         self._process.terminate()
         self._process.wait(5)
+
+
+def legacy_implicit_tls_server(certs):
+    """Speaks TLS 1.1 at most (security level 0 lets Debian's OpenSSL do so)."""
+    return OpensslTlsServer(certs, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")
+
+
+def old_ciphers_tls_server(certs):
+    """TLS 1.2 with only RSA key exchange and CBC suites, none of which a modern client offers."""
+    return OpensslTlsServer(certs, "-tls1_2", "-cipher", "AES128-SHA:AES256-SHA")

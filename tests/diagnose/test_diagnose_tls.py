@@ -1,7 +1,8 @@
 """rust_mail_diagnose() on the wrong protocol, TLS faults and intercepted connections."""
 import pytest
 
-from diag_servers import SUBMISSION_HOST, LegacyImplicitTlsServer, LegacyStarttlsServer, issue_certificate
+from diag_servers import (SUBMISSION_HOST, LegacyStarttlsServer, issue_certificate, legacy_implicit_tls_server,
+                          old_ciphers_tls_server)
 from diag_support import diagnose, expect, transport_for
 
 RUN_TIMEOUT = 8
@@ -77,7 +78,7 @@ def test_certificate_names_the_wrong_host_for_name_mismatch(php, certs, smtp_ser
 
 
 @pytest.mark.parametrize("security, server_class", [("starttls", LegacyStarttlsServer),
-                                                   ("tls", LegacyImplicitTlsServer)], ids=["starttls", "tls"])
+                                                   ("tls", legacy_implicit_tls_server)], ids=["starttls", "tls"])
 def test_legacy_tls_only_server(php, certs, security, server_class):
     """A server that speaks nothing newer than TLS 1.1 (Debian's OpenSSL at security level 0)."""
     server = server_class(certs)
@@ -88,6 +89,15 @@ def test_legacy_tls_only_server(php, certs, security, server_class):
         server.stop()
     expect(diagnosis, "tls_version_unsupported", failed_step="tls", advice=["tls_min_version"])
     assert "tls 1.2" in diagnosis.text(), diagnosis
+
+
+def test_no_common_cipher_is_a_failed_handshake(php, certs):
+    server = old_ciphers_tls_server(certs)
+    try:
+        diagnosis = diagnose(php, tls_transport(server, certs, security="tls", auth="login"), {"timeout": RUN_TIMEOUT})
+    finally:
+        server.stop()
+    expect(diagnosis, "tls_handshake_failed", failed_step="tls", advice=["security", str(server.port)])
 
 
 def test_starttls_unavailable(php, certs, smtp_server):
