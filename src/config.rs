@@ -31,6 +31,17 @@ pub enum AuthMode {
     Auto,
 }
 
+impl Security {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::None => "none",
+            Security::Starttls => "starttls",
+            Security::Opportunistic => "opportunistic",
+            Security::Tls => "tls",
+        }
+    }
+}
+
 impl AuthMode {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -400,7 +400,7 @@ impl Walk {
     async fn explain_silence(&mut self, conn: &mut Connection) -> Failure {
         let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
         if probes::speaks_tls(conn.peer, &self.transport, probe_deadline).await {
-            let detail = format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, security_word(self.transport.security));
+            let detail = format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, self.transport.security.as_str());
             return self.fail("greeting", Failure::new(Cause::NotSmtp, detail), json!({ "implicit_tls": true }));
         }
         match conn.command(&format!("EHLO {}", self.transport.helo), &mut self.t, self.deadline).await {
@@ -637,15 +637,6 @@ impl Walk {
         }
         found.sort_by_key(|(port, _, _)| *port);
         found.into_iter().map(|(port, state, service)| json!({ "port": port, "state": state, "service": service })).collect()
-    }
-}
-
-fn security_word(s: Security) -> &'static str {
-    match s {
-        Security::None => "none",
-        Security::Starttls => "starttls",
-        Security::Opportunistic => "opportunistic",
-        Security::Tls => "tls",
     }
 }
 

@@ -139,15 +139,6 @@ pub struct Verdict {
     pub advice: Vec<String>,
 }
 
-fn security_name(s: Security) -> &'static str {
-    match s {
-        Security::None => "none",
-        Security::Starttls => "starttls",
-        Security::Opportunistic => "opportunistic",
-        Security::Tls => "tls",
-    }
-}
-
 /// The summary for a site owner and the concrete things to change.
 pub fn verdict(cause: Cause, c: &Context) -> Verdict {
     let (host, port) = (&c.host, c.port);
@@ -189,7 +180,7 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
         Cause::TlsHandshakeFailed => (
             format!("The TLS handshake with {at} failed: {detail}."),
             vec![
-                format!("Check security '{}' against what port {port} expects (465: 'tls'; 587: 'starttls').", security_name(c.security)),
+                format!("Check security '{}' against what port {port} expects (465: 'tls'; 587: 'starttls').", c.security.as_str()),
                 "If the server is old, ask its administrator to enable TLS 1.2 or newer.".into(),
             ],
         ),

@@ -333,15 +333,20 @@ impl Connection {
         let mut bytes = Vec::with_capacity(line.len() + 2);
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
+        self.write_all(&bytes, deadline, "while sending a command").await
+    }
+
+    /// One write of `bytes` (flushed through TLS), bounded by the deadline.
+    async fn write_all(&mut self, bytes: &[u8], deadline: Instant, while_doing: &str) -> Result<(), SendError> {
         let io = self.io()?;
         let write = async {
-            io.write_all(&bytes).await?;
+            io.write_all(bytes).await?;
             io.flush().await
         };
         timeout_at(deadline, write)
             .await
-            .map_err(|_| timeout_error("while sending a command"))?
-            .map_err(|e| io_error(e, "while sending a command"))
+            .map_err(|_| timeout_error(while_doing))?
+            .map_err(|e| io_error(e, while_doing))
     }
 
     /// Reads one complete reply, every line recorded.
@@ -469,15 +474,7 @@ impl Connection {
         wire.extend_from_slice(b".\r\n");
         t.push(Direction::Client, format!("[message: {} bytes]", data.len()));
         t.push(Direction::Client, ".");
-        let io = self.io()?;
-        let write = async {
-            io.write_all(&wire).await?;
-            io.flush().await
-        };
-        timeout_at(deadline, write)
-            .await
-            .map_err(|_| timeout_error("while the message was being sent"))?
-            .map_err(|e| io_error(e, "while the message was being sent"))?;
+        self.write_all(&wire, deadline, "while the message was being sent").await?;
         self.read_reply(t, deadline, "after the message").await
     }
 
