@@ -115,3 +115,29 @@ def test_mx_lookup_of_domain_without_mx(php, dns_server):
                          {"timeout": RUN_TIMEOUT, "mx_domain": "nomx.example", "nameserver": dns_server.address})
     expect(diagnosis, "dns_failed", failed_step="dns", advice=[("mx_domain", "host", "mx")])
     assert "nomx.example" in diagnosis.text(), diagnosis
+
+
+def test_scan_ports_true_probes_the_standard_ports(php, netns):
+    """`scan_ports => true` on the real port numbers, inside a namespace so nothing on the host is touched:
+    smtp-sink on 25 and 587, nothing on 465, 2525 dropped by the firewall."""
+    netns.smtp_sink(25)
+    netns.smtp_sink(587)
+    netns.drop(2525)
+    runner = netns.php(php)
+    diagnosis = diagnose(runner, transport_for(Loopback(587), timeout=3), {"timeout": 15, "scan_ports": True})
+    expect(diagnosis, "ok")
+    states = {p["port"]: (p["state"], p["service"]) for p in diagnosis.ports}
+    assert states == {25: ("open", "smtp"), 465: ("refused", None), 587: ("open", "smtp"),
+                      2525: ("timeout", None)}, diagnosis
+
+
+def test_unreachable_network_is_reported_per_address(php, netns):
+    """The namespace has no route beyond its loopback: the connect fails at once with ENETUNREACH."""
+    runner = netns.php(php)
+    unroutable = Loopback(587)
+    unroutable.host = "10.9.9.9"
+    diagnosis = diagnose(runner, transport_for(unroutable, timeout=3), {"timeout": RUN_TIMEOUT})
+    assert diagnosis.elapsed < 3, "an unreachable network fails at once, it does not wait for the timeout"
+    expect(diagnosis, "port_blocked", failed_step="tcp", advice=["587"])
+    [attempt] = diagnosis.step("tcp")["data"]["attempts"]
+    assert attempt["state"] == "unreachable", diagnosis
