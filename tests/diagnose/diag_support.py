@@ -87,6 +87,14 @@ def diagnose(php, transport, options=None, timeout=90):
     return diagnosis
 
 
+def assert_readable(diagnosis):
+    """The summary and advice are written for a site owner: no Rust debug output such as
+    DnsName("x"), and no sentence closed twice when a quoted reply ends with its own period."""
+    for text in [diagnosis.summary, *diagnosis.advice]:
+        assert not re.search(r'\b[A-Z]\w*\("', text), f"debug formatting in {text!r}\n{diagnosis}"
+        assert not re.search(r"[^.]\.\.$", text), f"double period in {text!r}\n{diagnosis}"
+
+
 def mentions(text, word):
     """Whether `word` appears in `text` as a whole word (so "auth" is not found in "author")."""
     return re.search(rf"(?<![\w.]){re.escape(word.lower())}(?![\w])", text.lower()) is not None
@@ -112,6 +120,8 @@ def expect(diagnosis, cause, failed_step=None, advice=(), summary=()):
     for item in summary:
         alternatives = item if isinstance(item, tuple) else (item,)
         assert any(mentions(diagnosis.summary, w) for w in alternatives), f"summary names none of {alternatives}\n{diagnosis}"
+    # Last, so that a wrong cause or advice is what a failure shows first.
+    assert_readable(diagnosis)
 
 
 def transport_for(server, **fields):
