@@ -10,16 +10,17 @@ RUN_TIMEOUT = 6   # options.timeout: the whole run must end within it
 SLACK = 2         # php start-up and teardown on top of it
 
 
-class Loopback:
-    """Host and port where nothing listens (a port just freed on 127.0.0.1)."""
-    host = "127.0.0.1"
+class Address:
+    """A host and port with no test server behind them (closed, dropped or unroutable).
+    Without a port: one just freed on 127.0.0.1, so nothing listens there."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, host="127.0.0.1"):
+        self.host = host
         self.port = port or free_port()
 
 
 def test_connection_refused(php):
-    closed = Loopback()
+    closed = Address()
     diagnosis = diagnose(php, transport_for(closed), {"timeout": RUN_TIMEOUT})
     expect(diagnosis, "connection_refused", failed_step="tcp",
            advice=[str(closed.port), "port", ("host", closed.host)])
@@ -30,7 +31,7 @@ def test_port_blocked_by_firewall_returns_within_timeout(php, netns):
     port = 2587
     netns.drop(port)
     runner = netns.php(php)
-    diagnosis = diagnose(runner, transport_for(Loopback(port), timeout=3), {"timeout": RUN_TIMEOUT})
+    diagnosis = diagnose(runner, transport_for(Address(port), timeout=3), {"timeout": RUN_TIMEOUT})
     assert diagnosis.elapsed < RUN_TIMEOUT + SLACK, diagnosis
     expect(diagnosis, "port_blocked", failed_step="tcp", advice=[str(port), "port"])
     assert "firewall" in diagnosis.text(), diagnosis
@@ -45,7 +46,7 @@ def test_scan_classifies_dropped_refused_and_open_ports(php, netns):
     netns.reject(refused)
     netns.smtp_sink(open_port)
     runner = netns.php(php)
-    diagnosis = diagnose(runner, transport_for(Loopback(dropped), timeout=3),
+    diagnosis = diagnose(runner, transport_for(Address(dropped), timeout=3),
                          {"timeout": RUN_TIMEOUT + 4, "scan_ports": [dropped, refused, open_port]})
     assert diagnosis.elapsed < RUN_TIMEOUT + 4 + SLACK, diagnosis
     expect(diagnosis, "port_blocked", failed_step="tcp", advice=[str(dropped)])
@@ -61,7 +62,7 @@ def test_scan_classifies_services(php, smtp_server):
     plain = smtp_server()
     starttls = smtp_server(tls="starttls")
     implicit = smtp_server(tls="implicit")
-    closed = Loopback()
+    closed = Address()
     diagnosis = diagnose(php, transport_for(plain),
                          {"timeout": 20, "scan_ports": [plain.port, starttls.port, implicit.port, closed.port]})
     expect(diagnosis, "ok")
@@ -124,7 +125,7 @@ def test_scan_ports_true_probes_the_standard_ports(php, netns):
     netns.smtp_sink(587)
     netns.drop(2525)
     runner = netns.php(php)
-    diagnosis = diagnose(runner, transport_for(Loopback(587), timeout=3), {"timeout": 15, "scan_ports": True})
+    diagnosis = diagnose(runner, transport_for(Address(587), timeout=3), {"timeout": 15, "scan_ports": True})
     expect(diagnosis, "ok")
     states = {p["port"]: (p["state"], p["service"]) for p in diagnosis.ports}
     assert states == {25: ("open", "smtp"), 465: ("refused", None), 587: ("open", "smtp"),
@@ -134,8 +135,7 @@ def test_scan_ports_true_probes_the_standard_ports(php, netns):
 def test_unreachable_network_is_reported_per_address(php, netns):
     """The namespace has no route beyond its loopback: the connect fails at once with ENETUNREACH."""
     runner = netns.php(php)
-    unroutable = Loopback(587)
-    unroutable.host = "10.9.9.9"
+    unroutable = Address(587, host="10.9.9.9")
     diagnosis = diagnose(runner, transport_for(unroutable, timeout=3), {"timeout": RUN_TIMEOUT})
     assert diagnosis.elapsed < 3, "an unreachable network fails at once, it does not wait for the timeout"
     expect(diagnosis, "port_blocked", failed_step="tcp", advice=["587"])
