@@ -163,6 +163,7 @@ struct Walk {
     capabilities: Vec<String>,
     warnings: Vec<String>,
     ports: Option<Vec<Json>>,
+    offered_auth: Vec<String>,
 }
 
 impl Walk {
@@ -184,6 +185,7 @@ impl Walk {
             capabilities: Vec::new(),
             warnings: Vec::new(),
             ports: None,
+            offered_auth: Vec::new(),
         }
     }
 
@@ -234,6 +236,14 @@ impl Walk {
             from: self.options.from.clone(),
             detail,
             enhanced,
+            offered_auth: self.offered_auth.clone(),
+            open_ports: self
+                .ports
+                .iter()
+                .flatten()
+                .filter(|p| p["state"] == "open" && p["port"] != self.transport.port && p["service"].as_str().is_some_and(|s| s.starts_with("smtp")))
+                .filter_map(|p| Some((p["port"].as_u64()? as u16, p["service"].as_str()?.to_string())))
+                .collect(),
         };
         let mut v = verdict(cause, &context);
         if cause == Cause::Ok {
@@ -319,7 +329,7 @@ impl Walk {
                     }
                 }
                 Ok(_) => return Err(self.fail("dns", Failure::new(Cause::DnsFailed, format!("{domain} has no MX record")), data)),
-                Err(e) => return Err(self.fail("dns", Failure::new(Cause::DnsFailed, format!("MX lookup of {domain} failed: {e}")), data)),
+                Err(e) => return Err(self.fail("dns", Failure::new(Cause::DnsFailed, e), data)),
             }
         }
         let host = self.transport.host.clone();
@@ -543,6 +553,7 @@ impl Walk {
     async fn auth(&mut self, conn: &mut Connection) -> Result<(), Failure> {
         self.begin();
         let mechanisms = conn.capabilities.auth_mechanisms();
+        self.offered_auth = mechanisms.clone();
         if self.transport.auth == crate::config::AuthMode::None {
             self.record("auth", "skip", "auth is 'none'", json!({ "offered": mechanisms }));
             return Ok(());
@@ -687,6 +698,8 @@ mod dns {
     //! Name lookups: the system's resolver, or a given name server (so tests
     //! can run their own DNS on loopback).
     use hickory_resolver::config::{NameServerConfig, Protocol, ResolverConfig, ResolverOpts};
+    use hickory_resolver::error::{ResolveError, ResolveErrorKind};
+    use hickory_resolver::proto::op::ResponseCode;
     use hickory_resolver::TokioAsyncResolver;
     use std::net::{IpAddr, SocketAddr};
     use std::time::Duration;
@@ -706,13 +719,26 @@ mod dns {
         }
     }
 
+    /// A failed lookup in words: does the name not exist, or has it no
+    /// record of this type, or did the name server not answer?
+    fn describe(e: &ResolveError, name: &str, record: &str) -> String {
+        match e.kind() {
+            ResolveErrorKind::NoRecordsFound { response_code: ResponseCode::NXDomain, .. } => {
+                format!("{name} does not exist in DNS (NXDOMAIN)")
+            }
+            ResolveErrorKind::NoRecordsFound { .. } => format!("{name} has no {record} record"),
+            ResolveErrorKind::Timeout => format!("the name server did not answer the {record} query for {name}"),
+            _ => format!("looking up {name} failed: {e}"),
+        }
+    }
+
     /// MX hosts of a domain, most preferred first.
     pub async fn mx_hosts(domain: &str, nameserver: Option<SocketAddr>, deadline: Instant) -> Result<Vec<String>, String> {
         let resolver = resolver(nameserver)?;
         let lookup = timeout_at(deadline, resolver.mx_lookup(format!("{domain}.")))
             .await
-            .map_err(|_| "no answer before the timeout".to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| format!("the MX lookup of {domain} took longer than the timeout"))?
+            .map_err(|e| describe(&e, domain, "MX"))?;
         let mut records: Vec<(u16, String)> =
             lookup.iter().map(|mx| (mx.preference(), mx.exchange().to_utf8().trim_end_matches('.').to_string())).collect();
         records.sort();
@@ -732,7 +758,7 @@ mod dns {
         let lookup = timeout_at(deadline, resolver.lookup_ip(format!("{host}.")))
             .await
             .map_err(|_| format!("looking up {host} took longer than the timeout"))?
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+            .map_err(|e| describe(&e, host, "address"))?;
         let addrs: Vec<SocketAddr> = lookup.iter().map(|ip| SocketAddr::new(ip, port)).collect();
         if addrs.is_empty() {
             return Err(format!("{host} has no address"));

@@ -131,6 +131,38 @@ pub struct Context {
     /// What the failure looked like in its own words: a reply, a TLS error.
     pub detail: String,
     pub enhanced: Option<String>,
+    /// AUTH mechanisms the server offered, upper case.
+    pub offered_auth: Vec<String>,
+    /// Other ports a scan found speaking SMTP: (port, service).
+    pub open_ports: Vec<(u16, String)>,
+}
+
+/// The security setting that fits what a scanned port speaks.
+fn security_for(service: &str) -> &'static str {
+    match service {
+        "smtps" => "tls",
+        "smtp+starttls" => "starttls",
+        _ => "opportunistic",
+    }
+}
+
+/// What to try instead of a port that cannot be reached: the ports a scan
+/// found answering, else the usual submission ports other than this one.
+fn other_ports_advice(c: &Context) -> String {
+    if !c.open_ports.is_empty() {
+        let found: Vec<String> = c
+            .open_ports
+            .iter()
+            .map(|(port, service)| format!("port {port} with security '{}' ({service})", security_for(service)))
+            .collect();
+        return format!("The port scan found {} answering on {}: try {}.", found.len(), c.host, found.join(", or "));
+    }
+    let usual: Vec<String> = [(587, "starttls"), (465, "tls"), (25, "opportunistic")]
+        .iter()
+        .filter(|(port, _)| *port != c.port)
+        .map(|(port, security)| format!("port {port} with security '{security}'"))
+        .collect();
+    format!("Try {}, if the mail provider offers them (scan_ports tells which answer).", usual.join(", or "))
 }
 
 pub struct Verdict {
@@ -145,7 +177,8 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
     let at = format!("{host}:{port}");
     let user = c.username.clone().unwrap_or_else(|| "the account".to_string());
     let from = c.from.clone().unwrap_or_else(|| "the From address".to_string());
-    let detail = &c.detail;
+    // The reply quoted inside a sentence brings its own full stop.
+    let detail = c.detail.trim_end_matches('.');
     let (summary, advice): (String, Vec<String>) = match cause {
         Cause::Ok => (format!("Mail can be sent through {at}."), vec![]),
         Cause::DnsFailed => (
@@ -159,7 +192,7 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             format!("Nothing answered on {at}: a firewall between this site and the server is dropping the connection."),
             vec![
                 format!("Ask the hosting provider whether outbound port {port} is blocked; many block port 25, some also 465 and 587."),
-                "Try port 587 with security 'starttls', or 465 with security 'tls', if the mail provider offers them.".into(),
+                other_ports_advice(c),
                 "On shared hosting that only allows its own relay (such as GoDaddy's relay-hosting.secureserver.net on port 25), use that relay.".into(),
             ],
         ),
@@ -167,6 +200,7 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             format!("{at} refused the connection: the host is reachable but no mail server listens on port {port}."),
             vec![
                 format!("Check port {port}: submission is usually 587 (security 'starttls') or 465 (security 'tls')."),
+                other_ports_advice(c),
                 format!("If {host} is this machine, check that the mail server is running."),
             ],
         ),
@@ -210,7 +244,13 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             format!("{at} offers no way to log in that this site can use: {detail}."),
             vec![
                 "Many servers offer AUTH only after STARTTLS: set security to 'starttls' (port 587) or 'tls' (port 465).".into(),
-                "Set auth to one of the mechanisms the server lists, or to 'auto'.".into(),
+                match c.offered_auth.as_slice() {
+                    [] => "The server lists no AUTH mechanism at all on this connection.".to_string(),
+                    offered => format!(
+                        "Set auth to a mechanism the server offers: {} ('auto' picks PLAIN or LOGIN).",
+                        offered.iter().map(|m| format!("'{}'", m.to_ascii_lowercase())).collect::<Vec<_>>().join(", ")
+                    ),
+                },
                 "If the server is a relay that needs no login (as GoDaddy's relay or a direct-send MX host), set auth to 'none'.".into(),
             ],
         ),
@@ -351,14 +391,23 @@ mod tests {
             auth: AuthMode::Login,
             username: Some("site@example.com".into()),
             from: Some("support@example.com".into()),
-            detail: "550 5.7.60 nope".into(),
+            detail: "550 5.7.60 nope.".into(),
             enhanced: Some("5.7.60".into()),
+            offered_auth: vec!["XOAUTH2".into()],
+            open_ports: vec![],
         };
         let v = verdict(Cause::SenderNotAllowed, &c);
         assert!(v.summary.contains("site@example.com") && v.summary.contains("support@example.com"));
         assert!(v.advice.iter().any(|a| a.contains("Send As")));
+        assert!(!v.summary.contains(".."), "{}", v.summary);
         let v = verdict(Cause::PortBlocked, &c);
         assert!(v.advice[0].contains("port 587"));
+        assert!(v.advice[1].contains("port 465") && !v.advice[1].contains("port 587"), "{}", v.advice[1]);
+        let scanned = Context { open_ports: vec![(2525, "smtp".into()), (465, "smtps".into())], ..c.clone() };
+        let v = verdict(Cause::PortBlocked, &scanned);
+        assert!(v.advice[1].contains("port 2525 with security 'opportunistic'") && v.advice[1].contains("port 465 with security 'tls'"), "{}", v.advice[1]);
+        let v = verdict(Cause::AuthUnavailable, &c);
+        assert!(v.advice.iter().any(|a| a.contains("'xoauth2'")), "{:?}", v.advice);
         let v = verdict(Cause::Unknown, &Context { enhanced: Some("5.7.705".into()), ..c });
         assert!(v.advice[0].contains("Microsoft support"));
     }

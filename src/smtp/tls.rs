@@ -151,40 +151,41 @@ pub fn client_config(transport: &Transport) -> Result<(Arc<ClientConfig>, Arc<Re
     Ok((Arc::new(config), verifier))
 }
 
-/// A handshake error in words that point at the fix.
+/// A handshake error in words that point at the fix. The certificate the
+/// server presented, when known, names what was wrong with it.
 pub fn describe_error(error: &rustls::Error, host: &str, presented: Option<&CertInfo>) -> String {
     use rustls::Error as E;
-    let cert = |e: &CertificateError| -> String {
-        match e {
-            CertificateError::NotValidForNameContext { presented, .. } => {
-                format!("the certificate is for {} , not for {host}", presented.join(", ")).replace(" ,", ",")
-            }
-            CertificateError::NotValidForName => match presented {
-                Some(c) => format!("the certificate is for {}, not for {host}", c.names.join(", ")),
-                None => format!("the certificate is not valid for {host}"),
-            },
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => match presented {
-                Some(c) => format!("the certificate expired on {}", c.not_after),
-                None => "the certificate has expired".to_string(),
-            },
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => match presented {
-                Some(c) => format!("the certificate is not valid before {}", c.not_before),
-                None => "the certificate is not valid yet".to_string(),
-            },
-            CertificateError::UnknownIssuer => match presented {
-                Some(c) if c.self_signed => format!("the certificate is self-signed ({}): not signed by a trusted authority", c.subject),
-                Some(c) => format!("the certificate's issuer ({}) is not trusted: add its CA with ca_file", c.issuer),
-                None => "the certificate's issuer is not trusted".to_string(),
-            },
-            other => format!("the certificate was refused: {other:?}"),
-        }
-    };
     match error {
-        E::InvalidCertificate(e) => cert(e),
+        E::InvalidCertificate(e) => describe_certificate_error(e, host, presented),
         E::PeerIncompatible(p) => format!("the server and this client share no TLS version or cipher ({p:?})"),
         E::AlertReceived(alert) => format!("the server ended the TLS handshake with alert {alert:?}"),
         E::InvalidMessage(m) => format!("the server did not answer with TLS ({m:?}): is this port plain SMTP?"),
         other => other.to_string(),
+    }
+}
+
+fn describe_certificate_error(error: &CertificateError, host: &str, presented: Option<&CertInfo>) -> String {
+    use CertificateError as C;
+    match (error, presented) {
+        (C::NotValidForName | C::NotValidForNameContext { .. }, Some(cert)) => {
+            format!("the certificate is for {}, not for {host}", cert.names.join(", "))
+        }
+        (C::NotValidForName | C::NotValidForNameContext { .. }, None) => format!("the certificate is not valid for {host}"),
+        (C::Expired | C::ExpiredContext { .. }, Some(cert)) => format!("the certificate expired on {}", cert.not_after),
+        (C::Expired | C::ExpiredContext { .. }, None) => "the certificate has expired".to_string(),
+        (C::NotValidYet | C::NotValidYetContext { .. }, Some(cert)) => format!("the certificate is not valid before {}", cert.not_before),
+        (C::NotValidYet | C::NotValidYetContext { .. }, None) => "the certificate is not valid yet".to_string(),
+        // Whatever the chain check tripped on first (an unknown issuer, or a
+        // signature that does not match a trusted CA of the same name), a
+        // certificate that signed itself is the explanation a person needs.
+        (_, Some(cert)) if cert.self_signed => {
+            format!("the certificate is self-signed ({}): no trusted authority vouches for it", cert.subject)
+        }
+        (C::UnknownIssuer, Some(cert)) => format!("the certificate's issuer ({}) is not trusted: add its CA with ca_file", cert.issuer),
+        (C::UnknownIssuer, None) => "the certificate's issuer is not trusted".to_string(),
+        (C::BadSignature, _) => "the certificate's signature does not match its issuer".to_string(),
+        (C::Revoked, _) => "the certificate has been revoked".to_string(),
+        (other, _) => format!("the certificate was refused ({other:?})"),
     }
 }
 
@@ -199,5 +200,38 @@ pub fn version_name(version: rustls::ProtocolVersion) -> String {
         rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
         rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(names: &[&str], self_signed: bool) -> CertInfo {
+        CertInfo {
+            subject: "CN=mail.example.com".into(),
+            issuer: if self_signed { "CN=mail.example.com".into() } else { "CN=Example CA".into() },
+            names: names.iter().map(|n| n.to_string()).collect(),
+            not_before: "2020-01-01 0:00:00.0 +00:00:00".into(),
+            not_after: "2020-02-01 0:00:00.0 +00:00:00".into(),
+            expired: true,
+            self_signed,
+        }
+    }
+
+    #[test]
+    fn certificate_errors_say_what_is_wrong() {
+        let other = cert(&["other.example"], false);
+        assert_eq!(
+            describe_certificate_error(&CertificateError::NotValidForName, "smtp.example.com", Some(&other)),
+            "the certificate is for other.example, not for smtp.example.com"
+        );
+        assert!(describe_certificate_error(&CertificateError::Expired, "h", Some(&other)).contains("expired on 2020-02-01"));
+        // A self-signed certificate is named as such whatever the chain check tripped on.
+        let own = cert(&["mail.example.com"], true);
+        for error in [CertificateError::UnknownIssuer, CertificateError::BadSignature] {
+            assert!(describe_certificate_error(&error, "h", Some(&own)).contains("self-signed"));
+        }
+        assert!(describe_certificate_error(&CertificateError::UnknownIssuer, "h", Some(&other)).contains("add its CA with ca_file"));
     }
 }
