@@ -4,7 +4,7 @@
  * Description:       Sends every wp_mail() through the rust_mail PHP extension's native SMTP sender, keeps a connection log with SMTP transcripts, and diagnoses mail server problems.
  * Version:           0.1.0
  * Requires at least: 5.7
- * Requires PHP:      7.4
+ * Requires PHP:      8.1
  * License:           MIT
  * Text Domain:       rust-mail
  * Domain Path:       /languages
