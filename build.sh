@@ -15,8 +15,8 @@ SO="$ROOT/target/release/librust_mail.so"
 PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-mbstring php8.2-xml php8.2-curl
   clang libclang-dev pkg-config
-  postfix dovecot-core swaks python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl
-  mariadb-server wordpress nginx curl chromium nodejs
+  postfix swaks python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl
+  mariadb-server wordpress nginx chromium nodejs
 )
 
 deps() {
