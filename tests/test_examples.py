@@ -1,18 +1,10 @@
 """php/examples/send.php, run from a shell as a developer would, against a real server."""
-import os
-import subprocess
-from pathlib import Path
-
 from harness.mail import CREDENTIALS, PASSWORD, USER
-from harness.php import extension_path
-
-SCRIPT = Path(__file__).resolve().parents[1] / "php" / "examples" / "send.php"
+from harness.php import run_example
 
 
 def run_send_example(*args):
-    env = {**os.environ, "SMTP_PASSWORD": PASSWORD}
-    return subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", str(SCRIPT), *args],
-                          env=env, capture_output=True, text=True, timeout=60)
+    return run_example("send.php", *args, env={"SMTP_PASSWORD": PASSWORD})
 
 
 def test_send_example_delivers_and_prints_the_transcript(smtp_server):

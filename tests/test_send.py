@@ -212,28 +212,16 @@ def test_starttls_with_test_ca(php, smtp_server, certs):
     assert server.log_index("C: STARTTLS") < server.log_index("-- TLS") < server.log_index("C: MAIL FROM")
 
 
-def test_starttls_to_localhost_by_name(php, smtp_server, certs):
-    server = smtp_server(tls="starttls")
-    assert_sent(send(php, compose(), tls_transport(server, certs, host="localhost")))
-    assert only_message(server).tls is True
-
-
-def test_implicit_tls_with_test_ca(php, smtp_server, certs):
-    server = smtp_server(tls="implicit")
-    assert_sent(send(php, compose(), tls_transport(server, certs, security="tls")))
-    assert only_message(server).tls is True
-
-
-def test_opportunistic_uses_starttls_when_offered(php, smtp_server, certs):
-    server = smtp_server(tls="starttls")
-    assert_sent(send(php, compose(), tls_transport(server, certs, security="opportunistic")))
-    assert only_message(server).tls is True
-
-
-def test_opportunistic_sends_in_clear_when_starttls_not_offered(php, smtp_server, certs):
-    server = smtp_server(tls="none")
-    assert_sent(send(php, compose(), tls_transport(server, certs, security="opportunistic")))
-    assert only_message(server).tls is False
+@pytest.mark.parametrize("server_tls, transport, encrypted", [
+    ("starttls", {"host": "localhost"}, True),
+    ("implicit", {"security": "tls"}, True),
+    ("starttls", {"security": "opportunistic"}, True),
+    ("none", {"security": "opportunistic"}, False),
+], ids=["starttls-to-localhost-by-name", "implicit-tls", "opportunistic-offered", "opportunistic-not-offered"])
+def test_tls_modes_deliver_encrypted_exactly_when_expected(php, smtp_server, certs, server_tls, transport, encrypted):
+    server = smtp_server(tls=server_tls)
+    assert_sent(send(php, compose(), tls_transport(server, certs, **transport)))
+    assert only_message(server).tls is encrypted
 
 
 @pytest.mark.parametrize("tls, cert", [("starttls", "wrongname"), ("starttls", "selfsigned"), ("starttls", "expired"),

@@ -1,21 +1,15 @@
 """php/examples/diagnose.php, run from a shell as a developer would, against real servers."""
-import os
 import re
 import subprocess
-from pathlib import Path
 
 from diag_support import FROM, STEP_NAMES, TO
 from harness.mail import CREDENTIALS, PASSWORD, USER
-from harness.php import extension_path
+from harness.php import EXAMPLES, run_example as run_php_example
 from harness.smtpserver import free_port
-
-SCRIPT = Path(__file__).resolve().parents[2] / "php" / "examples" / "diagnose.php"
 
 
 def run_example(*args):
-    env = {**os.environ, "SMTP_PASSWORD": PASSWORD}
-    return subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", str(SCRIPT), *args],
-                          env=env, capture_output=True, text=True, timeout=60)
+    return run_php_example("diagnose.php", *args, env={"SMTP_PASSWORD": PASSWORD})
 
 
 def step_rows(stdout):
@@ -59,7 +53,7 @@ def test_example_reports_a_failure_with_advice_and_exit_status(smtp_server):
 
 
 def test_example_without_extension_or_host_explains_usage():
-    run = subprocess.run(["php", "-n", str(SCRIPT), "--host=x"], capture_output=True, text=True, timeout=30)
+    run = subprocess.run(["php", "-n", str(EXAMPLES / "diagnose.php"), "--host=x"], capture_output=True, text=True, timeout=30)
     assert run.returncode == 2 and "extension is not loaded" in run.stderr
     run = run_example("--port=25")
     assert run.returncode == 2 and "--host" in run.stderr

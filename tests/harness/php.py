@@ -43,6 +43,15 @@ def extension_path():
     return so
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "php" / "examples"
+
+
+def run_example(script, *args, env=None):
+    """Runs php/examples/<script> from a shell as a developer would, with the built extension."""
+    return subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", str(EXAMPLES / script), *args],
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
+
+
 @dataclass
 class PhpRun:
     returncode: int
