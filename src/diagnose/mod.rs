@@ -135,11 +135,15 @@ impl Failure {
 
     /// An error of the shared client, seen from the step it happened in.
     fn from_send_error(e: SendError, stage: Stage, fallback: Cause) -> Failure {
-        match (e.kind, e.reply) {
-            (ErrorKind::Timeout, _) => Failure::new(Cause::Timeout, e.message),
-            (_, Some(reply)) => Failure::from_reply(stage, reply, fallback),
-            (ErrorKind::Protocol, None) if e.message.contains("not SMTP") => Failure::new(Cause::NotSmtp, e.message),
-            (_, None) => Failure::new(fallback, e.message),
+        if e.kind == ErrorKind::Timeout {
+            return Failure::new(Cause::Timeout, e.message);
+        }
+        if is_not_smtp(&e) {
+            return Failure::new(Cause::NotSmtp, e.message);
+        }
+        match e.reply {
+            Some(reply) => Failure::from_reply(stage, reply, fallback),
+            None => Failure::new(fallback, e.message),
         }
     }
 }
@@ -379,7 +383,9 @@ impl Walk {
 
     async fn greeting(&mut self, conn: &mut Connection) -> Result<(), Failure> {
         self.begin();
-        let patience = (Instant::now() + GREETING_PATIENCE).min(self.deadline - (self.deadline - Instant::now()) / 2);
+        // Half of the time left at most, so that the search for a cause still has time.
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let patience = Instant::now() + GREETING_PATIENCE.min(remaining / 2);
         let reply = match conn.read_reply(&mut self.t, patience, "with its greeting").await {
             Ok(reply) => reply,
             Err(e) if e.kind == ErrorKind::Timeout => return Err(self.explain_silence(conn).await),
