@@ -523,3 +523,32 @@ def test_pooled_connection_closed_by_server_is_replaced(php, smtp_server):
     assert subjects(server) == ["message 0", "message 1"]
     assert server.connections == 2
     assert results[1]["reused_connection"] is False
+
+
+def test_forked_child_never_uses_its_parents_pooled_connection(php, smtp_server):
+    """As under PHP-FPM or pcntl_fork(): the child opens its own connection; the parent's stays usable."""
+    server = smtp_server()
+    messages = [compose(subject=s) for s in ("parent before fork", "child", "parent after fork")]
+    code = f"""
+    [$before, $child, $after] = {php.php_literal(messages)};
+    $transport = {php.php_literal(transport_for(server))};
+    $results = ['before' => rust_mail_send($before, $transport)];
+    $pipe = tempnam(sys_get_temp_dir(), 'fork');
+    $pid = pcntl_fork();
+    if ($pid === 0) {{
+        file_put_contents($pipe, json_encode(rust_mail_send($child, $transport)));
+        exit(0);
+    }}
+    pcntl_waitpid($pid, $status);
+    $results['child'] = json_decode(file_get_contents($pipe), true);
+    unlink($pipe);
+    $results['after'] = rust_mail_send($after, $transport);
+    harness_print($results);
+    """
+    results = php.run(code).json()
+    for result in results.values():
+        assert_sent(result)
+    assert results["child"]["reused_connection"] is False
+    assert results["after"]["reused_connection"] is True
+    assert sorted(subjects(server)) == sorted(["parent before fork", "child", "parent after fork"])
+    assert server.connections == 2
