@@ -135,6 +135,12 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool
 }
 
 /// One mail transaction: MAIL FROM, RCPT TO for each recipient, DATA.
+///
+/// A server that offers PIPELINING (RFC 2920) gets all of them in one write
+/// and answers in order: one round trip instead of one per command, which is
+/// most of a send's time on a distant server. Without it, each command waits
+/// for its reply, and the transaction stops at the first reply that makes
+/// the rest pointless.
 async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
     let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
     let mut parameters = String::new();
@@ -145,28 +151,59 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
     if !message.data.is_ascii() && conn.capabilities.has("8BITMIME") {
         parameters.push_str(" BODY=8BITMIME");
     }
-    let reply = conn.command(&format!("MAIL FROM:<{from}>{parameters}"), t, deadline).await?;
-    progress.last_reply = Some(reply.clone());
-    if !reply.is_positive() {
-        return Err(SendError::from_reply(ErrorKind::SenderRejected, &format!("the server refused the sender <{from}>"), reply));
-    }
-    progress.sender_accepted = true;
+    let mut commands = vec![format!("MAIL FROM:<{from}>{parameters}")];
+    commands.extend(message.recipients.iter().map(|r| format!("RCPT TO:<{r}>")));
+    commands.push("DATA".to_string());
 
-    for recipient in &message.recipients {
-        let reply = conn.command(&format!("RCPT TO:<{recipient}>"), t, deadline).await?;
-        progress.last_reply = Some(reply.clone());
-        if reply.is_positive() {
-            progress.accepted.push(recipient.to_string());
-        } else {
-            progress.rejected.push((recipient.to_string(), reply));
+    let pipelined = conn.capabilities.has("PIPELINING");
+    if pipelined {
+        let lines: Vec<&str> = commands.iter().map(String::as_str).collect();
+        conn.write_lines(&lines, false, t, deadline).await?;
+    }
+    let mut replies: Vec<Reply> = Vec::with_capacity(commands.len());
+    for command in &commands {
+        if !pipelined {
+            if rest_is_pointless(&replies, commands.len()) {
+                break;
+            }
+            conn.write_line(command, false, t, deadline).await?;
         }
-    }
-    if progress.accepted.is_empty() {
-        let (recipient, reply) = progress.rejected.last().cloned().expect("a message has at least one recipient");
-        return Err(SendError::from_reply(ErrorKind::RecipientRejected, &format!("the server refused every recipient (last: <{recipient}>)"), reply));
+        let verb = command.split([' ', ':']).next().unwrap_or("");
+        replies.push(conn.read_reply(t, deadline, &format!("to {verb}")).await?);
     }
 
-    let reply = conn.command("DATA", t, deadline).await?;
+    let data_reply = (replies.len() == commands.len()).then(|| replies.pop()).flatten();
+    let mut replies = replies.into_iter();
+    let mail = replies.next().expect("MAIL FROM always gets a reply");
+    progress.last_reply = Some(mail.clone());
+    let refused = if !mail.is_positive() {
+        Some(SendError::from_reply(ErrorKind::SenderRejected, &format!("the server refused the sender <{from}>"), mail))
+    } else {
+        progress.sender_accepted = true;
+        for (recipient, reply) in message.recipients.iter().zip(replies) {
+            progress.last_reply = Some(reply.clone());
+            if reply.is_positive() {
+                progress.accepted.push(recipient.to_string());
+            } else {
+                progress.rejected.push((recipient.to_string(), reply));
+            }
+        }
+        progress.accepted.is_empty().then(|| {
+            let (recipient, reply) = progress.rejected.last().cloned().expect("a message has at least one recipient");
+            SendError::from_reply(ErrorKind::RecipientRejected, &format!("the server refused every recipient (last: <{recipient}>)"), reply)
+        })
+    };
+    if let Some(error) = refused {
+        // A pipelined DATA that a server accepted all the same is ended with
+        // an empty message, which has no recipient to go to, so that the
+        // session stays in step.
+        if data_reply.is_some_and(|r| r.code == 354) {
+            conn.send_data(b"", t, deadline).await?;
+        }
+        return Err(error);
+    }
+
+    let reply = data_reply.expect("DATA was sent once a recipient was accepted");
     progress.last_reply = Some(reply.clone());
     if reply.code != 354 {
         return Err(SendError::from_reply(ErrorKind::DataRejected, "the server refused DATA", reply));
@@ -177,6 +214,17 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
         return Err(SendError::from_reply(ErrorKind::DataRejected, "the server refused the message", reply));
     }
     Ok(())
+}
+
+/// Without pipelining: whether the next of `total` commands (MAIL, RCPTs,
+/// DATA) is pointless given the replies so far: no RCPT after a refused
+/// sender, no DATA when every recipient was refused.
+fn rest_is_pointless(replies: &[Reply], total: usize) -> bool {
+    match replies.first() {
+        None => false,
+        Some(mail) if !mail.is_positive() => true,
+        Some(_) => replies.len() == total - 1 && !replies[1..].iter().any(Reply::is_positive),
+    }
 }
 
 fn result_json(message: &Outgoing, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
@@ -219,5 +267,25 @@ pub fn scrub_json(value: &mut Json, secrets: &[String]) {
         Json::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, secrets)),
         Json::Object(map) => map.values_mut().for_each(|v| scrub_json(v, secrets)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(code: u16) -> Reply {
+        Reply::new(code, vec![])
+    }
+
+    #[test]
+    fn sequential_transaction_stops_when_the_rest_is_pointless() {
+        // MAIL, two RCPTs, DATA: four commands.
+        assert!(!rest_is_pointless(&[], 4));
+        assert!(rest_is_pointless(&[reply(550)], 4));
+        assert!(!rest_is_pointless(&[reply(250)], 4));
+        assert!(!rest_is_pointless(&[reply(250), reply(550)], 4));
+        assert!(rest_is_pointless(&[reply(250), reply(550), reply(450)], 4));
+        assert!(!rest_is_pointless(&[reply(250), reply(550), reply(250)], 4));
     }
 }

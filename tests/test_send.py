@@ -552,3 +552,57 @@ def test_forked_child_never_uses_its_parents_pooled_connection(php, smtp_server)
     assert results["after"]["reused_connection"] is True
     assert sorted(subjects(server)) == sorted(["parent before fork", "child", "parent after fork"])
     assert server.connections == 2
+
+
+def client_group_after(result, command):
+    """The client lines sent in a row, with no server line between them, first after `command`'s reply."""
+    lines = [(e["dir"], e["line"]) for e in result["transcript"] if e["dir"] != "info"]
+    sent = max(i for i, (direction, line) in enumerate(lines) if direction == "client" and line.startswith(command))
+    first = next(i for i in range(sent + 1, len(lines)) if lines[i][0] == "client")
+    group = []
+    for direction, line in lines[first:]:
+        if direction == "server":
+            break
+        group.append(line)
+    return group
+
+
+def test_pipelining_sends_the_envelope_in_one_flight(php, smtp_server):
+    server = smtp_server(pipelining=True, replies={"rcpt:gone@example.com": "550 5.1.1 <gone@example.com>: User unknown"})
+    result = send(php, compose(to=["a@example.com", "gone@example.com", "b@example.com"]), transport_for(server))
+    assert_sent(result)
+    assert client_group_after(result, "EHLO") == [
+        "MAIL FROM:<sender@example.com>", "RCPT TO:<a@example.com>", "RCPT TO:<gone@example.com>",
+        "RCPT TO:<b@example.com>", "DATA"]
+    assert result["accepted"] == ["a@example.com", "b@example.com"]
+    assert as_map(result["rejected"]) == {"gone@example.com": "550 5.1.1 <gone@example.com>: User unknown"}
+    assert only_message(server).rcpt_tos == ["a@example.com", "b@example.com"]
+
+
+def test_without_pipelining_each_command_waits_for_its_reply(php, smtp_server):
+    server = smtp_server()
+    result = send(php, compose(), transport_for(server))
+    assert_sent(result)
+    assert client_group_after(result, "EHLO") == ["MAIL FROM:<sender@example.com>"]
+
+
+@pytest.mark.parametrize("replies, kind", [
+    ({"mail": "550 5.7.1 Sender rejected"}, "sender_rejected"),
+    ({"rcpt": "550 5.1.1 User unknown"}, "recipient_rejected"),
+])
+def test_pipelined_refusal_leaves_the_pooled_connection_in_step(php, smtp_server, replies, kind):
+    """A refused pipelined envelope also gets its queued DATA refused; every reply must be read, or the next
+    send on the pooled connection would read the previous one's leftovers as its own."""
+    server = smtp_server(pipelining=True, replies=replies)
+    code = f"""
+    $transport = {php.php_literal(transport_for(server))};
+    $message = {php.php_literal(compose())};
+    harness_print([rust_mail_send($message, $transport), rust_mail_send($message, $transport)]);
+    """
+    first, second = php.run(code).json()
+    for result in (first, second):
+        assert_failed(result, kind)
+        assert result["reply"] == first["reply"] and result["code"] == 550, describe(result)
+    assert second["reused_connection"] is True
+    assert server.connections == 1
+    assert server.messages == []

@@ -328,11 +328,19 @@ impl Connection {
     }
 
     /// Writes one line; `secret` marks an answer to a 334 challenge.
-    async fn write_line(&mut self, line: &str, secret: bool, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
-        t.push(Direction::Client, redact_client_line(line, secret));
-        let mut bytes = Vec::with_capacity(line.len() + 2);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.extend_from_slice(b"\r\n");
+    pub async fn write_line(&mut self, line: &str, secret: bool, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        self.write_lines(&[line], secret, t, deadline).await
+    }
+
+    /// Writes several command lines in one write: a pipelined group
+    /// (RFC 2920) whose replies are then read in order.
+    pub async fn write_lines(&mut self, lines: &[&str], secret: bool, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
+        for line in lines {
+            t.push(Direction::Client, redact_client_line(line, secret));
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
         self.write_all(&bytes, deadline, "while sending a command").await
     }
 

@@ -51,6 +51,7 @@ class ServerConfig:
     banner: str = "mail.test.local ESMTP rust-mail test server"
     tls_max_version: str = None        # "1.2" to refuse TLS 1.3 clients
     idle_timeout: float = 300          # seconds a connection may sit idle before the server drops it
+    pipelining: bool = False           # advertise PIPELINING (RFC 2920); aiosmtpd answers queued commands in order
 
 
 def free_port():
@@ -76,7 +77,10 @@ class ScriptedHandler:
     async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
         session.host_name = hostname
         # aiosmtpd prints "250-AUTH " even with no mechanism left; a server without AUTH omits the line.
-        return [r for r in responses if r.strip() != "250-AUTH"]
+        responses = [r for r in responses if r.strip() != "250-AUTH"]
+        if self.config.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
         if "mail" in self.config.replies:
