@@ -236,14 +236,15 @@ fn attachments(fields: &Fields) -> Result<Vec<SinglePart>, UsageError> {
     let Some(entries) = fields.array("attachments")? else { return Ok(Vec::new()) };
     let mut parts = Vec::new();
     for (i, (key, value)) in entries.iter().enumerate() {
-        let field = match key {
-            Key::Name(n) => format!("$message['attachments']['{n}']"),
-            Key::Index(_) => format!("$message['attachments'][{i}]"),
+        let entry_name = match key {
+            Key::Name(n) => format!("message['attachments']['{n}']"),
+            Key::Index(_) => format!("message['attachments'][{i}]"),
         };
+        let field = format!("${entry_name}");
         let (path, content, name, mime) = match value {
             Value::Bytes(b) => (Some(String::from_utf8_lossy(b).into_owned()), None, None, None),
             Value::Array(entry) => {
-                let f = Fields::new("attachment", entry, &["path", "content", "name", "type"])?;
+                let f = Fields::new(entry_name.as_str(), entry, &["path", "content", "name", "type"])?;
                 (f.string("path")?, f.bytes("content")?.map(<[u8]>::to_vec), f.string("name")?, f.string("type")?)
             }
             v => return Err(UsageError::new(format!("{field} must be a path or an array, got {}", v.type_name()))),
@@ -396,6 +397,17 @@ mod tests {
         assert!(from_value(&msg(&[("from", Value::str("a@example.com"))])).unwrap_err().0.contains("recipient"));
         let bad = from_value(&msg(&[("from", Value::str("not an address")), ("to", Value::str("a@example.com"))]));
         assert!(bad.unwrap_err().0.contains("$message['from'] is not a valid address"));
+    }
+
+    #[test]
+    fn attachment_entry_errors_name_the_entry() {
+        let entry = Value::Array(vec![(Key::Name("path".into()), Value::Array(vec![]))]);
+        let m = msg(&[
+            ("from", Value::str("me@example.com")),
+            ("to", Value::str("you@example.com")),
+            ("attachments", Value::Array(vec![(Key::Index(0), entry)])),
+        ]);
+        assert_eq!(from_value(&m).unwrap_err().0, "$message['attachments'][0]['path'] must be a string, got array");
     }
 
     #[test]

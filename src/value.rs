@@ -51,14 +51,16 @@ impl Value {
 /// The named fields of one argument array (`$message`, `$transport`, ...),
 /// with typed getters whose errors name the field the caller got wrong.
 pub struct Fields<'a> {
-    arg: &'static str,
+    arg: String,
     entries: &'a [(Key, Value)],
 }
 
 impl<'a> Fields<'a> {
     /// Rejects keys outside `known`: a misspelt `'pasword'` would otherwise be
     /// silently ignored and surface much later as a confusing server reply.
-    pub fn new(arg: &'static str, entries: &'a [(Key, Value)], known: &[&str]) -> Result<Self, UsageError> {
+    /// `arg` is how the caller names the array: "message", "message['envelope']".
+    pub fn new(arg: impl Into<String>, entries: &'a [(Key, Value)], known: &[&str]) -> Result<Self, UsageError> {
+        let arg = arg.into();
         for (key, _) in entries {
             match key {
                 Key::Name(name) if known.contains(&name.as_str()) => {}
