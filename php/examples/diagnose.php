@@ -17,7 +17,7 @@ const USAGE = "usage: php -d extension=librust_mail.so diagnose.php --host=HOST 
 
 function fail_usage(string $message): void
 {
-    fwrite(STDERR, "diagnose.php: $message\n" . USAGE);
+    fwrite(STDERR, ($message === '' ? '' : "diagnose.php: $message\n") . USAGE);
     exit(2);
 }
 

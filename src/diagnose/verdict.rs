@@ -155,7 +155,7 @@ fn other_ports_advice(c: &Context) -> String {
             .iter()
             .map(|(port, service)| format!("port {port} with security '{}' ({service})", security_for(service)))
             .collect();
-        return format!("The port scan found {} answering on {}: try {}.", found.len(), c.host, found.join(", or "));
+        return format!("The port scan found mail service on {}: try {}.", c.host, found.join(", or "));
     }
     let usual: Vec<String> = [(587, "starttls"), (465, "tls"), (25, "opportunistic")]
         .iter()
