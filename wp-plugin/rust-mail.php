@@ -19,6 +19,7 @@ define( 'RUST_MAIL_PLUGIN_DIR', __DIR__ );
 define( 'RUST_MAIL_PLUGIN_VERSION', '0.1.0' );
 
 require_once __DIR__ . '/includes/class-rust-mail-settings.php';
+require_once __DIR__ . '/includes/class-rust-mail-oauth.php';
 require_once __DIR__ . '/includes/class-rust-mail-log.php';
 require_once __DIR__ . '/includes/class-rust-mail-router.php';
 require_once __DIR__ . '/includes/class-rust-mail-explain.php';

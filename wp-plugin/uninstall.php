@@ -2,8 +2,9 @@
 /**
  * Runs when the plugin is deleted from the Plugins screen. Removes everything rust-mail stored:
  *
- * - option  rust_mail_settings      (server settings, the encrypted password, sender and log options)
+ * - option  rust_mail_settings      (server settings, the encrypted password and client secret, sender and log options)
  * - option  rust_mail_db_version    (version of the log table)
+ * - option  rust_mail_oauth_token   (the cached, encrypted OAuth2 access token)
  * - table   {prefix}rust_mail_log   (the connection log)
  * - cron    rust_mail_purge_log     (the scheduled log purge)
  * - transients rust_mail_notice_<user id> and rust_mail_diagnosis_<user id> (short-lived page messages)
@@ -19,6 +20,7 @@ function rust_mail_uninstall_site() {
 	global $wpdb;
 	delete_option( 'rust_mail_settings' );
 	delete_option( 'rust_mail_db_version' );
+	delete_option( 'rust_mail_oauth_token' );
 	wp_clear_scheduled_hook( 'rust_mail_purge_log' );
 	$wpdb->query( "DROP TABLE IF EXISTS {$wpdb->prefix}rust_mail_log" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
 	foreach ( array( 'rust_mail_notice_', 'rust_mail_diagnosis_' ) as $prefix ) {

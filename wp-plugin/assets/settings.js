@@ -4,7 +4,7 @@
  */
 ( function () {
 	'use strict';
-	var config = window.rustMailSettings || { presets: {}, fixed: [] };
+	var config = window.rustMailSettings || { presets: {}, also: {}, fixed: [] };
 
 	function field( key ) {
 		return document.getElementById( 'rust-mail-' + key.replace( /_/g, '-' ) );
@@ -12,19 +12,21 @@
 
 	function applyPreset( name ) {
 		var values = config.presets[ name ] || {};
+		var also = ( config.also || {} )[ name ] || {};
 		[ 'host', 'port', 'security', 'auth' ].forEach( function ( key ) {
 			var input = field( key );
 			if ( ! input || config.fixed.indexOf( key ) !== -1 ) {
 				return;
 			}
 			var presetHasKey = Object.prototype.hasOwnProperty.call( values, key );
-			if ( presetHasKey ) {
+			var allowed = [ String( values[ key ] ) ].concat( also[ key ] || [] );
+			if ( presetHasKey && allowed.indexOf( String( input.value ) ) === -1 ) {
 				input.value = values[ key ];
 			}
 			// Selects cannot be read-only; their options are disabled instead.
 			if ( input.tagName === 'SELECT' ) {
 				Array.prototype.forEach.call( input.options, function ( option ) {
-					option.disabled = presetHasKey && option.value !== String( values[ key ] );
+					option.disabled = presetHasKey && allowed.indexOf( option.value ) === -1;
 				} );
 			} else {
 				input.readOnly = presetHasKey;
@@ -32,11 +34,25 @@
 		} );
 	}
 
+	// The OAuth2 app fields only matter for XOAUTH2; hidden otherwise so the common setups stay short.
+	function showOAuth() {
+		var auth = field( 'auth' ), section = document.getElementById( 'rust-mail-oauth-section' );
+		if ( auth && section ) {
+			section.hidden = auth.value !== 'xoauth2';
+		}
+	}
+
 	document.addEventListener( 'DOMContentLoaded', function () {
+		var auth = field( 'auth' );
+		if ( auth ) {
+			auth.addEventListener( 'change', showOAuth );
+		}
+		showOAuth();
 		var radios = document.querySelectorAll( '#rust-mail-presets input[type=radio]' );
 		Array.prototype.forEach.call( radios, function ( radio ) {
 			radio.addEventListener( 'change', function () {
 				applyPreset( radio.value );
+				showOAuth();
 			} );
 			if ( radio.checked ) {
 				applyPreset( radio.value );

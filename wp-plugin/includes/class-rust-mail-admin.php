@@ -62,14 +62,17 @@ class Rust_Mail_Admin {
 		}
 		wp_enqueue_script( 'rust-mail-settings', plugins_url( 'assets/settings.js', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION, true );
 		$presets = array();
+		$also    = array();
 		foreach ( Rust_Mail_Settings::presets() as $name => $preset ) {
 			$presets[ $name ] = $preset['values'];
+			$also[ $name ]    = $preset['also'] ?? (object) array();
 		}
 		wp_add_inline_script(
 			'rust-mail-settings',
 			'window.rustMailSettings = ' . wp_json_encode(
 				array(
 					'presets' => $presets,
+					'also'    => $also,
 					'fixed'   => Rust_Mail_Settings::fixed_keys(),
 				)
 			) . ';',
@@ -122,6 +125,8 @@ class Rust_Mail_Admin {
 		self::guard_action( self::ACTION_SAVE );
 		$input = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized per key in Rust_Mail_Settings::save().
 		Rust_Mail_Settings::save( $input );
+		// A new secret or app must not keep using the old app's token until it expires.
+		Rust_Mail_OAuth::forget();
 		self::flash( 'success', __( 'Settings saved.', 'rust-mail' ) );
 		self::redirect( self::settings_url() );
 	}
@@ -167,12 +172,27 @@ class Rust_Mail_Admin {
 					'to'   => wp_get_current_user()->user_email,
 				)
 			);
+		} catch ( Rust_Mail_OAuth_Exception $e ) {
+			$diagnosis = array(
+				'ok'      => false,
+				'steps'   => array(),
+				'verdict' => array(
+					'cause'   => 'oauth',
+					'summary' => $e->getMessage(),
+					'advice'  => array( __( 'Check the tenant ID, client ID and client secret of the app registration in Microsoft Entra ID; a client secret also expires.', 'rust-mail' ) ),
+				),
+			);
 		} catch ( Throwable $e ) {
 			$diagnosis = array(
 				'ok'      => false,
 				'steps'   => array(),
 				'verdict' => array( 'cause' => 'invalid_input', 'summary' => $e->getMessage(), 'advice' => array() ),
 			);
+		}
+		foreach ( (array) ( $diagnosis['steps'] ?? array() ) as $step ) {
+			if ( 'auth' === ( $step['name'] ?? '' ) && 'fail' === ( $step['status'] ?? '' ) ) {
+				Rust_Mail_OAuth::login_refused();
+			}
 		}
 		// Kept for the page the browser is redirected to; per user, and briefly.
 		set_transient( self::diagnosis_key(), $diagnosis, 15 * MINUTE_IN_SECONDS );
@@ -238,13 +258,14 @@ class Rust_Mail_Admin {
 	 * contain the password, plain or in the base64 forms AUTH uses.
 	 */
 	public static function redact( $text ) {
-		$password = (string) Rust_Mail_Settings::get( 'password' );
-		if ( '' === $password ) {
-			return (string) $text;
-		}
 		$user  = (string) Rust_Mail_Settings::get( 'username' );
-		$forms = array( $password, base64_encode( $password ), base64_encode( "\0" . $user . "\0" . $password ), base64_encode( $user . "\0" . $user . "\0" . $password ) );
-		return str_replace( $forms, '********', (string) $text );
+		$forms = array();
+		foreach ( array( (string) Rust_Mail_Settings::get( 'password' ), (string) Rust_Mail_Settings::get( 'oauth_client_secret' ), Rust_Mail_OAuth::cached_token( true ) ) as $secret ) {
+			if ( '' !== $secret ) {
+				array_push( $forms, $secret, base64_encode( $secret ), base64_encode( "\0" . $user . "\0" . $secret ), base64_encode( $user . "\0" . $user . "\0" . $secret ), base64_encode( 'user=' . $user . "\x01auth=Bearer " . $secret . "\x01\x01" ) );
+			}
+		}
+		return $forms ? str_replace( $forms, '********', (string) $text ) : (string) $text;
 	}
 
 	/** One transcript line ([ms, direction, text]) as text. */

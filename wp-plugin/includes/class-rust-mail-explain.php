@@ -43,6 +43,8 @@ class Rust_Mail_Explain {
 	 */
 	private static function by_kind_word() {
 		return array(
+			// Before 'auth', which it contains: no login was tried, the token endpoint said no.
+			'oauth'     => array( __( 'No OAuth2 token: the token endpoint (Microsoft) refused the app or could not be reached.', 'rust-mail' ), __( 'Check the tenant ID, client ID and client secret of the app registration; a client secret also expires.', 'rust-mail' ) ),
 			'auth'      => array( __( 'Logging in to the mail server failed.', 'rust-mail' ), __( 'Check the user name, password and authentication method.', 'rust-mail' ) ),
 			'refused'   => array( __( 'Nothing is listening on that host and port: the connection was refused at once.', 'rust-mail' ), __( 'Check the host name and port; the server may be down.', 'rust-mail' ) ),
 			'timeout'   => array( __( 'The server did not answer in time; a firewall dropping the connection is the usual reason.', 'rust-mail' ), __( 'Ask the host whether outbound SMTP on this port is blocked, or try port 587 or 465.', 'rust-mail' ) ),

@@ -157,6 +157,12 @@ class Rust_Mail_Router {
 				),
 				Rust_Mail_Settings::transport()
 			);
+		} catch ( Rust_Mail_OAuth_Exception $e ) {
+			// No OAuth2 token, so no connection was opened: the reason is the token endpoint's answer.
+			$result = array(
+				'ok'    => false,
+				'error' => array( 'oauth', $e->getMessage(), false ),
+			);
 		} catch ( Throwable $e ) {
 			// RustMailException: the extension refused the input (for example a setting it does not accept).
 			$result = array(
@@ -166,6 +172,9 @@ class Rust_Mail_Router {
 		}
 
 		$error  = self::error_parts( $result );
+		if ( 535 === (int) ( $result['code'] ?? 0 ) ) {
+			Rust_Mail_OAuth::login_refused();
+		}
 		$status = Rust_Mail_Log::STATUS_SENT;
 		if ( empty( $result['ok'] ) ) {
 			$status = Rust_Mail_Log::STATUS_FAILED;

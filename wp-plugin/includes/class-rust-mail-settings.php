@@ -40,6 +40,24 @@ class Rust_Mail_Settings {
 		'force_from' => 'bool',
 	);
 
+	/**
+	 * OAuth2 app-only login (client credentials) for auth 'xoauth2': with all three set, the plugin fetches the access
+	 * token itself (Rust_Mail_OAuth), because a pasted token expires within the hour. The secret is stored like the password.
+	 */
+	const OAUTH_KEYS = array(
+		'oauth_tenant'        => 'string',
+		'oauth_client_id'     => 'string',
+		'oauth_client_secret' => 'secret',
+	);
+
+	/**
+	 * Settable only by a constant (RUST_MAIL_OAUTH_TOKEN_URL): the client secret is sent to this address, so whoever
+	 * can change it can read the secret; an administrator must not be able to redirect a secret fixed in wp-config.php.
+	 */
+	const CONSTANT_ONLY_KEYS = array(
+		'oauth_token_url' => 'string',
+	);
+
 	/** Plugin behaviour, stored only in the option. */
 	const LOG_KEYS = array(
 		'preset'         => 'choice',
@@ -64,6 +82,10 @@ class Rust_Mail_Settings {
 		'from'                => '',
 		'from_name'           => '',
 		'force_from'          => false,
+		'oauth_tenant'        => '',
+		'oauth_client_id'     => '',
+		'oauth_client_secret' => '',
+		'oauth_token_url'     => 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
 		'preset'              => 'custom',
 		'log_bodies'          => false,
 		'retention_days'      => 30,
@@ -77,16 +99,19 @@ class Rust_Mail_Settings {
 	);
 
 	/**
-	 * Presets: the setups our users have. Each fills host (when it is the same for everybody), port, security and auth.
+	 * Presets: the setups our users have. Each fills host (when it is the same for everybody), port, security and auth;
+	 * `also` lists other values a field may keep under the preset.
 	 *
-	 * @return array<string, array{label: string, description: string, values: array}>
+	 * @return array<string, array{label: string, description: string, values: array, also?: array}>
 	 */
 	public static function presets() {
 		return array(
 			'm365'        => array(
 				'label'       => __( 'Microsoft 365', 'rust-mail' ),
-				'description' => __( 'Sends through smtp.office365.com on port 587 with STARTTLS and a mailbox login; Microsoft switches password login off by default at the end of December 2026, after which it needs OAuth2 (XOAUTH2).', 'rust-mail' ),
+				'description' => __( 'Sends through smtp.office365.com on port 587 with STARTTLS and a mailbox login; Microsoft switches password login off by default at the end of December 2026, after which it needs OAuth2 (XOAUTH2): register an app in Microsoft Entra ID (OAuth2 app registration with a client secret), let it send as the mailbox in Exchange, then choose "OAuth2 token (XOAUTH2)" and fill in its tenant ID, client ID and client secret.', 'rust-mail' ),
 				'values'      => array( 'host' => 'smtp.office365.com', 'port' => 587, 'security' => 'starttls', 'auth' => 'login' ),
+				// The OAuth2 login that replaces the password: chosen on the form, it is kept instead of the preset's value.
+				'also'        => array( 'auth' => array( 'xoauth2' ) ),
 			),
 			'm365_direct' => array(
 				'label'       => __( 'Microsoft 365 direct send', 'rust-mail' ),
@@ -116,9 +141,14 @@ class Rust_Mail_Settings {
 		);
 	}
 
-	/** @return array<string, string> every key with its type */
+	/** @return array<string, string> every key the settings form saves, with its type */
 	public static function keys() {
-		return self::TRANSPORT_KEYS + self::SENDER_KEYS + self::LOG_KEYS;
+		return self::TRANSPORT_KEYS + self::SENDER_KEYS + self::OAUTH_KEYS + self::LOG_KEYS;
+	}
+
+	/** @return string[] the keys stored encrypted and never sent back to the browser */
+	public static function secret_keys() {
+		return array_keys( self::keys(), 'secret', true );
 	}
 
 	public static function constant_name( $key ) {
@@ -132,7 +162,7 @@ class Rust_Mail_Settings {
 
 	/** @return string[] keys fixed by constants in wp-config.php */
 	public static function fixed_keys() {
-		return array_values( array_filter( array_keys( self::keys() ), array( __CLASS__, 'is_fixed_by_constant' ) ) );
+		return array_values( array_filter( array_keys( self::keys() + self::CONSTANT_ONLY_KEYS ), array( __CLASS__, 'is_fixed_by_constant' ) ) );
 	}
 
 	private static function stored() {
@@ -141,25 +171,26 @@ class Rust_Mail_Settings {
 	}
 
 	/**
-	 * The effective value of a setting: constant, else stored option, else default. The password comes back decrypted.
+	 * The effective value of a setting: constant, else stored option, else default. Secrets come back decrypted.
 	 */
 	public static function get( $key ) {
 		if ( self::is_fixed_by_constant( $key ) ) {
 			return constant( self::constant_name( $key ) );
 		}
 		$stored = self::stored();
-		if ( ! array_key_exists( $key, $stored ) ) {
+		if ( ! array_key_exists( $key, $stored ) || isset( self::CONSTANT_ONLY_KEYS[ $key ] ) ) {
 			return self::DEFAULTS[ $key ];
 		}
-		if ( 'password' === $key ) {
-			$plain = self::decrypt( (string) $stored['password'] );
+		if ( in_array( $key, self::secret_keys(), true ) ) {
+			$plain = self::decrypt( (string) $stored[ $key ] );
 			return null === $plain ? '' : $plain;
 		}
 		return $stored[ $key ];
 	}
 
-	public static function has_saved_password() {
-		return self::is_fixed_by_constant( 'password' ) || '' !== (string) ( self::stored()['password'] ?? '' );
+	/** @param string $key 'password' or another secret key. */
+	public static function has_saved_password( $key = 'password' ) {
+		return self::is_fixed_by_constant( $key ) || '' !== (string) ( self::stored()[ $key ] ?? '' );
 	}
 
 	/** True when a password is stored but cannot be decrypted any more (for example after the salts changed). */
@@ -175,7 +206,9 @@ class Rust_Mail_Settings {
 
 	/**
 	 * The `$transport` array for rust_mail_send() and rust_mail_diagnose(). Empty optional strings are left out so that
-	 * the extension applies its own defaults.
+	 * the extension applies its own defaults. With an OAuth2 app configured, the password is its access token.
+	 *
+	 * @throws Rust_Mail_OAuth_Exception when the token cannot be had.
 	 */
 	public static function transport() {
 		$transport = array();
@@ -195,37 +228,45 @@ class Rust_Mail_Settings {
 		}
 		if ( 'none' === $transport['auth'] ) {
 			unset( $transport['username'], $transport['password'] );
+		} elseif ( 'xoauth2' === $transport['auth'] && Rust_Mail_OAuth::is_configured() ) {
+			// The one place every send and every diagnosis gets its transport: the app's fresh token replaces the
+			// password here. Throws Rust_Mail_OAuth_Exception when no token can be had.
+			$transport['password'] = Rust_Mail_OAuth::token();
 		}
 		return $transport;
 	}
 
 	/**
 	 * Saves the settings form. Values fixed by constants are ignored; a preset overrides the fields it fills;
-	 * an empty password field keeps the saved password.
+	 * an empty password (or client secret) field keeps the saved one.
 	 *
 	 * @param array $input unslashed $_POST['rust_mail'] values.
 	 */
 	public static function save( array $input ) {
 		$settings = self::stored();
 		foreach ( self::keys() as $key => $type ) {
-			if ( 'password' === $key || self::is_fixed_by_constant( $key ) ) {
+			if ( 'secret' === $type || self::is_fixed_by_constant( $key ) ) {
 				continue;
 			}
 			$settings[ $key ] = self::sanitize( $key, $type, $input[ $key ] ?? null );
 		}
 
 		$presets = self::presets();
-		foreach ( $presets[ $settings['preset'] ]['values'] as $key => $value ) {
-			if ( ! self::is_fixed_by_constant( $key ) ) {
+		$preset = $presets[ $settings['preset'] ];
+		foreach ( $preset['values'] as $key => $value ) {
+			if ( ! self::is_fixed_by_constant( $key ) && ! in_array( $settings[ $key ], $preset['also'][ $key ] ?? array(), true ) ) {
 				$settings[ $key ] = $value;
 			}
 		}
 
-		if ( ! self::is_fixed_by_constant( 'password' ) ) {
-			if ( ! empty( $input['forget_password'] ) ) {
-				$settings['password'] = '';
-			} elseif ( isset( $input['password'] ) && '' !== $input['password'] ) {
-				$settings['password'] = self::encrypt( (string) $input['password'] );
+		foreach ( self::secret_keys() as $key ) {
+			if ( self::is_fixed_by_constant( $key ) ) {
+				continue;
+			}
+			if ( ! empty( $input[ 'forget_' . $key ] ) ) {
+				$settings[ $key ] = '';
+			} elseif ( isset( $input[ $key ] ) && '' !== $input[ $key ] ) {
+				$settings[ $key ] = self::encrypt( (string) $input[ $key ] );
 			}
 		}
 

@@ -40,6 +40,13 @@ $rust_mail_sections = array(
 		'username'            => array( __( 'User name', 'rust-mail' ), 'text', '' ),
 		'password'            => array( __( 'Password', 'rust-mail' ), 'password', __( 'Stored encrypted with a key from wp-config.php; never shown again.', 'rust-mail' ) ),
 	),
+	// Shown by settings.js only while the authentication is XOAUTH2.
+	__( 'OAuth2 app (Microsoft 365)', 'rust-mail' ) => array(
+		'oauth_tenant'        => array( __( 'Tenant ID', 'rust-mail' ), 'text', __( 'Directory (tenant) ID of your Microsoft Entra ID, or its domain such as contoso.onmicrosoft.com. With these three filled in, the plugin fetches the OAuth2 token itself and the password field is not used; the user name stays the mailbox address.', 'rust-mail' ) ),
+		'oauth_client_id'     => array( __( 'Client ID', 'rust-mail' ), 'text', __( 'Application (client) ID of the app registration.', 'rust-mail' ) ),
+		'oauth_client_secret' => array( __( 'Client secret', 'rust-mail' ), 'password', __( 'The secret\'s value (not its ID). Stored encrypted with a key from wp-config.php; never shown again.', 'rust-mail' ) ),
+		'oauth_token_url'     => array( __( 'Token URL', 'rust-mail' ), 'static', __( 'Where the token is fetched; only RUST_MAIL_OAUTH_TOKEN_URL in wp-config.php changes it (for example for login.microsoftonline.us).', 'rust-mail' ) ),
+	),
 	__( 'Sender', 'rust-mail' )      => array(
 		'from'                => array( __( 'From address', 'rust-mail' ), 'email', __( 'Replaces WordPress\'s default wordpress@ address.', 'rust-mail' ) ),
 		'from_name'           => array( __( 'From name', 'rust-mail' ), 'text', __( 'Replaces the default name "WordPress".', 'rust-mail' ) ),
@@ -67,7 +74,7 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 	$name  = 'rust_mail[' . $key . ']';
 	$id    = 'rust-mail-' . str_replace( '_', '-', $key );
 	$fixed = Rust_Mail_Settings::is_fixed_by_constant( $key );
-	$value = 'password' === $key ? '' : Rust_Mail_Settings::get( $key );
+	$value = 'password' === $control ? '' : Rust_Mail_Settings::get( $key );
 
 	switch ( $control ) {
 		case 'checkbox':
@@ -81,11 +88,15 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 			echo '</select>';
 			break;
 		case 'password':
-			$placeholder = Rust_Mail_Settings::has_saved_password() ? __( 'saved (leave empty to keep)', 'rust-mail' ) : '';
+			$placeholder = Rust_Mail_Settings::has_saved_password( $key ) ? __( 'saved (leave empty to keep)', 'rust-mail' ) : '';
 			printf( '<input type="password" class="regular-text" id="%s" name="%s" value="" autocomplete="new-password" placeholder="%s" %s />', esc_attr( $id ), esc_attr( $name ), esc_attr( $placeholder ), disabled( $fixed, true, false ) );
-			if ( ! $fixed && Rust_Mail_Settings::has_saved_password() ) {
-				printf( ' <label><input type="checkbox" name="rust_mail[forget_password]" value="1" /> %s</label>', esc_html__( 'Forget the saved password', 'rust-mail' ) );
+			if ( ! $fixed && Rust_Mail_Settings::has_saved_password( $key ) ) {
+				$forget = 'password' === $key ? __( 'Forget the saved password', 'rust-mail' ) : __( 'Forget the saved client secret', 'rust-mail' );
+				printf( ' <label><input type="checkbox" name="%s" value="1" /> %s</label>', esc_attr( 'rust_mail[forget_' . $key . ']' ), esc_html( $forget ) );
 			}
+			break;
+		case 'static':
+			printf( '<code id="%s">%s</code>', esc_attr( $id ), esc_html( (string) $value ) );
 			break;
 		default:
 			$class = 'number' === $control ? 'small-text' : 'regular-text';
@@ -139,6 +150,7 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 		</fieldset>
 
 		<?php foreach ( $rust_mail_sections as $rust_mail_title => $rust_mail_fields ) : ?>
+			<div<?php echo isset( $rust_mail_fields['oauth_tenant'] ) ? ' id="rust-mail-oauth-section"' : ''; ?>>
 			<h2><?php echo esc_html( $rust_mail_title ); ?></h2>
 			<table class="form-table" role="presentation">
 				<?php foreach ( $rust_mail_fields as $rust_mail_key => $rust_mail_def ) : ?>
@@ -153,6 +165,7 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 					</tr>
 				<?php endforeach; ?>
 			</table>
+			</div>
 		<?php endforeach; ?>
 
 		<?php submit_button( __( 'Save settings', 'rust-mail' ) ); ?>

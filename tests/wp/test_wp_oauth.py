@@ -1,0 +1,258 @@
+"""OAuth2 app-only login (client credentials) for XOAUTH2: the plugin fetches Microsoft's token itself, caches it,
+drops it when the SMTP server refuses it, and never shows the client secret or the token anywhere.
+
+A real token endpoint (http.server on 127.0.0.1) stands in for login.microsoftonline.com, through
+RUST_MAIL_OAUTH_TOKEN_URL; a real SMTP server with STARTTLS and XOAUTH2 accepts only the token it hands out."""
+import base64
+import json
+import secrets
+import shutil
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from wpstack import php_string
+
+TENANT = "contoso.onmicrosoft.com"
+CLIENT_ID = "6f1c0b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
+CLIENT_SECRET = "Q~s3cret-" + secrets.token_hex(12)
+MAILBOX = "site@contoso.example"
+SCOPE = "https://outlook.office365.com/.default"
+SETTINGS = "/wp-admin/admin.php?page=rust-mail"
+LOG = "/wp-admin/admin.php?page=rust-mail-log"
+
+
+class TokenEndpoint:
+    """Microsoft's /{tenant}/oauth2/v2.0/token for the client credentials grant, checking what it is sent."""
+
+    def __init__(self):
+        self.token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(40)
+        self.requests = []  # the form fields of every request, secret included: only the test reads them
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                endpoint.requests.append(dict(form, path=self.path))
+                if self.path != f"/{TENANT}/oauth2/v2.0/token":
+                    self.answer(404, {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."})
+                elif form.get("grant_type") != "client_credentials" or form.get("scope") != SCOPE:
+                    self.answer(400, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant or scope."})
+                elif form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+                    self.answer(401, {
+                        "error": "invalid_client",
+                        "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
+                                             "sent in the request is the client secret value, not the client secret "
+                                             f"ID, for a secret added to app '{CLIENT_ID}'.",
+                    })
+                else:
+                    self.answer(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                                      "access_token": endpoint.token})
+
+            def answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{{tenant}}/oauth2/v2.0/token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def token_endpoint():
+    endpoint = TokenEndpoint()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def m365(wp, token_endpoint, smtp_server, certs):
+    """The site set up like Microsoft 365 with an OAuth2 app, against local stand-ins. Returns the SMTP server."""
+    server = smtp_server(tls="starttls", auth={"user": MAILBOX, "token": token_endpoint.token},
+                         auth_mechanisms=["XOAUTH2"])
+    # The CA next to the site, where PHP-FPM's user can read it too (Diagnose and Send test mail run there).
+    ca_file = wp.dir / "oauth-test-ca.pem"
+    shutil.copy(certs.ca, ca_file)
+    ca_file.chmod(0o644)
+    wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url})
+    set_oauth_settings(wp, port=server.port, ca_file=str(ca_file))
+    wp.php("Rust_Mail_OAuth::forget(); out(true);")
+    return server
+
+
+def set_oauth_settings(wp, secret=CLIENT_SECRET, **values):
+    settings = {"preset": "custom", "host": "127.0.0.1", "security": "starttls", "auth": "xoauth2",
+                "username": MAILBOX, "oauth_tenant": TENANT, "oauth_client_id": CLIENT_ID, "pool": False}
+    settings.update(values)
+    wp.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
+           f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(secret)});\n"
+           "update_option(Rust_Mail_Settings::OPTION, $s); out(true);")
+
+
+def send(wp, subject="Hello"):
+    """wp_mail() once, in its own PHP process; returns its result and every wp_mail_failed message."""
+    return wp.php(
+        "$failed = array();\n"
+        "add_action('wp_mail_failed', function ($e) use (&$failed) { $failed[] = $e->get_error_message(); });\n"
+        f"$result = wp_mail('someone@example.com', {php_string(subject)}, 'Body text');\n"
+        "out(array('result' => $result, 'failed' => $failed));\n")
+
+
+def cached(wp):
+    return wp.php("out(get_option('rust_mail_oauth_token', null));")
+
+
+def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
+    assert send(wp, "First") == {"result": True, "failed": []}
+    assert send(wp, "Second") == {"result": True, "failed": []}
+    assert [m.message["Subject"] for m in m365.messages] == ["First", "Second"]
+    assert all(m.tls and m.auth_user == MAILBOX for m in m365.messages)
+    assert [(a.mechanism, a.user, a.success) for a in m365.auth_attempts] == [("XOAUTH2", MAILBOX, True)] * 2
+    # The second mail, in another PHP process, took the cached token.
+    [request] = token_endpoint.requests
+    assert request == {"path": f"/{TENANT}/oauth2/v2.0/token", "grant_type": "client_credentials",
+                       "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": SCOPE}
+    record = cached(wp)
+    assert token_endpoint.token not in json.dumps(record) and record["token"].startswith("sodium1:")
+    assert [row["status"] for row in wp.log_rows()] == ["sent", "sent"]
+
+
+def test_wrong_client_secret_fails_the_mail_with_microsofts_reason(wp, token_endpoint, m365):
+    set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port)
+    outcome = send(wp, "Refused")
+    assert outcome["result"] is False
+    [failed] = outcome["failed"]
+    assert "AADSTS7000215: Invalid client secret provided." in failed
+    [row] = wp.log_rows()
+    assert row["status"] == "failed" and row["error_kind"] == "oauth"
+    assert row["error_message"].startswith("Microsoft refused the app's credentials: AADSTS7000215: Invalid client secret provided.")
+    assert row["subject"] == "Refused"
+    assert m365.messages == [] and m365.auth_attempts == []
+    assert cached(wp) is None
+    assert "wrong-" + CLIENT_SECRET not in json.dumps(wp.log_rows())
+
+
+def test_unreachable_token_endpoint_is_said_in_words(wp, m365):
+    wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": "http://127.0.0.1:9/{tenant}/oauth2/v2.0/token"})
+    assert send(wp)["result"] is False
+    [row] = wp.log_rows()
+    assert row["error_kind"] == "oauth"
+    assert "Could not reach the OAuth2 token endpoint http://127.0.0.1:9/contoso.onmicrosoft.com/oauth2/v2.0/token" in row["error_message"]
+
+
+def test_smtp_refusing_the_token_drops_the_cache(wp, token_endpoint, m365):
+    # The endpoint hands out a token Exchange does not take (say, the service principal is not registered yet).
+    right = token_endpoint.token
+    token_endpoint.token = "eyJ0eXAiOiJKV1Qi.not-for-smtp-" + secrets.token_hex(8)
+    outcome = send(wp, "Refused by SMTP")
+    assert outcome["result"] is False and "535" in outcome["failed"][0]
+    assert [(a.mechanism, a.success) for a in m365.auth_attempts] == [("XOAUTH2", False)]
+    assert cached(wp) is None
+    # Fixed on Microsoft's side: the next mail asks for a new token instead of resending the refused one.
+    token_endpoint.token = right
+    assert send(wp, "Now accepted") == {"result": True, "failed": []}
+    assert len(token_endpoint.requests) == 2
+    assert [m.message["Subject"] for m in m365.messages] == ["Now accepted"]
+    assert [row["status"] for row in wp.log_rows()] == ["failed", "sent"]
+
+
+def test_diagnose_and_test_mail_use_the_token_and_nothing_shows_a_secret(wp, token_endpoint, m365):
+    browser = wp.browser()
+    page = browser.get(SETTINGS)
+    fields = browser.form_fields(page, "rust_mail_diagnose")
+    diagnosis = browser.post("/wp-admin/admin-post.php", fields)
+    assert diagnosis.status == 200 and "rust-mail-diagnosis" in diagnosis.text
+    assert ("XOAUTH2", MAILBOX, True) in [(a.mechanism, a.user, a.success) for a in m365.auth_attempts]
+    fields = browser.form_fields(diagnosis, "rust_mail_send_test")
+    fields["test_to"] = "inbox@example.com"
+    sent = browser.post("/wp-admin/admin-post.php", fields)
+    assert "Test mail sent to inbox@example.com." in sent.text
+    assert len(token_endpoint.requests) == 1  # Diagnose fetched it; the test mail took it from the cache.
+    # A refused token and a refused secret leave their rows too.
+    m365.config.auth["token"] = "something-else"
+    assert send(wp)["result"] is False
+    m365.config.auth["token"] = token_endpoint.token
+    set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
+    assert send(wp)["result"] is False
+    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
+    assert send(wp)["result"] is True
+
+    token = token_endpoint.token
+    forbidden = [CLIENT_SECRET, base64.b64encode(CLIENT_SECRET.encode()).decode(), token,
+                 base64.b64encode(f"user={MAILBOX}\x01auth=Bearer {token}\x01\x01".encode()).decode()]
+    rows = wp.log_rows()
+    assert [row["error_kind"] for row in rows] == ["", "auth", "oauth", ""]
+    pages = [SETTINGS, f"{SETTINGS}&diagnosis=1", LOG] + [f"{LOG}&entry={row['id']}" for row in rows]
+    texts = {path: browser.get(path).text for path in pages}
+    texts["log table"] = json.dumps(rows)
+    for where, text in texts.items():
+        for secret in forbidden:
+            assert secret not in text, (where, secret[:12])
+    assert "SMTP transcript" in texts[f"{LOG}&entry={rows[0]['id']}"]
+    assert "AADSTS7000215" in texts[f"{LOG}&entry={rows[2]['id']}"]
+
+
+def test_settings_form_keeps_the_secret_encrypted(wp, token_endpoint, m365):
+    browser = wp.browser()
+    page = browser.get(SETTINGS)
+    assert "Set by RUST_MAIL_OAUTH_TOKEN_URL in wp-config.php." in page.text
+    assert "RUST_MAIL_OAUTH_TOKEN_URL" in page.text and "OAuth2 app registration" in page.text
+    assert 'id="rust-mail-oauth-client-secret"' in page.text and "saved (leave empty to keep)" in page.text
+    fields = browser.form_fields(page, "rust_mail_save_settings")
+    form = {"rust_mail[preset]": "m365", "rust_mail[auth]": "xoauth2", "rust_mail[username]": MAILBOX,
+            "rust_mail[oauth_tenant]": "tenant.example", "rust_mail[oauth_client_id]": "client-2",
+            "rust_mail[oauth_client_secret]": "NewSecret-" + CLIENT_SECRET, "rust_mail[timeout]": "30",
+            "rust_mail[retention_days]": "30"}
+    saved = browser.post("/wp-admin/admin-post.php", dict(fields, **form))
+    assert "Settings saved." in saved.text and "NewSecret-" not in saved.text
+    stored = wp.php("out(get_option('rust_mail_settings'));")
+    assert stored["auth"] == "xoauth2" and stored["host"] == "smtp.office365.com"  # the preset keeps XOAUTH2
+    assert stored["oauth_client_secret"].startswith("sodium1:") and CLIENT_SECRET not in json.dumps(stored)
+    # A blank secret field keeps the saved one; only a constant sets the token URL.
+    form.update({"rust_mail[oauth_client_secret]": "", "rust_mail[oauth_token_url]": "https://evil.example/{tenant}"})
+    browser.post("/wp-admin/admin-post.php", dict(browser.form_fields(browser.get(SETTINGS), "rust_mail_save_settings"), **form))
+    got = wp.php("out(array(Rust_Mail_Settings::get('oauth_client_secret'), Rust_Mail_Settings::get('oauth_tenant')));")
+    assert got == ["NewSecret-" + CLIENT_SECRET, "tenant.example"]
+    wp.clear_constants()
+    assert wp.php("out(Rust_Mail_OAuth::token_url());") == "https://login.microsoftonline.com/tenant.example/oauth2/v2.0/token"
+
+
+def test_constants_configure_the_app(wp, token_endpoint, m365):
+    wp.php("update_option('rust_mail_settings', array()); out(true);")
+    wp.set_constants({"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": m365.port, "RUST_MAIL_AUTH": "xoauth2",
+                      "RUST_MAIL_USERNAME": MAILBOX, "RUST_MAIL_CA_FILE": str(wp.dir / "oauth-test-ca.pem"),
+                      "RUST_MAIL_OAUTH_TENANT": TENANT, "RUST_MAIL_OAUTH_CLIENT_ID": CLIENT_ID,
+                      "RUST_MAIL_OAUTH_CLIENT_SECRET": CLIENT_SECRET, "RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url})
+    assert set(wp.php("out(Rust_Mail_Settings::fixed_keys());")) >= {
+        "oauth_tenant", "oauth_client_id", "oauth_client_secret", "oauth_token_url"}
+    assert send(wp) == {"result": True, "failed": []}
+    page = wp.browser().get(SETTINGS).text
+    assert "Set by RUST_MAIL_OAUTH_CLIENT_SECRET in wp-config.php." in page and CLIENT_SECRET not in page
+
+
+def test_uninstall_removes_the_cached_token(wp, token_endpoint, m365):
+    assert send(wp)["result"] is True
+    assert cached(wp) is not None
+    after = wp.php("""
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        deactivate_plugins('rust-mail/rust-mail.php');
+        uninstall_plugin('rust-mail/rust-mail.php');
+        out(get_option('rust_mail_oauth_token', 'gone'));
+    """)
+    assert after == "gone"
+    wp.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; activate_plugin('rust-mail/rust-mail.php'); out(true);")
