@@ -96,6 +96,9 @@ write_php_ini() {
       echo "error_log = $LOGS/php-errors.log"
       echo "log_errors = On"
       echo "display_errors = Off"
+      # Tests rewrite wp-config-extra.php and the plugin between requests: PHP-FPM must see each change at
+      # once, not after opcache's default 2 s revalidation delay.
+      echo "opcache.revalidate_freq = 0"
     } > "$dir/99-rust-mail-stack.ini"
   done
   mkdir -p "$STACK_DIR/bin"
