@@ -11,7 +11,7 @@ use crate::error::{ErrorKind, SendError, UsageError};
 use crate::message::{check_header_safe, parse_address};
 use crate::pool;
 use crate::send::scrub_json;
-use crate::smtp::client::{connect_tcp, is_not_smtp, Connection};
+use crate::smtp::client::{choose_mechanism, connect_tcp, is_not_smtp, Connection};
 use crate::smtp::reply::Reply;
 use crate::smtp::tls::CertInfo;
 use crate::smtp::transcript::{round_ms, Transcript};
@@ -564,20 +564,26 @@ impl Walk {
             self.record("auth", "skip", "auth is 'none'", json!({ "offered": mechanisms }));
             return Ok(());
         }
+        let mode = self.transport.auth.as_str();
         match conn.authenticate(&self.transport, &mut self.t, self.deadline).await {
-            Ok(()) => {
-                let detail = format!("logged in as {}", self.transport.username.as_deref().unwrap_or(""));
-                self.record("auth", "ok", detail, json!({ "offered": mechanisms, "mode": self.transport.auth.as_str() }));
+            Ok(login) => {
+                let user = self.transport.username.clone().unwrap_or_default();
+                let (mechanism, reply) = login.map(|(m, r)| (m.to_string(), r.one_line())).unwrap_or_default();
+                let detail = format!("logged in as {user} with {mechanism}");
+                self.record("auth", "ok", detail, json!({ "offered": mechanisms, "mode": mode, "mechanism": mechanism, "reply": reply }));
                 Ok(())
             }
             Err(e) => {
+                let mechanism = choose_mechanism(self.transport.auth, &mechanisms).map(|m| m.to_string());
+                let reply = e.reply.as_ref().map(Reply::one_line);
                 let failure = Failure::from_send_error(e, Stage::Auth, Cause::AuthUnavailable);
                 let failure = match failure.cause {
                     // A refused login without a recognised code is a refused login.
                     Cause::Unknown if failure.reply.is_some() => Failure { cause: Cause::AuthFailed, ..failure },
                     _ => failure,
                 };
-                Err(self.fail("auth", failure, json!({ "offered": mechanisms, "mode": self.transport.auth.as_str() })))
+                let data = json!({ "offered": mechanisms, "mode": mode, "mechanism": mechanism, "reply": reply });
+                Err(self.fail("auth", failure, data))
             }
         }
     }

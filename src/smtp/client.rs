@@ -401,9 +401,11 @@ impl Connection {
 
     /// Logs in as the transport says. Never sends credentials over a
     /// connection without TLS unless `allow_insecure_auth` is set.
-    pub async fn authenticate(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+    /// Returns the mechanism used and the server's final reply (`None` when
+    /// no login was asked for or it happened earlier on this connection).
+    pub async fn authenticate(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<Option<(Mechanism, Reply)>, SendError> {
         if transport.auth == AuthMode::None || self.authenticated {
-            return Ok(());
+            return Ok(None);
         }
         let offered = self.capabilities.auth_mechanisms();
         let mechanism = choose_mechanism(transport.auth, &offered).ok_or_else(|| {
@@ -461,7 +463,7 @@ impl Connection {
             return Err(SendError::from_reply(ErrorKind::Auth, &format!("login as {} failed", transport.username.as_deref().unwrap_or("")), reply));
         }
         self.authenticated = true;
-        Ok(())
+        Ok(Some((mechanism, reply)))
     }
 
     /// Sends the message after a 354, dot-stuffed (RFC 5321 section 4.5.2),
