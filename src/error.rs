@@ -102,10 +102,6 @@ impl SendError {
             ),
         }
     }
-
-    pub fn is_tls(&self) -> bool {
-        self.kind == ErrorKind::Tls
-    }
 }
 
 impl fmt::Display for SendError {

@@ -540,9 +540,8 @@ impl Walk {
             Some(E::PeerIncompatible(
                 PeerIncompatible::ServerDoesNotSupportTls12Or13 | PeerIncompatible::Tls12NotOffered | PeerIncompatible::SupportedVersionsExtensionRequired,
             )) => Cause::TlsVersionUnsupported,
-            Some(E::AlertReceived(AlertDescription::HandshakeFailure)) if self.transport.tls_min_version == crate::config::TlsMinVersion::V1_2 => {
-                Cause::TlsHandshakeFailed
-            }
+            // Any other alert: the port speaks TLS and refused this handshake.
+            Some(E::AlertReceived(_)) => Cause::TlsHandshakeFailed,
             _ if error.kind == ErrorKind::Timeout => Cause::Timeout,
             _ if self.transport.security == Security::Tls => {
                 let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);

@@ -189,12 +189,6 @@ fn describe_certificate_error(error: &CertificateError, host: &str, presented: O
     }
 }
 
-/// Whether a handshake failure is about the certificate (as opposed to the
-/// protocol or the version).
-pub fn is_certificate_error(error: &rustls::Error) -> bool {
-    matches!(error, rustls::Error::InvalidCertificate(_))
-}
-
 pub fn version_name(version: rustls::ProtocolVersion) -> String {
     match version {
         rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),

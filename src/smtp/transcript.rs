@@ -63,7 +63,7 @@ impl Transcript {
     }
 }
 
-pub fn ms_since(start: Instant) -> f64 {
+fn ms_since(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
