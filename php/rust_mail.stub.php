@@ -66,3 +66,15 @@ function rust_mail_send(array $message, array $transport): array {}
  * @throws RustMailException on a programming error in the arguments.
  */
 function rust_mail_diagnose(array $transport, ?array $options = null): array {}
+
+/**
+ * Explains a failed rust_mail_send() after the fact (a log entry, say): the cause, summary and advice that
+ * rust_mail_diagnose() would give for that error and server reply, naming this transport's settings.
+ *
+ * @param array{kind: string, message?: string, code?: ?int, enhanced_code?: ?string, reply?: ?string, from?: string} $failure
+ *   `kind` and `message` from the result's `error`, and its `code`, `enhanced_code` and `reply`.
+ * @param array $transport The transport the mail was sent with, as for rust_mail_send().
+ * @return array{cause: string, summary: string, advice: list<string>}
+ * @throws RustMailException on a programming error in the arguments.
+ */
+function rust_mail_explain(array $failure, array $transport): array {}

@@ -56,6 +56,19 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Dns,
+        ErrorKind::ConnectRefused,
+        ErrorKind::ConnectTimeout,
+        ErrorKind::Tls,
+        ErrorKind::Auth,
+        ErrorKind::SenderRejected,
+        ErrorKind::RecipientRejected,
+        ErrorKind::DataRejected,
+        ErrorKind::Timeout,
+        ErrorKind::Protocol,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Dns => "dns",

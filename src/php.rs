@@ -122,6 +122,12 @@ pub fn rust_mail_diagnose(transport: &ZendHashTable, options: Option<&ZendHashTa
     to_zval(&diagnose::diagnose(&entries(transport)?, &options)?)
 }
 
+/// Explains a failed send after the fact. See php/rust_mail.stub.php.
+#[php_function]
+pub fn rust_mail_explain(failure: &ZendHashTable, transport: &ZendHashTable) -> PhpResult<Zval> {
+    to_zval(&diagnose::explain(&entries(failure)?, &entries(transport)?)?)
+}
+
 pub extern "C" fn php_module_info(_module: *mut ModuleEntry) {
     info_table_start!();
     info_table_row!("rust_mail support", "enabled");
@@ -137,5 +143,6 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<RustMailException>()
         .function(wrap_function!(rust_mail_send))
         .function(wrap_function!(rust_mail_diagnose))
+        .function(wrap_function!(rust_mail_explain))
         .info_function(php_module_info)
 }

@@ -30,6 +30,7 @@ var_dump(str_contains($stub, 'class RustMailException extends \Exception'));
 --EXPECT--
 bool(true)
 rust_mail_diagnose: same
+rust_mail_explain: same
 rust_mail_send: same
 string(9) "Exception"
 bool(true)

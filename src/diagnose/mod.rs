@@ -20,7 +20,7 @@ use serde_json::{json, Value as Json};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
-use verdict::{classify_reply, verdict, Cause, Context, Stage};
+use verdict::{cause_of_send_failure, classify_reply, verdict, Cause, Context, Stage};
 
 const STEP_NAMES: [&str; 8] = ["dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
 
@@ -110,6 +110,43 @@ pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<
     let mut result = pool::with_state(|state| state.runtime.block_on(Walk::new(transport, options).run()))
         .map_err(UsageError::new)?;
     scrub_json(&mut result, &secrets);
+    Ok(result)
+}
+
+/// Explains a failed `rust_mail_send()` after the fact (a log entry): the
+/// verdict a diagnosis would give for that error and reply, with advice for
+/// this transport.
+pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<Json, UsageError> {
+    let f = Fields::new("failure", failure, &["kind", "message", "code", "enhanced_code", "reply", "from"])?;
+    let kinds = ErrorKind::ALL.map(ErrorKind::as_str);
+    let kind = f.choice("kind", &kinds)?.ok_or_else(|| UsageError::new("$failure['kind'] is required"))?;
+    let message = f.string("message")?.unwrap_or_default();
+    let reply = match f.int("code")? {
+        None => None,
+        Some(code @ 200..=599) => Some(Reply {
+            code: code as u16,
+            enhanced: f.string("enhanced_code")?.filter(|e| !e.is_empty()),
+            lines: vec![f.string("reply")?.unwrap_or_default()],
+        }),
+        Some(code) => return Err(UsageError::new(format!("$failure['code'] must be an SMTP reply code, got {code}"))),
+    };
+    let transport = Transport::from_value(transport)?;
+    let cause = cause_of_send_failure(kind, &message, reply.as_ref());
+    let context = Context {
+        host: transport.host.clone(),
+        port: transport.port,
+        security: transport.security,
+        auth: transport.auth,
+        username: transport.username.clone(),
+        from: f.string("from")?,
+        enhanced: reply.as_ref().and_then(|r| r.enhanced.clone()),
+        detail: reply.as_ref().map(Reply::one_line).unwrap_or(message),
+        offered_auth: Vec::new(),
+        open_ports: Vec::new(),
+    };
+    let v = verdict(cause, &context);
+    let mut result = json!({ "cause": cause.as_str(), "summary": v.summary, "advice": v.advice });
+    scrub_json(&mut result, &transport.secrets());
     Ok(result)
 }
 

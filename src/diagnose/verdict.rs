@@ -111,6 +111,39 @@ pub fn classify_reply(stage: Stage, reply: &Reply) -> Cause {
     }
 }
 
+/// The cause of a failed `rust_mail_send()`, from its error kind and message
+/// and the server's reply, for explaining a send after the fact (a log entry).
+pub fn cause_of_send_failure(kind: &str, message: &str, reply: Option<&Reply>) -> Cause {
+    let stage = match kind {
+        "auth" => Stage::Auth,
+        "sender_rejected" => Stage::MailFrom,
+        "recipient_rejected" => Stage::RcptTo,
+        "data_rejected" => Stage::Data,
+        _ => Stage::Greeting,
+    };
+    if let Some(cause) = reply.map(|r| classify_reply(stage, r)).filter(|c| *c != Cause::Unknown) {
+        return cause;
+    }
+    // The client's own messages for the kinds that have several causes.
+    let says = |words: &str| message.contains(words);
+    match kind {
+        "dns" => Cause::DnsFailed,
+        "connect_refused" => Cause::ConnectionRefused,
+        "connect_timeout" => Cause::PortBlocked,
+        "timeout" => Cause::Timeout,
+        "tls" if says("does not offer STARTTLS") => Cause::StarttlsUnavailable,
+        "tls" if says("the certificate") => Cause::TlsCertificateInvalid,
+        "tls" if says("share no TLS version") => Cause::TlsVersionUnsupported,
+        "tls" if says("did not answer with TLS") => Cause::NotSmtp,
+        "tls" => Cause::TlsHandshakeFailed,
+        "auth" if reply.is_some() => Cause::AuthFailed,
+        "auth" => Cause::AuthUnavailable,
+        "recipient_rejected" => Cause::RecipientRejected,
+        "protocol" if says("not SMTP") => Cause::NotSmtp,
+        _ => Cause::Unknown,
+    }
+}
+
 /// Microsoft's temporary throttling range 4.7.500 to 4.7.699.
 fn is_throttling_code(enhanced: &str) -> bool {
     enhanced
@@ -380,6 +413,19 @@ mod tests {
         assert_eq!(classify_reply(Stage::MailFrom, &reply("530 5.7.0 Must issue a STARTTLS command first")), Cause::StarttlsUnavailable);
         assert_eq!(classify_reply(Stage::Auth, &reply("534 5.7.9 Application-specific password required")), Cause::AuthFailed);
         assert_eq!(classify_reply(Stage::MailFrom, &reply("451 4.3.0 Temporary failure")), Cause::Unknown);
+    }
+
+    #[test]
+    fn send_failures_map_to_causes() {
+        let disabled = reply("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled");
+        assert_eq!(cause_of_send_failure("auth", "login failed", Some(&disabled)), Cause::AuthDisabled);
+        assert_eq!(cause_of_send_failure("auth", "login failed", Some(&reply("535 Incorrect authentication data"))), Cause::AuthFailed);
+        assert_eq!(cause_of_send_failure("auth", "refusing to send the password without TLS", None), Cause::AuthUnavailable);
+        assert_eq!(cause_of_send_failure("connect_timeout", "no answer", None), Cause::PortBlocked);
+        assert_eq!(cause_of_send_failure("tls", "the certificate expired on 2020-02-01", None), Cause::TlsCertificateInvalid);
+        assert_eq!(cause_of_send_failure("tls", "h does not offer STARTTLS, and security is 'starttls'", None), Cause::StarttlsUnavailable);
+        assert_eq!(cause_of_send_failure("recipient_rejected", "refused", Some(&reply("550 5.7.54 Unable to relay"))), Cause::RelayDenied);
+        assert_eq!(cause_of_send_failure("data_rejected", "refused", Some(&reply("554 5.6.0 Message rejected"))), Cause::Unknown);
     }
 
     #[test]

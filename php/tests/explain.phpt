@@ -1,0 +1,39 @@
+--TEST--
+rust_mail_explain() turns a failed send's error and reply into the diagnosis cause and advice
+--EXTENSIONS--
+rust_mail
+--FILE--
+<?php
+$m365 = ['host' => 'smtp.office365.com', 'port' => 587, 'username' => 'site@example.com', 'password' => 'S3ntinel-Pa55'];
+$cases = [
+    'disabled tenant' => [['kind' => 'auth', 'message' => 'login failed', 'code' => 535, 'enhanced_code' => '5.7.139',
+                           'reply' => 'Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.'], $m365],
+    'send as'         => [['kind' => 'data_rejected', 'message' => 'refused', 'code' => 550, 'enhanced_code' => '5.7.60',
+                           'reply' => 'SMTP; Client does not have permissions to send as this sender', 'from' => 'support@example.com'], $m365],
+    'dropped port'    => [['kind' => 'connect_timeout', 'message' => 'no answer from 192.0.2.1:25'], ['host' => 'mail.example.com', 'port' => 25]],
+    'echoed password' => [['kind' => 'auth', 'message' => 'login failed', 'code' => 535, 'reply' => 'bad password S3ntinel-Pa55'], $m365],
+];
+foreach ($cases as $label => [$failure, $transport]) {
+    $v = rust_mail_explain($failure, $transport);
+    echo "$label: {$v['cause']}\n  {$v['summary']}\n  {$v['advice'][0]}\n";
+}
+try {
+    rust_mail_explain(['kind' => 'nonsense'], $m365);
+} catch (RustMailException $e) {
+    echo $e->getMessage(), "\n";
+}
+?>
+--EXPECT--
+disabled tenant: auth_disabled
+  SMTP login is switched off for site@example.com or its Microsoft 365 tenant (5.7.139): 535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.
+  In the Microsoft 365 admin center, enable Authenticated SMTP for the mailbox (Mail > Manage email apps), and check that security defaults or conditional access do not block it.
+send as: sender_not_allowed
+  site@example.com may not send as support@example.com (the From address differs from the mailbox): 550 5.7.60 SMTP; Client does not have permissions to send as this sender.
+  Grant site@example.com the "Send As" right on support@example.com (Microsoft 365: Exchange admin center > mailbox > delegation).
+dropped port: port_blocked
+  Nothing answered on mail.example.com:25: a firewall between this site and the server is dropping the connection.
+  Ask the hosting provider whether outbound port 25 is blocked; many block port 25, some also 465 and 587.
+echoed password: auth_failed
+  smtp.office365.com:587 refused the login of site@example.com: 535 bad password [redacted].
+  Check username 'site@example.com' and the password (or token).
+$failure['kind'] must be one of dns, connect_refused, connect_timeout, tls, auth, sender_rejected, recipient_rejected, data_rejected, timeout, protocol, got 'nonsense'
