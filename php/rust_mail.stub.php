@@ -73,7 +73,7 @@ function rust_mail_diagnose(array $transport, ?array $options = null): array {}
  *
  * @param array{kind: string, message?: string, code?: ?int, enhanced_code?: ?string, reply?: ?string, from?: string} $failure
  *   `kind` and `message` from the result's `error`, and its `code`, `enhanced_code` and `reply`.
- * @param array $transport The transport the mail was sent with, as for rust_mail_send().
+ * @param array $transport The transport the mail was sent with, as for rust_mail_send(); the password may be left out.
  * @return array{cause: string, summary: string, advice: list<string>}
  * @throws RustMailException on a programming error in the arguments.
  */

@@ -96,7 +96,19 @@ const TRANSPORT_KEYS: &[&str] = &[
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Transport {
+    /// A transport to connect with: credentials are required when `auth` asks for a login.
     pub fn from_value(entries: &[(Key, Value)]) -> Result<Transport, UsageError> {
+        Self::parse(entries, true)
+    }
+
+    /// A transport that is only described, never connected with (explaining a
+    /// past failure): the password may be left out, so that no caller has to
+    /// fetch or decrypt a secret for it.
+    pub fn settings_only(entries: &[(Key, Value)]) -> Result<Transport, UsageError> {
+        Self::parse(entries, false)
+    }
+
+    fn parse(entries: &[(Key, Value)], needs_secret: bool) -> Result<Transport, UsageError> {
         let f = Fields::new("transport", entries, TRANSPORT_KEYS)?;
 
         let host = f.string("host")?.map(|h| h.trim().to_string()).unwrap_or_default();
@@ -145,7 +157,7 @@ impl Transport {
             None if username.is_some() => AuthMode::Auto,
             None => AuthMode::None,
         };
-        if auth != AuthMode::None && (username.is_none() || password.is_none()) {
+        if auth != AuthMode::None && (username.is_none() || (needs_secret && password.is_none())) {
             let what = if auth == AuthMode::Xoauth2 { "'username' and 'password' (the OAuth2 access token)" } else { "'username' and 'password'" };
             return Err(UsageError::new(format!("$transport needs {what} when 'auth' is not 'none'")));
         }
@@ -252,6 +264,16 @@ mod tests {
         assert!(transport(&[("host", Value::str("h")), ("auth", Value::str("login"))]).unwrap_err().0.contains("'username'"));
         assert!(transport(&[("host", Value::str("h")), ("timeout", Value::Int(0))]).unwrap_err().0.contains("$transport['timeout']"));
         assert!(transport(&[("host", Value::str("h")), ("ca_file", Value::str("/nonexistent.pem"))]).unwrap_err().0.contains("ca_file"));
+    }
+
+    #[test]
+    fn only_a_transport_to_connect_with_needs_the_password() {
+        let entries: Vec<_> = [("host", "h"), ("auth", "login"), ("username", "u")]
+            .iter()
+            .map(|(k, v)| (Key::Name(k.to_string()), Value::str(v)))
+            .collect();
+        assert!(Transport::from_value(&entries).unwrap_err().0.contains("'password'"));
+        assert_eq!(Transport::settings_only(&entries).unwrap().username.as_deref(), Some("u"));
     }
 
     #[test]

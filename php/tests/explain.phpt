@@ -5,11 +5,12 @@ rust_mail
 --FILE--
 <?php
 $m365 = ['host' => 'smtp.office365.com', 'port' => 587, 'username' => 'site@example.com', 'password' => 'S3ntinel-Pa55'];
+$without_password = ['host' => 'smtp.office365.com', 'port' => 587, 'auth' => 'login', 'username' => 'site@example.com'];
 $cases = [
     'disabled tenant' => [['kind' => 'auth', 'message' => 'login failed', 'code' => 535, 'enhanced_code' => '5.7.139',
                            'reply' => 'Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.'], $m365],
     'send as'         => [['kind' => 'data_rejected', 'message' => 'refused', 'code' => 550, 'enhanced_code' => '5.7.60',
-                           'reply' => 'SMTP; Client does not have permissions to send as this sender', 'from' => 'support@example.com'], $m365],
+                           'reply' => 'SMTP; Client does not have permissions to send as this sender', 'from' => 'support@example.com'], $without_password],
     'dropped port'    => [['kind' => 'connect_timeout', 'message' => 'no answer from 192.0.2.1:25'], ['host' => 'mail.example.com', 'port' => 25]],
     'echoed password' => [['kind' => 'auth', 'message' => 'login failed', 'code' => 535, 'reply' => 'bad password S3ntinel-Pa55'], $m365],
 ];

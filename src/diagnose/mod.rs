@@ -130,7 +130,7 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
         }),
         Some(code) => return Err(UsageError::new(format!("$failure['code'] must be an SMTP reply code, got {code}"))),
     };
-    let transport = Transport::from_value(transport)?;
+    let transport = Transport::settings_only(transport)?;
     let cause = cause_of_send_failure(kind, &message, reply.as_ref());
     let context = Context {
         host: transport.host.clone(),

@@ -126,3 +126,15 @@ def test_password_never_in_any_page(wp, capture):
         for secret in secrets:
             assert secret not in text, path
     assert "saved (leave empty to keep)" in browser.get(SETTINGS).text
+
+
+def test_failed_entry_explains_itself_with_the_diagnosis_classifier(wp, capture):
+    """A wrong password: the entry page says what went wrong and what to do, in the words of the diagnosis."""
+    server = capture(user="mailer", password="right-password")
+    wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password="wrong-password")
+    wp.php("wp_mail('someone@example.com', 'Wrong password', 'Body'); out(true);")
+    page = wp.browser().get(f"{LOG}&entry={latest_entry_id(wp)}").text
+    explanation = re.search(r'<div class="notice notice-error inline rust-mail-explanation">(.*?)</div>', page, re.S).group(1)
+    assert f"127.0.0.1:{server.port} refused the login of mailer: 535" in explanation, explanation
+    assert "Check username &#039;mailer&#039; and the password (or token)." in explanation, explanation
+    assert "wrong-password" not in page

@@ -208,11 +208,16 @@ class Rust_Mail_Settings {
 	 * The `$transport` array for rust_mail_send() and rust_mail_diagnose(). Empty optional strings are left out so that
 	 * the extension applies its own defaults. With an OAuth2 app configured, the password is its access token.
 	 *
+	 * @param bool $with_secret false for a transport that is only described (explaining a logged failure): no
+	 *                          password is decrypted and no OAuth2 token fetched.
 	 * @throws Rust_Mail_OAuth_Exception when the token cannot be had.
 	 */
-	public static function transport() {
+	public static function transport( $with_secret = true ) {
 		$transport = array();
 		foreach ( self::TRANSPORT_KEYS as $key => $type ) {
+			if ( 'secret' === $type && ! $with_secret ) {
+				continue;
+			}
 			$value = self::get( $key );
 			if ( 'string' === $type || 'secret' === $type ) {
 				$value = (string) $value;
@@ -228,7 +233,7 @@ class Rust_Mail_Settings {
 		}
 		if ( 'none' === $transport['auth'] ) {
 			unset( $transport['username'], $transport['password'] );
-		} elseif ( 'xoauth2' === $transport['auth'] && Rust_Mail_OAuth::is_configured() ) {
+		} elseif ( $with_secret && 'xoauth2' === $transport['auth'] && Rust_Mail_OAuth::is_configured() ) {
 			// The one place every send and every diagnosis gets its transport: the app's fresh token replaces the
 			// password here. Throws Rust_Mail_OAuth_Exception when no token can be had.
 			$transport['password'] = Rust_Mail_OAuth::token();

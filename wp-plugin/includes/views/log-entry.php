@@ -18,7 +18,12 @@ defined( 'ABSPATH' ) || exit;
 		<?php if ( $rust_mail_explanation ) : ?>
 			<div class="notice notice-error inline rust-mail-explanation">
 				<p><strong><?php esc_html_e( 'What went wrong:', 'rust-mail' ); ?></strong> <?php echo esc_html( $rust_mail_explanation['cause'] ); ?></p>
-				<p><strong><?php esc_html_e( 'What to do:', 'rust-mail' ); ?></strong> <?php echo esc_html( $rust_mail_explanation['advice'] ); ?></p>
+				<p><strong><?php esc_html_e( 'What to do:', 'rust-mail' ); ?></strong></p>
+				<ul class="ul-disc">
+					<?php foreach ( $rust_mail_explanation['advice'] as $rust_mail_advice ) : ?>
+						<li><?php echo esc_html( $rust_mail_advice ); ?></li>
+					<?php endforeach; ?>
+				</ul>
 				<?php if ( Rust_Mail_Router::diagnose_available() ) : ?>
 					<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
 						<input type="hidden" name="action" value="<?php echo esc_attr( Rust_Mail_Admin::ACTION_DIAGNOSE ); ?>" />
