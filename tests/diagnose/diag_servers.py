@@ -153,6 +153,11 @@ class NetNamespace:
         self.exec("iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", str(port),
                   "-j", "REJECT", "--reject-with", "tcp-reset")
 
+    def unreachable(self, port):
+        """Outgoing connects to `port` are answered "network unreachable", as by a router without a route."""
+        self.exec("iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", str(port),
+                  "-j", "REJECT", "--reject-with", "icmp-net-unreachable")
+
     def smtp_sink(self, port):
         """Postfix's smtp-sink listening on 127.0.0.1:`port` inside the namespace."""
         process = subprocess.Popen(

@@ -11,7 +11,7 @@ SLACK = 2         # php start-up and teardown on top of it
 
 
 class Address:
-    """A host and port with no test server behind them (closed, dropped or unroutable).
+    """A host and port with no test server behind them (closed, dropped or unreachable).
     Without a port: one just freed on 127.0.0.1, so nothing listens there."""
 
     def __init__(self, port=None, host="127.0.0.1"):
@@ -133,9 +133,11 @@ def test_scan_ports_true_probes_the_standard_ports(php, netns):
 
 
 def test_unreachable_network_is_reported_per_address(php, netns):
-    """The namespace has no route beyond its loopback: the connect fails at once with ENETUNREACH."""
+    """The namespace's firewall answers "network unreachable" (on its own loopback, so no packet leaves it):
+    the connect fails at once with ENETUNREACH."""
+    netns.unreachable(587)
     runner = netns.php(php)
-    unroutable = Address(587, host="10.9.9.9")
+    unroutable = Address(587)
     diagnosis = diagnose(runner, transport_for(unroutable, timeout=3), {"timeout": RUN_TIMEOUT})
     assert diagnosis.elapsed < 3, "an unreachable network fails at once, it does not wait for the timeout"
     expect(diagnosis, "port_blocked", failed_step="tcp", advice=["587"])
