@@ -132,18 +132,9 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
     };
     let transport = Transport::settings_only(transport)?;
     let cause = cause_of_send_failure(kind, &message, reply.as_ref());
-    let context = Context {
-        host: transport.host.clone(),
-        port: transport.port,
-        security: transport.security,
-        auth: transport.auth,
-        username: transport.username.clone(),
-        from: f.string("from")?,
-        enhanced: reply.as_ref().and_then(|r| r.enhanced.clone()),
-        detail: reply.as_ref().map(Reply::one_line).unwrap_or(message),
-        offered_auth: Vec::new(),
-        open_ports: Vec::new(),
-    };
+    let enhanced = reply.as_ref().and_then(|r| r.enhanced.clone());
+    let detail = reply.as_ref().map(Reply::one_line).unwrap_or(message);
+    let context = Context::new(&transport, f.string("from")?, detail, enhanced);
     let v = verdict(cause, &context);
     let mut result = json!({ "cause": cause.as_str(), "summary": v.summary, "advice": v.advice });
     scrub_json(&mut result, &transport.secrets());
@@ -269,14 +260,6 @@ impl Walk {
             }
         }
         let context = Context {
-            host: self.transport.host.clone(),
-            port: self.transport.port,
-            security: self.transport.security,
-            auth: self.transport.auth,
-            username: self.transport.username.clone(),
-            from: self.options.from.clone(),
-            detail,
-            enhanced,
             offered_auth: self.offered_auth.clone(),
             open_ports: self
                 .ports
@@ -285,6 +268,7 @@ impl Walk {
                 .filter(|p| p["state"] == "open" && p["port"] != self.transport.port && p["service"].as_str().is_some_and(|s| s.starts_with("smtp")))
                 .filter_map(|p| Some((p["port"].as_u64()? as u16, p["service"].as_str()?.to_string())))
                 .collect(),
+            ..Context::new(&self.transport, self.options.from.clone(), detail, enhanced)
         };
         let mut v = verdict(cause, &context);
         if cause == Cause::Ok {

@@ -2,7 +2,7 @@
 //! tested on fixtures. The Microsoft 365 codes come from
 //! shared/notes/mail-servers.md.
 
-use crate::config::{AuthMode, Security};
+use crate::config::{AuthMode, Security, Transport};
 use crate::smtp::reply::Reply;
 
 /// Why a connection or a send fails. Documented one by one in README.md.
@@ -168,6 +168,24 @@ pub struct Context {
     pub offered_auth: Vec<String>,
     /// Other ports a scan found speaking SMTP: (port, service).
     pub open_ports: Vec<(u16, String)>,
+}
+
+impl Context {
+    /// The transport's settings, with nothing yet learnt from the server.
+    pub fn new(transport: &Transport, from: Option<String>, detail: String, enhanced: Option<String>) -> Context {
+        Context {
+            host: transport.host.clone(),
+            port: transport.port,
+            security: transport.security,
+            auth: transport.auth,
+            username: transport.username.clone(),
+            from,
+            detail,
+            enhanced,
+            offered_auth: Vec::new(),
+            open_ports: Vec::new(),
+        }
+    }
 }
 
 /// The security setting that fits what a scanned port speaks.
