@@ -2,33 +2,31 @@
 /**
  * Runs when the plugin is deleted from the Plugins screen. Removes everything rust-mail stored:
  *
- * - option  rust_mail_settings      (server settings, the encrypted password and client secret, sender and log options)
- * - option  rust_mail_db_version    (version of the log table)
- * - option  rust_mail_oauth_token   (the cached, encrypted OAuth2 access token)
- * - table   {prefix}rust_mail_log   (the connection log)
- * - cron    rust_mail_purge_log     (the scheduled log purge)
- * - transients rust_mail_notice_<user id> and rust_mail_diagnosis_<user id> (short-lived page messages)
+ * - option    rust_mail_settings     (server settings, the encrypted password and client secret, sender and log options)
+ * - option    rust_mail_db_version   (version of the log table)
+ * - option    rust_mail_oauth_token  (the cached, encrypted OAuth2 access token)
+ * - table     {prefix}rust_mail_log  (the connection log)
+ * - cron      rust_mail_purge_log    (the scheduled log purge)
+ * - user meta rust_mail_notice and rust_mail_diagnosis of every user (short-lived page messages)
  *
- * On a multisite network this is done for every site. Constants in wp-config.php are yours to remove.
+ * On multisite the options are the network's and the table is the network's ({base prefix}rust_mail_log); each site's
+ * own options, table and cron event are removed too (versions before 0.2 kept them per site). Constants in
+ * wp-config.php are yours to remove.
  *
  * @package RustMail
  */
 
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
+const RUST_MAIL_OPTIONS = array( 'rust_mail_settings', 'rust_mail_db_version', 'rust_mail_oauth_token' );
+
 function rust_mail_uninstall_site() {
 	global $wpdb;
-	delete_option( 'rust_mail_settings' );
-	delete_option( 'rust_mail_db_version' );
-	delete_option( 'rust_mail_oauth_token' );
+	foreach ( RUST_MAIL_OPTIONS as $option ) {
+		delete_option( $option );
+	}
 	wp_clear_scheduled_hook( 'rust_mail_purge_log' );
 	$wpdb->query( "DROP TABLE IF EXISTS {$wpdb->prefix}rust_mail_log" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
-	foreach ( array( 'rust_mail_notice_', 'rust_mail_diagnosis_' ) as $prefix ) {
-		$names = $wpdb->get_col( $wpdb->prepare( "SELECT option_name FROM $wpdb->options WHERE option_name LIKE %s", $wpdb->esc_like( '_transient_' . $prefix ) . '%' ) );
-		foreach ( $names as $name ) {
-			delete_transient( substr( $name, strlen( '_transient_' ) ) );
-		}
-	}
 }
 
 if ( is_multisite() ) {
@@ -37,6 +35,15 @@ if ( is_multisite() ) {
 		rust_mail_uninstall_site();
 		restore_current_blog();
 	}
+	foreach ( RUST_MAIL_OPTIONS as $rust_mail_option ) {
+		delete_site_option( $rust_mail_option );
+	}
+	$wpdb->query( "DROP TABLE IF EXISTS {$wpdb->base_prefix}rust_mail_log" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
 } else {
 	rust_mail_uninstall_site();
+}
+
+// User meta is one table for the whole network: delete_metadata() with "all users" removes every user's copy.
+foreach ( array( 'rust_mail_notice', 'rust_mail_diagnosis' ) as $rust_mail_meta_key ) {
+	delete_metadata( 'user', 0, $rust_mail_meta_key, '', true );
 }

@@ -205,7 +205,9 @@ class SmtpTestServer:
 
     def stop(self):
         if self._listener is not None:
-            self._listener.close()
+            # On the loop's own thread: asyncio's Server.close() is not thread-safe, and raced with the loop it
+            # could find its waiters already gone.
+            self._loop.call_soon_threadsafe(self._listener.close)
             self.close_connections()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)

@@ -8,12 +8,15 @@
 #
 # Settings (environment):
 #   STACK_DIR      where the site, configs, logs and captured mail live  (/var/lib/rust-mail-demo)
-#   HTTP_PORT      nginx port on 127.0.0.1                                (8088)
+#   HTTP_ADDR      nginx address, in 127.0.0.0/8                          (127.0.0.1)
+#   HTTP_PORT      nginx port                                             (8088)
 #   SMTP_PORT      capture SMTP server port on 127.0.0.1                  (2525)
 #   DB_NAME        MariaDB database (and user) name                       (rustmail_<basename of STACK_DIR>)
 #   RUST_MAIL_SO   load this extension build instead of the system-installed one (tests use the fresh build)
+#   MULTISITE      1: a multisite network in subdirectories (the main site and /site2/), the plugin network-active;
+#                  give it HTTP_PORT 80 (and an HTTP_ADDR of its own): WordPress keeps no port in a site's domain
 #
-# Everything listens on 127.0.0.1 only. Process ids are kept in STACK_DIR/run so that `down` stops exactly
+# Everything listens on loopback only. Process ids are kept in STACK_DIR/run so that `down` stops exactly
 # what `up` started. PHP for the CLI with the same ini as the site: STACK_DIR/bin/php.
 set -euo pipefail
 
@@ -24,8 +27,10 @@ HTTP_PORT=${HTTP_PORT:-8088}
 SMTP_PORT=${SMTP_PORT:-2525}
 DB_NAME=${DB_NAME:-rustmail_$(basename "$STACK_DIR" | tr -c 'a-zA-Z0-9_\n' '_')}
 RUST_MAIL_SO=${RUST_MAIL_SO:-}
+MULTISITE=${MULTISITE:-0}
 PHP_VERSION=8.2
-SITE_URL="http://127.0.0.1:$HTTP_PORT"
+HTTP_ADDR=${HTTP_ADDR:-127.0.0.1}
+if [ "$HTTP_PORT" = 80 ]; then SITE_URL="http://$HTTP_ADDR"; else SITE_URL="http://$HTTP_ADDR:$HTTP_PORT"; fi
 WP="$STACK_DIR/wordpress"
 RUN="$STACK_DIR/run"
 LOGS="$STACK_DIR/logs"
@@ -55,12 +60,12 @@ stop_pidfile() {
 }
 
 wait_for_port() {
-  local port=$1 what=$2
+  local port=$1 what=$2 addr=${3:-127.0.0.1}
   for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null && return 0
     sleep 0.1
   done
-  log "$what did not start listening on 127.0.0.1:$port (logs in $LOGS)"
+  log "$what did not start listening on $addr:$port (logs in $LOGS)"
   exit 1
 }
 
@@ -123,11 +128,15 @@ install_wordpress_files() {
 
   local salts="" name
   for name in AUTH_KEY SECURE_AUTH_KEY LOGGED_IN_KEY NONCE_KEY AUTH_SALT SECURE_AUTH_SALT LOGGED_IN_SALT NONCE_SALT; do
-    salts+="define( '$name', '$(secret "salt-$name")' );"$'\n'
+    salts+="defined( '$name' ) || define( '$name', '$(secret "salt-$name")' );"$'\n'
   done
   cat > "$WP/wp-config.php" <<EOF
 <?php
 // Written by tests/harness/wp-stack.sh; rewritten on every \`up\`.
+// Tests put RUST_MAIL_* constants here (first, so that a test can also replace a salt).
+if ( file_exists( '$STACK_DIR/wp-config-extra.php' ) ) {
+	require '$STACK_DIR/wp-config-extra.php';
+}
 define( 'DB_NAME', '$DB_NAME' );
 define( 'DB_USER', '$DB_NAME' );
 define( 'DB_PASSWORD', '$(secret db-password)' );
@@ -135,8 +144,13 @@ define( 'DB_HOST', 'localhost' );
 define( 'DB_CHARSET', 'utf8mb4' );
 define( 'DB_COLLATE', '' );
 $salts
-define( 'WP_HOME', '$SITE_URL' );
-define( 'WP_SITEURL', '$SITE_URL' );
+// A network's sites each have their own address, so it has no WP_HOME: wp-install.php writes multisite.php.
+if ( file_exists( '$STACK_DIR/multisite.php' ) ) {
+	require '$STACK_DIR/multisite.php';
+} else {
+	define( 'WP_HOME', '$SITE_URL' );
+	define( 'WP_SITEURL', '$SITE_URL' );
+}
 // No WP_DEBUG: on PHP 8.2 it turns WordPress 6.1's many deprecation notices on, which flood FastCGI's stderr.
 // PHP still logs warnings and errors to $LOGS/php-errors.log.
 define( 'WP_DEBUG', false );
@@ -144,10 +158,6 @@ define( 'AUTOMATIC_UPDATER_DISABLED', true );
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
 define( 'FS_METHOD', 'direct' );
 \$table_prefix = 'wp_';
-// Tests put RUST_MAIL_* constants here.
-if ( file_exists( '$STACK_DIR/wp-config-extra.php' ) ) {
-	require '$STACK_DIR/wp-config-extra.php';
-}
 if ( ! defined( 'ABSPATH' ) ) {
 	define( 'ABSPATH', __DIR__ . '/' );
 }
@@ -180,6 +190,16 @@ EOF
 
 start_nginx() {
   mkdir -p "$RUN/nginx"
+  local subdirectory_sites=""
+  if [ "$MULTISITE" = 1 ]; then
+    # WordPress's rules for a network in subdirectories: /site2/wp-admin/... is the main install's wp-admin/...
+    subdirectory_sites='
+    if (!-e $request_filename) {
+      rewrite /wp-admin$ $scheme://$http_host$uri/ permanent;
+      rewrite ^(/[^/]+)?(/wp-.*) $2 last;
+      rewrite ^(/[^/]+)?(/.*\.php)$ $2 last;
+    }'
+  fi
   cat > "$STACK_DIR/nginx.conf" <<EOF
 worker_processes 1;
 user www-data;
@@ -195,10 +215,10 @@ http {
   uwsgi_temp_path $RUN/nginx/uwsgi;
   scgi_temp_path $RUN/nginx/scgi;
   server {
-    listen 127.0.0.1:$HTTP_PORT;
+    listen $HTTP_ADDR:$HTTP_PORT;
     root $WP;
     index index.php;
-    client_max_body_size 20m;
+    client_max_body_size 20m;$subdirectory_sites
     location / { try_files \$uri \$uri/ /index.php?\$args; }
     location ~ \.php\$ {
       include /etc/nginx/fastcgi_params;
@@ -212,7 +232,7 @@ http {
 }
 EOF
   nginx -e "$LOGS/nginx-error.log" -c "$STACK_DIR/nginx.conf" -p "$STACK_DIR/"
-  wait_for_port "$HTTP_PORT" nginx
+  wait_for_port "$HTTP_PORT" nginx "$HTTP_ADDR"
 }
 
 start_smtp() {
@@ -224,7 +244,8 @@ start_smtp() {
 }
 
 install_site() {
-  "$STACK_DIR/bin/php" "$HARNESS/wp-install.php" "$WP" "$SITE_URL" "$(secret admin-password)" "$SMTP_PORT"
+  "$STACK_DIR/bin/php" "$HARNESS/wp-install.php" "$WP" "$SITE_URL" "$(secret admin-password)" "$SMTP_PORT" "$MULTISITE" \
+    "$STACK_DIR/multisite.php"
 }
 
 down() {

@@ -28,6 +28,16 @@ def wp_session():
     stack.purge()
 
 
+@pytest.fixture(scope="session")
+def wp_network():
+    """A second stack: a multisite network in subdirectories, / and /site2/ (administered by 'siteadmin')."""
+    stack = WpStack(_extension(), multisite=True).up()
+    stack.site_admin_password = "site2-admin-" + stack.admin_password
+    stack.php(f"wp_set_password('{stack.site_admin_password}', get_user_by('login', 'siteadmin')->ID); out(true);")
+    yield stack
+    stack.purge()
+
+
 @pytest.fixture
 def wp(wp_session):
     """The session's site with the plugin's default test settings, an empty log, and no constants."""

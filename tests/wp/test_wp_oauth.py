@@ -100,7 +100,7 @@ def set_oauth_settings(wp, secret=CLIENT_SECRET, **values):
                 "username": MAILBOX, "oauth_tenant": TENANT, "oauth_client_id": CLIENT_ID, "pool": False}
     settings.update(values)
     wp.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
-           f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(secret)});\n"
+           f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(secret)}, 'oauth_client_secret');\n"
            "update_option(Rust_Mail_Settings::OPTION, $s); out(true);")
 
 
@@ -114,7 +114,7 @@ def send(wp, subject="Hello"):
 
 
 def cached(wp):
-    return wp.php("out(get_option('rust_mail_oauth_token', null));")
+    return wp.php("out(Rust_Mail_Settings::get_plugin_option('rust_mail_oauth_token', null));")
 
 
 def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
@@ -128,7 +128,7 @@ def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
     assert request == {"path": f"/{TENANT}/oauth2/v2.0/token", "grant_type": "client_credentials",
                        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": SCOPE}
     record = cached(wp)
-    assert token_endpoint.token not in json.dumps(record) and record["token"].startswith("sodium1:")
+    assert token_endpoint.token not in json.dumps(record) and record["token"].startswith("sodium2:")
     assert [row["status"] for row in wp.log_rows()] == ["sent", "sent"]
 
 
@@ -222,7 +222,7 @@ def test_settings_form_keeps_the_secret_encrypted(wp, token_endpoint, m365):
     assert "Settings saved." in saved.text and "NewSecret-" not in saved.text
     stored = wp.php("out(get_option('rust_mail_settings'));")
     assert stored["auth"] == "xoauth2" and stored["host"] == "smtp.office365.com"  # the preset keeps XOAUTH2
-    assert stored["oauth_client_secret"].startswith("sodium1:") and CLIENT_SECRET not in json.dumps(stored)
+    assert stored["oauth_client_secret"].startswith("sodium2:") and CLIENT_SECRET not in json.dumps(stored)
     # A blank secret field keeps the saved one; only a constant sets the token URL.
     form.update({"rust_mail[oauth_client_secret]": "", "rust_mail[oauth_token_url]": "https://evil.example/{tenant}"})
     browser.post("/wp-admin/admin-post.php", dict(browser.form_fields(browser.get(SETTINGS), "rust_mail_save_settings"), **form))
@@ -234,15 +234,51 @@ def test_settings_form_keeps_the_secret_encrypted(wp, token_endpoint, m365):
 
 def test_constants_configure_the_app(wp, token_endpoint, m365):
     wp.php("update_option('rust_mail_settings', array()); out(true);")
-    wp.set_constants({"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": m365.port, "RUST_MAIL_AUTH": "xoauth2",
-                      "RUST_MAIL_USERNAME": MAILBOX, "RUST_MAIL_CA_FILE": str(wp.dir / "oauth-test-ca.pem"),
-                      "RUST_MAIL_OAUTH_TENANT": TENANT, "RUST_MAIL_OAUTH_CLIENT_ID": CLIENT_ID,
-                      "RUST_MAIL_OAUTH_CLIENT_SECRET": CLIENT_SECRET, "RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url})
+    app = {"RUST_MAIL_AUTH": "xoauth2", "RUST_MAIL_USERNAME": MAILBOX, "RUST_MAIL_OAUTH_TENANT": TENANT,
+           "RUST_MAIL_OAUTH_CLIENT_ID": CLIENT_ID, "RUST_MAIL_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+           "RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url}
+    server = {"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": m365.port, "RUST_MAIL_SECURITY": "starttls",
+              "RUST_MAIL_VERIFY_PEER": True, "RUST_MAIL_CA_FILE": str(wp.dir / "oauth-test-ca.pem"),
+              "RUST_MAIL_ALLOW_INSECURE_AUTH": False}
+    # The secret in wp-config.php, the server on the settings page: no token is fetched, nothing is sent.
+    wp.set_constants(app)
+    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
+    assert send(wp)["result"] is False
+    assert token_endpoint.requests == [] and m365.messages == []
+    assert "Define RUST_MAIL_HOST, RUST_MAIL_PORT, RUST_MAIL_SECURITY" in wp.log_rows()[-1]["error_message"]
+    wp.set_constants({**app, **server})
     assert set(wp.php("out(Rust_Mail_Settings::fixed_keys());")) >= {
         "oauth_tenant", "oauth_client_id", "oauth_client_secret", "oauth_token_url"}
     assert send(wp) == {"result": True, "failed": []}
     page = wp.browser().get(SETTINGS).text
     assert "Set by RUST_MAIL_OAUTH_CLIENT_SECRET in wp-config.php." in page and CLIENT_SECRET not in page
+
+
+def test_token_request_does_not_follow_a_redirect(wp, token_endpoint, m365):
+    """A 307 or 308 from the token endpoint would post the client secret again, to wherever it points."""
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(307)
+            self.send_header("Location", token_endpoint.url.replace("{tenant}", TENANT))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    try:
+        wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": f"http://127.0.0.1:{redirector.server_address[1]}/{{tenant}}/t"})
+        assert send(wp)["result"] is False
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
+    assert token_endpoint.requests == [] and m365.messages == []
+    row = wp.log_rows()[-1]
+    assert row["error_kind"] == "oauth" and "answered HTTP 307, a redirect to" in row["error_message"]
+    assert CLIENT_SECRET not in json.dumps(row)
 
 
 def test_uninstall_removes_the_cached_token(wp, token_endpoint, m365):

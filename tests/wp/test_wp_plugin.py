@@ -1,6 +1,9 @@
 """The plugin inside WordPress: routing, failures, settings and constants, the connection log, purge, uninstall."""
 import base64
 import json
+import re
+
+import pytest
 
 from wpstack import free_port, php_string
 
@@ -162,11 +165,37 @@ def test_from_setting_replaces_default_but_not_plugin_from_unless_forced(wp, cap
 def test_password_stored_encrypted_with_key_outside_the_database(wp):
     wp.set_settings(password="Pl41n-Secret")
     stored = wp.php("out(get_option('rust_mail_settings')['password']);")
-    assert stored.startswith("sodium1:") and "Pl41n-Secret" not in stored
+    assert stored.startswith("sodium2:") and "Pl41n-Secret" not in stored
     assert wp.php("out(Rust_Mail_Settings::get('password'));") == "Pl41n-Secret"
+    # Each field has its own key: the password's ciphertext copied into the client secret does not decrypt there.
+    swapped = wp.php("""
+        $s = get_option('rust_mail_settings'); $s['oauth_client_secret'] = $s['password'];
+        update_option('rust_mail_settings', $s);
+        out(Rust_Mail_Settings::get('oauth_client_secret'));
+    """)
+    assert swapped == ""
     # A different key (as after changing the salts) cannot read it, and says so.
-    wp.set_constants({"RUST_MAIL_SECRET_KEY": "another key"})
+    wp.set_constants({"RUST_MAIL_SECRET_KEY": "another key, long enough to be a key of its own"})
     assert wp.php("out(array(Rust_Mail_Settings::get('password'), Rust_Mail_Settings::saved_password_unreadable()));") == ["", True]
+
+
+@pytest.mark.parametrize("constants", [
+    {"RUST_MAIL_SECRET_KEY": "short"},
+    # wp-config-extra.php is read before the stack's own salts, so these replace them.
+    {"AUTH_KEY": "put your unique phrase here", "SECURE_AUTH_SALT": "put your unique phrase here"},
+    {"AUTH_KEY": "", "SECURE_AUTH_SALT": ""},
+])
+def test_no_secret_is_stored_under_a_public_key(wp, constants):
+    """Without RUST_MAIL_SECRET_KEY and with default or empty salts the key would be public: the password is refused,
+    with a notice that says what to add to wp-config.php."""
+    wp.set_constants(constants)
+    result = wp.php("""
+        $refused = Rust_Mail_Settings::save(array('preset' => 'custom', 'host' => 'h', 'auth' => 'login', 'password' => 'Pl41n-Secret'));
+        out(array($refused, get_option('rust_mail_settings')['password'] ?? '', Rust_Mail_Settings::key_problem()));
+    """)
+    refused, stored, problem = result
+    assert refused == ["password"] and stored == ""
+    assert "RUST_MAIL_SECRET_KEY" in problem and "define( 'RUST_MAIL_SECRET_KEY', '" in problem
 
 
 def test_save_applies_preset_keeps_password_and_skips_constants(wp):
@@ -204,7 +233,8 @@ def test_uninstall_removes_everything_and_reactivation_restores(wp, capture):
     send(wp)
     after = wp.php("""
         require_once ABSPATH . 'wp-admin/includes/plugin.php';
-        set_transient('rust_mail_notice_1', array('type' => 'success', 'message' => 'x', 'log_id' => 0));
+        update_user_meta(1, 'rust_mail_notice', array('value' => array('type' => 'success', 'message' => 'x', 'log_id' => 0), 'expires' => time() + 60));
+        update_user_meta(1, 'rust_mail_diagnosis', array('value' => array(), 'expires' => time() + 60));
         deactivate_plugins('rust-mail/rust-mail.php');
         uninstall_plugin('rust-mail/rust-mail.php');
         global $wpdb;
@@ -213,10 +243,12 @@ def test_uninstall_removes_everything_and_reactivation_restores(wp, capture):
             'db_version' => get_option('rust_mail_db_version', 'gone'),
             'table' => $wpdb->get_var("SHOW TABLES LIKE '{$wpdb->prefix}rust_mail_log'"),
             'cron' => wp_next_scheduled('rust_mail_purge_log'),
-            'transient' => get_transient('rust_mail_notice_1'),
+            'user_meta' => $wpdb->get_var("SELECT COUNT(*) FROM $wpdb->usermeta WHERE meta_key LIKE 'rust\\_mail\\_%'"),
+            'anything_left' => $wpdb->get_var("SELECT COUNT(*) FROM $wpdb->options WHERE option_name LIKE '%rust\\_mail%'"),
         ));
     """)
-    assert after == {"settings": "gone", "db_version": "gone", "table": None, "cron": False, "transient": False}
+    assert after == {"settings": "gone", "db_version": "gone", "table": None, "cron": False, "user_meta": "0",
+                     "anything_left": "0"}
     restored = wp.php("""
         require_once ABSPATH . 'wp-admin/includes/plugin.php';
         activate_plugin('rust-mail/rust-mail.php');
@@ -224,3 +256,65 @@ def test_uninstall_removes_everything_and_reactivation_restores(wp, capture):
         out(array($wpdb->get_var("SHOW TABLES LIKE '{$wpdb->prefix}rust_mail_log'"), (bool) wp_next_scheduled('rust_mail_purge_log')));
     """)
     assert restored == ["wp_rust_mail_log", True]
+
+
+SECRET_DESTINATION = {"RUST_MAIL_SECURITY": "none", "RUST_MAIL_VERIFY_PEER": True, "RUST_MAIL_CA_FILE": "",
+                      "RUST_MAIL_ALLOW_INSECURE_AUTH": True}
+
+
+def test_password_from_wp_config_goes_only_to_the_server_wp_config_names(wp, capture):
+    """An administrator who may change Host must not be able to send RUST_MAIL_PASSWORD to a server of theirs."""
+    theirs = capture(user="mailer", password="pw-from-wp-config")
+    wp.set_settings(port=theirs.port, auth="plain", username="mailer")
+    wp.set_constants({"RUST_MAIL_PASSWORD": "pw-from-wp-config", **SECRET_DESTINATION})
+    assert send(wp)["result"] is False
+    [row] = wp.log_rows()
+    assert row["error_kind"] == "settings" and "RUST_MAIL_HOST, RUST_MAIL_PORT" in row["error_message"]
+    assert theirs.messages() == []
+    page = wp.browser().get("/wp-admin/admin.php?page=rust-mail").text
+    assert "The secret in RUST_MAIL_PASSWORD is not used" in page
+    # With the server fixed beside the password, it is used.
+    ours = capture(user="mailer", password="pw-from-wp-config")
+    wp.set_constants({"RUST_MAIL_PASSWORD": "pw-from-wp-config", "RUST_MAIL_HOST": "127.0.0.1",
+                      "RUST_MAIL_PORT": ours.port, **SECRET_DESTINATION})
+    assert send(wp)["result"] is True
+    [message] = ours.messages()
+    assert message.login == "mailer"
+
+
+def test_log_bodies_constant_false_wins_over_the_setting(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, log_bodies=True)
+    send(wp, subject="stored")
+    wp.set_constants({"RUST_MAIL_LOG_BODIES": False})
+    send(wp, subject="not stored")
+    assert [(row["subject"], row["body"] is None) for row in wp.log_rows()] == [("stored", False), ("not stored", True)]
+
+
+def test_password_reset_mail_body_is_never_logged(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, log_bodies=True)
+    result = wp.php("out(retrieve_password('admin'));")
+    assert result is True
+    [message] = server.messages()
+    key = re.search(r"key=([A-Za-z0-9]{20})", message.raw.decode()).group(1)
+    [row] = wp.log_rows()
+    assert row["status"] == "sent" and row["body"] is None and key not in json.dumps(row)
+
+
+def test_personal_data_export_and_erase_cover_the_log(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port)
+    for to in ["alice@example.com", "xalice@example.com", "bob@example.com, alice@example.com"]:
+        send(wp, to=to)
+    tools = wp.php("""
+        out(array(array_keys(apply_filters('wp_privacy_personal_data_exporters', array())),
+                  array_keys(apply_filters('wp_privacy_personal_data_erasers', array()))));
+    """)
+    assert "rust-mail" in tools[0] and "rust-mail" in tools[1]
+    exported = wp.php("out(Rust_Mail_Log::export_personal_data('alice@example.com', 1));")
+    assert exported["done"] is True and len(exported["data"]) == 2
+    assert {item["data"][3]["value"] for item in exported["data"]} == {"alice@example.com", "bob@example.com, alice@example.com"}
+    erased = wp.php("out(Rust_Mail_Log::erase_personal_data('alice@example.com'));")
+    assert erased["items_removed"] is True and erased["done"] is True
+    assert [row["recipients"] for row in wp.log_rows()] == ["xalice@example.com"]

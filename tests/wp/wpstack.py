@@ -147,18 +147,26 @@ class Page:
 class WpStack:
     """One WordPress site for the whole test session, on its own ports, database and directory."""
 
-    def __init__(self, so_path):
+    def __init__(self, so_path, multisite=False):
         self.dir = Path(tempfile.mkdtemp(prefix="stack-", dir=self._parent()))
-        self.http_port = free_port()
         self.smtp_port = free_port()
-        self.url = f"http://127.0.0.1:{self.http_port}"
+        if multisite:
+            # WordPress keeps no port in a site's domain: the network gets port 80 on an address of its own.
+            self.http_addr, self.http_port = f"127.{os.getpid() % 250 + 2}.{int(time.time()) % 250 + 2}.{self.smtp_port % 250 + 2}", 80
+            self.host = self.http_addr
+        else:
+            self.http_addr, self.http_port = "127.0.0.1", free_port()
+            self.host = f"127.0.0.1:{self.http_port}"
+        self.url = f"http://{self.host}"
         self.env = dict(
             os.environ,
             STACK_DIR=str(self.dir),
+            HTTP_ADDR=self.http_addr,
             HTTP_PORT=str(self.http_port),
             SMTP_PORT=str(self.smtp_port),
             DB_NAME="rmtest_" + self.dir.name.replace("-", "_"),
             RUST_MAIL_SO=so_path,
+            MULTISITE="1" if multisite else "0",
         )
         self.wp = self.dir / "wordpress"
         self.mail_dir = self.dir / "mail"
@@ -187,6 +195,8 @@ class WpStack:
         script = self.dir / f"run-{os.getpid()}-{time.time_ns()}.php"
         script.write_text(
             "<?php\n"
+            # A network finds its site by host and path, which the CLI does not have.
+            f"$_SERVER['HTTP_HOST'] = '{self.host}'; $_SERVER['REQUEST_URI'] = '/';\n"
             f"require '{self.wp}/wp-load.php';\n"
             "function out($value) { echo \"\\n\", wp_json_encode($value), \"\\n\"; }\n"
             + code
@@ -221,8 +231,8 @@ class WpStack:
         settings.update(values)
         code = f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
         if password is not None:
-            code += f"$s['password'] = Rust_Mail_Settings::encrypt({php_string(password)});\n"
-        code += "update_option(Rust_Mail_Settings::OPTION, $s); out(true);"
+            code += f"$s['password'] = Rust_Mail_Settings::encrypt({php_string(password)}, 'password');\n"
+        code += "Rust_Mail_Settings::update_plugin_option(Rust_Mail_Settings::OPTION, $s); out(true);"
         self.php(code)
 
     def set_constants(self, constants):

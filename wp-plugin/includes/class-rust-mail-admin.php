@@ -2,7 +2,9 @@
 /**
  * Admin: the settings page, the connection log pages, their actions and the notices.
  *
- * Every page and action requires manage_options; every action then checks its nonce, then sanitizes its input.
+ * Every page and action requires the capability (manage_options; on multisite manage_network_options, and the pages
+ * are network admin screens: the settings, the log and Diagnose are the network's, never a subsite administrator's);
+ * every action then checks its nonce, then sanitizes its input.
  * Values are escaped where they are printed: subjects and addresses in the log come from strangers.
  *
  * @package RustMail
@@ -12,7 +14,6 @@ defined( 'ABSPATH' ) || exit;
 
 class Rust_Mail_Admin {
 
-	const CAPABILITY    = 'manage_options';
 	const SETTINGS_PAGE = 'rust-mail';
 	const LOG_PAGE      = 'rust-mail-log';
 
@@ -21,11 +22,15 @@ class Rust_Mail_Admin {
 	const ACTION_TEST     = 'rust_mail_send_test';
 	const ACTION_DIAGNOSE = 'rust_mail_diagnose';
 
+	/** Page messages for a user, kept in user meta (not transients, which uninstall could only find by a LIKE). */
+	const NOTICE_META    = 'rust_mail_notice';
+	const DIAGNOSIS_META = 'rust_mail_diagnosis';
+
 	public static function register() {
-		// Pages.
-		add_action( 'admin_menu', array( __CLASS__, 'add_menu' ) );
+		// Pages: the network's on multisite.
+		add_action( is_multisite() ? 'network_admin_menu' : 'admin_menu', array( __CLASS__, 'add_menu' ) );
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'enqueue_assets' ) );
-		add_filter( 'plugin_action_links_' . plugin_basename( RUST_MAIL_PLUGIN_FILE ), array( __CLASS__, 'plugin_action_links' ) );
+		add_filter( ( is_multisite() ? 'network_admin_' : '' ) . 'plugin_action_links_' . plugin_basename( RUST_MAIL_PLUGIN_FILE ), array( __CLASS__, 'plugin_action_links' ) );
 
 		// Actions.
 		add_action( 'admin_post_' . self::ACTION_SAVE, array( __CLASS__, 'handle_save' ) );
@@ -33,7 +38,18 @@ class Rust_Mail_Admin {
 		add_action( 'admin_post_' . self::ACTION_DIAGNOSE, array( __CLASS__, 'handle_diagnose' ) );
 
 		// Notices.
-		add_action( 'admin_notices', array( __CLASS__, 'show_notices' ) );
+		add_action( is_multisite() ? 'network_admin_notices' : 'admin_notices', array( __CLASS__, 'show_notices' ) );
+	}
+
+	/** Who may see and change the mail settings, the log and Diagnose. */
+	public static function capability() {
+		return is_multisite() ? 'manage_network_options' : 'manage_options';
+	}
+
+	/** An admin screen of the plugin: on multisite in the network admin. */
+	private static function page_url( $page, array $args ) {
+		$path = 'admin.php?page=' . $page;
+		return add_query_arg( $args, is_multisite() ? network_admin_url( $path ) : admin_url( $path ) );
 	}
 
 	/* ---------------------------------------------------------------- Pages */
@@ -42,13 +58,13 @@ class Rust_Mail_Admin {
 		add_menu_page(
 			__( 'Rust Mail', 'rust-mail' ),
 			__( 'Rust Mail', 'rust-mail' ),
-			self::CAPABILITY,
+			self::capability(),
 			self::SETTINGS_PAGE,
 			array( __CLASS__, 'render_settings_page' ),
 			'dashicons-email-alt'
 		);
-		add_submenu_page( self::SETTINGS_PAGE, __( 'Rust Mail settings', 'rust-mail' ), __( 'Settings', 'rust-mail' ), self::CAPABILITY, self::SETTINGS_PAGE, array( __CLASS__, 'render_settings_page' ) );
-		add_submenu_page( self::SETTINGS_PAGE, __( 'Connection log', 'rust-mail' ), __( 'Connection log', 'rust-mail' ), self::CAPABILITY, self::LOG_PAGE, array( __CLASS__, 'render_log_page' ) );
+		add_submenu_page( self::SETTINGS_PAGE, __( 'Rust Mail settings', 'rust-mail' ), __( 'Settings', 'rust-mail' ), self::capability(), self::SETTINGS_PAGE, array( __CLASS__, 'render_settings_page' ) );
+		add_submenu_page( self::SETTINGS_PAGE, __( 'Connection log', 'rust-mail' ), __( 'Connection log', 'rust-mail' ), self::capability(), self::LOG_PAGE, array( __CLASS__, 'render_log_page' ) );
 	}
 
 	public static function plugin_action_links( $links ) {
@@ -81,11 +97,11 @@ class Rust_Mail_Admin {
 	}
 
 	public static function settings_url( array $args = array() ) {
-		return add_query_arg( $args, admin_url( 'admin.php?page=' . self::SETTINGS_PAGE ) );
+		return self::page_url( self::SETTINGS_PAGE, $args );
 	}
 
 	public static function log_url( array $args = array() ) {
-		return add_query_arg( $args, admin_url( 'admin.php?page=' . self::LOG_PAGE ) );
+		return self::page_url( self::LOG_PAGE, $args );
 	}
 
 	public static function render_settings_page() {
@@ -116,7 +132,7 @@ class Rust_Mail_Admin {
 	}
 
 	private static function require_capability() {
-		if ( ! current_user_can( self::CAPABILITY ) ) {
+		if ( ! current_user_can( self::capability() ) ) {
 			wp_die( esc_html__( 'Sorry, you are not allowed to manage mail settings.', 'rust-mail' ), 403 );
 		}
 	}
@@ -124,10 +140,14 @@ class Rust_Mail_Admin {
 	public static function handle_save() {
 		self::guard_action( self::ACTION_SAVE );
 		$input = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized per key in Rust_Mail_Settings::save().
-		Rust_Mail_Settings::save( $input );
+		$refused = Rust_Mail_Settings::save( $input );
 		// A new secret or app must not keep using the old app's token until it expires.
 		Rust_Mail_OAuth::forget();
-		self::flash( 'success', __( 'Settings saved.', 'rust-mail' ) );
+		if ( $refused ) {
+			self::flash( 'error', __( 'Settings saved, but not the password or client secret you entered.', 'rust-mail' ) . ' ' . Rust_Mail_Settings::key_problem() );
+		} else {
+			self::flash( 'success', __( 'Settings saved.', 'rust-mail' ) );
+		}
 		self::redirect( self::settings_url() );
 	}
 
@@ -186,7 +206,11 @@ class Rust_Mail_Admin {
 			$diagnosis = array(
 				'ok'      => false,
 				'steps'   => array(),
-				'verdict' => array( 'cause' => 'invalid_input', 'summary' => $e->getMessage(), 'advice' => array() ),
+				'verdict' => array(
+					'cause'   => $e instanceof Rust_Mail_Settings_Exception ? 'settings' : 'invalid_input',
+					'summary' => $e->getMessage(),
+					'advice'  => array(),
+				),
 			);
 		}
 		foreach ( (array) ( $diagnosis['steps'] ?? array() ) as $step ) {
@@ -195,12 +219,26 @@ class Rust_Mail_Admin {
 			}
 		}
 		// Kept for the page the browser is redirected to; per user, and briefly.
-		set_transient( self::diagnosis_key(), $diagnosis, 15 * MINUTE_IN_SECONDS );
+		self::keep_for_user( self::DIAGNOSIS_META, $diagnosis, 15 * MINUTE_IN_SECONDS );
 		self::redirect( self::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );
 	}
 
-	public static function diagnosis_key() {
-		return 'rust_mail_diagnosis_' . get_current_user_id();
+	/** The current user's last diagnosis while it is fresh, else null. */
+	public static function last_diagnosis() {
+		return self::kept_for_user( self::DIAGNOSIS_META );
+	}
+
+	/** A value for the current user's next pages, until it expires. */
+	private static function keep_for_user( $meta_key, $value, $seconds ) {
+		update_user_meta( get_current_user_id(), $meta_key, array( 'value' => $value, 'expires' => time() + $seconds ) );
+	}
+
+	private static function kept_for_user( $meta_key ) {
+		$kept = get_user_meta( get_current_user_id(), $meta_key, true );
+		if ( ! is_array( $kept ) || (int) ( $kept['expires'] ?? 0 ) < time() ) {
+			return null;
+		}
+		return $kept['value'];
 	}
 
 	private static function redirect( $url ) {
@@ -212,15 +250,11 @@ class Rust_Mail_Admin {
 
 	/** A message for the next page this user sees (the page after a redirect). */
 	private static function flash( $type, $message, $log_id = 0 ) {
-		set_transient(
-			'rust_mail_notice_' . get_current_user_id(),
-			array( 'type' => $type, 'message' => $message, 'log_id' => (int) $log_id ),
-			MINUTE_IN_SECONDS * 5
-		);
+		self::keep_for_user( self::NOTICE_META, array( 'type' => $type, 'message' => $message, 'log_id' => (int) $log_id ), 5 * MINUTE_IN_SECONDS );
 	}
 
 	public static function show_notices() {
-		if ( ! current_user_can( self::CAPABILITY ) ) {
+		if ( ! current_user_can( self::capability() ) ) {
 			return;
 		}
 		if ( ! Rust_Mail_Router::extension_loaded() ) {
@@ -234,11 +268,18 @@ class Rust_Mail_Admin {
 		if ( Rust_Mail_Settings::saved_password_unreadable() ) {
 			self::notice( 'error', __( 'Rust Mail: the saved SMTP password can no longer be decrypted (the keys in wp-config.php changed). Enter it again.', 'rust-mail' ), self::settings_url() );
 		}
+		$problems = array( Rust_Mail_Settings::constant_secret_problem() );
+		if ( 'none' !== Rust_Mail_Settings::get( 'auth' ) ) {
+			// Only a login needs a stored secret; a site without one is not nagged about its salts.
+			$problems[] = Rust_Mail_Settings::key_problem();
+		}
+		foreach ( array_filter( $problems ) as $problem ) {
+			self::notice( 'error', 'Rust Mail: ' . $problem );
+		}
 
-		$key    = 'rust_mail_notice_' . get_current_user_id();
-		$notice = get_transient( $key );
+		$notice = self::kept_for_user( self::NOTICE_META );
 		if ( $notice ) {
-			delete_transient( $key );
+			delete_user_meta( get_current_user_id(), self::NOTICE_META );
 			self::notice( $notice['type'], $notice['message'], $notice['log_id'] ? self::log_url( array( 'entry' => $notice['log_id'] ) ) : '', __( 'View in the connection log', 'rust-mail' ) );
 		}
 	}

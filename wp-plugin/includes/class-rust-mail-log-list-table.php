@@ -52,8 +52,9 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 	}
 
 	public function get_columns() {
-		return array(
+		$columns = array(
 			'created_at'   => __( 'Time', 'rust-mail' ),
+			'blog_id'      => __( 'Site', 'rust-mail' ),
 			'status'       => __( 'Status', 'rust-mail' ),
 			'subject'      => __( 'Subject', 'rust-mail' ),
 			'from_address' => __( 'From', 'rust-mail' ),
@@ -63,6 +64,10 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 			'duration_ms'  => __( 'Duration', 'rust-mail' ),
 			'caller'       => __( 'Sent by', 'rust-mail' ),
 		);
+		if ( ! is_multisite() ) {
+			unset( $columns['blog_id'] );
+		}
+		return $columns;
 	}
 
 	protected function get_views() {
@@ -98,6 +103,12 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 
 	protected function column_created_at( $item ) {
 		return esc_html( Rust_Mail_Admin::format_time( $item['created_at'] ) );
+	}
+
+	/** On multisite, the site whose wp_mail() sent it. */
+	protected function column_blog_id( $item ) {
+		$site = get_site( (int) $item['blog_id'] );
+		return esc_html( $site ? $site->domain . $site->path : '#' . (int) $item['blog_id'] );
 	}
 
 	protected function column_status( $item ) {

@@ -1,6 +1,7 @@
 <?php
 /**
  * The connection log: one row per wp_mail() call, in a table of its own, purged after the retention period.
+ * On multisite one table for the whole network (each row names its site), read only on the network admin screens.
  *
  * @package RustMail
  */
@@ -10,7 +11,7 @@ defined( 'ABSPATH' ) || exit;
 class Rust_Mail_Log {
 
 	/** Bump when the table definition changes; maybe_upgrade() then runs dbDelta() again. */
-	const DB_VERSION        = '1';
+	const DB_VERSION        = '2';
 	const DB_VERSION_OPTION = 'rust_mail_db_version';
 	const PURGE_HOOK        = 'rust_mail_purge_log';
 
@@ -20,7 +21,7 @@ class Rust_Mail_Log {
 
 	public static function table() {
 		global $wpdb;
-		return $wpdb->prefix . 'rust_mail_log';
+		return ( is_multisite() ? $wpdb->base_prefix : $wpdb->prefix ) . 'rust_mail_log';
 	}
 
 	public static function activate() {
@@ -34,7 +35,7 @@ class Rust_Mail_Log {
 
 	/** Creates or upgrades the table when the stored version differs (also covers updates by copying files). */
 	public static function maybe_upgrade() {
-		if ( get_option( self::DB_VERSION_OPTION ) !== self::DB_VERSION ) {
+		if ( Rust_Mail_Settings::get_plugin_option( self::DB_VERSION_OPTION ) !== self::DB_VERSION ) {
 			self::install_table();
 		}
 		self::schedule_purge();
@@ -56,6 +57,7 @@ class Rust_Mail_Log {
 			"CREATE TABLE $table (
   id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
   created_at datetime NOT NULL,
+  blog_id bigint(20) unsigned NOT NULL DEFAULT 0,
   status varchar(20) NOT NULL,
   from_address varchar(320) NOT NULL DEFAULT '',
   recipients text NOT NULL,
@@ -75,7 +77,7 @@ class Rust_Mail_Log {
   KEY status (status)
 ) $charset;"
 		);
-		update_option( self::DB_VERSION_OPTION, self::DB_VERSION, false );
+		Rust_Mail_Settings::update_plugin_option( self::DB_VERSION_OPTION, self::DB_VERSION );
 	}
 
 	/**
@@ -88,6 +90,7 @@ class Rust_Mail_Log {
 		$row = array_merge(
 			array(
 				'created_at'    => gmdate( 'Y-m-d H:i:s' ),
+				'blog_id'       => get_current_blog_id(),
 				'status'        => self::STATUS_FAILED,
 				'from_address'  => '',
 				'recipients'    => '',
@@ -152,7 +155,7 @@ class Rust_Mail_Log {
 
 		$per_page = max( 1, (int) $args['per_page'] );
 		$offset   = max( 0, ( (int) $args['page'] - 1 ) * $per_page );
-		$rows_sql = "SELECT id, created_at, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_message, duration_ms, caller
+		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_message, duration_ms, caller
 			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
 		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 		return array( 'rows' => $rows, 'total' => $total );
@@ -176,5 +179,81 @@ class Rust_Mail_Log {
 		$cutoff = gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS );
 		$table  = self::table();
 		return (int) $wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE created_at < %s", $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	}
+
+	/* ---------------------------------------------------------------- Personal data (Tools > Export/Erase Personal Data) */
+
+	/** Rows per page of an export, as WordPress asks for them page by page. */
+	const EXPORT_PAGE_SIZE = 100;
+
+	/**
+	 * Rows in which the address is the sender or one of the recipients.
+	 *
+	 * @param int $page 0 for all of them.
+	 * @return array{0: array, 1: bool} the rows and whether this was the last page.
+	 */
+	private static function rows_of( $email, $columns, $page ) {
+		global $wpdb;
+		$table = self::table();
+		$like  = '%' . $wpdb->esc_like( $email ) . '%';
+		$sql   = $wpdb->prepare( "SELECT $columns FROM $table WHERE from_address = %s OR recipients LIKE %s ORDER BY id", $email, $like ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		if ( $page > 0 ) {
+			$sql .= $wpdb->prepare( ' LIMIT %d OFFSET %d', self::EXPORT_PAGE_SIZE, ( $page - 1 ) * self::EXPORT_PAGE_SIZE );
+		}
+		$rows = $wpdb->get_results( $sql, ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+		$last = 0 === $page || count( $rows ) < self::EXPORT_PAGE_SIZE;
+		// LIKE also matches "xbob@example.com" for "bob@example.com": keep the rows that hold the address itself.
+		$pattern = '/(^|[\s,;:<])' . preg_quote( $email, '/' ) . '($|[\s,;>])/i';
+		$rows    = array_filter(
+			$rows,
+			static function ( $row ) use ( $email, $pattern ) {
+				return 0 === strcasecmp( $row['from_address'], $email ) || preg_match( $pattern, $row['recipients'] );
+			}
+		);
+		return array( array_values( $rows ), $last );
+	}
+
+	/** The exporter of Tools > Export Personal Data. */
+	public static function export_personal_data( $email, $page = 1 ) {
+		list( $rows, $last ) = self::rows_of( $email, 'id, created_at, status, from_address, recipients, subject', max( 1, (int) $page ) );
+		$labels = array(
+			'created_at'   => __( 'Time (UTC)', 'rust-mail' ),
+			'status'       => __( 'Status', 'rust-mail' ),
+			'from_address' => __( 'From', 'rust-mail' ),
+			'recipients'   => __( 'Recipients', 'rust-mail' ),
+			'subject'      => __( 'Subject', 'rust-mail' ),
+		);
+		$items = array();
+		foreach ( $rows as $row ) {
+			$data = array();
+			foreach ( $labels as $column => $label ) {
+				$data[] = array( 'name' => $label, 'value' => $row[ $column ] );
+			}
+			$items[] = array(
+				'group_id'    => 'rust-mail-log',
+				'group_label' => __( 'Mail sent by the site', 'rust-mail' ),
+				'item_id'     => 'rust-mail-log-' . $row['id'],
+				'data'        => $data,
+			);
+		}
+		return array( 'data' => $items, 'done' => $last );
+	}
+
+	/**
+	 * The eraser of Tools > Erase Personal Data: deletes the rows, all in one call. A row is about one mail to or from
+	 * the person; nothing of it is worth keeping without them.
+	 */
+	public static function erase_personal_data( $email ) {
+		global $wpdb;
+		list( $rows ) = self::rows_of( $email, 'id, from_address, recipients', 0 );
+		foreach ( $rows as $row ) {
+			$wpdb->delete( self::table(), array( 'id' => (int) $row['id'] ), array( '%d' ) );
+		}
+		return array(
+			'items_removed'  => count( $rows ) > 0,
+			'items_retained' => false,
+			'messages'       => array(),
+			'done'           => true,
+		);
 	}
 }

@@ -17,7 +17,7 @@ class Rust_Mail_OAuth_Exception extends RuntimeException {
 
 class Rust_Mail_OAuth {
 
-	/** The cached token: one option (not a transient, so uninstall finds it even with an object cache). */
+	/** The cached token: one plugin option (not a transient, so uninstall finds it even with an object cache). */
 	const CACHE_OPTION = 'rust_mail_oauth_token';
 
 	const SCOPE = 'https://outlook.office365.com/.default';
@@ -49,13 +49,15 @@ class Rust_Mail_OAuth {
 			return $token;
 		}
 		list( $token, $expires_in ) = self::fetch( self::token_url() );
-		if ( $expires_in > self::EXPIRY_MARGIN ) {
+		$encrypted = Rust_Mail_Settings::encrypt( $token, 'oauth_token' );
+		// Without a strong key (Rust_Mail_Settings::key_problem()) the token is not kept: fetched again for each mail.
+		if ( $expires_in > self::EXPIRY_MARGIN && null !== $encrypted ) {
 			$record = array(
 				'for'     => self::cache_key(),
-				'token'   => Rust_Mail_Settings::encrypt( $token ),
+				'token'   => $encrypted,
 				'expires' => time() + $expires_in - self::EXPIRY_MARGIN,
 			);
-			update_option( self::CACHE_OPTION, $record, false );
+			Rust_Mail_Settings::update_plugin_option( self::CACHE_OPTION, $record );
 		}
 		return $token;
 	}
@@ -66,11 +68,11 @@ class Rust_Mail_OAuth {
 	 * @param bool $even_expired also an expired one (to redact it from what is shown).
 	 */
 	public static function cached_token( $even_expired = false ) {
-		$cached = get_option( self::CACHE_OPTION );
+		$cached = Rust_Mail_Settings::get_plugin_option( self::CACHE_OPTION );
 		if ( ! is_array( $cached ) || ( $cached['for'] ?? '' ) !== self::cache_key() || ( ! $even_expired && (int) ( $cached['expires'] ?? 0 ) <= time() ) ) {
 			return '';
 		}
-		return (string) Rust_Mail_Settings::decrypt( (string) ( $cached['token'] ?? '' ) );
+		return (string) Rust_Mail_Settings::decrypt( (string) ( $cached['token'] ?? '' ), 'oauth_token' );
 	}
 
 	/** Tenant (inside the URL) and client ID: another app or tenant never gets this one's token. */
@@ -80,7 +82,7 @@ class Rust_Mail_OAuth {
 
 	/** Drops the cached token, so that the next mail asks for a new one. */
 	public static function forget() {
-		delete_option( self::CACHE_OPTION );
+		Rust_Mail_Settings::delete_plugin_option( self::CACHE_OPTION );
 	}
 
 	/**
@@ -108,8 +110,10 @@ class Rust_Mail_OAuth {
 		$response = wp_remote_post(
 			$url,
 			array(
-				'timeout' => 15,
-				'body'    => array(
+				'timeout'     => 15,
+				// A 307 or 308 would post the secret again to wherever it points.
+				'redirection' => 0,
+				'body'        => array(
 					'grant_type'    => 'client_credentials',
 					'client_id'     => trim( (string) Rust_Mail_Settings::get( 'oauth_client_id' ) ),
 					'client_secret' => $secret,
@@ -122,6 +126,13 @@ class Rust_Mail_OAuth {
 			self::fail( sprintf( __( 'Could not reach the OAuth2 token endpoint %1$s: %2$s', 'rust-mail' ), $url, $response->get_error_message() ), $secret );
 		}
 		$status = (int) wp_remote_retrieve_response_code( $response );
+		if ( $status >= 300 && $status < 400 ) {
+			self::fail(
+				/* translators: 1: token endpoint URL, 2: HTTP status code, 3: the address it redirects to */
+				sprintf( __( 'The OAuth2 token endpoint %1$s answered HTTP %2$d, a redirect to %3$s; the client secret is not sent to another address. If that address is right, set RUST_MAIL_OAUTH_TOKEN_URL to it.', 'rust-mail' ), $url, $status, (string) wp_remote_retrieve_header( $response, 'location' ) ),
+				$secret
+			);
+		}
 		$body   = json_decode( (string) wp_remote_retrieve_body( $response ), true );
 		$body   = is_array( $body ) ? $body : array();
 		if ( 200 === $status && ! empty( $body['access_token'] ) && is_string( $body['access_token'] ) ) {

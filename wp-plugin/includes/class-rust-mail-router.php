@@ -10,11 +10,34 @@ defined( 'ABSPATH' ) || exit;
 class Rust_Mail_Router {
 
 	/**
-	 * The wp_mail() call in progress: who called it and whether it has been logged yet.
+	 * The wp_mail() call in progress: who called it, whether it carries a login key, whether it has been logged yet.
 	 *
-	 * @var array{caller: string, logged: bool}|null
+	 * @var array{caller: string, logged: bool, attachment_names: array, carries_key: bool}|null
 	 */
 	private static $call = null;
+
+	/** Set by a core filter that builds a mail carrying a key (below), for the wp_mail() call that follows it. */
+	private static $next_carries_key = false;
+
+	/**
+	 * Core's filters for the mails whose body holds a key or a link that logs in, resets a password or confirms an
+	 * action: password reset, new user, email and admin-email changes, personal data requests, multisite sign-up and
+	 * welcome, recovery mode. Each runs just before its wp_mail() call. The body of such a mail is never logged,
+	 * whatever the settings say: whoever reads the log would hold the key.
+	 */
+	const KEY_CARRYING_MAIL_FILTERS = array(
+		'retrieve_password_notification_email',
+		'wp_new_user_notification_email',
+		'new_user_email_content',
+		'new_admin_email_content',
+		'new_network_admin_email_content',
+		'user_request_action_email_content',
+		'wpmu_signup_user_notification_email',
+		'wpmu_signup_blog_notification_email',
+		'update_welcome_email',
+		'update_welcome_user_email',
+		'recovery_mode_email',
+	);
 
 	public static function extension_loaded() {
 		return function_exists( 'rust_mail_send' );
@@ -40,6 +63,15 @@ class Rust_Mail_Router {
 		// First, so that the log row exists before other listeners run.
 		add_action( 'wp_mail_failed', array( __CLASS__, 'finish_failed_call' ), 0 );
 		add_action( 'wp_mail_succeeded', array( __CLASS__, 'finish_call' ), 0 );
+		foreach ( self::KEY_CARRYING_MAIL_FILTERS as $filter ) {
+			add_filter( $filter, array( __CLASS__, 'mark_next_mail_carries_key' ), PHP_INT_MAX );
+		}
+	}
+
+	/** A filter that changes nothing: it only notes that the next wp_mail() call is one of core's keyed mails. */
+	public static function mark_next_mail_carries_key( $value ) {
+		self::$next_carries_key = true;
+		return $value;
 	}
 
 	/**
@@ -48,6 +80,8 @@ class Rust_Mail_Router {
 	 */
 	public static function prepare_call( $short_circuit, $atts ) {
 		global $phpmailer;
+		$carries_key            = self::$next_carries_key;
+		self::$next_carries_key = false;
 		if ( null !== $short_circuit ) {
 			return $short_circuit;
 		}
@@ -65,6 +99,7 @@ class Rust_Mail_Router {
 			'caller'           => self::find_caller(),
 			'logged'           => false,
 			'attachment_names' => self::attachment_names( $atts['attachments'] ?? array() ),
+			'carries_key'      => $carries_key,
 		);
 		return null;
 	}
@@ -163,6 +198,12 @@ class Rust_Mail_Router {
 				'ok'    => false,
 				'error' => array( 'oauth', $e->getMessage(), false ),
 			);
+		} catch ( Rust_Mail_Settings_Exception $e ) {
+			// The settings forbid this send (a secret from wp-config.php and a server from the page): nothing was opened.
+			$result = array(
+				'ok'    => false,
+				'error' => array( 'settings', $e->getMessage(), false ),
+			);
 		} catch ( Throwable $e ) {
 			// RustMailException: the extension refused the input (for example a setting it does not accept).
 			$result = array(
@@ -201,7 +242,7 @@ class Rust_Mail_Router {
 				'duration_ms'   => (int) round( $result['timings']['total'] ?? ( microtime( true ) - $started ) * 1000 ),
 				'caller'        => self::$call['caller'] ?? self::find_caller(),
 				'transcript'    => $result['transcript'] ?? array(),
-				'body'          => Rust_Mail_Settings::get( 'log_bodies' ) ? self::body_text( $mailer ) : null,
+				'body'          => self::may_log_body() ? self::body_text( $mailer ) : null,
 			)
 		);
 		if ( null !== self::$call ) {
@@ -240,6 +281,11 @@ class Rust_Mail_Router {
 			}
 		}
 		return implode( '; ', $parts );
+	}
+
+	/** Bodies are logged only when the settings ask for it, and never a body that carries a key. */
+	private static function may_log_body() {
+		return Rust_Mail_Settings::get( 'log_bodies' ) && empty( self::$call['carries_key'] );
 	}
 
 	private static function body_text( PHPMailer\PHPMailer\PHPMailer $mailer ) {

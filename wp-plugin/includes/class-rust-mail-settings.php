@@ -1,6 +1,8 @@
 <?php
 /**
- * Settings: stored in one option, each of them overridable by a RUST_MAIL_<KEY> constant in wp-config.php.
+ * Settings: stored in one option, each of them (but the preset) overridable by a RUST_MAIL_<KEY> constant in
+ * wp-config.php. On multisite they are the network's: one network option, edited on a network admin screen, because
+ * every site's mail (password resets of the network's users among it) goes through them.
  *
  * @package RustMail
  */
@@ -11,8 +13,20 @@ class Rust_Mail_Settings {
 
 	const OPTION = 'rust_mail_settings';
 
-	/** Prefix of the stored, encrypted password, so that a format change can be recognised later. */
-	const SECRET_PREFIX = 'sodium1:';
+	/** Prefix of a stored secret: version 2 encrypts each field with a key of its own. */
+	const SECRET_PREFIX = 'sodium2:';
+
+	/** The placeholder of wp-config-sample.php: a salt still set to it is public. */
+	const SAMPLE_SALT = 'put your unique phrase here';
+
+	/** Shortest RUST_MAIL_SECRET_KEY, or salts taken together, accepted as key material (WordPress's own are 64). */
+	const MIN_KEY_MATERIAL = 32;
+
+	/**
+	 * Settings that decide where a secret goes. A secret fixed in wp-config.php is used only when these are fixed there
+	 * too; otherwise an administrator could point it at their own server and read it (Rust_Mail_Settings::transport()).
+	 */
+	const SECRET_DESTINATION_KEYS = array( 'host', 'port', 'security', 'verify_peer', 'ca_file', 'allow_insecure_auth' );
 
 	/**
 	 * The `$transport` keys of rust_mail_send(), with their type. Each one can be fixed by RUST_MAIL_<KEY>.
@@ -58,7 +72,7 @@ class Rust_Mail_Settings {
 		'oauth_token_url' => 'string',
 	);
 
-	/** Plugin behaviour, stored only in the option. */
+	/** Plugin behaviour. RUST_MAIL_LOG_BODIES set to false keeps bodies out of the log whatever the page says. */
 	const LOG_KEYS = array(
 		'preset'         => 'choice',
 		'log_bodies'     => 'bool',
@@ -155,9 +169,9 @@ class Rust_Mail_Settings {
 		return 'RUST_MAIL_' . strtoupper( $key );
 	}
 
-	/** Log settings cannot be fixed by constants; everything else can. */
+	/** The preset only chooses what the form fills in, so it is the one setting a constant cannot fix. */
 	public static function is_fixed_by_constant( $key ) {
-		return ! isset( self::LOG_KEYS[ $key ] ) && defined( self::constant_name( $key ) );
+		return 'preset' !== $key && defined( self::constant_name( $key ) );
 	}
 
 	/** @return string[] keys fixed by constants in wp-config.php */
@@ -166,8 +180,24 @@ class Rust_Mail_Settings {
 	}
 
 	private static function stored() {
-		$stored = get_option( self::OPTION, array() );
+		$stored = self::get_plugin_option( self::OPTION, array() );
 		return is_array( $stored ) ? $stored : array();
+	}
+
+	/**
+	 * The plugin's own options (settings, log version, OAuth2 token): the network's on multisite, else the site's.
+	 * Every option of the plugin goes through these three, so no subsite can hold a setting of its own.
+	 */
+	public static function get_plugin_option( $name, $default = false ) {
+		return is_multisite() ? get_site_option( $name, $default ) : get_option( $name, $default );
+	}
+
+	public static function update_plugin_option( $name, $value ) {
+		return is_multisite() ? update_site_option( $name, $value ) : update_option( $name, $value, false );
+	}
+
+	public static function delete_plugin_option( $name ) {
+		return is_multisite() ? delete_site_option( $name ) : delete_option( $name );
 	}
 
 	/**
@@ -182,7 +212,7 @@ class Rust_Mail_Settings {
 			return self::DEFAULTS[ $key ];
 		}
 		if ( in_array( $key, self::secret_keys(), true ) ) {
-			$plain = self::decrypt( (string) $stored[ $key ] );
+			$plain = self::decrypt( (string) $stored[ $key ], $key );
 			return null === $plain ? '' : $plain;
 		}
 		return $stored[ $key ];
@@ -196,7 +226,33 @@ class Rust_Mail_Settings {
 	/** True when a password is stored but cannot be decrypted any more (for example after the salts changed). */
 	public static function saved_password_unreadable() {
 		$stored = (string) ( self::stored()['password'] ?? '' );
-		return ! self::is_fixed_by_constant( 'password' ) && '' !== $stored && null === self::decrypt( $stored );
+		return ! self::is_fixed_by_constant( 'password' ) && '' !== $stored && null === self::decrypt( $stored, 'password' );
+	}
+
+	/**
+	 * Why a secret fixed in wp-config.php cannot be used, or '' when it can: the settings that decide where it is sent
+	 * must be fixed there too.
+	 */
+	public static function constant_secret_problem() {
+		$secrets = array_filter( self::secret_keys(), array( __CLASS__, 'is_fixed_by_constant' ) );
+		if ( ! $secrets ) {
+			return '';
+		}
+		$editable = array_filter(
+			self::SECRET_DESTINATION_KEYS,
+			static function ( $key ) {
+				return ! self::is_fixed_by_constant( $key );
+			}
+		);
+		if ( ! $editable ) {
+			return '';
+		}
+		return sprintf(
+			/* translators: 1: secret constants such as RUST_MAIL_PASSWORD, 2: the constants that are missing */
+			__( 'The secret in %1$s is not used: it is only sent to a server that wp-config.php fixes too, so that nobody who can change these settings can send it to a server of their own. Define %2$s in wp-config.php as well.', 'rust-mail' ),
+			implode( ', ', array_map( array( __CLASS__, 'constant_name' ), $secrets ) ),
+			implode( ', ', array_map( array( __CLASS__, 'constant_name' ), $editable ) )
+		);
 	}
 
 	/** Configured means there is a server to send to; RUST_MAIL_HOST alone is enough. */
@@ -211,8 +267,13 @@ class Rust_Mail_Settings {
 	 * @param bool $with_secret false for a transport that is only described (explaining a logged failure): no
 	 *                          password is decrypted and no OAuth2 token fetched.
 	 * @throws Rust_Mail_OAuth_Exception when the token cannot be had.
+	 * @throws Rust_Mail_Settings_Exception when a secret from wp-config.php would go to a server the page chose.
 	 */
 	public static function transport( $with_secret = true ) {
+		$problem = $with_secret ? self::constant_secret_problem() : '';
+		if ( '' !== $problem ) {
+			throw new Rust_Mail_Settings_Exception( $problem );
+		}
 		$transport = array();
 		foreach ( self::TRANSPORT_KEYS as $key => $type ) {
 			if ( 'secret' === $type && ! $with_secret ) {
@@ -246,6 +307,7 @@ class Rust_Mail_Settings {
 	 * an empty password (or client secret) field keeps the saved one.
 	 *
 	 * @param array $input unslashed $_POST['rust_mail'] values.
+	 * @return string[] the secrets that were not stored because there is no strong key (see key_problem()).
 	 */
 	public static function save( array $input ) {
 		$settings = self::stored();
@@ -264,6 +326,7 @@ class Rust_Mail_Settings {
 			}
 		}
 
+		$refused = array();
 		foreach ( self::secret_keys() as $key ) {
 			if ( self::is_fixed_by_constant( $key ) ) {
 				continue;
@@ -271,11 +334,17 @@ class Rust_Mail_Settings {
 			if ( ! empty( $input[ 'forget_' . $key ] ) ) {
 				$settings[ $key ] = '';
 			} elseif ( isset( $input[ $key ] ) && '' !== $input[ $key ] ) {
-				$settings[ $key ] = self::encrypt( (string) $input[ $key ] );
+				$encrypted = self::encrypt( (string) $input[ $key ], $key );
+				if ( null === $encrypted ) {
+					$refused[] = $key;
+				} else {
+					$settings[ $key ] = $encrypted;
+				}
 			}
 		}
 
-		update_option( self::OPTION, $settings, false );
+		self::update_plugin_option( self::OPTION, $settings );
+		return $refused;
 	}
 
 	private static function sanitize( $key, $type, $value ) {
@@ -299,29 +368,71 @@ class Rust_Mail_Settings {
 	}
 
 	/**
-	 * The encryption key is derived from RUST_MAIL_SECRET_KEY if defined, else from wp-config.php's salts: never
-	 * from anything in the database, so a database dump alone does not reveal the password.
+	 * Key material from wp-config.php, never from the database (a database dump alone must not reveal a secret):
+	 * RUST_MAIL_SECRET_KEY, else the salts. Null when neither is secret: no constant, and salts missing, short or still
+	 * the sample's placeholder, which anybody can read.
 	 */
-	private static function key() {
+	private static function key_material() {
 		if ( defined( 'RUST_MAIL_SECRET_KEY' ) ) {
 			$material = (string) RUST_MAIL_SECRET_KEY;
-		} else {
-			$material = ( defined( 'AUTH_KEY' ) ? AUTH_KEY : '' ) . ( defined( 'SECURE_AUTH_SALT' ) ? SECURE_AUTH_SALT : '' );
+			return strlen( $material ) >= self::MIN_KEY_MATERIAL ? $material : null;
 		}
-		return sodium_crypto_generichash( 'rust-mail password v1|' . $material, '', SODIUM_CRYPTO_SECRETBOX_KEYBYTES );
+		$material = '';
+		foreach ( array( 'AUTH_KEY', 'SECURE_AUTH_SALT' ) as $salt ) {
+			$value = defined( $salt ) ? (string) constant( $salt ) : '';
+			if ( '' === $value || self::SAMPLE_SALT === $value ) {
+				return null;
+			}
+			$material .= $value;
+		}
+		return strlen( $material ) >= self::MIN_KEY_MATERIAL ? $material : null;
 	}
 
-	public static function encrypt( $plain ) {
+	/** What to do so that secrets can be stored, or '' when they can. */
+	public static function key_problem() {
+		if ( null !== self::key_material() ) {
+			return '';
+		}
+		return sprintf(
+			/* translators: %s: a line of PHP to add to wp-config.php */
+			__( 'Rust Mail cannot store a password or client secret: wp-config.php has no RUST_MAIL_SECRET_KEY of at least 32 characters, and its AUTH_KEY and SECURE_AUTH_SALT are missing or still the sample\'s, so the key would be public. Add this line to wp-config.php: %s', 'rust-mail' ),
+			"define( 'RUST_MAIL_SECRET_KEY', '" . wp_generate_password( 64, false ) . "' );"
+		);
+	}
+
+	/**
+	 * One key per field, so that a ciphertext copied from one field into another (the token into the password) does
+	 * not decrypt there. Null when there is no secret key material.
+	 */
+	private static function key( $field ) {
+		$material = self::key_material();
+		if ( null === $material ) {
+			return null;
+		}
+		return sodium_crypto_generichash( 'rust-mail secret v2|' . $field . '|' . $material, '', SODIUM_CRYPTO_SECRETBOX_KEYBYTES );
+	}
+
+	/**
+	 * @param string $plain the secret.
+	 * @param string $field what it is ('password', 'oauth_client_secret', 'oauth_token'): it chooses the key.
+	 * @return string|null the stored form, or null when there is no strong key to encrypt with.
+	 */
+	public static function encrypt( $plain, $field ) {
+		$key = self::key( $field );
+		if ( null === $key ) {
+			return null;
+		}
 		$nonce = random_bytes( SODIUM_CRYPTO_SECRETBOX_NONCEBYTES );
-		return self::SECRET_PREFIX . base64_encode( $nonce . sodium_crypto_secretbox( $plain, $nonce, self::key() ) );
+		return self::SECRET_PREFIX . base64_encode( $nonce . sodium_crypto_secretbox( $plain, $nonce, $key ) );
 	}
 
-	/** @return string|null the password, or null when it cannot be decrypted */
-	public static function decrypt( $stored ) {
+	/** @return string|null the secret, or null when it cannot be decrypted (other key, other field, other format) */
+	public static function decrypt( $stored, $field ) {
 		if ( '' === $stored ) {
 			return '';
 		}
-		if ( 0 !== strpos( $stored, self::SECRET_PREFIX ) ) {
+		$key = self::key( $field );
+		if ( null === $key || 0 !== strpos( $stored, self::SECRET_PREFIX ) ) {
 			return null;
 		}
 		$bytes = base64_decode( substr( $stored, strlen( self::SECRET_PREFIX ) ), true );
@@ -329,7 +440,11 @@ class Rust_Mail_Settings {
 			return null;
 		}
 		$nonce = substr( $bytes, 0, SODIUM_CRYPTO_SECRETBOX_NONCEBYTES );
-		$plain = sodium_crypto_secretbox_open( substr( $bytes, SODIUM_CRYPTO_SECRETBOX_NONCEBYTES ), $nonce, self::key() );
+		$plain = sodium_crypto_secretbox_open( substr( $bytes, SODIUM_CRYPTO_SECRETBOX_NONCEBYTES ), $nonce, $key );
 		return false === $plain ? null : $plain;
 	}
+}
+
+/** The settings cannot be used as they are; the message says which constants to add. */
+class Rust_Mail_Settings_Exception extends RuntimeException {
 }

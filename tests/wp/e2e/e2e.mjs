@@ -1,13 +1,13 @@
 // Logs in to wp-admin, picks a preset, points the plugin at the test's SMTP server, sends a test mail, finds it in
 // the connection log, opens its transcript, runs a diagnosis (when the extension has one), and checks that a
 // stranger's <script> subject in the log runs nothing. Screenshots go to ARTIFACTS.
-// Environment: WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT.
+// Environment: WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT, HOSTILE_ENTRY (a log row of hostile fields).
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const { WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT } = process.env;
+const { WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT, HOSTILE_ENTRY } = process.env;
 mkdirSync(ARTIFACTS, { recursive: true });
 const profile = mkdtempSync(join(tmpdir(), 'rust-mail-chromium-'));
 
@@ -76,6 +76,16 @@ try {
   await page.waitForSelector('.rust-mail-entry-fields');
   check((await page.textContent('.rust-mail-entry-fields')).includes(XSS_SUBJECT), 'the XSS subject is not shown as text on the entry page');
   await page.screenshot({ path: join(ARTIFACTS, 'log-entry-xss-subject.png'), fullPage: true });
+
+  // Every field of a hostile row (names, addresses, the server's reply, the transcript) is text too.
+  await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail-log&entry=${HOSTILE_ENTRY}`);
+  await page.waitForSelector('.rust-mail-transcript');
+  check((await page.textContent('.rust-mail-transcript')).includes('220 <script>alert(3)</script>'), 'the hostile transcript is not shown as text');
+  check((await page.textContent('.rust-mail-entry-fields')).includes('550 <script>alert(3)</script>'), 'the hostile reply is not shown as text');
+  check(await page.locator('.rust-mail-entry-fields script, .rust-mail-transcript script, .rust-mail-entry-fields img, .rust-mail-transcript img').count() === 0, 'a hostile field became markup');
+  await page.screenshot({ path: join(ARTIFACTS, 'log-entry-hostile.png'), fullPage: true });
+  await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail-log`);
+  check(await page.locator('table.wp-list-table script, table.wp-list-table img').count() === 0, 'a hostile field became markup in the list');
 
   // Diagnose (only offered when the extension has rust_mail_diagnose()).
   await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail`);

@@ -191,7 +191,7 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 			<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false ); ?>
 		</form>
 		<?php
-		$rust_mail_diagnosis = isset( $_GET['diagnosis'] ) ? get_transient( Rust_Mail_Admin::diagnosis_key() ) : false; // phpcs:ignore WordPress.Security.NonceVerification -- only chooses whether to show the user's own result.
+		$rust_mail_diagnosis = isset( $_GET['diagnosis'] ) ? Rust_Mail_Admin::last_diagnosis() : null; // phpcs:ignore WordPress.Security.NonceVerification -- only chooses whether to show the user's own result.
 		if ( is_array( $rust_mail_diagnosis ) ) {
 			require __DIR__ . '/diagnosis.php';
 		}
