@@ -42,27 +42,19 @@ add_action(
 // Mail routing: only with the extension loaded and a server configured; otherwise core's wp_mail() is untouched.
 Rust_Mail_Router::register();
 
-// Personal data: the log's rows about an address, in Tools > Export/Erase Personal Data.
-add_filter(
-	'wp_privacy_personal_data_exporters',
-	static function ( $exporters ) {
-		$exporters['rust-mail'] = array(
-			'exporter_friendly_name' => __( 'Rust Mail connection log', 'rust-mail' ),
-			'callback'               => array( 'Rust_Mail_Log', 'export_personal_data' ),
-		);
-		return $exporters;
-	}
-);
-add_filter(
-	'wp_privacy_personal_data_erasers',
-	static function ( $erasers ) {
-		$erasers['rust-mail'] = array(
-			'eraser_friendly_name' => __( 'Rust Mail connection log', 'rust-mail' ),
-			'callback'             => array( 'Rust_Mail_Log', 'erase_personal_data' ),
-		);
-		return $erasers;
-	}
-);
+// Personal data: the log's rows about an address, in Tools > Export Personal Data and Erase Personal Data.
+foreach ( array( 'exporter' => 'export_personal_data', 'eraser' => 'erase_personal_data' ) as $rust_mail_kind => $rust_mail_callback ) {
+	add_filter(
+		"wp_privacy_personal_data_{$rust_mail_kind}s",
+		static function ( $tools ) use ( $rust_mail_kind, $rust_mail_callback ) {
+			$tools['rust-mail'] = array(
+				"{$rust_mail_kind}_friendly_name" => __( 'Rust Mail connection log', 'rust-mail' ),
+				'callback'                         => array( 'Rust_Mail_Log', $rust_mail_callback ),
+			);
+			return $tools;
+		}
+	);
+}
 
 // Admin pages, actions and notices.
 if ( is_admin() ) {
