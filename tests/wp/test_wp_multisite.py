@@ -101,3 +101,21 @@ def test_network_admin_screens_have_the_settings_and_every_sites_log(net):
     saved = browser.post("/wp-admin/admin-post.php", fields)
     assert "Settings saved." in saved.text and "/wp-admin/network/" in saved.url
     assert net.php("out(get_site_option('rust_mail_settings')['from']);") == "network@example.com"
+
+
+def test_activated_on_one_site_only_it_asks_for_network_activation(net):
+    net.php("""
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        deactivate_plugins('rust-mail/rust-mail.php', true, true);
+        switch_to_blog(2); activate_plugin('rust-mail/rust-mail.php'); out(true);
+    """)
+    try:
+        page = net.browser().get("/site2/wp-admin/")
+        assert "Network-activate it (Network Admin &gt; Plugins)" in page.text
+        assert "Network-activate" not in site_admin(net).get("/site2/wp-admin/").text
+    finally:
+        net.php("""
+            require_once ABSPATH . 'wp-admin/includes/plugin.php';
+            switch_to_blog(2); deactivate_plugins('rust-mail/rust-mail.php'); restore_current_blog();
+            activate_plugin('rust-mail/rust-mail.php', '', true); out(true);
+        """)

@@ -39,6 +39,16 @@ class Rust_Mail_Admin {
 
 		// Notices.
 		add_action( is_multisite() ? 'network_admin_notices' : 'admin_notices', array( __CLASS__, 'show_notices' ) );
+		if ( is_multisite() ) {
+			add_action( 'admin_notices', array( __CLASS__, 'ask_for_network_activation' ) );
+		}
+	}
+
+	/** Activated on one site of a network, the plugin has no screen: they are the network admin's. */
+	public static function ask_for_network_activation() {
+		if ( current_user_can( self::capability() ) && ! is_plugin_active_for_network( plugin_basename( RUST_MAIL_PLUGIN_FILE ) ) ) {
+			self::notice( 'warning', __( 'Rust Mail: on a multisite network its settings, log and diagnosis are the network\'s. Network-activate it (Network Admin > Plugins) to reach them.', 'rust-mail' ) );
+		}
 	}
 
 	/** Who may see and change the mail settings, the log and Diagnose. */
