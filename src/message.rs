@@ -251,7 +251,7 @@ fn attachments(fields: &Fields) -> Result<Vec<SinglePart>, UsageError> {
         };
         let content = match (content, &path) {
             (Some(c), None) => c,
-            (None, Some(p)) => std::fs::read(p).map_err(|e| UsageError::new(format!("{field}: cannot read attachment '{p}': {e}")))?,
+            (None, Some(p)) => crate::files::read(std::path::Path::new(p), None).map_err(|e| UsageError::new(format!("{field} {e}")))?,
             _ => return Err(UsageError::new(format!("{field} needs exactly one of 'path' or 'content'"))),
         };
         let name = match (name, key, &path) {
