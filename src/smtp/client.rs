@@ -7,6 +7,7 @@
 
 use crate::config::{AuthMode, Security, Transport};
 use crate::error::{ErrorKind, SendError};
+use crate::smtp::data;
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
 use crate::smtp::tls::{self, TlsInfo};
 use crate::smtp::transcript::{redact_client_line, Direction, Transcript};
@@ -466,22 +467,10 @@ impl Connection {
         Ok(Some((mechanism, reply)))
     }
 
-    /// Sends the message after a 354, dot-stuffed (RFC 5321 section 4.5.2),
-    /// in a single write together with the terminating ".".
+    /// Sends the message after a 354, as [`data::on_the_wire`] makes it, in
+    /// a single write together with the terminating ".".
     pub async fn send_data(&mut self, data: &[u8], t: &mut Transcript, deadline: Instant) -> Result<Reply, SendError> {
-        let mut wire = Vec::with_capacity(data.len() + data.len() / 64 + 8);
-        let mut at_line_start = true;
-        for &b in data {
-            if at_line_start && b == b'.' {
-                wire.push(b'.');
-            }
-            wire.push(b);
-            at_line_start = b == b'\n';
-        }
-        if !data.ends_with(b"\r\n") {
-            wire.extend_from_slice(b"\r\n");
-        }
-        wire.extend_from_slice(b".\r\n");
+        let wire = data::on_the_wire(data);
         t.push(Direction::Client, format!("[message: {} bytes]", data.len()));
         t.push(Direction::Client, ".");
         self.write_all(&wire, deadline, "while the message was being sent").await?;
