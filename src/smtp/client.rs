@@ -26,6 +26,12 @@ use tokio_rustls::client::TlsStream;
 /// real servers send longer EHLO lines, nothing legitimate sends megabytes.
 const MAX_LINE: usize = 16 * 1024;
 
+/// Most lines and bytes in one reply. The longest real replies (an EHLO
+/// list, a 5xx with a help text) are a few KiB; without a bound a server
+/// could make every reply 1,000 lines of 16 KiB.
+const MAX_REPLY_LINES: usize = 1000;
+const MAX_REPLY_BYTES: usize = 64 * 1024;
+
 pub enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
@@ -361,6 +367,7 @@ impl Connection {
     /// Reads one complete reply, every line recorded.
     pub async fn read_reply(&mut self, t: &mut Transcript, deadline: Instant, while_doing: &str) -> Result<Reply, SendError> {
         let mut texts = Vec::new();
+        let mut reply_bytes = 0;
         loop {
             let mut raw = Vec::new();
             let io = self.io()?;
@@ -375,8 +382,10 @@ impl Connection {
                 .await
                 .map_err(|_| timeout_error(while_doing))?
                 .map_err(|e| io_error(e, while_doing))?;
+            reply_bytes += raw.len();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
             t.push(Direction::Server, line.clone());
+            check_reply_size(&raw, texts.len() + 1, reply_bytes)?;
             match parse_line(&line) {
                 Some(LineParse::More(_, text)) => texts.push(text),
                 Some(LineParse::Last(code, text)) => {
@@ -387,9 +396,6 @@ impl Connection {
                     let shown: String = line.chars().filter(|c| !c.is_control()).take(80).collect();
                     return Err(SendError::new(ErrorKind::Protocol, format!("{NOT_SMTP}: '{shown}'")));
                 }
-            }
-            if texts.len() > 1000 {
-                return Err(SendError::new(ErrorKind::Protocol, "the server sent a reply of more than 1000 lines"));
             }
         }
     }
@@ -499,6 +505,22 @@ impl Connection {
     }
 }
 
+/// Refuses a reply that has grown past what any real server sends, as it
+/// is read, so that a hostile server cannot fill memory. `line` is the
+/// last line read, `lines` and `bytes` count the reply so far.
+fn check_reply_size(line: &[u8], lines: usize, bytes: usize) -> Result<(), SendError> {
+    let problem = if line.len() >= MAX_LINE && !line.ends_with(b"\n") {
+        format!("a reply line longer than {} KiB", MAX_LINE / 1024)
+    } else if lines > MAX_REPLY_LINES {
+        format!("a reply of more than {MAX_REPLY_LINES} lines")
+    } else if bytes > MAX_REPLY_BYTES {
+        format!("a reply of more than {} KiB", MAX_REPLY_BYTES / 1024)
+    } else {
+        return Ok(());
+    };
+    Err(SendError::new(ErrorKind::Protocol, format!("the server sent {problem}, the most this client reads")))
+}
+
 /// The mechanism to use: the configured one if the server offers it, or for
 /// `auto` the first of PLAIN and LOGIN that it offers. XOAUTH2 is never
 /// picked by `auto` because its "password" is a token.
@@ -516,6 +538,19 @@ pub fn choose_mechanism(mode: AuthMode, offered: &[String]) -> Option<Mechanism>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replies_are_bounded_in_lines_and_bytes() {
+        assert!(check_reply_size(b"250 ok\r\n", 1, 8).is_ok());
+        assert!(check_reply_size(b"250-x\r\n", MAX_REPLY_LINES, MAX_REPLY_BYTES).is_ok());
+        let error = |line: &[u8], lines, bytes| check_reply_size(line, lines, bytes).unwrap_err().message;
+        assert_eq!(error(b"250-x\r\n", MAX_REPLY_LINES + 1, 8000), "the server sent a reply of more than 1000 lines, the most this client reads");
+        assert_eq!(error(b"250-x\r\n", 10, MAX_REPLY_BYTES + 1), "the server sent a reply of more than 64 KiB, the most this client reads");
+        let unended = vec![b'x'; MAX_LINE];
+        assert_eq!(error(&unended, 1, MAX_LINE), "the server sent a reply line longer than 16 KiB, the most this client reads");
+        // A last line cut short by a closed connection is not too long.
+        assert!(check_reply_size(b"250 o", 1, 5).is_ok());
+    }
 
     #[test]
     fn auto_prefers_plain_then_login_and_never_xoauth2() {
