@@ -407,7 +407,8 @@ impl Connection {
     }
 
     /// Logs in as the transport says. Never sends credentials over a
-    /// connection without TLS unless `allow_insecure_auth` is set.
+    /// connection without TLS, unless `allow_insecure_auth` is set and the
+    /// server is on this machine.
     /// Returns the mechanism used and the server's final reply (`None` when
     /// no login was asked for or it happened earlier on this connection).
     pub async fn authenticate(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<Option<(Mechanism, Reply)>, SendError> {
@@ -427,10 +428,14 @@ impl Connection {
                 format!("{} offers no usable AUTH mechanism for auth '{}' (offered: {offered}){hint}", transport.host, transport.auth.as_str()),
             )
         })?;
-        if self.tls.is_none() && !transport.allow_insecure_auth {
+        if self.tls.is_none() && !insecure_auth_allowed(transport.allow_insecure_auth, self.peer.ip()) {
             return Err(SendError::new(
                 ErrorKind::Auth,
-                "refusing to send the password without TLS: use security 'starttls' or 'tls', or set allow_insecure_auth",
+                format!(
+                    "refusing to send the password without TLS to {}: use security 'starttls' or 'tls' \
+                     (allow_insecure_auth applies only to a server on loopback, 127.0.0.0/8 or ::1)",
+                    self.peer
+                ),
             ));
         }
         let user = transport.username.clone().unwrap_or_default();
@@ -505,6 +510,13 @@ impl Connection {
     }
 }
 
+/// Whether a login may go over a connection without TLS. Only to a peer on
+/// loopback: on any other path an attacker can strip STARTTLS from the EHLO
+/// reply (with opportunistic security) and read the password.
+fn insecure_auth_allowed(allow_insecure_auth: bool, peer: std::net::IpAddr) -> bool {
+    allow_insecure_auth && peer.to_canonical().is_loopback()
+}
+
 /// Refuses a reply that has grown past what any real server sends, as it
 /// is read, so that a hostile server cannot fill memory. `line` is the
 /// last line read, `lines` and `bytes` count the reply so far.
@@ -538,6 +550,18 @@ pub fn choose_mechanism(mode: AuthMode, offered: &[String]) -> Option<Mechanism>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insecure_auth_only_to_loopback() {
+        let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+        for loopback in ["127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"] {
+            assert!(insecure_auth_allowed(true, ip(loopback)), "{loopback}");
+            assert!(!insecure_auth_allowed(false, ip(loopback)), "{loopback}");
+        }
+        for remote in ["10.0.0.1", "192.0.2.7", "128.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "::"] {
+            assert!(!insecure_auth_allowed(true, ip(remote)), "{remote}");
+        }
+    }
 
     #[test]
     fn replies_are_bounded_in_lines_and_bytes() {
