@@ -168,8 +168,7 @@ impl Transport {
         };
         let ca_file = f.string("ca_file")?.filter(|p| !p.is_empty()).map(PathBuf::from);
         if let Some(path) = &ca_file {
-            std::fs::metadata(path)
-                .map_err(|e| UsageError::new(format!("$transport['ca_file'] '{}' cannot be read: {e}", path.display())))?;
+            crate::smtp::tls::ca_certificates(path).map_err(|e| UsageError::new(format!("$transport['ca_file'] {e}")))?;
         }
         let helo = match f.string("helo")? {
             Some(h) if !h.trim().is_empty() => h.trim().to_string(),

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod diagnose;
 pub mod error;
+pub mod files;
 pub mod message;
 pub mod pool;
 pub mod send;

@@ -15,6 +15,7 @@ pub struct Outgoing {
     /// `None` is the null reverse-path `<>` (RFC 5321 section 4.5.5).
     pub envelope_from: Option<Address>,
     pub recipients: Vec<Address>,
+    /// The message; its line ends are made CRLF on the wire (`smtp::data`).
     pub data: Vec<u8>,
     pub message_id: Option<String>,
 }
@@ -91,7 +92,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
-    Ok(Outgoing { envelope_from, recipients, data: normalize_line_endings(raw), message_id: header_value(raw, "message-id") })
+    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id") })
 }
 
 /// The body of a composed message, before attachments are added around it.
@@ -251,7 +252,7 @@ fn attachments(fields: &Fields) -> Result<Vec<SinglePart>, UsageError> {
         };
         let content = match (content, &path) {
             (Some(c), None) => c,
-            (None, Some(p)) => std::fs::read(p).map_err(|e| UsageError::new(format!("{field}: cannot read attachment '{p}': {e}")))?,
+            (None, Some(p)) => crate::files::read(std::path::Path::new(p), None).map_err(|e| UsageError::new(format!("{field} {e}")))?,
             _ => return Err(UsageError::new(format!("{field} needs exactly one of 'path' or 'content'"))),
         };
         let name = match (name, key, &path) {
@@ -294,20 +295,6 @@ fn guess_mime(name: &str) -> &'static str {
 fn new_message_id(domain: &str) -> String {
     let random: String = std::iter::repeat_with(fastrand::alphanumeric).take(24).collect();
     format!("<{random}@{domain}>")
-}
-
-/// SMTP needs CRLF line ends (RFC 5321 section 2.3.8): bare LF is turned into CRLF.
-fn normalize_line_endings(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
-    let mut previous = 0u8;
-    for &b in data {
-        if b == b'\n' && previous != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        previous = b;
-    }
-    out
 }
 
 /// The value of the first header `name` in the header block of a raw message.
@@ -386,7 +373,7 @@ mod tests {
             ("envelope", Value::Array(msg(&[("from", Value::str("")), ("to", list(&["a@example.com"]))]))),
         ]);
         let out = from_value(&m).unwrap();
-        assert_eq!(out.data, b"Message-ID: <abc@example.com>\r\nSubject: x\r\n\r\nbody \xe9\r\n");
+        assert_eq!(out.data, b"Message-ID: <abc@example.com>\nSubject: x\n\nbody \xe9\n");
         assert_eq!(out.message_id.as_deref(), Some("<abc@example.com>"));
         assert!(out.envelope_from.is_none());
     }

@@ -137,8 +137,25 @@ pub extern "C" fn php_module_info(_module: *mut ModuleEntry) {
     info_table_end!();
 }
 
+extern "C" {
+    /// PHP's own open_basedir check (main/fopen_wrappers.c), exported by
+    /// every PHP binary: 0 when the path may be opened, -1 when not. With
+    /// `warn` 0 it raises no warning; the caller throws instead.
+    fn php_check_open_basedir_ex(path: *const std::os::raw::c_char, warn: std::os::raw::c_int) -> std::os::raw::c_int;
+}
+
+/// Whether the running script's open_basedir lets it open `path`, decided
+/// by PHP itself, with the settings in force for this request.
+fn open_basedir_allows(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    // A path with a NUL byte cannot be opened at all: PHP refuses those too.
+    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    unsafe { php_check_open_basedir_ex(path.as_ptr(), 0) == 0 }
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
+    crate::files::enforce_open_basedir(open_basedir_allows);
     module
         .class::<RustMailException>()
         .function(wrap_function!(rust_mail_send))

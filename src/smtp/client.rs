@@ -7,6 +7,7 @@
 
 use crate::config::{AuthMode, Security, Transport};
 use crate::error::{ErrorKind, SendError};
+use crate::smtp::data;
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
 use crate::smtp::tls::{self, TlsInfo};
 use crate::smtp::transcript::{redact_client_line, Direction, Transcript};
@@ -24,6 +25,12 @@ use tokio_rustls::client::TlsStream;
 /// Longest reply line accepted; RFC 5321 section 4.5.3.1.5 sets 512 octets,
 /// real servers send longer EHLO lines, nothing legitimate sends megabytes.
 const MAX_LINE: usize = 16 * 1024;
+
+/// Most lines and bytes in one reply. The longest real replies (an EHLO
+/// list, a 5xx with a help text) are a few KiB; without a bound a server
+/// could make every reply 1,000 lines of 16 KiB.
+const MAX_REPLY_LINES: usize = 1000;
+const MAX_REPLY_BYTES: usize = 64 * 1024;
 
 pub enum Stream {
     Plain(TcpStream),
@@ -360,6 +367,7 @@ impl Connection {
     /// Reads one complete reply, every line recorded.
     pub async fn read_reply(&mut self, t: &mut Transcript, deadline: Instant, while_doing: &str) -> Result<Reply, SendError> {
         let mut texts = Vec::new();
+        let mut reply_bytes = 0;
         loop {
             let mut raw = Vec::new();
             let io = self.io()?;
@@ -374,8 +382,10 @@ impl Connection {
                 .await
                 .map_err(|_| timeout_error(while_doing))?
                 .map_err(|e| io_error(e, while_doing))?;
+            reply_bytes += raw.len();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
             t.push(Direction::Server, line.clone());
+            check_reply_size(&raw, texts.len() + 1, reply_bytes)?;
             match parse_line(&line) {
                 Some(LineParse::More(_, text)) => texts.push(text),
                 Some(LineParse::Last(code, text)) => {
@@ -387,9 +397,6 @@ impl Connection {
                     return Err(SendError::new(ErrorKind::Protocol, format!("{NOT_SMTP}: '{shown}'")));
                 }
             }
-            if texts.len() > 1000 {
-                return Err(SendError::new(ErrorKind::Protocol, "the server sent a reply of more than 1000 lines"));
-            }
         }
     }
 
@@ -400,7 +407,8 @@ impl Connection {
     }
 
     /// Logs in as the transport says. Never sends credentials over a
-    /// connection without TLS unless `allow_insecure_auth` is set.
+    /// connection without TLS, unless `allow_insecure_auth` is set and the
+    /// server is on this machine.
     /// Returns the mechanism used and the server's final reply (`None` when
     /// no login was asked for or it happened earlier on this connection).
     pub async fn authenticate(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<Option<(Mechanism, Reply)>, SendError> {
@@ -420,10 +428,14 @@ impl Connection {
                 format!("{} offers no usable AUTH mechanism for auth '{}' (offered: {offered}){hint}", transport.host, transport.auth.as_str()),
             )
         })?;
-        if self.tls.is_none() && !transport.allow_insecure_auth {
+        if self.tls.is_none() && !insecure_auth_allowed(transport.allow_insecure_auth, self.peer.ip()) {
             return Err(SendError::new(
                 ErrorKind::Auth,
-                "refusing to send the password without TLS: use security 'starttls' or 'tls', or set allow_insecure_auth",
+                format!(
+                    "refusing to send the password without TLS to {}: use security 'starttls' or 'tls' \
+                     (allow_insecure_auth applies only to a server on loopback, 127.0.0.0/8 or ::1)",
+                    self.peer
+                ),
             ));
         }
         let user = transport.username.clone().unwrap_or_default();
@@ -466,22 +478,10 @@ impl Connection {
         Ok(Some((mechanism, reply)))
     }
 
-    /// Sends the message after a 354, dot-stuffed (RFC 5321 section 4.5.2),
-    /// in a single write together with the terminating ".".
+    /// Sends the message after a 354, as [`data::on_the_wire`] makes it, in
+    /// a single write together with the terminating ".".
     pub async fn send_data(&mut self, data: &[u8], t: &mut Transcript, deadline: Instant) -> Result<Reply, SendError> {
-        let mut wire = Vec::with_capacity(data.len() + data.len() / 64 + 8);
-        let mut at_line_start = true;
-        for &b in data {
-            if at_line_start && b == b'.' {
-                wire.push(b'.');
-            }
-            wire.push(b);
-            at_line_start = b == b'\n';
-        }
-        if !data.ends_with(b"\r\n") {
-            wire.extend_from_slice(b"\r\n");
-        }
-        wire.extend_from_slice(b".\r\n");
+        let wire = data::on_the_wire(data);
         t.push(Direction::Client, format!("[message: {} bytes]", data.len()));
         t.push(Direction::Client, ".");
         self.write_all(&wire, deadline, "while the message was being sent").await?;
@@ -510,6 +510,29 @@ impl Connection {
     }
 }
 
+/// Whether a login may go over a connection without TLS. Only to a peer on
+/// loopback: on any other path an attacker can strip STARTTLS from the EHLO
+/// reply (with opportunistic security) and read the password.
+fn insecure_auth_allowed(allow_insecure_auth: bool, peer: std::net::IpAddr) -> bool {
+    allow_insecure_auth && peer.to_canonical().is_loopback()
+}
+
+/// Refuses a reply that has grown past what any real server sends, as it
+/// is read, so that a hostile server cannot fill memory. `line` is the
+/// last line read, `lines` and `bytes` count the reply so far.
+fn check_reply_size(line: &[u8], lines: usize, bytes: usize) -> Result<(), SendError> {
+    let problem = if line.len() >= MAX_LINE && !line.ends_with(b"\n") {
+        format!("a reply line longer than {} KiB", MAX_LINE / 1024)
+    } else if lines > MAX_REPLY_LINES {
+        format!("a reply of more than {MAX_REPLY_LINES} lines")
+    } else if bytes > MAX_REPLY_BYTES {
+        format!("a reply of more than {} KiB", MAX_REPLY_BYTES / 1024)
+    } else {
+        return Ok(());
+    };
+    Err(SendError::new(ErrorKind::Protocol, format!("the server sent {problem}, the most this client reads")))
+}
+
 /// The mechanism to use: the configured one if the server offers it, or for
 /// `auto` the first of PLAIN and LOGIN that it offers. XOAUTH2 is never
 /// picked by `auto` because its "password" is a token.
@@ -527,6 +550,31 @@ pub fn choose_mechanism(mode: AuthMode, offered: &[String]) -> Option<Mechanism>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insecure_auth_only_to_loopback() {
+        let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+        for loopback in ["127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"] {
+            assert!(insecure_auth_allowed(true, ip(loopback)), "{loopback}");
+            assert!(!insecure_auth_allowed(false, ip(loopback)), "{loopback}");
+        }
+        for remote in ["10.0.0.1", "192.0.2.7", "128.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "::"] {
+            assert!(!insecure_auth_allowed(true, ip(remote)), "{remote}");
+        }
+    }
+
+    #[test]
+    fn replies_are_bounded_in_lines_and_bytes() {
+        assert!(check_reply_size(b"250 ok\r\n", 1, 8).is_ok());
+        assert!(check_reply_size(b"250-x\r\n", MAX_REPLY_LINES, MAX_REPLY_BYTES).is_ok());
+        let error = |line: &[u8], lines, bytes| check_reply_size(line, lines, bytes).unwrap_err().message;
+        assert_eq!(error(b"250-x\r\n", MAX_REPLY_LINES + 1, 8000), "the server sent a reply of more than 1000 lines, the most this client reads");
+        assert_eq!(error(b"250-x\r\n", 10, MAX_REPLY_BYTES + 1), "the server sent a reply of more than 64 KiB, the most this client reads");
+        let unended = vec![b'x'; MAX_LINE];
+        assert_eq!(error(&unended, 1, MAX_LINE), "the server sent a reply line longer than 16 KiB, the most this client reads");
+        // A last line cut short by a closed connection is not too long.
+        assert!(check_reply_size(b"250 o", 1, 5).is_ok());
+    }
 
     #[test]
     fn auto_prefers_plain_then_login_and_never_xoauth2() {

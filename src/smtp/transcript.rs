@@ -22,24 +22,50 @@ pub struct Entry {
     pub line: String,
 }
 
+/// Most bytes of lines a transcript keeps. A real session is a few KiB; a
+/// hostile server sending many long replies would otherwise grow it (and
+/// the PHP array made of it) without bound.
+pub const MAX_TRANSCRIPT_BYTES: usize = 256 * 1024;
+
 #[derive(Debug)]
 pub struct Transcript {
     start: Instant,
     pub entries: Vec<Entry>,
+    kept_bytes: usize,
+    /// Lines and bytes left out once the transcript was full.
+    dropped: (usize, usize),
+    /// Where the single line saying what was left out stands.
+    marker: Option<usize>,
 }
 
 impl Transcript {
     pub fn new(start: Instant) -> Self {
-        Transcript { start, entries: Vec::new() }
+        Transcript { start, entries: Vec::new(), kept_bytes: 0, dropped: (0, 0), marker: None }
     }
 
     pub fn elapsed_ms(&self) -> f64 {
         ms_since(self.start)
     }
 
+    /// Records a line; once the transcript holds [`MAX_TRANSCRIPT_BYTES`],
+    /// later lines are only counted, in one marker line.
     pub fn push(&mut self, dir: Direction, line: impl Into<String>) {
         let ms = self.elapsed_ms();
-        self.entries.push(Entry { ms, dir, line: line.into() });
+        let line = line.into();
+        if self.marker.is_none() && self.kept_bytes + line.len() <= MAX_TRANSCRIPT_BYTES {
+            self.kept_bytes += line.len();
+            self.entries.push(Entry { ms, dir, line });
+            return;
+        }
+        self.dropped.0 += 1;
+        self.dropped.1 += line.len();
+        let (lines, bytes) = self.dropped;
+        let note = format!("[transcript truncated at {} KiB: {lines} later lines ({bytes} bytes) left out]", MAX_TRANSCRIPT_BYTES / 1024);
+        let marker = *self.marker.get_or_insert(self.entries.len());
+        match self.entries.get_mut(marker) {
+            Some(entry) => entry.line = note,
+            None => self.entries.push(Entry { ms, dir: Direction::Info, line: note }),
+        }
     }
 
     pub fn info(&mut self, line: impl Into<String>) {
@@ -105,6 +131,24 @@ mod tests {
         assert_eq!(redact_client_line("AUTH LOGIN", false), "AUTH LOGIN");
         assert_eq!(redact_client_line("dXNlcg==", true), "[redacted]");
         assert_eq!(redact_client_line("MAIL FROM:<a@example.com>", false), "MAIL FROM:<a@example.com>");
+    }
+
+    #[test]
+    fn transcript_keeps_its_first_bytes_and_says_how_much_was_left_out() {
+        let mut t = Transcript::new(Instant::now());
+        let line = "x".repeat(1000);
+        for _ in 0..300 {
+            t.push(Direction::Server, line.clone());
+        }
+        t.info("closing");
+        let kept = MAX_TRANSCRIPT_BYTES / 1000;
+        assert_eq!(t.entries.len(), kept + 1);
+        let last = t.entries.last().unwrap();
+        assert_eq!(last.dir, Direction::Info);
+        let dropped_bytes = (300 - kept) * 1000 + "closing".len();
+        assert_eq!(last.line, format!("[transcript truncated at 256 KiB: {} later lines ({dropped_bytes} bytes) left out]", 300 - kept + 1));
+        let total: usize = t.entries.iter().map(|e| e.line.len()).sum();
+        assert!(total <= MAX_TRANSCRIPT_BYTES + 100, "{total}");
     }
 
     #[test]

@@ -68,13 +68,19 @@ class PhpRun:
 
 
 class PhpRunner:
-    def __init__(self, extension_so):
+    def __init__(self, extension_so, ini=None):
         self.extension_so = extension_so
+        self.ini = dict(ini or {})
         self.last_elapsed = None
+
+    def with_ini(self, **ini):
+        """The same runner with more php.ini settings (-d name=value), e.g. open_basedir."""
+        return PhpRunner(self.extension_so, {**self.ini, **ini})
 
     def command(self, *args):
         load = ["-d", f"extension={self.extension_so}"] if self.extension_so else []
-        return ["php", "-n", *load, "-d", "display_errors=stderr", "-d", "error_reporting=-1", *args]
+        settings = [arg for name, value in self.ini.items() for arg in ("-d", f"{name}={value}")]
+        return ["php", "-n", *load, "-d", "display_errors=stderr", "-d", "error_reporting=-1", *settings, *args]
 
     def _execute(self, args, stdin, timeout):
         started = time.monotonic()

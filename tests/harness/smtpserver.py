@@ -180,9 +180,9 @@ class RecordingSMTP(SMTP):
 
 
 class SmtpTestServer:
-    def __init__(self, config: ServerConfig, certs=None):
+    def __init__(self, config: ServerConfig, certs=None, host="127.0.0.1"):
         self.config = config
-        self.host = "127.0.0.1"
+        self.host = host
         self.port = None
         self.messages = []
         self.auth_attempts = []

@@ -1,0 +1,76 @@
+//! The message as it goes on the wire after DATA (RFC 5321 section 4.5.2).
+
+/// Every line ended by CRLF, a "." added to each line that starts with one,
+/// and the terminating ".".
+///
+/// A bare CR or a bare LF becomes a CRLF of its own. Receivers disagree on
+/// what ends a line; left as they are, "\r.\r\n" or "\n.\n" in a body ends
+/// DATA early on a receiver that takes a bare CR or LF as a line end, and
+/// what follows is read as a second message nobody checked (SMTP smuggling).
+/// Normalised, every receiver sees the same lines, and each dot-stuffed.
+pub fn on_the_wire(message: &[u8]) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 8);
+    let mut at_line_start = true;
+    let mut bytes = message.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'\r' | b'\n' => {
+                if byte == b'\r' {
+                    bytes.next_if_eq(&b'\n');
+                }
+                wire.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            _ => {
+                if at_line_start && byte == b'.' {
+                    wire.push(b'.');
+                }
+                wire.push(byte);
+                at_line_start = false;
+            }
+        }
+    }
+    // The terminator must start a line of its own; an empty message is one
+    // empty line.
+    if !at_line_start || message.is_empty() {
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b".\r\n");
+    wire
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(message: &str) -> String {
+        String::from_utf8(on_the_wire(message.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn lines_end_in_crlf_and_the_message_in_a_dot() {
+        assert_eq!(wire("a\r\nb\r\n"), "a\r\nb\r\n.\r\n");
+        assert_eq!(wire("a\r\nb"), "a\r\nb\r\n.\r\n");
+        assert_eq!(wire(""), "\r\n.\r\n");
+    }
+
+    #[test]
+    fn leading_dots_are_doubled() {
+        assert_eq!(wire(".a\r\n..b\r\nc.d\r\n.\r\n"), "..a\r\n...b\r\nc.d\r\n..\r\n.\r\n");
+    }
+
+    /// The sequences of the SMTP smuggling research (SEC Consult, 2023): each
+    /// is a line holding a dot on a receiver that reads bare CR or LF as a
+    /// line end. On the wire, each becomes a dot-stuffed ".." line, followed
+    /// by the smuggled command as an ordinary body line.
+    #[test]
+    fn smuggling_sequences_become_stuffed_lines() {
+        for ending in ["\n.\n", "\r.\r", "\r\n.\r", "\n.\r\n", "\r.\r\n", "\r\n.\n", "\n.\r", "\r.\n"] {
+            let message = format!("Hi{ending}MAIL FROM:<evil@example.com>\r\n");
+            assert_eq!(wire(&message), "Hi\r\n..\r\nMAIL FROM:<evil@example.com>\r\n.\r\n", "{}", ending.escape_debug());
+        }
+        // A CR right before an LF is one line end; any other CR is one of its own.
+        assert_eq!(wire("Hi\r\r\n.\r\r\n"), "Hi\r\n\r\n..\r\n\r\n.\r\n");
+        assert_eq!(wire("Hi\n\r.\n\r"), "Hi\r\n\r\n..\r\n\r\n.\r\n");
+    }
+}
