@@ -21,6 +21,8 @@ define( 'RUST_MAIL_PLUGIN_VERSION', '0.1.0' );
 require_once __DIR__ . '/includes/class-rust-mail-settings.php';
 require_once __DIR__ . '/includes/class-rust-mail-oauth.php';
 require_once __DIR__ . '/includes/class-rust-mail-log.php';
+require_once __DIR__ . '/includes/class-rust-mail-rate-limit.php';
+require_once __DIR__ . '/includes/class-rust-mail-outbox.php';
 require_once __DIR__ . '/includes/class-rust-mail-router.php';
 require_once __DIR__ . '/includes/class-rust-mail-explain.php';
 require_once __DIR__ . '/includes/class-rust-mail-admin.php';
@@ -41,6 +43,10 @@ add_action(
 
 // Mail routing: only with the extension loaded and a server configured; otherwise core's wp_mail() is untouched.
 Rust_Mail_Router::register();
+// The outbox's drain by WP-Cron (sending needs the extension; queued mail waits for it otherwise).
+if ( Rust_Mail_Router::extension_loaded() ) {
+	Rust_Mail_Outbox::register();
+}
 
 // Personal data: the log's rows about an address, in Tools > Export Personal Data and Erase Personal Data.
 foreach ( array( 'exporter' => 'export_personal_data', 'eraser' => 'erase_personal_data' ) as $rust_mail_kind => $rust_mail_callback ) {

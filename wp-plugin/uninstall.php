@@ -5,8 +5,11 @@
  * - option    rust_mail_settings     (server settings, the encrypted password and client secret, sender and log options)
  * - option    rust_mail_db_version   (version of the log table)
  * - option    rust_mail_oauth_token  (the cached, encrypted OAuth2 access token)
- * - table     {prefix}rust_mail_log  (the connection log)
+ * - option    rust_mail_last_cron    (when cron last drained the outbox)
+ * - option    rust_mail_last_alert   (when the last alert mail went out)
+ * - table     {prefix}rust_mail_log  (the connection log, which is also the outbox: queued messages go with it)
  * - cron      rust_mail_purge_log    (the scheduled log purge)
+ * - cron      rust_mail_drain        (the outbox's drain, every minute)
  * - user meta rust_mail_notice and rust_mail_diagnosis of every user (short-lived page messages)
  *
  * On multisite the options are the network's and the table is the network's ({base prefix}rust_mail_log); each site's
@@ -18,7 +21,7 @@
 
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
-const RUST_MAIL_OPTIONS = array( 'rust_mail_settings', 'rust_mail_db_version', 'rust_mail_oauth_token' );
+const RUST_MAIL_OPTIONS = array( 'rust_mail_settings', 'rust_mail_db_version', 'rust_mail_oauth_token', 'rust_mail_last_cron', 'rust_mail_last_alert' );
 
 function rust_mail_uninstall_site() {
 	global $wpdb;
@@ -26,6 +29,7 @@ function rust_mail_uninstall_site() {
 		delete_option( $option );
 	}
 	wp_clear_scheduled_hook( 'rust_mail_purge_log' );
+	wp_clear_scheduled_hook( 'rust_mail_drain' );
 	$wpdb->query( "DROP TABLE IF EXISTS {$wpdb->prefix}rust_mail_log" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
 }
 

@@ -86,6 +86,16 @@ def close_in_data(conn, reader):
     reader.readline()
 
 
+def stall_after_data(conn, reader):
+    """Takes the whole message and never answers the final dot: a tarpit at the moment a client commits."""
+    _replies_in_order(conn, reader, until="DATA")
+    conn.sendall(b"354 go ahead\r\n")
+    for line in reader:
+        if line == b".\r\n":
+            break
+    reader.read()  # until the client goes away
+
+
 class HostileServer:
     def __init__(self, behaviour):
         self.behaviour = behaviour

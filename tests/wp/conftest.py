@@ -50,11 +50,11 @@ def wp(wp_session):
 
 @pytest.fixture
 def capture(tmp_path):
-    """Factory: capture(user=None, password=None) -> a CaptureServer keeping every message it accepts."""
+    """Factory: capture(user=None, password=None, port=None) -> a CaptureServer keeping every message it accepts."""
     servers = []
 
-    def start(user=None, password=None):
-        server = CaptureServer(tmp_path / f"capture-{len(servers)}", user, password)
+    def start(user=None, password=None, port=None):
+        server = CaptureServer(tmp_path / f"capture-{len(servers)}", user, password, port)
         servers.append(server)
         return server
 

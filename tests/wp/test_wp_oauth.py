@@ -97,7 +97,7 @@ def m365(wp, token_endpoint, smtp_server, certs):
 
 def set_oauth_settings(wp, secret=CLIENT_SECRET, **values):
     settings = {"preset": "custom", "host": "127.0.0.1", "security": "starttls", "auth": "xoauth2",
-                "username": MAILBOX, "oauth_tenant": TENANT, "oauth_client_id": CLIENT_ID, "pool": False}
+                "username": MAILBOX, "oauth_tenant": TENANT, "oauth_client_id": CLIENT_ID, "pool": False, "delivery": "immediate"}
     settings.update(values)
     wp.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
            f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(secret)}, 'oauth_client_secret');\n"
@@ -234,7 +234,8 @@ def test_settings_form_keeps_the_secret_encrypted(wp, token_endpoint, m365):
 
 def test_constants_configure_the_app(wp, token_endpoint, m365):
     wp.php("update_option('rust_mail_settings', array()); out(true);")
-    app = {"RUST_MAIL_AUTH": "xoauth2", "RUST_MAIL_USERNAME": MAILBOX, "RUST_MAIL_OAUTH_TENANT": TENANT,
+    app = {"RUST_MAIL_DELIVERY": "immediate", "RUST_MAIL_AUTH": "xoauth2", "RUST_MAIL_USERNAME": MAILBOX,
+           "RUST_MAIL_OAUTH_TENANT": TENANT,
            "RUST_MAIL_OAUTH_CLIENT_ID": CLIENT_ID, "RUST_MAIL_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
            "RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url}
     server = {"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": m365.port, "RUST_MAIL_SECURITY": "starttls",

@@ -53,10 +53,10 @@ class CapturedMessage:
 class CaptureServer:
     """tests/wp/capture_smtp.py in its own process; messages are read back from its directory."""
 
-    def __init__(self, directory, user=None, password=None):
+    def __init__(self, directory, user=None, password=None, port=None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         cmd = ["/usr/bin/python3", str(CAPTURE_SCRIPT), "--port", str(self.port), "--dir", str(self.directory)]
         if user:
             cmd += ["--user", user, "--password", password]
@@ -226,8 +226,10 @@ class WpStack:
         return scan_dir
 
     def set_settings(self, password=None, **values):
-        """Replaces the plugin's settings (starting from defaults pointed at the stack's own SMTP server)."""
-        settings = {"preset": "custom", "host": "127.0.0.1", "port": self.smtp_port, "security": "none", "auth": "none"}
+        """Replaces the plugin's settings (starting from defaults pointed at the stack's own SMTP server). Delivery is
+        immediate unless a test asks for the outbox's queued mode: most tests check what wp_mail() itself returns."""
+        settings = {"preset": "custom", "host": "127.0.0.1", "port": self.smtp_port, "security": "none", "auth": "none",
+                    "delivery": "immediate"}
         settings.update(values)
         code = f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
         if password is not None:

@@ -10,6 +10,17 @@
 		return document.getElementById( 'rust-mail-' + key.replace( /_/g, '-' ) );
 	}
 
+	// A preset's published limits fill the limits still at 0; a lower limit of the owner's own stays.
+	function fillLimits( name ) {
+		var limits = ( config.limits || {} )[ name ] || {};
+		Object.keys( limits ).forEach( function ( key ) {
+			var input = field( key );
+			if ( input && config.fixed.indexOf( key ) === -1 && Number( input.value ) === 0 ) {
+				input.value = limits[ key ];
+			}
+		} );
+	}
+
 	function applyPreset( name ) {
 		var values = config.presets[ name ] || {};
 		var also = ( config.also || {} )[ name ] || {};
@@ -52,6 +63,7 @@
 		Array.prototype.forEach.call( radios, function ( radio ) {
 			radio.addEventListener( 'change', function () {
 				applyPreset( radio.value );
+				fillLimits( radio.value );
 				showOAuth();
 			} );
 			if ( radio.checked ) {

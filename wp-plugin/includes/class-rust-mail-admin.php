@@ -22,6 +22,12 @@ class Rust_Mail_Admin {
 	const ACTION_TEST     = 'rust_mail_send_test';
 	const ACTION_DIAGNOSE = 'rust_mail_diagnose';
 
+	/** admin-post.php action on one message of the outbox; its nonce names the operation and the message. */
+	const ACTION_OUTBOX = 'rust_mail_outbox';
+
+	/** What the outbox action may do to a message. */
+	const OUTBOX_OPERATIONS = array( 'send_now', 'cancel', 'resend' );
+
 	/** Page messages for a user, kept in user meta (not transients, which uninstall could only find by a LIKE). */
 	const NOTICE_META    = 'rust_mail_notice';
 	const DIAGNOSIS_META = 'rust_mail_diagnosis';
@@ -36,6 +42,11 @@ class Rust_Mail_Admin {
 		add_action( 'admin_post_' . self::ACTION_SAVE, array( __CLASS__, 'handle_save' ) );
 		add_action( 'admin_post_' . self::ACTION_TEST, array( __CLASS__, 'handle_test_mail' ) );
 		add_action( 'admin_post_' . self::ACTION_DIAGNOSE, array( __CLASS__, 'handle_diagnose' ) );
+		add_action( 'admin_post_' . self::ACTION_OUTBOX, array( __CLASS__, 'handle_outbox' ) );
+
+		// The outbox at a glance: a dashboard widget and a Site Health test.
+		add_action( is_multisite() ? 'wp_network_dashboard_setup' : 'wp_dashboard_setup', array( __CLASS__, 'add_dashboard_widget' ) );
+		add_filter( 'site_status_tests', array( __CLASS__, 'add_site_health_test' ) );
 
 		// Notices.
 		add_action( is_multisite() ? 'network_admin_notices' : 'admin_notices', array( __CLASS__, 'show_notices' ) );
@@ -89,9 +100,11 @@ class Rust_Mail_Admin {
 		wp_enqueue_script( 'rust-mail-settings', plugins_url( 'assets/settings.js', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION, true );
 		$presets = array();
 		$also    = array();
+		$limits  = array();
 		foreach ( Rust_Mail_Settings::presets() as $name => $preset ) {
 			$presets[ $name ] = $preset['values'];
 			$also[ $name ]    = $preset['also'] ?? (object) array();
+			$limits[ $name ]  = $preset['limits'] ?? (object) array();
 		}
 		wp_add_inline_script(
 			'rust-mail-settings',
@@ -99,6 +112,7 @@ class Rust_Mail_Admin {
 				array(
 					'presets' => $presets,
 					'also'    => $also,
+					'limits'  => $limits,
 					'fixed'   => Rust_Mail_Settings::fixed_keys(),
 				)
 			) . ';',
@@ -168,6 +182,13 @@ class Rust_Mail_Admin {
 			self::flash( 'error', __( 'Enter a valid address to send the test mail to.', 'rust-mail' ) );
 			self::redirect( self::settings_url() );
 		}
+		// The test mail waits for the server whatever the delivery mode: the admin wants its answer now.
+		add_filter(
+			'rust_mail_delivery',
+			static function () {
+				return 'immediate';
+			}
+		);
 		$sent = wp_mail(
 			$to,
 			/* translators: %s: site name */
@@ -233,6 +254,54 @@ class Rust_Mail_Admin {
 		self::redirect( self::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );
 	}
 
+	/** The nonce action of one operation on one message. */
+	public static function outbox_nonce_action( $operation, $id ) {
+		return self::ACTION_OUTBOX . '_' . $operation . '_' . (int) $id;
+	}
+
+	/** Send now, cancel or send again one message of the outbox, then show it. */
+	public static function handle_outbox() {
+		self::require_capability();
+		$operation = isset( $_POST['operation'] ) ? sanitize_key( wp_unslash( $_POST['operation'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- names the nonce checked next.
+		$id        = isset( $_POST['entry'] ) ? absint( $_POST['entry'] ) : 0; // phpcs:ignore WordPress.Security.NonceVerification -- names the nonce checked next.
+		check_admin_referer( self::outbox_nonce_action( $operation, $id ) );
+		if ( ! in_array( $operation, self::OUTBOX_OPERATIONS, true ) || ! $id ) {
+			wp_die( esc_html__( 'Unknown operation.', 'rust-mail' ), 400 );
+		}
+		$shown = $id;
+		if ( 'send_now' === $operation ) {
+			Rust_Mail_Outbox::send_now( $id );
+			self::flash( 'success', __( 'The message was tried now; its status is below.', 'rust-mail' ) );
+		} elseif ( 'cancel' === $operation ) {
+			$cancelled = Rust_Mail_Outbox::cancel( $id );
+			self::flash( $cancelled ? 'success' : 'error', $cancelled ? __( 'The message was cancelled: it will not be sent.', 'rust-mail' ) : __( 'Only a message that waits in the outbox can be cancelled.', 'rust-mail' ) );
+		} else {
+			$resent = Rust_Mail_Outbox::resend( $id );
+			self::flash( $resent ? 'success' : 'error', $resent ? __( 'The message was sent again as a new entry, shown here.', 'rust-mail' ) : __( 'This message can no longer be sent again: its content is not kept.', 'rust-mail' ) );
+			$shown = $resent ? $resent : $id;
+		}
+		self::redirect( self::log_url( array( 'entry' => $shown ) ) );
+	}
+
+	public static function add_dashboard_widget() {
+		if ( current_user_can( self::capability() ) ) {
+			wp_add_dashboard_widget( 'rust_mail_outbox', __( 'Mail (Rust Mail)', 'rust-mail' ), array( __CLASS__, 'render_dashboard_widget' ) );
+		}
+	}
+
+	public static function render_dashboard_widget() {
+		require __DIR__ . '/views/mail-chart.php';
+		echo '<p><a href="' . esc_url( self::log_url() ) . '">' . esc_html__( 'Connection log', 'rust-mail' ) . '</a></p>';
+	}
+
+	public static function add_site_health_test( $tests ) {
+		$tests['direct']['rust_mail_outbox'] = array(
+			'label' => __( 'Rust Mail outbox', 'rust-mail' ),
+			'test'  => array( 'Rust_Mail_Outbox', 'site_health_test' ),
+		);
+		return $tests;
+	}
+
 	/** The current user's last diagnosis while it is fresh, else null. */
 	public static function last_diagnosis() {
 		return self::kept_for_user( self::DIAGNOSIS_META );
@@ -278,10 +347,13 @@ class Rust_Mail_Admin {
 		if ( Rust_Mail_Settings::saved_password_unreadable() ) {
 			self::notice( 'error', __( 'Rust Mail: the saved SMTP password can no longer be decrypted (the keys in wp-config.php changed). Enter it again.', 'rust-mail' ), self::settings_url() );
 		}
-		$problems = array( Rust_Mail_Settings::constant_secret_problem() );
+		$problems = array( Rust_Mail_Settings::constant_secret_problem(), Rust_Mail_Settings::constant_secret_problem( Rust_Mail_Settings::FALLBACK ) );
 		if ( 'none' !== Rust_Mail_Settings::get( 'auth' ) ) {
 			// Only a login needs a stored secret; a site without one is not nagged about its salts.
 			$problems[] = Rust_Mail_Settings::key_problem();
+		}
+		if ( Rust_Mail_Router::extension_loaded() ) {
+			$problems = array_merge( $problems, Rust_Mail_Outbox::problems() );
 		}
 		foreach ( array_filter( $problems ) as $problem ) {
 			self::notice( 'error', 'Rust Mail: ' . $problem );
@@ -331,13 +403,20 @@ class Rust_Mail_Admin {
 		return wp_date( get_option( 'date_format' ) . ' H:i:s', $timestamp );
 	}
 
-	public static function status_label( $status ) {
-		$labels = array(
-			Rust_Mail_Log::STATUS_SENT    => __( 'Sent', 'rust-mail' ),
-			Rust_Mail_Log::STATUS_FAILED  => __( 'Failed', 'rust-mail' ),
-			Rust_Mail_Log::STATUS_PARTIAL => __( 'Partly sent', 'rust-mail' ),
+	/** @return array<string, string> every status with its label, in the order the log's views list them */
+	public static function status_labels() {
+		return array(
+			Rust_Mail_Log::STATUS_SENT      => __( 'Sent', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_FAILED    => __( 'Failed', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_PARTIAL   => __( 'Partly sent', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_QUEUED    => __( 'Queued', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_SENDING   => __( 'Sending', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_CANCELLED => __( 'Cancelled', 'rust-mail' ),
 		);
-		return $labels[ $status ] ?? $status;
+	}
+
+	public static function status_label( $status ) {
+		return self::status_labels()[ $status ] ?? $status;
 	}
 
 	public static function caller_label( $caller ) {

@@ -29,10 +29,10 @@ class Rust_Mail_Explain {
 
 	/**
 	 * @param array $entry a log row.
-	 * @return array{cause: string, advice: string[]}|null null for a mail that was sent.
+	 * @return array{cause: string, advice: string[]}|null null for a mail that was sent, or waits without a failure yet.
 	 */
 	public static function for_entry( array $entry ) {
-		if ( Rust_Mail_Log::STATUS_SENT === $entry['status'] ) {
+		if ( Rust_Mail_Log::STATUS_SENT === $entry['status'] || ( '' === (string) $entry['error_kind'] && Rust_Mail_Log::STATUS_PARTIAL !== $entry['status'] ) ) {
 			return null;
 		}
 		// A partly sent mail has no error: some recipients were refused, each with its reply in the message, and the

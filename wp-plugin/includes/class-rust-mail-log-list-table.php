@@ -28,7 +28,7 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 	/** The status filter from the query string, limited to known statuses. */
 	private function current_status() {
 		$status = isset( $_GET['status'] ) ? sanitize_key( wp_unslash( $_GET['status'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a filter, not an action.
-		return in_array( $status, array( Rust_Mail_Log::STATUS_SENT, Rust_Mail_Log::STATUS_FAILED, Rust_Mail_Log::STATUS_PARTIAL ), true ) ? $status : '';
+		return isset( Rust_Mail_Admin::status_labels()[ $status ] ) ? $status : '';
 	}
 
 	public function prepare_items() {
@@ -62,6 +62,7 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 			'error'        => __( 'Error', 'rust-mail' ),
 			'smtp_code'    => __( 'SMTP code', 'rust-mail' ),
 			'duration_ms'  => __( 'Duration', 'rust-mail' ),
+			'attempts'     => __( 'Attempts', 'rust-mail' ),
 			'caller'       => __( 'Sent by', 'rust-mail' ),
 		);
 		if ( ! is_multisite() ) {
@@ -73,12 +74,12 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 	protected function get_views() {
 		$counts  = Rust_Mail_Log::status_counts();
 		$current = $this->current_status();
-		$views   = array(
-			''                             => array( __( 'All', 'rust-mail' ), array_sum( $counts ) ),
-			Rust_Mail_Log::STATUS_SENT     => array( __( 'Sent', 'rust-mail' ), $counts[ Rust_Mail_Log::STATUS_SENT ] ?? 0 ),
-			Rust_Mail_Log::STATUS_FAILED   => array( __( 'Failed', 'rust-mail' ), $counts[ Rust_Mail_Log::STATUS_FAILED ] ?? 0 ),
-			Rust_Mail_Log::STATUS_PARTIAL  => array( __( 'Partly sent', 'rust-mail' ), $counts[ Rust_Mail_Log::STATUS_PARTIAL ] ?? 0 ),
-		);
+		$views   = array( '' => array( __( 'All', 'rust-mail' ), array_sum( $counts ) ) );
+		foreach ( Rust_Mail_Admin::status_labels() as $status => $label ) {
+			if ( ! empty( $counts[ $status ] ) || in_array( $status, array( Rust_Mail_Log::STATUS_SENT, Rust_Mail_Log::STATUS_FAILED ), true ) ) {
+				$views[ $status ] = array( $label, $counts[ $status ] ?? 0 );
+			}
+		}
 		$links = array();
 		foreach ( $views as $status => $view ) {
 			$url              = Rust_Mail_Admin::log_url( '' === $status ? array() : array( 'status' => $status ) );
@@ -136,6 +137,19 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 	protected function column_duration_ms( $item ) {
 		/* translators: %s: milliseconds */
 		return null === $item['duration_ms'] ? '' : esc_html( sprintf( __( '%s ms', 'rust-mail' ), number_format_i18n( (int) $item['duration_ms'] ) ) );
+	}
+
+	/** How many attempts, through which connection, and when the next one is for a message that waits. */
+	protected function column_attempts( $item ) {
+		$text = number_format_i18n( (int) $item['attempts'] );
+		if ( 'fallback' === $item['connection'] ) {
+			$text .= ' ' . __( '(fallback)', 'rust-mail' );
+		}
+		if ( Rust_Mail_Log::STATUS_QUEUED === $item['status'] && $item['next_attempt_at'] ) {
+			/* translators: %s: date and time */
+			return esc_html( $text ) . '<br />' . esc_html( sprintf( __( 'next: %s', 'rust-mail' ), Rust_Mail_Admin::format_time( $item['next_attempt_at'] ) ) );
+		}
+		return esc_html( $text );
 	}
 
 	protected function column_caller( $item ) {

@@ -3,6 +3,10 @@
  * The connection log: one row per wp_mail() call, in a table of its own, purged after the retention period.
  * On multisite one table for the whole network (each row names its site), read only on the network admin screens.
  *
+ * The same row is the message's place in the outbox (Rust_Mail_Outbox): its composed bytes, envelope and attempts,
+ * written in the one INSERT that logs it, before any network I/O. The bytes are dropped once the message has its
+ * final outcome, unless it may be sent again (see Rust_Mail_Outbox::finish()).
+ *
  * @package RustMail
  */
 
@@ -11,13 +15,19 @@ defined( 'ABSPATH' ) || exit;
 class Rust_Mail_Log {
 
 	/** Bump when the table definition changes; maybe_upgrade() then runs dbDelta() again. */
-	const DB_VERSION        = '2';
+	const DB_VERSION        = '3';
 	const DB_VERSION_OPTION = 'rust_mail_db_version';
 	const PURGE_HOOK        = 'rust_mail_purge_log';
 
-	const STATUS_SENT    = 'sent';
-	const STATUS_FAILED  = 'failed';
-	const STATUS_PARTIAL = 'partial';
+	const STATUS_SENT      = 'sent';
+	const STATUS_FAILED    = 'failed';
+	const STATUS_PARTIAL   = 'partial';
+	const STATUS_QUEUED    = 'queued';
+	const STATUS_SENDING   = 'sending';
+	const STATUS_CANCELLED = 'cancelled';
+
+	/** Statuses after which nothing more happens to a message unless someone sends it again. */
+	const FINAL_STATUSES = array( self::STATUS_SENT, self::STATUS_FAILED, self::STATUS_PARTIAL, self::STATUS_CANCELLED );
 
 	public static function table() {
 		global $wpdb;
@@ -31,6 +41,7 @@ class Rust_Mail_Log {
 
 	public static function deactivate() {
 		wp_clear_scheduled_hook( self::PURGE_HOOK );
+		wp_clear_scheduled_hook( Rust_Mail_Outbox::CRON_HOOK );
 	}
 
 	/** Creates or upgrades the table when the stored version differs (also covers updates by copying files). */
@@ -72,9 +83,25 @@ class Rust_Mail_Log {
   caller varchar(255) NOT NULL DEFAULT '',
   transcript longtext NOT NULL,
   body longtext,
+  raw longblob,
+  envelope text,
+  mail_data longtext,
+  carries_key tinyint(1) NOT NULL DEFAULT 0,
+  attempts smallint(5) unsigned NOT NULL DEFAULT 0,
+  attempt_log longtext,
+  next_attempt_at datetime DEFAULT NULL,
+  expires_at datetime DEFAULT NULL,
+  lease_owner varchar(40) NOT NULL DEFAULT '',
+  lease_until datetime DEFAULT NULL,
+  connection varchar(16) NOT NULL DEFAULT '',
+  recipient_count int(10) unsigned NOT NULL DEFAULT 0,
+  sent_at datetime DEFAULT NULL,
   PRIMARY KEY  (id),
   KEY created_at (created_at),
-  KEY status (status)
+  KEY status (status),
+  KEY due (status,next_attempt_at),
+  KEY sent (connection,sent_at),
+  KEY lease_owner (lease_owner)
 ) $charset;"
 		);
 		Rust_Mail_Settings::update_plugin_option( self::DB_VERSION_OPTION, self::DB_VERSION );
@@ -109,6 +136,11 @@ class Rust_Mail_Log {
 			$row
 		);
 		$row['transcript'] = wp_json_encode( $row['transcript'] );
+		foreach ( array( 'envelope', 'mail_data', 'attempt_log' ) as $json ) {
+			if ( isset( $row[ $json ] ) && ! is_string( $row[ $json ] ) ) {
+				$row[ $json ] = wp_json_encode( $row[ $json ] );
+			}
+		}
 		// The table must never stop mail: a failed insert is only reported to the debug log.
 		if ( false === $wpdb->insert( self::table(), $row ) ) {
 			if ( defined( 'WP_DEBUG' ) && WP_DEBUG ) {
@@ -124,7 +156,10 @@ class Rust_Mail_Log {
 		$table = self::table();
 		$row   = $wpdb->get_row( $wpdb->prepare( "SELECT * FROM $table WHERE id = %d", $id ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		if ( $row ) {
-			$row['transcript'] = json_decode( $row['transcript'], true ) ?: array();
+			// mail_data stays as stored: it may be sealed (Rust_Mail_Outbox::seal()).
+			foreach ( array( 'transcript', 'envelope', 'attempt_log' ) as $json ) {
+				$row[ $json ] = json_decode( (string) $row[ $json ], true ) ?: array();
+			}
 		}
 		return $row;
 	}
@@ -155,7 +190,7 @@ class Rust_Mail_Log {
 
 		$per_page = max( 1, (int) $args['per_page'] );
 		$offset   = max( 0, ( (int) $args['page'] - 1 ) * $per_page );
-		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_message, duration_ms, caller
+		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_message, duration_ms, caller, attempts, next_attempt_at, connection
 			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
 		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 		return array( 'rows' => $rows, 'total' => $total );
@@ -172,13 +207,46 @@ class Rust_Mail_Log {
 		return $counts;
 	}
 
-	/** The scheduled purge: deletes rows older than the retention period. */
+	/** How the chart groups statuses: what reached the server, what did not, what is still to go. */
+	const CHART_GROUPS = array(
+		self::STATUS_SENT      => 'sent',
+		self::STATUS_PARTIAL   => 'sent',
+		self::STATUS_FAILED    => 'failed',
+		self::STATUS_QUEUED    => 'queued',
+		self::STATUS_SENDING   => 'queued',
+	);
+
+	/**
+	 * Mail per day (UTC) for the last `$days` days, oldest first, every day present.
+	 *
+	 * @return array<string, array{sent: int, failed: int, queued: int}>
+	 */
+	public static function daily_counts( $days ) {
+		global $wpdb;
+		$table  = self::table();
+		$counts = array();
+		for ( $day = $days - 1; $day >= 0; $day-- ) {
+			$counts[ gmdate( 'Y-m-d', time() - $day * DAY_IN_SECONDS ) ] = array( 'sent' => 0, 'failed' => 0, 'queued' => 0 );
+		}
+		$since = array_key_first( $counts ) . ' 00:00:00';
+		$rows  = $wpdb->get_results( $wpdb->prepare( "SELECT DATE(created_at) AS day, status, COUNT(*) AS n FROM $table WHERE created_at >= %s GROUP BY day, status", $since ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		foreach ( $rows as $row ) {
+			$group = self::CHART_GROUPS[ $row['status'] ] ?? null;
+			if ( $group && isset( $counts[ $row['day'] ] ) ) {
+				$counts[ $row['day'] ][ $group ] += (int) $row['n'];
+			}
+		}
+		return $counts;
+	}
+
+	/** The scheduled purge: deletes rows older than the retention period, but never a message still to be sent. */
 	public static function purge_expired() {
 		global $wpdb;
 		$days   = max( 1, (int) Rust_Mail_Settings::get( 'retention_days' ) );
 		$cutoff = gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS );
 		$table  = self::table();
-		return (int) $wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE created_at < %s", $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$final  = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
+		return (int) $wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE created_at < %s AND status IN ($final)", $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/* ---------------------------------------------------------------- Personal data (Tools > Export/Erase Personal Data) */

@@ -62,6 +62,11 @@ class Rust_Mail_PHPMailer extends PHPMailer\PHPMailer\PHPMailer {
 
 		$result = Rust_Mail_Router::deliver( $this, $raw, $from, $recipients );
 
+		if ( ! empty( $result['queued'] ) ) {
+			// Stored: wp_mail() returns true, as mail() does once a local MTA has the message.
+			Rust_Mail_Router::defer_success_announcement();
+			return true;
+		}
 		if ( empty( $result['ok'] ) ) {
 			throw new PHPMailer\PHPMailer\Exception( Rust_Mail_Router::error_message( $result ), self::STOP_CRITICAL );
 		}

@@ -100,6 +100,8 @@ class Rust_Mail_Router {
 			'logged'           => false,
 			'attachment_names' => self::attachment_names( $atts['attachments'] ?? array() ),
 			'carries_key'      => $carries_key,
+			// What core passes to wp_mail_succeeded and wp_mail_failed, for a message whose outcome comes later.
+			'mail_data'        => array_intersect_key( (array) $atts, array_flip( array( 'to', 'subject', 'message', 'headers', 'attachments' ) ) ),
 		);
 		return null;
 	}
@@ -175,80 +177,68 @@ class Rust_Mail_Router {
 	}
 
 	/**
-	 * Sends composed bytes through the extension and logs the outcome.
+	 * Hands composed bytes to the outbox, which stores them with their log row before any network I/O, then either
+	 * sends them now (delivery "immediate") or after the response (delivery "queued").
 	 *
-	 * @return array rust_mail_send()'s result (a failed one if the extension threw).
+	 * @return array rust_mail_send()'s result, or `['ok' => true, 'queued' => true]` for a message that waits in the
+	 *               outbox (queued mode, or over a rate limit).
 	 */
 	public static function deliver( PHPMailer\PHPMailer\PHPMailer $mailer, $raw, $envelope_from, array $recipients ) {
-		$started = microtime( true );
-		try {
-			$result = rust_mail_send(
-				array(
-					'raw'      => $raw,
-					'envelope' => array(
-						'from' => $envelope_from,
-						'to'   => $recipients,
-					),
-				),
-				Rust_Mail_Settings::transport()
-			);
-		} catch ( Rust_Mail_OAuth_Exception $e ) {
-			// No OAuth2 token, so no connection was opened: the reason is the token endpoint's answer.
-			$result = array(
-				'ok'    => false,
-				'error' => array( 'oauth', $e->getMessage(), false ),
-			);
-		} catch ( Rust_Mail_Settings_Exception $e ) {
-			// The settings forbid this send (a secret from wp-config.php and a server from the page): nothing was opened.
-			$result = array(
-				'ok'    => false,
-				'error' => array( 'settings', $e->getMessage(), false ),
-			);
-		} catch ( Throwable $e ) {
-			// RustMailException: the extension refused the input (for example a setting it does not accept).
-			$result = array(
-				'ok'    => false,
-				'error' => array( 'invalid_input', $e->getMessage(), false ),
-			);
-		}
-
-		$error  = self::error_parts( $result );
-		if ( 535 === (int) ( $result['code'] ?? 0 ) ) {
-			Rust_Mail_OAuth::login_refused();
-		}
-		$status = Rust_Mail_Log::STATUS_SENT;
-		if ( empty( $result['ok'] ) ) {
-			$status = Rust_Mail_Log::STATUS_FAILED;
-		} elseif ( ! empty( $result['rejected'] ) ) {
-			$status = Rust_Mail_Log::STATUS_PARTIAL;
-		}
-		$rejected_text = '';
-		foreach ( (array) ( $result['rejected'] ?? array() ) as $address => $reply ) {
-			$rejected_text .= $address . ': ' . ( is_array( $reply ) ? implode( ' ', $reply ) : $reply ) . "\n";
-		}
-
-		Rust_Mail_Log::add(
+		$queued   = Rust_Mail_Outbox::is_queued_mode();
+		$envelope = array( 'from' => $envelope_from, 'to' => $recipients );
+		$stored   = Rust_Mail_Outbox::store(
 			array(
-				'status'        => $status,
-				'from_address'  => $mailer->From,
-				'recipients'    => self::recipients_text( $mailer ),
-				'subject'       => $mailer->Subject,
-				'message_id'    => (string) ( $result['message_id'] ?? $mailer->getLastMessageID() ),
-				'smtp_code'     => isset( $result['code'] ) ? (int) $result['code'] : null,
-				'enhanced_code' => (string) ( $result['enhanced_code'] ?? '' ),
-				'reply'         => (string) ( $result['reply'] ?? '' ),
-				'error_kind'    => $error['kind'],
-				'error_message' => trim( $error['message'] . "\n" . $rejected_text ),
-				'duration_ms'   => (int) round( $result['timings']['total'] ?? ( microtime( true ) - $started ) * 1000 ),
-				'caller'        => self::$call['caller'] ?? self::find_caller(),
-				'transcript'    => $result['transcript'] ?? array(),
-				'body'          => self::may_log_body() ? self::body_text( $mailer ) : null,
-			)
+				'from_address' => $mailer->From,
+				'recipients'   => self::recipients_text( $mailer ),
+				'subject'      => $mailer->Subject,
+				'message_id'   => $mailer->getLastMessageID(),
+				'caller'       => self::$call['caller'] ?? self::find_caller(),
+				'body'         => self::may_log_body() ? self::body_text( $mailer ) : null,
+				'carries_key'  => ! empty( self::$call['carries_key'] ),
+				'raw'          => $raw,
+				'envelope'     => $envelope,
+				'mail_data'    => self::$call['mail_data'] ?? array(),
+			),
+			$queued
 		);
 		if ( null !== self::$call ) {
 			self::$call['logged'] = true;
 		}
-		return $result;
+		if ( ! $stored['id'] ) {
+			// Not stored (the database refused the row, or a mail that carries a key and no key to seal it with):
+			// sent at once rather than lost.
+			return Rust_Mail_Outbox::send_through( $raw, $envelope, '' );
+		}
+		if ( $queued ) {
+			Rust_Mail_Outbox::send_after_response( $stored['id'] );
+			return array( 'ok' => true, 'queued' => true );
+		}
+		return Rust_Mail_Outbox::attempt( Rust_Mail_Log::get( $stored['id'] ), false )['result'];
+	}
+
+	/**
+	 * A queued message's outcome is not known when wp_mail() returns true, yet core fires wp_mail_succeeded right
+	 * after. For this one call its listeners are set aside and put back when core fires it; the outbox fires
+	 * wp_mail_succeeded or wp_mail_failed, with core's data, at the real outcome.
+	 */
+	public static function defer_success_announcement() {
+		global $wp_filter;
+		$listeners                      = $wp_filter['wp_mail_succeeded'] ?? null;
+		$wp_filter['wp_mail_succeeded'] = new WP_Hook();
+		$wp_filter['wp_mail_succeeded']->add_filter(
+			'wp_mail_succeeded',
+			static function () use ( $listeners ) {
+				global $wp_filter;
+				if ( null === $listeners ) {
+					unset( $wp_filter['wp_mail_succeeded'] );
+				} else {
+					$wp_filter['wp_mail_succeeded'] = $listeners;
+				}
+				self::finish_call();
+			},
+			10,
+			0
+		);
 	}
 
 	/** @return array{kind: string, message: string, transient: bool} of a result's `error` (empty when none). */

@@ -79,6 +79,26 @@ class Rust_Mail_Settings {
 		'retention_days' => 'int',
 	);
 
+	/**
+	 * How wp_mail() hands mail over (Rust_Mail_Outbox): `queued` returns once the message is stored and sends after
+	 * the response, retrying a transient failure for `retry_hours`; `immediate` waits for the server, as core does.
+	 */
+	const DELIVERY_KEYS = array(
+		'delivery'    => 'choice',
+		'retry_hours' => 'int',
+		'alert_mail'  => 'bool',
+	);
+
+	/** Rate limits of a connection (0: none); the fallback's are the same keys with the fallback_ prefix. */
+	const LIMIT_KEYS = array(
+		'rate_per_minute'    => 'int',
+		'rate_per_day'       => 'int',
+		'recipients_per_day' => 'int',
+	);
+
+	/** Prefix of the fallback connection's keys (and of its RUST_MAIL_FALLBACK_<KEY> constants). */
+	const FALLBACK = 'fallback_';
+
 	const DEFAULTS = array(
 		'host'                => '',
 		'port'                => 587,
@@ -103,6 +123,12 @@ class Rust_Mail_Settings {
 		'preset'              => 'custom',
 		'log_bodies'          => false,
 		'retention_days'      => 30,
+		'delivery'            => 'queued',
+		'retry_hours'         => 48,
+		'alert_mail'          => false,
+		'rate_per_minute'     => 0,
+		'rate_per_day'        => 0,
+		'recipients_per_day'  => 0,
 	);
 
 	const CHOICES = array(
@@ -110,6 +136,7 @@ class Rust_Mail_Settings {
 		'auth'            => array( 'none', 'plain', 'login', 'xoauth2', 'auto' ),
 		'tls_min_version' => array( '1.2', '1.3' ),
 		'preset'          => array( 'm365', 'm365_direct', 'godaddy', 'localhost', 'gmail', 'custom' ),
+		'delivery'        => array( 'queued', 'immediate' ),
 	);
 
 	/**
@@ -126,6 +153,8 @@ class Rust_Mail_Settings {
 				'values'      => array( 'host' => 'smtp.office365.com', 'port' => 587, 'security' => 'starttls', 'auth' => 'login' ),
 				// The OAuth2 login that replaces the password: chosen on the form, it is kept instead of the preset's value.
 				'also'        => array( 'auth' => array( 'xoauth2' ) ),
+				// Exchange Online's published sending limits; filled in where the form leaves a limit at 0.
+				'limits'      => array( 'rate_per_minute' => 30, 'recipients_per_day' => 10000 ),
 			),
 			'm365_direct' => array(
 				'label'       => __( 'Microsoft 365 direct send', 'rust-mail' ),
@@ -136,6 +165,7 @@ class Rust_Mail_Settings {
 				'label'       => __( 'GoDaddy shared hosting relay', 'rust-mail' ),
 				'description' => __( 'Hands mail to relay-hosting.secureserver.net on port 25 without login or TLS, the only way out of GoDaddy shared hosting (about 250 messages a day).', 'rust-mail' ),
 				'values'      => array( 'host' => 'relay-hosting.secureserver.net', 'port' => 25, 'security' => 'none', 'auth' => 'none' ),
+				'limits'      => array( 'rate_per_day' => 250 ),
 			),
 			'localhost'   => array(
 				'label'       => __( 'A server on this machine', 'rust-mail' ),
@@ -146,6 +176,8 @@ class Rust_Mail_Settings {
 				'label'       => __( 'Gmail (app password)', 'rust-mail' ),
 				'description' => __( 'Sends through smtp.gmail.com on port 587 with STARTTLS, logging in with your address and an app password (your normal password is refused).', 'rust-mail' ),
 				'values'      => array( 'host' => 'smtp.gmail.com', 'port' => 587, 'security' => 'starttls', 'auth' => 'login' ),
+				// Gmail's published limit for a personal account.
+				'limits'      => array( 'recipients_per_day' => 500 ),
 			),
 			'custom'      => array(
 				'label'       => __( 'Custom', 'rust-mail' ),
@@ -157,7 +189,27 @@ class Rust_Mail_Settings {
 
 	/** @return array<string, string> every key the settings form saves, with its type */
 	public static function keys() {
-		return self::TRANSPORT_KEYS + self::SENDER_KEYS + self::OAUTH_KEYS + self::LOG_KEYS;
+		return self::connection_keys( '' ) + self::connection_keys( self::FALLBACK ) + self::SENDER_KEYS + self::OAUTH_KEYS
+			+ self::LOG_KEYS + self::DELIVERY_KEYS;
+	}
+
+	/** The transport and rate limit keys of one connection: '' for the primary, FALLBACK for the fallback. */
+	public static function connection_keys( $prefix ) {
+		$keys = array();
+		foreach ( self::TRANSPORT_KEYS + self::LIMIT_KEYS as $key => $type ) {
+			$keys[ $prefix . $key ] = $type;
+		}
+		return $keys;
+	}
+
+	/** A fallback key's primary counterpart ('fallback_port' => 'port'): the same type, choices and default. */
+	public static function base_key( $key ) {
+		return 0 === strpos( $key, self::FALLBACK ) ? substr( $key, strlen( self::FALLBACK ) ) : $key;
+	}
+
+	/** The fallback has no host by default, so it is off until one is set. */
+	private static function default_value( $key ) {
+		return self::FALLBACK . 'host' === $key ? '' : self::DEFAULTS[ self::base_key( $key ) ];
 	}
 
 	/** @return string[] the keys stored encrypted and never sent back to the browser */
@@ -209,7 +261,7 @@ class Rust_Mail_Settings {
 		}
 		$stored = self::stored();
 		if ( ! array_key_exists( $key, $stored ) || isset( self::CONSTANT_ONLY_KEYS[ $key ] ) ) {
-			return self::DEFAULTS[ $key ];
+			return self::default_value( $key );
 		}
 		if ( in_array( $key, self::secret_keys(), true ) ) {
 			$plain = self::decrypt( (string) $stored[ $key ], $key );
@@ -230,20 +282,23 @@ class Rust_Mail_Settings {
 	}
 
 	/**
-	 * Why a secret fixed in wp-config.php cannot be used, or '' when it can: the settings that decide where it is sent
-	 * must be fixed there too.
+	 * Why a secret fixed in wp-config.php cannot be used by a connection, or '' when it can: the settings that decide
+	 * where it is sent must be fixed there too.
+	 *
+	 * @param string $prefix '' for the primary connection (its password and the OAuth2 app), FALLBACK for the fallback.
 	 */
-	public static function constant_secret_problem() {
-		$secrets = array_filter( self::secret_keys(), array( __CLASS__, 'is_fixed_by_constant' ) );
+	public static function constant_secret_problem( $prefix = '' ) {
+		$own     = '' === $prefix ? array_diff( self::secret_keys(), array( self::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
+		$secrets = array_filter( $own, array( __CLASS__, 'is_fixed_by_constant' ) );
 		if ( ! $secrets ) {
 			return '';
 		}
-		$editable = array_filter(
-			self::SECRET_DESTINATION_KEYS,
-			static function ( $key ) {
-				return ! self::is_fixed_by_constant( $key );
+		$editable = array();
+		foreach ( self::SECRET_DESTINATION_KEYS as $key ) {
+			if ( ! self::is_fixed_by_constant( $prefix . $key ) ) {
+				$editable[] = $prefix . $key;
 			}
-		);
+		}
 		if ( ! $editable ) {
 			return '';
 		}
@@ -260,17 +315,35 @@ class Rust_Mail_Settings {
 		return '' !== trim( (string) self::get( 'host' ) );
 	}
 
+	public static function has_fallback() {
+		return '' !== trim( (string) self::get( self::FALLBACK . 'host' ) );
+	}
+
+	/** @return array<string, int> a connection's rate limits that are set (above 0), by unprefixed name */
+	public static function limits( $prefix ) {
+		$limits = array();
+		foreach ( array_keys( self::LIMIT_KEYS ) as $key ) {
+			$value = (int) self::get( $prefix . $key );
+			if ( $value > 0 ) {
+				$limits[ $key ] = $value;
+			}
+		}
+		return $limits;
+	}
+
 	/**
 	 * The `$transport` array for rust_mail_send() and rust_mail_diagnose(). Empty optional strings are left out so that
 	 * the extension applies its own defaults. With an OAuth2 app configured, the password is its access token.
 	 *
-	 * @param bool $with_secret false for a transport that is only described (explaining a logged failure): no
-	 *                          password is decrypted and no OAuth2 token fetched.
+	 * @param bool   $with_secret false for a transport that is only described (explaining a logged failure): no
+	 *                            password is decrypted and no OAuth2 token fetched.
+	 * @param string $prefix      '' for the primary connection, FALLBACK for the fallback (which has no OAuth2 app:
+	 *                            with XOAUTH2 its password is the token).
 	 * @throws Rust_Mail_OAuth_Exception when the token cannot be had.
 	 * @throws Rust_Mail_Settings_Exception when a secret from wp-config.php would go to a server the page chose.
 	 */
-	public static function transport( $with_secret = true ) {
-		$problem = $with_secret ? self::constant_secret_problem() : '';
+	public static function transport( $with_secret = true, $prefix = '' ) {
+		$problem = $with_secret ? self::constant_secret_problem( $prefix ) : '';
 		if ( '' !== $problem ) {
 			throw new Rust_Mail_Settings_Exception( $problem );
 		}
@@ -279,7 +352,7 @@ class Rust_Mail_Settings {
 			if ( 'secret' === $type && ! $with_secret ) {
 				continue;
 			}
-			$value = self::get( $key );
+			$value = self::get( $prefix . $key );
 			if ( 'string' === $type || 'secret' === $type ) {
 				$value = (string) $value;
 				if ( '' === $value ) {
@@ -294,7 +367,7 @@ class Rust_Mail_Settings {
 		}
 		if ( 'none' === $transport['auth'] ) {
 			unset( $transport['username'], $transport['password'] );
-		} elseif ( $with_secret && 'xoauth2' === $transport['auth'] && Rust_Mail_OAuth::is_configured() ) {
+		} elseif ( $with_secret && '' === $prefix && 'xoauth2' === $transport['auth'] && Rust_Mail_OAuth::is_configured() ) {
 			// The one place every send and every diagnosis gets its transport: the app's fresh token replaces the
 			// password here. Throws Rust_Mail_OAuth_Exception when no token can be had.
 			$transport['password'] = Rust_Mail_OAuth::token();
@@ -322,6 +395,12 @@ class Rust_Mail_Settings {
 		$preset = $presets[ $settings['preset'] ];
 		foreach ( $preset['values'] as $key => $value ) {
 			if ( ! self::is_fixed_by_constant( $key ) && ! in_array( $settings[ $key ], $preset['also'][ $key ] ?? array(), true ) ) {
+				$settings[ $key ] = $value;
+			}
+		}
+		// A preset's published limits fill the limits left at 0; a lower limit of the owner's own is kept.
+		foreach ( $preset['limits'] ?? array() as $key => $value ) {
+			if ( ! self::is_fixed_by_constant( $key ) && 0 === $settings[ $key ] ) {
 				$settings[ $key ] = $value;
 			}
 		}
@@ -353,12 +432,12 @@ class Rust_Mail_Settings {
 				return ! empty( $value );
 			case 'int':
 				$number = absint( $value );
-				if ( 'retention_days' === $key ) {
-					return max( 1, $number ?: self::DEFAULTS['retention_days'] );
+				if ( isset( self::LIMIT_KEYS[ self::base_key( $key ) ] ) ) {
+					return $number; // 0: no limit.
 				}
-				return $number ?: self::DEFAULTS[ $key ];
+				return $number ?: self::default_value( $key );
 			case 'choice':
-				return in_array( $value, self::CHOICES[ $key ], true ) ? $value : self::DEFAULTS[ $key ];
+				return in_array( $value, self::CHOICES[ self::base_key( $key ) ], true ) ? $value : self::default_value( $key );
 			default:
 				if ( 'from' === $key ) {
 					return sanitize_email( (string) $value );

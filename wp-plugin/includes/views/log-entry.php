@@ -50,8 +50,29 @@ defined( 'ABSPATH' ) || exit;
 			/* translators: %s: milliseconds */
 			__( 'Duration', 'rust-mail' )      => null === $entry['duration_ms'] ? '' : sprintf( __( '%s ms', 'rust-mail' ), number_format_i18n( (int) $entry['duration_ms'] ) ),
 			__( 'Sent by', 'rust-mail' )       => Rust_Mail_Admin::caller_label( $entry['caller'] ),
+			__( 'Attempts', 'rust-mail' )      => number_format_i18n( (int) $entry['attempts'] ),
+			__( 'Delivered through', 'rust-mail' ) => '' === $entry['connection'] ? '' : ( 'fallback' === $entry['connection'] ? __( 'the fallback connection', 'rust-mail' ) : __( 'the primary connection', 'rust-mail' ) ),
+			__( 'Next attempt', 'rust-mail' )  => Rust_Mail_Log::STATUS_QUEUED === $entry['status'] && $entry['next_attempt_at'] ? Rust_Mail_Admin::format_time( $entry['next_attempt_at'] ) : '',
 		);
+		$rust_mail_operations = array();
+		if ( Rust_Mail_Log::STATUS_QUEUED === $entry['status'] ) {
+			$rust_mail_operations = array(
+				'send_now' => __( 'Send now', 'rust-mail' ),
+				'cancel'   => __( 'Cancel', 'rust-mail' ),
+			);
+		} elseif ( null !== $entry['raw'] && in_array( $entry['status'], Rust_Mail_Log::FINAL_STATUSES, true ) ) {
+			$rust_mail_operations = array( 'resend' => __( 'Send again', 'rust-mail' ) );
+		}
 		?>
+		<?php foreach ( $rust_mail_operations as $rust_mail_operation => $rust_mail_label ) : ?>
+			<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="rust-mail-outbox-action" style="display:inline-block;margin-right:.5em">
+				<input type="hidden" name="action" value="<?php echo esc_attr( Rust_Mail_Admin::ACTION_OUTBOX ); ?>" />
+				<input type="hidden" name="operation" value="<?php echo esc_attr( $rust_mail_operation ); ?>" />
+				<input type="hidden" name="entry" value="<?php echo esc_attr( (string) (int) $entry['id'] ); ?>" />
+				<?php wp_nonce_field( Rust_Mail_Admin::outbox_nonce_action( $rust_mail_operation, $entry['id'] ) ); ?>
+				<?php submit_button( $rust_mail_label, 'cancel' === $rust_mail_operation ? 'delete' : 'secondary', 'rust_mail_' . $rust_mail_operation, false ); ?>
+			</form>
+		<?php endforeach; ?>
 		<table class="form-table rust-mail-entry-fields" role="presentation">
 			<?php foreach ( $rust_mail_rows as $rust_mail_label => $rust_mail_value ) : ?>
 				<tr>
@@ -70,6 +91,37 @@ defined( 'ABSPATH' ) || exit;
 				echo esc_html( Rust_Mail_Admin::transcript_line( $rust_mail_line ) ) . "\n";
 			}
 			?></pre>
+		<?php endif; ?>
+
+		<?php if ( count( $entry['attempt_log'] ) > 1 ) : ?>
+			<h2><?php esc_html_e( 'Every attempt', 'rust-mail' ); ?></h2>
+			<ol class="rust-mail-attempts">
+				<?php foreach ( $entry['attempt_log'] as $rust_mail_attempt ) : ?>
+					<li>
+						<details>
+							<summary>
+								<?php
+								echo esc_html(
+									sprintf(
+										/* translators: 1: time, 2: connection (primary or fallback), 3: outcome or error, 4: server reply */
+										__( '%1$s, %2$s: %3$s %4$s', 'rust-mail' ),
+										Rust_Mail_Admin::format_time( (string) ( $rust_mail_attempt['at'] ?? '' ) ),
+										(string) ( $rust_mail_attempt['connection'] ?? '' ),
+										empty( $rust_mail_attempt['ok'] ) ? (string) ( $rust_mail_attempt['error_kind'] ?? '' ) : __( 'accepted', 'rust-mail' ),
+										Rust_Mail_Admin::redact( (string) ( $rust_mail_attempt['reply'] ?? '' ) )
+									)
+								);
+								?>
+							</summary>
+							<pre class="rust-mail-attempt-transcript" style="overflow:auto;background:#fff;border:1px solid #c3c4c7;padding:1em"><?php
+							foreach ( (array) ( $rust_mail_attempt['transcript'] ?? array() ) as $rust_mail_line ) {
+								echo esc_html( Rust_Mail_Admin::transcript_line( $rust_mail_line ) ) . "\n";
+							}
+							?></pre>
+						</details>
+					</li>
+				<?php endforeach; ?>
+			</ol>
 		<?php endif; ?>
 
 		<?php if ( null !== $entry['body'] ) : ?>

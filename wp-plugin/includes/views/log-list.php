@@ -16,6 +16,7 @@ defined( 'ABSPATH' ) || exit;
 		echo esc_html( sprintf( _n( 'One row per mail WordPress sent or tried to send, kept for %d day.', 'One row per mail WordPress sent or tried to send, kept for %d days.', (int) Rust_Mail_Settings::get( 'retention_days' ), 'rust-mail' ), (int) Rust_Mail_Settings::get( 'retention_days' ) ) );
 		?>
 	</p>
+	<?php require __DIR__ . '/mail-chart.php'; ?>
 	<?php $table->views(); ?>
 	<form method="get">
 		<input type="hidden" name="page" value="<?php echo esc_attr( Rust_Mail_Admin::LOG_PAGE ); ?>" />

@@ -28,6 +28,10 @@ $rust_mail_choice_labels = array(
 		'1.2' => __( 'TLS 1.2', 'rust-mail' ),
 		'1.3' => __( 'TLS 1.3', 'rust-mail' ),
 	),
+	'delivery'        => array(
+		'queued'    => __( 'Queued (recommended)', 'rust-mail' ),
+		'immediate' => __( 'Immediate', 'rust-mail' ),
+	),
 );
 
 // Each field: label, control (text, email, number, select, checkbox, password), description.
@@ -61,6 +65,27 @@ $rust_mail_sections = array(
 		'pool'                => array( __( 'Reuse connections', 'rust-mail' ), 'checkbox', __( 'Keep the connection open for the next mail from the same PHP process.', 'rust-mail' ) ),
 		'allow_insecure_auth' => array( __( 'Allow login without encryption', 'rust-mail' ), 'checkbox', __( 'Send the password over an unencrypted connection. Only for a server on this machine.', 'rust-mail' ) ),
 	),
+	__( 'Delivery', 'rust-mail' )    => array(
+		'delivery'            => array( __( 'Delivery', 'rust-mail' ), 'select', __( 'Queued: WordPress gets "sent" as soon as the message is safely stored, the page does not wait for the server, and a server that is down, slow or throttling is tried again later. Immediate: the page waits for the server, and a failure is final, as in WordPress without this plugin.', 'rust-mail' ) ),
+		'retry_hours'         => array( __( 'Keep retrying for (hours)', 'rust-mail' ), 'number', __( 'Queued mail refused for a while (4xx replies, no connection) is retried, less and less often, for this long.', 'rust-mail' ) ),
+		'alert_mail'          => array( __( 'Alert mail', 'rust-mail' ), 'checkbox', __( 'Mail the site administrator (at most once an hour, through the fallback connection when there is one) when mail fails or is stuck.', 'rust-mail' ) ),
+	),
+	__( 'Fallback connection', 'rust-mail' ) => array(
+		'fallback_host'       => array( __( 'Host', 'rust-mail' ), 'text', __( 'A second server, used when the first one fails for a while or is over its limits. Empty: none.', 'rust-mail' ) ),
+		'fallback_port'       => array( __( 'Port', 'rust-mail' ), 'number', '' ),
+		'fallback_security'   => array( __( 'Encryption', 'rust-mail' ), 'select', '' ),
+		'fallback_auth'       => array( __( 'Authentication', 'rust-mail' ), 'select', '' ),
+		'fallback_username'   => array( __( 'User name', 'rust-mail' ), 'text', '' ),
+		'fallback_password'   => array( __( 'Password', 'rust-mail' ), 'password', '' ),
+	),
+	__( 'Rate limits', 'rust-mail' ) => array(
+		'rate_per_minute'              => array( __( 'Messages a minute', 'rust-mail' ), 'number', __( 'The most the server takes; 0 for no limit. Mail over a limit waits in the outbox instead of failing. The Microsoft 365 preset fills in Microsoft\'s limits (30 a minute, 10,000 recipients a day).', 'rust-mail' ) ),
+		'rate_per_day'                 => array( __( 'Messages a day', 'rust-mail' ), 'number', '' ),
+		'recipients_per_day'           => array( __( 'Recipients a day', 'rust-mail' ), 'number', '' ),
+		'fallback_rate_per_minute'     => array( __( 'Fallback: messages a minute', 'rust-mail' ), 'number', '' ),
+		'fallback_rate_per_day'        => array( __( 'Fallback: messages a day', 'rust-mail' ), 'number', '' ),
+		'fallback_recipients_per_day'  => array( __( 'Fallback: recipients a day', 'rust-mail' ), 'number', '' ),
+	),
 	__( 'Connection log', 'rust-mail' ) => array(
 		'retention_days'      => array( __( 'Keep entries for (days)', 'rust-mail' ), 'number', '' ),
 		'log_bodies'          => array( __( 'Store message bodies', 'rust-mail' ), 'checkbox', __( 'Off by default: bodies contain password-reset links and other secrets.', 'rust-mail' ) ),
@@ -82,7 +107,7 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 			break;
 		case 'select':
 			printf( '<select id="%s" name="%s" %s>', esc_attr( $id ), esc_attr( $name ), disabled( $fixed, true, false ) );
-			foreach ( $rust_mail_choice_labels[ $key ] as $choice => $label ) {
+			foreach ( $rust_mail_choice_labels[ Rust_Mail_Settings::base_key( $key ) ] as $choice => $label ) {
 				printf( '<option value="%s" %s>%s</option>', esc_attr( $choice ), selected( (string) $value, $choice, false ), esc_html( $label ) );
 			}
 			echo '</select>';
@@ -91,7 +116,7 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 			$placeholder = Rust_Mail_Settings::has_saved_password( $key ) ? __( 'saved (leave empty to keep)', 'rust-mail' ) : '';
 			printf( '<input type="password" class="regular-text" id="%s" name="%s" value="" autocomplete="new-password" placeholder="%s" %s />', esc_attr( $id ), esc_attr( $name ), esc_attr( $placeholder ), disabled( $fixed, true, false ) );
 			if ( ! $fixed && Rust_Mail_Settings::has_saved_password( $key ) ) {
-				$forget = 'password' === $key ? __( 'Forget the saved password', 'rust-mail' ) : __( 'Forget the saved client secret', 'rust-mail' );
+				$forget = 'password' === Rust_Mail_Settings::base_key( $key ) ? __( 'Forget the saved password', 'rust-mail' ) : __( 'Forget the saved client secret', 'rust-mail' );
 				printf( ' <label><input type="checkbox" name="%s" value="1" /> %s</label>', esc_attr( 'rust_mail[forget_' . $key . ']' ), esc_html( $forget ) );
 			}
 			break;

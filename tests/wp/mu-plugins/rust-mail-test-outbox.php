@@ -1,0 +1,30 @@
+<?php
+/**
+ * Test switches for the outbox tests, set as constants in the stack's wp-config-extra.php:
+ * - RUST_MAIL_TEST_RETRY_DELAY: seconds before every retry (through the documented `rust_mail_retry_delay` filter);
+ * - RUST_MAIL_TEST_HOLD: true keeps queued mail in the outbox after the response (`rust_mail_send_after_response`),
+ *   so that a test decides who drains it and when;
+ * - a request with `rust_mail_test_drain=1` drains the outbox in this PHP-FPM worker and prints what happened, like
+ *   WP-Cron would.
+ */
+if ( defined( 'RUST_MAIL_TEST_RETRY_DELAY' ) ) {
+	add_filter(
+		'rust_mail_retry_delay',
+		static function () {
+			return (int) RUST_MAIL_TEST_RETRY_DELAY;
+		}
+	);
+}
+if ( defined( 'RUST_MAIL_TEST_HOLD' ) && RUST_MAIL_TEST_HOLD ) {
+	add_filter( 'rust_mail_send_after_response', '__return_false' );
+}
+add_action(
+	'init',
+	static function () {
+		if ( empty( $_GET['rust_mail_test_drain'] ) || ! class_exists( 'Rust_Mail_Outbox' ) ) { // phpcs:ignore WordPress.Security.NonceVerification
+			return;
+		}
+		echo wp_json_encode( (object) Rust_Mail_Outbox::drain() );
+		exit;
+	}
+);

@@ -1,0 +1,277 @@
+"""The outbox against real servers and real faults, counted at the receiving server: queued delivery after the
+response, retries of transient failures, no retry of permanent ones, the fallback connection, rate limits, several
+processes draining one outbox, a sender killed in the middle of a send, the admin's actions, health, upgrade."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from wpstack import free_port, php_string
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness.hostile import HostileServer, close_in_data, stall_after_data  # noqa: E402
+
+LOG = "/wp-admin/admin.php?page=rust-mail-log"
+DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
+
+
+@pytest.fixture
+def outbox(wp):
+    """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0)."""
+    wp.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0})
+    return wp
+
+
+def queue(wp, subject="Hello", to="someone@example.com", extra=""):
+    """wp_mail() in queued mode: what it returned and the row's status before the response ended."""
+    return wp.php(f"""
+        {extra}
+        $sent = wp_mail({php_string(to)}, {php_string(subject)}, 'Body of ' . {php_string(subject)});
+        global $wpdb;
+        out(array($sent, $wpdb->get_var('SELECT status FROM ' . Rust_Mail_Log::table() . ' ORDER BY id DESC LIMIT 1')));
+    """)
+
+
+def drain(wp):
+    """The system cron's line: the CLI drain, in a process of its own."""
+    run = subprocess.run([str(wp.dir / "bin" / "php"), str(wp.wp / DRAIN), str(wp.wp), wp.host],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def rows(wp):
+    return wp.log_rows()
+
+
+def test_queued_mail_is_stored_first_then_sent_after_the_response(outbox, capture):
+    server = capture()
+    outbox.set_settings(port=server.port, delivery="queued")
+    sent, status_at_return = queue(outbox, extra="""
+        add_action('wp_mail_succeeded', function ($data) {
+            update_option('outbox_test_succeeded', array($data['subject'], $GLOBALS['outbox_test_returned'] ?? false));
+        });
+        add_action('shutdown', function () { $GLOBALS['outbox_test_returned'] = true; }, 0);
+    """)
+    assert sent is True and status_at_return == "queued"
+    [message] = server.messages()
+    assert message.message["Subject"] == "Hello"
+    [row] = rows(outbox)
+    assert row["status"] == "sent" and row["attempts"] == "1" and row["connection"] == "primary"
+    assert row["raw"] is None and row["mail_data"] is None, "nothing of the message is kept once it is sent"
+    # wp_mail_succeeded came with core's data, after wp_mail() returned (during shutdown), not when it was queued.
+    assert outbox.php("out(get_option('outbox_test_succeeded'));") == ["Hello", True]
+
+
+def test_server_down_for_two_attempts_then_up_is_delivered_exactly_once(outbox, capture):
+    port = free_port()
+    outbox.set_settings(port=port, delivery="queued")
+    assert queue(outbox) == [True, "queued"]
+    assert rows(outbox)[0]["status"] == "queued" and rows(outbox)[0]["error_kind"] == "connect_refused"
+    assert drain(outbox) == {"retry": 1}
+    server = capture(port=port)
+    assert drain(outbox) == {"sent": 1}
+    assert drain(outbox) == {}
+    assert len(server.messages()) == 1
+    [row] = rows(outbox)
+    assert row["status"] == "sent" and row["attempts"] == "3"
+    assert [a["error_kind"] for a in json.loads(row["attempt_log"])] == ["connect_refused", "connect_refused", ""]
+
+
+def test_permanent_failure_fails_at_once_and_is_never_retried(outbox, smtp_server):
+    server = smtp_server(replies={"data": "554 5.7.1 Message rejected as spam"})
+    outbox.set_settings(port=server.port, delivery="queued")
+    queue(outbox, extra="""
+        add_action('wp_mail_failed', function ($error) {
+            update_option('outbox_test_failed', array($error->get_error_message(), $error->get_error_data()['subject']));
+        });
+    """)
+    assert drain(outbox) == {}
+    [row] = rows(outbox)
+    assert row["status"] == "failed" and row["attempts"] == "1" and row["smtp_code"] == "554"
+    assert server.connections == 1 and server.messages == []
+    failed = outbox.php("out(get_option('outbox_test_failed'));")
+    assert "554" in failed[0] and failed[1] == "Hello"
+
+
+@pytest.mark.parametrize("fault", ["close_in_data", "tarpit"])
+def test_transient_faults_are_retried_until_delivered_once(outbox, capture, fault):
+    bad = HostileServer(close_in_data if fault == "close_in_data" else stall_after_data)
+    outbox.set_settings(port=bad.port, delivery="queued", timeout=2)
+    queue(outbox)
+    [row] = rows(outbox)
+    assert row["status"] == "queued" and row["attempts"] == "1", row["error_message"]
+    bad.stop()
+    server = capture(port=bad.port)
+    assert drain(outbox) == {"sent": 1}
+    assert len(server.messages()) == 1 and rows(outbox)[0]["status"] == "sent"
+
+
+def test_a_451_is_retried_and_the_message_arrives_once(outbox, smtp_server):
+    server = smtp_server(replies={"data": "451 4.3.0 Mail server temporarily rejected message"})
+    outbox.set_settings(port=server.port, delivery="queued")
+    queue(outbox)
+    assert rows(outbox)[0]["status"] == "queued" and server.messages == []
+    server.config.replies.clear()
+    assert drain(outbox) == {"sent": 1}
+    assert len(server.messages) == 1 and rows(outbox)[0]["attempts"] == "2"
+
+
+def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, capture):
+    fallback = capture()
+    outbox.set_settings(port=free_port(), delivery="queued", fallback_host="127.0.0.1", fallback_port=fallback.port,
+                        fallback_security="none", fallback_auth="none")
+    assert queue(outbox) == [True, "queued"]
+    assert len(fallback.messages()) == 1
+    [row] = rows(outbox)
+    assert row["status"] == "sent" and row["connection"] == "fallback"
+    assert [(a["connection"], a["ok"]) for a in json.loads(row["attempt_log"])] == [("primary", False), ("fallback", True)]
+    page = outbox.browser().get(f"{LOG}&entry={row['id']}").text
+    assert "the fallback connection" in page
+
+
+def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture):
+    fallback = capture()
+    wp.set_settings(port=free_port(), delivery="immediate", fallback_host="127.0.0.1", fallback_port=fallback.port,
+                    fallback_security="none", fallback_auth="none")
+    assert queue(wp) == [True, "sent"]
+    assert len(fallback.messages()) == 1
+
+
+def test_a_burst_over_the_rate_limit_waits_and_goes_at_the_configured_pace(outbox, capture):
+    server = capture()
+    outbox.set_settings(port=server.port, delivery="queued", rate_per_minute=5)
+    outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "RUST_MAIL_TEST_HOLD": True})
+    outbox.php("for ($i = 0; $i < 8; $i++) { wp_mail('someone@example.com', \"Burst $i\", 'x'); } out(true);")
+    assert drain(outbox) == {"sent": 5, "waiting": 3}
+    waiting = [row for row in rows(outbox) if row["status"] == "queued"]
+    assert len(waiting) == 3 and all(row["attempts"] == "0" for row in waiting)
+    # The next attempt is when the oldest delivery leaves the minute, not before.
+    due = outbox.php("global $wpdb; out($wpdb->get_var('SELECT MIN(next_attempt_at) > UTC_TIMESTAMP() + INTERVAL 50 SECOND FROM ' . Rust_Mail_Log::table() . \" WHERE status = 'queued'\"));")
+    assert due == "1"
+    assert drain(outbox) == {}
+    # A minute later (the deliveries moved back a minute, the waits brought forward): the rest go.
+    outbox.php("global $wpdb; $t = Rust_Mail_Log::table(); $wpdb->query(\"UPDATE $t SET sent_at = sent_at - INTERVAL 61 SECOND, next_attempt_at = UTC_TIMESTAMP()\"); out(true);")
+    assert drain(outbox) == {"sent": 3}
+    assert len(server.messages()) == 8
+    assert {row["status"] for row in rows(outbox)} == {"sent"}
+
+
+def test_two_fpm_workers_and_cron_drain_one_outbox_each_message_once(outbox, capture):
+    server = capture()
+    outbox.set_settings(port=server.port, delivery="queued", pool=True)
+    outbox.set_constants({"RUST_MAIL_TEST_HOLD": True})
+    outbox.php("for ($i = 0; $i < 500; $i++) { wp_mail(\"r$i@example.com\", \"Message $i\", 'x'); } out(true);")
+    assert server.messages() == []
+    results = []
+
+    def worker():
+        results.append(json.loads(outbox.browser().get("/?rust_mail_test_drain=1").text))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    results.append(drain(outbox))
+    for thread in threads:
+        thread.join()
+    while sum(r.get("sent", 0) for r in results) < 500 and drain(outbox):
+        pass  # what the time budget left over
+    ids = [m.message["Message-ID"] for m in server.messages()]
+    assert len(set(ids)) == 500, "every message arrived"
+    assert len(ids) == 500, f"none twice: {[i for i in set(ids) if ids.count(i) > 1]}"
+
+    assert {row["status"] for row in rows(outbox)} == {"sent"}
+    assert sum(1 for r in results if r.get("sent")) >= 2, f"the drains did not share the work: {results}"
+
+
+def test_a_sender_killed_mid_send_is_taken_over_after_its_lease_and_sent_once(outbox, capture):
+    tarpit = HostileServer(stall_after_data)
+    outbox.set_settings(port=tarpit.port, delivery="queued", timeout=1)
+    outbox.set_constants({"RUST_MAIL_TEST_HOLD": True})
+    queue(outbox)
+    # A drain stuck in the tarpit, killed while it waits for the server's answer to the message.
+    stuck = subprocess.Popen([str(outbox.dir / "bin" / "php"), str(outbox.wp / DRAIN), str(outbox.wp), outbox.host],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 10
+    while tarpit.connections == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(stuck.pid, signal.SIGKILL)
+    stuck.wait()
+    tarpit.stop()
+    [row] = rows(outbox)
+    assert row["status"] == "sending" and row["lease_owner"]
+    server = capture(port=tarpit.port)
+    assert drain(outbox) == {}, "taken over only once the lease has run out"
+    time.sleep(7)  # the lease: the timeout (1 s) and five seconds to write the outcome
+    assert drain(outbox) == {"sent": 1}
+    assert len(server.messages()) == 1 and rows(outbox)[0]["status"] == "sent"
+
+
+def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server):
+    outbox.set_constants({"RUST_MAIL_TEST_HOLD": True})
+    outbox.set_settings(port=free_port(), delivery="queued")
+    queue(outbox, subject="To cancel")
+    bad = smtp_server(replies={"data": "554 5.7.1 No"})
+    outbox.set_settings(port=bad.port, delivery="queued")
+    queue(outbox, subject="To send again")
+    browser = outbox.browser()
+    cancel_id, resend_id = [int(row["id"]) for row in rows(outbox)]
+    page = browser.get(f"{LOG}&entry={cancel_id}")
+    assert "Send now" in page.text and "Cancel" in page.text
+    cancelled = browser.post("/wp-admin/admin-post.php", browser.form_fields(page, "cancel"))
+    assert "The message was cancelled" in cancelled.text
+    drain(outbox)
+    assert rows(outbox)[0]["status"] == "cancelled" and rows(outbox)[0]["raw"] is None
+    assert rows(outbox)[1]["status"] == "failed"
+    good = capture()
+    outbox.set_settings(port=good.port, delivery="queued")
+    page = browser.get(f"{LOG}&entry={resend_id}")
+    again = browser.post("/wp-admin/admin-post.php", browser.form_fields(page, "resend"))
+    assert "sent again as a new entry" in again.text
+    [message] = good.messages()
+    assert message.message["Subject"] == "To send again" and message.rcpt_tos == ["someone@example.com"]
+    assert [row["status"] for row in rows(outbox)] == ["cancelled", "failed", "sent"]
+    # The nonce names the operation and the message: one for another message does not do.
+    fields = browser.form_fields(browser.get(f"{LOG}&entry={resend_id}"), "resend")
+    fields["entry"] = str(cancel_id)
+    assert browser.post("/wp-admin/admin-post.php", fields).status == 403
+
+
+def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox):
+    outbox.set_settings(port=free_port(), delivery="queued")
+    queue(outbox)
+    outbox.php("global $wpdb; $wpdb->query('UPDATE ' . Rust_Mail_Log::table() . ' SET created_at = created_at - INTERVAL 2 HOUR, next_attempt_at = next_attempt_at - INTERVAL 1 HOUR'); delete_option('rust_mail_last_cron'); out(true);")
+    page = outbox.browser().get("/wp-admin/index.php").text
+    assert "Mail has been waiting in the outbox since" in page and "WP-Cron has not run" in page
+    assert "rust-mail-chart" in page, "the dashboard widget's chart"
+    health = outbox.php("out(Rust_Mail_Outbox::site_health_test());")
+    assert health["status"] == "critical" and "cli/drain.php" in health["description"]
+    drain(outbox)  # cron runs again: no longer "stopped"
+    assert "WP-Cron has not run" not in outbox.browser().get("/wp-admin/index.php").text
+
+
+def test_upgrade_from_the_log_without_an_outbox_keeps_rows_and_settings(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, delivery="immediate", from_name="Kept")
+    queue(wp, subject="Before the upgrade")
+    upgraded = wp.php("""
+        global $wpdb; $t = Rust_Mail_Log::table();
+        $wpdb->query("ALTER TABLE $t DROP COLUMN raw, DROP COLUMN envelope, DROP COLUMN attempts, DROP COLUMN next_attempt_at");
+        update_option(Rust_Mail_Log::DB_VERSION_OPTION, '2');
+        Rust_Mail_Log::maybe_upgrade();
+        out(array($wpdb->get_var("SELECT subject FROM $t"), $wpdb->get_var("SHOW COLUMNS FROM $t LIKE 'next_attempt_at'"),
+                  Rust_Mail_Settings::get('from_name')));
+    """)
+    assert upgraded == ["Before the upgrade", "next_attempt_at", "Kept"]
+
+
+def test_the_cli_drain_refuses_the_web(wp):
+    page = wp.browser().get(f"/{DRAIN}")
+    assert page.status == 403 and page.text == ""

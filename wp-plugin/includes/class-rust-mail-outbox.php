@@ -1,0 +1,643 @@
+<?php
+/**
+ * The outbox: every message the plugin routes is stored before any network I/O (its log row holds the composed
+ * bytes, the envelope and the attempts), then sent:
+ *
+ * - delivery "queued" (the default): wp_mail() returns true once the message is stored, as mail() does once a local
+ *   MTA has queued it; the message is sent after the response (fastcgi_finish_request()), and a transient failure
+ *   (4xx, a refused or timed-out connection, TLS or DNS trouble) is retried with exponential backoff by WP-Cron or
+ *   the CLI drain (cli/drain.php) until `retry_hours` have passed. A permanent failure (5xx) fails it at once.
+ * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer.
+ *
+ * Both try the fallback connection when the primary fails transiently, and keep a message that would exceed a
+ * connection's rate limit waiting instead of failing it.
+ *
+ * Claiming is one conditional UPDATE that sets an owner and a lease: two workers (or a worker and cron, or two web
+ * nodes sharing the database) never send the same message, and a claim whose process died is taken over once its
+ * lease has run out.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class Rust_Mail_Outbox {
+
+	/** WP-Cron event that drains the outbox every minute: retries, leftovers, takeovers. */
+	const CRON_HOOK     = 'rust_mail_drain';
+	const CRON_SCHEDULE = 'rust_mail_every_minute';
+
+	/** Messages claimed by one UPDATE. */
+	const BATCH = 20;
+
+	/** Seconds one drain (after a response, or by cron) may go on claiming. */
+	const DRAIN_SECONDS = 25;
+
+	/** Seconds a lease outlives the transport timeout: the time to write an outcome after the last reply. */
+	const LEASE_MARGIN = 5;
+
+	/** Longest wait between two attempts, whatever the backoff says. */
+	const MAX_RETRY_DELAY = 6 * HOUR_IN_SECONDS;
+
+	/** Option: when cron last drained the outbox (the notice and Site Health say when cron stopped). */
+	const LAST_CRON_OPTION = 'rust_mail_last_cron';
+
+	/** Option: when the last alert mail went to the administrator (at most one an hour). */
+	const LAST_ALERT_OPTION = 'rust_mail_last_alert';
+
+	/** A queued message older than this is "stuck" for the notice and Site Health. */
+	const STUCK_AFTER = HOUR_IN_SECONDS;
+
+	/** @var int[] ids of the messages this request stored in queued mode: sent after the response */
+	private static $stored_here = array();
+
+	public static function register() {
+		add_filter( 'cron_schedules', array( __CLASS__, 'add_cron_schedule' ) );
+		add_action( self::CRON_HOOK, array( __CLASS__, 'cron_drain' ) );
+		add_action( 'init', array( __CLASS__, 'schedule' ) );
+	}
+
+	public static function add_cron_schedule( $schedules ) {
+		$schedules[ self::CRON_SCHEDULE ] = array(
+			'interval' => MINUTE_IN_SECONDS,
+			'display'  => __( 'Every minute (Rust Mail outbox)', 'rust-mail' ),
+		);
+		return $schedules;
+	}
+
+	public static function schedule() {
+		if ( ! wp_next_scheduled( self::CRON_HOOK ) ) {
+			wp_schedule_event( time() + MINUTE_IN_SECONDS, self::CRON_SCHEDULE, self::CRON_HOOK );
+		}
+	}
+
+	/** The delivery setting, which the filter `rust_mail_delivery` may change for a call (the admin's test mail waits). */
+	public static function is_queued_mode() {
+		return 'queued' === apply_filters( 'rust_mail_delivery', Rust_Mail_Settings::get( 'delivery' ) );
+	}
+
+	/* ---------------------------------------------------------------- Storing */
+
+	/**
+	 * Stores a message with its log row, before any network I/O.
+	 *
+	 * @param array $row    log row fields (Rust_Mail_Log::add()) plus `raw` (bytes), `envelope` (from, to) and
+	 *                      `mail_data` (core's wp_mail() arguments, for the outcome's actions).
+	 * @param bool  $queued true: wait for a drain; false: claimed by this process, which sends it at once.
+	 * @return array{id: int, owner: string} the row id (0 when it could not be stored) and the claim's owner.
+	 */
+	public static function store( array $row, $queued ) {
+		$now          = time();
+		$owner        = $queued ? '' : wp_generate_uuid4();
+		$carries_key  = ! empty( $row['carries_key'] );
+		$row['raw']   = self::seal( $row['raw'], $carries_key, 'outbox_raw' );
+		$mail_data    = self::seal( wp_json_encode( $row['mail_data'] ), $carries_key, 'outbox_mail_data' );
+		if ( null === $row['raw'] || null === $mail_data ) {
+			return array( 'id' => 0, 'owner' => '' );
+		}
+		$row = array_merge(
+			$row,
+			array(
+				'status'          => $queued ? Rust_Mail_Log::STATUS_QUEUED : Rust_Mail_Log::STATUS_SENDING,
+				'mail_data'       => $mail_data,
+				'recipient_count' => count( $row['envelope']['to'] ),
+				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', $now ),
+				'expires_at'      => gmdate( 'Y-m-d H:i:s', $now + max( 1, (int) Rust_Mail_Settings::get( 'retry_hours' ) ) * HOUR_IN_SECONDS ),
+				'lease_owner'     => $owner,
+				'lease_until'     => $queued ? null : gmdate( 'Y-m-d H:i:s', $now + self::lease_seconds() ),
+			)
+		);
+		return array( 'id' => Rust_Mail_Log::add( $row ), 'owner' => $owner );
+	}
+
+	/**
+	 * A message that carries a key (a password reset) is stored encrypted, so that neither the database nor a dump of
+	 * it holds the key in clear while the message waits; null when there is no strong key to encrypt with.
+	 */
+	private static function seal( $data, $carries_key, $field ) {
+		return $carries_key ? Rust_Mail_Settings::encrypt( (string) $data, $field ) : $data;
+	}
+
+	private static function unseal( $data, $carries_key, $field ) {
+		return $carries_key ? (string) Rust_Mail_Settings::decrypt( (string) $data, $field ) : (string) $data;
+	}
+
+	/** Queued mode: the message goes out after this request's response. */
+	public static function send_after_response( $id ) {
+		if ( ! self::$stored_here ) {
+			register_shutdown_function( array( __CLASS__, 'drain_stored_here' ) );
+		}
+		self::$stored_here[] = (int) $id;
+	}
+
+	/**
+	 * Shutdown: the visitor's page is complete (fastcgi_finish_request() under PHP-FPM) before the SMTP conversation
+	 * starts. The filter `rust_mail_send_after_response` returning false leaves every message to cron instead.
+	 */
+	public static function drain_stored_here() {
+		if ( ! apply_filters( 'rust_mail_send_after_response', true ) ) {
+			return;
+		}
+		if ( function_exists( 'fastcgi_finish_request' ) ) {
+			fastcgi_finish_request();
+		}
+		self::drain( self::$stored_here );
+		self::$stored_here = array();
+	}
+
+	/* ---------------------------------------------------------------- Draining */
+
+	/** WP-Cron: everything that is due, and a note of when cron last ran. */
+	public static function cron_drain() {
+		Rust_Mail_Settings::update_plugin_option( self::LAST_CRON_OPTION, time() );
+		$counts = self::drain();
+		self::maybe_alert();
+		return $counts;
+	}
+
+	/**
+	 * Sends what is due, claiming it batch by batch, for at most `$seconds`.
+	 *
+	 * @param int[]|null $ids only these messages (those a request stored); null for every message that is due.
+	 * @return array<string, int> how many messages ended how: sent, partial, failed, retry, waiting.
+	 */
+	public static function drain( $ids = null, $seconds = self::DRAIN_SECONDS ) {
+		$counts   = array();
+		$owner    = wp_generate_uuid4();
+		$deadline = microtime( true ) + $seconds;
+		$tried    = array();
+		while ( microtime( true ) < $deadline ) {
+			$rows = self::claim( $owner, $ids, $tried );
+			if ( ! $rows ) {
+				break;
+			}
+			foreach ( $rows as $row ) {
+				if ( microtime( true ) >= $deadline ) {
+					self::release( $owner );
+					break 2;
+				}
+				self::renew_lease( $owner );
+				$outcome            = self::attempt( $row, true )['outcome'];
+				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
+				$tried[]            = (int) $row['id'];
+			}
+		}
+		return $counts;
+	}
+
+	/** The lease: a send's whole timeout and the time to write its outcome. */
+	private static function lease_seconds() {
+		return (int) Rust_Mail_Settings::get( 'timeout' ) + self::LEASE_MARGIN;
+	}
+
+	/**
+	 * Claims due messages, and those whose claimer's lease ran out. The candidates are read without locks, then
+	 * claimed by primary key with the condition checked again on each locked row: of two processes that picked the
+	 * same candidate, exactly one changes it. A message this drain has tried already waits for the next drain, even
+	 * when its retry is due at once.
+	 */
+	private static function claim( $owner, $ids, array $tried ) {
+		global $wpdb;
+		$table = Rust_Mail_Log::table();
+		$now   = gmdate( 'Y-m-d H:i:s' );
+		$due   = $wpdb->prepare( '((status = %s AND next_attempt_at <= %s) OR (status = %s AND lease_until < %s))', Rust_Mail_Log::STATUS_QUEUED, $now, Rust_Mail_Log::STATUS_SENDING, $now );
+		$only  = null === $ids ? '' : ' AND id IN (' . ( $ids ? implode( ',', array_map( 'intval', $ids ) ) : '0' ) . ')';
+		$only .= $tried ? ' AND id NOT IN (' . implode( ',', $tried ) . ')' : '';
+		$candidates = $wpdb->get_col( $wpdb->prepare( "SELECT id FROM $table WHERE $due$only ORDER BY next_attempt_at, id LIMIT %d", self::BATCH ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		if ( ! $candidates ) {
+			return array();
+		}
+		$in = implode( ',', array_map( 'intval', $candidates ) );
+		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, lease_owner = %s, lease_until = %s WHERE id IN ($in) AND $due", Rust_Mail_Log::STATUS_SENDING, $owner, gmdate( 'Y-m-d H:i:s', time() + self::lease_seconds() ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$claimed = $wpdb->get_results( $wpdb->prepare( "SELECT * FROM $table WHERE id IN ($in) AND lease_owner = %s AND status = %s ORDER BY id", $owner, Rust_Mail_Log::STATUS_SENDING ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		// Others took every candidate: look again (they are busy with those) rather than stop.
+		return $claimed ? $claimed : self::claim( $owner, $ids, array_merge( $tried, $candidates ) );
+	}
+
+	/**
+	 * Runs a write, again if the database chose it as a deadlock's victim or it waited too long for a lock: an
+	 * outcome that is not written would have its message sent a second time once the lease runs out.
+	 */
+	private static function write( $sql ) {
+		global $wpdb;
+		for ( $try = 1; ; $try++ ) {
+			$result = $wpdb->query( $sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- prepared by the callers.
+			if ( false !== $result || $try >= 5 || ! preg_match( '/Deadlock|Lock wait timeout/i', $wpdb->last_error ) ) {
+				return $result;
+			}
+			usleep( 20000 * $try );
+		}
+	}
+
+	/** Keeps this drain's remaining claims alive for one more send. */
+	private static function renew_lease( $owner ) {
+		global $wpdb;
+		$table = Rust_Mail_Log::table();
+		self::write( $wpdb->prepare( "UPDATE $table SET lease_until = %s WHERE lease_owner = %s AND status = %s", gmdate( 'Y-m-d H:i:s', time() + self::lease_seconds() ), $owner, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	}
+
+	/** Hands unsent claims back, due at once, for the next drain. */
+	private static function release( $owner ) {
+		global $wpdb;
+		$table = Rust_Mail_Log::table();
+		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, lease_owner = '', lease_until = NULL WHERE lease_owner = %s AND status = %s", Rust_Mail_Log::STATUS_QUEUED, $owner, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	}
+
+	/* ---------------------------------------------------------------- One attempt */
+
+	/**
+	 * Sends a claimed message through the primary connection, then through the fallback if the primary failed
+	 * transiently or is over its rate limit, and writes the outcome.
+	 *
+	 * @param array $row      the message's log row, as stored.
+	 * @param bool  $may_wait true when a transient failure is retried later and the outcome announced by the outbox
+	 *                        (queued mode, or a takeover); false for delivery "immediate", whose caller is waiting
+	 *                        and whose outcome core's wp_mail() announces.
+	 * @return array{outcome: string, result: array} the outcome and rust_mail_send()'s result (of the last attempt).
+	 */
+	public static function attempt( array $row, $may_wait ) {
+		$carries_key = ! empty( $row['carries_key'] );
+		$envelope    = is_array( $row['envelope'] ) ? $row['envelope'] : json_decode( (string) $row['envelope'], true );
+		$raw         = self::unseal( $row['raw'], $carries_key, 'outbox_raw' );
+		$attempts    = array();
+		$wait        = null;
+		$result      = null;
+		foreach ( self::connections() as $name => $prefix ) {
+			$over_limit = Rust_Mail_Rate_Limit::wait_seconds( $name, $prefix, count( $envelope['to'] ) );
+			if ( $over_limit > 0 ) {
+				$wait = null === $wait ? $over_limit : min( $wait, $over_limit );
+				continue;
+			}
+			$result     = self::send_through( $raw, $envelope, $prefix );
+			$attempts[] = self::attempt_record( $name, $result );
+			if ( ! empty( $result['ok'] ) || ! self::is_transient( $result ) ) {
+				break;
+			}
+		}
+		if ( null === $result ) {
+			// Every connection is over its limit: the message waits, which costs no attempt.
+			self::wait( $row, $wait );
+			return array( 'outcome' => 'waiting', 'result' => array( 'ok' => true, 'queued' => true ) );
+		}
+		return array( 'outcome' => self::finish( $row, $envelope, $attempts, $result, $may_wait ), 'result' => $result );
+	}
+
+	/** @return array<string, string> connection name => settings prefix, the primary first */
+	private static function connections() {
+		$connections = array( 'primary' => '' );
+		if ( Rust_Mail_Settings::has_fallback() ) {
+			$connections['fallback'] = Rust_Mail_Settings::FALLBACK;
+		}
+		return $connections;
+	}
+
+	/**
+	 * rust_mail_send() through one connection; the failures of the plugin's own making (no OAuth2 token, settings
+	 * that may not be used, input the extension refuses) come back as failed results too.
+	 */
+	public static function send_through( $raw, array $envelope, $prefix ) {
+		try {
+			$result = rust_mail_send( array( 'raw' => $raw, 'envelope' => $envelope ), Rust_Mail_Settings::transport( true, $prefix ) );
+		} catch ( Rust_Mail_OAuth_Exception $e ) {
+			// No OAuth2 token, so no connection was opened: the reason is the token endpoint's answer. A token endpoint
+			// that cannot be reached is worth another try; a refusal of the app is not.
+			$result = self::failure( 'oauth', $e->getMessage(), false !== strpos( $e->getMessage(), 'Could not reach' ) );
+		} catch ( Rust_Mail_Settings_Exception $e ) {
+			// The settings forbid this send (a secret from wp-config.php and a server from the page): nothing was opened.
+			$result = self::failure( 'settings', $e->getMessage(), false );
+		} catch ( Throwable $e ) {
+			// RustMailException: the extension refused the input (for example a setting it does not accept).
+			$result = self::failure( 'invalid_input', $e->getMessage(), false );
+		}
+		if ( '' === $prefix && 535 === (int) ( $result['code'] ?? 0 ) ) {
+			Rust_Mail_OAuth::login_refused();
+		}
+		return $result;
+	}
+
+	private static function failure( $kind, $message, $transient ) {
+		return array(
+			'ok'    => false,
+			'error' => array( 'kind' => $kind, 'message' => $message, 'transient' => $transient ),
+		);
+	}
+
+	private static function is_transient( array $result ) {
+		return Rust_Mail_Router::error_parts( $result )['transient'];
+	}
+
+	/** What the log shows of one attempt. */
+	private static function attempt_record( $connection, array $result ) {
+		$error = Rust_Mail_Router::error_parts( $result );
+		return array(
+			'at'            => gmdate( 'Y-m-d H:i:s' ),
+			'connection'    => $connection,
+			'ok'            => ! empty( $result['ok'] ),
+			'code'          => isset( $result['code'] ) ? (int) $result['code'] : null,
+			'enhanced_code' => (string) ( $result['enhanced_code'] ?? '' ),
+			'reply'         => (string) ( $result['reply'] ?? '' ),
+			'error_kind'    => $error['kind'],
+			'error_message' => $error['message'],
+			'duration_ms'   => (int) round( $result['timings']['total'] ?? 0 ),
+			'rejected'      => (array) ( $result['rejected'] ?? array() ),
+			'transcript'    => $result['transcript'] ?? array(),
+		);
+	}
+
+	/**
+	 * Writes a claimed message's outcome: sent (or partly), retried later, or failed. Recipients refused with a
+	 * 4xx are retried on their own; those refused with a 5xx are not.
+	 *
+	 * @return string the outcome: sent, partial, retry or failed.
+	 */
+	private static function finish( array $row, array $envelope, array $attempts, array $result, $may_wait ) {
+		$log     = array_merge( is_array( $row['attempt_log'] ) ? $row['attempt_log'] : ( json_decode( (string) $row['attempt_log'], true ) ?: array() ), $attempts );
+		$last    = end( $attempts );
+		$error   = Rust_Mail_Router::error_parts( $result );
+		$retry   = array();
+		$refused = '';
+		foreach ( (array) ( $result['rejected'] ?? array() ) as $address => $reply ) {
+			if ( '4' === substr( (string) $reply, 0, 1 ) ) {
+				$retry[] = $address;
+			}
+		}
+		// Recipients refused for good, by this attempt or an earlier one that sent to the others.
+		foreach ( $log as $earlier ) {
+			foreach ( (array) ( $earlier['rejected'] ?? array() ) as $address => $reply ) {
+				if ( '4' !== substr( (string) $reply, 0, 1 ) ) {
+					$refused .= $address . ': ' . $reply . "\n";
+				}
+			}
+		}
+		$fields = array(
+			'attempts'      => (int) $row['attempts'] + count( $attempts ),
+			'attempt_log'   => wp_json_encode( $log ),
+			'smtp_code'     => $last['code'],
+			'enhanced_code' => $last['enhanced_code'],
+			'reply'         => $last['reply'],
+			'duration_ms'   => $last['duration_ms'],
+			'transcript'    => wp_json_encode( $last['transcript'] ),
+			'lease_owner'   => '',
+			'lease_until'   => null,
+		);
+		if ( ! empty( $result['message_id'] ) ) {
+			$fields['message_id'] = (string) $result['message_id'];
+		}
+		if ( ! empty( $result['ok'] ) ) {
+			$fields['connection']      = $last['connection'];
+			$fields['sent_at']         = gmdate( 'Y-m-d H:i:s' );
+			$fields['recipient_count'] = count( $envelope['to'] ) - count( $retry );
+			$fields['error_kind']      = '';
+			$fields['error_message']   = trim( $refused );
+			$status                    = '' === trim( $refused ) ? Rust_Mail_Log::STATUS_SENT : Rust_Mail_Log::STATUS_PARTIAL;
+			$transient                 = (bool) $retry;
+		} else {
+			$fields['error_kind']    = $error['kind'];
+			$fields['error_message'] = trim( $error['message'] . "\n" . $refused );
+			$status                  = Rust_Mail_Log::STATUS_FAILED;
+			$transient               = $error['transient'];
+			$retry                   = $envelope['to'];
+		}
+
+		$next = $may_wait && $transient ? time() + self::retry_delay( $fields['attempts'], $row ) : null;
+		if ( null !== $next && $next <= strtotime( $row['expires_at'] . ' UTC' ) ) {
+			$fields['status']          = Rust_Mail_Log::STATUS_QUEUED;
+			$fields['next_attempt_at'] = gmdate( 'Y-m-d H:i:s', $next );
+			$fields['envelope']        = wp_json_encode( array( 'from' => $envelope['from'], 'to' => array_values( $retry ) ) );
+			self::update( $row['id'], $fields );
+			return 'retry';
+		}
+		if ( null !== $next ) {
+			/* translators: %d: number of attempts */
+			$fields['error_message'] = trim( sprintf( __( 'Gave up after %d attempts: the retry period is over.', 'rust-mail' ), $fields['attempts'] ) . "\n" . $fields['error_message'] );
+			if ( Rust_Mail_Log::STATUS_FAILED !== $status ) {
+				$status = Rust_Mail_Log::STATUS_PARTIAL;
+			}
+		}
+		$fields['status']          = $status;
+		$fields['next_attempt_at'] = null;
+		if ( ! self::keeps_bytes( $status, ! empty( $row['carries_key'] ) ) ) {
+			$fields['raw'] = null;
+		}
+		// Core's arguments (the body among them) were only kept to announce the outcome.
+		$fields['mail_data'] = null;
+		self::update( $row['id'], $fields );
+		if ( $may_wait ) {
+			self::announce( $row, $status, $fields['error_message'] );
+		}
+		return $status;
+	}
+
+	/**
+	 * A message's bytes stay after its outcome only where "send again" is offered: a failed message, and with
+	 * "Store message bodies" on a sent one too; never a message that carries a key.
+	 */
+	private static function keeps_bytes( $status, $carries_key ) {
+		if ( $carries_key ) {
+			return false;
+		}
+		return Rust_Mail_Log::STATUS_FAILED === $status || Rust_Mail_Settings::get( 'log_bodies' );
+	}
+
+	/** The delay before the next attempt: exponential from a minute, capped, with jitter; `rust_mail_retry_delay` changes it. */
+	public static function retry_delay( $attempts, array $row ) {
+		$base  = min( self::MAX_RETRY_DELAY, MINUTE_IN_SECONDS * ( 2 ** max( 0, $attempts - 1 ) ) );
+		$delay = (int) round( $base * ( 0.8 + 0.4 * wp_rand( 0, 1000 ) / 1000 ) );
+		return max( 0, (int) apply_filters( 'rust_mail_retry_delay', $delay, $attempts, $row ) );
+	}
+
+	/** Over every connection's rate limit: back in the queue until the first limit frees up. */
+	private static function wait( array $row, $seconds ) {
+		self::update(
+			$row['id'],
+			array(
+				'status'          => Rust_Mail_Log::STATUS_QUEUED,
+				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', time() + $seconds ),
+				'lease_owner'     => '',
+				'lease_until'     => null,
+			)
+		);
+	}
+
+	/** Writes fields of one row, through write()'s retry: each value as a string, NULL as NULL. */
+	private static function update( $id, array $fields ) {
+		global $wpdb;
+		$set = array();
+		foreach ( $fields as $column => $value ) {
+			$set[] = null === $value ? "`$column` = NULL" : $wpdb->prepare( "`$column` = %s", $value ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- column names are the code's own.
+		}
+		self::write( 'UPDATE ' . Rust_Mail_Log::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = ' . (int) $id );
+	}
+
+	/**
+	 * The final outcome of a message sent after its wp_mail() call returned: core's actions, with core's data, so that
+	 * listeners (other log plugins, shops) learn what really happened.
+	 */
+	private static function announce( array $row, $status, $error_message ) {
+		$mail_data = json_decode( self::unseal( $row['mail_data'], ! empty( $row['carries_key'] ), 'outbox_mail_data' ), true );
+		$mail_data = is_array( $mail_data ) ? $mail_data : array();
+		if ( Rust_Mail_Log::STATUS_SENT === $status ) {
+			do_action( 'wp_mail_succeeded', $mail_data );
+			return;
+		}
+		// PHPMailer's STOP_CONTINUE (some recipients refused) and STOP_CRITICAL, as core passes them; PHPMailer itself is
+		// not loaded in a cron run.
+		$mail_data['phpmailer_exception_code'] = Rust_Mail_Log::STATUS_PARTIAL === $status ? 1 : 2;
+		do_action( 'wp_mail_failed', new WP_Error( 'wp_mail_failed', 'SMTP Error: ' . $error_message, $mail_data ) );
+		if ( Rust_Mail_Log::STATUS_FAILED === $status ) {
+			self::maybe_alert();
+		}
+	}
+
+	/* ---------------------------------------------------------------- The admin's actions on one message */
+
+	/** Sends a queued (or waiting) message now, in this request. */
+	public static function send_now( $id ) {
+		global $wpdb;
+		$wpdb->update( Rust_Mail_Log::table(), array( 'next_attempt_at' => gmdate( 'Y-m-d H:i:s' ) ), array( 'id' => (int) $id, 'status' => Rust_Mail_Log::STATUS_QUEUED ) );
+		return self::drain( array( (int) $id ) );
+	}
+
+	/** Cancels a queued message: it is never sent, and its bytes are dropped. */
+	public static function cancel( $id ) {
+		global $wpdb;
+		return (bool) $wpdb->update(
+			Rust_Mail_Log::table(),
+			array( 'status' => Rust_Mail_Log::STATUS_CANCELLED, 'next_attempt_at' => null, 'raw' => null, 'mail_data' => null ),
+			array( 'id' => (int) $id, 'status' => Rust_Mail_Log::STATUS_QUEUED )
+		);
+	}
+
+	/**
+	 * Sends a failed or sent message again, as a new message (with a log row of its own) to its original recipients.
+	 *
+	 * @return int the new row's id, or 0 when the message's bytes are no longer kept.
+	 */
+	public static function resend( $id ) {
+		$row = Rust_Mail_Log::get( $id );
+		if ( ! $row || null === $row['raw'] || ! in_array( $row['status'], Rust_Mail_Log::FINAL_STATUSES, true ) ) {
+			return 0;
+		}
+		$stored = self::store(
+			array(
+				'from_address' => $row['from_address'],
+				'recipients'   => $row['recipients'],
+				'subject'      => $row['subject'],
+				'message_id'   => $row['message_id'],
+				'caller'       => $row['caller'],
+				'body'         => $row['body'],
+				/* translators: %d: id of the log entry sent again */
+				'error_message' => sprintf( __( 'Sent again from log entry %d.', 'rust-mail' ), $id ),
+				'raw'          => $row['raw'],
+				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => self::original_recipients( $row ) ),
+				'mail_data'    => array(),
+			),
+			true
+		);
+		if ( $stored['id'] ) {
+			self::drain( array( $stored['id'] ) );
+		}
+		return $stored['id'];
+	}
+
+	/** The recipients a message was first addressed to (a retry narrows the envelope to those still owed it). */
+	private static function original_recipients( array $row ) {
+		$addresses = array();
+		foreach ( preg_split( '/[;,]\s*/', preg_replace( '/\b(Cc|Bcc): /', '', $row['recipients'] ) ) as $address ) {
+			if ( is_email( trim( $address ) ) ) {
+				$addresses[] = trim( $address );
+			}
+		}
+		return $addresses ? $addresses : (array) ( $row['envelope']['to'] ?? array() );
+	}
+
+	/* ---------------------------------------------------------------- Health */
+
+	/**
+	 * What is wrong with the outbox, for the admin notice, Site Health and the alert mail.
+	 *
+	 * @return array{stuck: int, oldest: string|null, failed_today: int, cron_stopped: bool}
+	 */
+	public static function health() {
+		global $wpdb;
+		$table  = Rust_Mail_Log::table();
+		$oldest = $wpdb->get_var( $wpdb->prepare( "SELECT MIN(created_at) FROM $table WHERE status IN (%s, %s)", Rust_Mail_Log::STATUS_QUEUED, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$stuck  = null !== $oldest && strtotime( $oldest . ' UTC' ) < time() - self::STUCK_AFTER;
+		$failed = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM $table WHERE status = %s AND created_at > %s", Rust_Mail_Log::STATUS_FAILED, gmdate( 'Y-m-d H:i:s', time() - DAY_IN_SECONDS ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$due    = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM $table WHERE status = %s AND next_attempt_at < %s", Rust_Mail_Log::STATUS_QUEUED, gmdate( 'Y-m-d H:i:s', time() - 10 * MINUTE_IN_SECONDS ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$last   = (int) Rust_Mail_Settings::get_plugin_option( self::LAST_CRON_OPTION, 0 );
+		return array(
+			'stuck'        => $stuck ? 1 : 0,
+			'oldest'       => $oldest,
+			'failed_today' => $failed,
+			// Messages overdue by ten minutes and no cron run in that time: nothing will retry them.
+			'cron_stopped' => $due > 0 && $last < time() - 10 * MINUTE_IN_SECONDS,
+		);
+	}
+
+	/** @return string[] the problems, each a sentence an administrator can act on */
+	public static function problems() {
+		$health   = self::health();
+		$problems = array();
+		if ( $health['cron_stopped'] ) {
+			$problems[] = __( 'WP-Cron has not run for ten minutes while mail waits to be retried. If DISABLE_WP_CRON is set, add the system cron line from the plugin\'s readme: * * * * * php wp-content/plugins/rust-mail/cli/drain.php', 'rust-mail' );
+		}
+		if ( $health['stuck'] ) {
+			/* translators: %s: date and time in UTC */
+			$problems[] = sprintf( __( 'Mail has been waiting in the outbox since %s UTC: the server keeps refusing it or cannot be reached. The connection log says why.', 'rust-mail' ), $health['oldest'] );
+		}
+		if ( $health['failed_today'] ) {
+			/* translators: %d: number of messages */
+			$problems[] = sprintf( _n( '%d message failed in the last 24 hours.', '%d messages failed in the last 24 hours.', $health['failed_today'], 'rust-mail' ), $health['failed_today'] );
+		}
+		return $problems;
+	}
+
+	/**
+	 * With "alert mail" on, at most one mail an hour tells the administrator what is wrong, through the fallback
+	 * connection when there is one (the primary may be what fails). Straight to the extension, not through
+	 * wp_mail(), so that an alert is never queued behind the mail it is about.
+	 */
+	public static function maybe_alert() {
+		if ( ! Rust_Mail_Settings::get( 'alert_mail' ) || ! function_exists( 'rust_mail_send' ) ) {
+			return;
+		}
+		$last     = (int) Rust_Mail_Settings::get_plugin_option( self::LAST_ALERT_OPTION, 0 );
+		$problems = self::problems();
+		if ( ! $problems || $last > time() - HOUR_IN_SECONDS ) {
+			return;
+		}
+		Rust_Mail_Settings::update_plugin_option( self::LAST_ALERT_OPTION, time() );
+		$admin  = is_multisite() ? get_site_option( 'admin_email' ) : get_option( 'admin_email' );
+		$from   = (string) Rust_Mail_Settings::get( 'from' );
+		$prefix = Rust_Mail_Settings::has_fallback() ? Rust_Mail_Settings::FALLBACK : '';
+		try {
+			rust_mail_send(
+				array(
+					'from'    => is_email( $from ) ? $from : $admin,
+					'to'      => $admin,
+					/* translators: %s: site name */
+					'subject' => sprintf( __( '[%s] Mail is not going out', 'rust-mail' ), wp_specialchars_decode( get_bloginfo( 'name' ), ENT_QUOTES ) ),
+					'text'    => implode( "\n\n", $problems ) . "\n\n" . Rust_Mail_Admin::log_url() . "\n",
+				),
+				Rust_Mail_Settings::transport( true, $prefix )
+			);
+		} catch ( Throwable $e ) {
+			// The alert is a courtesy: the notice and Site Health still say it.
+			return;
+		}
+	}
+
+	/** Site Health > Status: one test for the outbox. */
+	public static function site_health_test() {
+		$problems = self::problems();
+		return array(
+			'label'       => $problems ? __( 'Mail is not going out as it should', 'rust-mail' ) : __( 'Mail goes out', 'rust-mail' ),
+			'status'      => $problems ? 'critical' : 'good',
+			'badge'       => array( 'label' => __( 'Mail', 'rust-mail' ), 'color' => $problems ? 'red' : 'blue' ),
+			'description' => $problems ? '<p>' . implode( '</p><p>', array_map( 'esc_html', $problems ) ) . '</p>' : '<p>' . esc_html__( 'The Rust Mail outbox has nothing stuck and no recent failure.', 'rust-mail' ) . '</p>',
+			'actions'     => '<a href="' . esc_url( Rust_Mail_Admin::log_url() ) . '">' . esc_html__( 'Connection log', 'rust-mail' ) . '</a>',
+			'test'        => 'rust_mail_outbox',
+		);
+	}
+}
