@@ -1,0 +1,20 @@
+<?php
+/**
+ * The load test's page (tests/wp/test_wp_load.py): GET /?rust_mail_load=<id> sends one mail through wp_mail() with
+ * the id in its subject and answers "sent <id>" (200) or "failed <id>" (500), so that the load generator can tell
+ * which requests had their mail accepted.
+ */
+add_action(
+	'init',
+	static function () {
+		if ( ! isset( $_GET['rust_mail_load'] ) ) { // phpcs:ignore WordPress.Security.NonceVerification
+			return;
+		}
+		$id   = sanitize_key( wp_unslash( $_GET['rust_mail_load'] ) ); // phpcs:ignore WordPress.Security.NonceVerification
+		$sent = wp_mail( 'load@example.com', "rust_mail_load $id", "Load test mail $id\n" );
+		status_header( $sent ? 200 : 500 );
+		header( 'Content-Type: text/plain' );
+		echo ( $sent ? 'sent ' : 'failed ' ) . $id . "\n"; // phpcs:ignore WordPress.Security.EscapeOutput
+		exit;
+	}
+);
