@@ -55,7 +55,7 @@ from NUL: $message['from'] contains a line break or NUL byte (CR, LF or NUL): re
 header value CRLF: $message['headers']['X-A'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
 header name CRLF: $message['headers']['X-A\r\nBcc'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
 invalid address: $message['to'] is not a valid address ('not an address'): %s
-unreadable file: $message['attachments'][0]: cannot read attachment '/nonexistent/file.pdf': No such file or directory (os error 2)
+unreadable file: $message['attachments'][0] '/nonexistent/file.pdf' cannot be read: No such file or directory (os error 2)
 wrong type: $message['subject'] must be a string, got array
 timeout type: $transport['timeout'] must be a number of seconds
 raw without envelope: $message['envelope'] is required with $message['raw'] (from and to)

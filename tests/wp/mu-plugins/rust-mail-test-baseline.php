@@ -1,9 +1,12 @@
 <?php
 /**
- * Test switch for the differential test: with RUST_MAIL_TEST_BASELINE_PORT set, this process runs stock WordPress
- * (rust-mail not loaded) sending through PHPMailer's own SMTP client to the given port on 127.0.0.1.
+ * Test switch for the differential test and the outbox benchmark: with RUST_MAIL_TEST_BASELINE_PORT set (in the
+ * environment of a CLI process, or as a constant in wp-config-extra.php for PHP-FPM), this process runs stock
+ * WordPress (rust-mail not loaded) sending through PHPMailer's own SMTP client to that port on 127.0.0.1. The
+ * constants RUST_MAIL_TEST_BASELINE_USER and RUST_MAIL_TEST_BASELINE_PASSWORD add STARTTLS and a login, as a site
+ * configured for Microsoft 365 through a stock SMTP plugin does (the test server's certificate is not checked).
  */
-$rust_mail_test_baseline_port = getenv( 'RUST_MAIL_TEST_BASELINE_PORT' );
+$rust_mail_test_baseline_port = defined( 'RUST_MAIL_TEST_BASELINE_PORT' ) ? RUST_MAIL_TEST_BASELINE_PORT : getenv( 'RUST_MAIL_TEST_BASELINE_PORT' );
 if ( $rust_mail_test_baseline_port ) {
 	add_filter(
 		'option_active_plugins',
@@ -20,6 +23,13 @@ if ( $rust_mail_test_baseline_port ) {
 			$phpmailer->SMTPAuth    = false;
 			$phpmailer->SMTPAutoTLS = false;
 			$phpmailer->SMTPSecure  = '';
+			if ( defined( 'RUST_MAIL_TEST_BASELINE_USER' ) ) {
+				$phpmailer->SMTPSecure  = 'tls';
+				$phpmailer->SMTPOptions = array( 'ssl' => array( 'verify_peer' => false, 'verify_peer_name' => false ) );
+				$phpmailer->SMTPAuth    = true;
+				$phpmailer->Username    = RUST_MAIL_TEST_BASELINE_USER;
+				$phpmailer->Password    = RUST_MAIL_TEST_BASELINE_PASSWORD;
+			}
 		},
 		1
 	);
