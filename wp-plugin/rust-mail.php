@@ -27,6 +27,9 @@ require_once __DIR__ . '/includes/class-rust-mail-router.php';
 require_once __DIR__ . '/includes/class-rust-mail-explain.php';
 require_once __DIR__ . '/includes/class-rust-mail-admin.php';
 
+// The settings as this request read them, forgotten when they change.
+Rust_Mail_Settings::watch_option();
+
 // Lifecycle: the log table and its scheduled purge.
 register_activation_hook( __FILE__, array( 'Rust_Mail_Log', 'activate' ) );
 register_deactivation_hook( __FILE__, array( 'Rust_Mail_Log', 'deactivate' ) );

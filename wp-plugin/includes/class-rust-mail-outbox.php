@@ -33,6 +33,9 @@ class Rust_Mail_Outbox {
 	/** Seconds one drain (after a response, or by cron) may go on claiming. */
 	const DRAIN_SECONDS = 25;
 
+	/** Longest stretch of sent messages whose outcomes wait for one commit (send_batch()). */
+	const COMMIT_SECONDS = 0.2;
+
 	/** Seconds a lease outlives the transport timeout: the time to write an outcome after the last reply. */
 	const LEASE_MARGIN = 5;
 
@@ -50,6 +53,12 @@ class Rust_Mail_Outbox {
 
 	/** @var int[] ids of the messages this request stored in queued mode: sent after the response */
 	private static $stored_here = array();
+
+	/**
+	 * @var array|null while a drain runs, each connection's transport, read once: thousands of messages must not
+	 *                 read the settings (and decrypt the password) thousands of times.
+	 */
+	private static $drain_transports = null;
 
 	public static function register() {
 		add_filter( 'cron_schedules', array( __CLASS__, 'add_cron_schedule' ) );
@@ -162,27 +171,63 @@ class Rust_Mail_Outbox {
 	 * @return array<string, int> how many messages ended how: sent, partial, failed, retry, waiting.
 	 */
 	public static function drain( $ids = null, $seconds = self::DRAIN_SECONDS ) {
-		$counts   = array();
-		$owner    = wp_generate_uuid4();
-		$deadline = microtime( true ) + $seconds;
-		$tried    = array();
-		while ( microtime( true ) < $deadline ) {
-			$rows = self::claim( $owner, $ids, $tried );
-			if ( ! $rows ) {
-				break;
+		$counts                 = array();
+		$owner                  = wp_generate_uuid4();
+		$deadline               = microtime( true ) + $seconds;
+		$tried                  = array();
+		self::$drain_transports = array();
+		try {
+			while ( microtime( true ) < $deadline ) {
+				$rows = self::claim( $owner, $ids, $tried );
+				if ( ! $rows || ! self::send_batch( $owner, $rows, $deadline, $counts, $tried ) ) {
+					break;
+				}
 			}
+		} finally {
+			self::$drain_transports = null;
+		}
+		return $counts;
+	}
+
+	/**
+	 * Sends one claimed batch. Its outcomes are written in one transaction, committed at the end of the batch and at
+	 * least every COMMIT_SECONDS: to a near server a commit per message costs more than the send. Should the process
+	 * die before a commit, the messages of that stretch are sent again once their lease runs out: at least once,
+	 * never lost.
+	 *
+	 * @return bool false when the deadline came first (the rest of the batch is handed back).
+	 */
+	private static function send_batch( $owner, array $rows, $deadline, array &$counts, array &$tried ) {
+		global $wpdb;
+		$wpdb->query( 'START TRANSACTION' );
+		$opened      = microtime( true );
+		$lease_until = time() + self::lease_seconds();
+		try {
 			foreach ( $rows as $row ) {
 				if ( microtime( true ) >= $deadline ) {
 					self::release( $owner );
-					break 2;
+					return false;
 				}
-				self::renew_lease( $owner );
+				// The claims must outlive the next send, whole timeout included; a renewal only counts once committed.
+				if ( $lease_until - time() <= (int) Rust_Mail_Settings::get( 'timeout' ) ) {
+					$wpdb->query( 'COMMIT' );
+					self::renew_lease( $owner );
+					$lease_until = time() + self::lease_seconds();
+					$wpdb->query( 'START TRANSACTION' );
+				}
 				$outcome            = self::attempt( $row, true )['outcome'];
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
 				$tried[]            = (int) $row['id'];
+				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
+					$wpdb->query( 'COMMIT' );
+					$wpdb->query( 'START TRANSACTION' );
+					$opened = microtime( true );
+				}
 			}
+			return true;
+		} finally {
+			$wpdb->query( 'COMMIT' );
 		}
-		return $counts;
 	}
 
 	/** The lease: a send's whole timeout and the time to write its outcome. */
@@ -297,7 +342,7 @@ class Rust_Mail_Outbox {
 	 */
 	public static function send_through( $raw, array $envelope, $prefix ) {
 		try {
-			$result = rust_mail_send( array( 'raw' => $raw, 'envelope' => $envelope ), Rust_Mail_Settings::transport( true, $prefix ) );
+			$result = rust_mail_send( array( 'raw' => $raw, 'envelope' => $envelope ), self::transport( $prefix ) );
 		} catch ( Rust_Mail_OAuth_Exception $e ) {
 			// No OAuth2 token, so no connection was opened: the reason is the token endpoint's answer. A token endpoint
 			// that cannot be reached is worth another try; a refusal of the app is not.
@@ -310,9 +355,22 @@ class Rust_Mail_Outbox {
 			$result = self::failure( 'invalid_input', $e->getMessage(), false );
 		}
 		if ( '' === $prefix && 535 === (int) ( $result['code'] ?? 0 ) ) {
+			// A refused OAuth2 token is dropped: the next message asks for a new one.
 			Rust_Mail_OAuth::login_refused();
+			unset( self::$drain_transports[ $prefix ] );
 		}
 		return $result;
+	}
+
+	/** A connection's transport: read once per drain, else each time. */
+	private static function transport( $prefix ) {
+		if ( null === self::$drain_transports ) {
+			return Rust_Mail_Settings::transport( true, $prefix );
+		}
+		if ( ! isset( self::$drain_transports[ $prefix ] ) ) {
+			self::$drain_transports[ $prefix ] = Rust_Mail_Settings::transport( true, $prefix );
+		}
+		return self::$drain_transports[ $prefix ];
 	}
 
 	private static function failure( $kind, $message, $transient ) {
@@ -462,11 +520,16 @@ class Rust_Mail_Outbox {
 	/** Writes fields of one row, through write()'s retry: each value as a string, NULL as NULL. */
 	private static function update( $id, array $fields ) {
 		global $wpdb;
-		$set = array();
+		$set    = array();
+		$values = array();
 		foreach ( $fields as $column => $value ) {
-			$set[] = null === $value ? "`$column` = NULL" : $wpdb->prepare( "`$column` = %s", $value ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- column names are the code's own.
+			$set[] = "`$column` = " . ( null === $value ? 'NULL' : '%s' );
+			if ( null !== $value ) {
+				$values[] = $value;
+			}
 		}
-		self::write( 'UPDATE ' . Rust_Mail_Log::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = ' . (int) $id );
+		$values[] = (int) $id;
+		self::write( $wpdb->prepare( 'UPDATE ' . Rust_Mail_Log::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = %d', $values ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own.
 	}
 
 	/**

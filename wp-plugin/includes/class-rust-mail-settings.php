@@ -189,8 +189,12 @@ class Rust_Mail_Settings {
 
 	/** @return array<string, string> every key the settings form saves, with its type */
 	public static function keys() {
-		return self::connection_keys( '' ) + self::connection_keys( self::FALLBACK ) + self::SENDER_KEYS + self::OAUTH_KEYS
-			+ self::LOG_KEYS + self::DELIVERY_KEYS;
+		static $keys = null; // Asked for by every get(): built once.
+		if ( null === $keys ) {
+			$keys = self::connection_keys( '' ) + self::connection_keys( self::FALLBACK ) + self::SENDER_KEYS
+				+ self::OAUTH_KEYS + self::LOG_KEYS + self::DELIVERY_KEYS;
+		}
+		return $keys;
 	}
 
 	/** The transport and rate limit keys of one connection: '' for the primary, FALLBACK for the fallback. */
@@ -214,7 +218,11 @@ class Rust_Mail_Settings {
 
 	/** @return string[] the keys stored encrypted and never sent back to the browser */
 	public static function secret_keys() {
-		return array_keys( self::keys(), 'secret', true );
+		static $secret_keys = null;
+		if ( null === $secret_keys ) {
+			$secret_keys = array_keys( self::keys(), 'secret', true );
+		}
+		return $secret_keys;
 	}
 
 	public static function constant_name( $key ) {
@@ -231,9 +239,25 @@ class Rust_Mail_Settings {
 		return array_values( array_filter( array_keys( self::keys() + self::CONSTANT_ONLY_KEYS ), array( __CLASS__, 'is_fixed_by_constant' ) ) );
 	}
 
+	/** @var array|null the option as this request read it: a drain reads settings for every message it sends. */
+	private static $stored = null;
+
 	private static function stored() {
-		$stored = self::get_plugin_option( self::OPTION, array() );
-		return is_array( $stored ) ? $stored : array();
+		if ( null === self::$stored ) {
+			$stored       = self::get_plugin_option( self::OPTION, array() );
+			self::$stored = is_array( $stored ) ? $stored : array();
+		}
+		return self::$stored;
+	}
+
+	/** Forgets what stored() read, when the option changes in this request (the form, another plugin, a test). */
+	public static function watch_option() {
+		$forget = static function () {
+			self::$stored = null;
+		};
+		foreach ( array( 'add_option_', 'update_option_', 'delete_option_', 'add_site_option_', 'update_site_option_', 'delete_site_option_' ) as $hook ) {
+			add_action( $hook . self::OPTION, $forget );
+		}
 	}
 
 	/**
