@@ -52,6 +52,7 @@ class ServerConfig:
     tls_max_version: str = None        # "1.2" to refuse TLS 1.3 clients
     idle_timeout: float = 300          # seconds a connection may sit idle before the server drops it
     pipelining: bool = False           # advertise PIPELINING (RFC 2920); aiosmtpd answers queued commands in order
+    message_limit: int = None          # after this many messages, MAIL gets Postfix's rate limit reply (a 450)
 
 
 def free_port():
@@ -85,6 +86,10 @@ class ScriptedHandler:
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
         if "mail" in self.config.replies:
             return self.config.replies["mail"]
+        if self.config.message_limit is not None and len(self.server.messages) >= self.config.message_limit:
+            # What Postfix's anvil answers over smtpd_client_message_rate_limit.
+            return "450 4.7.1 Error: too much mail from 127.0.0.1"
+
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Ok"

@@ -163,6 +163,34 @@ def test_a_burst_over_the_rate_limit_waits_and_goes_at_the_configured_pace(outbo
     assert {row["status"] for row in rows(outbox)} == {"sent"}
 
 
+def test_a_server_rate_limiting_the_site_gets_everything_once_none_failed(outbox, smtp_server):
+    """Postfix over smtpd_client_message_rate_limit answers 450 4.7.1: the rest waits and goes once the limit lifts."""
+    server = smtp_server(message_limit=4)
+    outbox.set_settings(port=server.port, delivery="queued", pool=True)
+    outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "RUST_MAIL_TEST_HOLD": True})
+    outbox.php("for ($i = 0; $i < 10; $i++) { wp_mail('someone@example.com', \"Limited $i\", 'x'); } out(true);")
+    assert drain(outbox) == {"sent": 4, "retry": 6}
+    assert {row["smtp_code"] for row in rows(outbox) if row["status"] == "queued"} == {"450"}
+    server.config.message_limit = None  # the client's window is over
+    assert drain(outbox) == {"sent": 6}
+    assert sorted(m.message["Subject"] for m in server.messages) == sorted(f"Limited {i}" for i in range(10))
+    assert {row["status"] for row in rows(outbox)} == {"sent"}
+
+
+def test_alert_mail_reaches_the_admin_through_the_fallback_once_an_hour(outbox, capture, smtp_server):
+    refusing = smtp_server(replies={"data": "554 5.7.1 Rejected"})
+    fallback = capture()
+    outbox.set_settings(port=refusing.port, delivery="queued", alert_mail=True, fallback_host="127.0.0.1",
+                        fallback_port=fallback.port, fallback_security="none", fallback_auth="none")
+    queue(outbox, subject="Order 1")
+    queue(outbox, subject="Order 2")
+    [alert] = [m for m in fallback.messages() if "Mail is not going out" in m.message["Subject"]]
+    assert alert.rcpt_tos == ["admin@example.com"]
+    # Sent at the first failure; the second, within the hour, sends none.
+    assert "1 message failed in the last 24 hours." in alert.raw.decode()
+    assert [row["status"] for row in rows(outbox)] == ["failed", "failed"]
+
+
 def test_two_fpm_workers_and_cron_drain_one_outbox_each_message_once(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued", pool=True)
