@@ -36,7 +36,7 @@ deps() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
   # Debian splits npm from nodejs; NodeSource's nodejs bundles it.
-  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
   command -v cargo >/dev/null || { echo "cargo (Rust 1.85 or newer) is required: install it with rustup" >&2; exit 1; }
 }
 
