@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from wpstack import Browser
+from wpstack import Browser, free_port
 
 XSS_SUBJECT = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 SETTINGS = "/wp-admin/admin.php?page=rust-mail"
@@ -183,3 +183,20 @@ def test_no_secret_in_the_database_and_nothing_written_under_the_web_root(wp, ca
         assert secret not in dump
     written = {path for path in wp.wp.rglob("*")} - before
     assert written == set(), written
+
+
+def test_log_lists_and_filters_failures_by_cause(wp):
+    """Each failed row logs its cause; the list shows it and filters by it."""
+    wp.set_settings(port=free_port())
+    wp.php("wp_mail('x@example.com', 'Nobody listening', 'y'); out(true);")
+    wp.set_constants({"RUST_MAIL_PASSWORD": "from-wp-config"})
+    wp.set_settings(auth="plain", username="u")
+    wp.php("wp_mail('x@example.com', 'Secret refused', 'y'); out(true);")
+    causes = {row["subject"]: row["error_cause"] for row in wp.log_rows()}
+    assert causes["Secret refused"] == "settings" and causes["Nobody listening"] not in ("", "settings")
+    browser = wp.browser()
+    listing = browser.get(LOG).text
+    assert 'id="rust-mail-cause"' in listing and all(f"<code>{cause}</code>" in listing for cause in causes.values())
+    for subject, cause in causes.items():
+        page = browser.get(f"{LOG}&cause={cause}").text
+        assert subject in page and all(other not in page for other in causes if other != subject), cause

@@ -31,11 +31,35 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 		return isset( Rust_Mail_Admin::status_labels()[ $status ] ) ? $status : '';
 	}
 
+	/** The cause filter from the query string, limited to the causes the log holds. */
+	private function current_cause() {
+		$cause = isset( $_GET['cause'] ) ? sanitize_key( wp_unslash( $_GET['cause'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a filter, not an action.
+		return in_array( $cause, Rust_Mail_Log::causes(), true ) ? $cause : '';
+	}
+
+	/** Above the table: the filter by cause of failure. */
+	protected function extra_tablenav( $which ) {
+		$causes = Rust_Mail_Log::causes();
+		if ( 'top' !== $which || ! $causes ) {
+			return;
+		}
+		$current = $this->current_cause();
+		echo '<div class="alignleft actions"><label class="screen-reader-text" for="rust-mail-cause">' . esc_html__( 'Filter by cause', 'rust-mail' ) . '</label>';
+		echo '<select name="cause" id="rust-mail-cause"><option value="">' . esc_html__( 'All causes', 'rust-mail' ) . '</option>';
+		foreach ( $causes as $cause ) {
+			printf( '<option value="%s" %s>%s</option>', esc_attr( $cause ), selected( $current, $cause, false ), esc_html( $cause ) );
+		}
+		echo '</select>';
+		submit_button( __( 'Filter', 'rust-mail' ), '', 'filter_action', false );
+		echo '</div>';
+	}
+
 	public function prepare_items() {
 		$search = isset( $_REQUEST['s'] ) ? sanitize_text_field( wp_unslash( $_REQUEST['s'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a search, not an action.
 		$result = Rust_Mail_Log::query(
 			array(
 				'status'   => $this->current_status(),
+				'cause'    => $this->current_cause(),
 				'search'   => $search,
 				'per_page' => self::PER_PAGE,
 				'page'     => $this->get_pagenum(),
@@ -59,7 +83,7 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 			'subject'      => __( 'Subject', 'rust-mail' ),
 			'from_address' => __( 'From', 'rust-mail' ),
 			'recipients'   => __( 'Recipients', 'rust-mail' ),
-			'error'        => __( 'Error', 'rust-mail' ),
+			'error'        => __( 'Cause', 'rust-mail' ),
 			'smtp_code'    => __( 'SMTP code', 'rust-mail' ),
 			'duration_ms'  => __( 'Duration', 'rust-mail' ),
 			'attempts'     => __( 'Attempts', 'rust-mail' ),
@@ -127,7 +151,9 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 		if ( '' === $item['error_kind'] ) {
 			return '';
 		}
-		return sprintf( '<code>%s</code><br />%s', esc_html( $item['error_kind'] ), esc_html( Rust_Mail_Admin::redact( wp_trim_words( $item['error_message'], 20 ) ) ) );
+		// Rows from before causes were logged show their error kind.
+		$cause = '' === $item['error_cause'] ? $item['error_kind'] : $item['error_cause'];
+		return sprintf( '<code>%s</code><br />%s', esc_html( $cause ), esc_html( Rust_Mail_Admin::redact( wp_trim_words( $item['error_message'], 20 ) ) ) );
 	}
 
 	protected function column_smtp_code( $item ) {

@@ -78,6 +78,7 @@ class Rust_Mail_Log {
   enhanced_code varchar(32) NOT NULL DEFAULT '',
   reply text NOT NULL,
   error_kind varchar(64) NOT NULL DEFAULT '',
+  error_cause varchar(64) NOT NULL DEFAULT '',
   error_message text NOT NULL,
   duration_ms int(10) unsigned DEFAULT NULL,
   caller varchar(255) NOT NULL DEFAULT '',
@@ -101,7 +102,8 @@ class Rust_Mail_Log {
   KEY status (status),
   KEY due (status,next_attempt_at),
   KEY sent (connection,sent_at),
-  KEY lease_owner (lease_owner)
+  KEY lease_owner (lease_owner),
+  KEY error_cause (error_cause)
 ) $charset;"
 		);
 		Rust_Mail_Settings::update_plugin_option( self::DB_VERSION_OPTION, self::DB_VERSION );
@@ -127,6 +129,7 @@ class Rust_Mail_Log {
 				'enhanced_code' => '',
 				'reply'         => '',
 				'error_kind'    => '',
+				'error_cause'   => '',
 				'error_message' => '',
 				'duration_ms'   => null,
 				'caller'        => '',
@@ -179,6 +182,10 @@ class Rust_Mail_Log {
 			$where[]  = 'status = %s';
 			$params[] = $args['status'];
 		}
+		if ( ! empty( $args['cause'] ) ) {
+			$where[]  = 'error_cause = %s';
+			$params[] = $args['cause'];
+		}
 		if ( ! empty( $args['search'] ) ) {
 			$like     = '%' . $wpdb->esc_like( $args['search'] ) . '%';
 			$where[]  = '(subject LIKE %s OR recipients LIKE %s OR from_address LIKE %s OR error_message LIKE %s OR caller LIKE %s)';
@@ -190,10 +197,17 @@ class Rust_Mail_Log {
 
 		$per_page = max( 1, (int) $args['per_page'] );
 		$offset   = max( 0, ( (int) $args['page'] - 1 ) * $per_page );
-		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_message, duration_ms, caller, attempts, next_attempt_at, connection
+		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_cause, error_message, duration_ms, caller, attempts, next_attempt_at, connection
 			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
 		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 		return array( 'rows' => $rows, 'total' => $total );
+	}
+
+	/** @return string[] the causes of failure the log holds, for the list's filter */
+	public static function causes() {
+		global $wpdb;
+		$table = self::table();
+		return $wpdb->get_col( "SELECT DISTINCT error_cause FROM $table WHERE error_cause <> '' ORDER BY error_cause" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/** @return array<string, int> row count per status */

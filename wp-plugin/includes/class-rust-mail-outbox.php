@@ -395,6 +395,7 @@ class Rust_Mail_Outbox {
 			'enhanced_code' => (string) ( $result['enhanced_code'] ?? '' ),
 			'reply'         => (string) ( $result['reply'] ?? '' ),
 			'error_kind'    => $error['kind'],
+			'error_cause'   => $error['cause'],
 			'error_message' => $error['message'],
 			'duration_ms'   => (int) round( $result['timings']['total'] ?? 0 ),
 			'rejected'      => (array) ( $result['rejected'] ?? array() ),
@@ -446,11 +447,13 @@ class Rust_Mail_Outbox {
 			$fields['sent_at']         = gmdate( 'Y-m-d H:i:s' );
 			$fields['recipient_count'] = count( $envelope['to'] ) - count( $retry );
 			$fields['error_kind']      = '';
+			$fields['error_cause']     = '';
 			$fields['error_message']   = trim( $refused );
 			$status                    = '' === trim( $refused ) ? Rust_Mail_Log::STATUS_SENT : Rust_Mail_Log::STATUS_PARTIAL;
 			$transient                 = (bool) $retry;
 		} else {
 			$fields['error_kind']    = $error['kind'];
+			$fields['error_cause']   = $error['cause'];
 			$fields['error_message'] = trim( $error['message'] . "\n" . $refused );
 			$status                  = Rust_Mail_Log::STATUS_FAILED;
 			$transient               = $error['transient'];

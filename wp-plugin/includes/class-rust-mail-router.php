@@ -245,10 +245,14 @@ class Rust_Mail_Router {
 	public static function error_parts( array $result ) {
 		$error = $result['error'] ?? null;
 		if ( ! is_array( $error ) ) {
-			return array( 'kind' => '', 'message' => '', 'transient' => false );
+			return array( 'kind' => '', 'cause' => '', 'message' => '', 'transient' => false );
 		}
+		$kind = (string) ( $error['kind'] ?? $error[0] ?? '' );
 		return array(
-			'kind'      => (string) ( $error['kind'] ?? $error[0] ?? '' ),
+			'kind'      => $kind,
+			// The diagnosis's cause, which the extension's classifier gives; a failure of the plugin's own (oauth,
+			// settings, invalid_input) is its own cause.
+			'cause'     => (string) ( $error['cause'] ?? $kind ),
 			'message'   => (string) ( $error['message'] ?? $error[1] ?? '' ),
 			'transient' => (bool) ( $error['transient'] ?? $error[2] ?? false ),
 		);
@@ -297,6 +301,7 @@ class Rust_Mail_Router {
 					'recipients'    => implode( ', ', (array) ( $data['to'] ?? array() ) ),
 					'subject'       => (string) ( $data['subject'] ?? '' ),
 					'error_kind'    => 'wordpress',
+					'error_cause'   => 'wordpress',
 					'error_message' => $error->get_error_message(),
 					'caller'        => self::$call['caller'],
 				)

@@ -46,6 +46,7 @@ defined( 'ABSPATH' ) || exit;
 			__( 'SMTP code', 'rust-mail' )     => trim( $entry['smtp_code'] . ' ' . $entry['enhanced_code'] ),
 			__( 'Server reply', 'rust-mail' )  => Rust_Mail_Admin::redact( $entry['reply'] ),
 			__( 'Error kind', 'rust-mail' )    => $entry['error_kind'],
+			__( 'Cause', 'rust-mail' )         => $entry['error_cause'],
 			__( 'Error', 'rust-mail' )         => Rust_Mail_Admin::redact( $entry['error_message'] ),
 			/* translators: %s: milliseconds */
 			__( 'Duration', 'rust-mail' )      => null === $entry['duration_ms'] ? '' : sprintf( __( '%s ms', 'rust-mail' ), number_format_i18n( (int) $entry['duration_ms'] ) ),
