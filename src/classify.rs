@@ -265,7 +265,7 @@ pub const RULES: &[Rule] = &[
     rule("google", Enhanced(&["4.7.28", "5.4.5"]), C::Throttled),
     // Google: "SMTP errors and codes" (534 5.7.9 Application-specific password required; 534 5.7.14 log in via web browser).
     at("google", &[S::Auth], Enhanced(&["5.7.9", "5.7.14"]), C::AuthFailed),
-    // RFC 4954 section 6: 535 5.7.8 authentication credentials invalid (Postfix, Gmail, Brevo, Exim with it on).
+    // RFC 4954 section 6: 535 5.7.8 authentication credentials invalid (Postfix, Gmail).
     at("rfc", &[S::Auth], Enhanced(&["5.7.8"]), C::AuthFailed),
     // RFC 4954 section 6: 538 5.7.11 encryption required for the requested mechanism.
     rule("rfc", Enhanced(&["5.7.11"]), C::StarttlsRequired),
@@ -278,7 +278,7 @@ pub const RULES: &[Rule] = &[
     // Microsoft 365, Google, Postfix, Amazon SES: "530 5.7.0 Must issue a STARTTLS command first".
     rule("postfix", Words(&["must issue a starttls", "starttls first", "tls required", "encryption required", "must use tls"]), C::StarttlsRequired),
     // Postfix: postgrey ("450 4.2.0 ... Greylisted, see http://postgrey.schweikert.ch/..."); Sendmail: milter-greylist
-    // ("451 4.7.1 Greylisting in action, please come back later"); Exim: greylistd ("451 ... greylisted").
+    // ("451 4.7.1 Greylisting in action, please come back later").
     transient("postfix", Words(&["greylist", "graylist", "grey-list", "gray-list"]), C::Greylisted),
     // Postfix: postconf(5) reject_rbl_client ("Service unavailable; Client host [ip] blocked using zen.spamhaus.org");
     // Exim: spec "Access control lists" dnslists ("rejected because ip is in a black list at zen.spamhaus.org");
@@ -287,50 +287,51 @@ pub const RULES: &[Rule] = &[
     // Postfix: pypolicyd-spf ("Message rejected due to: SPF fail - not authorized"); Microsoft 365 / Exim SPF, DKIM, DMARC wording.
     rule("postfix", Words(&["spf", "dkim", "dmarc", "sender policy framework", "sender is unauthenticated"]), C::SenderUnauthenticated),
     // Postfix: postconf(5) reject_sender_login_mismatch ("553 5.7.1 <a>: Sender address rejected: not logged in");
-    // cPanel hosts (Exim): "550-Please turn on SMTP Authentication in your mail client";
     // Google: "530 5.7.0 Authentication Required"; SendGrid: "550 Unauthenticated senders not allowed";
     // Amazon SES: "530 Authentication required".
-    at("postfix", ENVELOPE, Words(&["not logged in", "authentication required", "not authenticated", "turn on smtp authentication", "without authentication", "unauthenticated senders"]), C::AnonymousRejected),
+    at("postfix", ENVELOPE, Words(&["not logged in", "authentication required", "not authenticated", "unauthenticated senders"]), C::AnonymousRejected),
     // Postfix: postconf(5) reject_sender_login_mismatch ("553 5.7.1 <a>: Sender address rejected: not owned by user u").
     rule("postfix", Words(&["not owned by user"]), C::SenderNotAllowed),
     // Microsoft 365: "send as" permission wording of 5.7.60 without its code.
     rule("microsoft365", Words(&["send as", "send on behalf"]), C::SenderNotAllowed),
-    // SendGrid: "Sender Identity" ("550 The from address does not match a verified Sender Identity").
-    rule("sendgrid", Words(&["verified sender identity"]), C::SenderNotAllowed),
+    // SendGrid: "SMTP Errors and Troubleshooting" ("403 You are not authorized to send from that email address":
+    // the from address does not match a verified Sender Identity).
+    rule("sendgrid", Words(&["verified sender identity", "not authorized to send from"]), C::SenderNotAllowed),
     // Amazon SES: "Amazon SES SMTP issues" ("554 Message rejected: Email address is not verified").
     rule("amazon-ses", Words(&["address is not verified", "identities failed the check"]), C::SenderNotAllowed),
-    // Zoho: "SMTP error codes" ("553 Relaying disallowed": the From address is not the account's).
+    // Zoho ZeptoMail: "SMTP Error Codes" ("553 Relaying disallowed as <address>": a From address of a domain not set up).
     at("zoho", &[S::MailFrom], Words(&["relaying disallowed"]), C::SenderNotAllowed),
     // Amazon SES: "Amazon SES SMTP issues" ("454 Throttling failure: Maximum sending rate exceeded",
     // "454 Throttling failure: Daily message quota exceeded").
     rule("amazon-ses", Words(&["throttling failure", "sending rate exceeded", "message quota exceeded"]), C::Throttled),
-    // SendGrid: "SMTP errors" ("451 Authentication failed: Maximum credits exceeded").
-    rule("sendgrid", Words(&["maximum credits exceeded"]), C::Throttled),
-    // cPanel hosts: Exim's "max emails per hour" limit ("550 Domain d has exceeded the max emails per hour (n/n (100%))
-    // allowed") and "421 Too many concurrent SMTP connections from this IP address".
-    rule("cpanel", Words(&["max emails per hour", "max defers and failures per hour", "too many concurrent smtp connections"]), C::Throttled),
-    // GoDaddy: "Relay limits" of its shared-hosting relay ("exceeded the daily relay limit" / "relay limit").
-    rule("godaddy", Words(&["relay limit", "relay quota"]), C::Throttled),
-    // Brevo: "SMTP relay limits" (too many messages in a short time, "sending limit reached").
-    rule("brevo", Words(&["sending limit", "limit reached"]), C::Throttled),
+    // SendGrid: "SMTP Errors and Troubleshooting" ("451 Authentication failed: Maximum credits exceeded",
+    // "450 too frequent connects from ip, please try again later").
+    rule("sendgrid", Words(&["maximum credits exceeded", "too frequent connects"]), C::Throttled),
+    // Amazon SES: "SMTP response codes returned by Amazon SES" ("421 Too many concurrent SMTP connections").
+    rule("amazon-ses", Words(&["too many concurrent smtp connections"]), C::Throttled),
+    // cPanel: WHM "Tweak Settings > Mail" (Max hourly emails per domain; Maximum percentage of failed or deferred
+    // messages a domain may send per hour), which Exim enforces with "Domain d has exceeded the max emails per hour"
+    // and "... the max defers and failures per hour (5/5 (100%)) allowed. Message discarded."
+    rule("cpanel", Words(&["max emails per hour", "max defers and failures per hour"]), C::Throttled),
     // Postfix: anvil(8) limits ("450 4.7.1 Error: too much mail from ip", "421 4.7.0 Error: too many connections from ip",
     // "450 4.7.1 Error: too many recipients from ip"); Google "450 4.2.1 ... receiving mail at a rate that prevents
-    // additional messages"; Zoho "550 5.4.6 Unusual sending activity detected".
-    rule("postfix", Words(&["too much mail", "too many connections", "too many messages", "too many recipients from", "rate limit", "rate that prevents", "unusual rate", "unusual sending activity", "throttl", "quota exceeded", "too many login attempts"]), C::Throttled),
+    // additional messages" and "454 4.7.0 Too many login attempts, please try again later".
+    rule("postfix", Words(&["too much mail", "too many connections", "too many messages", "too many recipients from", "rate limit", "rate that prevents", "unusual rate", "throttl", "quota exceeded", "too many login attempts"]), C::Throttled),
     // Google: "SMTP errors and codes" ("421 4.7.0 Try again later, closing connection"), transient only.
     transient("google", Words(&["try again later", "try later"]), C::Throttled),
-    // Postfix: "Relay access denied"; Sendmail: "Relaying denied"; Exim: "relay not permitted"; Mailgun: "Relaying denied";
-    // Google SMTP relay: "550 5.7.0 Mail relay denied ... Invalid credentials for relay".
+    // Postfix: "Relay access denied" (smtpd reject_unauth_destination); Sendmail: "Relaying denied" (cf/README);
+    // Exim: "relay not permitted" (its default configuration's ACL); Google "SMTP relay service error messages":
+    // "550 5.7.0 Mail relay denied ... Invalid credentials for relay".
     rule("postfix", Words(&["relay"]), C::RelayDenied),
     // Exim and cPanel hosts: "535 Incorrect authentication data"; Amazon SES: "535 Authentication Credentials Invalid";
-    // SendGrid and Mailgun: "535 Authentication failed"; Zoho: "535 Authentication Failed";
+    // SendGrid: "535 Authentication failed: Bad username / password"; Zoho ZeptoMail: "535 Authentication Failed";
     // Google: "535 5.7.8 Username and Password not accepted".
     at("exim", &[S::Auth], Words(&["incorrect authentication data", "credentials invalid", "authentication failed", "not accepted", "authentication unsuccessful"]), C::AuthFailed),
     // Postfix: "503 5.5.1 Error: authentication not enabled".
     at("postfix", &[S::Auth], Words(&["authentication not enabled"]), C::AuthUnavailable),
     // Message size wording without RFC 3463 codes: Exim "552 Message size exceeds maximum permitted",
-    // Sendmail "552 ... Message exceeds maximum fixed size", Amazon SES "552 Message too large".
-    at("exim", ENVELOPE, Words(&["size exceeds", "exceeds maximum", "message too large", "message too big", "message size"]), C::MessageTooLarge),
+    // Sendmail "552 5.2.3 Message exceeds maximum fixed size"; Zoho ZeptoMail "5.2.0 Email size exceeded the policy".
+    at("exim", ENVELOPE, Words(&["size exceeds", "size exceeded", "exceeds maximum", "message too large", "message too big", "message size"]), C::MessageTooLarge),
     // Exim, Sendmail, cPanel hosts: "550 No Such User Here", "550 5.1.1 <a>... User unknown".
     at("exim", &[S::RcptTo], Words(&["no such user", "user unknown", "does not exist", "recipient not found", "unknown user"]), C::RecipientRejected),
 ];
