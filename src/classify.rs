@@ -13,6 +13,7 @@
 use crate::config::{Security, Transport};
 use crate::error::{Problem, SendError, Stage, TlsProblem};
 use crate::smtp::reply::Reply;
+use std::net::IpAddr;
 
 /// Why a connection or a send fails. Documented one by one in README.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,6 +391,24 @@ fn fallback(stage: Stage, reply: Option<&Reply>) -> Cause {
     }
 }
 
+/// Whether a greeting's server name belongs to another domain than the host
+/// asked for. Only names can be compared: an address or "localhost" says
+/// nothing about which server was meant, and a bare word is no domain.
+pub fn names_other_domain(host: &str, greeting_name: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.parse::<IpAddr>().is_ok() || !greeting_name.contains('.') || greeting_name.starts_with('[') {
+        return false;
+    }
+    registered_domain(&host) != registered_domain(greeting_name)
+}
+
+/// The last two labels: "smtp.office365.com" -> "office365.com". Enough to
+/// tell one provider from another without a public-suffix list.
+fn registered_domain(name: &str) -> String {
+    let labels: Vec<&str> = name.trim_end_matches('.').rsplit('.').take(2).collect();
+    labels.into_iter().rev().collect::<Vec<_>>().join(".")
+}
+
 /// The DNS block list a reply names, if it names one.
 pub fn named_blocklist(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
@@ -508,6 +527,15 @@ mod tests {
         );
         assert_eq!(named_blocklist("Rejected: 192.0.2.1 listed at bl.spamcop.net").as_deref(), Some("bl.spamcop.net"));
         assert_eq!(named_blocklist("nothing here"), None);
+    }
+
+    #[test]
+    fn foreign_banners_are_told_apart_from_the_same_provider() {
+        assert!(!names_other_domain("smtp.office365.com", "ph0pr07ca0003.outlook.office365.com"));
+        assert!(names_other_domain("smtp.office365.com", "p3plcpnl0123.prod.phx3.secureserver.net"));
+        assert!(!names_other_domain("localhost", "web01.example.com"));
+        assert!(!names_other_domain("127.0.0.1", "relay.other.example"));
+        assert!(!names_other_domain("smtp.gmail.com", "mx"));
     }
 
     /// The rule count per provider, printed for the notes (`cargo test -- --nocapture rule_counts`).

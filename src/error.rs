@@ -179,8 +179,8 @@ pub enum TlsProblem {
     Certificate(CertProblem),
     /// No TLS version (or cipher) both sides support.
     Version,
-    /// The server ended the handshake with this alert.
-    Alert(String),
+    /// The server ended the handshake with this alert (RFC 8446 section 6, by number).
+    Alert(u8),
     /// The bytes that came back are not TLS.
     NotTls,
     /// The server closed the connection during the handshake.

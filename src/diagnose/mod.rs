@@ -7,7 +7,7 @@
 
 pub mod verdict;
 
-use crate::classify::{classify, Cause, Facts};
+use crate::classify::{classify, names_other_domain, Cause, Facts};
 use crate::config::{Security, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem, UsageError};
 use crate::message::{check_header_safe, parse_address};
@@ -629,7 +629,15 @@ impl Walk {
         if reply.code != 354 {
             return Err(self.fail("send", SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply), json!({})));
         }
-        let message = test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo);
+        let message = match test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo) {
+            Ok(message) => message,
+            Err(e) => {
+                // Never an empty message: end the transaction without one and say why.
+                let _ = conn.command("RSET", &mut self.t, self.deadline).await;
+                let detail = format!("the test message could not be composed: {e}");
+                return Err(self.fail("send", failure(Stage::Data, Problem::Internal, detail), json!({})));
+            }
+        };
         let reply = match conn.send_data(&message, &mut self.t, self.deadline).await {
             Ok(reply) => reply,
             Err(e) => return Err(self.fail("send", e, json!({}))),
@@ -678,26 +686,8 @@ fn cert_json(c: &CertInfo) -> Json {
     })
 }
 
-/// Whether a greeting's server name belongs to another domain than the host
-/// asked for. Only names can be compared: an address or "localhost" says
-/// nothing about which server was meant, and a bare word is no domain.
-pub fn names_other_domain(host: &str, greeting_name: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    if host == "localhost" || host.parse::<IpAddr>().is_ok() || !greeting_name.contains('.') || greeting_name.starts_with('[') {
-        return false;
-    }
-    registered_domain(&host) != registered_domain(greeting_name)
-}
-
-/// The last two labels: "smtp.office365.com" -> "office365.com". Enough to
-/// tell one provider from another without a public-suffix list.
-fn registered_domain(name: &str) -> String {
-    let labels: Vec<&str> = name.trim_end_matches('.').rsplit('.').take(2).collect();
-    labels.into_iter().rev().collect::<Vec<_>>().join(".")
-}
-
 /// The short message `send_test` delivers, composed like any other.
-fn test_message(from: &str, to: &[String], helo: &str) -> Vec<u8> {
+fn test_message(from: &str, to: &[String], helo: &str) -> Result<Vec<u8>, UsageError> {
     let field = |name: &str, value: Value| (Key::Name(name.to_string()), value);
     let recipients = to.iter().enumerate().map(|(i, t)| (Key::Index(i as i64), Value::str(t))).collect();
     let message = [
@@ -706,7 +696,7 @@ fn test_message(from: &str, to: &[String], helo: &str) -> Vec<u8> {
         field("subject", Value::str("rust-mail diagnostic test")),
         field("text", Value::str(&format!("This message was sent by rust_mail_diagnose() from {helo} to check that mail is delivered.\n"))),
     ];
-    crate::message::from_value(&message).map(|m| m.data).unwrap_or_default()
+    crate::message::from_value(&message).map(|m| m.data)
 }
 
 mod dns {
@@ -843,15 +833,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn foreign_banners_are_told_apart_from_the_same_provider() {
-        assert!(!names_other_domain("smtp.office365.com", "ph0pr07ca0003.outlook.office365.com"));
-        assert!(names_other_domain("smtp.office365.com", "p3plcpnl0123.prod.phx3.secureserver.net"));
-        assert!(!names_other_domain("localhost", "web01.example.com"));
-        assert!(!names_other_domain("127.0.0.1", "relay.other.example"));
-        assert!(!names_other_domain("smtp.gmail.com", "mx"));
-    }
-
-    #[test]
     fn options_validate_and_name_fields() {
         let opts = |pairs: &[(&str, Value)]| {
             let entries: Vec<_> = pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect();
@@ -861,5 +842,11 @@ mod tests {
         assert_eq!(opts(&[("nameserver", Value::str("127.0.0.1"))]).ok().unwrap().nameserver, Some("127.0.0.1:53".parse().unwrap()));
         assert_eq!(opts(&[("scan_ports", Value::Bool(true))]).ok().unwrap().scan_ports, Some(COMMON_PORTS.to_vec()));
         assert!(opts(&[("to", Value::str("a@b.c\r\nX: y"))]).err().unwrap().0.contains("header injection"));
+    }
+
+    #[test]
+    fn test_message_reports_a_build_error() {
+        assert!(test_message("a@example.com", &["b@example.com".into()], "h").is_ok_and(|m| !m.is_empty()));
+        assert!(test_message("not an address", &["b@example.com".into()], "h").is_err());
     }
 }

@@ -222,7 +222,7 @@ fn tls_problem(error: &rustls::Error) -> TlsProblem {
             _ => CertProblem::Other,
         }),
         E::PeerIncompatible(_) | E::AlertReceived(rustls::AlertDescription::ProtocolVersion) => TlsProblem::Version,
-        E::AlertReceived(alert) => TlsProblem::Alert(format!("{alert:?}")),
+        E::AlertReceived(alert) => TlsProblem::Alert(u8::from(*alert)),
         E::InvalidMessage(_) => TlsProblem::NotTls,
         _ => TlsProblem::Other,
     }
