@@ -197,7 +197,7 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             vec!["Set auth to 'xoauth2' and give an OAuth2 access token as password (Microsoft 365 scope: https://outlook.office365.com/.default).".into()],
         ),
         Cause::AnonymousRejected => (
-            format!("{at} only accepts mail from logged-in clients (5.7.57): {detail}."),
+            format!("{at} only accepts mail from logged-in clients: {detail}."),
             vec![
                 "Set auth to 'auto' (or 'login') with the mailbox's username and password, or 'xoauth2' with a token.".into(),
                 "To send without a login to Microsoft 365, use direct send: host = the tenant's MX host (tenant.mail.protection.outlook.com), port 25.".into(),
@@ -274,14 +274,20 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             format!("{at} refused the recipient: {detail}."),
             vec!["Check the recipient address; the mailbox may not exist.".into()],
         ),
-        Cause::Throttled => (
-            format!("{at} is limiting how much this account may send right now: {detail}."),
-            vec![
+        Cause::Throttled => {
+            let mut advice: Vec<String> = vec![
                 "Wait and retry later; the mail is not lost if the site queues and retries.".into(),
                 "If it happens every day, the account's sending limit is too small for the site: ask the provider for a higher limit, or send fewer messages per hour.".into(),
-                "Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out.".into(),
-            ],
-        ),
+            ];
+            let microsoft = host.ends_with("office365.com")
+                || host.ends_with("outlook.com")
+                || matches!(c.enhanced.as_deref(), Some("5.2.2" | "5.1.90" | "4.3.2"))
+                || c.enhanced.as_deref().is_some_and(|e| e.starts_with("4.7.5") || e.starts_with("4.7.6"));
+            if microsoft {
+                advice.push("Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out.".into());
+            }
+            (format!("{at} is limiting how much this account may send right now: {detail}."), advice)
+        }
         Cause::Timeout => (
             format!("{at} accepted the connection but stopped answering: {detail}."),
             vec![
@@ -344,7 +350,24 @@ mod tests {
         assert!(v.advice[1].contains("port 2525 with security 'opportunistic'") && v.advice[1].contains("port 465 with security 'tls'"), "{}", v.advice[1]);
         let v = verdict(Cause::AuthUnavailable, &c);
         assert!(v.advice.iter().any(|a| a.contains("'xoauth2'")), "{:?}", v.advice);
-        let v = verdict(Cause::Unknown, &Context { enhanced: Some("5.7.705".into()), ..c });
+        let v = verdict(Cause::Unknown, &Context { enhanced: Some("5.7.705".into()), ..c.clone() });
         assert!(v.advice[0].contains("Microsoft support"));
+    }
+
+    #[test]
+    fn advice_for_the_new_causes_names_what_the_server_said() {
+        let host = [(crate::value::Key::Name("host".into()), crate::value::Value::str("smtp.example.com"))];
+        let c = Context::new(&Transport::settings_only(&host).expect("a host is enough"), None, String::new(), None);
+        let listed = Context { detail: "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org".into(), ..c.clone() };
+        let v = verdict(Cause::Blocklisted, &listed);
+        assert!(v.summary.contains("zen.spamhaus.org") && v.advice[0].contains("zen.spamhaus.org"), "{}", v.summary);
+        let v = verdict(Cause::MessageTooLarge, &Context { size_limit: Some(10_485_760), ..c.clone() });
+        assert!(v.advice[0].contains("10485760 bytes"), "{:?}", v.advice);
+        let v = verdict(Cause::Greylisted, &c);
+        assert!(v.advice[0].starts_with("Nothing to change"));
+        let v = verdict(Cause::Throttled, &Context { host: "mail.example.org".into(), ..c.clone() });
+        assert!(!v.advice.iter().any(|a| a.contains("Microsoft")), "{:?}", v.advice);
+        let v = verdict(Cause::Unknown, &Context { code: Some(451), ..c });
+        assert!(v.advice[0].contains("temporary"), "{:?}", v.advice);
     }
 }
