@@ -37,7 +37,12 @@ class RustMailException extends \Exception {}
  * @return array{
  *   ok: bool, message_id: ?string, accepted: list<string>, rejected: array<string,string>,
  *   code: ?int, enhanced_code: ?string, reply: ?string,
- *   error: null|array{kind: 'dns'|'connect_refused'|'connect_timeout'|'tls'|'auth'|'sender_rejected'|'recipient_rejected'|'data_rejected'|'timeout'|'protocol', message: string, transient: bool},
+ *   error: null|array{
+ *     kind: 'dns'|'connect_refused'|'connect_timeout'|'tls'|'auth'|'sender_rejected'|'recipient_rejected'|'data_rejected'|'timeout'|'protocol',
+ *     message: string, transient: bool,
+ *     cause: string, advice: list<string>,
+ *     stage: 'dns'|'connect'|'tls_handshake'|'greeting'|'ehlo'|'starttls'|'auth'|'mail'|'rcpt'|'data'|'message'|'rset'|'quit'
+ *   },
  *   transcript: list<array{ms: float, dir: 'client'|'server'|'info', line: string}>,
  *   timings: array{connect: float, tls: float, auth: float, send: float, total: float},
  *   reused_connection: bool
@@ -72,8 +77,10 @@ function rust_mail_diagnose(array $transport, ?array $options = null): array {}
  * Explains a failed rust_mail_send() after the fact (a log entry, say): the cause, summary and advice that
  * rust_mail_diagnose() would give for that error and server reply, naming this transport's settings.
  *
- * @param array{kind: string, message?: string, code?: ?int, enhanced_code?: ?string, reply?: ?string, from?: string} $failure
- *   `kind` and `message` from the result's `error`, and its `code`, `enhanced_code` and `reply`.
+ * @param array{kind: string, message?: string, code?: ?int, enhanced_code?: ?string, reply?: ?string, from?: string, cause?: string} $failure
+ *   `kind` and `message` from the result's `error`, and its `code`, `enhanced_code` and `reply`; `cause` (the
+ *   `error`'s, in rows written since results carry it) is used as it is; without it the reply is classified.
+ *   The rest of a result's `error` (`transient`, `advice`, `stage`) is accepted and ignored.
  * @param array $transport The transport the mail was sent with, as for rust_mail_send(); the password may be left out.
  * @return array{cause: string, summary: string, advice: list<string>}
  * @throws RustMailException on a programming error in the arguments.

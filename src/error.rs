@@ -85,22 +85,179 @@ impl ErrorKind {
     }
 }
 
+/// The step of a session a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Dns,
+    Connect,
+    /// The TLS handshake, right after connecting (implicit TLS) or after STARTTLS.
+    TlsHandshake,
+    Greeting,
+    Ehlo,
+    Starttls,
+    Auth,
+    MailFrom,
+    RcptTo,
+    /// The DATA command.
+    Data,
+    /// The message itself and the reply after its final ".".
+    Message,
+    Rset,
+    Quit,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dns => "dns",
+            Stage::Connect => "connect",
+            Stage::TlsHandshake => "tls_handshake",
+            Stage::Greeting => "greeting",
+            Stage::Ehlo => "ehlo",
+            Stage::Starttls => "starttls",
+            Stage::Auth => "auth",
+            Stage::MailFrom => "mail",
+            Stage::RcptTo => "rcpt",
+            Stage::Data => "data",
+            Stage::Message => "message",
+            Stage::Rset => "rset",
+            Stage::Quit => "quit",
+        }
+    }
+
+    /// The stage of a command line, from its verb.
+    pub fn of_command(line: &str) -> Stage {
+        let verb = line.split([' ', ':']).next().unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" | "HELO" => Stage::Ehlo,
+            "STARTTLS" => Stage::Starttls,
+            "AUTH" => Stage::Auth,
+            "MAIL" => Stage::MailFrom,
+            "RCPT" => Stage::RcptTo,
+            "DATA" => Stage::Data,
+            "RSET" => Stage::Rset,
+            _ => Stage::Quit,
+        }
+    }
+
+    /// For messages: "the server did not answer {this}".
+    pub fn waiting_for(self) -> &'static str {
+        match self {
+            Stage::Dns => "the name lookup",
+            Stage::Connect => "the connection",
+            Stage::TlsHandshake => "the TLS handshake",
+            Stage::Greeting => "with its greeting",
+            Stage::Ehlo => "to EHLO",
+            Stage::Starttls => "to STARTTLS",
+            Stage::Auth => "to AUTH",
+            Stage::MailFrom => "to MAIL",
+            Stage::RcptTo => "to RCPT",
+            Stage::Data => "to DATA",
+            Stage::Message => "after the message",
+            Stage::Rset => "to RSET",
+            Stage::Quit => "to QUIT",
+        }
+    }
+}
+
+/// A certificate the client could not accept, by what is wrong with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertProblem {
+    NameMismatch,
+    Expired,
+    NotYetValid,
+    SelfSigned,
+    UnknownIssuer,
+    BadSignature,
+    Revoked,
+    Other,
+}
+
+/// How a TLS handshake failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsProblem {
+    Certificate(CertProblem),
+    /// No TLS version (or cipher) both sides support.
+    Version,
+    /// The server ended the handshake with this alert (RFC 8446 section 6, by number).
+    Alert(u8),
+    /// The bytes that came back are not TLS.
+    NotTls,
+    /// The server closed the connection during the handshake.
+    Closed,
+    /// The client's own TLS settings (a CA file, a host name that cannot be checked).
+    Config,
+    Other,
+}
+
+/// What happened, as data: what a classifier reads, instead of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The server answered with a negative reply (in [`SendError::reply`]).
+    Refused,
+    /// The host name did not resolve.
+    Unresolved,
+    /// TCP reset (or another error answered at once): nothing listens.
+    ConnectRefused,
+    /// No TCP answer before the deadline.
+    ConnectTimeout,
+    /// No route to the host or network.
+    Unreachable,
+    /// The server closed the connection.
+    Closed,
+    /// Another I/O error.
+    Io(std::io::ErrorKind),
+    /// No answer before the call's deadline.
+    Timeout,
+    /// A line that is not an SMTP reply (an HTTP server, a TLS record).
+    NotSmtp,
+    /// A reply longer than any real server sends.
+    ReplyTooLarge,
+    /// security 'starttls' and the EHLO reply lists no STARTTLS.
+    StarttlsNotOffered,
+    Tls(TlsProblem),
+    /// No AUTH mechanism offered that the auth setting allows.
+    NoAuthMechanism,
+    /// The login would have gone without TLS to a remote server.
+    InsecureAuth,
+    /// The port speaks TLS from the first byte, but security is not 'tls'.
+    ImplicitTlsPort,
+    /// security is 'tls', but the port greets in plain text.
+    PlainTextPort,
+    /// No greeting, yet an answer to EHLO.
+    NoGreeting,
+    /// A state the client should never be in.
+    Internal,
+}
+
 /// A failed delivery attempt.
 #[derive(Debug, Clone)]
 pub struct SendError {
     pub kind: ErrorKind,
+    pub stage: Stage,
+    pub problem: Problem,
+    /// For people; never read back by the code.
     pub message: String,
     /// The server reply that caused it, when there was one.
     pub reply: Option<Reply>,
+    /// The SIZE the server offered in EHLO, when known.
+    pub size_limit: Option<u64>,
 }
 
 impl SendError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        SendError { kind, message: message.into(), reply: None }
+    pub fn new(kind: ErrorKind, stage: Stage, problem: Problem, message: impl Into<String>) -> Self {
+        SendError { kind, stage, problem, message: message.into(), reply: None, size_limit: None }
     }
 
-    pub fn from_reply(kind: ErrorKind, what: &str, reply: Reply) -> Self {
-        SendError { kind, message: format!("{what}: {}", reply.one_line()), reply: Some(reply) }
+    pub fn from_reply(kind: ErrorKind, stage: Stage, what: &str, reply: Reply) -> Self {
+        SendError {
+            kind,
+            stage,
+            problem: Problem::Refused,
+            message: format!("{what}: {}", reply.one_line()),
+            reply: Some(reply),
+            size_limit: None,
+        }
     }
 
     /// Worth retrying later: a 4xx reply (RFC 5321 section 4.2.1, "transient

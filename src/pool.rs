@@ -37,6 +37,7 @@ fn lock() -> MutexGuard<'static, Option<ProcessState>> {
 impl ProcessState {
     /// Takes an idle connection for this configuration, if a fresh one is there.
     pub fn take(&mut self, key: u64) -> Option<Connection> {
+        self.evict_stale();
         let idle = self.idle.get_mut(&key)?;
         while let Some(conn) = idle.pop() {
             if conn.last_used.elapsed() < MAX_IDLE {
@@ -48,11 +49,23 @@ impl ProcessState {
     }
 
     pub fn give_back(&mut self, key: u64, mut conn: Connection) {
+        self.evict_stale();
         conn.last_used = std::time::Instant::now();
         let idle = self.idle.entry(key).or_default();
         if idle.len() < MAX_IDLE_PER_KEY {
             idle.push(conn);
         }
+    }
+
+    /// Closes the idle connections of every configuration that sat longer
+    /// than [`MAX_IDLE`]: a configuration that is never used again (an
+    /// OAuth2 token that rotated, a changed password) must not strand its
+    /// sockets for the life of the worker.
+    fn evict_stale(&mut self) {
+        self.idle.retain(|_, conns| {
+            conns.retain(|conn| conn.last_used.elapsed() < MAX_IDLE);
+            !conns.is_empty()
+        });
     }
 
     pub fn idle_count(&self) -> usize {
@@ -100,5 +113,36 @@ pub fn idle_connections() -> usize {
     match guard.as_ref() {
         Some(s) if s.pid == std::process::id() => s.idle_count(),
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn idle_connections_of_other_keys_are_closed_after_the_idle_lifetime() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connect = || {
+            let stream = runtime.block_on(tokio::net::TcpStream::connect(addr)).unwrap();
+            let (server_side, _) = listener.accept().unwrap();
+            (Connection::from_tcp(stream, addr), server_side)
+        };
+        let (old_token, mut old_server_side) = connect();
+        let (fresh, _fresh_server_side) = connect();
+        let mut state = ProcessState { pid: std::process::id(), runtime, idle: HashMap::new() };
+        state.give_back(1, old_token);
+        // The connection of key 1 (a token since rotated) has sat past the idle lifetime.
+        state.idle.get_mut(&1).unwrap()[0].last_used = std::time::Instant::now() - MAX_IDLE - Duration::from_secs(1);
+        state.give_back(2, fresh);
+        assert_eq!(state.idle_count(), 1);
+        assert!(!state.idle.contains_key(&1));
+        // Its socket is closed: the server reads end of file.
+        old_server_side.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(old_server_side.read(&mut [0u8; 16]).unwrap(), 0);
+        assert!(state.take(2).is_some());
     }
 }

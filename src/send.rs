@@ -1,7 +1,9 @@
 //! `rust_mail_send()`: one message, over a pooled or a new connection.
 
 use crate::config::Transport;
-use crate::error::{ErrorKind, SendError};
+use crate::classify::{classify, Facts};
+use crate::diagnose::verdict::{verdict, Context};
+use crate::error::{ErrorKind, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::smtp::client::Connection;
@@ -48,7 +50,7 @@ pub fn send(message: &Outgoing, transport: &Transport) -> Result<Json, String> {
         }
         outcome
     })?;
-    let mut result = result_json(message, outcome, &t, start);
+    let mut result = result_json(message, transport, outcome, &t, start);
     scrub_json(&mut result, &transport.secrets());
     Ok(result)
 }
@@ -64,7 +66,7 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
         t.info(format!("reusing the open connection to {}", conn.peer));
         let started = t.elapsed_ms();
         let mut progress = Progress::default();
-        let result = deliver(&mut conn, message, &mut progress, t, deadline).await;
+        let result = deliver(&mut conn, message, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
         match result {
             Err(e) if !progress.sender_accepted && is_dead_connection(&e) => {
                 t.info("the server had closed that connection; opening a new one");
@@ -96,10 +98,16 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
 
     let started = t.elapsed_ms();
     let mut progress = Progress::default();
-    let result = deliver(&mut conn, message, &mut progress, t, deadline).await;
+    let result = deliver(&mut conn, message, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
     timings.send = t.elapsed_ms() - started;
     let keep = settle(conn, &result, transport.pool, t, deadline).await;
     (Outcome { result, progress, timings, reused: false }, keep)
+}
+
+/// The error, with the SIZE the server offered, for advice on a message too large.
+fn with_size(mut e: SendError, conn: &Connection) -> SendError {
+    e.size_limit = conn.capabilities.size();
+    e
 }
 
 /// A pooled connection the server closed while it sat idle: it fails at
@@ -169,7 +177,7 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
             conn.write_line(command, false, t, deadline).await?;
         }
         let verb = command.split([' ', ':']).next().unwrap_or("");
-        replies.push(conn.read_reply(t, deadline, &format!("to {verb}")).await?);
+        replies.push(conn.read_reply(t, deadline, Stage::of_command(verb)).await?);
     }
 
     let data_reply = (replies.len() == commands.len()).then(|| replies.pop()).flatten();
@@ -177,7 +185,7 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
     let mail = replies.next().expect("MAIL FROM always gets a reply");
     progress.last_reply = Some(mail.clone());
     let refused = if !mail.is_positive() {
-        Some(SendError::from_reply(ErrorKind::SenderRejected, &format!("the server refused the sender <{from}>"), mail))
+        Some(SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), mail))
     } else {
         progress.sender_accepted = true;
         for (recipient, reply) in message.recipients.iter().zip(replies) {
@@ -190,7 +198,7 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
         }
         progress.accepted.is_empty().then(|| {
             let (recipient, reply) = progress.rejected.last().cloned().expect("a message has at least one recipient");
-            SendError::from_reply(ErrorKind::RecipientRejected, &format!("the server refused every recipient (last: <{recipient}>)"), reply)
+            SendError::from_reply(ErrorKind::RecipientRejected, Stage::RcptTo, &format!("the server refused every recipient (last: <{recipient}>)"), reply)
         })
     };
     if let Some(error) = refused {
@@ -206,12 +214,12 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
     let reply = data_reply.expect("DATA was sent once a recipient was accepted");
     progress.last_reply = Some(reply.clone());
     if reply.code != 354 {
-        return Err(SendError::from_reply(ErrorKind::DataRejected, "the server refused DATA", reply));
+        return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply));
     }
     let reply = conn.send_data(&message.data, t, deadline).await?;
     progress.last_reply = Some(reply.clone());
     if !reply.is_positive() {
-        return Err(SendError::from_reply(ErrorKind::DataRejected, "the server refused the message", reply));
+        return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "the server refused the message", reply));
     }
     Ok(())
 }
@@ -227,14 +235,26 @@ fn rest_is_pointless(replies: &[Reply], total: usize) -> bool {
     }
 }
 
-fn result_json(message: &Outgoing, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
+fn result_json(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
     let Outcome { result, progress, timings, reused } = outcome;
     // The reply that decided the outcome: the error's, else the last one.
     let reply = match &result {
         Err(e) => e.reply.clone(),
         Ok(()) => progress.last_reply.clone(),
     };
-    let error = result.as_ref().err().map(|e| json!({ "kind": e.kind.as_str(), "message": e.message, "transient": e.is_transient() }));
+    let from = message.envelope_from.as_ref().map(ToString::to_string);
+    let error = result.as_ref().err().map(|e| {
+        let cause = classify(Some(e), &Facts::of(transport));
+        let v = verdict(cause, &Context::for_error(transport, from.clone(), e));
+        json!({
+            "kind": e.kind.as_str(),
+            "message": e.message,
+            "transient": e.is_transient(),
+            "cause": cause.as_str(),
+            "stage": e.stage.as_str(),
+            "advice": v.advice,
+        })
+    });
     let rejected: Map<String, Json> = progress.rejected.iter().map(|(addr, r)| (addr.clone(), Json::String(r.one_line()))).collect();
     json!({
         "ok": result.is_ok(),

@@ -12,6 +12,11 @@ $cases = [
     'send as'         => [['kind' => 'data_rejected', 'message' => 'refused', 'code' => 550, 'enhanced_code' => '5.7.60',
                            'reply' => 'SMTP; Client does not have permissions to send as this sender', 'from' => 'support@example.com'], $without_password],
     'dropped port'    => [['kind' => 'connect_timeout', 'message' => 'no answer from 192.0.2.1:25'], ['host' => 'mail.example.com', 'port' => 25]],
+    'logged cause'    => [['kind' => 'sender_rejected', 'message' => 'refused', 'code' => 450, 'enhanced_code' => '4.7.1',
+                           'reply' => 'Error: too much mail from 203.0.113.5', 'cause' => 'throttled', 'transient' => true,
+                           'advice' => ['x'], 'stage' => 'mail'], ['host' => 'mail.example.com', 'port' => 587]],
+    'old postfix row' => [['kind' => 'sender_rejected', 'message' => 'refused', 'code' => 553, 'enhanced_code' => '5.7.1',
+                           'reply' => '<support@example.com>: Sender address rejected: not owned by user site@example.com'], $m365],
     'echoed password' => [['kind' => 'auth', 'message' => 'login failed', 'code' => 535, 'reply' => 'bad password S3ntinel-Pa55'], $m365],
 ];
 foreach ($cases as $label => [$failure, $transport]) {
@@ -34,6 +39,12 @@ send as: sender_not_allowed
 dropped port: port_blocked
   Nothing answered on mail.example.com:25: a firewall between this site and the server is dropping the connection.
   Ask the hosting provider whether outbound port 25 is blocked; many block port 25, some also 465 and 587.
+logged cause: throttled
+  mail.example.com:587 is limiting how much this account may send right now: 450 4.7.1 Error: too much mail from 203.0.113.5.
+  Wait and retry later; the mail is not lost if the site queues and retries.
+old postfix row: sender_not_allowed
+  site@example.com may not send as the From address (the From address differs from the mailbox): 553 5.7.1 <support@example.com>: Sender address rejected: not owned by user site@example.com.
+  Grant site@example.com the "Send As" right on the From address (Microsoft 365: Exchange admin center > mailbox > delegation).
 echoed password: auth_failed
   smtp.office365.com:587 refused the login of site@example.com: 535 bad password [redacted].
   Check username 'site@example.com' and the password (or token).

@@ -2,16 +2,18 @@
 //! greeting, ehlo, tls, auth, envelope, send), records each, and ends with a
 //! verdict a site owner can act on.
 //!
-//! The walk is I/O; every judgement it makes is in [`verdict`], pure.
+//! The walk is I/O: it records what happened as data ([`SendError`]: stage,
+//! problem, reply) and leaves every judgement to [`crate::classify`].
 
 pub mod verdict;
 
+use crate::classify::{classify, names_other_domain, Cause, Facts};
 use crate::config::{Security, Transport};
-use crate::error::{ErrorKind, SendError, UsageError};
+use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem, UsageError};
 use crate::message::{check_header_safe, parse_address};
 use crate::pool;
 use crate::send::scrub_json;
-use crate::smtp::client::{choose_mechanism, connect_tcp, is_not_smtp, Connection};
+use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
 use crate::smtp::reply::Reply;
 use crate::smtp::tls::CertInfo;
 use crate::smtp::transcript::{round_ms, Transcript};
@@ -20,9 +22,11 @@ use serde_json::{json, Value as Json};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
-use verdict::{cause_of_send_failure, classify_reply, verdict, Cause, Context, Stage};
+use verdict::{verdict, Context};
 
 const STEP_NAMES: [&str; 8] = ["dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
+/// With implicit TLS the handshake comes before the greeting.
+const IMPLICIT_TLS_STEP_NAMES: [&str; 8] = ["dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"];
 
 /// Ports probed by `scan_ports => true`: SMTP, submission with implicit
 /// TLS, submission with STARTTLS, and the common alternative.
@@ -115,11 +119,13 @@ pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<
 
 /// Explains a failed `rust_mail_send()` after the fact (a log entry): the
 /// verdict a diagnosis would give for that error and reply, with advice for
-/// this transport.
+/// this transport. A row written since results carry `cause` gives it back;
+/// an older row is classified from its kind and reply.
 pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<Json, UsageError> {
-    let f = Fields::new("failure", failure, &["kind", "message", "code", "enhanced_code", "reply", "from"])?;
+    let f = Fields::new("failure", failure, &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice"])?;
     let kinds = ErrorKind::ALL.map(ErrorKind::as_str);
     let kind = f.choice("kind", &kinds)?.ok_or_else(|| UsageError::new("$failure['kind'] is required"))?;
+    let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).expect("one of ALL");
     let message = f.string("message")?.unwrap_or_default();
     let reply = match f.int("code")? {
         None => None,
@@ -130,50 +136,49 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
         }),
         Some(code) => return Err(UsageError::new(format!("$failure['code'] must be an SMTP reply code, got {code}"))),
     };
+    let causes = Cause::ALL.map(Cause::as_str);
+    let given = f.choice("cause", &causes)?.and_then(Cause::from_name);
     let transport = Transport::settings_only(transport)?;
-    let cause = cause_of_send_failure(kind, &message, reply.as_ref());
-    let enhanced = reply.as_ref().and_then(|r| r.enhanced.clone());
-    let detail = reply.as_ref().map(Reply::one_line).unwrap_or(message);
-    let context = Context::new(&transport, f.string("from")?, detail, enhanced);
+    let error = logged_error(kind, message, reply);
+    let cause = given.unwrap_or_else(|| classify(Some(&error), &Facts::of(&transport)));
+    let context = Context::for_error(&transport, f.string("from")?, &error);
     let v = verdict(cause, &context);
     let mut result = json!({ "cause": cause.as_str(), "summary": v.summary, "advice": v.advice });
     scrub_json(&mut result, &transport.secrets());
     Ok(result)
 }
 
-/// Why the walk stopped.
-struct Failure {
-    cause: Cause,
-    detail: String,
-    reply: Option<Reply>,
+/// A send's error as a log row keeps it (kind, message, reply), back as
+/// data: the stage and problem each kind stands for.
+fn logged_error(kind: ErrorKind, message: String, reply: Option<Reply>) -> SendError {
+    let (stage, problem) = match (kind, reply.is_some()) {
+        (ErrorKind::Dns, _) => (Stage::Dns, Problem::Unresolved),
+        (ErrorKind::ConnectRefused, _) => (Stage::Connect, Problem::ConnectRefused),
+        (ErrorKind::ConnectTimeout, _) => (Stage::Connect, Problem::ConnectTimeout),
+        (ErrorKind::Timeout, _) => (Stage::Greeting, Problem::Timeout),
+        (ErrorKind::Tls, true) => (Stage::Starttls, Problem::Refused),
+        (ErrorKind::Tls, false) => (Stage::TlsHandshake, Problem::Tls(TlsProblem::Other)),
+        (ErrorKind::Auth, true) => (Stage::Auth, Problem::Refused),
+        (ErrorKind::Auth, false) => (Stage::Auth, Problem::NoAuthMechanism),
+        (ErrorKind::SenderRejected, _) => (Stage::MailFrom, Problem::Refused),
+        (ErrorKind::RecipientRejected, _) => (Stage::RcptTo, Problem::Refused),
+        (ErrorKind::DataRejected, _) => (Stage::Message, Problem::Refused),
+        (ErrorKind::Protocol, true) => (Stage::Greeting, Problem::Refused),
+        (ErrorKind::Protocol, false) => (Stage::Quit, Problem::Closed),
+    };
+    SendError { kind, stage, problem, message, reply, size_limit: None }
 }
 
-impl Failure {
-    fn new(cause: Cause, detail: impl Into<String>) -> Failure {
-        Failure { cause, detail: detail.into(), reply: None }
-    }
+/// Why the walk stopped: what happened, as the client reports it.
+type Failure = SendError;
 
-    fn from_reply(stage: Stage, reply: Reply, fallback: Cause) -> Failure {
-        let cause = match classify_reply(stage, &reply) {
-            Cause::Unknown if reply.code >= 500 => fallback,
-            cause => cause,
-        };
-        Failure { cause, detail: reply.one_line(), reply: Some(reply) }
-    }
-
-    /// An error of the shared client, seen from the step it happened in.
-    fn from_send_error(e: SendError, stage: Stage, fallback: Cause) -> Failure {
-        if e.kind == ErrorKind::Timeout {
-            return Failure::new(Cause::Timeout, e.message);
-        }
-        if is_not_smtp(&e) {
-            return Failure::new(Cause::NotSmtp, e.message);
-        }
-        match e.reply {
-            Some(reply) => Failure::from_reply(stage, reply, fallback),
-            None => Failure::new(fallback, e.message),
-        }
-    }
+fn failure(stage: Stage, problem: Problem, detail: impl Into<String>) -> Failure {
+    let kind = match problem {
+        Problem::Unresolved => ErrorKind::Dns,
+        Problem::Timeout => ErrorKind::Timeout,
+        _ => ErrorKind::Protocol,
+    };
+    SendError::new(kind, stage, problem, detail)
 }
 
 struct Walk {
@@ -196,6 +201,8 @@ struct Walk {
     warnings: Vec<String>,
     ports: Option<Vec<Json>>,
     offered_auth: Vec<String>,
+    /// The SIZE the server offered in EHLO.
+    size_limit: Option<u64>,
 }
 
 impl Walk {
@@ -218,6 +225,7 @@ impl Walk {
             warnings: Vec::new(),
             ports: None,
             offered_auth: Vec::new(),
+            size_limit: None,
         }
     }
 
@@ -239,21 +247,42 @@ impl Walk {
         }));
     }
 
+    /// Records the step as failed; a step already recorded (the TLS step
+    /// whose EHLO after the handshake fails) becomes the failed one.
     fn fail(&mut self, name: &str, failure: Failure, data: Json) -> Failure {
-        self.record(name, "fail", failure.detail.clone(), data);
+        let detail = failure.message.clone();
+        match self.steps.iter_mut().find(|s| s["name"] == name) {
+            Some(step) => {
+                step["status"] = json!("fail");
+                step["detail"] = json!(detail);
+                step["ms"] = json!(round_ms(self.t.elapsed_ms() - self.step_started));
+            }
+            None => self.record(name, "fail", detail, data),
+        }
         failure
     }
 
     async fn run(mut self) -> Json {
         let outcome = self.walk().await;
-        let (cause, detail, enhanced) = match outcome {
+        let failure = match outcome {
             Ok(conn) => {
                 conn.quit(&mut self.t, self.deadline).await;
-                self.judge_success()
+                None
             }
-            Err(f) => self.judge_failure(f),
+            Err(f) => Some(f),
         };
-        for name in STEP_NAMES {
+        let facts = Facts {
+            security: self.transport.security,
+            foreign_banner: self.foreign_banner.is_some(),
+            identity_proven: self.certificate_verified,
+        };
+        let cause = classify(failure.as_ref(), &facts);
+        let mut detail = failure.as_ref().map(|f| f.reply.as_ref().map(Reply::one_line).unwrap_or_else(|| f.message.clone())).unwrap_or_default();
+        if let (Cause::Intercepted, Some(banner)) = (cause, &self.foreign_banner) {
+            detail = if detail.is_empty() { format!("its greeting names {banner}") } else { format!("its greeting names {banner}, and {detail}") };
+        }
+        let names = if self.transport.security == Security::Tls { IMPLICIT_TLS_STEP_NAMES } else { STEP_NAMES };
+        for name in names {
             if !self.steps.iter().any(|s| s["name"] == name) {
                 self.step_started = self.t.elapsed_ms();
                 self.record(name, "skip", "", json!({}));
@@ -268,7 +297,9 @@ impl Walk {
                 .filter(|p| p["state"] == "open" && p["port"] != self.transport.port && p["service"].as_str().is_some_and(|s| s.starts_with("smtp")))
                 .filter_map(|p| Some((p["port"].as_u64()? as u16, p["service"].as_str()?.to_string())))
                 .collect(),
-            ..Context::new(&self.transport, self.options.from.clone(), detail, enhanced)
+            code: failure.as_ref().and_then(|f| f.reply.as_ref()).map(|r| r.code),
+            size_limit: failure.as_ref().and_then(|f| f.size_limit).or(self.size_limit),
+            ..Context::new(&self.transport, self.options.from.clone(), detail, failure.as_ref().and_then(|f| f.reply.as_ref()).and_then(|r| r.enhanced.clone()))
         };
         let mut v = verdict(cause, &context);
         if cause == Cause::Ok {
@@ -290,32 +321,6 @@ impl Walk {
             "transcript": self.t.to_json(),
             "verdict": { "cause": cause.as_str(), "summary": v.summary, "advice": v.advice },
         })
-    }
-
-    /// A run that went through: still intercepted when the greeting named
-    /// another server and no valid certificate proved the server's identity.
-    fn judge_success(&self) -> (Cause, String, Option<String>) {
-        match &self.foreign_banner {
-            Some(banner) if !self.certificate_verified => (Cause::Intercepted, format!("its greeting names {banner}"), None),
-            _ => (Cause::Ok, String::new(), None),
-        }
-    }
-
-    /// A failure that a redirecting provider explains better than the
-    /// failure itself: its server has another certificate and does not know
-    /// the site's account.
-    fn judge_failure(&self, f: Failure) -> (Cause, String, Option<String>) {
-        let enhanced = f.reply.as_ref().and_then(|r| r.enhanced.clone());
-        let explained_by_interception = matches!(
-            f.cause,
-            Cause::TlsCertificateInvalid | Cause::AuthFailed | Cause::AuthUnavailable | Cause::RelayDenied | Cause::AnonymousRejected | Cause::StarttlsUnavailable
-        );
-        match &self.foreign_banner {
-            Some(banner) if explained_by_interception => {
-                (Cause::Intercepted, format!("its greeting names {banner}, and {}", f.detail), enhanced)
-            }
-            _ => (f.cause, f.detail, enhanced),
-        }
     }
 
     async fn walk(&mut self) -> Result<Connection, Failure> {
@@ -353,8 +358,8 @@ impl Walk {
                         self.transport.host = self.mx_hosts[0].clone();
                     }
                 }
-                Ok(_) => return Err(self.fail("dns", Failure::new(Cause::DnsFailed, format!("{domain} has no MX record")), data)),
-                Err(e) => return Err(self.fail("dns", Failure::new(Cause::DnsFailed, e), data)),
+                Ok(_) => return Err(self.fail("dns", failure(Stage::Dns, Problem::Unresolved, format!("{domain} has no MX record")), data)),
+                Err(e) => return Err(self.fail("dns", failure(Stage::Dns, Problem::Unresolved, e), data)),
             }
         }
         let host = self.transport.host.clone();
@@ -367,7 +372,7 @@ impl Walk {
                 self.record("dns", "ok", format!("{host} has address {listed}"), data);
                 Ok(())
             }
-            Err(e) => Err(self.fail("dns", Failure::new(Cause::DnsFailed, e), data)),
+            Err(e) => Err(self.fail("dns", failure(Stage::Dns, Problem::Unresolved, e), data)),
         }
     }
 
@@ -385,21 +390,15 @@ impl Walk {
                     self.record("tcp", "ok", format!("{addr} accepted the connection"), json!({ "attempts": attempts }));
                     return Ok(Connection::from_tcp(stream, addr));
                 }
-                Err(failure) => {
-                    let state = failure.state();
-                    attempts.push(json!({ "address": addr.to_string(), "state": state, "ms": round_ms(self.t.elapsed_ms() - started) }));
-                    let message = failure.into_send_error(addr).message;
-                    self.t.info(message.clone());
-                    failures.push((state, message));
+                Err(failed) => {
+                    attempts.push(json!({ "address": addr.to_string(), "state": failed.state(), "ms": round_ms(self.t.elapsed_ms() - started) }));
+                    self.t.info(failed.describe(addr));
+                    failures.push((addr, failed));
                 }
             }
         }
-        let refused = failures.iter().find(|(state, _)| *state == "refused" || *state == "error");
-        let failure = match refused {
-            Some((_, message)) => Failure::new(Cause::ConnectionRefused, message.clone()),
-            None => Failure::new(Cause::PortBlocked, failures.last().map(|(_, m)| m.clone()).unwrap_or_default()),
-        };
-        Err(self.fail("tcp", failure, json!({ "attempts": attempts })))
+        let failed = pick_connect_failure(failures).unwrap_or_else(|| failure(Stage::Connect, Problem::ConnectTimeout, "no address to connect to"));
+        Err(self.fail("tcp", failed, json!({ "attempts": attempts })))
     }
 
     async fn greeting(&mut self, conn: &mut Connection) -> Result<(), Failure> {
@@ -407,18 +406,15 @@ impl Walk {
         // Half of the time left at most, so that the search for a cause still has time.
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let patience = Instant::now() + GREETING_PATIENCE.min(remaining / 2);
-        let reply = match conn.read_reply(&mut self.t, patience, "with its greeting").await {
+        let reply = match conn.read_reply(&mut self.t, patience, Stage::Greeting).await {
             Ok(reply) => reply,
-            Err(e) if e.kind == ErrorKind::Timeout => return Err(self.explain_silence(conn).await),
-            Err(e) => {
-                let failure = Failure::from_send_error(e, Stage::Greeting, Cause::NotSmtp);
-                return Err(self.fail("greeting", failure, json!({})));
-            }
+            Err(e) if e.problem == Problem::Timeout => return Err(self.explain_silence(conn).await),
+            Err(e) => return Err(self.fail("greeting", e, json!({}))),
         };
         self.banner = reply.lines.first().cloned().unwrap_or_default();
         if reply.code != 220 {
-            let failure = Failure::from_reply(Stage::Greeting, reply, Cause::Unknown);
-            return Err(self.fail("greeting", failure, json!({ "banner": self.banner })));
+            let failed = SendError::from_reply(ErrorKind::Protocol, Stage::Greeting, "the server refused the session in its greeting", reply);
+            return Err(self.fail("greeting", failed, json!({ "banner": self.banner })));
         }
         let named = self.banner.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
         if names_other_domain(&self.transport.host, &named) {
@@ -438,17 +434,17 @@ impl Walk {
         let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
         if probes::speaks_tls(conn.peer, &self.transport, probe_deadline).await {
             let detail = format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, self.transport.security.as_str());
-            return self.fail("greeting", Failure::new(Cause::NotSmtp, detail), json!({ "implicit_tls": true }));
+            return self.fail("greeting", failure(Stage::Greeting, Problem::ImplicitTlsPort, detail), json!({ "implicit_tls": true }));
         }
         match conn.command(&format!("EHLO {}", self.transport.helo), &mut self.t, self.deadline).await {
-            Err(e) if is_not_smtp(&e) => self.fail("greeting", Failure::new(Cause::NotSmtp, e.message), json!({})),
+            Err(e) if e.problem == Problem::NotSmtp => self.fail("greeting", SendError { stage: Stage::Greeting, ..e }, json!({})),
             Ok(reply) => {
                 let detail = format!("the server sent no greeting, then answered EHLO with {}", reply.one_line());
-                self.fail("greeting", Failure::new(Cause::NotSmtp, detail), json!({}))
+                self.fail("greeting", failure(Stage::Greeting, Problem::NoGreeting, detail), json!({}))
             }
             Err(e) => {
                 let detail = format!("the server accepted the connection but sent no greeting ({})", e.message);
-                self.fail("greeting", Failure::new(Cause::Timeout, detail), json!({}))
+                self.fail("greeting", failure(Stage::Greeting, Problem::Timeout, detail), json!({}))
             }
         }
     }
@@ -456,8 +452,7 @@ impl Walk {
     async fn ehlo(&mut self, conn: &mut Connection) -> Result<(), Failure> {
         self.begin();
         if let Err(e) = conn.ehlo(&self.transport, &mut self.t, self.deadline).await {
-            let failure = Failure::from_send_error(e, Stage::Greeting, Cause::Unknown);
-            return Err(self.fail("ehlo", failure, json!({})));
+            return Err(self.fail("ehlo", e, json!({})));
         }
         self.record_capabilities(conn);
         let caps = &conn.capabilities;
@@ -465,7 +460,7 @@ impl Walk {
             "capabilities": caps.lines,
             "starttls": caps.has("STARTTLS"),
             "auth": caps.auth_mechanisms(),
-            "size": caps.lines.iter().find_map(|l| l.strip_prefix("SIZE ").and_then(|s| s.trim().parse::<u64>().ok())),
+            "size": caps.size(),
             "pipelining": caps.has("PIPELINING"),
             "8bitmime": caps.has("8BITMIME"),
             "smtputf8": caps.has("SMTPUTF8"),
@@ -478,6 +473,7 @@ impl Walk {
 
     fn record_capabilities(&mut self, conn: &Connection) {
         self.capabilities = conn.capabilities.lines.clone();
+        self.size_limit = conn.capabilities.size();
     }
 
     async fn starttls(&mut self, conn: &mut Connection) -> Result<(), Failure> {
@@ -494,22 +490,24 @@ impl Walk {
             }
             (Security::Starttls, false) => {
                 let detail = format!("{} does not offer STARTTLS and security is 'starttls'", self.transport.host);
-                return Err(self.fail("tls", Failure::new(Cause::StarttlsUnavailable, detail), json!({ "offered": false })));
+                let failed = SendError::new(ErrorKind::Tls, Stage::Ehlo, Problem::StarttlsNotOffered, detail);
+                return Err(self.fail("tls", failed, json!({ "offered": false })));
             }
             _ => {}
         }
         match conn.command("STARTTLS", &mut self.t, self.deadline).await {
             Ok(reply) if reply.code == 220 => {}
             Ok(reply) => {
-                let failure = Failure::from_reply(Stage::Greeting, reply, Cause::StarttlsUnavailable);
-                return Err(self.fail("tls", failure, json!({ "offered": true })));
+                let failed = SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply);
+                return Err(self.fail("tls", failed, json!({ "offered": true })));
             }
-            Err(e) => return Err(self.fail("tls", Failure::from_send_error(e, Stage::Greeting, Cause::TlsHandshakeFailed), json!({}))),
+            Err(e) => return Err(self.fail("tls", e, json!({}))),
         }
         self.tls(conn).await?;
         // RFC 3207 section 4.2: the capabilities before TLS no longer count.
-        if let Err(e) = conn.ehlo(&self.transport, &mut self.t, self.deadline).await {
-            return Err(Failure::from_send_error(e, Stage::Greeting, Cause::Unknown));
+        if let Err(mut e) = conn.ehlo(&self.transport, &mut self.t, self.deadline).await {
+            e.message = format!("after STARTTLS, {}", e.message);
+            return Err(self.fail("tls", e, json!({})));
         }
         self.record_capabilities(conn);
         Ok(())
@@ -540,40 +538,28 @@ impl Walk {
             Err(failure) => {
                 self.certificate = failure.presented.clone();
                 let data = json!({ "certificate": failure.presented.as_ref().map(cert_json) });
-                let cause = self.tls_failure_cause(&failure.cause, &failure.error, conn.peer).await;
-                let detail = match cause {
-                    Cause::NotSmtp => format!(
+                let mut error = failure.error;
+                if self.plain_text_port(&error.problem, conn.peer).await {
+                    let detail = format!(
                         "port {} answers in plain text, so it expects security 'starttls' or 'opportunistic', not 'tls'",
                         self.transport.port
-                    ),
-                    _ => failure.error.message.clone(),
-                };
-                Err(self.fail("tls", Failure::new(cause, detail), data))
+                    );
+                    error = SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::PlainTextPort, detail);
+                }
+                Err(self.fail("tls", error, data))
             }
         }
     }
 
-    async fn tls_failure_cause(&mut self, cause: &Option<rustls::Error>, error: &SendError, peer: SocketAddr) -> Cause {
-        use rustls::{AlertDescription, Error as E, PeerIncompatible};
-        match cause {
-            Some(E::InvalidCertificate(_)) => Cause::TlsCertificateInvalid,
-            Some(E::AlertReceived(AlertDescription::ProtocolVersion)) => Cause::TlsVersionUnsupported,
-            Some(E::PeerIncompatible(
-                PeerIncompatible::ServerDoesNotSupportTls12Or13 | PeerIncompatible::Tls12NotOffered | PeerIncompatible::SupportedVersionsExtensionRequired,
-            )) => Cause::TlsVersionUnsupported,
-            // Any other alert: the port speaks TLS and refused this handshake.
-            Some(E::AlertReceived(_)) => Cause::TlsHandshakeFailed,
-            _ if error.kind == ErrorKind::Timeout => Cause::Timeout,
-            _ if self.transport.security == Security::Tls => {
-                let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
-                if probes::plain_greeting(peer, probe_deadline).await.is_some() {
-                    Cause::NotSmtp
-                } else {
-                    Cause::TlsHandshakeFailed
-                }
-            }
-            _ => Cause::TlsHandshakeFailed,
+    /// With implicit TLS, a handshake that failed without a TLS reason: does
+    /// the port greet in plain text on a fresh connection?
+    async fn plain_text_port(&mut self, problem: &Problem, peer: SocketAddr) -> bool {
+        let unexplained = matches!(problem, Problem::Tls(TlsProblem::NotTls | TlsProblem::Closed | TlsProblem::Other));
+        if self.transport.security != Security::Tls || !unexplained {
+            return false;
         }
+        let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
+        probes::plain_greeting(peer, probe_deadline).await.is_some()
     }
 
     async fn auth(&mut self, conn: &mut Connection) -> Result<(), Failure> {
@@ -596,14 +582,8 @@ impl Walk {
             Err(e) => {
                 let mechanism = choose_mechanism(self.transport.auth, &mechanisms).map(|m| m.to_string());
                 let reply = e.reply.as_ref().map(Reply::one_line);
-                let failure = Failure::from_send_error(e, Stage::Auth, Cause::AuthUnavailable);
-                let failure = match failure.cause {
-                    // A refused login without a recognised code is a refused login.
-                    Cause::Unknown if failure.reply.is_some() => Failure { cause: Cause::AuthFailed, ..failure },
-                    _ => failure,
-                };
                 let data = json!({ "offered": mechanisms, "mode": mode, "mechanism": mechanism, "reply": reply });
-                Err(self.fail("auth", failure, data))
+                Err(self.fail("auth", e, data))
             }
         }
     }
@@ -614,15 +594,17 @@ impl Walk {
             self.record("envelope", "skip", "give 'from' and 'to' in the options to try the envelope", json!({}));
             return Ok(());
         };
-        let reply = self.command(conn, &format!("MAIL FROM:<{from}>"), Stage::MailFrom, "envelope").await?;
+        let reply = self.command(conn, &format!("MAIL FROM:<{from}>"), "envelope").await?;
         if !reply.is_positive() {
-            return Err(self.fail("envelope", Failure::from_reply(Stage::MailFrom, reply, Cause::Unknown), json!({ "from": from })));
+            let failed = SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), reply);
+            return Err(self.fail("envelope", failed, json!({ "from": from })));
         }
         for to in self.options.to.clone() {
-            let reply = self.command(conn, &format!("RCPT TO:<{to}>"), Stage::RcptTo, "envelope").await?;
+            let reply = self.command(conn, &format!("RCPT TO:<{to}>"), "envelope").await?;
             if !reply.is_positive() {
                 let data = json!({ "from": from, "to": to });
-                return Err(self.fail("envelope", Failure::from_reply(Stage::RcptTo, reply, Cause::RecipientRejected), data));
+                let failed = SendError::from_reply(ErrorKind::RecipientRejected, Stage::RcptTo, &format!("the server refused the recipient <{to}>"), reply);
+                return Err(self.fail("envelope", failed, data));
             }
         }
         if !self.will_send() {
@@ -643,27 +625,36 @@ impl Walk {
             self.record("send", "skip", "set send_test with 'from' and 'to' to send a test message", json!({}));
             return Ok(());
         }
-        let reply = self.command(conn, "DATA", Stage::Data, "send").await?;
+        let reply = self.command(conn, "DATA", "send").await?;
         if reply.code != 354 {
-            return Err(self.fail("send", Failure::from_reply(Stage::Data, reply, Cause::Unknown), json!({})));
+            return Err(self.fail("send", SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply), json!({})));
         }
-        let message = test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo);
+        let message = match test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo) {
+            Ok(message) => message,
+            Err(e) => {
+                // Never an empty message: end the transaction without one and say why.
+                let _ = conn.command("RSET", &mut self.t, self.deadline).await;
+                let detail = format!("the test message could not be composed: {e}");
+                return Err(self.fail("send", failure(Stage::Data, Problem::Internal, detail), json!({})));
+            }
+        };
         let reply = match conn.send_data(&message, &mut self.t, self.deadline).await {
             Ok(reply) => reply,
-            Err(e) => return Err(self.fail("send", Failure::from_send_error(e, Stage::Data, Cause::Unknown), json!({}))),
+            Err(e) => return Err(self.fail("send", e, json!({}))),
         };
         if !reply.is_positive() {
-            return Err(self.fail("send", Failure::from_reply(Stage::Data, reply, Cause::Unknown), json!({})));
+            let failed = SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "the server refused the message", reply);
+            return Err(self.fail("send", failed, json!({})));
         }
         self.record("send", "ok", format!("test message accepted: {}", reply.one_line()), json!({ "reply": reply.one_line() }));
         Ok(())
     }
 
     /// A command whose transport-level failure ends the walk at `step`.
-    async fn command(&mut self, conn: &mut Connection, line: &str, stage: Stage, step: &str) -> Result<Reply, Failure> {
+    async fn command(&mut self, conn: &mut Connection, line: &str, step: &str) -> Result<Reply, Failure> {
         match conn.command(line, &mut self.t, self.deadline).await {
             Ok(reply) => Ok(reply),
-            Err(e) => Err(self.fail(step, Failure::from_send_error(e, stage, Cause::Unknown), json!({}))),
+            Err(e) => Err(self.fail(step, e, json!({}))),
         }
     }
 
@@ -695,26 +686,8 @@ fn cert_json(c: &CertInfo) -> Json {
     })
 }
 
-/// Whether a greeting's server name belongs to another domain than the host
-/// asked for. Only names can be compared: an address or "localhost" says
-/// nothing about which server was meant, and a bare word is no domain.
-pub fn names_other_domain(host: &str, greeting_name: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    if host == "localhost" || host.parse::<IpAddr>().is_ok() || !greeting_name.contains('.') || greeting_name.starts_with('[') {
-        return false;
-    }
-    registered_domain(&host) != registered_domain(greeting_name)
-}
-
-/// The last two labels: "smtp.office365.com" -> "office365.com". Enough to
-/// tell one provider from another without a public-suffix list.
-fn registered_domain(name: &str) -> String {
-    let labels: Vec<&str> = name.trim_end_matches('.').rsplit('.').take(2).collect();
-    labels.into_iter().rev().collect::<Vec<_>>().join(".")
-}
-
 /// The short message `send_test` delivers, composed like any other.
-fn test_message(from: &str, to: &[String], helo: &str) -> Vec<u8> {
+fn test_message(from: &str, to: &[String], helo: &str) -> Result<Vec<u8>, UsageError> {
     let field = |name: &str, value: Value| (Key::Name(name.to_string()), value);
     let recipients = to.iter().enumerate().map(|(i, t)| (Key::Index(i as i64), Value::str(t))).collect();
     let message = [
@@ -723,7 +696,7 @@ fn test_message(from: &str, to: &[String], helo: &str) -> Vec<u8> {
         field("subject", Value::str("rust-mail diagnostic test")),
         field("text", Value::str(&format!("This message was sent by rust_mail_diagnose() from {helo} to check that mail is delivered.\n"))),
     ];
-    crate::message::from_value(&message).map(|m| m.data).unwrap_or_default()
+    crate::message::from_value(&message).map(|m| m.data)
 }
 
 mod dns {
@@ -823,7 +796,7 @@ mod probes {
         let stream = connect_tcp(addr, deadline).await.ok()?;
         let mut conn = Connection::from_tcp(stream, addr);
         let mut scratch = Transcript::new(std::time::Instant::now());
-        let reply = conn.read_reply(&mut scratch, deadline, "with its greeting").await.ok()?;
+        let reply = conn.read_reply(&mut scratch, deadline, crate::error::Stage::Greeting).await.ok()?;
         (reply.code == 220).then(|| reply.one_line())
     }
 
@@ -837,7 +810,7 @@ mod probes {
         let mut conn = Connection::from_tcp(stream, addr);
         let mut scratch = Transcript::new(std::time::Instant::now());
         let greet_deadline = (Instant::now() + Duration::from_secs(3)).min(deadline);
-        let service = match conn.read_reply(&mut scratch, greet_deadline, "with its greeting").await {
+        let service = match conn.read_reply(&mut scratch, greet_deadline, crate::error::Stage::Greeting).await {
             Ok(reply) if reply.code == 220 => {
                 let probe = Transport { port: addr.port(), ..transport.clone() };
                 match conn.ehlo(&probe, &mut scratch, probe_deadline).await {
@@ -860,15 +833,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn foreign_banners_are_told_apart_from_the_same_provider() {
-        assert!(!names_other_domain("smtp.office365.com", "ph0pr07ca0003.outlook.office365.com"));
-        assert!(names_other_domain("smtp.office365.com", "p3plcpnl0123.prod.phx3.secureserver.net"));
-        assert!(!names_other_domain("localhost", "web01.example.com"));
-        assert!(!names_other_domain("127.0.0.1", "relay.other.example"));
-        assert!(!names_other_domain("smtp.gmail.com", "mx"));
-    }
-
-    #[test]
     fn options_validate_and_name_fields() {
         let opts = |pairs: &[(&str, Value)]| {
             let entries: Vec<_> = pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect();
@@ -878,5 +842,11 @@ mod tests {
         assert_eq!(opts(&[("nameserver", Value::str("127.0.0.1"))]).ok().unwrap().nameserver, Some("127.0.0.1:53".parse().unwrap()));
         assert_eq!(opts(&[("scan_ports", Value::Bool(true))]).ok().unwrap().scan_ports, Some(COMMON_PORTS.to_vec()));
         assert!(opts(&[("to", Value::str("a@b.c\r\nX: y"))]).err().unwrap().0.contains("header injection"));
+    }
+
+    #[test]
+    fn test_message_reports_a_build_error() {
+        assert!(test_message("a@example.com", &["b@example.com".into()], "h").is_ok_and(|m| !m.is_empty()));
+        assert!(test_message("not an address", &["b@example.com".into()], "h").is_err());
     }
 }

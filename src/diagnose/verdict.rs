@@ -1,156 +1,10 @@
-//! From what was observed to a cause, a summary and advice: pure functions,
-//! tested on fixtures. The Microsoft 365 codes come from
-//! shared/notes/mail-servers.md.
+//! From a cause (decided by [`crate::classify`]) to a summary and advice
+//! that name the settings to change: pure, tested on fixtures.
 
+pub use crate::classify::Cause;
+use crate::classify::named_blocklist;
 use crate::config::{AuthMode, Security, Transport};
-use crate::smtp::reply::Reply;
-
-/// Why a connection or a send fails. Documented one by one in README.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
-    Ok,
-    DnsFailed,
-    PortBlocked,
-    ConnectionRefused,
-    NotSmtp,
-    TlsHandshakeFailed,
-    TlsVersionUnsupported,
-    TlsCertificateInvalid,
-    StarttlsUnavailable,
-    AuthUnavailable,
-    AuthFailed,
-    AuthDisabled,
-    BasicAuthRetired,
-    AnonymousRejected,
-    SenderNotAllowed,
-    RelayDenied,
-    DirectSendRejected,
-    Intercepted,
-    RecipientRejected,
-    Throttled,
-    Timeout,
-    Unknown,
-}
-
-impl Cause {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::Ok => "ok",
-            Cause::DnsFailed => "dns_failed",
-            Cause::PortBlocked => "port_blocked",
-            Cause::ConnectionRefused => "connection_refused",
-            Cause::NotSmtp => "not_smtp",
-            Cause::TlsHandshakeFailed => "tls_handshake_failed",
-            Cause::TlsVersionUnsupported => "tls_version_unsupported",
-            Cause::TlsCertificateInvalid => "tls_certificate_invalid",
-            Cause::StarttlsUnavailable => "starttls_unavailable",
-            Cause::AuthUnavailable => "auth_unavailable",
-            Cause::AuthFailed => "auth_failed",
-            Cause::AuthDisabled => "auth_disabled",
-            Cause::BasicAuthRetired => "basic_auth_retired",
-            Cause::AnonymousRejected => "anonymous_rejected",
-            Cause::SenderNotAllowed => "sender_not_allowed",
-            Cause::RelayDenied => "relay_denied",
-            Cause::DirectSendRejected => "direct_send_rejected",
-            Cause::Intercepted => "intercepted",
-            Cause::RecipientRejected => "recipient_rejected",
-            Cause::Throttled => "throttled",
-            Cause::Timeout => "timeout",
-            Cause::Unknown => "unknown",
-        }
-    }
-}
-
-/// The SMTP command a reply answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Greeting,
-    Auth,
-    MailFrom,
-    RcptTo,
-    Data,
-}
-
-/// The cause a server's negative reply points to. Enhanced codes decide
-/// first (they are precise); the basic code and words decide the rest.
-pub fn classify_reply(stage: Stage, reply: &Reply) -> Cause {
-    let enhanced = reply.enhanced.as_deref().unwrap_or("");
-    let text = reply.text().to_ascii_lowercase();
-    let says = |words: &[&str]| words.iter().any(|w| text.contains(w));
-    match enhanced {
-        "5.7.139" => return Cause::AuthDisabled,
-        "5.7.30" => return Cause::BasicAuthRetired,
-        "5.7.57" => return Cause::AnonymousRejected,
-        "5.7.60" => return Cause::SenderNotAllowed,
-        "5.7.68" => return Cause::DirectSendRejected,
-        "5.7.54" | "5.7.64" => return Cause::RelayDenied,
-        "5.2.2" | "5.1.90" | "4.3.2" => return Cause::Throttled,
-        _ => {}
-    }
-    if is_throttling_code(enhanced) || (reply.is_transient() && says(&["rate", "too many", "quota", "limit", "throttl", "slow down"])) {
-        return Cause::Throttled;
-    }
-    if says(&["relay"]) {
-        return Cause::RelayDenied;
-    }
-    if says(&["must issue a starttls", "starttls first", "encryption required", "must use tls"]) || reply.code == 538 {
-        return Cause::StarttlsUnavailable;
-    }
-    match stage {
-        Stage::Auth if reply.code == 534 || reply.code == 535 || enhanced == "5.7.8" || enhanced == "5.7.3" => Cause::AuthFailed,
-        Stage::Auth if reply.code == 504 => Cause::AuthUnavailable,
-        Stage::MailFrom | Stage::RcptTo if reply.code == 530 || says(&["authentication required", "not authenticated"]) => {
-            Cause::AnonymousRejected
-        }
-        Stage::MailFrom if says(&["send as", "send on behalf", "not owned", "permission"]) || enhanced == "5.7.1" => {
-            Cause::SenderNotAllowed
-        }
-        Stage::RcptTo if enhanced == "5.7.1" => Cause::RelayDenied,
-        Stage::RcptTo if enhanced.starts_with("5.1.") || matches!(reply.code, 550 | 551 | 553) => Cause::RecipientRejected,
-        _ => Cause::Unknown,
-    }
-}
-
-/// The cause of a failed `rust_mail_send()`, from its error kind and message
-/// and the server's reply, for explaining a send after the fact (a log entry).
-pub fn cause_of_send_failure(kind: &str, message: &str, reply: Option<&Reply>) -> Cause {
-    let stage = match kind {
-        "auth" => Stage::Auth,
-        "sender_rejected" => Stage::MailFrom,
-        "recipient_rejected" => Stage::RcptTo,
-        "data_rejected" => Stage::Data,
-        _ => Stage::Greeting,
-    };
-    if let Some(cause) = reply.map(|r| classify_reply(stage, r)).filter(|c| *c != Cause::Unknown) {
-        return cause;
-    }
-    // The client's own messages for the kinds that have several causes.
-    let says = |words: &str| message.contains(words);
-    match kind {
-        "dns" => Cause::DnsFailed,
-        "connect_refused" => Cause::ConnectionRefused,
-        "connect_timeout" => Cause::PortBlocked,
-        "timeout" => Cause::Timeout,
-        "tls" if says("does not offer STARTTLS") => Cause::StarttlsUnavailable,
-        "tls" if says("the certificate") => Cause::TlsCertificateInvalid,
-        "tls" if says("share no TLS version") => Cause::TlsVersionUnsupported,
-        "tls" if says("did not answer with TLS") => Cause::NotSmtp,
-        "tls" => Cause::TlsHandshakeFailed,
-        "auth" if reply.is_some() => Cause::AuthFailed,
-        "auth" => Cause::AuthUnavailable,
-        "recipient_rejected" => Cause::RecipientRejected,
-        "protocol" if says("not SMTP") => Cause::NotSmtp,
-        _ => Cause::Unknown,
-    }
-}
-
-/// Microsoft's temporary throttling range 4.7.500 to 4.7.699.
-fn is_throttling_code(enhanced: &str) -> bool {
-    enhanced
-        .strip_prefix("4.7.")
-        .and_then(|d| d.parse::<u16>().ok())
-        .is_some_and(|d| (500..700).contains(&d))
-}
+use crate::error::SendError;
 
 /// The settings of the run, for advice that names them.
 #[derive(Debug, Clone)]
@@ -164,6 +18,10 @@ pub struct Context {
     /// What the failure looked like in its own words: a reply, a TLS error.
     pub detail: String,
     pub enhanced: Option<String>,
+    /// The reply code, when a reply decided.
+    pub code: Option<u16>,
+    /// The SIZE the server offered in EHLO, when known.
+    pub size_limit: Option<u64>,
     /// AUTH mechanisms the server offered, upper case.
     pub offered_auth: Vec<String>,
     /// Other ports a scan found speaking SMTP: (port, service).
@@ -182,8 +40,20 @@ impl Context {
             from,
             detail,
             enhanced,
+            code: None,
+            size_limit: None,
             offered_auth: Vec::new(),
             open_ports: Vec::new(),
+        }
+    }
+
+    /// For a failed send: the reply (or the error's message) as the detail.
+    pub fn for_error(transport: &Transport, from: Option<String>, e: &SendError) -> Context {
+        let detail = e.reply.as_ref().map(|r| r.one_line()).unwrap_or_else(|| e.message.clone());
+        Context {
+            code: e.reply.as_ref().map(|r| r.code),
+            size_limit: e.size_limit,
+            ..Context::new(transport, from, detail, e.reply.as_ref().and_then(|r| r.enhanced.clone()))
         }
     }
 }
@@ -327,7 +197,7 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             vec!["Set auth to 'xoauth2' and give an OAuth2 access token as password (Microsoft 365 scope: https://outlook.office365.com/.default).".into()],
         ),
         Cause::AnonymousRejected => (
-            format!("{at} only accepts mail from logged-in clients (5.7.57): {detail}."),
+            format!("{at} only accepts mail from logged-in clients: {detail}."),
             vec![
                 "Set auth to 'auto' (or 'login') with the mailbox's username and password, or 'xoauth2' with a token.".into(),
                 "To send without a login to Microsoft 365, use direct send: host = the tenant's MX host (tenant.mail.protection.outlook.com), port 25.".into(),
@@ -338,7 +208,45 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             vec![
                 format!("Grant {user} the \"Send As\" right on {from} (Microsoft 365: Exchange admin center > mailbox > delegation)."),
                 format!("Or set the From address to the mailbox that logs in ({user})."),
+                "On Postfix, the administrator lists which logins own which addresses (smtpd_sender_login_maps); on Amazon SES, SendGrid or Zoho, verify the From address or its domain as a sender identity first.".into(),
             ],
+        ),
+        Cause::SenderUnauthenticated => (
+            format!("The receiving server refused the mail because the From domain of {from} does not authenticate it (SPF, DKIM or DMARC): {detail}."),
+            vec![
+                "Add the server this site sends through to the From domain's SPF record (for Microsoft 365: include:spf.protection.outlook.com; for Google: include:_spf.google.com), and sign with DKIM where the provider offers it.".into(),
+                "Publish a DMARC record (_dmarc.<domain>) once SPF or DKIM pass; or send From an address of a domain the sending server is allowed to send for.".into(),
+            ],
+        ),
+        Cause::Blocklisted => {
+            let list = named_blocklist(&c.detail).unwrap_or_else(|| match c.enhanced.as_deref() {
+                Some(e) if e.starts_with("5.7.6") => "Microsoft's blocked senders list".to_string(),
+                _ => "a DNS block list".to_string(),
+            });
+            (
+                format!("The sending IP address is on {list}, so {at} refuses its mail: {detail}."),
+                vec![
+                    format!("Look the IP address up on {list}'s website and ask for delisting (Microsoft: the delist portal, sender.office.com)."),
+                    "On shared hosting the address is shared with other sites: ask the hosting provider, or send through an authenticated submission service (port 587 with a login) instead of straight to the recipient's server.".into(),
+                ],
+            )
+        }
+        Cause::Greylisted => (
+            format!("{at} asked to try again later (greylisting): {detail}."),
+            vec!["Nothing to change: greylisting accepts the same mail when it is retried after a few minutes; a site that queues and retries delivers it.".into()],
+        ),
+        Cause::MessageTooLarge => (
+            format!("{at} refused the message as too large: {detail}."),
+            vec![
+                match c.size_limit {
+                    Some(size) => format!("The server accepts messages up to {size} bytes (about {:.1} MB, its EHLO SIZE); attachments grow by a third in transit: send smaller attachments or a link.", size as f64 / 1_000_000.0),
+                    None => "Send smaller attachments (they grow by a third in transit) or a link to the file instead.".into(),
+                },
+            ],
+        ),
+        Cause::StarttlsRequired => (
+            format!("{at} demands encryption (STARTTLS) before it takes mail, but security is '{}': {detail}.", c.security.as_str()),
+            vec![format!("Set security to 'starttls' (port {port}), or 'tls' on port 465.")],
         ),
         Cause::RelayDenied => (
             format!("{at} refuses to relay this mail: {detail}."),
@@ -366,13 +274,20 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
             format!("{at} refused the recipient: {detail}."),
             vec!["Check the recipient address; the mailbox may not exist.".into()],
         ),
-        Cause::Throttled => (
-            format!("{at} is limiting how much this account may send right now: {detail}."),
-            vec![
+        Cause::Throttled => {
+            let mut advice: Vec<String> = vec![
                 "Wait and retry later; the mail is not lost if the site queues and retries.".into(),
-                "Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out.".into(),
-            ],
-        ),
+                "If it happens every day, the account's sending limit is too small for the site: ask the provider for a higher limit, or send fewer messages per hour.".into(),
+            ];
+            let microsoft = host.ends_with("office365.com")
+                || host.ends_with("outlook.com")
+                || matches!(c.enhanced.as_deref(), Some("5.2.2" | "5.1.90" | "4.3.2"))
+                || c.enhanced.as_deref().is_some_and(|e| e.starts_with("4.7.5") || e.starts_with("4.7.6"));
+            if microsoft {
+                advice.push("Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out.".into());
+            }
+            (format!("{at} is limiting how much this account may send right now: {detail}."), advice)
+        }
         Cause::Timeout => (
             format!("{at} accepted the connection but stopped answering: {detail}."),
             vec![
@@ -386,7 +301,17 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
                 Some("5.7.705" | "5.7.708") => vec![
                     "Microsoft has blocked the tenant or its sending IP for suspicious traffic; this is outside the site's control: contact Microsoft support.".into(),
                 ],
-                _ => vec!["Read the server's reply above; its administrator can say what it means.".into()],
+                _ if c.code.is_some_and(|code| (400..500).contains(&code)) => vec![
+                    "The refusal is temporary (a 4xx reply): retry later; if it lasts for hours, ask the server's administrator.".into(),
+                    "Look up the reply's code and words in the provider's documentation of SMTP errors.".into(),
+                ],
+                _ => vec![
+                    match c.enhanced.as_deref() {
+                        Some(e) => format!("Look up {e} in the mail provider's documentation of SMTP errors; it says what the server refused."),
+                        None => "Look up the reply in the mail provider's documentation of SMTP errors; it says what the server refused.".into(),
+                    },
+                    "If the provider's documentation does not help, send its administrator the reply above and the time of the send.".into(),
+                ],
             },
         ),
     };
@@ -396,55 +321,6 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(line: &str) -> Reply {
-        let code = line[..3].parse().unwrap();
-        Reply::new(code, vec![line[4..].to_string()])
-    }
-
-    #[test]
-    fn microsoft_codes_map_to_their_causes() {
-        let cases = [
-            (Stage::Auth, "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.", Cause::AuthDisabled),
-            (Stage::Auth, "535 5.7.3 Authentication unsuccessful", Cause::AuthFailed),
-            (Stage::Auth, "535 5.7.30 Basic authentication is not supported for Client Submission.", Cause::BasicAuthRetired),
-            (Stage::MailFrom, "530 5.7.57 Client not authenticated to send mail.", Cause::AnonymousRejected),
-            (Stage::Data, "550 5.7.60 SMTP; Client does not have permissions to send as this sender", Cause::SenderNotAllowed),
-            (Stage::RcptTo, "550 5.7.64 TenantAttribution; Relay Access Denied", Cause::RelayDenied),
-            (Stage::RcptTo, "550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization", Cause::DirectSendRejected),
-            (Stage::RcptTo, "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain", Cause::RelayDenied),
-            (Stage::MailFrom, "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:SubmissionQuotaExceededException", Cause::Throttled),
-            (Stage::MailFrom, "451 4.7.500 Server busy. Please try again later", Cause::Throttled),
-            (Stage::MailFrom, "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded", Cause::Throttled),
-            (Stage::MailFrom, "550 5.7.705 Access denied, tenant has exceeded threshold", Cause::Unknown),
-        ];
-        for (stage, line, cause) in cases {
-            assert_eq!(classify_reply(stage, &reply(line)), cause, "{line}");
-        }
-    }
-
-    #[test]
-    fn generic_replies_map_by_code_and_words() {
-        assert_eq!(classify_reply(Stage::RcptTo, &reply("554 5.7.1 <x@y.org>: Relay access denied")), Cause::RelayDenied);
-        assert_eq!(classify_reply(Stage::RcptTo, &reply("550 5.1.1 <x@y.org>: Recipient address rejected: User unknown")), Cause::RecipientRejected);
-        assert_eq!(classify_reply(Stage::MailFrom, &reply("450 4.7.1 Error: too many messages, rate limited")), Cause::Throttled);
-        assert_eq!(classify_reply(Stage::MailFrom, &reply("530 5.7.0 Must issue a STARTTLS command first")), Cause::StarttlsUnavailable);
-        assert_eq!(classify_reply(Stage::Auth, &reply("534 5.7.9 Application-specific password required")), Cause::AuthFailed);
-        assert_eq!(classify_reply(Stage::MailFrom, &reply("451 4.3.0 Temporary failure")), Cause::Unknown);
-    }
-
-    #[test]
-    fn send_failures_map_to_causes() {
-        let disabled = reply("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled");
-        assert_eq!(cause_of_send_failure("auth", "login failed", Some(&disabled)), Cause::AuthDisabled);
-        assert_eq!(cause_of_send_failure("auth", "login failed", Some(&reply("535 Incorrect authentication data"))), Cause::AuthFailed);
-        assert_eq!(cause_of_send_failure("auth", "refusing to send the password without TLS", None), Cause::AuthUnavailable);
-        assert_eq!(cause_of_send_failure("connect_timeout", "no answer", None), Cause::PortBlocked);
-        assert_eq!(cause_of_send_failure("tls", "the certificate expired on 2020-02-01", None), Cause::TlsCertificateInvalid);
-        assert_eq!(cause_of_send_failure("tls", "h does not offer STARTTLS, and security is 'starttls'", None), Cause::StarttlsUnavailable);
-        assert_eq!(cause_of_send_failure("recipient_rejected", "refused", Some(&reply("550 5.7.54 Unable to relay"))), Cause::RelayDenied);
-        assert_eq!(cause_of_send_failure("data_rejected", "refused", Some(&reply("554 5.6.0 Message rejected"))), Cause::Unknown);
-    }
 
     #[test]
     fn advice_names_the_setting_to_change() {
@@ -457,6 +333,8 @@ mod tests {
             from: Some("support@example.com".into()),
             detail: "550 5.7.60 nope.".into(),
             enhanced: Some("5.7.60".into()),
+            code: Some(550),
+            size_limit: None,
             offered_auth: vec!["XOAUTH2".into()],
             open_ports: vec![],
         };
@@ -472,7 +350,24 @@ mod tests {
         assert!(v.advice[1].contains("port 2525 with security 'opportunistic'") && v.advice[1].contains("port 465 with security 'tls'"), "{}", v.advice[1]);
         let v = verdict(Cause::AuthUnavailable, &c);
         assert!(v.advice.iter().any(|a| a.contains("'xoauth2'")), "{:?}", v.advice);
-        let v = verdict(Cause::Unknown, &Context { enhanced: Some("5.7.705".into()), ..c });
+        let v = verdict(Cause::Unknown, &Context { enhanced: Some("5.7.705".into()), ..c.clone() });
         assert!(v.advice[0].contains("Microsoft support"));
+    }
+
+    #[test]
+    fn advice_for_the_new_causes_names_what_the_server_said() {
+        let host = [(crate::value::Key::Name("host".into()), crate::value::Value::str("smtp.example.com"))];
+        let c = Context::new(&Transport::settings_only(&host).expect("a host is enough"), None, String::new(), None);
+        let listed = Context { detail: "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org".into(), ..c.clone() };
+        let v = verdict(Cause::Blocklisted, &listed);
+        assert!(v.summary.contains("zen.spamhaus.org") && v.advice[0].contains("zen.spamhaus.org"), "{}", v.summary);
+        let v = verdict(Cause::MessageTooLarge, &Context { size_limit: Some(10_485_760), ..c.clone() });
+        assert!(v.advice[0].contains("10485760 bytes"), "{:?}", v.advice);
+        let v = verdict(Cause::Greylisted, &c);
+        assert!(v.advice[0].starts_with("Nothing to change"));
+        let v = verdict(Cause::Throttled, &Context { host: "mail.example.org".into(), ..c.clone() });
+        assert!(!v.advice.iter().any(|a| a.contains("Microsoft")), "{:?}", v.advice);
+        let v = verdict(Cause::Unknown, &Context { code: Some(451), ..c });
+        assert!(v.advice[0].contains("temporary"), "{:?}", v.advice);
     }
 }

@@ -6,7 +6,7 @@
 //! lettre's protocol types; the decisions (which step fails how) are here.
 
 use crate::config::{AuthMode, Security, Transport};
-use crate::error::{ErrorKind, SendError};
+use crate::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::data;
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
 use crate::smtp::tls::{self, TlsInfo};
@@ -104,12 +104,12 @@ pub struct Connection {
 pub async fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, SendError> {
     let lookup = timeout_at(deadline, tokio::net::lookup_host((host, port)))
         .await
-        .map_err(|_| SendError::new(ErrorKind::Dns, format!("looking up {host} took longer than the timeout")))?;
+        .map_err(|_| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Timeout, format!("looking up {host} took longer than the timeout")))?;
     let addrs: Vec<SocketAddr> = lookup
-        .map_err(|e| SendError::new(ErrorKind::Dns, format!("cannot resolve {host}: {e}")))?
+        .map_err(|e| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("cannot resolve {host}: {e}")))?
         .collect();
     if addrs.is_empty() {
-        return Err(SendError::new(ErrorKind::Dns, format!("{host} has no address")));
+        return Err(SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("{host} has no address")));
     }
     Ok(addrs)
 }
@@ -135,19 +135,44 @@ impl ConnectFailure {
         }
     }
 
+    pub fn describe(&self, addr: SocketAddr) -> String {
+        match self {
+            ConnectFailure::Timeout => format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
+            ConnectFailure::Refused => format!("{addr} refused the connection: nothing listens on that port"),
+            ConnectFailure::Unreachable(e) => format!("{addr} is unreachable: {e}"),
+            ConnectFailure::Other(e) => format!("cannot connect to {addr}: {e}"),
+        }
+    }
+
     pub fn into_send_error(self, addr: SocketAddr) -> SendError {
         match self {
             ConnectFailure::Timeout => SendError::new(
                 ErrorKind::ConnectTimeout,
+                Stage::Connect,
+                Problem::ConnectTimeout,
                 format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
             ),
             ConnectFailure::Refused => {
-                SendError::new(ErrorKind::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port"))
+                SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port"))
             }
-            ConnectFailure::Unreachable(e) => SendError::new(ErrorKind::ConnectTimeout, format!("{addr} is unreachable: {e}")),
-            ConnectFailure::Other(e) => SendError::new(ErrorKind::ConnectRefused, format!("cannot connect to {addr}: {e}")),
+            ConnectFailure::Unreachable(e) => {
+                SendError::new(ErrorKind::ConnectTimeout, Stage::Connect, Problem::Unreachable, format!("{addr} is unreachable: {e}"))
+            }
+            ConnectFailure::Other(e) => SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("cannot connect to {addr}: {e}")),
         }
     }
+}
+
+/// The failure to report when every address failed: a refusal (the host
+/// answered) says more than a timeout, so it wins; else the last one.
+pub fn pick_connect_failure(failures: Vec<(SocketAddr, ConnectFailure)>) -> Option<SendError> {
+    let refused = failures.iter().position(|(_, f)| matches!(f, ConnectFailure::Refused | ConnectFailure::Other(_)));
+    let mut failures = failures;
+    let (addr, failure) = match refused {
+        Some(i) => failures.swap_remove(i),
+        None => failures.pop()?,
+    };
+    Some(failure.into_send_error(addr))
 }
 
 /// One TCP connection attempt.
@@ -169,24 +194,38 @@ pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStrea
     Ok(stream)
 }
 
-/// Start of the message of an error for a reply line that is not SMTP.
-const NOT_SMTP: &str = "the server's answer is not SMTP";
-
-/// True when the error is a line that is not an SMTP reply (an HTTP server,
-/// a TLS record): a sign of the wrong service or the wrong security mode.
-pub fn is_not_smtp(e: &SendError) -> bool {
-    e.kind == ErrorKind::Protocol && e.message.starts_with(NOT_SMTP)
-}
-
-fn io_error(e: io::Error, while_doing: &str) -> SendError {
+fn io_error(e: io::Error, stage: Stage) -> SendError {
+    let while_doing = stage.waiting_for();
     match e.kind() {
-        io::ErrorKind::UnexpectedEof => SendError::new(ErrorKind::Protocol, format!("the server closed the connection {while_doing}")),
-        _ => SendError::new(ErrorKind::Protocol, format!("connection failed {while_doing}: {e}")),
+        io::ErrorKind::UnexpectedEof => {
+            SendError::new(ErrorKind::Protocol, stage, Problem::Closed, format!("the server closed the connection {while_doing}"))
+        }
+        kind => SendError::new(ErrorKind::Protocol, stage, Problem::Io(kind), format!("connection failed {while_doing}: {e}")),
     }
 }
 
-fn timeout_error(while_doing: &str) -> SendError {
-    SendError::new(ErrorKind::Timeout, format!("the server did not answer {while_doing} before the timeout"))
+fn timeout_error(stage: Stage) -> SendError {
+    SendError::new(ErrorKind::Timeout, stage, Problem::Timeout, format!("the server did not answer {} before the timeout", stage.waiting_for()))
+}
+
+/// A rustls error as data.
+fn tls_problem(error: &rustls::Error) -> TlsProblem {
+    use rustls::{CertificateError as C, Error as E};
+    match error {
+        E::InvalidCertificate(c) => TlsProblem::Certificate(match c {
+            C::NotValidForName | C::NotValidForNameContext { .. } => CertProblem::NameMismatch,
+            C::Expired | C::ExpiredContext { .. } => CertProblem::Expired,
+            C::NotValidYet | C::NotValidYetContext { .. } => CertProblem::NotYetValid,
+            C::UnknownIssuer => CertProblem::UnknownIssuer,
+            C::BadSignature => CertProblem::BadSignature,
+            C::Revoked => CertProblem::Revoked,
+            _ => CertProblem::Other,
+        }),
+        E::PeerIncompatible(_) | E::AlertReceived(rustls::AlertDescription::ProtocolVersion) => TlsProblem::Version,
+        E::AlertReceived(alert) => TlsProblem::Alert(u8::from(*alert)),
+        E::InvalidMessage(_) => TlsProblem::NotTls,
+        _ => TlsProblem::Other,
+    }
 }
 
 impl Connection {
@@ -195,7 +234,7 @@ impl Connection {
     pub async fn open(transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(Connection, OpenTimings), SendError> {
         let started = t.elapsed_ms();
         let addrs = resolve(&transport.host, transport.port, deadline).await?;
-        let mut last_error = None;
+        let mut failures = Vec::new();
         let mut stream = None;
         for addr in addrs {
             t.info(format!("connecting to {addr} ({})", transport.host));
@@ -205,13 +244,14 @@ impl Connection {
                     break;
                 }
                 Err(failure) => {
-                    let e = failure.into_send_error(addr);
-                    t.info(e.message.clone());
-                    last_error = Some(e);
+                    t.info(failure.describe(addr));
+                    failures.push((addr, failure));
                 }
             }
         }
-        let Some((stream, peer)) = stream else { return Err(last_error.expect("at least one address was tried")) };
+        let Some((stream, peer)) = stream else {
+            return Err(pick_connect_failure(failures).expect("at least one address was tried"));
+        };
         t.info(format!("connected to {peer}"));
 
         let mut conn = Connection::from_tcp(stream, peer);
@@ -220,9 +260,9 @@ impl Connection {
             timings.tls += conn.timed_start_tls(transport, t, deadline).await?;
         }
 
-        let greeting = conn.read_reply(t, deadline, "with its greeting").await?;
+        let greeting = conn.read_reply(t, deadline, Stage::Greeting).await?;
         if greeting.code != 220 {
-            return Err(SendError::from_reply(ErrorKind::Protocol, "the server refused the session in its greeting", greeting));
+            return Err(SendError::from_reply(ErrorKind::Protocol, Stage::Greeting, "the server refused the session in its greeting", greeting));
         }
         conn.banner = greeting.lines.first().cloned().unwrap_or_default();
         conn.ehlo(transport, t, deadline).await?;
@@ -232,17 +272,22 @@ impl Connection {
             Security::Starttls if !offers_starttls => {
                 return Err(SendError::new(
                     ErrorKind::Tls,
+                    Stage::Ehlo,
+                    Problem::StarttlsNotOffered,
                     format!("{} does not offer STARTTLS, and security is 'starttls': nothing was sent in clear text", transport.host),
                 ));
             }
             Security::Starttls | Security::Opportunistic if offers_starttls => {
                 let reply = conn.command("STARTTLS", t, deadline).await?;
                 if reply.code != 220 {
-                    return Err(SendError::from_reply(ErrorKind::Tls, "the server refused STARTTLS", reply));
+                    return Err(SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply));
                 }
                 timings.tls += conn.timed_start_tls(transport, t, deadline).await?;
                 // RFC 3207 section 4.2: forget what was learnt before TLS.
-                conn.ehlo(transport, t, deadline).await?;
+                conn.ehlo(transport, t, deadline).await.map_err(|mut e| {
+                    e.message = format!("after STARTTLS, {}", e.message);
+                    e
+                })?;
             }
             _ => {}
         }
@@ -273,7 +318,7 @@ impl Connection {
             // RFC 5321 section 3.2: a server that does not know EHLO gets HELO.
             let helo = self.command(&format!("HELO {}", transport.helo), t, deadline).await?;
             if helo.code != 250 {
-                return Err(SendError::from_reply(ErrorKind::Protocol, "the server refused EHLO and HELO", helo));
+                return Err(SendError::from_reply(ErrorKind::Protocol, Stage::Ehlo, "the server refused EHLO and HELO", helo));
             }
             Capabilities::default()
         };
@@ -293,28 +338,38 @@ impl Connection {
         let failure = |error: SendError| TlsFailure { error, cause: None, presented: None };
         let tcp = match self.io.take().map(BufReader::into_inner) {
             Some(Stream::Plain(tcp)) => tcp,
-            _ => return Err(failure(SendError::new(ErrorKind::Protocol, "TLS requested twice on one connection"))),
+            _ => return Err(failure(SendError::new(ErrorKind::Protocol, Stage::TlsHandshake, Problem::Internal, "TLS requested twice on one connection"))),
         };
-        let (config, verifier) = tls::client_config(transport).map_err(|m| failure(SendError::new(ErrorKind::Tls, m)))?;
-        let server_name = rustls::pki_types::ServerName::try_from(transport.host.clone()).map_err(|_| {
-            failure(SendError::new(ErrorKind::Tls, format!("'{}' cannot be checked against a certificate", transport.host)))
-        })?;
+        let config_error = |m: String| SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::Tls(TlsProblem::Config), m);
+        let (config, verifier) = tls::client_config(transport).map_err(|m| failure(config_error(m)))?;
+        let server_name = rustls::pki_types::ServerName::try_from(transport.host.clone())
+            .map_err(|_| failure(config_error(format!("'{}' cannot be checked against a certificate", transport.host))))?;
         t.info("starting TLS handshake");
         let handshake = tokio_rustls::TlsConnector::from(config).connect(server_name, tcp);
         let presented = || verifier.presented.lock().unwrap_or_else(|e| e.into_inner()).as_deref().and_then(tls::cert_info);
         let stream = match timeout_at(deadline, handshake).await {
-            Err(_) => return Err(failure(timeout_error("the TLS handshake"))),
+            Err(_) => return Err(failure(timeout_error(Stage::TlsHandshake))),
             Ok(Err(e)) => {
                 let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).cloned();
-                let message = match &cause {
-                    Some(tls_error) => tls::describe_error(tls_error, &transport.host, presented().as_ref()),
+                let (problem, message) = match &cause {
+                    Some(tls_error) => (tls_problem(tls_error), tls::describe_error(tls_error, &transport.host, presented().as_ref())),
                     None if e.kind() == io::ErrorKind::UnexpectedEof => {
-                        "the server closed the connection during the TLS handshake".to_string()
+                        (TlsProblem::Closed, "the server closed the connection during the TLS handshake".to_string())
                     }
-                    None => format!("TLS handshake failed: {e}"),
+                    None => (TlsProblem::Other, format!("TLS handshake failed: {e}")),
+                };
+                // The certificate check names a self-signed certificate whatever rustls tripped on first.
+                let problem = match (problem, presented()) {
+                    (TlsProblem::Certificate(CertProblem::UnknownIssuer | CertProblem::BadSignature | CertProblem::Other), Some(cert))
+                        if cert.self_signed =>
+                    {
+                        TlsProblem::Certificate(CertProblem::SelfSigned)
+                    }
+                    (problem, _) => problem,
                 };
                 t.info(format!("TLS failed: {message}"));
-                return Err(TlsFailure { error: SendError::new(ErrorKind::Tls, message), cause, presented: presented() });
+                let error = SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::Tls(problem), message);
+                return Err(TlsFailure { error, cause, presented: presented() });
             }
             Ok(Ok(stream)) => stream,
         };
@@ -330,8 +385,8 @@ impl Connection {
         Ok(())
     }
 
-    fn io(&mut self) -> Result<&mut BufReader<Stream>, SendError> {
-        self.io.as_mut().ok_or_else(|| SendError::new(ErrorKind::Protocol, "the connection is closed"))
+    fn io(&mut self, stage: Stage) -> Result<&mut BufReader<Stream>, SendError> {
+        self.io.as_mut().ok_or_else(|| SendError::new(ErrorKind::Protocol, stage, Problem::Closed, "the connection is closed"))
     }
 
     /// Writes one line; `secret` marks an answer to a 334 challenge.
@@ -348,29 +403,31 @@ impl Connection {
             bytes.extend_from_slice(line.as_bytes());
             bytes.extend_from_slice(b"\r\n");
         }
-        self.write_all(&bytes, deadline, "while sending a command").await
+        let stage = lines.first().map(|l| Stage::of_command(l)).unwrap_or(Stage::Auth);
+        let stage = if secret { Stage::Auth } else { stage };
+        self.write_all(&bytes, deadline, stage).await
     }
 
     /// One write of `bytes` (flushed through TLS), bounded by the deadline.
-    async fn write_all(&mut self, bytes: &[u8], deadline: Instant, while_doing: &str) -> Result<(), SendError> {
-        let io = self.io()?;
+    async fn write_all(&mut self, bytes: &[u8], deadline: Instant, stage: Stage) -> Result<(), SendError> {
+        let io = self.io(stage)?;
         let write = async {
             io.write_all(bytes).await?;
             io.flush().await
         };
         timeout_at(deadline, write)
             .await
-            .map_err(|_| timeout_error(while_doing))?
-            .map_err(|e| io_error(e, while_doing))
+            .map_err(|_| timeout_error(stage))?
+            .map_err(|e| io_error(e, stage))
     }
 
     /// Reads one complete reply, every line recorded.
-    pub async fn read_reply(&mut self, t: &mut Transcript, deadline: Instant, while_doing: &str) -> Result<Reply, SendError> {
+    pub async fn read_reply(&mut self, t: &mut Transcript, deadline: Instant, stage: Stage) -> Result<Reply, SendError> {
         let mut texts = Vec::new();
         let mut reply_bytes = 0;
         loop {
             let mut raw = Vec::new();
-            let io = self.io()?;
+            let io = self.io(stage)?;
             let read = async {
                 let n = (&mut *io).take(MAX_LINE as u64).read_until(b'\n', &mut raw).await?;
                 if n == 0 {
@@ -380,12 +437,12 @@ impl Connection {
             };
             timeout_at(deadline, read)
                 .await
-                .map_err(|_| timeout_error(while_doing))?
-                .map_err(|e| io_error(e, while_doing))?;
+                .map_err(|_| timeout_error(stage))?
+                .map_err(|e| io_error(e, stage))?;
             reply_bytes += raw.len();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
             t.push(Direction::Server, line.clone());
-            check_reply_size(&raw, texts.len() + 1, reply_bytes)?;
+            check_reply_size(&raw, texts.len() + 1, reply_bytes).map_err(|m| SendError::new(ErrorKind::Protocol, stage, Problem::ReplyTooLarge, m))?;
             match parse_line(&line) {
                 Some(LineParse::More(_, text)) => texts.push(text),
                 Some(LineParse::Last(code, text)) => {
@@ -394,7 +451,7 @@ impl Connection {
                 }
                 None => {
                     let shown: String = line.chars().filter(|c| !c.is_control()).take(80).collect();
-                    return Err(SendError::new(ErrorKind::Protocol, format!("{NOT_SMTP}: '{shown}'")));
+                    return Err(SendError::new(ErrorKind::Protocol, stage, Problem::NotSmtp, format!("the server's answer is not SMTP: '{shown}'")));
                 }
             }
         }
@@ -402,8 +459,7 @@ impl Connection {
 
     pub async fn command(&mut self, line: &str, t: &mut Transcript, deadline: Instant) -> Result<Reply, SendError> {
         self.write_line(line, false, t, deadline).await?;
-        let verb = line.split_whitespace().next().unwrap_or("");
-        self.read_reply(t, deadline, &format!("to {verb}")).await
+        self.read_reply(t, deadline, Stage::of_command(line)).await
     }
 
     /// Logs in as the transport says. Never sends credentials over a
@@ -425,12 +481,16 @@ impl Connection {
             };
             SendError::new(
                 ErrorKind::Auth,
+                Stage::Auth,
+                Problem::NoAuthMechanism,
                 format!("{} offers no usable AUTH mechanism for auth '{}' (offered: {offered}){hint}", transport.host, transport.auth.as_str()),
             )
         })?;
         if self.tls.is_none() && !insecure_auth_allowed(transport.allow_insecure_auth, self.peer.ip()) {
             return Err(SendError::new(
                 ErrorKind::Auth,
+                Stage::Auth,
+                Problem::InsecureAuth,
                 format!(
                     "refusing to send the password without TLS to {}: use security 'starttls' or 'tls' \
                      (allow_insecure_auth applies only to a server on loopback, 127.0.0.0/8 or ::1)",
@@ -444,7 +504,7 @@ impl Connection {
         let b64 = base64::engine::general_purpose::STANDARD;
 
         let first = if mechanism.supports_initial_response() {
-            let response = mechanism.response(&credentials, None).map_err(|e| SendError::new(ErrorKind::Auth, e.to_string()))?;
+            let response = mechanism.response(&credentials, None).map_err(|e| SendError::new(ErrorKind::Auth, Stage::Auth, Problem::Internal, e.to_string()))?;
             format!("AUTH {mechanism} {}", b64.encode(response))
         } else {
             format!("AUTH {mechanism}")
@@ -459,7 +519,7 @@ impl Connection {
                 Mechanism::Login => mechanism
                     .response(&credentials, Some(&challenge))
                     .map(|r| b64.encode(r))
-                    .map_err(|_| SendError::from_reply(ErrorKind::Auth, "unexpected AUTH LOGIN challenge", reply.clone()))?,
+                    .map_err(|_| SendError::from_reply(ErrorKind::Auth, Stage::Auth, "unexpected AUTH LOGIN challenge", reply.clone()))?,
                 // A 334 after an XOAUTH2 initial response carries the error as
                 // JSON; the client answers with an empty line and reads the
                 // final reply (the XOAUTH2 protocol, as Microsoft and Google run it).
@@ -469,10 +529,10 @@ impl Connection {
                 }
             };
             self.write_line(&answer, true, t, deadline).await?;
-            reply = self.read_reply(t, deadline, "to AUTH").await?;
+            reply = self.read_reply(t, deadline, Stage::Auth).await?;
         }
         if reply.code != 235 {
-            return Err(SendError::from_reply(ErrorKind::Auth, &format!("login as {} failed", transport.username.as_deref().unwrap_or("")), reply));
+            return Err(SendError::from_reply(ErrorKind::Auth, Stage::Auth, &format!("login as {} failed", transport.username.as_deref().unwrap_or("")), reply));
         }
         self.authenticated = true;
         Ok(Some((mechanism, reply)))
@@ -484,8 +544,8 @@ impl Connection {
         let wire = data::on_the_wire(data);
         t.push(Direction::Client, format!("[message: {} bytes]", data.len()));
         t.push(Direction::Client, ".");
-        self.write_all(&wire, deadline, "while the message was being sent").await?;
-        self.read_reply(t, deadline, "after the message").await
+        self.write_all(&wire, deadline, Stage::Message).await?;
+        self.read_reply(t, deadline, Stage::Message).await
     }
 
     /// Says goodbye politely, without waiting long for the answer and never
@@ -520,7 +580,7 @@ fn insecure_auth_allowed(allow_insecure_auth: bool, peer: std::net::IpAddr) -> b
 /// Refuses a reply that has grown past what any real server sends, as it
 /// is read, so that a hostile server cannot fill memory. `line` is the
 /// last line read, `lines` and `bytes` count the reply so far.
-fn check_reply_size(line: &[u8], lines: usize, bytes: usize) -> Result<(), SendError> {
+fn check_reply_size(line: &[u8], lines: usize, bytes: usize) -> Result<(), String> {
     let problem = if line.len() >= MAX_LINE && !line.ends_with(b"\n") {
         format!("a reply line longer than {} KiB", MAX_LINE / 1024)
     } else if lines > MAX_REPLY_LINES {
@@ -530,7 +590,7 @@ fn check_reply_size(line: &[u8], lines: usize, bytes: usize) -> Result<(), SendE
     } else {
         return Ok(());
     };
-    Err(SendError::new(ErrorKind::Protocol, format!("the server sent {problem}, the most this client reads")))
+    Err(format!("the server sent {problem}, the most this client reads"))
 }
 
 /// The mechanism to use: the configured one if the server offers it, or for
@@ -567,7 +627,7 @@ mod tests {
     fn replies_are_bounded_in_lines_and_bytes() {
         assert!(check_reply_size(b"250 ok\r\n", 1, 8).is_ok());
         assert!(check_reply_size(b"250-x\r\n", MAX_REPLY_LINES, MAX_REPLY_BYTES).is_ok());
-        let error = |line: &[u8], lines, bytes| check_reply_size(line, lines, bytes).unwrap_err().message;
+        let error = |line: &[u8], lines, bytes| check_reply_size(line, lines, bytes).unwrap_err();
         assert_eq!(error(b"250-x\r\n", MAX_REPLY_LINES + 1, 8000), "the server sent a reply of more than 1000 lines, the most this client reads");
         assert_eq!(error(b"250-x\r\n", 10, MAX_REPLY_BYTES + 1), "the server sent a reply of more than 64 KiB, the most this client reads");
         let unended = vec![b'x'; MAX_LINE];

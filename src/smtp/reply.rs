@@ -158,6 +158,15 @@ impl Capabilities {
         mechanisms
     }
 
+    /// The largest message the server accepts, from "SIZE n" (RFC 1870); 0 means no limit.
+    pub fn size(&self) -> Option<u64> {
+        self.lines.iter().find_map(|l| {
+            let mut words = l.split_whitespace();
+            words.next().filter(|k| k.eq_ignore_ascii_case("SIZE"))?;
+            words.next()?.parse::<u64>().ok().filter(|n| *n > 0)
+        })
+    }
+
     /// The keywords alone, for a compact summary.
     pub fn keywords(&self) -> Vec<String> {
         self.lines.iter().filter_map(|l| l.split_whitespace().next()).map(str::to_ascii_uppercase).collect()

@@ -16,7 +16,7 @@ CAUSES = {
     "tls_version_unsupported", "tls_certificate_invalid", "starttls_unavailable", "auth_unavailable",
     "auth_failed", "auth_disabled", "basic_auth_retired", "anonymous_rejected", "sender_not_allowed",
     "relay_denied", "direct_send_rejected", "intercepted", "recipient_rejected", "throttled", "timeout",
-    "unknown",
+    "unknown", "starttls_required", "sender_unauthenticated", "greylisted", "blocklisted", "message_too_large",
 }
 FROM = USER
 TO = "rcpt@example.com"

@@ -51,6 +51,10 @@ def assert_failed(result, kind):
     assert result["ok"] is False, describe(result)
     assert result["error"]["kind"] == kind, describe(result)
     assert isinstance(result["error"]["message"], str) and result["error"]["message"]
+    # Every failure carries the diagnosis cause and advice (the classifier of src/classify.rs).
+    assert isinstance(result["error"]["cause"], str) and result["error"]["cause"] not in ("", "ok"), describe(result)
+    advice = result["error"]["advice"]
+    assert isinstance(advice, list) and advice and all(isinstance(a, str) and a for a in advice), describe(result)
     return result["error"]
 
 

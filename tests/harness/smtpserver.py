@@ -69,7 +69,9 @@ def _decode_b64(text):
 
 
 class ScriptedHandler:
-    """aiosmtpd hooks. `replies` keys: "mail", "rcpt", "rcpt:<address>", "data", "auth"."""
+    """aiosmtpd hooks. `replies` keys: "mail", "mail:<sender>", "rcpt", "rcpt:<address>", "data",
+    "data:<first recipient>", "auth", "auth:<user>", "starttls" (the reply to STARTTLS instead of 220),
+    "ehlo_tls" (the reply to EHLO once TLS is on)."""
 
     def __init__(self, server):
         self.server = server
@@ -77,15 +79,24 @@ class ScriptedHandler:
 
     async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
         session.host_name = hostname
+        if "ehlo_tls" in self.config.replies and smtp.is_encrypted():
+            return [self.config.replies["ehlo_tls"]]
         # aiosmtpd prints "250-AUTH " even with no mechanism left; a server without AUTH omits the line.
         responses = [r for r in responses if r.strip() != "250-AUTH"]
         if self.config.pipelining:
             responses.insert(1, "250-PIPELINING")
         return responses
 
+    async def handle_HELO(self, smtp, session, envelope, hostname):
+        if "ehlo_tls" in self.config.replies and smtp.is_encrypted():
+            return self.config.replies["ehlo_tls"]
+        session.host_name = hostname
+        return f"250 {smtp.hostname}"
+
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
-        if "mail" in self.config.replies:
-            return self.config.replies["mail"]
+        reply = self.config.replies.get(f"mail:{address}", self.config.replies.get("mail"))
+        if reply:
+            return reply
         if self.config.message_limit is not None and len(self.server.messages) >= self.config.message_limit:
             # What Postfix's anvil answers over smtpd_client_message_rate_limit.
             return "450 4.7.1 Error: too much mail from 127.0.0.1"
@@ -102,8 +113,10 @@ class ScriptedHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, smtp, session, envelope):
-        if "data" in self.config.replies:
-            return self.config.replies["data"]
+        first = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
+        reply = self.config.replies.get(f"data:{first}", self.config.replies.get("data"))
+        if reply:
+            return reply
         raw = envelope.original_content
         self.server.messages.append(ReceivedMessage(
             mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), raw=raw,
@@ -133,14 +146,14 @@ class ScriptedHandler:
         user, bearer = fields.get("user"), fields.get("auth", "")
         creds = self.config.auth or {}
         ok = user == creds.get("user") and "token" in creds and bearer == f"Bearer {creds['token']}"
-        if not ok and "auth" not in self.config.replies:
+        if not ok and "auth" not in self.config.replies and f"auth:{user}" not in self.config.replies:
             # The client must answer the JSON challenge with an empty line before the final 535.
             await smtp.challenge_auth(json.dumps(XOAUTH2_ERROR))
             return self._auth_result("XOAUTH2", user, False, failure_reply=XOAUTH2_FAILED)
         return self._auth_result("XOAUTH2", user, ok, failure_reply=None)
 
     def _auth_result(self, mechanism, user, ok, failure_reply):
-        scripted = self.config.replies.get("auth")
+        scripted = self.config.replies.get(f"auth:{user}", self.config.replies.get("auth"))
         ok = ok and not scripted
         self.server.auth_attempts.append(AuthAttempt(mechanism, user, ok))
         if ok:
@@ -177,6 +190,13 @@ class RecordingSMTP(SMTP):
         self._partial = lines.pop()
         self.test_server.session_log.extend("C: " + line.decode("latin-1") for line in lines)
         super().data_received(data)
+
+    async def smtp_STARTTLS(self, arg):
+        scripted = self.test_server.config.replies.get("starttls")
+        if scripted:
+            await self.push(scripted)
+            return
+        await super().smtp_STARTTLS(arg)
 
     async def push(self, status):
         text = status.decode("latin-1") if isinstance(status, bytes) else status

@@ -1,0 +1,554 @@
+//! The one place that judges: from what happened (a [`SendError`]: stage,
+//! problem, reply) and a few facts about the settings to a [`Cause`].
+//! Pure; the walk of `rust_mail_diagnose()`, `rust_mail_send()` and
+//! `rust_mail_explain()` all call [`classify`], and `verdict()` turns the
+//! cause into a summary and advice.
+//!
+//! What servers say is kept as data in [`RULES`]: each rule names the
+//! provider whose documentation the code or wording comes from. A rule on an
+//! enhanced status code decides alone (the wording is not read); wording
+//! rules apply only to replies whose enhanced code is generic (x.0.0, x.7.0,
+//! x.7.1 ...) or absent.
+
+use crate::config::{Security, Transport};
+use crate::error::{Problem, SendError, Stage, TlsProblem};
+use crate::smtp::reply::Reply;
+use std::net::IpAddr;
+
+/// Why a connection or a send fails. Documented one by one in README.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Ok,
+    DnsFailed,
+    PortBlocked,
+    ConnectionRefused,
+    NotSmtp,
+    TlsHandshakeFailed,
+    TlsVersionUnsupported,
+    TlsCertificateInvalid,
+    StarttlsUnavailable,
+    StarttlsRequired,
+    AuthUnavailable,
+    AuthFailed,
+    AuthDisabled,
+    BasicAuthRetired,
+    AnonymousRejected,
+    SenderNotAllowed,
+    SenderUnauthenticated,
+    RelayDenied,
+    DirectSendRejected,
+    Intercepted,
+    RecipientRejected,
+    Greylisted,
+    Throttled,
+    Blocklisted,
+    MessageTooLarge,
+    Timeout,
+    Unknown,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 27] = [
+        Cause::Ok,
+        Cause::DnsFailed,
+        Cause::PortBlocked,
+        Cause::ConnectionRefused,
+        Cause::NotSmtp,
+        Cause::TlsHandshakeFailed,
+        Cause::TlsVersionUnsupported,
+        Cause::TlsCertificateInvalid,
+        Cause::StarttlsUnavailable,
+        Cause::StarttlsRequired,
+        Cause::AuthUnavailable,
+        Cause::AuthFailed,
+        Cause::AuthDisabled,
+        Cause::BasicAuthRetired,
+        Cause::AnonymousRejected,
+        Cause::SenderNotAllowed,
+        Cause::SenderUnauthenticated,
+        Cause::RelayDenied,
+        Cause::DirectSendRejected,
+        Cause::Intercepted,
+        Cause::RecipientRejected,
+        Cause::Greylisted,
+        Cause::Throttled,
+        Cause::Blocklisted,
+        Cause::MessageTooLarge,
+        Cause::Timeout,
+        Cause::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Ok => "ok",
+            Cause::DnsFailed => "dns_failed",
+            Cause::PortBlocked => "port_blocked",
+            Cause::ConnectionRefused => "connection_refused",
+            Cause::NotSmtp => "not_smtp",
+            Cause::TlsHandshakeFailed => "tls_handshake_failed",
+            Cause::TlsVersionUnsupported => "tls_version_unsupported",
+            Cause::TlsCertificateInvalid => "tls_certificate_invalid",
+            Cause::StarttlsUnavailable => "starttls_unavailable",
+            Cause::StarttlsRequired => "starttls_required",
+            Cause::AuthUnavailable => "auth_unavailable",
+            Cause::AuthFailed => "auth_failed",
+            Cause::AuthDisabled => "auth_disabled",
+            Cause::BasicAuthRetired => "basic_auth_retired",
+            Cause::AnonymousRejected => "anonymous_rejected",
+            Cause::SenderNotAllowed => "sender_not_allowed",
+            Cause::SenderUnauthenticated => "sender_unauthenticated",
+            Cause::RelayDenied => "relay_denied",
+            Cause::DirectSendRejected => "direct_send_rejected",
+            Cause::Intercepted => "intercepted",
+            Cause::RecipientRejected => "recipient_rejected",
+            Cause::Greylisted => "greylisted",
+            Cause::Throttled => "throttled",
+            Cause::Blocklisted => "blocklisted",
+            Cause::MessageTooLarge => "message_too_large",
+            Cause::Timeout => "timeout",
+            Cause::Unknown => "unknown",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+/// What is known besides the failure itself.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub security: Security,
+    /// The greeting named another domain than the host asked for.
+    pub foreign_banner: bool,
+    /// A verified certificate proved the server is the host asked for.
+    pub identity_proven: bool,
+}
+
+impl Default for Facts {
+    fn default() -> Facts {
+        Facts { security: Security::Starttls, foreign_banner: false, identity_proven: false }
+    }
+}
+
+impl Facts {
+    pub fn of(transport: &Transport) -> Facts {
+        Facts { security: transport.security, ..Facts::default() }
+    }
+}
+
+/// The cause of a failure (`None`: nothing failed).
+pub fn classify(failure: Option<&SendError>, facts: &Facts) -> Cause {
+    let Some(f) = failure else {
+        return if facts.foreign_banner && !facts.identity_proven { Cause::Intercepted } else { Cause::Ok };
+    };
+    let cause = match (&f.problem, &f.reply) {
+        (Problem::Refused, Some(reply)) => classify_reply(f.stage, reply, facts.security),
+        (Problem::Refused, None) => fallback(f.stage, None),
+        (Problem::Unresolved, _) => Cause::DnsFailed,
+        (Problem::ConnectRefused, _) => Cause::ConnectionRefused,
+        (Problem::ConnectTimeout | Problem::Unreachable, _) => Cause::PortBlocked,
+        (Problem::Timeout, _) if f.stage == Stage::Dns => Cause::DnsFailed,
+        (Problem::Timeout, _) => Cause::Timeout,
+        (Problem::NotSmtp | Problem::ImplicitTlsPort | Problem::PlainTextPort | Problem::NoGreeting, _) => Cause::NotSmtp,
+        // A server that hangs up before its greeting is not the SMTP server the settings expect.
+        (Problem::Closed, _) if f.stage == Stage::Greeting => Cause::NotSmtp,
+        (Problem::Closed | Problem::Io(_) | Problem::ReplyTooLarge | Problem::Internal, _) => Cause::Unknown,
+        (Problem::StarttlsNotOffered, _) => Cause::StarttlsUnavailable,
+        (Problem::Tls(TlsProblem::Certificate(_)), _) => Cause::TlsCertificateInvalid,
+        (Problem::Tls(TlsProblem::Version), _) => Cause::TlsVersionUnsupported,
+        (Problem::Tls(TlsProblem::NotTls), _) if facts.security == Security::Tls => Cause::NotSmtp,
+        (Problem::Tls(_), _) => Cause::TlsHandshakeFailed,
+        (Problem::NoAuthMechanism | Problem::InsecureAuth, _) => Cause::AuthUnavailable,
+    };
+    // A redirecting provider explains these better than they explain
+    // themselves: its server has another certificate and does not know the
+    // site's account.
+    let explained_by_interception = matches!(
+        cause,
+        Cause::TlsCertificateInvalid
+            | Cause::AuthFailed
+            | Cause::AuthUnavailable
+            | Cause::RelayDenied
+            | Cause::AnonymousRejected
+            | Cause::StarttlsUnavailable
+    );
+    if facts.foreign_banner && explained_by_interception {
+        Cause::Intercepted
+    } else {
+        cause
+    }
+}
+
+/// Which replies a rule matches.
+enum On {
+    /// These enhanced status codes, whatever the wording.
+    Enhanced(&'static [&'static str]),
+    /// Enhanced codes "class.subject.n" with n in a range.
+    EnhancedRange(&'static str, u16, u16),
+    /// Any of these words in the reply text (lower case).
+    Words(&'static [&'static str]),
+}
+
+/// Which reply classes a rule applies to.
+#[derive(Clone, Copy, PartialEq)]
+enum Class {
+    Any,
+    Transient,
+}
+
+pub struct Rule {
+    pub provider: &'static str,
+    on: On,
+    /// Empty: any stage.
+    stages: &'static [Stage],
+    class: Class,
+    pub cause: Cause,
+}
+
+const fn rule(provider: &'static str, on: On, cause: Cause) -> Rule {
+    Rule { provider, on, stages: &[], class: Class::Any, cause }
+}
+
+const fn at(provider: &'static str, stages: &'static [Stage], on: On, cause: Cause) -> Rule {
+    Rule { provider, on, stages, class: Class::Any, cause }
+}
+
+const fn transient(provider: &'static str, on: On, cause: Cause) -> Rule {
+    Rule { provider, on, stages: &[], class: Class::Transient, cause }
+}
+
+use Cause as C;
+use On::{Enhanced, EnhancedRange, Words};
+use Stage as S;
+
+const ENVELOPE: &[Stage] = &[S::MailFrom, S::RcptTo, S::Data, S::Message];
+const SUBMISSION: &[Stage] = &[S::MailFrom, S::Data, S::Message];
+
+/// What servers say, as data. Enhanced-code rules are tried first, in
+/// order; then wording rules, in order. Each cites its source.
+pub const RULES: &[Rule] = &[
+    // ---- enhanced status codes that decide alone
+    // Microsoft 365: "Enable or disable SMTP AUTH in Exchange Online" (535 5.7.139).
+    rule("microsoft365", Enhanced(&["5.7.139"]), C::AuthDisabled),
+    // Microsoft 365: "Deprecation of Basic authentication in Exchange Online" (5.7.30).
+    rule("microsoft365", Enhanced(&["5.7.30"]), C::BasicAuthRetired),
+    // Microsoft 365: "How to set up a multifunction device or application to send email" (530 5.7.57).
+    rule("microsoft365", Enhanced(&["5.7.57"]), C::AnonymousRejected),
+    // Microsoft 365: "Fix email delivery issues for error code 5.7.60" (send as).
+    rule("microsoft365", Enhanced(&["5.7.60"]), C::SenderNotAllowed),
+    // Microsoft 365: "Fix error code 5.7.68 ... Direct Send" (RejectDirectSend).
+    rule("microsoft365", Enhanced(&["5.7.68"]), C::DirectSendRejected),
+    // Microsoft 365: "Fix email delivery issues for error code 5.7.64" and "... 550 5.7.54".
+    rule("microsoft365", Enhanced(&["5.7.54", "5.7.64"]), C::RelayDenied),
+    // Microsoft 365: "Sending limits in Exchange Online" (5.2.2 SubmissionQuotaExceeded, 5.1.90 recipient rate).
+    at("microsoft365", SUBMISSION, Enhanced(&["5.2.2"]), C::Throttled),
+    rule("microsoft365", Enhanced(&["5.1.90"]), C::Throttled),
+    // Microsoft 365: "Email non-delivery reports and SMTP errors in Exchange Online" (432 4.3.2 STOREDRV throttling);
+    // Sendmail: its ratecontrol answers "421 4.3.2 Connection rate limit exceeded" (cf/README, FEATURE(ratecontrol)).
+    rule("microsoft365", Enhanced(&["4.3.2"]), C::Throttled),
+    // Microsoft 365: "Fix email delivery issues for error codes 4.7.500 through 4.7.699" (throttling).
+    rule("microsoft365", EnhancedRange("4.7.", 500, 699), C::Throttled),
+    // Microsoft 365: "Fix email delivery issues for error codes 5.7.600 through 5.7.699" (banned sending IP, delist portal).
+    rule("microsoft365", EnhancedRange("5.7.", 606, 649), C::Blocklisted),
+    // Microsoft 365: "Email non-delivery reports ... 5.7.23" (SPF violation) and "... 5.7.509" (DMARC reject).
+    rule("microsoft365", Enhanced(&["5.7.23", "5.7.509"]), C::SenderUnauthenticated),
+    // Microsoft 365: "Opportunistic TLS ... 421 4.7.66 TLS 1.0 and 1.1 are not supported".
+    rule("microsoft365", Enhanced(&["4.7.66"]), C::TlsVersionUnsupported),
+    // Microsoft 365: "Email non-delivery reports ... 5.1.10 RecipientNotFound" and "5.4.1 Recipient address rejected: Access denied".
+    at("microsoft365", &[S::RcptTo], Enhanced(&["5.1.10", "5.4.1"]), C::RecipientRejected),
+    // Microsoft 365: "535 5.7.3 Authentication unsuccessful" (wrong password or token).
+    at("microsoft365", &[S::Auth], Enhanced(&["5.7.3"]), C::AuthFailed),
+    // Google: "SMTP errors and codes" (5.7.26 unauthenticated sender, DMARC; 4.7.26 rate limited because unauthenticated;
+    // 5.7.27 SPF).
+    rule("google", Enhanced(&["5.7.26", "4.7.26", "5.7.27"]), C::SenderUnauthenticated),
+    // Google: "SMTP errors and codes" (4.7.28 unusual rate from your IP; 5.4.5 daily sending or relay limit).
+    rule("google", Enhanced(&["4.7.28", "5.4.5"]), C::Throttled),
+    // Google: "SMTP errors and codes" (534 5.7.9 Application-specific password required; 534 5.7.14 log in via web browser).
+    at("google", &[S::Auth], Enhanced(&["5.7.9", "5.7.14"]), C::AuthFailed),
+    // RFC 4954 section 6: 535 5.7.8 authentication credentials invalid (Postfix, Gmail).
+    at("rfc", &[S::Auth], Enhanced(&["5.7.8"]), C::AuthFailed),
+    // RFC 4954 section 6: 538 5.7.11 encryption required for the requested mechanism.
+    rule("rfc", Enhanced(&["5.7.11"]), C::StarttlsRequired),
+    // RFC 3463: 5.2.3 message length exceeds administrative limit, 5.3.4 / 4.3.4 message too big for system
+    // (Postfix message_size_limit, Google "552 5.2.3 Your message exceeded Google's message size limits").
+    at("rfc", ENVELOPE, Enhanced(&["5.2.3", "5.3.4", "4.3.4"]), C::MessageTooLarge),
+    // RFC 3463: 5.1.1 bad destination mailbox address (Postfix, Gmail, Sendmail "User unknown").
+    at("rfc", &[S::RcptTo], Enhanced(&["5.1.1"]), C::RecipientRejected),
+    // ---- wording, for generic or absent enhanced codes
+    // Microsoft 365, Google, Postfix, Amazon SES: "530 5.7.0 Must issue a STARTTLS command first".
+    rule("postfix", Words(&["must issue a starttls", "starttls first", "tls required", "encryption required", "must use tls"]), C::StarttlsRequired),
+    // Postfix: postgrey ("450 4.2.0 ... Greylisted, see http://postgrey.schweikert.ch/..."); Sendmail: milter-greylist
+    // ("451 4.7.1 Greylisting in action, please come back later").
+    transient("postfix", Words(&["greylist", "graylist", "grey-list", "gray-list"]), C::Greylisted),
+    // Postfix: postconf(5) reject_rbl_client ("Service unavailable; Client host [ip] blocked using zen.spamhaus.org");
+    // Exim: spec "Access control lists" dnslists ("rejected because ip is in a black list at zen.spamhaus.org");
+    // Sendmail: cf/README FEATURE(dnsbl) ("Rejected: ip listed at zen.spamhaus.org").
+    rule("postfix", Words(&["blocked using", "black list at", "blacklisted", "blocklisted", "listed at ", "dnsbl", "spamhaus"]), C::Blocklisted),
+    // Postfix: pypolicyd-spf ("Message rejected due to: SPF fail - not authorized"); Microsoft 365 / Exim SPF, DKIM, DMARC wording.
+    rule("postfix", Words(&["spf", "dkim", "dmarc", "sender policy framework", "sender is unauthenticated"]), C::SenderUnauthenticated),
+    // Postfix: postconf(5) reject_sender_login_mismatch ("553 5.7.1 <a>: Sender address rejected: not logged in");
+    // Google: "530 5.7.0 Authentication Required"; SendGrid: "550 Unauthenticated senders not allowed";
+    // Amazon SES: "530 Authentication required".
+    at("postfix", ENVELOPE, Words(&["not logged in", "authentication required", "not authenticated", "unauthenticated senders"]), C::AnonymousRejected),
+    // Postfix: postconf(5) reject_sender_login_mismatch ("553 5.7.1 <a>: Sender address rejected: not owned by user u").
+    rule("postfix", Words(&["not owned by user"]), C::SenderNotAllowed),
+    // Microsoft 365: "send as" permission wording of 5.7.60 without its code.
+    rule("microsoft365", Words(&["send as", "send on behalf"]), C::SenderNotAllowed),
+    // SendGrid: "SMTP Errors and Troubleshooting" ("403 You are not authorized to send from that email address":
+    // the from address does not match a verified Sender Identity).
+    rule("sendgrid", Words(&["verified sender identity", "not authorized to send from"]), C::SenderNotAllowed),
+    // Amazon SES: "Amazon SES SMTP issues" ("554 Message rejected: Email address is not verified").
+    rule("amazon-ses", Words(&["address is not verified", "identities failed the check"]), C::SenderNotAllowed),
+    // Zoho ZeptoMail: "SMTP Error Codes" ("553 Relaying disallowed as <address>": a From address of a domain not set up).
+    at("zoho", &[S::MailFrom], Words(&["relaying disallowed"]), C::SenderNotAllowed),
+    // Amazon SES: "Amazon SES SMTP issues" ("454 Throttling failure: Maximum sending rate exceeded",
+    // "454 Throttling failure: Daily message quota exceeded").
+    rule("amazon-ses", Words(&["throttling failure", "sending rate exceeded", "message quota exceeded"]), C::Throttled),
+    // SendGrid: "SMTP Errors and Troubleshooting" ("451 Authentication failed: Maximum credits exceeded",
+    // "450 too frequent connects from ip, please try again later").
+    rule("sendgrid", Words(&["maximum credits exceeded", "too frequent connects"]), C::Throttled),
+    // Amazon SES: "SMTP response codes returned by Amazon SES" ("421 Too many concurrent SMTP connections").
+    rule("amazon-ses", Words(&["too many concurrent smtp connections"]), C::Throttled),
+    // cPanel: WHM "Tweak Settings > Mail" (Max hourly emails per domain; Maximum percentage of failed or deferred
+    // messages a domain may send per hour), which Exim enforces with "Domain d has exceeded the max emails per hour"
+    // and "... the max defers and failures per hour (5/5 (100%)) allowed. Message discarded."
+    rule("cpanel", Words(&["max emails per hour", "max defers and failures per hour"]), C::Throttled),
+    // Postfix: anvil(8) limits ("450 4.7.1 Error: too much mail from ip", "421 4.7.0 Error: too many connections from ip",
+    // "450 4.7.1 Error: too many recipients from ip"); Google "450 4.2.1 ... receiving mail at a rate that prevents
+    // additional messages" and "454 4.7.0 Too many login attempts, please try again later".
+    rule("postfix", Words(&["too much mail", "too many connections", "too many messages", "too many recipients from", "rate limit", "rate that prevents", "unusual rate", "throttl", "quota exceeded", "too many login attempts"]), C::Throttled),
+    // Google: "SMTP errors and codes" ("421 4.7.0 Try again later, closing connection"), transient only.
+    transient("google", Words(&["try again later", "try later"]), C::Throttled),
+    // Postfix: "Relay access denied" (smtpd reject_unauth_destination); Sendmail: "Relaying denied" (cf/README);
+    // Exim: "relay not permitted" (its default configuration's ACL); Google "SMTP relay service error messages":
+    // "550 5.7.0 Mail relay denied ... Invalid credentials for relay".
+    rule("postfix", Words(&["relay"]), C::RelayDenied),
+    // Exim and cPanel hosts: "535 Incorrect authentication data"; Amazon SES: "535 Authentication Credentials Invalid";
+    // SendGrid: "535 Authentication failed: Bad username / password"; Zoho ZeptoMail: "535 Authentication Failed";
+    // Google: "535 5.7.8 Username and Password not accepted".
+    at("exim", &[S::Auth], Words(&["incorrect authentication data", "credentials invalid", "authentication failed", "not accepted", "authentication unsuccessful"]), C::AuthFailed),
+    // Postfix: "503 5.5.1 Error: authentication not enabled".
+    at("postfix", &[S::Auth], Words(&["authentication not enabled"]), C::AuthUnavailable),
+    // Message size wording without RFC 3463 codes: Exim "552 Message size exceeds maximum permitted",
+    // Sendmail "552 5.2.3 Message exceeds maximum fixed size"; Zoho ZeptoMail "5.2.0 Email size exceeded the policy".
+    at("exim", ENVELOPE, Words(&["size exceeds", "size exceeded", "exceeds maximum", "message too large", "message too big", "message size"]), C::MessageTooLarge),
+    // Exim, Sendmail, cPanel hosts: "550 No Such User Here", "550 5.1.1 <a>... User unknown".
+    at("exim", &[S::RcptTo], Words(&["no such user", "user unknown", "does not exist", "recipient not found", "unknown user"]), C::RecipientRejected),
+];
+
+fn reply_matches(rule: &Rule, stage: Stage, reply: &Reply, text: &str) -> bool {
+    let enhanced = reply.enhanced.as_deref().unwrap_or("");
+    let stage_ok = rule.stages.is_empty() || rule.stages.contains(&stage);
+    let class_ok = rule.class == Class::Any || reply.is_transient();
+    stage_ok
+        && class_ok
+        && match rule.on {
+            Enhanced(codes) => codes.contains(&enhanced),
+            EnhancedRange(prefix, low, high) => enhanced
+                .strip_prefix(prefix)
+                .and_then(|d| d.parse::<u16>().ok())
+                .is_some_and(|d| (low..=high).contains(&d)),
+            Words(words) => words.iter().any(|w| text.contains(w)),
+        }
+}
+
+/// The rule that decides a reply, if any.
+pub fn matching_rule(stage: Stage, reply: &Reply) -> Option<&'static Rule> {
+    let text = reply.text().to_ascii_lowercase();
+    let by_code = RULES.iter().filter(|r| !matches!(r.on, Words(_)));
+    let by_words = RULES.iter().filter(|r| matches!(r.on, Words(_)));
+    by_code.chain(by_words).find(|r| reply_matches(r, stage, reply, &text))
+}
+
+/// The cause a server's negative reply points to.
+pub fn classify_reply(stage: Stage, reply: &Reply, security: Security) -> Cause {
+    let cause = matching_rule(stage, reply).map(|r| r.cause).unwrap_or_else(|| fallback(stage, Some(reply)));
+    match cause {
+        // The server demands STARTTLS: a setting of no encryption is the cause;
+        // with another setting, the server did not offer what it demands.
+        Cause::StarttlsRequired if security != Security::None => Cause::StarttlsUnavailable,
+        cause => cause,
+    }
+}
+
+/// A reply no rule knows, by the command it answered and its code.
+fn fallback(stage: Stage, reply: Option<&Reply>) -> Cause {
+    let code = reply.map(|r| r.code).unwrap_or(550);
+    let enhanced = reply.and_then(|r| r.enhanced.as_deref()).unwrap_or("");
+    match stage {
+        _ if code == 538 => Cause::StarttlsRequired,
+        // RFC 3207 section 4: 454 TLS not available; any refusal of STARTTLS.
+        Stage::Starttls => Cause::StarttlsUnavailable,
+        Stage::Auth if code == 504 => Cause::AuthUnavailable,
+        // RFC 4954 section 6: a refused AUTH (535, 534, 454 ...) is a refused login.
+        Stage::Auth => Cause::AuthFailed,
+        Stage::MailFrom | Stage::RcptTo if code == 530 => Cause::AnonymousRejected,
+        Stage::MailFrom if enhanced == "5.7.1" => Cause::SenderNotAllowed,
+        Stage::RcptTo if enhanced == "5.7.1" => Cause::RelayDenied,
+        Stage::RcptTo if code >= 500 => Cause::RecipientRejected,
+        _ => Cause::Unknown,
+    }
+}
+
+/// Whether a greeting's server name belongs to another domain than the host
+/// asked for. Only names can be compared: an address or "localhost" says
+/// nothing about which server was meant, and a bare word is no domain.
+pub fn names_other_domain(host: &str, greeting_name: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.parse::<IpAddr>().is_ok() || !greeting_name.contains('.') || greeting_name.starts_with('[') {
+        return false;
+    }
+    registered_domain(&host) != registered_domain(greeting_name)
+}
+
+/// The last two labels: "smtp.office365.com" -> "office365.com". Enough to
+/// tell one provider from another without a public-suffix list.
+fn registered_domain(name: &str) -> String {
+    let labels: Vec<&str> = name.trim_end_matches('.').rsplit('.').take(2).collect();
+    labels.into_iter().rev().collect::<Vec<_>>().join(".")
+}
+
+/// The DNS block list a reply names, if it names one.
+pub fn named_blocklist(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    for marker in ["blocked using ", "black list at ", "listed at ", "listed in ", "listed on "] {
+        if let Some(at) = lower.find(marker) {
+            let rest = &text[at + marker.len()..];
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect();
+            let name = name.trim_end_matches('.');
+            if name.contains('.') {
+                return Some(name.to_string());
+            }
+        }
+    }
+    ["zen.spamhaus.org", "spamhaus", "spamcop", "barracuda", "sorbs", "uceprotect", "spamrats"]
+        .iter()
+        .find(|l| lower.contains(*l))
+        .map(|l| l.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn reply(line: &str) -> Reply {
+        let code = line[..3].parse().unwrap();
+        Reply::new(code, vec![line.get(4..).unwrap_or("").to_string()])
+    }
+
+    fn stage(name: &str) -> Stage {
+        match name {
+            "auth" => Stage::Auth,
+            "mail" => Stage::MailFrom,
+            "rcpt" => Stage::RcptTo,
+            "data" => Stage::Message,
+            "starttls" => Stage::Starttls,
+            "greeting" => Stage::Greeting,
+            other => panic!("no stage {other}"),
+        }
+    }
+
+    /// tests/replies.tsv: provider, stage, cause, reply line; shared with the pytest.
+    #[test]
+    fn real_reply_lines_map_to_their_causes() {
+        let table = include_str!("../tests/replies.tsv");
+        let mut count = 0;
+        let mut failures = Vec::new();
+        for line in table.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+            let fields: Vec<&str> = line.splitn(4, '\t').collect();
+            let [provider, stage_name, cause, text] = fields[..] else { panic!("bad row {line}") };
+            let security = if cause == "starttls_required" { Security::None } else { Security::Starttls };
+            let got = classify_reply(stage(stage_name), &reply(text), security);
+            if got.as_str() != cause {
+                failures.push(format!("{provider} {stage_name}: {text}\n  expected {cause}, got {}", got.as_str()));
+            }
+            count += 1;
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(count >= 60, "only {count} reply lines");
+    }
+
+    #[test]
+    fn the_enhanced_code_decides_over_the_wording() {
+        // Relay wording, but 5.7.60 is Microsoft's send-as refusal.
+        let r = reply("550 5.7.60 SMTP; Client does not have permissions to send as this sender; relay");
+        assert_eq!(classify_reply(Stage::MailFrom, &r, Security::Starttls), Cause::SenderNotAllowed);
+        // Rate wording, but 5.7.26 is Google's unauthenticated sender.
+        let r = reply("550 5.7.26 rate limit: This mail has been blocked because the sender is unauthenticated.");
+        assert_eq!(classify_reply(Stage::Message, &r, Security::Starttls), Cause::SenderUnauthenticated);
+    }
+
+    #[test]
+    fn starttls_required_only_when_the_setting_says_no_encryption() {
+        let r = reply("530 5.7.0 Must issue a STARTTLS command first");
+        assert_eq!(classify_reply(Stage::MailFrom, &r, Security::None), Cause::StarttlsRequired);
+        assert_eq!(classify_reply(Stage::MailFrom, &r, Security::Opportunistic), Cause::StarttlsUnavailable);
+    }
+
+    #[test]
+    fn disagreements_of_old_are_settled() {
+        let facts = Facts::default();
+        // 454 to STARTTLS: the server refuses STARTTLS.
+        let e = SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "refused", reply("454 4.7.0 TLS not available due to local problem"));
+        assert_eq!(classify(Some(&e), &facts), Cause::StarttlsUnavailable);
+        // An unrecognised 5xx to AUTH: a refused login.
+        let e = SendError::from_reply(ErrorKind::Auth, Stage::Auth, "refused", reply("554 5.0.0 nope"));
+        assert_eq!(classify(Some(&e), &facts), Cause::AuthFailed);
+        let e = SendError::new(ErrorKind::Auth, Stage::Auth, Problem::NoAuthMechanism, "x");
+        assert_eq!(classify(Some(&e), &facts), Cause::AuthUnavailable);
+    }
+
+    #[test]
+    fn problems_without_replies() {
+        let facts = Facts::default();
+        let cause = |problem: Problem, stage: Stage| classify(Some(&SendError::new(ErrorKind::Protocol, stage, problem, "")), &facts);
+        assert_eq!(cause(Problem::ConnectTimeout, Stage::Connect), Cause::PortBlocked);
+        assert_eq!(cause(Problem::Unreachable, Stage::Connect), Cause::PortBlocked);
+        assert_eq!(cause(Problem::ConnectRefused, Stage::Connect), Cause::ConnectionRefused);
+        assert_eq!(cause(Problem::Tls(TlsProblem::Certificate(crate::error::CertProblem::Expired)), Stage::TlsHandshake), Cause::TlsCertificateInvalid);
+        assert_eq!(cause(Problem::StarttlsNotOffered, Stage::Ehlo), Cause::StarttlsUnavailable);
+        assert_eq!(cause(Problem::NotSmtp, Stage::Greeting), Cause::NotSmtp);
+        assert_eq!(cause(Problem::Tls(TlsProblem::NotTls), Stage::TlsHandshake), Cause::TlsHandshakeFailed);
+        let implicit = Facts { security: Security::Tls, ..Facts::default() };
+        let e = SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::Tls(TlsProblem::NotTls), "");
+        assert_eq!(classify(Some(&e), &implicit), Cause::NotSmtp);
+        let foreign = Facts { foreign_banner: true, ..Facts::default() };
+        assert_eq!(classify(None, &foreign), Cause::Intercepted);
+        assert_eq!(classify(None, &Facts { identity_proven: true, ..foreign }), Cause::Ok);
+    }
+
+    #[test]
+    fn block_lists_are_named() {
+        assert_eq!(
+            named_blocklist("Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1").as_deref(),
+            Some("zen.spamhaus.org")
+        );
+        assert_eq!(named_blocklist("Rejected: 192.0.2.1 listed at bl.spamcop.net").as_deref(), Some("bl.spamcop.net"));
+        assert_eq!(named_blocklist("nothing here"), None);
+    }
+
+    #[test]
+    fn foreign_banners_are_told_apart_from_the_same_provider() {
+        assert!(!names_other_domain("smtp.office365.com", "ph0pr07ca0003.outlook.office365.com"));
+        assert!(names_other_domain("smtp.office365.com", "p3plcpnl0123.prod.phx3.secureserver.net"));
+        assert!(!names_other_domain("localhost", "web01.example.com"));
+        assert!(!names_other_domain("127.0.0.1", "relay.other.example"));
+        assert!(!names_other_domain("smtp.gmail.com", "mx"));
+    }
+
+    /// The rule count per provider, printed for the notes (`cargo test -- --nocapture rule_counts`).
+    #[test]
+    fn rule_counts() {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for r in RULES {
+            match counts.iter_mut().find(|(p, _)| *p == r.provider) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((r.provider, 1)),
+            }
+        }
+        println!("{counts:?}");
+        assert!(counts.len() >= 8);
+    }
+}
