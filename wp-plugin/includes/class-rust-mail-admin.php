@@ -244,11 +244,7 @@ class Rust_Mail_Admin {
 				),
 			);
 		}
-		foreach ( (array) ( $diagnosis['steps'] ?? array() ) as $step ) {
-			if ( 'auth' === ( $step['name'] ?? '' ) && 'fail' === ( $step['status'] ?? '' ) ) {
-				Rust_Mail_OAuth::login_refused();
-			}
-		}
+		Rust_Mail_OAuth::forget_if_refused( (string) ( $diagnosis['verdict']['cause'] ?? '' ) );
 		// Kept for the page the browser is redirected to; per user, and briefly.
 		self::keep_for_user( self::DIAGNOSIS_META, $diagnosis, 15 * MINUTE_IN_SECONDS );
 		self::redirect( self::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );

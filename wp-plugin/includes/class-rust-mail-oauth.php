@@ -86,13 +86,19 @@ class Rust_Mail_OAuth {
 	}
 
 	/**
-	 * After the server refused the login: a cached token it does not take (wrong scope, or the app's service principal
-	 * not yet registered in Exchange) would otherwise be sent again until it expires, even after the admin fixed it.
+	 * After the server refused the login (the extension's classifier says `auth_failed`): a cached token it does not
+	 * take (wrong scope, or the app's service principal not yet registered in Exchange) would otherwise be sent again
+	 * until it expires, even after the admin fixed it.
+	 *
+	 * @param string $cause the failure's cause, from the extension.
+	 * @return bool whether the token was dropped.
 	 */
-	public static function login_refused() {
-		if ( self::is_configured() ) {
-			self::forget();
+	public static function forget_if_refused( $cause ) {
+		if ( 'auth_failed' !== $cause || ! self::is_configured() ) {
+			return false;
 		}
+		self::forget();
+		return true;
 	}
 
 	/** RUST_MAIL_OAUTH_TOKEN_URL, or Microsoft's global endpoint, with the tenant filled in. */

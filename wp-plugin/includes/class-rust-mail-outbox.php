@@ -354,9 +354,8 @@ class Rust_Mail_Outbox {
 			// RustMailException: the extension refused the input (for example a setting it does not accept).
 			$result = self::failure( 'invalid_input', $e->getMessage(), false );
 		}
-		if ( '' === $prefix && 535 === (int) ( $result['code'] ?? 0 ) ) {
-			// A refused OAuth2 token is dropped: the next message asks for a new one.
-			Rust_Mail_OAuth::login_refused();
+		// A refused OAuth2 token is dropped: the next message asks for a new one.
+		if ( '' === $prefix && Rust_Mail_OAuth::forget_if_refused( Rust_Mail_Router::error_parts( $result )['cause'] ) ) {
 			unset( self::$drain_transports[ $prefix ] );
 		}
 		return $result;
