@@ -20,6 +20,8 @@ define( 'RUST_MAIL_PLUGIN_VERSION', '0.1.0' );
 
 require_once __DIR__ . '/includes/class-rust-mail-settings.php';
 require_once __DIR__ . '/includes/class-rust-mail-oauth.php';
+require_once __DIR__ . '/includes/class-rust-mail-caller.php';
+require_once __DIR__ . '/includes/class-rust-mail-result.php';
 require_once __DIR__ . '/includes/class-rust-mail-log.php';
 require_once __DIR__ . '/includes/class-rust-mail-rate-limit.php';
 require_once __DIR__ . '/includes/class-rust-mail-outbox.php';

@@ -414,20 +414,4 @@ class Rust_Mail_Admin {
 	public static function status_label( $status ) {
 		return self::status_labels()[ $status ] ?? $status;
 	}
-
-	public static function caller_label( $caller ) {
-		if ( '' === $caller ) {
-			return __( 'unknown', 'rust-mail' );
-		}
-		list( $kind, $name ) = array_pad( explode( ':', $caller, 2 ), 2, '' );
-		$kinds = array(
-			'plugin'    => __( 'Plugin: %s', 'rust-mail' ),
-			'mu-plugin' => __( 'Must-use plugin: %s', 'rust-mail' ),
-			'theme'     => __( 'Theme: %s', 'rust-mail' ),
-			'core'      => __( 'WordPress core: %s', 'rust-mail' ),
-			'other'     => __( 'Other: %s', 'rust-mail' ),
-		);
-		/* translators: %s: plugin, theme or file name */
-		return isset( $kinds[ $kind ] ) ? sprintf( $kinds[ $kind ], $name ) : $caller;
-	}
 }

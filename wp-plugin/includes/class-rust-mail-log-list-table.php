@@ -179,6 +179,6 @@ class Rust_Mail_Log_List_Table extends WP_List_Table {
 	}
 
 	protected function column_caller( $item ) {
-		return esc_html( Rust_Mail_Admin::caller_label( $item['caller'] ) );
+		return esc_html( Rust_Mail_Caller::label( $item['caller'] ) );
 	}
 }

@@ -355,7 +355,7 @@ class Rust_Mail_Outbox {
 			$result = self::failure( 'invalid_input', $e->getMessage(), false );
 		}
 		// A refused OAuth2 token is dropped: the next message asks for a new one.
-		if ( '' === $prefix && Rust_Mail_OAuth::forget_if_refused( Rust_Mail_Router::error_parts( $result )['cause'] ) ) {
+		if ( '' === $prefix && Rust_Mail_OAuth::forget_if_refused( Rust_Mail_Result::error( $result )['cause'] ) ) {
 			unset( self::$drain_transports[ $prefix ] );
 		}
 		return $result;
@@ -380,12 +380,12 @@ class Rust_Mail_Outbox {
 	}
 
 	private static function is_transient( array $result ) {
-		return Rust_Mail_Router::error_parts( $result )['transient'];
+		return Rust_Mail_Result::error( $result )['transient'];
 	}
 
 	/** What the log shows of one attempt. */
 	private static function attempt_record( $connection, array $result ) {
-		$error = Rust_Mail_Router::error_parts( $result );
+		$error = Rust_Mail_Result::error( $result );
 		return array(
 			'at'            => gmdate( 'Y-m-d H:i:s' ),
 			'connection'    => $connection,
@@ -411,7 +411,7 @@ class Rust_Mail_Outbox {
 	private static function finish( array $row, array $envelope, array $attempts, array $result, $may_wait ) {
 		$log     = array_merge( is_array( $row['attempt_log'] ) ? $row['attempt_log'] : ( json_decode( (string) $row['attempt_log'], true ) ?: array() ), $attempts );
 		$last    = end( $attempts );
-		$error   = Rust_Mail_Router::error_parts( $result );
+		$error   = Rust_Mail_Result::error( $result );
 		$retry   = array();
 		$refused = '';
 		foreach ( (array) ( $result['rejected'] ?? array() ) as $address => $reply ) {

@@ -68,7 +68,7 @@ class Rust_Mail_PHPMailer extends PHPMailer\PHPMailer\PHPMailer {
 			return true;
 		}
 		if ( empty( $result['ok'] ) ) {
-			throw new PHPMailer\PHPMailer\Exception( Rust_Mail_Router::error_message( $result ), self::STOP_CRITICAL );
+			throw new PHPMailer\PHPMailer\Exception( Rust_Mail_Result::failure_text( $result ), self::STOP_CRITICAL );
 		}
 		if ( ! empty( $result['rejected'] ) ) {
 			$refused = '';

@@ -96,7 +96,7 @@ class Rust_Mail_Router {
 			$phpmailer = self::new_phpmailer();
 		}
 		self::$call = array(
-			'caller'           => self::find_caller(),
+			'caller'           => Rust_Mail_Caller::detect(),
 			'logged'           => false,
 			'attachment_names' => self::attachment_names( $atts['attachments'] ?? array() ),
 			'carries_key'      => $carries_key,
@@ -192,7 +192,7 @@ class Rust_Mail_Router {
 				'recipients'   => self::recipients_text( $mailer ),
 				'subject'      => $mailer->Subject,
 				'message_id'   => $mailer->getLastMessageID(),
-				'caller'       => self::$call['caller'] ?? self::find_caller(),
+				'caller'       => self::$call['caller'] ?? Rust_Mail_Caller::detect(),
 				'body'         => self::may_log_body() ? self::body_text( $mailer ) : null,
 				'carries_key'  => ! empty( self::$call['carries_key'] ),
 				'raw'          => $raw,
@@ -241,32 +241,6 @@ class Rust_Mail_Router {
 		);
 	}
 
-	/** @return array{kind: string, message: string, transient: bool} of a result's `error` (empty when none). */
-	public static function error_parts( array $result ) {
-		$error = $result['error'] ?? null;
-		if ( ! is_array( $error ) ) {
-			return array( 'kind' => '', 'cause' => '', 'message' => '', 'transient' => false );
-		}
-		$kind = (string) ( $error['kind'] ?? $error[0] ?? '' );
-		return array(
-			'kind'      => $kind,
-			// The diagnosis's cause, which the extension's classifier gives; a failure of the plugin's own (oauth,
-			// settings, invalid_input) is its own cause.
-			'cause'     => (string) ( $error['cause'] ?? $kind ),
-			'message'   => (string) ( $error['message'] ?? $error[1] ?? '' ),
-			'transient' => (bool) ( $error['transient'] ?? $error[2] ?? false ),
-		);
-	}
-
-	/** The text wp_mail_failed carries, like PHPMailer's own "SMTP Error: ..." messages. */
-	public static function error_message( array $result ) {
-		$error = self::error_parts( $result );
-		if ( '' === $error['message'] ) {
-			return 'SMTP Error: the message was not sent.';
-		}
-		return 'SMTP Error: ' . $error['message'];
-	}
-
 	private static function recipients_text( PHPMailer\PHPMailer\PHPMailer $mailer ) {
 		$parts = array();
 		foreach ( array( 'To' => $mailer->getToAddresses(), 'Cc' => $mailer->getCcAddresses(), 'Bcc' => $mailer->getBccAddresses() ) as $label => $addresses ) {
@@ -312,56 +286,5 @@ class Rust_Mail_Router {
 
 	public static function finish_call() {
 		self::$call = null;
-	}
-
-	/**
-	 * Which plugin or theme called wp_mail(): the first plugin, must-use plugin or theme file on the call stack above
-	 * wp_mail() (so a plugin calling a core function that mails is named, not core). Falls back to the file that
-	 * called wp_mail() itself.
-	 */
-	public static function find_caller() {
-		$frames  = debug_backtrace( DEBUG_BACKTRACE_IGNORE_ARGS ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
-		$started = false;
-		$direct  = '';
-		$places  = array(
-			'mu-plugin' => wp_normalize_path( WPMU_PLUGIN_DIR ) . '/',
-			'plugin'    => wp_normalize_path( WP_PLUGIN_DIR ) . '/',
-			'theme'     => wp_normalize_path( get_theme_root() ) . '/',
-		);
-		foreach ( $frames as $frame ) {
-			if ( ! $started ) {
-				$started = isset( $frame['function'] ) && 'wp_mail' === $frame['function'] && empty( $frame['class'] );
-				if ( ! $started || empty( $frame['file'] ) ) {
-					continue;
-				}
-			}
-			if ( empty( $frame['file'] ) ) {
-				continue;
-			}
-			$file = wp_normalize_path( $frame['file'] );
-			if ( '' === $direct ) {
-				$direct = $file;
-			}
-			foreach ( $places as $kind => $dir ) {
-				if ( 0 === strpos( $file, $dir ) ) {
-					$slug = strtok( substr( $file, strlen( $dir ) ), '/' );
-					if ( 'plugin' === $kind && 'rust-mail' === $slug ) {
-						continue 2; // Our own test mail is sent on the admin's behalf: keep looking, fall back below.
-					}
-					return $kind . ':' . $slug;
-				}
-			}
-		}
-		if ( '' === $direct ) {
-			return '';
-		}
-		if ( 0 === strpos( $direct, $places['plugin'] . 'rust-mail/' ) ) {
-			return 'plugin:rust-mail';
-		}
-		$root = wp_normalize_path( ABSPATH );
-		if ( 0 === strpos( $direct, $root ) ) {
-			return 'core:' . substr( $direct, strlen( $root ) );
-		}
-		return 'other:' . basename( $direct );
 	}
 }

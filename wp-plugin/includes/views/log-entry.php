@@ -50,7 +50,7 @@ defined( 'ABSPATH' ) || exit;
 			__( 'Error', 'rust-mail' )         => Rust_Mail_Admin::redact( $entry['error_message'] ),
 			/* translators: %s: milliseconds */
 			__( 'Duration', 'rust-mail' )      => null === $entry['duration_ms'] ? '' : sprintf( __( '%s ms', 'rust-mail' ), number_format_i18n( (int) $entry['duration_ms'] ) ),
-			__( 'Sent by', 'rust-mail' )       => Rust_Mail_Admin::caller_label( $entry['caller'] ),
+			__( 'Sent by', 'rust-mail' )       => Rust_Mail_Caller::label( $entry['caller'] ),
 			__( 'Attempts', 'rust-mail' )      => number_format_i18n( (int) $entry['attempts'] ),
 			__( 'Delivered through', 'rust-mail' ) => '' === $entry['connection'] ? '' : ( 'fallback' === $entry['connection'] ? __( 'the fallback connection', 'rust-mail' ) : __( 'the primary connection', 'rust-mail' ) ),
 			__( 'Next attempt', 'rust-mail' )  => Rust_Mail_Log::STATUS_QUEUED === $entry['status'] && $entry['next_attempt_at'] ? Rust_Mail_Admin::format_time( $entry['next_attempt_at'] ) : '',
