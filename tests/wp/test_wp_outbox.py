@@ -50,6 +50,12 @@ def rows(wp):
     return wp.log_rows()
 
 
+def fallback_to(server):
+    """Settings of a fallback connection to a capture server."""
+    return {"fallback_host": "127.0.0.1", "fallback_port": server.port, "fallback_security": "none",
+            "fallback_auth": "none"}
+
+
 def test_queued_mail_is_stored_first_then_sent_after_the_response(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued")
@@ -125,8 +131,7 @@ def test_a_451_is_retried_and_the_message_arrives_once(outbox, smtp_server):
 
 def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, capture):
     fallback = capture()
-    outbox.set_settings(port=free_port(), delivery="queued", fallback_host="127.0.0.1", fallback_port=fallback.port,
-                        fallback_security="none", fallback_auth="none")
+    outbox.set_settings(port=free_port(), delivery="queued", **fallback_to(fallback))
     assert queue(outbox) == [True, "queued"]
     assert len(fallback.messages()) == 1
     [row] = rows(outbox)
@@ -138,8 +143,7 @@ def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, captu
 
 def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture):
     fallback = capture()
-    wp.set_settings(port=free_port(), delivery="immediate", fallback_host="127.0.0.1", fallback_port=fallback.port,
-                    fallback_security="none", fallback_auth="none")
+    wp.set_settings(port=free_port(), delivery="immediate", **fallback_to(fallback))
     assert queue(wp) == [True, "sent"]
     assert len(fallback.messages()) == 1
 
@@ -180,8 +184,7 @@ def test_a_server_rate_limiting_the_site_gets_everything_once_none_failed(outbox
 def test_alert_mail_reaches_the_admin_through_the_fallback_once_an_hour(outbox, capture, smtp_server):
     refusing = smtp_server(replies={"data": "554 5.7.1 Rejected"})
     fallback = capture()
-    outbox.set_settings(port=refusing.port, delivery="queued", alert_mail=True, fallback_host="127.0.0.1",
-                        fallback_port=fallback.port, fallback_security="none", fallback_auth="none")
+    outbox.set_settings(port=refusing.port, delivery="queued", alert_mail=True, **fallback_to(fallback))
     queue(outbox, subject="Order 1")
     queue(outbox, subject="Order 2")
     [alert] = [m for m in fallback.messages() if "Mail is not going out" in m.message["Subject"]]
