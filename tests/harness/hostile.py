@@ -124,4 +124,10 @@ class HostileServer:
                 pass  # the client hung up, as it should
 
     def stop(self):
+        # shutdown() first: a close() alone leaves the listener open while the accept thread blocks in accept(),
+        # and a server started next on the same port would not get it.
+        try:
+            self._socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._socket.close()
