@@ -5,6 +5,7 @@
 //! The walk is I/O: it records what happened as data ([`SendError`]: stage,
 //! problem, reply) and leaves every judgement to [`crate::classify`].
 
+pub mod records;
 pub mod verdict;
 
 use crate::classify::{classify, names_other_domain, Cause, Facts};
