@@ -52,8 +52,10 @@ class RustMailException extends \Exception {}
 function rust_mail_send(array $message, array $transport): array {}
 
 /**
- * Walks a connection step by step (dns, tcp, greeting, ehlo, tls, auth,
- * envelope, send) and says what is wrong and what to do.
+ * Walks a connection step by step (dns, sender_dns, tcp, greeting, ehlo,
+ * tls, auth, envelope, send) and says what is wrong and what to do. With
+ * auth 'none' and a `from` option, sender_dns checks the From domain's SPF
+ * record (does it authorise the relay?) and its DMARC record.
  *
  * @param array $transport The same as for rust_mail_send(); `host` may be left
  *   out when `$options['mx_domain']` is given.

@@ -1,14 +1,15 @@
-//! `rust_mail_diagnose()`: walks a connection one step at a time (dns, tcp,
-//! greeting, ehlo, tls, auth, envelope, send), records each, and ends with a
-//! verdict a site owner can act on.
+//! `rust_mail_diagnose()`: walks a connection one step at a time (dns,
+//! sender_dns, tcp, greeting, ehlo, tls, auth, envelope, send), records each,
+//! and ends with a verdict a site owner can act on.
 //!
 //! The walk is I/O: it records what happened as data ([`SendError`]: stage,
 //! problem, reply) and leaves every judgement to [`crate::classify`].
 
+pub mod records;
 pub mod verdict;
 
 use crate::classify::{classify, names_other_domain, Cause, Facts};
-use crate::config::{Security, Transport};
+use crate::config::{AuthMode, Security, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem, UsageError};
 use crate::message::{check_header_safe, parse_address};
 use crate::pool;
@@ -22,15 +23,19 @@ use serde_json::{json, Value as Json};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
-use verdict::{verdict, Context};
+use records::{RecordProblem, Relay};
+use verdict::{records_advice, verdict, Context};
 
-const STEP_NAMES: [&str; 8] = ["dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
+const STEP_NAMES: [&str; 9] = ["dns", "sender_dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
 /// With implicit TLS the handshake comes before the greeting.
-const IMPLICIT_TLS_STEP_NAMES: [&str; 8] = ["dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"];
+const IMPLICIT_TLS_STEP_NAMES: [&str; 9] = ["dns", "sender_dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"];
 
 /// Ports probed by `scan_ports => true`: SMTP, submission with implicit
 /// TLS, submission with STARTTLS, and the common alternative.
 const COMMON_PORTS: [u16; 4] = [25, 465, 587, 2525];
+
+/// How long the From domain's SPF and DMARC lookups may take: they only warn.
+const RECORDS_PATIENCE: Duration = Duration::from_secs(4);
 
 /// How long a silent server gets to greet before the walk looks for why.
 const GREETING_PATIENCE: Duration = Duration::from_secs(8);
@@ -199,6 +204,8 @@ struct Walk {
     banner: String,
     capabilities: Vec<String>,
     warnings: Vec<String>,
+    /// What to add to the From domain's SPF and DMARC records.
+    records_advice: Vec<String>,
     ports: Option<Vec<Json>>,
     offered_auth: Vec<String>,
     /// The SIZE the server offered in EHLO.
@@ -223,6 +230,7 @@ impl Walk {
             banner: String::new(),
             capabilities: Vec::new(),
             warnings: Vec::new(),
+            records_advice: Vec::new(),
             ports: None,
             offered_auth: Vec::new(),
             size_limit: None,
@@ -302,8 +310,16 @@ impl Walk {
             ..Context::new(&self.transport, self.options.from.clone(), detail, failure.as_ref().and_then(|f| f.reply.as_ref()).and_then(|r| r.enhanced.clone()))
         };
         let mut v = verdict(cause, &context);
-        if cause == Cause::Ok {
-            v.advice.extend(self.warnings.iter().map(|w| format!("Warning: {w}")));
+        match cause {
+            Cause::Ok => {
+                v.advice.extend(self.warnings.iter().map(|w| format!("Warning: {w}")));
+                v.advice.extend(self.records_advice.iter().cloned());
+            }
+            // The records' own advice says exactly which record to add.
+            Cause::SenderUnauthenticated => {
+                v.advice.splice(0..0, self.records_advice.iter().cloned());
+            }
+            _ => {}
         }
         json!({
             "ok": cause == Cause::Ok,
@@ -325,6 +341,7 @@ impl Walk {
 
     async fn walk(&mut self) -> Result<Connection, Failure> {
         self.dns().await?;
+        self.sender_dns().await;
         // Scanned before the walk goes on, so that a blocked port, which
         // uses up the rest of the time, cannot starve the scan.
         if let Some(ports) = self.options.scan_ports.clone() {
@@ -374,6 +391,58 @@ impl Walk {
             }
             Err(e) => Err(self.fail("dns", failure(Stage::Dns, Problem::Unresolved, e), data)),
         }
+    }
+
+    /// Direct send and relays (no login): does the From domain's SPF record
+    /// authorise the relay, and has the domain a DMARC record? Only warns:
+    /// the server may take the mail all the same.
+    async fn sender_dns(&mut self) {
+        self.begin();
+        let Some(from) = self.options.from.clone() else {
+            self.record("sender_dns", "skip", "give 'from' in the options to check its domain's SPF and DMARC records", json!({}));
+            return;
+        };
+        if self.transport.auth != AuthMode::None {
+            self.record("sender_dns", "skip", "checked for direct send and relays (auth 'none') only", json!({}));
+            return;
+        }
+        let domain = from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        let host = self.transport.host.clone();
+        let deadline = (Instant::now() + RECORDS_PATIENCE).min(self.deadline);
+        let ns = self.options.nameserver;
+        let dmarc_name = format!("_dmarc.{domain}");
+        let (txt, dmarc) = tokio::join!(dns::txt(&domain, ns, deadline), dns::txt(&dmarc_name, ns, deadline));
+        let mut data = json!({ "domain": domain, "relay": host });
+        let (txt, dmarc) = match (txt, dmarc) {
+            (Ok(txt), Ok(dmarc)) => (txt, dmarc),
+            (Err(e), _) | (_, Err(e)) => {
+                self.record("sender_dns", "warn", format!("the SPF and DMARC records of {domain} could not be checked: {e}"), data);
+                return;
+            }
+        };
+        let addresses: Vec<IpAddr> = self.addrs.iter().map(SocketAddr::ip).collect();
+        let relay = Relay { host: &host, addresses: &addresses };
+        let problems = records::check(&domain, &txt, &dmarc, &relay);
+        self.records_advice = problems.iter().map(|p| records_advice(p, &domain, &relay)).collect();
+        data["spf"] = json!(records::spf_records(&txt));
+        data["dmarc"] = json!(dmarc);
+        data["problems"] = json!(problems.iter().map(RecordProblem::as_str).collect::<Vec<_>>());
+        if problems.is_empty() {
+            let spf = if relay.is_local() { "an SPF record".to_string() } else { format!("an SPF record that authorises {host}") };
+            self.record("sender_dns", "ok", format!("{domain} has {spf} and a DMARC record"), data);
+            return;
+        }
+        let found: Vec<String> = problems
+            .iter()
+            .map(|p| match p {
+                RecordProblem::NoSpf => format!("{domain} has no SPF record"),
+                RecordProblem::SeveralSpf(n) => format!("{domain} has {n} SPF records"),
+                RecordProblem::SpfMissesRelay(_) => format!("the SPF record of {domain} does not authorise {host}"),
+                RecordProblem::NoDmarc => format!("{domain} has no DMARC record"),
+            })
+            .collect();
+        let detail = format!("{}: receivers may put mail from {domain} in spam or refuse it", found.join(", and "));
+        self.record("sender_dns", "warn", detail, data);
     }
 
     async fn tcp(&mut self) -> Result<Connection, Failure> {
@@ -748,6 +817,18 @@ mod dns {
             lookup.iter().map(|mx| (mx.preference(), mx.exchange().to_utf8().trim_end_matches('.').to_string())).collect();
         records.sort();
         Ok(records.into_iter().map(|(_, host)| host).collect())
+    }
+
+    /// The TXT records of a name, each one string (its parts joined, as SPF
+    /// reads them); none when the name or the record does not exist.
+    pub async fn txt(name: &str, nameserver: Option<SocketAddr>, deadline: Instant) -> Result<Vec<String>, String> {
+        let resolver = resolver(nameserver)?;
+        match timeout_at(deadline, resolver.txt_lookup(format!("{name}."))).await {
+            Err(_) => Err(format!("the TXT lookup of {name} took too long")),
+            Ok(Err(e)) if matches!(e.kind(), ResolveErrorKind::NoRecordsFound { .. }) => Ok(Vec::new()),
+            Ok(Err(e)) => Err(describe(&e, name, "TXT")),
+            Ok(Ok(lookup)) => Ok(lookup.iter().map(|txt| String::from_utf8_lossy(&txt.txt_data().concat()).into_owned()).collect()),
+        }
     }
 
     /// Addresses of a host: literal addresses as they are, names through the

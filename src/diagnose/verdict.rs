@@ -5,6 +5,7 @@ pub use crate::classify::Cause;
 use crate::classify::named_blocklist;
 use crate::config::{AuthMode, Security, Transport};
 use crate::error::SendError;
+use super::records::{with_mechanism, RecordProblem, Relay};
 
 /// The settings of the run, for advice that names them.
 #[derive(Debug, Clone)]
@@ -318,6 +319,41 @@ pub fn verdict(cause: Cause, c: &Context) -> Verdict {
     Verdict { cause, summary, advice }
 }
 
+/// A sentence for each problem of the From domain's records (a warning
+/// step of the walk), naming the TXT record to add or change.
+pub fn records_advice(problem: &RecordProblem, domain: &str, relay: &Relay) -> String {
+    let mechanism = relay.mechanism();
+    let through = match relay.known() {
+        Some((_, provider)) => format!("{} ({provider})", relay.host),
+        None => relay.host.to_string(),
+    };
+    match problem {
+        RecordProblem::NoSpf => format!(
+            "Add an SPF record so that receivers accept mail From {domain} sent through {through}: a TXT record on {domain} with the value \"v=spf1 {mechanism} -all\"{}",
+            direct_send_note(relay)
+        ),
+        RecordProblem::SpfMissesRelay(spf) => format!(
+            "The SPF record of {domain} (\"{spf}\") does not authorise {through}: change the TXT record to \"{}\"{}",
+            with_mechanism(spf, &mechanism),
+            direct_send_note(relay)
+        ),
+        RecordProblem::SeveralSpf(n) => format!(
+            "{domain} has {n} SPF records, so SPF fails at every receiver (RFC 7208 allows one): merge them into one TXT record starting with \"v=spf1\" that includes {mechanism}."
+        ),
+        RecordProblem::NoDmarc => format!(
+            "Add a DMARC record: a TXT record on _dmarc.{domain} with the value \"v=DMARC1; p=none; rua=mailto:postmaster@{domain}\" (the reports then tell whether SPF and DKIM pass)."
+        ),
+    }
+}
+
+/// Microsoft's own setup for direct send also lists the site's sending address.
+fn direct_send_note(relay: &Relay) -> &'static str {
+    match relay.known() {
+        Some((_, "Microsoft 365")) => " (for direct send Microsoft also advises ip4:<this site's public IP address> in it).",
+        _ => ".",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +405,21 @@ mod tests {
         assert!(!v.advice.iter().any(|a| a.contains("Microsoft")), "{:?}", v.advice);
         let v = verdict(Cause::Unknown, &Context { code: Some(451), ..c });
         assert!(v.advice[0].contains("temporary"), "{:?}", v.advice);
+    }
+
+    #[test]
+    fn records_advice_names_the_record_to_add() {
+        let addresses = ["192.0.2.1".parse().unwrap()];
+        let m365 = Relay { host: "contoso-com.mail.protection.outlook.com", addresses: &addresses };
+        let a = records_advice(&RecordProblem::NoSpf, "contoso.com", &m365);
+        assert!(a.contains("TXT record on contoso.com") && a.contains("\"v=spf1 include:spf.protection.outlook.com -all\"") && a.contains("Microsoft 365"), "{a}");
+        let a = records_advice(&RecordProblem::SpfMissesRelay("v=spf1 mx -all".into()), "contoso.com", &m365);
+        assert!(a.contains("\"v=spf1 mx include:spf.protection.outlook.com -all\""), "{a}");
+        let relay = Relay { host: "smtp.provider.example", addresses: &addresses };
+        let a = records_advice(&RecordProblem::NoDmarc, "site.example", &relay);
+        assert!(a.contains("_dmarc.site.example") && a.contains("v=DMARC1; p=none; rua=mailto:postmaster@site.example"), "{a}");
+        let a = records_advice(&RecordProblem::SeveralSpf(2), "site.example", &relay);
+        assert!(a.contains("2 SPF records") && a.contains("a:smtp.provider.example"), "{a}");
+        assert!(!records_advice(&RecordProblem::NoSpf, "site.example", &relay).contains(".."));
     }
 }

@@ -51,7 +51,7 @@ class Dnsmasq:
     names get NXDOMAIN (not REFUSED, as dnsmasq answers without upstreams), and a
     name with only an A record gets an empty AAAA answer rather than an error."""
 
-    def __init__(self, hosts=None, mx=None):
+    def __init__(self, hosts=None, mx=None, txt=None):
         self.host = "127.0.0.1"
         self.port = free_port()
         args = ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--user=root",
@@ -59,6 +59,8 @@ class Dnsmasq:
                 "--local=/example/"]
         args += [f"--host-record={name},{address}" for name, address in (hosts or {}).items()]
         args += [f"--mx-host={domain},{target},10" for domain, target in (mx or {}).items()]
+        # txt: {name: [text, ...]}, one TXT record per text (without commas: dnsmasq splits on them).
+        args += [f"--txt-record={name},{text}" for name, texts in (txt or {}).items() for text in texts]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # dnsmasq serves TCP on the same port as UDP, so a TCP connect means it is ready.
         wait_for_port(self.host, self.port, process=self._process)

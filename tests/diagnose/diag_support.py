@@ -7,9 +7,9 @@ import re
 
 from harness.mail import PASSWORD, TOKEN, USER, assert_no_secret
 
-STEP_NAMES = ["dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"]
+STEP_NAMES = ["dns", "sender_dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"]
 # With implicit TLS (security 'tls') the handshake comes before the greeting, and the steps say so.
-IMPLICIT_TLS_STEP_NAMES = ["dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"]
+IMPLICIT_TLS_STEP_NAMES = ["dns", "sender_dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"]
 STATUSES = {"ok", "warn", "fail", "skip"}
 CAUSES = {
     "ok", "dns_failed", "port_blocked", "connection_refused", "not_smtp", "tls_handshake_failed",

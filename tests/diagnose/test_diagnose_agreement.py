@@ -52,7 +52,7 @@ def test_with_implicit_tls_the_skipped_steps_keep_their_order(php):
     transport = {"host": "127.0.0.1", "port": free_port(), "security": "tls", "auth": "none", "timeout": 5}
     diagnosis = diagnose(php, transport, {"timeout": 5})
     expect(diagnosis, "connection_refused", failed_step="tcp")
-    assert [s["name"] for s in diagnosis.steps] == ["dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"]
+    assert [s["name"] for s in diagnosis.steps] == ["dns", "sender_dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"]
 
 
 def test_starttls_required_when_security_is_none(php, smtp_server):
