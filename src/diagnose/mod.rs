@@ -407,6 +407,11 @@ impl Walk {
             return;
         }
         let domain = from.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        if self.options.nameserver.is_none() && records::is_reserved_name(&domain) {
+            let detail = format!("{domain} is reserved for documentation and tests (RFC 2606, RFC 6761): no public DNS records to check");
+            self.record("sender_dns", "skip", detail, json!({}));
+            return;
+        }
         let host = self.transport.host.clone();
         let deadline = (Instant::now() + RECORDS_PATIENCE).min(self.deadline);
         let ns = self.options.nameserver;

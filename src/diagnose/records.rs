@@ -185,8 +185,34 @@ pub fn with_mechanism(spf: &str, mechanism: &str) -> String {
     terms.join(" ")
 }
 
+/// Names reserved for documentation and testing (RFC 2606, RFC 6761), or
+/// no domain at all (an address literal, a single label): the public DNS
+/// holds nothing about them worth judging (example.com's own SPF would say
+/// "-all" to every relay), so they are only looked up on a nameserver the
+/// caller names.
+pub fn is_reserved_name(domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let reserved_second_level = ["example.com", "example.net", "example.org"];
+    let reserved_top_level = ["example", "test", "invalid", "localhost"];
+    domain.parse::<IpAddr>().is_ok()
+        || domain.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok()
+        || !domain.contains('.')
+        || reserved_second_level.iter().any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+        || reserved_top_level.iter().any(|tld| domain.ends_with(&format!(".{tld}")))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reserved_names_are_those_of_rfc_2606_and_6761() {
+        for name in ["example.com", "mail.example.org", "site.example", "a.test", "x.invalid", "wp.localhost", "localhost", "[127.0.0.1]", "10.0.0.1"] {
+            assert!(super::is_reserved_name(name), "{name}");
+        }
+        for name in ["contoso.com", "example.co.uk", "myexample.com", "testing.io"] {
+            assert!(!super::is_reserved_name(name), "{name}");
+        }
+    }
+
     use super::*;
 
     const LOOPBACK: [IpAddr; 1] = [IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)];
