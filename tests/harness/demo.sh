@@ -20,9 +20,17 @@ if ( ! function_exists( "rust_mail_send" ) ) {
 }
 $sent = wp_mail( "someone@example.com", "Hello from the rust-mail demo", "This mail went through wp_mail(), the rust-mail plugin and the rust_mail extension.", array( "Cc: Ops <ops@example.com>" ) );
 global $wpdb;
-$row = $wpdb->get_row( "SELECT * FROM " . Rust_Mail_Log::table() . " ORDER BY id DESC LIMIT 1", ARRAY_A );
-printf( "wp_mail() returned %s\n\n== connection log row %d\n", $sent ? "true" : "false", $row["id"] );
-foreach ( array( "created_at", "status", "from_address", "recipients", "subject", "message_id", "smtp_code", "enhanced_code", "reply", "error_kind", "error_message", "duration_ms", "caller" ) as $field ) {
+$table = Rust_Mail_Log::table();
+$id    = (int) $wpdb->get_var( "SELECT MAX(id) FROM $table" );
+printf( "wp_mail() returned %s\n", $sent ? "true" : "false" );
+if ( Rust_Mail_Log::STATUS_QUEUED === $wpdb->get_var( "SELECT status FROM $table WHERE id = $id" ) ) {
+	// What the outbox does after the response of a page, done here so that the row below shows the outcome.
+	echo "   (delivery \"queued\": the mail was stored first; sending it now, as after the response of a page)\n";
+	Rust_Mail_Outbox::drain( array( $id ) );
+}
+$row = $wpdb->get_row( "SELECT * FROM $table WHERE id = $id", ARRAY_A );
+printf( "\n== connection log row %d\n", $row["id"] );
+foreach ( array( "created_at", "status", "from_address", "recipients", "subject", "message_id", "smtp_code", "enhanced_code", "reply", "error_kind", "error_cause", "error_message", "duration_ms", "attempts", "connection", "caller" ) as $field ) {
 	printf( "  %-14s %s\n", $field, $row[ $field ] );
 }
 echo "\n== SMTP transcript (AUTH redacted)\n";
