@@ -28,6 +28,8 @@ class RustMailException extends \Exception {}
  *   charset?: string,
  *   raw?: string, envelope?: array{from: string, to: string|list<string>}
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope`.
+ *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
+ *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  * @param array{
  *   host: string, port?: int, security?: 'none'|'starttls'|'opportunistic'|'tls',
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,

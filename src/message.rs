@@ -130,15 +130,38 @@ fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     builder = builder.subject(subject);
 
     let mut has_message_id = false;
+    let mut date = None;
+    // Each custom header is its own line, in the caller's order: a repeated
+    // name (X-List twice) keeps every value. lettre's builder keeps one value
+    // per name, so they are formatted here and added to the built message.
+    let mut extra_headers = String::new();
     for (name, value) in custom_headers(fields)? {
         if name.eq_ignore_ascii_case("message-id") {
+            if has_message_id {
+                return Err(UsageError::new("$message['headers']: Message-ID may be given only once"));
+            }
             has_message_id = true;
             builder = builder.message_id(Some(value));
             continue;
         }
+        if name.eq_ignore_ascii_case("date") {
+            let field = format!("$message['headers']['{name}']");
+            if date.is_some() {
+                return Err(UsageError::new(format!("{field}: Date may be given only once")));
+            }
+            if !is_rfc5322_date(&value) {
+                return Err(UsageError::new(format!(
+                    "{field} '{value}' is not an RFC 5322 date: write it as date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'"
+                )));
+            }
+            date = Some(value);
+            continue;
+        }
         let header_name = HeaderName::new_from_ascii(name.clone())
             .map_err(|_| UsageError::new(format!("$message['headers']: '{name}' is not a valid header name")))?;
-        builder = builder.raw_header(HeaderValue::new(header_name, value));
+        let mut one = lettre::message::header::Headers::new();
+        one.insert_raw(HeaderValue::new(header_name, value));
+        extra_headers.push_str(&one.to_string());
     }
     if !has_message_id {
         builder = builder.message_id(Some(new_message_id(from_mailbox.email.domain())));
@@ -169,15 +192,62 @@ fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
         builder.multipart(attachments.into_iter().fold(mixed, MultiPart::singlepart))
     }
     .map_err(|e| UsageError::new(format!("$message could not be built: {e}")))?;
+    let mut message = message;
+    if let Some(date) = date {
+        // In place of the Date lettre added, as PHPMailer honours a caller's Date.
+        let name = HeaderName::new_from_ascii_str("Date");
+        message.headers_mut().insert_raw(HeaderValue::dangerous_new_pre_encoded(name, date.clone(), date));
+    }
 
     let envelope = message.envelope();
     let message_id = message.headers().get_raw("Message-ID").map(str::to_string);
-    Ok(Outgoing {
-        envelope_from: envelope.from().cloned(),
-        recipients: envelope.to().to_vec(),
-        data: message.formatted(),
-        message_id,
-    })
+    let mut data = message.formatted();
+    if !extra_headers.is_empty() {
+        // The top header section ends at the first empty line.
+        let end = data.windows(4).position(|w| w == b"\r\n\r\n").map_or(data.len(), |i| i + 2);
+        data.splice(end..end, extra_headers.into_bytes());
+    }
+    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: envelope.to().to_vec(), data, message_id })
+}
+
+/// An RFC 5322 date-time (section 3.3, with the obsolete zone names of
+/// section 4.3): `[Tue, ]1 Jul 2025 10:52:37 +0200`, as PHP's
+/// `date(DATE_RFC2822)` writes it. A trailing comment such as `(UTC)` is allowed.
+pub fn is_rfc5322_date(value: &str) -> bool {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const ZONES: [&str; 10] = ["UT", "GMT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"];
+    let mut text = value.trim();
+    if let Some(open) = text.rfind('(') {
+        if text.ends_with(')') {
+            text = text[..open].trim_end();
+        }
+    }
+    if let Some((day, rest)) = text.split_once(',') {
+        if !DAYS.iter().any(|d| d.eq_ignore_ascii_case(day.trim())) {
+            return false;
+        }
+        text = rest;
+    }
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [day, month, year, time, zone] = parts[..] else { return false };
+    let number = |s: &str, min: usize, max: usize, range: std::ops::RangeInclusive<u32>| {
+        (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) && s.parse().is_ok_and(|n| range.contains(&n))
+    };
+    let time_ok = match time.split(':').collect::<Vec<_>>()[..] {
+        [h, m] => number(h, 2, 2, 0..=23) && number(m, 2, 2, 0..=59),
+        [h, m, s] => number(h, 2, 2, 0..=23) && number(m, 2, 2, 0..=59) && number(s, 2, 2, 0..=60),
+        _ => false,
+    };
+    let zone_ok = match zone.as_bytes() {
+        [b'+' | b'-', digits @ ..] => digits.len() == 4 && number(&zone[1..3], 2, 2, 0..=99) && number(&zone[3..], 2, 2, 0..=59),
+        _ => ZONES.iter().any(|z| z.eq_ignore_ascii_case(zone)),
+    };
+    number(day, 1, 2, 1..=31)
+        && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(month))
+        && number(year, 4, 4, 1900..=9999)
+        && time_ok
+        && zone_ok
 }
 
 /// A text/plain or text/html part in the caller's charset. UTF-8 text may be
@@ -353,6 +423,40 @@ mod tests {
             ("headers", list(&["X-Test: a\r\nBcc: evil@example.com"])),
         ]);
         assert!(from_value(&m).unwrap_err().0.contains("header injection"));
+    }
+
+    #[test]
+    fn repeated_headers_keep_every_value_in_order() {
+        let m = msg(&[
+            ("from", Value::str("me@example.com")),
+            ("to", Value::str("you@example.com")),
+            ("headers", list(&["X-List: one", "X-Other: x", "X-List: two"])),
+        ]);
+        let data = String::from_utf8(from_value(&m).unwrap().data).unwrap();
+        let head = data.split("\r\n\r\n").next().unwrap();
+        let lines: Vec<&str> = head.lines().filter(|l| l.starts_with("X-")).collect();
+        assert_eq!(lines, ["X-List: one", "X-Other: x", "X-List: two"], "{data}");
+    }
+
+    #[test]
+    fn custom_date_is_honoured_or_refused() {
+        let with_date = |date: &str| {
+            from_value(&msg(&[
+                ("from", Value::str("me@example.com")),
+                ("to", Value::str("you@example.com")),
+                ("headers", list(&[&format!("Date: {date}")])),
+            ]))
+        };
+        let data = String::from_utf8(with_date("Tue, 1 Jul 2025 10:52:37 +0200").unwrap().data).unwrap();
+        assert_eq!(data.matches("Date:").count(), 1, "{data}");
+        assert!(data.contains("Date: Tue, 1 Jul 2025 10:52:37 +0200\r\n"), "{data}");
+        for ok in ["1 Jul 2025 10:52 -0700", "Wed, 02 Oct 2002 08:00:00 EST", "Tue, 01 Jul 2025 08:52:37 +0000 (UTC)"] {
+            assert!(is_rfc5322_date(ok), "{ok}");
+        }
+        for bad in ["tomorrow", "2025-07-01T10:52:37Z", "Tue, 32 Jul 2025 10:52:37 +0200", "Tue, 1 Jul 2025 25:00 +0200", "Xyz, 1 Jul 2025 10:52 +0200"] {
+            let err = with_date(bad).unwrap_err().0;
+            assert!(err.starts_with("$message['headers']['Date']") && err.contains("not an RFC 5322 date"), "{err}");
+        }
     }
 
     #[test]

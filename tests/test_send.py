@@ -162,6 +162,31 @@ def test_custom_headers(php, smtp_server, headers):
     assert msg["X-Priority"] == "1"
 
 
+def test_repeated_custom_header_keeps_every_value_in_order(php, smtp_server):
+    server = smtp_server()
+    assert_sent(send(php, compose(headers=["X-List: one", "X-Other: x", "X-List: two"]), transport_for(server)))
+    msg = only_message(server).message
+    assert msg.get_all("X-List") == ["one", "two"]
+    assert msg["X-Other"] == "x"
+
+
+def test_custom_date_header_is_honoured(php, smtp_server):
+    server = smtp_server()
+    date = "Tue, 1 Jul 2025 10:52:37 +0200"
+    assert_sent(send(php, compose(headers={"Date": date}), transport_for(server)))
+    received = only_message(server)
+    assert len(received.message.get_all("Date")) == 1
+    assert f"\r\nDate: {date}\r\n".encode() in received.raw
+
+
+def test_custom_date_header_that_is_no_date_is_refused(php, smtp_server):
+    server = smtp_server()
+    result, exception = php.call("rust_mail_send", compose(headers=["Date: next Tuesday"]), transport_for(server))
+    assert result is None and exception["class"] == "RustMailException"
+    assert exception["message"].startswith("$message['headers']['Date'] 'next Tuesday' is not an RFC 5322 date"), exception
+    assert server.connections == 0
+
+
 def test_non_ascii_subject_and_display_names(php, smtp_server):
     server = smtp_server()
     subject = "Grüße aus Köln — 日本語のテスト " + " ".join(["long"] * 20)  # long enough to be folded
