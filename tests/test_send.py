@@ -187,6 +187,20 @@ def test_custom_date_header_that_is_no_date_is_refused(php, smtp_server):
     assert server.connections == 0
 
 
+def test_text_attachments_reach_the_server_with_crlf_line_ends_only(php, smtp_server, tmp_path):
+    server = smtp_server()
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"from a file\nsecond line\n")
+    entries = [{"content": "l1\nl2\n", "name": "a.txt"}, str(notes)]
+    assert_sent(send(php, compose(text="body\nline\n", attachments=entries), transport_for(server)))
+    received = only_message(server)
+    assert re.search(rb"(?<!\r)\n", received.raw) is None, "a bare LF reached the server"
+    assert re.search(rb"\r(?!\n)", received.raw) is None, "a bare CR reached the server"
+    found = attachments_of(received.message)
+    assert found["a.txt"][1].replace(b"\r\n", b"\n") == b"l1\nl2\n"
+    assert found["notes.txt"][1].replace(b"\r\n", b"\n") == b"from a file\nsecond line\n"
+
+
 def test_non_ascii_subject_and_display_names(php, smtp_server):
     server = smtp_server()
     subject = "Grüße aus Köln — 日本語のテスト " + " ".join(["long"] * 20)  # long enough to be folded
