@@ -21,13 +21,15 @@ class RustMailException extends \Exception {}
  * Sends one message over SMTP.
  *
  * @param array{
- *   from?: string, to?: string|list<string>, cc?: string|list<string>, bcc?: string|list<string>,
- *   reply_to?: string|list<string>, subject?: string, text?: string, html?: string,
+ *   from?: string, to?: string|array<string>, cc?: string|array<string>, bcc?: string|array<string>,
+ *   reply_to?: string|array<string>, subject?: string, text?: string, html?: string,
  *   headers?: list<string>|array<string,string>,
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string}>|array<string,string>,
  *   charset?: string,
  *   raw?: string, envelope?: array{from: string, to: string|list<string>}
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope`.
+ *   `to`, `cc`, `bcc`, `reply_to`: a string with commas, a list of strings, or address => name
+ *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  * @param array{
@@ -35,7 +37,7 @@ class RustMailException extends \Exception {}
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
  *   timeout?: int|float, tls_min_version?: '1.2'|'1.3', verify_peer?: bool, ca_file?: string,
  *   helo?: string, pool?: bool, allow_insecure_auth?: bool
- * } $transport
+ * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600.
  * @return array{
  *   ok: bool, message_id: ?string, accepted: list<string>, rejected: array<string,string>,
  *   code: ?int, enhanced_code: ?string, reply: ?string,

@@ -43,14 +43,113 @@ pub fn check_header_safe(field: &str, value: &str) -> Result<(), UsageError> {
 
 pub fn parse_mailbox(field: &str, text: &str) -> Result<Mailbox, UsageError> {
     check_header_safe(field, text)?;
-    Mailbox::from_str(text.trim())
-        .map_err(|e| UsageError::new(format!("{field} is not a valid address ('{text}'): {e}")))
+    Mailbox::from_str(text.trim()).map_err(|e| invalid_address(field, text, &e.to_string()))
 }
 
 pub fn parse_address(field: &str, text: &str) -> Result<Address, UsageError> {
     check_header_safe(field, text)?;
     let bare = text.trim().trim_start_matches('<').trim_end_matches('>');
-    Address::from_str(bare).map_err(|e| UsageError::new(format!("{field} is not a valid address ('{text}'): {e}")))
+    Address::from_str(bare).map_err(|e| invalid_address(field, bare, &e.to_string()))
+}
+
+fn invalid_address(field: &str, text: &str, parser_said: &str) -> UsageError {
+    UsageError::new(format!(
+        "{field} is not a valid address ('{text}'): {} (write user@example.com or Name <user@example.com>)",
+        address_problem(text.trim()).unwrap_or_else(|| parser_said.to_string())
+    ))
+}
+
+/// What is wrong with an address the parser refused, in words: the parser
+/// itself says no more than "Invalid input".
+fn address_problem(text: &str) -> Option<String> {
+    if text.is_empty() {
+        return Some("it is empty".into());
+    }
+    let (name, spec) = match (text.find('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => {
+            if !text[close + 1..].trim().is_empty() {
+                return Some(format!("'{}' follows the closing '>'", text[close + 1..].trim()));
+            }
+            (Some(text[..open].trim()), text[open + 1..close].trim())
+        }
+        (Some(_), _) => return Some("it has a '<' without its closing '>'".into()),
+        (None, Some(_)) => return Some("it has a '>' without its opening '<'".into()),
+        (None, None) => (None, text),
+    };
+    let Some((local, domain)) = spec.rsplit_once('@') else {
+        return Some(format!("'{spec}' has no '@' (an address is user@domain)"));
+    };
+    if name.is_none() && spec.contains(char::is_whitespace) {
+        return Some("it has spaces: put a name before the address in angle brackets".into());
+    }
+    if local.is_empty() {
+        return Some("there is nothing before the '@'".into());
+    }
+    if domain.is_empty() {
+        return Some("there is no domain after the '@'".into());
+    }
+    if local.contains('@') && !local.starts_with('"') {
+        return Some("it has more than one '@'".into());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    let literal = domain.starts_with('[') && domain.ends_with(']');
+    if !literal && !domain.split('.').all(label_ok) {
+        return Some(format!("the domain '{domain}' is not a valid domain name"));
+    }
+    if Address::from_str(spec).is_err() {
+        return Some(format!("the part before the '@' ('{local}') has characters an address cannot have without quotes"));
+    }
+    if let Some(name) = name {
+        return Some(format!("the name '{name}' needs double quotes around it"));
+    }
+    None
+}
+
+/// `to`, `cc`, `bcc` or `reply_to`: a string with commas, a list of strings,
+/// or address => name pairs (as PHPMailer and Symfony Mailer users write
+/// them), which may be mixed with list items.
+fn mailboxes(fields: &Fields, key: &str) -> Result<Vec<Mailbox>, UsageError> {
+    let field = fields.path(key);
+    let Some(Value::Array(items)) = fields.get(key) else {
+        return fields.string_list(key)?.iter().map(|item| parse_mailbox(&field, item)).collect();
+    };
+    let mut out = Vec::new();
+    for (i, (item_key, item)) in items.iter().enumerate() {
+        let text = match item {
+            Value::Bytes(b) => String::from_utf8(b.clone())
+                .map_err(|_| UsageError::new(format!("{field}[{i}] must be valid UTF-8")))?,
+            Value::Null if matches!(item_key, Key::Name(_)) => String::new(),
+            v => return Err(UsageError::new(format!("{field}[{i}] must be a string, got {}", v.type_name()))),
+        };
+        let Key::Name(address) = item_key else {
+            for one in crate::value::split_commas(&text) {
+                out.push(parse_mailbox(&field, &one)?);
+            }
+            continue;
+        };
+        let entry = format!("{field}['{}']", address.escape_debug());
+        check_header_safe(&entry, address)?;
+        check_header_safe(&entry, &text)?;
+        let (address, name) = (address.trim(), text.trim());
+        match Address::from_str(address) {
+            Ok(address) => out.push(Mailbox::new((!name.is_empty()).then(|| name.to_string()), address)),
+            Err(_) if Address::from_str(name).is_ok() => {
+                return Err(UsageError::new(format!(
+                    "{field} has a name as a key and an address as its value ('{address}' => '{name}'): \
+                     swap them, the key is the address: ['{name}' => '{address}']"
+                )))
+            }
+            Err(e) => {
+                return Err(UsageError::new(format!(
+                    "{entry}: the key is not a valid address: {} (in the address => name form the key is the address)",
+                    address_problem(address).unwrap_or_else(|| e.to_string())
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Builds the outgoing message from `$message`.
@@ -108,8 +207,7 @@ fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
 
     let mut recipient_count = 0;
     for key in ["to", "cc", "bcc", "reply_to"] {
-        for item in fields.string_list(key)? {
-            let mailbox = parse_mailbox(&fields.path(key), &item)?;
+        for mailbox in mailboxes(fields, key)? {
             builder = match key {
                 "to" => builder.to(mailbox),
                 "cc" => builder.cc(mailbox),
@@ -291,10 +389,15 @@ fn custom_headers(fields: &Fields) -> Result<Vec<(String, String)>, UsageError> 
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
             return Err(UsageError::new(format!("{field}: the header name must be printable ASCII without ':' or spaces")));
         }
-        if STRUCTURAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(UsageError::new(format!(
-                "{field}: set {name} with its own $message key, not as a custom header"
-            )));
+        let lower = name.to_ascii_lowercase();
+        if STRUCTURAL_HEADERS.contains(&lower.as_str()) {
+            return Err(UsageError::new(match lower.as_str() {
+                "content-type" | "content-transfer-encoding" | "mime-version" => format!(
+                    "{field}: {name} is not set as a custom header: it is made from $message['text'] (text/plain), \
+                     $message['html'] (text/html; both: multipart/alternative), $message['charset'] and each attachment's 'type'"
+                ),
+                _ => format!("{field}: set {name} with $message['{}'], not as a custom header", lower.replace('-', "_")),
+            }));
         }
         headers.push((name, value));
     }
@@ -461,12 +564,49 @@ mod tests {
 
     #[test]
     fn structural_headers_are_refused() {
-        let m = msg(&[
-            ("from", Value::str("me@example.com")),
-            ("to", Value::str("you@example.com")),
-            ("headers", Value::Array(vec![(Key::Name("Content-Type".into()), Value::str("text/html"))])),
+        let with_header = |name: &str| {
+            from_value(&msg(&[
+                ("from", Value::str("me@example.com")),
+                ("to", Value::str("you@example.com")),
+                ("headers", Value::Array(vec![(Key::Name(name.into()), Value::str("x"))])),
+            ]))
+            .unwrap_err()
+            .0
+        };
+        let err = with_header("Content-Type");
+        assert!(err.contains("$message['text']") && err.contains("$message['html']") && err.contains("$message['charset']"), "{err}");
+        assert!(with_header("Reply-To").contains("set Reply-To with $message['reply_to']"));
+    }
+
+    #[test]
+    fn invalid_addresses_say_what_is_wrong() {
+        for (address, problem) in [
+            ("not an address", "'not an address' has no '@'"),
+            ("bob@", "no domain after the '@'"),
+            ("@example.com", "nothing before the '@'"),
+            ("bob@exa mple.com", "has spaces"),
+            ("bob@@example.com", "more than one '@'"),
+            ("bob@-example.com", "the domain '-example.com' is not a valid domain name"),
+            ("Bob <bob@example.com", "without its closing '>'"),
+        ] {
+            let err = from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str(address))])).unwrap_err().0;
+            assert!(err.starts_with(&format!("$message['to'] is not a valid address ('{address}'): ")), "{err}");
+            assert!(err.contains(problem) && !err.contains("Invalid input"), "{err}");
+        }
+    }
+
+    #[test]
+    fn address_to_name_pairs() {
+        let pairs = Value::Array(vec![
+            (Key::Name("bob@example.com".into()), Value::str("Bob Smith")),
+            (Key::Index(0), Value::str("carol@example.com")),
         ]);
-        assert!(from_value(&m).unwrap_err().0.contains("own $message key"));
+        let out = from_value(&msg(&[("from", Value::str("me@example.com")), ("to", pairs)])).unwrap();
+        let data = String::from_utf8(out.data).unwrap();
+        assert!(data.contains("To: \"Bob Smith\" <bob@example.com>, carol@example.com\r\n"), "{data}");
+        let reversed = Value::Array(vec![(Key::Name("Bob Smith".into()), Value::str("bob@example.com"))]);
+        let err = from_value(&msg(&[("from", Value::str("me@example.com")), ("cc", reversed)])).unwrap_err().0;
+        assert!(err.contains("swap them") && err.contains("['bob@example.com' => 'Bob Smith']"), "{err}");
     }
 
     #[test]

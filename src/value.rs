@@ -138,7 +138,7 @@ impl<'a> Fields<'a> {
             Some(v) => return Err(self.wrong_type(name, "a number of seconds", v)),
         };
         if !(secs > 0.0 && secs <= 3600.0) {
-            return Err(UsageError::new(format!("{} must be between 0 and 3600 seconds", self.path(name))));
+            return Err(UsageError::new(format!("{} must be more than 0 and at most 3600 seconds, got {secs}", self.path(name))));
         }
         Ok(Some(secs))
     }

@@ -201,6 +201,36 @@ def test_text_attachments_reach_the_server_with_crlf_line_ends_only(php, smtp_se
     assert found["notes.txt"][1].replace(b"\r\n", b"\n") == b"from a file\nsecond line\n"
 
 
+@pytest.mark.parametrize("key", ["to", "cc", "bcc", "reply_to"])
+def test_address_to_name_form(php, smtp_server, key):
+    server = smtp_server()
+    fields = {key: {"bob@example.com": "Bob Smith", "carol@example.com": ""}}
+    if key != "to":
+        fields["to"] = "rcpt@example.com"
+    assert_sent(send(php, compose(**fields), transport_for(server)))
+    received = only_message(server)
+    if key == "reply_to":
+        assert received.rcpt_tos == ["rcpt@example.com"]
+    else:
+        assert {"bob@example.com", "carol@example.com"} <= set(received.rcpt_tos)
+    if key != "bcc":
+        header = received.message[key.replace("_", "-").title()]
+        assert addresses(header) == ["bob@example.com", "carol@example.com"]
+        assert header.addresses[0].display_name == "Bob Smith"
+    else:
+        assert b"Bob Smith" not in received.raw
+
+
+def test_name_to_address_form_is_refused_with_a_hint(php, smtp_server):
+    server = smtp_server()
+    result, exception = php.call("rust_mail_send", compose(cc={"Bob Smith": "bob@example.com"}), transport_for(server))
+    assert result is None and exception["class"] == "RustMailException"
+    assert exception["message"] == ("$message['cc'] has a name as a key and an address as its value "
+                                    "('Bob Smith' => 'bob@example.com'): swap them, the key is the address: "
+                                    "['bob@example.com' => 'Bob Smith']")
+    assert server.connections == 0
+
+
 def test_non_ascii_subject_and_display_names(php, smtp_server):
     server = smtp_server()
     subject = "Grüße aus Köln — 日本語のテスト " + " ".join(["long"] * 20)  # long enough to be folded

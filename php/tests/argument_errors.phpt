@@ -18,6 +18,11 @@ $cases = [
     'header value CRLF'   => [$msg + ['headers' => ["X-A: 1\r\nBcc: evil@example.com"]], $tr],
     'header name CRLF'    => [$msg + ['headers' => ["X-A\r\nBcc" => 'evil@example.com']], $tr],
     'invalid address'     => [['to' => 'not an address'] + $msg, $tr],
+    'no domain'           => [['to' => 'bob@'] + $msg, $tr],
+    'name => address'     => [['to' => ['Bob Smith' => 'bob@example.com']] + $msg, $tr],
+    'Content-Type header' => [$msg + ['headers' => ['Content-Type: text/html']], $tr],
+    'Date not a date'     => [$msg + ['headers' => ['Date' => 'next Tuesday']], $tr],
+    'timeout zero'        => [$msg, ['host' => 'h', 'timeout' => 0]],
     'unreadable file'     => [$msg + ['attachments' => ['/nonexistent/file.pdf']], $tr],
     'wrong type'          => [['subject' => ['array']] + $msg, $tr],
     'timeout type'        => [$msg, ['host' => 'h', 'timeout' => 'soon']],
@@ -54,7 +59,12 @@ to LF: $message['to'] contains a line break or NUL byte (CR, LF or NUL): refused
 from NUL: $message['from'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
 header value CRLF: $message['headers']['X-A'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
 header name CRLF: $message['headers']['X-A\r\nBcc'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection
-invalid address: $message['to'] is not a valid address ('not an address'): %s
+invalid address: $message['to'] is not a valid address ('not an address'): 'not an address' has no '@' (an address is user@domain) (write user@example.com or Name <user@example.com>)
+no domain: $message['to'] is not a valid address ('bob@'): there is no domain after the '@' (write user@example.com or Name <user@example.com>)
+name => address: $message['to'] has a name as a key and an address as its value ('Bob Smith' => 'bob@example.com'): swap them, the key is the address: ['bob@example.com' => 'Bob Smith']
+Content-Type header: $message['headers']['Content-Type']: Content-Type is not set as a custom header: it is made from $message['text'] (text/plain), $message['html'] (text/html; both: multipart/alternative), $message['charset'] and each attachment's 'type'
+Date not a date: $message['headers']['Date'] 'next Tuesday' is not an RFC 5322 date: write it as date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'
+timeout zero: $transport['timeout'] must be more than 0 and at most 3600 seconds, got 0
 unreadable file: $message['attachments'][0] '/nonexistent/file.pdf' cannot be read: No such file or directory (os error 2)
 wrong type: $message['subject'] must be a string, got array
 timeout type: $transport['timeout'] must be a number of seconds
