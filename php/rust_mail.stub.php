@@ -86,7 +86,9 @@ function rust_mail_diagnose(array $transport, ?array $options = null): array {}
  * @param array{kind: string, message?: string, code?: ?int, enhanced_code?: ?string, reply?: ?string, from?: string, cause?: string} $failure
  *   `kind` and `message` from the result's `error`, and its `code`, `enhanced_code` and `reply`; `cause` (the
  *   `error`'s, in rows written since results carry it) is used as it is; without it the reply is classified.
- *   The rest of a result's `error` (`transient`, `advice`, `stage`) is accepted and ignored.
+ *   The rest of a result's `error` (`transient`, `advice`, `stage`) is accepted and ignored. A whole result as
+ *   rust_mail_send() returned it is accepted too (its `error` and reply fields are the failure); one without an
+ *   error is refused.
  * @param array $transport The transport the mail was sent with, as for rust_mail_send(); the password may be left out.
  * @return array{cause: string, summary: string, advice: list<string>}
  * @throws RustMailException on a programming error in the arguments.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.mail import CREDENTIALS, PASSWORD
+from harness.smtpserver import free_port
 
 TABLE = Path(__file__).resolve().parent / "replies.tsv"
 SCRIPTED_STAGES = {"auth", "mail", "rcpt", "data"}
@@ -96,3 +97,24 @@ def test_blocklisted_names_the_list(php, smtp_server):
     explained, _ = php.call("rust_mail_explain", {"kind": "recipient_rejected", "code": 554, "enhanced_code": "5.7.1",
                                                   "reply": reply[10:]}, transport)
     assert explained["cause"] == "blocklisted" and "zen.spamhaus.org" in explained["summary"], explained
+
+
+def test_explain_takes_a_send_result_as_it_came_back(php, smtp_server):
+    """rust_mail_explain() is given what rust_mail_send() returned, whole; a result without an error is refused."""
+    server = smtp_server(replies={"data": "554 5.7.1 Message rejected as spam"})
+    transport = {"host": server.host, "port": server.port, "security": "none", "pool": False, "timeout": 10}
+    refused = php.run(f"""
+        $transport = {php.php_literal(transport)};
+        $sent = rust_mail_send(['from' => 'a@example.com', 'to' => 'b@example.com', 'text' => 'x'], $transport);
+        $down = rust_mail_send(['from' => 'a@example.com', 'to' => 'b@example.com', 'text' => 'x'],
+                               ['port' => {free_port()}] + $transport);
+        harness_print([$sent['error']['cause'], rust_mail_explain($sent, $transport)['cause'],
+                       $down['error']['cause'], rust_mail_explain($down, $transport)['cause']]);
+    """).json()
+    assert refused[0] == refused[1] and refused[2] == refused[3] and refused[0] != refused[2], refused
+    ok_server = smtp_server()
+    ok_transport = {**transport, "port": ok_server.port}
+    sent, _ = php.call("rust_mail_send", {"from": "a@example.com", "to": "b@example.com", "text": "x"}, ok_transport)
+    assert sent["ok"] is True
+    _, error = php.call("rust_mail_explain", sent, ok_transport)
+    assert "the send succeeded, there is nothing to explain" in json.dumps(error), error

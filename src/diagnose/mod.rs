@@ -127,7 +127,8 @@ pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<
 /// this transport. A row written since results carry `cause` gives it back;
 /// an older row is classified from its kind and reply.
 pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<Json, UsageError> {
-    let f = Fields::new("failure", failure, &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice"])?;
+    let failure = failure_of_result(failure)?;
+    let f = Fields::new("failure", &failure, &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice"])?;
     let kinds = ErrorKind::ALL.map(ErrorKind::as_str);
     let kind = f.choice("kind", &kinds)?.ok_or_else(|| UsageError::new("$failure['kind'] is required"))?;
     let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).expect("one of ALL");
@@ -151,6 +152,26 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
     let mut result = json!({ "cause": cause.as_str(), "summary": v.summary, "advice": v.advice });
     scrub_json(&mut result, &transport.secrets());
     Ok(result)
+}
+
+/// What `rust_mail_explain()` is given: a failure (a log row's fields), or a
+/// whole `rust_mail_send()` result as it came back, whose `error` and the
+/// reply fields beside it are the failure.
+fn failure_of_result(given: &[(Key, Value)]) -> Result<Vec<(Key, Value)>, UsageError> {
+    let field = |name: &str| given.iter().find(|(k, _)| *k == Key::Name(name.into())).map(|(_, v)| v);
+    if field("ok").is_none() {
+        return Ok(given.to_vec());
+    }
+    let Some(Value::Array(error)) = field("error") else {
+        return Err(UsageError::new("$failure is a result without an error: the send succeeded, there is nothing to explain"));
+    };
+    let mut failure = error.clone();
+    for name in ["code", "enhanced_code", "reply"] {
+        if let Some(value) = field(name) {
+            failure.push((Key::Name(name.into()), value.clone()));
+        }
+    }
+    Ok(failure)
 }
 
 /// A send's error as a log row keeps it (kind, message, reply), back as
