@@ -93,7 +93,7 @@ class Rust_Mail_Outbox {
 	 * @param array $row    log row fields (Rust_Mail_Log::add()) plus `raw` (bytes), `envelope` (from, to) and
 	 *                      `mail_data` (core's wp_mail() arguments, for the outcome's actions).
 	 * @param bool  $queued true: wait for a drain; false: claimed by this process, which sends it at once.
-	 * @return array{id: int, owner: string} the row id (0 when it could not be stored) and the claim's owner.
+	 * @return array the row as stored, with its `id` (0 when it could not be stored): what attempt() takes.
 	 */
 	public static function store( array $row, $queued ) {
 		$now          = time();
@@ -102,7 +102,7 @@ class Rust_Mail_Outbox {
 		$row['raw']   = self::seal( $row['raw'], $carries_key, 'outbox_raw' );
 		$mail_data    = self::seal( wp_json_encode( $row['mail_data'] ), $carries_key, 'outbox_mail_data' );
 		if ( null === $row['raw'] || null === $mail_data ) {
-			return array( 'id' => 0, 'owner' => '' );
+			return array( 'id' => 0 );
 		}
 		$row = array_merge(
 			$row,
@@ -116,7 +116,8 @@ class Rust_Mail_Outbox {
 				'lease_until'     => $queued ? null : gmdate( 'Y-m-d H:i:s', $now + self::lease_seconds() ),
 			)
 		);
-		return array( 'id' => Rust_Mail_Log::add( $row ), 'owner' => $owner );
+		$row['id'] = Rust_Mail_Log::add( $row );
+		return $row + array( 'attempts' => 0, 'attempt_log' => array() );
 	}
 
 	/**

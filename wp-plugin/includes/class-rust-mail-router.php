@@ -213,7 +213,7 @@ class Rust_Mail_Router {
 			Rust_Mail_Outbox::send_after_response( $stored['id'] );
 			return array( 'ok' => true, 'queued' => true );
 		}
-		return Rust_Mail_Outbox::attempt( Rust_Mail_Log::get( $stored['id'] ), false )['result'];
+		return Rust_Mail_Outbox::attempt( $stored, false )['result'];
 	}
 
 	/**
