@@ -13,6 +13,7 @@
 use crate::config::{Security, Transport};
 use crate::error::{Problem, SendError, Stage, TlsProblem};
 use crate::smtp::reply::Reply;
+use serde_json::{json, Value as Json};
 use std::net::IpAddr;
 
 /// Why a connection or a send fails. Documented one by one in README.md.
@@ -353,42 +354,74 @@ fn reply_matches(rule: &Rule, stage: Stage, reply: &Reply, text: &str) -> bool {
         }
 }
 
+/// [`RULES`] in the order they are tried: enhanced-code rules, then wording rules.
+pub fn rules_in_matching_order() -> impl Iterator<Item = &'static Rule> {
+    let by_code = RULES.iter().filter(|r| !matches!(r.on, Words(_)));
+    let by_words = RULES.iter().filter(|r| matches!(r.on, Words(_)));
+    by_code.chain(by_words)
+}
+
 /// The rule that decides a reply, if any.
 pub fn matching_rule(stage: Stage, reply: &Reply) -> Option<&'static Rule> {
     let text = reply.text().to_ascii_lowercase();
-    let by_code = RULES.iter().filter(|r| !matches!(r.on, Words(_)));
-    let by_words = RULES.iter().filter(|r| matches!(r.on, Words(_)));
-    by_code.chain(by_words).find(|r| reply_matches(r, stage, reply, &text))
+    rules_in_matching_order().find(|r| reply_matches(r, stage, reply, &text))
 }
+
+/// The server demands STARTTLS: a setting of no encryption is the cause; with
+/// another setting, the server did not offer what it demands. (cause, the
+/// setting it stands with, what it becomes with any other setting.)
+pub const SECURITY_ADJUSTMENT: (Cause, Security, Cause) = (Cause::StarttlsRequired, Security::None, Cause::StarttlsUnavailable);
 
 /// The cause a server's negative reply points to.
 pub fn classify_reply(stage: Stage, reply: &Reply, security: Security) -> Cause {
     let cause = matching_rule(stage, reply).map(|r| r.cause).unwrap_or_else(|| fallback(stage, Some(reply)));
-    match cause {
-        // The server demands STARTTLS: a setting of no encryption is the cause;
-        // with another setting, the server did not offer what it demands.
-        Cause::StarttlsRequired if security != Security::None => Cause::StarttlsUnavailable,
-        cause => cause,
+    match SECURITY_ADJUSTMENT {
+        (demanded, setting, otherwise) if cause == demanded && security != setting => otherwise,
+        _ => cause,
     }
 }
 
-/// A reply no rule knows, by the command it answered and its code.
+/// A row of [`FALLBACK`]: empty stages, no code range or no enhanced code
+/// match anything.
+pub struct Fallback {
+    stages: &'static [Stage],
+    codes: Option<(u16, u16)>,
+    enhanced: Option<&'static str>,
+    pub cause: Cause,
+}
+
+const fn when(stages: &'static [Stage], codes: Option<(u16, u16)>, enhanced: Option<&'static str>, cause: Cause) -> Fallback {
+    Fallback { stages, codes, enhanced, cause }
+}
+
+/// A reply no rule knows, by the command it answered and its code; the first
+/// row that fits decides. A failure without a reply counts as a 550 without
+/// an enhanced code.
+pub const FALLBACK: &[Fallback] = &[
+    when(&[], Some((538, 538)), None, C::StarttlsRequired),
+    // RFC 3207 section 4: 454 TLS not available; any refusal of STARTTLS.
+    when(&[S::Starttls], None, None, C::StarttlsUnavailable),
+    when(&[S::Auth], Some((504, 504)), None, C::AuthUnavailable),
+    // RFC 4954 section 6: a refused AUTH (535, 534, 454 ...) is a refused login.
+    when(&[S::Auth], None, None, C::AuthFailed),
+    when(&[S::MailFrom, S::RcptTo], Some((530, 530)), None, C::AnonymousRejected),
+    when(&[S::MailFrom], None, Some("5.7.1"), C::SenderNotAllowed),
+    when(&[S::RcptTo], None, Some("5.7.1"), C::RelayDenied),
+    when(&[S::RcptTo], Some((500, 599)), None, C::RecipientRejected),
+    when(&[], None, None, C::Unknown),
+];
+
 fn fallback(stage: Stage, reply: Option<&Reply>) -> Cause {
     let code = reply.map(|r| r.code).unwrap_or(550);
     let enhanced = reply.and_then(|r| r.enhanced.as_deref()).unwrap_or("");
-    match stage {
-        _ if code == 538 => Cause::StarttlsRequired,
-        // RFC 3207 section 4: 454 TLS not available; any refusal of STARTTLS.
-        Stage::Starttls => Cause::StarttlsUnavailable,
-        Stage::Auth if code == 504 => Cause::AuthUnavailable,
-        // RFC 4954 section 6: a refused AUTH (535, 534, 454 ...) is a refused login.
-        Stage::Auth => Cause::AuthFailed,
-        Stage::MailFrom | Stage::RcptTo if code == 530 => Cause::AnonymousRejected,
-        Stage::MailFrom if enhanced == "5.7.1" => Cause::SenderNotAllowed,
-        Stage::RcptTo if enhanced == "5.7.1" => Cause::RelayDenied,
-        Stage::RcptTo if code >= 500 => Cause::RecipientRejected,
-        _ => Cause::Unknown,
-    }
+    FALLBACK
+        .iter()
+        .find(|row| {
+            (row.stages.is_empty() || row.stages.contains(&stage))
+                && row.codes.is_none_or(|(low, high)| (low..=high).contains(&code))
+                && row.enhanced.is_none_or(|e| e == enhanced)
+        })
+        .map_or(Cause::Unknown, |row| row.cause)
 }
 
 /// Whether a greeting's server name belongs to another domain than the host
@@ -409,10 +442,16 @@ fn registered_domain(name: &str) -> String {
     labels.into_iter().rev().collect::<Vec<_>>().join(".")
 }
 
-/// The DNS block list a reply names, if it names one.
+/// Words after which a reply names the DNS block list it was found on.
+pub const BLOCKLIST_MARKERS: &[&str] = &["blocked using ", "black list at ", "listed at ", "listed in ", "listed on "];
+/// Block lists known by name, for replies that name one without a marker.
+pub const BLOCKLISTS: &[&str] = &["zen.spamhaus.org", "spamhaus", "spamcop", "barracuda", "sorbs", "uceprotect", "spamrats"];
+
+/// The DNS block list a reply names, if it names one: the domain after a
+/// marker, else a well-known list's name.
 pub fn named_blocklist(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
-    for marker in ["blocked using ", "black list at ", "listed at ", "listed in ", "listed on "] {
+    for marker in BLOCKLIST_MARKERS {
         if let Some(at) = lower.find(marker) {
             let rest = &text[at + marker.len()..];
             let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect();
@@ -422,10 +461,41 @@ pub fn named_blocklist(text: &str) -> Option<String> {
             }
         }
     }
-    ["zen.spamhaus.org", "spamhaus", "spamcop", "barracuda", "sorbs", "uceprotect", "spamrats"]
-        .iter()
-        .find(|l| lower.contains(*l))
-        .map(|l| l.to_string())
+    BLOCKLISTS.iter().find(|l| lower.contains(*l)).map(|l| l.to_string())
+}
+
+fn stages_json(stages: &[Stage]) -> Json {
+    json!(stages.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+}
+
+impl Rule {
+    /// The rule as data for the plugin (src/export.rs).
+    pub fn to_json(&self) -> Json {
+        let on = match self.on {
+            Enhanced(codes) => json!({ "enhanced": codes }),
+            EnhancedRange(prefix, low, high) => json!({ "enhanced_range": { "prefix": prefix, "from": low, "to": high } }),
+            Words(words) => json!({ "words": words }),
+        };
+        json!({
+            "provider": self.provider,
+            "match": on,
+            "stages": stages_json(self.stages),
+            "transient_only": self.class == Class::Transient,
+            "cause": self.cause.as_str(),
+        })
+    }
+}
+
+impl Fallback {
+    /// The row as data for the plugin (src/export.rs).
+    pub fn to_json(&self) -> Json {
+        json!({
+            "stages": stages_json(self.stages),
+            "code": self.codes.map(|(low, high)| [low, high]),
+            "enhanced": self.enhanced,
+            "cause": self.cause.as_str(),
+        })
+    }
 }
 
 #[cfg(test)]
