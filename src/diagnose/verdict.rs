@@ -5,6 +5,7 @@ pub use crate::classify::Cause;
 use crate::classify::named_blocklist;
 use crate::config::{AuthMode, Security, Transport};
 use crate::error::SendError;
+use serde_json::{json, Value as Json};
 use super::records::{with_mechanism, RecordProblem, Relay};
 
 /// The settings of the run, for advice that names them.
@@ -59,6 +60,70 @@ impl Context {
     }
 }
 
+pub struct Verdict {
+    pub cause: Cause,
+    pub summary: String,
+    pub advice: Vec<String>,
+}
+
+/// When an alternative of the advice applies.
+#[derive(Clone, Copy)]
+pub enum When {
+    /// The auth setting is this mode.
+    Auth(&'static str),
+    /// The placeholder has a value (see [`PLACEHOLDERS`]).
+    Has(&'static str),
+    /// The reply's enhanced code is one of these.
+    Enhanced(&'static [&'static str]),
+    /// The reply's enhanced code starts with one of these.
+    EnhancedPrefix(&'static [&'static str]),
+    /// The host ends with one of these.
+    HostSuffix(&'static [&'static str]),
+    /// The reply code is in this range.
+    Code(u16, u16),
+    /// One of these holds.
+    Any(&'static [When]),
+}
+
+/// One piece of advice, a template (see [`render`]).
+pub enum Line {
+    Say(&'static str),
+    /// The first alternative whose condition holds (none: always) gives its
+    /// lines; when none holds, no line.
+    First(&'static [(Option<When>, &'static [&'static str])]),
+}
+
+/// What a cause means for a site owner: a summary and advice, as templates.
+pub struct Text {
+    pub cause: Cause,
+    pub summary: &'static str,
+    pub advice: &'static [Line],
+}
+
+/// The placeholders of the templates, `{name}` or `{name|what to say without a value}`.
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("host", "the transport's host"),
+    ("port", "the transport's port"),
+    ("security", "the transport's security setting"),
+    ("user", "the transport's username, if any"),
+    ("from", "the failure's From address, if given"),
+    ("detail", "the reply as code, enhanced code and text on one line (else the error's message), without trailing full stops"),
+    ("enhanced", "the reply's enhanced code, if any"),
+    ("blocklist", "the block list the detail names (see blocklist), else by the enhanced code's prefix, else its 'otherwise'"),
+    ("size", "the SIZE the server offered in EHLO, in bytes, if known"),
+    ("size_mb", "that size in millions of bytes, one decimal"),
+    ("offered_auth", "the AUTH mechanisms the server offered, lower case, each in single quotes, joined by ', ', if any"),
+    ("other_ports", "each of usual_ports but the transport's port as \"port P with security 'S'\", joined by ', or '"),
+    ("found_ports", "ports a scan found (the walk only) as \"port P with security 'S' (service)\", joined by ', or ', if any"),
+];
+
+/// Submission ports to suggest instead of one that cannot be reached.
+pub const USUAL_PORTS: [(u16, &str); 3] = [(587, "starttls"), (465, "tls"), (25, "opportunistic")];
+
+/// A block list named by Microsoft's enhanced codes rather than in the reply; else the last resort.
+pub const BLOCKLIST_BY_ENHANCED: (&str, &str) = ("5.7.6", "Microsoft's blocked senders list");
+pub const BLOCKLIST_OTHERWISE: &str = "a DNS block list";
+
 /// The security setting that fits what a scanned port speaks.
 fn security_for(service: &str) -> &'static str {
     match service {
@@ -68,255 +133,257 @@ fn security_for(service: &str) -> &'static str {
     }
 }
 
-/// What to try instead of a port that cannot be reached: the ports a scan
-/// found answering, else the usual submission ports other than this one.
-fn other_ports_advice(c: &Context) -> String {
-    if !c.open_ports.is_empty() {
-        let found: Vec<String> = c
-            .open_ports
-            .iter()
-            .map(|(port, service)| format!("port {port} with security '{}' ({service})", security_for(service)))
-            .collect();
-        return format!("The port scan found mail service on {}: try {}.", c.host, found.join(", or "));
+/// The value of a placeholder, `None` when the run does not know it.
+fn value(name: &str, c: &Context) -> Option<String> {
+    let ports = |ports: Vec<String>| ports.join(", or ");
+    match name {
+        "host" => Some(c.host.clone()),
+        "port" => Some(c.port.to_string()),
+        "security" => Some(c.security.as_str().to_string()),
+        "user" => c.username.clone(),
+        "from" => c.from.clone(),
+        // The reply quoted inside a sentence brings its own full stop.
+        "detail" => Some(c.detail.trim_end_matches('.').to_string()),
+        "enhanced" => c.enhanced.clone(),
+        "blocklist" => Some(named_blocklist(&c.detail).unwrap_or_else(|| match c.enhanced.as_deref() {
+            Some(e) if e.starts_with(BLOCKLIST_BY_ENHANCED.0) => BLOCKLIST_BY_ENHANCED.1.to_string(),
+            _ => BLOCKLIST_OTHERWISE.to_string(),
+        })),
+        "size" => c.size_limit.map(|size| size.to_string()),
+        "size_mb" => c.size_limit.map(|size| format!("{:.1}", size as f64 / 1_000_000.0)),
+        "offered_auth" => (!c.offered_auth.is_empty())
+            .then(|| c.offered_auth.iter().map(|m| format!("'{}'", m.to_ascii_lowercase())).collect::<Vec<_>>().join(", ")),
+        "other_ports" => Some(ports(
+            USUAL_PORTS
+                .iter()
+                .filter(|(port, _)| *port != c.port)
+                .map(|(port, security)| format!("port {port} with security '{security}'"))
+                .collect(),
+        )),
+        "found_ports" => (!c.open_ports.is_empty()).then(|| {
+            ports(c.open_ports.iter().map(|(port, service)| format!("port {port} with security '{}' ({service})", security_for(service))).collect())
+        }),
+        _ => None,
     }
-    let usual: Vec<String> = [(587, "starttls"), (465, "tls"), (25, "opportunistic")]
-        .iter()
-        .filter(|(port, _)| *port != c.port)
-        .map(|(port, security)| format!("port {port} with security '{security}'"))
-        .collect();
-    format!("Try {}, if the mail provider offers them (scan_ports tells which answer).", usual.join(", or "))
 }
 
-pub struct Verdict {
-    pub cause: Cause,
-    pub summary: String,
-    pub advice: Vec<String>,
+impl When {
+    fn holds(self, c: &Context) -> bool {
+        let enhanced = c.enhanced.as_deref().unwrap_or("");
+        match self {
+            When::Auth(mode) => c.auth.as_str() == mode,
+            When::Has(name) => value(name, c).is_some(),
+            When::Enhanced(codes) => c.enhanced.is_some() && codes.contains(&enhanced),
+            When::EnhancedPrefix(prefixes) => c.enhanced.is_some() && prefixes.iter().any(|p| enhanced.starts_with(p)),
+            When::HostSuffix(suffixes) => suffixes.iter().any(|s| c.host.ends_with(s)),
+            When::Code(low, high) => c.code.is_some_and(|code| (low..=high).contains(&code)),
+            When::Any(whens) => whens.iter().any(|w| w.holds(c)),
+        }
+    }
+
+    fn to_json(self) -> Json {
+        match self {
+            When::Auth(mode) => json!({ "auth": mode }),
+            When::Has(name) => json!({ "has": name }),
+            When::Enhanced(codes) => json!({ "enhanced": codes }),
+            When::EnhancedPrefix(prefixes) => json!({ "enhanced_prefix": prefixes }),
+            When::HostSuffix(suffixes) => json!({ "host_suffix": suffixes }),
+            When::Code(low, high) => json!({ "code": [low, high] }),
+            When::Any(whens) => json!({ "any": whens.iter().map(|w| w.to_json()).collect::<Vec<_>>() }),
+        }
+    }
+}
+
+/// A template with each `{name}` or `{name|otherwise}` replaced.
+fn render(template: &str, c: &Context) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}').expect("every { of a template is closed");
+        let (name, otherwise) = rest[open + 1..close].split_once('|').unwrap_or((&rest[open + 1..close], ""));
+        out.push_str(&rest[..open]);
+        out.push_str(&value(name, c).unwrap_or_else(|| otherwise.to_string()));
+        rest = &rest[close + 1..];
+    }
+    out + rest
+}
+
+use Line::{First, Say};
+
+const OTHER_PORTS: Line = First(&[
+    (Some(When::Has("found_ports")), &["The port scan found mail service on {host}: try {found_ports}."]),
+    (None, &["Try {other_ports}, if the mail provider offers them (scan_ports tells which answer)."]),
+]);
+
+const MICROSOFT: When = When::Any(&[
+    When::HostSuffix(&["office365.com", "outlook.com"]),
+    When::Enhanced(&["5.2.2", "5.1.90", "4.3.2"]),
+    When::EnhancedPrefix(&["4.7.5", "4.7.6"]),
+]);
+
+const fn text(cause: Cause, summary: &'static str, advice: &'static [Line]) -> Text {
+    Text { cause, summary, advice }
+}
+
+/// The summary and advice of each cause.
+pub const TEXTS: &[Text] = &[
+    text(Cause::Ok, "Mail can be sent through {host}:{port}.", &[]),
+    text(Cause::DnsFailed, "The name {host} could not be found in DNS: {detail}.", &[
+        Say("Check the spelling of host '{host}'."),
+        Say("If the site runs in a container or on a host with its own resolver, check that it can resolve public names."),
+    ]),
+    text(Cause::PortBlocked, "Nothing answered on {host}:{port}: a firewall between this site and the server is dropping the connection.", &[
+        Say("Ask the hosting provider whether outbound port {port} is blocked; many block port 25, some also 465 and 587."),
+        OTHER_PORTS,
+        Say("On shared hosting that only allows its own relay (such as GoDaddy's relay-hosting.secureserver.net on port 25), use that relay."),
+    ]),
+    text(Cause::ConnectionRefused, "{host}:{port} refused the connection: the host is reachable but no mail server listens on port {port}.", &[
+        Say("Check port {port}: submission is usually 587 (security 'starttls') or 465 (security 'tls')."),
+        OTHER_PORTS,
+        Say("If {host} is this machine, check that the mail server is running."),
+    ]),
+    text(Cause::NotSmtp, "Something answered on {host}:{port}, but it does not speak SMTP the way the settings expect: {detail}.", &[
+        Say("Port 465 expects security 'tls' (TLS from the start); ports 587 and 25 expect 'starttls' or 'opportunistic'."),
+        Say("Check that {host}:{port} is a mail server and not a web or other service."),
+    ]),
+    text(Cause::TlsHandshakeFailed, "The TLS handshake with {host}:{port} failed: {detail}.", &[
+        Say("Check security '{security}' against what port {port} expects (465: 'tls'; 587: 'starttls')."),
+        Say("If the server is old, ask its administrator to enable TLS 1.2 or newer."),
+    ]),
+    text(Cause::TlsVersionUnsupported, "{host}:{port} only offers TLS versions older than this site accepts: {detail}.", &[
+        Say("Ask the mail server's administrator to enable TLS 1.2 or 1.3; TLS 1.0 and 1.1 are retired (RFC 8996)."),
+        Say("If tls_min_version is '1.3', set it to '1.2'."),
+    ]),
+    text(Cause::TlsCertificateInvalid, "The certificate of {host}:{port} is not valid: {detail}.", &[
+        Say("Use the host name the certificate is issued for as host, instead of '{host}'."),
+        Say("If the server uses a private CA, give its certificate with ca_file."),
+        Say("Ask the server's administrator to renew or replace the certificate; turning verify_peer off exposes the password to anyone in between."),
+    ]),
+    text(Cause::StarttlsUnavailable, "{host}:{port} does not offer STARTTLS, so the connection cannot be encrypted: {detail}.", &[
+        Say("Try port 465 with security 'tls', or port 587 with security 'starttls', on {host}."),
+        Say("If this server may only be reached in clear text (a relay on the same network), set security to 'none' and auth to 'none'."),
+    ]),
+    text(Cause::AuthUnavailable, "{host}:{port} offers no way to log in that this site can use: {detail}.", &[
+        Say("Many servers offer AUTH only after STARTTLS: set security to 'starttls' (port 587) or 'tls' (port 465)."),
+        First(&[
+            (Some(When::Has("offered_auth")), &["Set auth to a mechanism the server offers: {offered_auth} ('auto' picks PLAIN or LOGIN)."]),
+            (None, &["The server lists no AUTH mechanism at all on this connection."]),
+        ]),
+        Say("If the server is a relay that needs no login (as GoDaddy's relay or a direct-send MX host), set auth to 'none'."),
+    ]),
+    text(Cause::AuthFailed, "{host}:{port} refused the login of {user|the account}: {detail}.", &[
+        First(&[(Some(When::Auth("xoauth2")), &["For OAuth2, check that the token is current and has the SMTP scope (Microsoft 365: https://outlook.office365.com/.default; Google: https://mail.google.com/) and that the app is allowed on the mailbox."])]),
+        Say("Check username '{user|the account}' and the password (or token)."),
+        Say("For Gmail, sign in with an app password, not the account password."),
+    ]),
+    text(Cause::AuthDisabled, "SMTP login is switched off for {user|the account} or its Microsoft 365 tenant (5.7.139): {detail}.", &[
+        Say("In the Microsoft 365 admin center, enable Authenticated SMTP for the mailbox (Mail > Manage email apps), and check that security defaults or conditional access do not block it."),
+        Say("Or switch auth to 'xoauth2' and use an OAuth2 token: password login is switched off by default at the end of December 2026."),
+    ]),
+    text(Cause::BasicAuthRetired, "{host}:{port} no longer accepts a password for {user|the account} (5.7.30): basic authentication is retired.", &[
+        Say("Set auth to 'xoauth2' and give an OAuth2 access token as password (Microsoft 365 scope: https://outlook.office365.com/.default)."),
+    ]),
+    text(Cause::AnonymousRejected, "{host}:{port} only accepts mail from logged-in clients: {detail}.", &[
+        Say("Set auth to 'auto' (or 'login') with the mailbox's username and password, or 'xoauth2' with a token."),
+        Say("To send without a login to Microsoft 365, use direct send: host = the tenant's MX host (tenant.mail.protection.outlook.com), port 25."),
+    ]),
+    text(Cause::SenderNotAllowed, "{user|the account} may not send as {from|the From address} (the From address differs from the mailbox): {detail}.", &[
+        Say("Grant {user|the account} the \"Send As\" right on {from|the From address} (Microsoft 365: Exchange admin center > mailbox > delegation)."),
+        Say("Or set the From address to the mailbox that logs in ({user|the account})."),
+        Say("On Postfix, the administrator lists which logins own which addresses (smtpd_sender_login_maps); on Amazon SES, SendGrid or Zoho, verify the From address or its domain as a sender identity first."),
+    ]),
+    text(Cause::SenderUnauthenticated, "The receiving server refused the mail because the From domain of {from|the From address} does not authenticate it (SPF, DKIM or DMARC): {detail}.", &[
+        Say("Add the server this site sends through to the From domain's SPF record (for Microsoft 365: include:spf.protection.outlook.com; for Google: include:_spf.google.com), and sign with DKIM where the provider offers it."),
+        Say("Publish a DMARC record (_dmarc.<domain>) once SPF or DKIM pass; or send From an address of a domain the sending server is allowed to send for."),
+    ]),
+    text(Cause::Blocklisted, "The sending IP address is on {blocklist}, so {host}:{port} refuses its mail: {detail}.", &[
+        Say("Look the IP address up on {blocklist}'s website and ask for delisting (Microsoft: the delist portal, sender.office.com)."),
+        Say("On shared hosting the address is shared with other sites: ask the hosting provider, or send through an authenticated submission service (port 587 with a login) instead of straight to the recipient's server."),
+    ]),
+    text(Cause::Greylisted, "{host}:{port} asked to try again later (greylisting): {detail}.", &[
+        Say("Nothing to change: greylisting accepts the same mail when it is retried after a few minutes; a site that queues and retries delivers it."),
+    ]),
+    text(Cause::MessageTooLarge, "{host}:{port} refused the message as too large: {detail}.", &[First(&[
+        (Some(When::Has("size")), &["The server accepts messages up to {size} bytes (about {size_mb} MB, its EHLO SIZE); attachments grow by a third in transit: send smaller attachments or a link."]),
+        (None, &["Send smaller attachments (they grow by a third in transit) or a link to the file instead."]),
+    ])]),
+    text(Cause::StarttlsRequired, "{host}:{port} demands encryption (STARTTLS) before it takes mail, but security is '{security}': {detail}.", &[
+        Say("Set security to 'starttls' (port {port}), or 'tls' on port 465."),
+    ]),
+    text(Cause::RelayDenied, "{host}:{port} refuses to relay this mail: {detail}.", &[
+        Say("Log in: set auth to 'auto' with a username and password, so the server accepts mail for outside recipients."),
+        Say("Microsoft 365 direct send (MX host, port 25, no login) only reaches the tenant's own mailboxes; use smtp.office365.com on 587 with a login for others."),
+        Say("If you use a connector, check that it matches this site's IP address or certificate."),
+    ]),
+    text(Cause::DirectSendRejected, "The Microsoft 365 tenant refuses direct send (5.7.68): {detail}.", &[
+        Say("Use authenticated submission: host smtp.office365.com, port 587, security 'starttls', auth 'login' or 'xoauth2'."),
+        Say("Or ask the tenant admin to allow direct send (Set-OrganizationConfig -RejectDirectSend $false) or to add a partner connector for this site."),
+    ]),
+    text(Cause::Intercepted, "The server that answered on {host}:{port} is not {host}: {detail}. The hosting provider is probably redirecting outbound mail to its own server.", &[
+        Say("Ask the hosting provider whether it redirects outbound SMTP (cPanel/WHM 'SMTP Restrictions'), and whether it can be switched off."),
+        Say("Or send through the provider's own relay with its settings (GoDaddy shared hosting: relay-hosting.secureserver.net, port 25, no login)."),
+    ]),
+    text(Cause::RecipientRejected, "{host}:{port} refused the recipient: {detail}.", &[Say("Check the recipient address; the mailbox may not exist.")]),
+    text(Cause::Throttled, "{host}:{port} is limiting how much this account may send right now: {detail}.", &[
+        Say("Wait and retry later; the mail is not lost if the site queues and retries."),
+        Say("If it happens every day, the account's sending limit is too small for the site: ask the provider for a higher limit, or send fewer messages per hour."),
+        First(&[(Some(MICROSOFT), &["Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out."])]),
+    ]),
+    text(Cause::Timeout, "{host}:{port} accepted the connection but stopped answering: {detail}.", &[
+        Say("Retry later; if it persists, the server or a filtering proxy in between is overloaded or broken."),
+        Say("If port 465 is used with security 'starttls' (or the reverse), match security to the port."),
+    ]),
+    text(Cause::Unknown, "{host}:{port} refused the mail: {detail}.", &[First(&[
+        (Some(When::Enhanced(&["5.7.705", "5.7.708"])), &[
+            "Microsoft has blocked the tenant or its sending IP for suspicious traffic; this is outside the site's control: contact Microsoft support.",
+        ]),
+        (Some(When::Code(400, 499)), &[
+            "The refusal is temporary (a 4xx reply): retry later; if it lasts for hours, ask the server's administrator.",
+            "Look up the reply's code and words in the provider's documentation of SMTP errors.",
+        ]),
+        (None, &[
+            "Look up {enhanced|the reply} in the mail provider's documentation of SMTP errors; it says what the server refused.",
+            "If the provider's documentation does not help, send its administrator the reply above and the time of the send.",
+        ]),
+    ])]),
+];
+
+fn text_of(cause: Cause) -> &'static Text {
+    TEXTS.iter().find(|t| t.cause == cause).expect("every cause has its text in TEXTS")
 }
 
 /// The summary for a site owner and the concrete things to change.
 pub fn verdict(cause: Cause, c: &Context) -> Verdict {
-    let (host, port) = (&c.host, c.port);
-    let at = format!("{host}:{port}");
-    let user = c.username.clone().unwrap_or_else(|| "the account".to_string());
-    let from = c.from.clone().unwrap_or_else(|| "the From address".to_string());
-    // The reply quoted inside a sentence brings its own full stop.
-    let detail = c.detail.trim_end_matches('.');
-    let (summary, advice): (String, Vec<String>) = match cause {
-        Cause::Ok => (format!("Mail can be sent through {at}."), vec![]),
-        Cause::DnsFailed => (
-            format!("The name {host} could not be found in DNS: {detail}."),
-            vec![
-                format!("Check the spelling of host '{host}'."),
-                "If the site runs in a container or on a host with its own resolver, check that it can resolve public names.".into(),
-            ],
-        ),
-        Cause::PortBlocked => (
-            format!("Nothing answered on {at}: a firewall between this site and the server is dropping the connection."),
-            vec![
-                format!("Ask the hosting provider whether outbound port {port} is blocked; many block port 25, some also 465 and 587."),
-                other_ports_advice(c),
-                "On shared hosting that only allows its own relay (such as GoDaddy's relay-hosting.secureserver.net on port 25), use that relay.".into(),
-            ],
-        ),
-        Cause::ConnectionRefused => (
-            format!("{at} refused the connection: the host is reachable but no mail server listens on port {port}."),
-            vec![
-                format!("Check port {port}: submission is usually 587 (security 'starttls') or 465 (security 'tls')."),
-                other_ports_advice(c),
-                format!("If {host} is this machine, check that the mail server is running."),
-            ],
-        ),
-        Cause::NotSmtp => (
-            format!("Something answered on {at}, but it does not speak SMTP the way the settings expect: {detail}."),
-            vec![
-                "Port 465 expects security 'tls' (TLS from the start); ports 587 and 25 expect 'starttls' or 'opportunistic'.".into(),
-                format!("Check that {at} is a mail server and not a web or other service."),
-            ],
-        ),
-        Cause::TlsHandshakeFailed => (
-            format!("The TLS handshake with {at} failed: {detail}."),
-            vec![
-                format!("Check security '{}' against what port {port} expects (465: 'tls'; 587: 'starttls').", c.security.as_str()),
-                "If the server is old, ask its administrator to enable TLS 1.2 or newer.".into(),
-            ],
-        ),
-        Cause::TlsVersionUnsupported => (
-            format!("{at} only offers TLS versions older than this site accepts: {detail}."),
-            vec![
-                "Ask the mail server's administrator to enable TLS 1.2 or 1.3; TLS 1.0 and 1.1 are retired (RFC 8996).".into(),
-                "If tls_min_version is '1.3', set it to '1.2'.".into(),
-            ],
-        ),
-        Cause::TlsCertificateInvalid => (
-            format!("The certificate of {at} is not valid: {detail}."),
-            vec![
-                format!("Use the host name the certificate is issued for as host, instead of '{host}'."),
-                "If the server uses a private CA, give its certificate with ca_file.".into(),
-                "Ask the server's administrator to renew or replace the certificate; turning verify_peer off exposes the password to anyone in between.".into(),
-            ],
-        ),
-        Cause::StarttlsUnavailable => (
-            format!("{at} does not offer STARTTLS, so the connection cannot be encrypted: {detail}."),
-            vec![
-                format!("Try port 465 with security 'tls', or port 587 with security 'starttls', on {host}."),
-                "If this server may only be reached in clear text (a relay on the same network), set security to 'none' and auth to 'none'.".into(),
-            ],
-        ),
-        Cause::AuthUnavailable => (
-            format!("{at} offers no way to log in that this site can use: {detail}."),
-            vec![
-                "Many servers offer AUTH only after STARTTLS: set security to 'starttls' (port 587) or 'tls' (port 465).".into(),
-                match c.offered_auth.as_slice() {
-                    [] => "The server lists no AUTH mechanism at all on this connection.".to_string(),
-                    offered => format!(
-                        "Set auth to a mechanism the server offers: {} ('auto' picks PLAIN or LOGIN).",
-                        offered.iter().map(|m| format!("'{}'", m.to_ascii_lowercase())).collect::<Vec<_>>().join(", ")
-                    ),
-                },
-                "If the server is a relay that needs no login (as GoDaddy's relay or a direct-send MX host), set auth to 'none'.".into(),
-            ],
-        ),
-        Cause::AuthFailed => {
-            let mut advice = vec![
-                format!("Check username '{user}' and the password (or token)."),
-                "For Gmail, sign in with an app password, not the account password.".into(),
-            ];
-            if c.auth == AuthMode::Xoauth2 {
-                advice.insert(0, "For OAuth2, check that the token is current and has the SMTP scope (Microsoft 365: https://outlook.office365.com/.default; Google: https://mail.google.com/) and that the app is allowed on the mailbox.".into());
-            }
-            (format!("{at} refused the login of {user}: {detail}."), advice)
-        }
-        Cause::AuthDisabled => (
-            format!("SMTP login is switched off for {user} or its Microsoft 365 tenant (5.7.139): {detail}."),
-            vec![
-                "In the Microsoft 365 admin center, enable Authenticated SMTP for the mailbox (Mail > Manage email apps), and check that security defaults or conditional access do not block it.".into(),
-                "Or switch auth to 'xoauth2' and use an OAuth2 token: password login is switched off by default at the end of December 2026.".into(),
-            ],
-        ),
-        Cause::BasicAuthRetired => (
-            format!("{at} no longer accepts a password for {user} (5.7.30): basic authentication is retired."),
-            vec!["Set auth to 'xoauth2' and give an OAuth2 access token as password (Microsoft 365 scope: https://outlook.office365.com/.default).".into()],
-        ),
-        Cause::AnonymousRejected => (
-            format!("{at} only accepts mail from logged-in clients: {detail}."),
-            vec![
-                "Set auth to 'auto' (or 'login') with the mailbox's username and password, or 'xoauth2' with a token.".into(),
-                "To send without a login to Microsoft 365, use direct send: host = the tenant's MX host (tenant.mail.protection.outlook.com), port 25.".into(),
-            ],
-        ),
-        Cause::SenderNotAllowed => (
-            format!("{user} may not send as {from} (the From address differs from the mailbox): {detail}."),
-            vec![
-                format!("Grant {user} the \"Send As\" right on {from} (Microsoft 365: Exchange admin center > mailbox > delegation)."),
-                format!("Or set the From address to the mailbox that logs in ({user})."),
-                "On Postfix, the administrator lists which logins own which addresses (smtpd_sender_login_maps); on Amazon SES, SendGrid or Zoho, verify the From address or its domain as a sender identity first.".into(),
-            ],
-        ),
-        Cause::SenderUnauthenticated => (
-            format!("The receiving server refused the mail because the From domain of {from} does not authenticate it (SPF, DKIM or DMARC): {detail}."),
-            vec![
-                "Add the server this site sends through to the From domain's SPF record (for Microsoft 365: include:spf.protection.outlook.com; for Google: include:_spf.google.com), and sign with DKIM where the provider offers it.".into(),
-                "Publish a DMARC record (_dmarc.<domain>) once SPF or DKIM pass; or send From an address of a domain the sending server is allowed to send for.".into(),
-            ],
-        ),
-        Cause::Blocklisted => {
-            let list = named_blocklist(&c.detail).unwrap_or_else(|| match c.enhanced.as_deref() {
-                Some(e) if e.starts_with("5.7.6") => "Microsoft's blocked senders list".to_string(),
-                _ => "a DNS block list".to_string(),
-            });
-            (
-                format!("The sending IP address is on {list}, so {at} refuses its mail: {detail}."),
-                vec![
-                    format!("Look the IP address up on {list}'s website and ask for delisting (Microsoft: the delist portal, sender.office.com)."),
-                    "On shared hosting the address is shared with other sites: ask the hosting provider, or send through an authenticated submission service (port 587 with a login) instead of straight to the recipient's server.".into(),
-                ],
-            )
-        }
-        Cause::Greylisted => (
-            format!("{at} asked to try again later (greylisting): {detail}."),
-            vec!["Nothing to change: greylisting accepts the same mail when it is retried after a few minutes; a site that queues and retries delivers it.".into()],
-        ),
-        Cause::MessageTooLarge => (
-            format!("{at} refused the message as too large: {detail}."),
-            vec![
-                match c.size_limit {
-                    Some(size) => format!("The server accepts messages up to {size} bytes (about {:.1} MB, its EHLO SIZE); attachments grow by a third in transit: send smaller attachments or a link.", size as f64 / 1_000_000.0),
-                    None => "Send smaller attachments (they grow by a third in transit) or a link to the file instead.".into(),
-                },
-            ],
-        ),
-        Cause::StarttlsRequired => (
-            format!("{at} demands encryption (STARTTLS) before it takes mail, but security is '{}': {detail}.", c.security.as_str()),
-            vec![format!("Set security to 'starttls' (port {port}), or 'tls' on port 465.")],
-        ),
-        Cause::RelayDenied => (
-            format!("{at} refuses to relay this mail: {detail}."),
-            vec![
-                "Log in: set auth to 'auto' with a username and password, so the server accepts mail for outside recipients.".into(),
-                "Microsoft 365 direct send (MX host, port 25, no login) only reaches the tenant's own mailboxes; use smtp.office365.com on 587 with a login for others.".into(),
-                "If you use a connector, check that it matches this site's IP address or certificate.".into(),
-            ],
-        ),
-        Cause::DirectSendRejected => (
-            format!("The Microsoft 365 tenant refuses direct send (5.7.68): {detail}."),
-            vec![
-                "Use authenticated submission: host smtp.office365.com, port 587, security 'starttls', auth 'login' or 'xoauth2'.".into(),
-                "Or ask the tenant admin to allow direct send (Set-OrganizationConfig -RejectDirectSend $false) or to add a partner connector for this site.".into(),
-            ],
-        ),
-        Cause::Intercepted => (
-            format!("The server that answered on {at} is not {host}: {detail}. The hosting provider is probably redirecting outbound mail to its own server."),
-            vec![
-                "Ask the hosting provider whether it redirects outbound SMTP (cPanel/WHM 'SMTP Restrictions'), and whether it can be switched off.".into(),
-                "Or send through the provider's own relay with its settings (GoDaddy shared hosting: relay-hosting.secureserver.net, port 25, no login).".into(),
-            ],
-        ),
-        Cause::RecipientRejected => (
-            format!("{at} refused the recipient: {detail}."),
-            vec!["Check the recipient address; the mailbox may not exist.".into()],
-        ),
-        Cause::Throttled => {
-            let mut advice: Vec<String> = vec![
-                "Wait and retry later; the mail is not lost if the site queues and retries.".into(),
-                "If it happens every day, the account's sending limit is too small for the site: ask the provider for a higher limit, or send fewer messages per hour.".into(),
-            ];
-            let microsoft = host.ends_with("office365.com")
-                || host.ends_with("outlook.com")
-                || matches!(c.enhanced.as_deref(), Some("5.2.2" | "5.1.90" | "4.3.2"))
-                || c.enhanced.as_deref().is_some_and(|e| e.starts_with("4.7.5") || e.starts_with("4.7.6"));
-            if microsoft {
-                advice.push("Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out.".into());
-            }
-            (format!("{at} is limiting how much this account may send right now: {detail}."), advice)
-        }
-        Cause::Timeout => (
-            format!("{at} accepted the connection but stopped answering: {detail}."),
-            vec![
-                "Retry later; if it persists, the server or a filtering proxy in between is overloaded or broken.".into(),
-                "If port 465 is used with security 'starttls' (or the reverse), match security to the port.".into(),
-            ],
-        ),
-        Cause::Unknown => (
-            format!("{at} refused the mail: {detail}."),
-            match c.enhanced.as_deref() {
-                Some("5.7.705" | "5.7.708") => vec![
-                    "Microsoft has blocked the tenant or its sending IP for suspicious traffic; this is outside the site's control: contact Microsoft support.".into(),
-                ],
-                _ if c.code.is_some_and(|code| (400..500).contains(&code)) => vec![
-                    "The refusal is temporary (a 4xx reply): retry later; if it lasts for hours, ask the server's administrator.".into(),
-                    "Look up the reply's code and words in the provider's documentation of SMTP errors.".into(),
-                ],
-                _ => vec![
-                    match c.enhanced.as_deref() {
-                        Some(e) => format!("Look up {e} in the mail provider's documentation of SMTP errors; it says what the server refused."),
-                        None => "Look up the reply in the mail provider's documentation of SMTP errors; it says what the server refused.".into(),
-                    },
-                    "If the provider's documentation does not help, send its administrator the reply above and the time of the send.".into(),
-                ],
-            },
-        ),
+    let text = text_of(cause);
+    let advice = text
+        .advice
+        .iter()
+        .flat_map(|line| match line {
+            Say(template) => std::slice::from_ref(template),
+            First(alternatives) => alternatives.iter().find(|(when, _)| when.is_none_or(|w| w.holds(c))).map_or(&[][..], |(_, lines)| *lines),
+        })
+        .map(|template| render(template, c))
+        .collect();
+    Verdict { cause, summary: render(text.summary, c), advice }
+}
+
+/// Every cause's text as data for the plugin (src/export.rs): an advice line
+/// is a template, or `{"first": [{"when": condition or null, "advice": [...]}]}`.
+pub fn texts_json() -> Json {
+    let line = |line: &Line| match line {
+        Say(template) => json!(template),
+        First(alternatives) => json!({
+            "first": alternatives
+                .iter()
+                .map(|(when, lines)| json!({ "when": when.map(When::to_json), "advice": lines }))
+                .collect::<Vec<_>>()
+        }),
     };
-    Verdict { cause, summary, advice }
+    let texts = Cause::ALL.iter().map(|cause| {
+        let text = text_of(*cause);
+        (cause.as_str().to_string(), json!({ "summary": text.summary, "advice": text.advice.iter().map(line).collect::<Vec<_>>() }))
+    });
+    Json::Object(texts.collect())
 }
 
 /// A sentence for each problem of the From domain's records (a warning
