@@ -2,6 +2,7 @@
 # rust-mail: the one entry point.
 #   ./build.sh build    release build of the PHP extension (target/release/librust_mail.so)
 #   ./build.sh install  build, then install into the PHP that php-config names (CLI and FPM)
+#   ./build.sh rules    export the classifier's rules and verdict texts to wp-plugin/data/classifier.json (commit it)
 #   ./build.sh test     install what the tests need, build, run every test
 #   ./build.sh demo     WordPress on MariaDB + PHP-FPM with the plugin and a local SMTP server
 set -euo pipefail
@@ -57,6 +58,16 @@ install_ext() {
   echo "== installed rust_mail into $dir (ini: $ini_dir/rust_mail.ini, enabled for CLI and FPM)"
 }
 
+# The plugin explains failures without the extension from this file; a Rust test
+# (src/export.rs) fails when it differs from what the classifier exports.
+rules() {
+  local out="$ROOT/wp-plugin/data/classifier.json"
+  mkdir -p "$(dirname "$out")"
+  cargo run --quiet --no-default-features --example export_rules > "$out.tmp"
+  mv "$out.tmp" "$out"
+  echo "== wrote $out"
+}
+
 run_tests() {
   deps
   build
@@ -70,8 +81,9 @@ run_tests() {
 
 case "${1:-}" in
   build)   build ;;
+  rules)   rules ;;
   install) deps; install_ext ;;
   test)    run_tests ;;
   demo)    deps; install_ext; tests/harness/demo.sh ;;
-  *) echo "usage: $0 build|install|test|demo" >&2; exit 2 ;;
+  *) echo "usage: $0 build|install|rules|test|demo" >&2; exit 2 ;;
 esac

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod config;
 pub mod diagnose;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod message;
 pub mod pool;

@@ -176,8 +176,14 @@ fn failure_of_result(given: &[(Key, Value)]) -> Result<Vec<(Key, Value)>, UsageE
 
 /// A send's error as a log row keeps it (kind, message, reply), back as
 /// data: the stage and problem each kind stands for.
-fn logged_error(kind: ErrorKind, message: String, reply: Option<Reply>) -> SendError {
-    let (stage, problem) = match (kind, reply.is_some()) {
+pub fn logged_error(kind: ErrorKind, message: String, reply: Option<Reply>) -> SendError {
+    let (stage, problem) = logged_stage(kind, reply.is_some());
+    SendError { kind, stage, problem, message, reply, size_limit: None }
+}
+
+/// The stage and problem a logged error kind stands for, with or without a reply.
+pub fn logged_stage(kind: ErrorKind, has_reply: bool) -> (Stage, Problem) {
+    match (kind, has_reply) {
         (ErrorKind::Dns, _) => (Stage::Dns, Problem::Unresolved),
         (ErrorKind::ConnectRefused, _) => (Stage::Connect, Problem::ConnectRefused),
         (ErrorKind::ConnectTimeout, _) => (Stage::Connect, Problem::ConnectTimeout),
@@ -191,8 +197,7 @@ fn logged_error(kind: ErrorKind, message: String, reply: Option<Reply>) -> SendE
         (ErrorKind::DataRejected, _) => (Stage::Message, Problem::Refused),
         (ErrorKind::Protocol, true) => (Stage::Greeting, Problem::Refused),
         (ErrorKind::Protocol, false) => (Stage::Quit, Problem::Closed),
-    };
-    SendError { kind, stage, problem, message, reply, size_limit: None }
+    }
 }
 
 /// Why the walk stopped: what happened, as the client reports it.
