@@ -9,6 +9,9 @@
 //! enhanced status code decides alone (the wording is not read); wording
 //! rules apply only to replies whose enhanced code is generic (x.0.0, x.7.0,
 //! x.7.1 ...) or absent.
+//! A reply no rule knows is judged by the command it answered and its code,
+//! also as data, in [`FALLBACK`]. src/export.rs writes both, with the verdict
+//! texts, to wp-plugin/data/classifier.json for the plugin without the extension.
 
 use crate::config::{Security, Transport};
 use crate::error::{Problem, SendError, Stage, TlsProblem};
