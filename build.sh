@@ -2,6 +2,8 @@
 # rust-mail: the one entry point.
 #   ./build.sh build    release build of the PHP extension (target/release/librust_mail.so)
 #   ./build.sh install  build, then install into the PHP that php-config names (CLI and FPM)
+#   ./build.sh package  dist/rust-mail-<version>-php<X.Y>.zip: the plugin, its readme and the extension built for
+#                       this PHP (for hosts where a control panel, not a shell, loads extensions)
 #   ./build.sh rules    export the classifier's rules and verdict texts to wp-plugin/data/classifier.json (commit it)
 #   ./build.sh test     install what the tests need, build, run every test
 #   ./build.sh demo     WordPress on MariaDB + PHP-FPM with the plugin and a local SMTP server
@@ -68,6 +70,35 @@ rules() {
   echo "== wrote $out"
 }
 
+# The plugin folder as WordPress's "Upload Plugin" takes it, with the extension for this PHP beside the plugin's
+# files in rust-mail/extension/ (a host's control panel loads it from wherever it is copied to).
+package() {
+  build
+  local version php out stage
+  version=$(sed -n 's/^ \* Version: *//p' wp-plugin/rust-mail.php)
+  php=$(php-config --version | cut -d. -f1,2)
+  out="$ROOT/dist/rust-mail-$version-php$php.zip"
+  stage=$(mktemp -d)
+  cp -r wp-plugin "$stage/rust-mail"
+  mkdir -p "$stage/rust-mail/extension"
+  install -m 0644 "$SO" "$stage/rust-mail/extension/rust_mail.so"
+  cat > "$stage/rust-mail/extension/README.txt" <<EOF
+rust_mail.so: the rust_mail PHP extension for PHP $php on $(uname -m) Linux, built from rust-mail $version.
+The plugin works without it (through PHPMailer); with it, mail is pooled, pipelined and diagnosable.
+
+1. Copy rust_mail.so where PHP can read it, outside the web root if you can.
+2. Add to PHP's settings (php.ini, or the control panel's PHP settings / INI editor):
+       extension=/full/path/to/rust_mail.so
+3. Restart PHP-FPM (or the web server), then check: "php -m" lists rust_mail, and
+   Rust Mail > Settings says "Engine: rust_mail extension".
+EOF
+  mkdir -p "$ROOT/dist"
+  rm -f "$out"
+  (cd "$stage" && /usr/bin/python3 -m zipfile -c "$out" rust-mail)
+  rm -rf "$stage"
+  echo "== packaged $out"
+}
+
 run_tests() {
   deps
   build
@@ -82,8 +113,9 @@ run_tests() {
 case "${1:-}" in
   build)   build ;;
   rules)   rules ;;
+  package) package ;;
   install) deps; install_ext ;;
   test)    run_tests ;;
   demo)    deps; install_ext; tests/harness/demo.sh ;;
-  *) echo "usage: $0 build|install|rules|test|demo" >&2; exit 2 ;;
+  *) echo "usage: $0 build|install|package|rules|test|demo" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 <?php
 /**
  * Plugin Name:       Rust Mail
- * Description:       Sends every wp_mail() through the rust_mail PHP extension's native SMTP sender, keeps a connection log with SMTP transcripts, and diagnoses mail server problems.
+ * Description:       Sends every wp_mail() through the rust_mail PHP extension's native SMTP sender (or PHPMailer's SMTP where the extension cannot be loaded), keeps a connection log with SMTP transcripts, and diagnoses mail server problems.
  * Version:           0.1.0
  * Requires at least: 5.7
  * Requires PHP:      8.1
@@ -20,6 +20,8 @@ define( 'RUST_MAIL_PLUGIN_VERSION', '0.1.0' );
 
 require_once __DIR__ . '/includes/class-rust-mail-settings.php';
 require_once __DIR__ . '/includes/class-rust-mail-oauth.php';
+require_once __DIR__ . '/includes/class-rust-mail-engine.php';
+require_once __DIR__ . '/includes/class-rust-mail-rules.php';
 require_once __DIR__ . '/includes/class-rust-mail-caller.php';
 require_once __DIR__ . '/includes/class-rust-mail-result.php';
 require_once __DIR__ . '/includes/class-rust-mail-log.php';
@@ -46,12 +48,11 @@ add_action(
 	}
 );
 
-// Mail routing: only with the extension loaded and a server configured; otherwise core's wp_mail() is untouched.
+// Mail routing, once a server is configured (otherwise core's wp_mail() is untouched), through the extension or,
+// without it, PHPMailer's SMTP client: see Rust_Mail_Engine.
 Rust_Mail_Router::register();
-// The outbox's drain by WP-Cron (sending needs the extension; queued mail waits for it otherwise).
-if ( Rust_Mail_Router::extension_loaded() ) {
-	Rust_Mail_Outbox::register();
-}
+// The outbox's drain by WP-Cron.
+Rust_Mail_Outbox::register();
 
 // Personal data: the log's rows about an address, in Tools > Export Personal Data and Erase Personal Data.
 foreach ( array( 'exporter' => 'export_personal_data', 'eraser' => 'erase_personal_data' ) as $rust_mail_kind => $rust_mail_callback ) {

@@ -5,6 +5,7 @@
 #   tests/harness/wp-stack.sh up      start (or restart) everything; safe to run again
 #   tests/harness/wp-stack.sh down    stop the processes this script started; keep the site
 #   tests/harness/wp-stack.sh purge   down, then drop the database and delete STACK_DIR
+#   tests/harness/wp-stack.sh php     rewrite PHP's ini (EXTENSION) and restart PHP-FPM; the site stays as it is
 #
 # Settings (environment):
 #   STACK_DIR      where the site, configs, logs and captured mail live  (/var/lib/rust-mail-demo)
@@ -13,6 +14,8 @@
 #   SMTP_PORT      capture SMTP server port on 127.0.0.1                  (2525)
 #   DB_NAME        MariaDB database (and user) name                       (rustmail_<basename of STACK_DIR>)
 #   RUST_MAIL_SO   load this extension build instead of the system-installed one (tests use the fresh build)
+#   EXTENSION      0: PHP (PHP-FPM and STACK_DIR/bin/php) runs without the rust_mail extension, as on a host that
+#                  cannot load it; the plugin then sends through PHPMailer                (1)
 #   MULTISITE      1: a multisite network in subdirectories (the main site and /site2/), the plugin network-active;
 #                  give it HTTP_PORT 80 (and an HTTP_ADDR of its own): WordPress keeps no port in a site's domain
 #
@@ -28,6 +31,7 @@ SMTP_PORT=${SMTP_PORT:-2525}
 DB_NAME=${DB_NAME:-rustmail_$(basename "$STACK_DIR" | tr -c 'a-zA-Z0-9_\n' '_')}
 RUST_MAIL_SO=${RUST_MAIL_SO:-}
 MULTISITE=${MULTISITE:-0}
+EXTENSION=${EXTENSION:-1}
 PHP_VERSION=8.2
 HTTP_ADDR=${HTTP_ADDR:-127.0.0.1}
 if [ "$HTTP_PORT" = 80 ]; then SITE_URL="http://$HTTP_ADDR"; else SITE_URL="http://$HTTP_ADDR:$HTTP_PORT"; fi
@@ -85,18 +89,19 @@ SQL
 }
 
 # PHP ini: the system's conf.d for each SAPI, minus a system-installed rust_mail when RUST_MAIL_SO says
-# which build to load, plus this stack's own settings (mail() goes to a file, never to the system MTA).
+# which build to load (or when EXTENSION=0), plus this stack's own settings (mail() goes to a file, never to the
+# system MTA).
 write_php_ini() {
   local sapi dir
   for sapi in fpm cli; do
     dir="$STACK_DIR/php/$sapi-conf.d"
     rm -rf "$dir" && mkdir -p "$dir"
     for ini in /etc/php/$PHP_VERSION/$sapi/conf.d/*.ini; do
-      if [ -n "$RUST_MAIL_SO" ] && [[ $(basename "$ini") == *rust_mail* ]]; then continue; fi
+      if { [ -n "$RUST_MAIL_SO" ] || [ "$EXTENSION" = 0 ]; } && [[ $(basename "$ini") == *rust_mail* ]]; then continue; fi
       ln -s "$ini" "$dir/"
     done
     {
-      [ -n "$RUST_MAIL_SO" ] && echo "extension=$RUST_MAIL_SO"
+      [ -n "$RUST_MAIL_SO" ] && [ "$EXTENSION" = 1 ] && echo "extension=$RUST_MAIL_SO"
       echo "sendmail_path = \"cat >> $LOGS/php-mail.mbox\""
       echo "error_log = $LOGS/php-errors.log"
       echo "log_errors = On"
@@ -269,6 +274,12 @@ up() {
   log "WordPress is at $SITE_URL/wp-admin/ (user admin, password $(secret admin-password))"
 }
 
+restart_php() {
+  stop_pidfile "$RUN/php-fpm.pid"
+  write_php_ini
+  start_php_fpm
+}
+
 purge() {
   down
   if mysqladmin ping --silent >/dev/null 2>&1; then
@@ -281,5 +292,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   purge) purge ;;
-  *) echo "usage: $0 up|down|purge" >&2; exit 2 ;;
+  php) restart_php ;;
+  *) echo "usage: $0 up|down|purge|php" >&2; exit 2 ;;
 esac

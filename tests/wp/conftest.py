@@ -48,6 +48,15 @@ def wp(wp_session):
     wp_session.clear_constants()
 
 
+@pytest.fixture(params=["extension", "phpmailer"])
+def engine(request, wp):
+    """Runs a test on each engine: the rust_mail extension, and PHPMailer's SMTP with PHP (PHP-FPM and the CLI)
+    restarted without the extension. Back to the extension afterwards."""
+    wp.use_engine(request.param)
+    yield request.param
+    wp.use_engine("extension")
+
+
 @pytest.fixture
 def capture(tmp_path):
     """Factory: capture(user=None, password=None, port=None) -> a CaptureServer keeping every message it accepts."""

@@ -1,4 +1,5 @@
-"""The same wp_mail() calls through stock WordPress (PHPMailer's SMTP client) and through rust-mail must give the
+"""The same wp_mail() calls through stock WordPress (PHPMailer's SMTP client) and through rust-mail, on each engine
+(the extension, and PHPMailer's SMTP without it), must give the
 same return values, the same actions, and the same messages after parsing (envelope, each header, each decoded
 part, attachment names and bytes), except for Message-ID, Date, MIME boundaries and X-Mailer."""
 import re
@@ -55,7 +56,7 @@ def run_scenarios(wp, capture_server, baseline, files):
 
 
 @pytest.fixture
-def differential_runs(wp, capture, tmp_path):
+def differential_runs(wp, engine, capture, tmp_path):
     files = wp.dir / "attachments"
     files.mkdir(exist_ok=True)
     (files / "report.txt").write_bytes("Quarterly report ✓\nline two\n".encode())

@@ -22,9 +22,11 @@ DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
 
 
 @pytest.fixture
-def outbox(wp):
-    """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0)."""
+def outbox(wp, engine):
+    """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0), on each engine, with no alert sent
+    yet this hour."""
     wp.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0})
+    wp.php("Rust_Mail_Settings::delete_plugin_option(Rust_Mail_Outbox::LAST_ALERT_OPTION); out(true);")
     return wp
 
 

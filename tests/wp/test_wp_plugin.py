@@ -19,7 +19,7 @@ def send(wp, to="someone@example.com", subject="Hello", headers="array()", **kw)
     )
 
 
-def test_mail_goes_through_the_extension_and_is_logged(wp, capture):
+def test_mail_goes_through_the_engine_and_is_logged(wp, engine, capture):
     server = capture()
     wp.set_settings(port=server.port)
     outcome = send(wp, subject="Logged mail", headers="array('Cc: cc@example.com', 'Bcc: bcc@example.com')")
@@ -36,7 +36,10 @@ def test_mail_goes_through_the_extension_and_is_logged(wp, capture):
     assert int(row["duration_ms"]) >= 0
     assert row["body"] is None, "bodies are stored only when the admin opts in"
     transcript = json.loads(row["transcript"])
-    assert any("MAIL FROM" in json.dumps(line) for line in transcript)
+    assert any(line["dir"] == "client" and line["line"].startswith("MAIL FROM:<wordpress@127.0.0.1>") for line in transcript)
+    assert any(line["dir"] == "server" and line["line"].startswith("250") for line in transcript)
+    assert not any("Body text" in line["line"] for line in transcript), "a transcript never holds the body"
+    assert [attempt["engine"] for attempt in json.loads(row["attempt_log"])] == [engine]
 
 
 def test_bodies_logged_only_when_opted_in(wp, capture):
@@ -58,7 +61,7 @@ def test_caller_is_the_plugin_that_called_wp_mail(wp, capture):
     assert wp.log_rows()[0]["caller"] == "plugin:fake-contact-form"
 
 
-def test_wrong_password_fails_with_auth_error(wp, capture):
+def test_wrong_password_fails_with_auth_error(wp, engine, capture):
     server = capture(user="mailer", password="right-password")
     wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password="wrong-password")
     outcome = send(wp, subject="Wrong password")
@@ -70,24 +73,27 @@ def test_wrong_password_fails_with_auth_error(wp, capture):
     assert server.messages() == []
     [row] = wp.log_rows()
     assert row["status"] == "failed" and row["error_kind"] == "auth"
-    assert row["smtp_code"] == "535"
-    assert "wrong-password" not in row["transcript"]
-    assert base64.b64encode(b"\0mailer\0wrong-password").decode() not in row["transcript"]
+    assert row["smtp_code"] == "535" and row["error_cause"] == "auth_failed"
+    assert any(line["line"].startswith("AUTH PLAIN") for line in json.loads(row["transcript"]))
+    for field in ("transcript", "attempt_log", "error_message", "reply"):
+        assert "wrong-password" not in (row[field] or "")
+        assert base64.b64encode(b"\0mailer\0wrong-password").decode() not in (row[field] or "")
 
 
-def test_right_password_logs_in(wp, capture):
+def test_right_password_logs_in(wp, engine, capture):
     server = capture(user="mailer", password="right-password")
     wp.set_settings(port=server.port, auth="plain", username="mailer", allow_insecure_auth=True, password="right-password")
     assert send(wp)["result"] is True
     assert server.messages()[0].login == "mailer"
 
 
-def test_closed_port_fails_with_connect_error(wp):
+def test_closed_port_fails_with_connect_error(wp, engine):
     wp.set_settings(port=free_port())
     outcome = send(wp, subject="Nobody listens")
     assert outcome["result"] is False and len(outcome["failed"]) == 1
     [row] = wp.log_rows()
     assert row["status"] == "failed" and row["error_kind"] == "connect_refused"
+    assert row["error_cause"] == "connection_refused"
 
 
 def test_failure_before_the_server_is_logged(wp, capture):
@@ -99,26 +105,25 @@ def test_failure_before_the_server_is_logged(wp, capture):
     assert row["status"] == "failed" and row["error_kind"] == "wordpress" and row["subject"] == "Bad address"
 
 
-def test_without_the_extension_core_mail_is_untouched(wp):
+def test_without_the_extension_mail_goes_through_phpmailer_to_the_server_not_to_mail(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port)
     mbox = wp.dir / "logs" / "php-mail.mbox"
     before = mbox.stat().st_size if mbox.exists() else 0
     result = wp.php("""
-        wp_set_current_user(1);
-        ob_start(); Rust_Mail_Admin::show_notices(); $notice = ob_get_clean();
         global $phpmailer;
-        $sent = wp_mail('someone@example.com', 'Through core', 'Body');
-        out(array('sent' => $sent, 'mailer' => get_class($phpmailer), 'notice' => $notice,
-                  'hooked' => has_filter('pre_wp_mail')));
+        $sent = wp_mail('someone@example.com', 'Without the extension', 'Body');
+        out(array('sent' => $sent, 'mailer' => get_class($phpmailer), 'engine' => Rust_Mail_Engine::current()));
     """, extension=False)
-    assert result["sent"] is True
-    assert result["mailer"] == "PHPMailer\\PHPMailer\\PHPMailer"
-    assert result["hooked"] is False
-    assert "extension is not loaded" in result["notice"]
-    assert mbox.stat().st_size > before, "core's mail() should have run"
-    assert wp.log_rows() == []
+    assert result == {"sent": True, "mailer": "Rust_Mail_PHPMailer", "engine": "phpmailer"}
+    [message] = server.messages()
+    assert message.message["Subject"] == "Without the extension"
+    assert (mbox.stat().st_size if mbox.exists() else 0) == before, "core's mail() must not run"
+    [row] = wp.log_rows()
+    assert row["status"] == "sent" and row["message_id"] == message.message["Message-ID"]
 
 
-def test_unconfigured_leaves_core_mail(wp):
+def test_unconfigured_leaves_core_mail(wp, engine):
     wp.php("delete_option('rust_mail_settings'); out(true);")
     result = wp.php("global $phpmailer; $sent = wp_mail('a@example.com', 'x', 'y'); out(array($sent, get_class($phpmailer)));")
     assert result == [True, "PHPMailer\\PHPMailer\\PHPMailer"]

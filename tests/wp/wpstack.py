@@ -170,6 +170,7 @@ class WpStack:
         )
         self.wp = self.dir / "wordpress"
         self.mail_dir = self.dir / "mail"
+        self.engine = "extension"
 
     @staticmethod
     def _parent():
@@ -185,6 +186,17 @@ class WpStack:
         for plugin in MU_PLUGINS.glob("*.php"):
             (mu / plugin.name).write_bytes(plugin.read_bytes())
         return self
+
+    def use_engine(self, engine):
+        """'extension', or 'phpmailer': PHP-FPM and the stack's CLI restarted without the rust_mail extension, as on a
+        host that cannot load it. The database, settings, outbox and log stay as they are."""
+        if engine == self.engine:
+            return
+        env = dict(self.env, EXTENSION="1" if engine == "extension" else "0")
+        subprocess.run([str(STACK_SCRIPT), "php"], env=env, check=True, stdout=subprocess.DEVNULL)
+        self.engine = engine
+        loaded = self.php("out(extension_loaded('rust_mail'));")
+        assert loaded == (engine == "extension"), f"PHP did not switch to the {engine} engine"
 
     def purge(self):
         subprocess.run([str(STACK_SCRIPT), "purge"], env=self.env, check=False, stdout=subprocess.DEVNULL)
@@ -250,6 +262,25 @@ class WpStack:
 
     def browser(self, user="admin", password=None):
         return Browser(self.url).login(user, password or self.admin_password)
+
+
+E2E = WP_TESTS / "e2e"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+def run_browser(wp, script, **env):
+    """Runs tests/wp/e2e/<script> (headless Chromium through playwright-core) logged in as the site's admin; returns
+    its stdout. Screenshots land in tests/artifacts/."""
+    if not (E2E / "node_modules" / "playwright-core").exists():
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=E2E, check=True,
+                       env=dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1"))
+    run = subprocess.run(
+        ["node", script], cwd=E2E, capture_output=True, text=True, timeout=240,
+        env=dict(os.environ, WP_URL=wp.url, WP_USER="admin", WP_PASS=wp.admin_password, ARTIFACTS=str(ARTIFACTS),
+                 **env),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
 
 
 def php_string(value):

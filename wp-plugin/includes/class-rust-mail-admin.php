@@ -200,17 +200,21 @@ class Rust_Mail_Admin {
 			/* translators: %s: recipient address */
 			self::flash( 'success', sprintf( __( 'Test mail sent to %s.', 'rust-mail' ), $to ), $last );
 		} else {
+			// What went wrong, in the classifier's words: with or without the extension, and without Diagnose.
+			$entry       = $last ? Rust_Mail_Log::get( $last ) : null;
+			$explanation = $entry ? Rust_Mail_Explain::for_entry( $entry ) : null;
 			/* translators: %s: recipient address */
-			self::flash( 'error', sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to ), $last );
+			$message = sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to );
+			self::flash( 'error', $explanation ? $message . ' ' . $explanation['cause'] . ' ' . implode( ' ', $explanation['advice'] ) : $message, $last );
 		}
 		self::redirect( self::settings_url() );
 	}
 
 	public static function handle_diagnose() {
 		self::guard_action( self::ACTION_DIAGNOSE );
-		if ( ! Rust_Mail_Router::diagnose_available() ) {
-			self::flash( 'error', __( 'This version of the rust_mail extension has no diagnostics.', 'rust-mail' ) );
-			self::redirect( self::settings_url() );
+		if ( ! Rust_Mail_Engine::diagnose_available() ) {
+			self::flash( 'error', __( 'Diagnose needs the rust_mail extension, which is not loaded in this PHP. The settings page says how to install it; until then, Send test mail reports what went wrong.', 'rust-mail' ) );
+			self::redirect( self::settings_url() . '#rust-mail-engine' );
 		}
 		try {
 			// The envelope is tried too (MAIL FROM and RCPT TO, then RSET: nothing is sent), so that "may not send as
@@ -295,6 +299,10 @@ class Rust_Mail_Admin {
 			'label' => __( 'Rust Mail outbox', 'rust-mail' ),
 			'test'  => array( 'Rust_Mail_Outbox', 'site_health_test' ),
 		);
+		$tests['direct']['rust_mail_engine'] = array(
+			'label' => __( 'Rust Mail engine', 'rust-mail' ),
+			'test'  => array( 'Rust_Mail_Engine', 'site_health_test' ),
+		);
 		return $tests;
 	}
 
@@ -332,12 +340,7 @@ class Rust_Mail_Admin {
 		if ( ! current_user_can( self::capability() ) ) {
 			return;
 		}
-		if ( ! Rust_Mail_Router::extension_loaded() ) {
-			self::notice(
-				'warning',
-				__( 'Rust Mail: the rust_mail PHP extension is not loaded, so WordPress sends mail the usual way. Install it with "./build.sh install" from the rust-mail source (or add extension=rust_mail.so to PHP\'s configuration), then restart PHP-FPM or the web server.', 'rust-mail' )
-			);
-		} elseif ( ! Rust_Mail_Settings::is_configured() ) {
+		if ( ! Rust_Mail_Settings::is_configured() ) {
 			self::notice( 'warning', __( 'Rust Mail: no mail server is set yet, so WordPress sends mail the usual way. Choose one on the Rust Mail settings page.', 'rust-mail' ), self::settings_url() );
 		}
 		if ( Rust_Mail_Settings::saved_password_unreadable() ) {
@@ -348,9 +351,7 @@ class Rust_Mail_Admin {
 			// Only a login needs a stored secret; a site without one is not nagged about its salts.
 			$problems[] = Rust_Mail_Settings::key_problem();
 		}
-		if ( Rust_Mail_Router::extension_loaded() ) {
-			$problems = array_merge( $problems, Rust_Mail_Outbox::problems() );
-		}
+		$problems = array_merge( $problems, Rust_Mail_Outbox::problems() );
 		foreach ( array_filter( $problems ) as $problem ) {
 			self::notice( 'error', 'Rust Mail: ' . $problem );
 		}

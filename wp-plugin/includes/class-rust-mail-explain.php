@@ -2,9 +2,10 @@
 /**
  * Explains a logged failure: what went wrong and what to do.
  *
- * A failure of the extension (a server reply, a connection or TLS problem) is explained by the extension itself,
- * with rust_mail_explain(): the same classifier and advice as the Diagnose button, so the two never disagree. Only the
- * failures that happen in the plugin, before the extension is reached, are explained here.
+ * A failure of an engine (a server reply, a connection or TLS problem) is explained by the extension's classifier,
+ * with rust_mail_explain(): the same classifier and advice as the Diagnose button, so the two never disagree. Without
+ * the extension, the same rules, exported as data (Rust_Mail_Rules), give the same answer. Only the failures that
+ * happen in the plugin, before an engine is reached, are explained here.
  *
  * @package RustMail
  */
@@ -44,7 +45,7 @@ class Rust_Mail_Explain {
 			return array( 'cause' => $plugins[ $kind ][0], 'advice' => array( $plugins[ $kind ][1] ) );
 		}
 		try {
-			$verdict = rust_mail_explain(
+			$verdict = Rust_Mail_Engine::explain(
 				array(
 					'kind'          => $kind,
 					'message'       => (string) $entry['error_message'],

@@ -338,12 +338,12 @@ class Rust_Mail_Outbox {
 	}
 
 	/**
-	 * rust_mail_send() through one connection; the failures of the plugin's own making (no OAuth2 token, settings
+	 * The engine's send through one connection; the failures of the plugin's own making (no OAuth2 token, settings
 	 * that may not be used, input the extension refuses) come back as failed results too.
 	 */
 	public static function send_through( $raw, array $envelope, $prefix ) {
 		try {
-			$result = rust_mail_send( array( 'raw' => $raw, 'envelope' => $envelope ), self::transport( $prefix ) );
+			$result = Rust_Mail_Engine::send_raw( $raw, $envelope, self::transport( $prefix ) );
 		} catch ( Rust_Mail_OAuth_Exception $e ) {
 			// No OAuth2 token, so no connection was opened: the reason is the token endpoint's answer. A token endpoint
 			// that cannot be reached is worth another try; a refusal of the app is not.
@@ -390,6 +390,7 @@ class Rust_Mail_Outbox {
 		return array(
 			'at'            => gmdate( 'Y-m-d H:i:s' ),
 			'connection'    => $connection,
+			'engine'        => Rust_Mail_Engine::current(),
 			'ok'            => ! empty( $result['ok'] ),
 			'code'          => isset( $result['code'] ) ? (int) $result['code'] : null,
 			'enhanced_code' => (string) ( $result['enhanced_code'] ?? '' ),
@@ -661,11 +662,11 @@ class Rust_Mail_Outbox {
 
 	/**
 	 * With "alert mail" on, at most one mail an hour tells the administrator what is wrong, through the fallback
-	 * connection when there is one (the primary may be what fails). Straight to the extension, not through
+	 * connection when there is one (the primary may be what fails). Straight to the engine, not through
 	 * wp_mail(), so that an alert is never queued behind the mail it is about.
 	 */
 	public static function maybe_alert() {
-		if ( ! Rust_Mail_Settings::get( 'alert_mail' ) || ! function_exists( 'rust_mail_send' ) ) {
+		if ( ! Rust_Mail_Settings::get( 'alert_mail' ) ) {
 			return;
 		}
 		$last     = (int) Rust_Mail_Settings::get_plugin_option( self::LAST_ALERT_OPTION, 0 );
@@ -678,14 +679,12 @@ class Rust_Mail_Outbox {
 		$from   = (string) Rust_Mail_Settings::get( 'from' );
 		$prefix = Rust_Mail_Settings::has_fallback() ? Rust_Mail_Settings::FALLBACK : '';
 		try {
-			rust_mail_send(
-				array(
-					'from'    => is_email( $from ) ? $from : $admin,
-					'to'      => $admin,
-					/* translators: %s: site name */
-					'subject' => sprintf( __( '[%s] Mail is not going out', 'rust-mail' ), wp_specialchars_decode( get_bloginfo( 'name' ), ENT_QUOTES ) ),
-					'text'    => implode( "\n\n", $problems ) . "\n\n" . Rust_Mail_Admin::log_url() . "\n",
-				),
+			Rust_Mail_Engine::send_text(
+				is_email( $from ) ? $from : $admin,
+				$admin,
+				/* translators: %s: site name */
+				sprintf( __( '[%s] Mail is not going out', 'rust-mail' ), wp_specialchars_decode( get_bloginfo( 'name' ), ENT_QUOTES ) ),
+				implode( "\n\n", $problems ) . "\n\n" . Rust_Mail_Admin::log_url() . "\n",
 				Rust_Mail_Settings::transport( true, $prefix )
 			);
 		} catch ( Throwable $e ) {

@@ -1,6 +1,7 @@
 <?php
 /**
- * Routes wp_mail() through the rust_mail extension and writes the connection log.
+ * Routes wp_mail() through the engine in use (the rust_mail extension, or PHPMailer's SMTP without it) and writes the
+ * connection log.
  *
  * @package RustMail
  */
@@ -39,23 +40,12 @@ class Rust_Mail_Router {
 		'recovery_mode_email',
 	);
 
-	public static function extension_loaded() {
-		return function_exists( 'rust_mail_send' );
-	}
-
-	public static function diagnose_available() {
-		return function_exists( 'rust_mail_diagnose' );
-	}
-
 	public static function is_routing() {
-		return self::extension_loaded() && Rust_Mail_Settings::is_configured();
+		return Rust_Mail_Settings::is_configured();
 	}
 
-	/** Without the extension nothing is hooked, so core's wp_mail() stays exactly as it is. */
+	/** Until a server is configured, prepare_call() leaves core's wp_mail() exactly as it is. */
 	public static function register() {
-		if ( ! self::extension_loaded() ) {
-			return;
-		}
 		// Last, so that a plugin which short-circuits wp_mail() keeps doing so and nothing is prepared for it.
 		add_filter( 'pre_wp_mail', array( __CLASS__, 'prepare_call' ), PHP_INT_MAX, 2 );
 		add_filter( 'wp_mail_from', array( __CLASS__, 'filter_from' ), PHP_INT_MAX );
@@ -180,7 +170,7 @@ class Rust_Mail_Router {
 	 * Hands composed bytes to the outbox, which stores them with their log row before any network I/O, then either
 	 * sends them now (delivery "immediate") or after the response (delivery "queued").
 	 *
-	 * @return array rust_mail_send()'s result, or `['ok' => true, 'queued' => true]` for a message that waits in the
+	 * @return array the engine's result (rust_mail_send()'s shape), or `['ok' => true, 'queued' => true]` for a message that waits in the
 	 *               outbox (queued mode, or over a rate limit).
 	 */
 	public static function deliver( PHPMailer\PHPMailer\PHPMailer $mailer, $raw, $envelope_from, array $recipients ) {

@@ -24,7 +24,7 @@ defined( 'ABSPATH' ) || exit;
 						<li><?php echo esc_html( $rust_mail_advice ); ?></li>
 					<?php endforeach; ?>
 				</ul>
-				<?php if ( Rust_Mail_Router::diagnose_available() ) : ?>
+				<?php if ( Rust_Mail_Engine::diagnose_available() ) : ?>
 					<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
 						<input type="hidden" name="action" value="<?php echo esc_attr( Rust_Mail_Admin::ACTION_DIAGNOSE ); ?>" />
 						<?php wp_nonce_field( Rust_Mail_Admin::ACTION_DIAGNOSE ); ?>
@@ -52,6 +52,7 @@ defined( 'ABSPATH' ) || exit;
 			__( 'Duration', 'rust-mail' )      => null === $entry['duration_ms'] ? '' : sprintf( __( '%s ms', 'rust-mail' ), number_format_i18n( (int) $entry['duration_ms'] ) ),
 			__( 'Sent by', 'rust-mail' )       => Rust_Mail_Caller::label( $entry['caller'] ),
 			__( 'Attempts', 'rust-mail' )      => number_format_i18n( (int) $entry['attempts'] ),
+			__( 'Engine', 'rust-mail' )        => Rust_Mail_Engine::label( (string) ( array_slice( (array) $entry['attempt_log'], -1 )[0]['engine'] ?? '' ) ),
 			__( 'Delivered through', 'rust-mail' ) => '' === $entry['connection'] ? '' : ( 'fallback' === $entry['connection'] ? __( 'the fallback connection', 'rust-mail' ) : __( 'the primary connection', 'rust-mail' ) ),
 			__( 'Next attempt', 'rust-mail' )  => Rust_Mail_Log::STATUS_QUEUED === $entry['status'] && $entry['next_attempt_at'] ? Rust_Mail_Admin::format_time( $entry['next_attempt_at'] ) : '',
 		);

@@ -138,14 +138,34 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 
 	<p>
 		<?php
-		if ( Rust_Mail_Router::is_routing() ) {
+		if ( Rust_Mail_Router::is_routing() && Rust_Mail_Engine::extension_loaded() ) {
 			esc_html_e( 'Status: every mail WordPress sends goes through the rust_mail extension to the server below.', 'rust-mail' );
+		} elseif ( Rust_Mail_Router::is_routing() ) {
+			esc_html_e( 'Status: every mail WordPress sends goes through PHPMailer\'s SMTP client to the server below (the rust_mail extension is not loaded).', 'rust-mail' );
 		} else {
 			esc_html_e( 'Status: not routing mail; WordPress sends mail the usual way.', 'rust-mail' );
 		}
 		?>
 		<a href="<?php echo esc_url( Rust_Mail_Admin::log_url() ); ?>"><?php esc_html_e( 'Connection log', 'rust-mail' ); ?></a>
 	</p>
+
+	<div id="rust-mail-engine" class="notice inline <?php echo Rust_Mail_Engine::extension_loaded() ? 'notice-success' : 'notice-info'; ?>">
+		<p><strong><?php esc_html_e( 'Engine:', 'rust-mail' ); ?></strong> <?php echo esc_html( Rust_Mail_Engine::label( Rust_Mail_Engine::current() ) ); ?>. <?php echo esc_html( Rust_Mail_Engine::reason() ); ?></p>
+		<?php if ( ! Rust_Mail_Engine::extension_loaded() ) : ?>
+			<p><?php esc_html_e( 'The extension would add:', 'rust-mail' ); ?></p>
+			<ul class="ul-disc">
+				<?php foreach ( Rust_Mail_Engine::extension_benefits() as $rust_mail_benefit ) : ?>
+					<li><?php echo esc_html( $rust_mail_benefit ); ?></li>
+				<?php endforeach; ?>
+			</ul>
+			<p><?php esc_html_e( 'To install it:', 'rust-mail' ); ?></p>
+			<ol>
+				<?php foreach ( Rust_Mail_Engine::install_steps() as $rust_mail_step ) : ?>
+					<li><?php echo esc_html( $rust_mail_step ); ?></li>
+				<?php endforeach; ?>
+			</ol>
+		<?php endif; ?>
+	</div>
 
 	<?php if ( Rust_Mail_Settings::fixed_keys() ) : ?>
 		<div class="notice notice-info inline"><p>
@@ -206,9 +226,15 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 		<?php submit_button( __( 'Send test mail', 'rust-mail' ), 'secondary', 'send_test', false ); ?>
 	</form>
 
-	<?php if ( Rust_Mail_Router::diagnose_available() ) : ?>
-		<hr />
-		<h2 id="rust-mail-diagnosis"><?php esc_html_e( 'Diagnose the connection', 'rust-mail' ); ?></h2>
+	<hr />
+	<h2 id="rust-mail-diagnosis"><?php esc_html_e( 'Diagnose the connection', 'rust-mail' ); ?></h2>
+	<?php if ( ! Rust_Mail_Engine::diagnose_available() ) : ?>
+		<p id="rust-mail-diagnose-unavailable">
+			<?php esc_html_e( 'Diagnose walks the connection step by step with the rust_mail extension, which is not loaded in this PHP. Send test mail above still says what went wrong, in the same words.', 'rust-mail' ); ?>
+			<a href="#rust-mail-engine"><?php esc_html_e( 'How to install the extension', 'rust-mail' ); ?></a>
+		</p>
+		<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false, array( 'disabled' => 'disabled', 'aria-describedby' => 'rust-mail-diagnose-unavailable' ) ); ?>
+	<?php else : ?>
 		<p><?php esc_html_e( 'Connects to the saved server step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
 		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-diagnose-form">
 			<input type="hidden" name="action" value="<?php echo esc_attr( Rust_Mail_Admin::ACTION_DIAGNOSE ); ?>" />

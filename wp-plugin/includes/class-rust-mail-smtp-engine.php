@@ -1,0 +1,437 @@
+<?php
+/**
+ * The PHPMailer engine: sends composed bytes over PHPMailer's SMTP client (shipped with WordPress) when the rust_mail
+ * extension is not loaded. Takes the same transport array as rust_mail_send() and returns a result of the same shape
+ * (ok, accepted, rejected, code, enhanced_code, reply, error with kind, stage, cause and advice, transcript, timings),
+ * so that the log, the outbox and the explanations do not care which engine carried a message.
+ *
+ * Connections are kept open for the rest of the request (keep-alive), one per transport; the extension keeps them
+ * across requests too.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class Rust_Mail_SMTP_Engine {
+
+	/** A transcript is bounded, as the extension's is: a server that talks forever does not fill the log. */
+	const TRANSCRIPT_LINES = 200;
+	const LINE_BYTES       = 500;
+
+	/** @var array<string, Rust_Mail_SMTP> open connections of this request, by transport */
+	private static $open = array();
+
+	/** The result being built: transcript and timings, reset by each send. */
+	private static $transcript = array();
+	private static $started    = 0.0;
+
+	/**
+	 * @param string $raw       a complete message, CRLF line ends.
+	 * @param array  $envelope  `from` and `to` (a list of addresses).
+	 * @param array  $transport rust_mail_send()'s transport keys.
+	 * @return array a result shaped like rust_mail_send()'s.
+	 */
+	public static function send( $raw, array $envelope, array $transport ) {
+		self::$transcript = array();
+		self::$started    = microtime( true );
+		$t                = self::settings( $transport );
+		$timings          = array();
+		$problem          = self::input_problem( $envelope, $t );
+		if ( '' !== $problem ) {
+			return self::failed( $t, 'invalid_input', 'message', $problem, null, $timings );
+		}
+		$key    = hash( 'sha256', serialize( $t ) ); // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions -- an in-memory key.
+		$smtp   = self::$open[ $key ] ?? null;
+		$reused = $smtp && $smtp->connected() && $smtp->reset();
+		if ( $reused ) {
+			self::note( 'info', 'reusing the open connection to ' . $t['host'] . ':' . $t['port'] );
+		} else {
+			unset( self::$open[ $key ] );
+			$smtp    = self::new_client( $t );
+			$failure = self::open( $smtp, $t, $timings );
+			if ( $failure ) {
+				// The reply that refused (AUTH's 535, STARTTLS's 454 ...), not a 220 or 250 before a local failure.
+				$reply = $smtp->last_reply_parts();
+				$smtp->close();
+				return self::failed( $t, $failure[0], $failure[1], $failure[2], $failure[3], $timings, $reply['code'] >= 400 ? $reply : null );
+			}
+		}
+
+		$sent_at  = microtime( true );
+		$accepted = array();
+		$rejected = array();
+		if ( ! $smtp->mail( $envelope['from'] ) ) {
+			return self::abandon( $smtp, $key, $t, 'sender_rejected', 'mail', 'the server refused the sender <' . $envelope['from'] . '>', $timings );
+		}
+		foreach ( $envelope['to'] as $recipient ) {
+			if ( $smtp->recipient( $recipient ) ) {
+				$accepted[] = $recipient;
+				continue;
+			}
+			$reply = $smtp->last_reply_parts();
+			if ( null === $reply['code'] ) {
+				return self::abandon( $smtp, $key, $t, 'protocol', 'rcpt', 'the server closed the connection', $timings );
+			}
+			$rejected[ $recipient ] = trim( $reply['code'] . ' ' . $reply['enhanced'] . ' ' . $reply['text'] );
+		}
+		if ( ! $accepted ) {
+			return self::abandon( $smtp, $key, $t, 'recipient_rejected', 'rcpt', 'the server refused every recipient (last: <' . end( $envelope['to'] ) . '>)', $timings );
+		}
+		if ( ! $smtp->data( $raw ) ) {
+			return self::abandon( $smtp, $key, $t, 'data_rejected', 'data', 'the server refused the message', $timings );
+		}
+		$timings['send'] = self::ms_since( $sent_at );
+		if ( $t['pool'] ) {
+			self::$open[ $key ] = $smtp;
+		} else {
+			$smtp->quit();
+			$smtp->close();
+		}
+		$reply                = $smtp->last_reply_parts();
+		$result               = self::result( $t, $reply, $timings, $reused );
+		$result['ok']         = true;
+		$result['message_id'] = preg_match( '/^Message-ID:\s*(.+?)\r?$/mi', substr( $raw, 0, (int) strpos( $raw . "\r\n\r\n", "\r\n\r\n" ) ), $m ) ? trim( $m[1] ) : '';
+		$result['accepted']   = $accepted;
+		$result['rejected']   = $rejected;
+		return $result;
+	}
+
+	/** Closes every connection this request kept open (QUIT), as the extension's pool does at shutdown. */
+	public static function close_all() {
+		foreach ( self::$open as $smtp ) {
+			$smtp->quit();
+			$smtp->close();
+		}
+		self::$open = array();
+	}
+
+	/** The transport with rust_mail_send()'s defaults filled in. */
+	private static function settings( array $transport ) {
+		$t = array_merge(
+			array(
+				'host'                => '',
+				'username'            => '',
+				'password'            => '',
+				'timeout'             => 30,
+				'verify_peer'         => true,
+				'ca_file'             => '',
+				'helo'                => '',
+				'allow_insecure_auth' => false,
+				'tls_min_version'     => '1.2',
+				'pool'                => true,
+			),
+			$transport
+		);
+		$ports = array( 'tls' => 465, 'starttls' => 587 );
+		if ( empty( $t['security'] ) ) {
+			$by_port       = array_flip( $ports );
+			$t['security'] = $by_port[ (int) ( $t['port'] ?? 0 ) ] ?? 'opportunistic';
+		}
+		if ( empty( $t['port'] ) ) {
+			$t['port'] = $ports[ $t['security'] ] ?? 25;
+		}
+		if ( empty( $t['auth'] ) || 'auto' === $t['auth'] && '' === (string) $t['username'] ) {
+			$t['auth'] = '' === (string) $t['username'] ? 'none' : 'auto';
+		}
+		$t['port']    = (int) $t['port'];
+		$t['timeout'] = max( 1, min( 3600, (int) $t['timeout'] ) );
+		if ( '' === (string) $t['helo'] ) {
+			$t['helo'] = gethostname() ? gethostname() : 'localhost';
+		}
+		return $t;
+	}
+
+	/** Header injection through the envelope, or nothing to send: refused before any connection, as the extension does. */
+	private static function input_problem( array $envelope, array $t ) {
+		$addresses = array_merge( array( (string) ( $envelope['from'] ?? '' ) ), (array) ( $envelope['to'] ?? array() ) );
+		foreach ( array_merge( $addresses, array( (string) $t['host'], (string) $t['helo'], (string) $t['username'] ) ) as $value ) {
+			if ( preg_match( '/[\r\n\0]/', (string) $value ) ) {
+				return 'a CR, LF or NUL character in an address or setting (header injection) was refused';
+			}
+		}
+		if ( '' === (string) $t['host'] ) {
+			return 'no host is set';
+		}
+		if ( empty( $envelope['to'] ) ) {
+			return 'the message has no recipient';
+		}
+		return '';
+	}
+
+	private static function new_client( array $t ) {
+		require_once ABSPATH . WPINC . '/PHPMailer/SMTP.php';
+		require_once ABSPATH . WPINC . '/PHPMailer/Exception.php';
+		require_once __DIR__ . '/class-rust-mail-smtp.php';
+		$smtp                = new Rust_Mail_SMTP();
+		$smtp->Timeout       = $t['timeout'];
+		$smtp->Timelimit     = $t['timeout'];
+		$smtp->crypto_method = '1.3' === $t['tls_min_version'] ? STREAM_CRYPTO_METHOD_TLSv1_3_CLIENT : STREAM_CRYPTO_METHOD_TLSv1_2_CLIENT | STREAM_CRYPTO_METHOD_TLSv1_3_CLIENT;
+		$smtp->setDebugLevel( PHPMailer\PHPMailer\SMTP::DEBUG_CONNECTION );
+		$smtp->setDebugOutput( array( __CLASS__, 'capture' ) );
+		return $smtp;
+	}
+
+	/**
+	 * Connect, greeting, EHLO, TLS and login.
+	 *
+	 * @return array|null null when the connection is ready for MAIL, else [kind, stage, message, cause or null].
+	 */
+	private static function open( Rust_Mail_SMTP $smtp, array $t, array &$timings ) {
+		$tls     = 'tls' === $t['security'];
+		$address = ( $tls ? 'ssl://' : 'tcp://' ) . ( false !== strpos( $t['host'], ':' ) ? '[' . $t['host'] . ']' : $t['host'] );
+		$ssl     = array(
+			'verify_peer'       => (bool) $t['verify_peer'],
+			'verify_peer_name'  => (bool) $t['verify_peer'],
+			'allow_self_signed' => false,
+			'peer_name'         => $t['host'],
+			'SNI_enabled'       => true,
+			'crypto_method'     => $smtp->crypto_method,
+		);
+		if ( '' !== (string) $t['ca_file'] ) {
+			$ssl['cafile'] = $t['ca_file'];
+		}
+		$start = microtime( true );
+		if ( ! $smtp->connect( $address, $t['port'], $t['timeout'], array( 'ssl' => $ssl ) ) ) {
+			$timings['connect'] = self::ms_since( $start );
+			return self::connect_failure( $smtp, $t, $tls );
+		}
+		$timings['connect'] = self::ms_since( $start );
+		if ( ! $smtp->hello( $t['helo'] ) ) {
+			return array( 'protocol', 'ehlo', 'the server refused EHLO and HELO', null );
+		}
+		$encrypted = $tls;
+		if ( ! $tls && 'none' !== $t['security'] && ( 'starttls' === $t['security'] || $smtp->getServerExt( 'STARTTLS' ) ) ) {
+			if ( ! $smtp->getServerExt( 'STARTTLS' ) ) {
+				return array( 'tls', 'starttls', 'the server does not offer STARTTLS, and security is starttls', 'starttls_unavailable' );
+			}
+			$start = microtime( true );
+			if ( ! $smtp->startTLS() ) {
+				$reply = $smtp->last_reply_parts();
+				if ( 220 !== $reply['code'] ) {
+					return array( 'tls', 'starttls', 'the server refused STARTTLS', null );
+				}
+				return array( 'tls', 'tls_handshake', 'the TLS handshake failed: ' . $smtp->low_level_error(), self::tls_cause( $smtp->low_level_error() ) );
+			}
+			$timings['tls'] = self::ms_since( $start );
+			$encrypted      = true;
+			if ( ! $smtp->hello( $t['helo'] ) ) {
+				return array( 'protocol', 'ehlo', 'the server refused EHLO after STARTTLS', null );
+			}
+		}
+		if ( 'none' === $t['auth'] ) {
+			return null;
+		}
+		$start   = microtime( true );
+		$failure = self::login( $smtp, $t, $encrypted );
+		$timings['auth'] = self::ms_since( $start );
+		return $failure;
+	}
+
+	/** @return array|null null when logged in, else a failure as open() returns it. */
+	private static function login( Rust_Mail_SMTP $smtp, array $t, $encrypted ) {
+		if ( ! $encrypted && ! ( $t['allow_insecure_auth'] && self::is_loopback( $t['host'] ) ) ) {
+			return array( 'auth', 'auth', 'the password would be sent without TLS: set security to starttls or tls (allow_insecure_auth only allows a server on loopback)', 'auth_unavailable' );
+		}
+		$offered   = (array) $smtp->getServerExt( 'AUTH' );
+		$mechanism = strtoupper( $t['auth'] );
+		if ( 'AUTO' === $mechanism ) {
+			$mechanism = in_array( 'PLAIN', $offered, true ) ? 'PLAIN' : 'LOGIN';
+		}
+		if ( ! in_array( $mechanism, $offered, true ) ) {
+			$listed = $offered ? implode( ', ', $offered ) : 'none';
+			return array( 'auth', 'auth', "the server does not offer AUTH {$mechanism} (offered: {$listed})", 'auth_unavailable' );
+		}
+		$token = null;
+		if ( 'XOAUTH2' === $mechanism ) {
+			// PHPMailer asks an OAuth provider object for the SASL XOAUTH2 string; the token is the password.
+			$token = new class( $t['username'], $t['password'] ) {
+				private $user;
+				private $token;
+				public function __construct( $user, $token ) {
+					$this->user  = $user;
+					$this->token = $token;
+				}
+				public function getOauth64() { // phpcs:ignore WordPress.NamingConventions -- PHPMailer's name.
+					return base64_encode( "user={$this->user}\x01auth=Bearer {$this->token}\x01\x01" );
+				}
+			};
+		}
+		if ( $smtp->authenticate( $t['username'], $t['password'], $mechanism, $token ) ) {
+			return null;
+		}
+		return array( 'auth', 'auth', 'the server refused the login of ' . $t['username'], null );
+	}
+
+	/** A failed connect, by what PHP's socket layer said. */
+	private static function connect_failure( Rust_Mail_SMTP $smtp, array $t, $tls ) {
+		$reply = $smtp->last_reply_parts();
+		if ( null !== $reply['code'] ) {
+			// Connected, but the greeting was no 220.
+			return array( 'protocol', 'greeting', 'the server refused the connection in its greeting', null );
+		}
+		$error  = $smtp->getError();
+		$errno  = (int) $error['smtp_code'];
+		$words  = strtolower( $smtp->low_level_error() );
+		$target = $t['host'] . ':' . $t['port'];
+		if ( false !== strpos( $words, 'getaddrinfo' ) || false !== strpos( $words, 'name or service not known' ) || false !== strpos( $words, 'no address associated' ) ) {
+			return array( 'dns', 'dns', 'could not resolve ' . $t['host'] . ': ' . $smtp->low_level_error(), null );
+		}
+		if ( 111 === $errno || false !== strpos( $words, 'connection refused' ) ) {
+			return array( 'connect_refused', 'connect', 'connection to ' . $target . ' refused', null );
+		}
+		if ( $tls && ( false !== strpos( $words, 'ssl' ) || false !== strpos( $words, 'crypto' ) ) ) {
+			return array( 'tls', 'tls_handshake', 'the TLS handshake with ' . $target . ' failed: ' . $smtp->low_level_error(), self::tls_cause( $words ) );
+		}
+		if ( in_array( $errno, array( 110, 101, 113 ), true ) || false !== strpos( $words, 'timed out' ) ) {
+			return array( 'connect_timeout', 'connect', 'connection to ' . $target . ' timed out after ' . $t['timeout'] . ' s', null );
+		}
+		if ( '' === trim( $smtp->getLastReply() ) && 0 === $errno ) {
+			return array( 'timeout', 'greeting', 'the server at ' . $target . ' accepted the connection but sent no greeting within ' . $t['timeout'] . ' s', null );
+		}
+		return array( 'protocol', 'connect', 'could not connect to ' . $target . ': ' . $smtp->low_level_error(), null );
+	}
+
+	/** OpenSSL's words for the three TLS causes the classifier tells apart. */
+	private static function tls_cause( $words ) {
+		$words = strtolower( $words );
+		if ( false !== strpos( $words, 'certificate' ) || false !== strpos( $words, 'peer_name' ) || false !== strpos( $words, 'did not match' ) ) {
+			return 'tls_certificate_invalid';
+		}
+		if ( false !== strpos( $words, 'unsupported protocol' ) || false !== strpos( $words, 'version' ) ) {
+			return 'tls_version_unsupported';
+		}
+		return 'tls_handshake_failed';
+	}
+
+	private static function is_loopback( $host ) {
+		return 'localhost' === $host || '::1' === trim( $host, '[]' ) || 0 === strpos( $host, '127.' );
+	}
+
+	/** A failure after the connection was open: the connection is closed and forgotten. */
+	private static function abandon( Rust_Mail_SMTP $smtp, $key, array $t, $kind, $stage, $message, array $timings ) {
+		$reply = $smtp->last_reply_parts();
+		if ( null === $reply['code'] ) {
+			// No reply at all: the server hung up, or said nothing until the timeout.
+			$kind    = self::ms_since( self::$started ) >= $t['timeout'] * 1000 - 50 ? 'timeout' : 'protocol';
+			$message = 'timeout' === $kind ? 'the server stopped answering' : 'the server closed the connection';
+		}
+		unset( self::$open[ $key ] );
+		$smtp->quit();
+		$smtp->close();
+		return self::failed( $t, $kind, $stage, $message, null, $timings, $reply );
+	}
+
+	/**
+	 * A failed result, classified by the rules the extension exports (wp-plugin/data/classifier.json): the same
+	 * cause and advice as rust_mail_send() would give.
+	 */
+	private static function failed( array $t, $kind, $stage, $message, $cause, array $timings, $reply = null ) {
+		$reply  = $reply ?? array( 'code' => null, 'enhanced' => '', 'text' => '' );
+		$result = self::result( $t, $reply, $timings, false );
+		if ( null !== $reply['code'] ) {
+			$message .= ': ' . trim( $reply['code'] . ' ' . $reply['enhanced'] . ' ' . $reply['text'] );
+		}
+		$failure = array(
+			'kind'          => $kind,
+			'message'       => $message,
+			'code'          => $reply['code'],
+			'enhanced_code' => $reply['enhanced'],
+			'reply'         => $reply['text'],
+		);
+		if ( null !== $cause ) {
+			$failure['cause'] = $cause;
+		}
+		$verdict         = 'invalid_input' === $kind ? array( 'cause' => 'invalid_input', 'advice' => array() ) : Rust_Mail_Rules::explain( $failure, self::described( $t ) );
+		$result['error'] = array(
+			'kind'      => $kind,
+			'message'   => $message,
+			'transient' => null !== $reply['code'] ? $reply['code'] < 500 : in_array( $kind, array( 'dns', 'connect_refused', 'connect_timeout', 'timeout', 'protocol' ), true ),
+			'cause'     => $verdict['cause'],
+			'advice'    => $verdict['advice'],
+			'stage'     => $stage,
+		);
+		return $result;
+	}
+
+	/** The transport as the classifier may see it: no secret. */
+	private static function described( array $t ) {
+		unset( $t['password'] );
+		if ( '' === (string) $t['username'] ) {
+			unset( $t['username'] );
+		}
+		if ( '' === (string) $t['ca_file'] ) {
+			unset( $t['ca_file'] );
+		}
+		return $t;
+	}
+
+	private static function result( array $t, array $reply, array $timings, $reused ) {
+		$timings['total'] = self::ms_since( self::$started );
+		return array(
+			'ok'                => false,
+			'message_id'        => '',
+			'accepted'          => array(),
+			'rejected'          => array(),
+			'code'              => $reply['code'],
+			'enhanced_code'     => '' === $reply['enhanced'] ? null : $reply['enhanced'],
+			'reply'             => '' === $reply['text'] ? null : $reply['text'],
+			'error'             => null,
+			'transcript'        => self::redacted( self::$transcript, $t ),
+			'timings'           => $timings,
+			'reused_connection' => $reused,
+		);
+	}
+
+	/** PHPMailer's debug output, line by line, as transcript entries like the extension's. */
+	public static function capture( $text, $level ) {
+		if ( count( self::$transcript ) >= self::TRANSCRIPT_LINES ) {
+			return;
+		}
+		// PHPMailer prints the stream options (several lines) after the address; the host and port are enough.
+		$text = preg_replace( '/^(Connection: opening to .*?), options=.*$/s', '$1', rtrim( (string) $text ) );
+		$direction = 'info';
+		foreach ( preg_split( '/\r?\n/', $text ) as $line ) {
+			// A multi-line reply comes in one piece: its later lines belong to the server too.
+			if ( preg_match( '/^(CLIENT -> SERVER|SERVER -> CLIENT): ?(.*)$/', $line, $m ) ) {
+				$direction = 'CLIENT -> SERVER' === $m[1] ? 'client' : 'server';
+				$line      = $m[2];
+			}
+			if ( '' !== trim( $line ) ) {
+				self::note( $direction, $line );
+			}
+		}
+	}
+
+	private static function note( $direction, $line ) {
+		self::$transcript[] = array(
+			'ms'   => self::ms_since( self::$started ),
+			'dir'  => $direction,
+			'line' => substr( $line, 0, self::LINE_BYTES ),
+		);
+	}
+
+	/** No password or token in any line, in clear or in the base64 forms AUTH uses. */
+	private static function redacted( array $transcript, array $t ) {
+		$secrets = array();
+		foreach ( array( (string) $t['password'] ) as $secret ) {
+			if ( '' !== $secret ) {
+				$secrets[] = $secret;
+				$secrets[] = base64_encode( $secret );
+				$secrets[] = base64_encode( "\0" . $t['username'] . "\0" . $secret );
+				$secrets[] = base64_encode( "user={$t['username']}\x01auth=Bearer {$secret}\x01\x01" );
+			}
+		}
+		foreach ( $transcript as &$entry ) {
+			$entry['line'] = str_replace( $secrets, '[redacted]', $entry['line'] );
+			if ( '[credentials hidden]' === $entry['line'] ) {
+				$entry['line'] = '[redacted]';
+			}
+		}
+		return $transcript;
+	}
+
+	private static function ms_since( $start ) {
+		return (int) round( ( microtime( true ) - $start ) * 1000 );
+	}
+}

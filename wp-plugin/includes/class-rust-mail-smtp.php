@@ -1,0 +1,97 @@
+<?php
+/**
+ * PHPMailer's SMTP client, with the three changes the PHPMailer engine needs: STARTTLS with the TLS versions the
+ * settings allow, the message written in one piece, and a transcript that never holds a body or a credential.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class Rust_Mail_SMTP extends PHPMailer\PHPMailer\SMTP {
+
+	/** client_send()'s name for the message body, which the transcript notes by its size only. */
+	const BODY = 'message body';
+
+	/** STREAM_CRYPTO_METHOD_* flags: TLS 1.2 and 1.3, or 1.3 only. */
+	public $crypto_method = 0;
+
+	/**
+	 * PHPMailer's own startTLS() also allows TLS 1.0 and 1.1 (RFC 8996 retired them) and ignores the settings.
+	 * The certificate checks (verify_peer, cafile, peer_name) come from the connection's stream context.
+	 */
+	public function startTLS() {
+		if ( ! $this->sendCommand( 'STARTTLS', 'STARTTLS', 220 ) ) {
+			return false;
+		}
+		set_error_handler( array( $this, 'errorHandler' ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+		$ok = stream_socket_enable_crypto( $this->smtp_conn, true, $this->crypto_method );
+		restore_error_handler();
+		return (bool) $ok;
+	}
+
+	/**
+	 * The message and its final dot in one write, dot-stuffed (RFC 5321 section 4.5.2), where PHPMailer writes line by
+	 * line and then the dot, and waits for a delayed ACK (about 40 ms a message, even on loopback). `$message` has CRLF line ends (PHPMailer composed it for SMTP).
+	 */
+	public function data( $message ) {
+		if ( ! $this->sendCommand( 'DATA', 'DATA', 354 ) ) {
+			return false;
+		}
+		$stuffed = preg_replace( '/^\./m', '..', $message );
+		if ( "\r\n" !== substr( $stuffed, -2 ) ) {
+			$stuffed .= "\r\n";
+		}
+		$this->edebug( sprintf( '[message: %d bytes]', strlen( $message ) ), self::DEBUG_CLIENT );
+		$this->edebug( 'CLIENT -> SERVER: .', self::DEBUG_CLIENT );
+		$this->client_send( $stuffed . ".\r\n", self::BODY );
+		$this->last_reply = $this->get_lines();
+		$this->edebug( 'SERVER -> CLIENT: ' . $this->last_reply, self::DEBUG_SERVER );
+		if ( 250 === (int) substr( $this->last_reply, 0, 3 ) ) {
+			return true;
+		}
+		$this->setError( 'DATA END command failed', $this->last_reply, substr( $this->last_reply, 0, 3 ) );
+		return false;
+	}
+
+	/** The body is noted once by data(); an AUTH line keeps its mechanism and loses its payload. */
+	public function client_send( $data, $command = '' ) {
+		if ( self::BODY === $command ) {
+			set_error_handler( array( $this, 'errorHandler' ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			$written = fwrite( $this->smtp_conn, $data ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+			restore_error_handler();
+			return $written;
+		}
+		if ( 'AUTH' === $command && preg_match( '/^AUTH \S+ /', $data ) ) {
+			$this->edebug( 'CLIENT -> SERVER: ' . strtok( $data, ' ' ) . ' ' . strtok( ' ' ) . ' [redacted]', self::DEBUG_CLIENT );
+			set_error_handler( array( $this, 'errorHandler' ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			$written = fwrite( $this->smtp_conn, $data ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+			restore_error_handler();
+			return $written;
+		}
+		return parent::client_send( $data, $command );
+	}
+
+	/** The reply that failed, parsed: code, enhanced code (RFC 3463) and text. */
+	public function last_reply_parts() {
+		$lines = preg_split( '/\r?\n/', trim( $this->getLastReply() ) );
+		$code  = (int) substr( $lines[0], 0, 3 );
+		$text  = array();
+		foreach ( $lines as $line ) {
+			$text[] = trim( substr( $line, 4 ) );
+		}
+		$text     = implode( ' ', $text );
+		$enhanced = preg_match( '/^([245]\.\d{1,3}\.\d{1,3})\b/', $text, $m ) ? $m[1] : '';
+		return array(
+			'code'     => $code >= 200 && $code <= 599 ? $code : null,
+			'enhanced' => $enhanced,
+			'text'     => $enhanced ? ltrim( substr( $text, strlen( $enhanced ) ) ) : $text,
+		);
+	}
+
+	/** What went wrong below SMTP (a socket or TLS error), in PHP's words. */
+	public function low_level_error() {
+		$error = $this->getError();
+		return trim( (string) $error['error'] . ': ' . (string) $error['detail'] . ' ' . (string) $error['smtp_code_ex'] . ' (' . (string) $error['smtp_code'] . ')' );
+	}
+}
