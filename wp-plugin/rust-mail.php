@@ -20,6 +20,7 @@ define( 'RUST_MAIL_PLUGIN_VERSION', '0.1.0' );
 
 require_once __DIR__ . '/includes/class-rust-mail-settings.php';
 require_once __DIR__ . '/includes/class-rust-mail-oauth.php';
+require_once __DIR__ . '/includes/class-rust-mail-oauth-grant.php';
 require_once __DIR__ . '/includes/class-rust-mail-caller.php';
 require_once __DIR__ . '/includes/class-rust-mail-result.php';
 require_once __DIR__ . '/includes/class-rust-mail-log.php';
@@ -28,6 +29,7 @@ require_once __DIR__ . '/includes/class-rust-mail-outbox.php';
 require_once __DIR__ . '/includes/class-rust-mail-router.php';
 require_once __DIR__ . '/includes/class-rust-mail-explain.php';
 require_once __DIR__ . '/includes/class-rust-mail-admin.php';
+require_once __DIR__ . '/includes/class-rust-mail-oauth-signin.php';
 
 // The settings as this request read them, forgotten when they change.
 Rust_Mail_Settings::watch_option();
@@ -70,4 +72,5 @@ foreach ( array( 'exporter' => 'export_personal_data', 'eraser' => 'erase_person
 // Admin pages, actions and notices.
 if ( is_admin() ) {
 	Rust_Mail_Admin::register();
+	Rust_Mail_OAuth_Signin::register();
 }

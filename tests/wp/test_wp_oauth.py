@@ -1,18 +1,18 @@
 """OAuth2 app-only login (client credentials) for XOAUTH2: the plugin fetches Microsoft's token itself, caches it,
 drops it when the SMTP server refuses it, and never shows the client secret or the token anywhere.
 
-A real token endpoint (http.server on 127.0.0.1) stands in for login.microsoftonline.com, through
+A real token endpoint (tests/harness/oauth_server.py on 127.0.0.1) stands in for login.microsoftonline.com, through
 RUST_MAIL_OAUTH_TOKEN_URL; a real SMTP server with STARTTLS and XOAUTH2 accepts only the token it hands out."""
 import base64
 import json
 import secrets
 import shutil
 import threading
-import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.oauth_server import AuthorizationServer
 from wpstack import php_string
 
 TENANT = "contoso.onmicrosoft.com"
@@ -24,58 +24,9 @@ SETTINGS = "/wp-admin/admin.php?page=rust-mail"
 LOG = "/wp-admin/admin.php?page=rust-mail-log"
 
 
-class TokenEndpoint:
-    """Microsoft's /{tenant}/oauth2/v2.0/token for the client credentials grant, checking what it is sent."""
-
-    def __init__(self):
-        self.token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(40)
-        self.requests = []  # the form fields of every request, secret included: only the test reads them
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
-                endpoint.requests.append(dict(form, path=self.path))
-                if self.path != f"/{TENANT}/oauth2/v2.0/token":
-                    self.answer(404, {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."})
-                elif form.get("grant_type") != "client_credentials" or form.get("scope") != SCOPE:
-                    self.answer(400, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant or scope."})
-                elif form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-                    self.answer(401, {
-                        "error": "invalid_client",
-                        "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
-                                             "sent in the request is the client secret value, not the client secret "
-                                             f"ID, for a secret added to app '{CLIENT_ID}'.",
-                    })
-                else:
-                    self.answer(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                      "access_token": endpoint.token})
-
-            def answer(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{{tenant}}/oauth2/v2.0/token"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def token_endpoint():
-    endpoint = TokenEndpoint()
+    endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
     yield endpoint
     endpoint.stop()
 

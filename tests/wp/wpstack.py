@@ -103,7 +103,7 @@ class Browser:
             if follow and status in (301, 302, 303) and headers.get("Location"):
                 url, body = urllib.parse.urljoin(url, headers["Location"]), None
                 continue
-            return Page(status, url, text)
+            return Page(status, url, text, headers)
         raise RuntimeError("too many redirects")
 
     def get(self, path, **kw):
@@ -137,8 +137,8 @@ def make_cookie(name, value, base_url):
 
 
 class Page:
-    def __init__(self, status, url, text):
-        self.status, self.url, self.text = status, url, text
+    def __init__(self, status, url, text, headers=None):
+        self.status, self.url, self.text, self.headers = status, url, text, headers
 
     def __repr__(self):
         return f"<Page {self.status} {self.url}>"
