@@ -305,3 +305,46 @@ def test_no_token_or_secret_in_any_page_log_row_transcript_or_file(wp, auth_serv
             assert secret not in text, (where, secret[:12])
     # And the plugin's code raised no PHP warning or notice on the way.
     assert "plugins/rust-mail/" not in texts.get("php-errors.log", ""), texts.get("php-errors.log")
+
+
+def test_multisite_sign_in_is_the_network_admins_alone(wp_network, smtp_server, certs):
+    """On a network the sign-in is the network's (a network option, the network admin screen): the administrator of
+    /site2/ can neither start nor complete one, and site 2's mail goes out with the network's sign-in."""
+    net = wp_network
+    net.clear_constants()
+    auth_server = AuthorizationServer("contoso.onmicrosoft.com", CLIENT_ID, CLIENT_SECRET, account=MAILBOX,
+                                      redirect_uris={net.url + "/wp-admin/admin-post.php"})
+    try:
+        smtp = smtp_server(tls="starttls", auth={"verify": auth_server.check_access_token}, auth_mechanisms=["XOAUTH2"])
+        ca_file = net.dir / "oauth-test-ca.pem"
+        shutil.copy(certs.ca, ca_file)
+        ca_file.chmod(0o644)
+        # The stack blocks outgoing HTTP but to its own host; the network's is another loopback address.
+        net.set_constants(dict(auth_server.constants(), WP_ACCESSIBLE_HOSTS="127.0.0.1"))
+        settings = {"preset": "custom", "host": "127.0.0.1", "port": smtp.port, "security": "starttls",
+                    "auth": "xoauth2", "oauth_client_id": CLIENT_ID, "ca_file": str(ca_file), "pool": False,
+                    "delivery": "immediate"}
+        net.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
+                f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(CLIENT_SECRET)}, 'oauth_client_secret');\n"
+                "Rust_Mail_Settings::update_plugin_option(Rust_Mail_Settings::OPTION, $s); Rust_Mail_OAuth_Grant::forget(); out(true);")
+        site_admin = net.browser("siteadmin", net.site_admin_password)
+        nonce = net.php("switch_to_blog(2); wp_set_current_user(get_user_by('login', 'siteadmin')->ID);"
+                        "out(wp_create_nonce('rust_mail_oauth_signin'));")
+        page = site_admin.post("/site2/wp-admin/admin-post.php", {"action": "rust_mail_oauth_signin", "_wpnonce": nonce,
+                                                                  "provider": "microsoft"}, follow=False)
+        assert page.status == 403
+        admin = net.browser()
+        network_settings = "/wp-admin/network/admin.php?page=rust-mail"
+        fields = admin.form_fields(admin.get(network_settings), "rust_mail_oauth_signin")
+        callback = consent(admin, auth_server, admin.post("/wp-admin/admin-post.php", dict(fields, provider="microsoft")))
+        assert site_admin.get(callback, follow=False).status == 403
+        landed = admin.get(callback)
+        assert landed.url.endswith(network_settings) and f"Signed in with Microsoft as {MAILBOX}." in landed.text
+        stored = net.php("out(array(get_site_option('rust_mail_oauth_grant')['account'], get_option('rust_mail_oauth_grant', 'none')));")
+        assert stored == [MAILBOX, "none"]
+        assert net.php("switch_to_blog(2); out(wp_mail('x@example.com', 'From site 2', 'y'));") is True
+        assert [m.auth_user for m in smtp.messages] == [MAILBOX]
+    finally:
+        net.php("Rust_Mail_OAuth_Grant::forget(); out(true);")
+        net.clear_constants()
+        auth_server.stop()
