@@ -6,7 +6,6 @@ RUST_MAIL_OAUTH_TOKEN_URL; a real SMTP server with STARTTLS and XOAUTH2 accepts 
 import base64
 import json
 import secrets
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -37,22 +36,16 @@ def m365(wp, token_endpoint, smtp_server, certs):
     server = smtp_server(tls="starttls", auth={"user": MAILBOX, "token": token_endpoint.token},
                          auth_mechanisms=["XOAUTH2"])
     # The CA next to the site, where PHP-FPM's user can read it too (Diagnose and Send test mail run there).
-    ca_file = wp.dir / "oauth-test-ca.pem"
-    shutil.copy(certs.ca, ca_file)
-    ca_file.chmod(0o644)
     wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url})
-    set_oauth_settings(wp, port=server.port, ca_file=str(ca_file))
+    set_oauth_settings(wp, port=server.port, ca_file=wp.site_ca(certs))
     wp.php("Rust_Mail_OAuth::forget(); out(true);")
     return server
 
 
 def set_oauth_settings(wp, secret=CLIENT_SECRET, **values):
-    settings = {"preset": "custom", "host": "127.0.0.1", "security": "starttls", "auth": "xoauth2",
-                "username": MAILBOX, "oauth_tenant": TENANT, "oauth_client_id": CLIENT_ID, "pool": False, "delivery": "immediate"}
-    settings.update(values)
-    wp.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
-           f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(secret)}, 'oauth_client_secret');\n"
-           "update_option(Rust_Mail_Settings::OPTION, $s); out(true);")
+    settings = {"security": "starttls", "auth": "xoauth2", "username": MAILBOX, "oauth_tenant": TENANT,
+                "oauth_client_id": CLIENT_ID, "pool": False}
+    wp.set_settings(oauth_client_secret=secret, **dict(settings, **values))
 
 
 def send(wp, subject="Hello"):
@@ -138,9 +131,9 @@ def test_diagnose_and_test_mail_use_the_token_and_nothing_shows_a_secret(wp, tok
     m365.config.auth["token"] = "something-else"
     assert send(wp)["result"] is False
     m365.config.auth["token"] = token_endpoint.token
-    set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
+    set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
     assert send(wp)["result"] is False
-    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
+    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
     assert send(wp)["result"] is True
 
     token = token_endpoint.token
@@ -190,11 +183,11 @@ def test_constants_configure_the_app(wp, token_endpoint, m365):
            "RUST_MAIL_OAUTH_CLIENT_ID": CLIENT_ID, "RUST_MAIL_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
            "RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url}
     server = {"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": m365.port, "RUST_MAIL_SECURITY": "starttls",
-              "RUST_MAIL_VERIFY_PEER": True, "RUST_MAIL_CA_FILE": str(wp.dir / "oauth-test-ca.pem"),
+              "RUST_MAIL_VERIFY_PEER": True, "RUST_MAIL_CA_FILE": str(wp.dir / "test-ca.pem"),
               "RUST_MAIL_ALLOW_INSECURE_AUTH": False}
     # The secret in wp-config.php, the server on the settings page: no token is fetched, nothing is sent.
     wp.set_constants(app)
-    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
+    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
     assert send(wp)["result"] is False
     assert token_endpoint.requests == [] and m365.messages == []
     assert "Define RUST_MAIL_HOST, RUST_MAIL_PORT, RUST_MAIL_SECURITY" in wp.log_rows()[-1]["error_message"]

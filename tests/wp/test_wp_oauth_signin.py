@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import threading
 import urllib.parse
@@ -41,20 +40,21 @@ def auth_server(wp):
 def site(wp, auth_server, smtp_server, certs):
     """The site with XOAUTH2 chosen and the app's client ID and secret saved, nobody signed in yet, pointed at the
     local authorization server (constants) and at an SMTP server that asks it about every token. Returns that server."""
-    smtp = smtp_server(tls="starttls", auth={"verify": auth_server.check_access_token}, auth_mechanisms=["XOAUTH2"])
-    ca_file = wp.dir / "oauth-test-ca.pem"
-    shutil.copy(certs.ca, ca_file)
-    ca_file.chmod(0o644)
-    wp.set_constants(auth_server.constants())
-    settings = {"preset": "custom", "host": "127.0.0.1", "port": smtp.port, "security": "starttls", "auth": "xoauth2",
-                "username": "", "oauth_client_id": CLIENT_ID, "ca_file": str(ca_file), "pool": False,
-                "delivery": "immediate"}
-    wp.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
-           f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(CLIENT_SECRET)}, 'oauth_client_secret');\n"
-           "update_option(Rust_Mail_Settings::OPTION, $s); Rust_Mail_OAuth_Grant::forget();\n"
-           "delete_metadata('user', 0, 'rust_mail_oauth_pending', '', true); out(true);")
+    smtp = configure(wp, auth_server, smtp_server, certs)
+    wp.php("delete_metadata('user', 0, 'rust_mail_oauth_pending', '', true); out(true);")
     yield smtp
     wp.php("Rust_Mail_OAuth_Grant::forget(); out(true);")
+
+
+def configure(stack, auth_server, smtp_server, certs, **constants):
+    """XOAUTH2 chosen, the app's client ID and secret saved, nobody signed in; the SMTP server that asks the
+    authorization server about every token."""
+    smtp = smtp_server(tls="starttls", auth={"verify": auth_server.check_access_token}, auth_mechanisms=["XOAUTH2"])
+    stack.set_constants(dict(auth_server.constants(), **constants))
+    stack.set_settings(oauth_client_secret=CLIENT_SECRET, port=smtp.port, security="starttls", auth="xoauth2",
+                       username="", oauth_client_id=CLIENT_ID, ca_file=stack.site_ca(certs), pool=False)
+    stack.php("Rust_Mail_OAuth_Grant::forget(); out(true);")
+    return smtp
 
 
 def consent(browser, auth_server, page, decision="accept"):
@@ -315,18 +315,8 @@ def test_multisite_sign_in_is_the_network_admins_alone(wp_network, smtp_server, 
     auth_server = AuthorizationServer("contoso.onmicrosoft.com", CLIENT_ID, CLIENT_SECRET, account=MAILBOX,
                                       redirect_uris={net.url + "/wp-admin/admin-post.php"})
     try:
-        smtp = smtp_server(tls="starttls", auth={"verify": auth_server.check_access_token}, auth_mechanisms=["XOAUTH2"])
-        ca_file = net.dir / "oauth-test-ca.pem"
-        shutil.copy(certs.ca, ca_file)
-        ca_file.chmod(0o644)
         # The stack blocks outgoing HTTP but to its own host; the network's is another loopback address.
-        net.set_constants(dict(auth_server.constants(), WP_ACCESSIBLE_HOSTS="127.0.0.1"))
-        settings = {"preset": "custom", "host": "127.0.0.1", "port": smtp.port, "security": "starttls",
-                    "auth": "xoauth2", "oauth_client_id": CLIENT_ID, "ca_file": str(ca_file), "pool": False,
-                    "delivery": "immediate"}
-        net.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
-                f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(CLIENT_SECRET)}, 'oauth_client_secret');\n"
-                "Rust_Mail_Settings::update_plugin_option(Rust_Mail_Settings::OPTION, $s); Rust_Mail_OAuth_Grant::forget(); out(true);")
+        smtp = configure(net, auth_server, smtp_server, certs, WP_ACCESSIBLE_HOSTS="127.0.0.1")
         site_admin = net.browser("siteadmin", net.site_admin_password)
         nonce = net.php("switch_to_blog(2); wp_set_current_user(get_user_by('login', 'siteadmin')->ID);"
                         "out(wp_create_nonce('rust_mail_oauth_signin'));")

@@ -2,36 +2,15 @@
 // the connection log, opens its transcript, runs a diagnosis (when the extension has one), and checks that a
 // stranger's <script> subject in the log runs nothing. Screenshots go to ARTIFACTS.
 // Environment: WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT, HOSTILE_ENTRY (a log row of hostile fields).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { check, logIn, withBrowser } from './chromium.mjs';
 
 const { WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT, HOSTILE_ENTRY } = process.env;
-mkdirSync(ARTIFACTS, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'rust-mail-chromium-'));
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 1000 },
-});
 const dialogs = [];
-try {
-  const page = browser.pages()[0] || await browser.newPage();
+await withBrowser(ARTIFACTS, async (page) => {
   page.on('dialog', async (dialog) => { dialogs.push(dialog.message()); await dialog.dismiss(); });
 
-  // Log in.
-  await page.goto(`${WP_URL}/wp-login.php`);
-  await page.fill('#user_login', WP_USER);
-  await page.fill('#user_pass', WP_PASS);
-  await Promise.all([page.waitForURL(/wp-admin/), page.click('#wp-submit')]);
+  await logIn(page, WP_URL, WP_USER, WP_PASS);
 
   // Pick the Microsoft 365 preset: the form fills in its server.
   await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail`);
@@ -102,7 +81,4 @@ try {
 
   check(dialogs.length === 0, `a script ran and opened dialogs: ${dialogs.join(', ')}`);
   console.log('e2e: ok');
-} finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

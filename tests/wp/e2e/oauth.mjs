@@ -2,32 +2,12 @@
 // and secret saved), clicks "Sign in with Microsoft", consents on the local authorization server's page, lands back
 // on the settings page connected, and sends a test mail. Screenshots of each screen go to ARTIFACTS.
 // Environment: WP_URL, WP_USER, WP_PASS, ARTIFACTS, MAILBOX (the account the authorization server signs in), TEST_TO.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { check, logIn, withBrowser } from './chromium.mjs';
 
 const { WP_URL, WP_USER, WP_PASS, ARTIFACTS, MAILBOX, TEST_TO } = process.env;
-mkdirSync(ARTIFACTS, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'rust-mail-chromium-'));
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 1000 },
-});
-try {
-  const page = browser.pages()[0] || await browser.newPage();
-  await page.goto(`${WP_URL}/wp-login.php`);
-  await page.fill('#user_login', WP_USER);
-  await page.fill('#user_pass', WP_PASS);
-  await Promise.all([page.waitForURL(/wp-admin/), page.click('#wp-submit')]);
+await withBrowser(ARTIFACTS, async (page) => {
+  await logIn(page, WP_URL, WP_USER, WP_PASS);
 
   // The settings page with XOAUTH2 chosen: the OAuth2 section shows the sign-in buttons and the redirect URI.
   await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail`);
@@ -67,7 +47,4 @@ try {
   check(sent.includes(`Test mail sent to ${TEST_TO}.`), `test mail not reported as sent: ${sent}`);
   await page.screenshot({ path: join(ARTIFACTS, 'oauth-test-mail-sent.png') });
   console.log('oauth e2e: ok');
-} finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
