@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from harness.oauth_server import AuthorizationServer
-from wpstack import php_string
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "6f1c0b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
@@ -48,22 +47,14 @@ def set_oauth_settings(wp, secret=CLIENT_SECRET, **values):
     wp.set_settings(oauth_client_secret=secret, **dict(settings, **values))
 
 
-def send(wp, subject="Hello"):
-    """wp_mail() once, in its own PHP process; returns its result and every wp_mail_failed message."""
-    return wp.php(
-        "$failed = array();\n"
-        "add_action('wp_mail_failed', function ($e) use (&$failed) { $failed[] = $e->get_error_message(); });\n"
-        f"$result = wp_mail('someone@example.com', {php_string(subject)}, 'Body text');\n"
-        "out(array('result' => $result, 'failed' => $failed));\n")
-
 
 def cached(wp):
     return wp.php("out(Rust_Mail_Settings::get_plugin_option('rust_mail_oauth_token', null));")
 
 
 def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
-    assert send(wp, "First") == {"result": True, "failed": []}
-    assert send(wp, "Second") == {"result": True, "failed": []}
+    assert wp.send_mail("First") == {"result": True, "failed": []}
+    assert wp.send_mail("Second") == {"result": True, "failed": []}
     assert [m.message["Subject"] for m in m365.messages] == ["First", "Second"]
     assert all(m.tls and m.auth_user == MAILBOX for m in m365.messages)
     assert [(a.mechanism, a.user, a.success) for a in m365.auth_attempts] == [("XOAUTH2", MAILBOX, True)] * 2
@@ -78,7 +69,7 @@ def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
 
 def test_wrong_client_secret_fails_the_mail_with_microsofts_reason(wp, token_endpoint, m365):
     set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port)
-    outcome = send(wp, "Refused")
+    outcome = wp.send_mail("Refused")
     assert outcome["result"] is False
     [failed] = outcome["failed"]
     assert "AADSTS7000215: Invalid client secret provided." in failed
@@ -93,7 +84,7 @@ def test_wrong_client_secret_fails_the_mail_with_microsofts_reason(wp, token_end
 
 def test_unreachable_token_endpoint_is_said_in_words(wp, m365):
     wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": "http://127.0.0.1:9/{tenant}/oauth2/v2.0/token"})
-    assert send(wp)["result"] is False
+    assert wp.send_mail()["result"] is False
     [row] = wp.log_rows()
     assert row["error_kind"] == "oauth"
     assert "Could not reach the OAuth2 token endpoint http://127.0.0.1:9/contoso.onmicrosoft.com/oauth2/v2.0/token" in row["error_message"]
@@ -103,13 +94,13 @@ def test_smtp_refusing_the_token_drops_the_cache(wp, token_endpoint, m365):
     # The endpoint hands out a token Exchange does not take (say, the service principal is not registered yet).
     right = token_endpoint.token
     token_endpoint.token = "eyJ0eXAiOiJKV1Qi.not-for-smtp-" + secrets.token_hex(8)
-    outcome = send(wp, "Refused by SMTP")
+    outcome = wp.send_mail("Refused by SMTP")
     assert outcome["result"] is False and "535" in outcome["failed"][0]
     assert [(a.mechanism, a.success) for a in m365.auth_attempts] == [("XOAUTH2", False)]
     assert cached(wp) is None
     # Fixed on Microsoft's side: the next mail asks for a new token instead of resending the refused one.
     token_endpoint.token = right
-    assert send(wp, "Now accepted") == {"result": True, "failed": []}
+    assert wp.send_mail("Now accepted") == {"result": True, "failed": []}
     assert len(token_endpoint.requests) == 2
     assert [m.message["Subject"] for m in m365.messages] == ["Now accepted"]
     assert [row["status"] for row in wp.log_rows()] == ["failed", "sent"]
@@ -129,12 +120,12 @@ def test_diagnose_and_test_mail_use_the_token_and_nothing_shows_a_secret(wp, tok
     assert len(token_endpoint.requests) == 1  # Diagnose fetched it; the test mail took it from the cache.
     # A refused token and a refused secret leave their rows too.
     m365.config.auth["token"] = "something-else"
-    assert send(wp)["result"] is False
+    assert wp.send_mail()["result"] is False
     m365.config.auth["token"] = token_endpoint.token
     set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
-    assert send(wp)["result"] is False
+    assert wp.send_mail()["result"] is False
     set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
-    assert send(wp)["result"] is True
+    assert wp.send_mail()["result"] is True
 
     token = token_endpoint.token
     forbidden = [CLIENT_SECRET, base64.b64encode(CLIENT_SECRET.encode()).decode(), token,
@@ -188,13 +179,13 @@ def test_constants_configure_the_app(wp, token_endpoint, m365):
     # The secret in wp-config.php, the server on the settings page: no token is fetched, nothing is sent.
     wp.set_constants(app)
     set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
-    assert send(wp)["result"] is False
+    assert wp.send_mail()["result"] is False
     assert token_endpoint.requests == [] and m365.messages == []
     assert "Define RUST_MAIL_HOST, RUST_MAIL_PORT, RUST_MAIL_SECURITY" in wp.log_rows()[-1]["error_message"]
     wp.set_constants({**app, **server})
     assert set(wp.php("out(Rust_Mail_Settings::fixed_keys());")) >= {
         "oauth_tenant", "oauth_client_id", "oauth_client_secret", "oauth_token_url"}
-    assert send(wp) == {"result": True, "failed": []}
+    assert wp.send_mail() == {"result": True, "failed": []}
     page = wp.browser().get(SETTINGS).text
     assert "Set by RUST_MAIL_OAUTH_CLIENT_SECRET in wp-config.php." in page and CLIENT_SECRET not in page
 
@@ -216,7 +207,7 @@ def test_token_request_does_not_follow_a_redirect(wp, token_endpoint, m365):
     threading.Thread(target=redirector.serve_forever, daemon=True).start()
     try:
         wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": f"http://127.0.0.1:{redirector.server_address[1]}/{{tenant}}/t"})
-        assert send(wp)["result"] is False
+        assert wp.send_mail()["result"] is False
     finally:
         redirector.shutdown()
         redirector.server_close()
@@ -227,7 +218,7 @@ def test_token_request_does_not_follow_a_redirect(wp, token_endpoint, m365):
 
 
 def test_uninstall_removes_the_cached_token(wp, token_endpoint, m365):
-    assert send(wp)["result"] is True
+    assert wp.send_mail()["result"] is True
     assert cached(wp) is not None
     after = wp.php("""
         require_once ABSPATH . 'wp-admin/includes/plugin.php';

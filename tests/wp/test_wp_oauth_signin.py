@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from harness.oauth_server import AuthorizationServer
-from wpstack import REPO, WP_TESTS, Browser, php_string
+from wpstack import REPO, WP_TESTS, Browser
 
 CLIENT_ID = "0d2c7a61-5b1e-4f0a-9c3d-8e7f6a5b4c3d"
 CLIENT_SECRET = "Yx8~delegated-" + secrets.token_hex(12)
@@ -80,13 +80,6 @@ def sign_in(browser, auth_server, provider="microsoft"):
     return browser.get(callback)
 
 
-def send(wp, subject="Hello"):
-    return wp.php(
-        "$failed = array();\n"
-        "add_action('wp_mail_failed', function ($e) use (&$failed) { $failed[] = $e->get_error_message(); });\n"
-        f"$result = wp_mail('someone@example.com', {php_string(subject)}, 'Body text');\n"
-        "out(array('result' => $result, 'failed' => $failed));\n")
-
 
 def grant(wp):
     return wp.php("out(Rust_Mail_OAuth_Grant::get());")
@@ -128,11 +121,11 @@ def test_google_sign_in_then_refresh_before_expiry(wp, auth_server, site):
     auth_server.account = GOOGLE_MAILBOX
     page = sign_in(wp.browser(), auth_server, "google")
     assert f"Signed in with Google as {GOOGLE_MAILBOX}." in page.text
-    assert send(wp, "Through Google") == {"result": True, "failed": []}
+    assert wp.send_mail("Through Google") == {"result": True, "failed": []}
     # Five minutes before the access token expires it is renewed, before a mail could fail with it.
     wp.php("$c = get_option('rust_mail_oauth_token'); $c['expires'] = time() - 1; update_option('rust_mail_oauth_token', $c); out(true);")
     first_refresh = auth_server.current_refresh_token(GOOGLE_MAILBOX)
-    assert send(wp, "After the refresh") == {"result": True, "failed": []}
+    assert wp.send_mail("After the refresh") == {"result": True, "failed": []}
     [refresh] = auth_server.grant_requests("refresh_token")
     assert refresh["path"] == "/google/token" and refresh["refresh_token"] == first_refresh
     assert refresh["scope"] == "https://mail.google.com/ openid email" and refresh["client_secret"] == CLIENT_SECRET
@@ -168,7 +161,7 @@ def test_rotated_refresh_token_survives_two_concurrent_workers(wp, auth_server, 
     assert stored_refresh_token(wp) == auth_server.current_refresh_token(MAILBOX)
     auth_server.refresh_delay = 0
     wp.php("Rust_Mail_OAuth::forget(); out(true);")
-    assert send(wp, "Third")["result"] is True
+    assert wp.send_mail("Third")["result"] is True
     assert len(auth_server.grant_requests("refresh_token")) == 2
     assert not any(f["revoked"] for f in auth_server.families.values())
     record = grant(wp)
@@ -178,18 +171,18 @@ def test_rotated_refresh_token_survives_two_concurrent_workers(wp, auth_server, 
 def test_revoked_sign_in_is_its_own_cause_and_asks_nothing_more(wp, auth_server, site):
     browser = wp.browser()
     sign_in(browser, auth_server)
-    assert send(wp, "Before")["result"] is True
+    assert wp.send_mail("Before")["result"] is True
     auth_server.revoke(MAILBOX)
     # The cached access token is refused (535): it is dropped, so the next mail refreshes.
-    outcome = send(wp, "Refused token")
+    outcome = wp.send_mail("Refused token")
     assert outcome["result"] is False and "535" in outcome["failed"][0]
-    outcome = send(wp, "Refresh refused")
+    outcome = wp.send_mail("Refresh refused")
     assert outcome["result"] is False
     assert "no longer accepts the mailbox's sign-in (invalid_grant: AADSTS70008" in outcome["failed"][0]
     assert "Sign in again" in outcome["failed"][0]
     assert len(auth_server.grant_requests("refresh_token")) == 1
     # Until the next sign-in, mail fails with the same cause without asking the authorization server.
-    assert send(wp, "Still refused")["result"] is False
+    assert wp.send_mail("Still refused")["result"] is False
     assert len(auth_server.grant_requests("refresh_token")) == 1
     rows = wp.log_rows()
     assert [(r["subject"], r["error_kind"]) for r in rows] == [
@@ -211,7 +204,7 @@ def test_revoked_sign_in_is_its_own_cause_and_asks_nothing_more(wp, auth_server,
     assert len(auth_server.grant_requests("refresh_token")) == 1
     # Signed in again: mail goes out.
     sign_in(browser, auth_server)
-    assert send(wp, "After signing in again")["result"] is True
+    assert wp.send_mail("After signing in again")["result"] is True
     assert "rust-mail-oauth-notice" not in browser.get("/wp-admin/").text
 
 
@@ -279,10 +272,10 @@ def test_no_token_or_secret_in_any_page_log_row_transcript_or_file(wp, auth_serv
     assert "Test mail sent to inbox@example.com." in browser.post("/wp-admin/admin-post.php", fields).text
     browser.post("/wp-admin/admin-post.php", browser.form_fields(browser.get(SETTINGS), "rust_mail_diagnose"))
     wp.php("Rust_Mail_OAuth::forget(); out(true);")
-    assert send(wp, "Refreshed")["result"] is True
+    assert wp.send_mail("Refreshed")["result"] is True
     auth_server.revoke(MAILBOX)
-    assert send(wp, "Refused")["result"] is False
-    assert send(wp, "Revoked")["result"] is False
+    assert wp.send_mail("Refused")["result"] is False
+    assert wp.send_mail("Revoked")["result"] is False
 
     forbidden = [CLIENT_SECRET, base64.b64encode(CLIENT_SECRET.encode()).decode()]
     for token in auth_server.issued:

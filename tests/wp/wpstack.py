@@ -255,6 +255,14 @@ class WpStack:
     def clear_constants(self):
         (self.dir / "wp-config-extra.php").unlink(missing_ok=True)
 
+    def send_mail(self, subject="Hello"):
+        """wp_mail() once, in its own PHP process; returns its result and every wp_mail_failed message."""
+        return self.php(
+            "$failed = array();\n"
+            "add_action('wp_mail_failed', function ($e) use (&$failed) { $failed[] = $e->get_error_message(); });\n"
+            f"$result = wp_mail('someone@example.com', {php_string(subject)}, 'Body text');\n"
+            "out(array('result' => $result, 'failed' => $failed));\n")
+
     def log_rows(self):
         return self.php("global $wpdb; out($wpdb->get_results('SELECT * FROM ' . Rust_Mail_Log::table() . ' ORDER BY id', ARRAY_A));")
 
