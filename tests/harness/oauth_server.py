@@ -160,6 +160,12 @@ class AuthorizationServer:
                     and self.families[r["family"]]["account"] == account]
         return live[-1] if live else None
 
+    def invalidate_access_tokens(self):
+        """The resource side stops taking the access tokens issued so far (as Exchange does on a security event);
+        the sign-in itself stays good."""
+        with self.lock:
+            self.access_tokens.clear()
+
     def revoke(self, account):
         """The user (or an administrator) ends every sign-in of the account: refresh and access tokens stop working."""
         with self.lock:

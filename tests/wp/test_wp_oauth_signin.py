@@ -136,6 +136,18 @@ def test_google_sign_in_then_refresh_before_expiry(wp, auth_server, site):
     assert grant(wp)["refreshed"] >= grant(wp)["connected"]
 
 
+def test_refused_access_token_is_renewed_for_the_next_mail(wp, auth_server, site):
+    sign_in(wp.browser(), auth_server)
+    auth_server.invalidate_access_tokens()
+    outcome = wp.send_mail("Refused token")
+    assert outcome["result"] is False and "535" in outcome["failed"][0]
+    assert wp.php("out(get_option('rust_mail_oauth_token', 'dropped'));") == "dropped"
+    assert wp.send_mail("With a new token") == {"result": True, "failed": []}
+    assert len(auth_server.grant_requests("refresh_token")) == 1
+    assert [(a.user, a.success) for a in site.auth_attempts] == [(MAILBOX, False), (MAILBOX, True)]
+    assert [row["error_kind"] for row in wp.log_rows()] == ["auth", ""]
+
+
 def test_rotated_refresh_token_survives_two_concurrent_workers(wp, auth_server, site):
     """Two PHP-FPM workers need a new access token at the same moment: one refreshes, the other waits for its token.
     The server revokes the whole sign-in if a rotated refresh token is spent twice, so a lost race shows."""

@@ -185,18 +185,19 @@ class Rust_Mail_OAuth_Grant {
 	 * @param string $refresh_token the provider's refresh token.
 	 * @param string $account       the mailbox's address as the provider said it, or ''.
 	 * @param string $tenant        the tenant the sign-in used (Microsoft).
-	 * @return bool false when there is no strong key to encrypt the refresh token with.
+	 * @return string|null the sign-in's id, or null when there is no strong key to encrypt the refresh token with.
 	 */
 	public static function save( $provider, $refresh_token, $account, $tenant ) {
 		$encrypted = Rust_Mail_Settings::encrypt( $refresh_token, self::SECRET_FIELD );
 		if ( null === $encrypted ) {
-			return false;
+			return null;
 		}
 		Rust_Mail_OAuth::forget();
+		$id = bin2hex( random_bytes( 8 ) );
 		Rust_Mail_Settings::update_plugin_option(
 			self::OPTION,
 			array(
-				'id'         => bin2hex( random_bytes( 8 ) ),
+				'id'         => $id,
 				'provider'   => $provider,
 				'tenant'     => $tenant,
 				'client_id'  => trim( (string) Rust_Mail_Settings::get( 'oauth_client_id' ) ),
@@ -210,7 +211,7 @@ class Rust_Mail_OAuth_Grant {
 				'version'    => 1,
 			)
 		);
-		return true;
+		return $id;
 	}
 
 	/** Disconnect: forgets the sign-in and its access token. */
@@ -404,7 +405,7 @@ class Rust_Mail_OAuth_Grant {
 		}
 		$released['refreshed'] = time();
 		self::write_back( $locked_raw, $released );
-		Rust_Mail_OAuth::cache_token( $body['access_token'], (int) ( $body['expires_in'] ?? 0 ) );
+		Rust_Mail_OAuth::cache_token( $body['access_token'], (int) ( $body['expires_in'] ?? 0 ), (string) $locked['id'] );
 		return $body['access_token'];
 	}
 

@@ -120,10 +120,11 @@ class Rust_Mail_OAuth_Signin {
 			/* translators: %s: why */
 			self::finish( 'error', sprintf( __( 'The sign-in could not be completed: %s', 'rust-mail' ), $e->getMessage() ) );
 		}
-		if ( ! Rust_Mail_OAuth_Grant::save( $pending['provider'], $tokens['refresh_token'], $tokens['account'], $pending['tenant'] ) ) {
+		$grant_id = Rust_Mail_OAuth_Grant::save( $pending['provider'], $tokens['refresh_token'], $tokens['account'], $pending['tenant'] );
+		if ( null === $grant_id ) {
 			self::finish( 'error', Rust_Mail_Settings::key_problem() );
 		}
-		Rust_Mail_OAuth::cache_token( $tokens['access_token'], $tokens['expires_in'] );
+		Rust_Mail_OAuth::cache_token( $tokens['access_token'], $tokens['expires_in'], $grant_id );
 		$settings = array( 'auth' => 'xoauth2' );
 		if ( '' !== $tokens['account'] ) {
 			$settings['username'] = $tokens['account'];

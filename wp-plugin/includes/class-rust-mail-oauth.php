@@ -99,14 +99,17 @@ class Rust_Mail_OAuth {
 	}
 
 	/**
-	 * Keeps an access token for the current login until EXPIRY_MARGIN before it expires. Without a strong key
+	 * Keeps an access token for the login it came from until EXPIRY_MARGIN before it expires. Without a strong key
 	 * (Rust_Mail_Settings::key_problem()) it is not kept: fetched again for each mail.
+	 *
+	 * @param string|null $grant_id the sign-in the token belongs to (Rust_Mail_OAuth_Grant), null for the app's own:
+	 *                              a sign-in replaced while its token was being fetched does not pass it on.
 	 */
-	public static function cache_token( $token, $expires_in ) {
+	public static function cache_token( $token, $expires_in, $grant_id = null ) {
 		$encrypted = Rust_Mail_Settings::encrypt( $token, 'oauth_token' );
 		if ( $expires_in > self::EXPIRY_MARGIN && null !== $encrypted ) {
 			$record = array(
-				'for'     => self::cache_key(),
+				'for'     => self::cache_key( $grant_id ),
 				'token'   => $encrypted,
 				'expires' => time() + $expires_in - self::EXPIRY_MARGIN,
 			);
@@ -132,8 +135,11 @@ class Rust_Mail_OAuth {
 	 * Tenant (inside the URL) and client ID: another app or tenant never gets this one's token; a sign-in's tokens
 	 * are its own (a new sign-in, or another mailbox, never gets the previous one's).
 	 */
-	private static function cache_key() {
-		$login = Rust_Mail_OAuth_Grant::exists() ? 'grant|' . Rust_Mail_OAuth_Grant::id() : self::token_url();
+	private static function cache_key( $grant_id = null ) {
+		if ( null === $grant_id && Rust_Mail_OAuth_Grant::exists() ) {
+			$grant_id = Rust_Mail_OAuth_Grant::id();
+		}
+		$login = null !== $grant_id ? 'grant|' . $grant_id : self::token_url();
 		return hash( 'sha256', $login . '|' . trim( (string) Rust_Mail_Settings::get( 'oauth_client_id' ) ) );
 	}
 
