@@ -157,8 +157,11 @@ def test_rotated_refresh_token_survives_two_concurrent_workers(wp, auth_server, 
     results = {}
 
     def load(name):
-        with urllib.request.urlopen(f"{wp.url}/?rust_mail_load={name}", timeout=60) as response:
-            results[name] = response.read().decode().strip()
+        try:
+            with urllib.request.urlopen(f"{wp.url}/?rust_mail_load={name}", timeout=60) as response:
+                results[name] = response.read().decode().strip()
+        except urllib.error.HTTPError as error:  # 500: "failed <name>"
+            results[name] = error.read().decode().strip()
 
     threads = [threading.Thread(target=load, args=(name,)) for name in ("one", "two")]
     for thread in threads:
@@ -238,7 +241,13 @@ def test_wrong_state_replayed_code_and_another_session_are_refused(wp, auth_serv
     # Replayed: the state was used up, so the code is not even sent again.
     assert refused in browser.get(callback).text
     assert len(auth_server.grant_requests("authorization_code")) == 1
-    # A code the server refuses (wrong PKCE verifier on its side: here a code never issued) says why.
+    # A sign-in that took longer than ten minutes.
+    callback = consent(browser, auth_server, start(browser))
+    wp.php("$u = get_user_by('login', 'admin')->ID; $p = get_user_meta($u, 'rust_mail_oauth_pending', true);"
+           "$p['expires'] = time() - 1; update_user_meta($u, 'rust_mail_oauth_pending', $p); out(true);")
+    assert refused in browser.get(callback).text
+    assert len(auth_server.grant_requests("authorization_code")) == 1
+    # A code the server refuses (here a code it never issued) says why.
     callback = consent(browser, auth_server, start(browser))
     state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query))["state"]
     page = browser.get(f"{wp.url}/wp-admin/admin-post.php?code=M.Cnot-issued&state={state}")
@@ -343,3 +352,19 @@ def test_multisite_sign_in_is_the_network_admins_alone(wp_network, smtp_server, 
         net.php("Rust_Mail_OAuth_Grant::forget(); out(true);")
         net.clear_constants()
         auth_server.stop()
+
+
+def test_uninstall_removes_the_sign_in(wp, auth_server, site):
+    browser = wp.browser()
+    sign_in(browser, auth_server)
+    start(browser)  # a sign-in under way: its state and verifier in user meta
+    after = wp.php("""
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        deactivate_plugins('rust-mail/rust-mail.php');
+        uninstall_plugin('rust-mail/rust-mail.php');
+        global $wpdb;
+        out(array(get_option('rust_mail_oauth_grant', 'gone'), get_option('rust_mail_oauth_token', 'gone'),
+                  (int) $wpdb->get_var("SELECT COUNT(*) FROM $wpdb->usermeta WHERE meta_key LIKE 'rust_mail_oauth%'")));
+    """)
+    wp.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; activate_plugin('rust-mail/rust-mail.php'); out(true);")
+    assert after == ["gone", "gone", 0]

@@ -109,7 +109,7 @@ class Rust_Mail_OAuth_Signin {
 			/* translators: 1: Microsoft or Google, 2: the reason it gave */
 			self::finish( 'error', sprintf( __( '%1$s did not sign you in: %2$s', 'rust-mail' ), $label, $reason ) );
 		}
-		$code = isset( $_GET['code'] ) ? (string) wp_unslash( $_GET['code'] ) : '';
+		$code = isset( $_GET['code'] ) && is_string( $_GET['code'] ) ? wp_unslash( $_GET['code'] ) : '';
 		// phpcs:enable
 		if ( ! preg_match( '/^[\x21-\x7e]{1,4096}$/', $code ) ) {
 			self::finish( 'error', __( 'The sign-in came back without a valid authorization code. Sign in again.', 'rust-mail' ) );
