@@ -124,7 +124,7 @@ class Rust_Mail_OAuth_Grant {
 
 	/** The stored sign-in, or null. */
 	public static function get() {
-		$record = self::read_option( self::OPTION )[1];
+		$record = Rust_Mail_Settings::read_plugin_option( self::OPTION )[1];
 		return is_array( $record ) && ! empty( $record['id'] ) ? $record : null;
 	}
 
@@ -136,46 +136,15 @@ class Rust_Mail_OAuth_Grant {
 		return (string) ( self::get()['id'] ?? '' );
 	}
 
-	/** True when the provider refused the sign-in's refresh token: only signing in again helps. */
-	public static function is_revoked() {
-		return '' !== (string) ( self::get()['revoked'] ?? '' );
-	}
-
 	/**
-	 * One of the plugin's options as the database has it now, bypassing the request's caches (another worker may
-	 * have changed it a moment ago).
-	 *
-	 * @return array{0: string|null, 1: mixed} the stored (serialized) text, null when there is none, and its value.
-	 */
-	public static function read_option( $name ) {
-		global $wpdb;
-		if ( is_multisite() ) {
-			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT meta_value FROM {$wpdb->sitemeta} WHERE site_id = %d AND meta_key = %s ORDER BY meta_id LIMIT 1", get_current_network_id(), $name ) );
-		} else {
-			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s LIMIT 1", $name ) );
-		}
-		return array( $raw, null === $raw ? null : maybe_unserialize( $raw ) );
-	}
-
-	/**
-	 * Compare-and-swap: writes $new only when the record is still exactly $old_raw (byte for byte).
+	 * Compare-and-swap on the record: writes $new only when the record is still exactly $old_raw. Each write changes
+	 * the version, so that the new text never equals the old one (MySQL counts an UPDATE that changes nothing as no row).
 	 *
 	 * @return bool whether this worker's write took place.
 	 */
 	private static function swap( $old_raw, array $new ) {
-		global $wpdb;
-		// Each write changes the version, so that the new text never equals the old one (MySQL counts an UPDATE that
-		// changes nothing as no row).
 		$new['version'] = (int) ( $new['version'] ?? 0 ) + 1;
-		$new_raw        = maybe_serialize( $new );
-		if ( is_multisite() ) {
-			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->sitemeta} SET meta_value = %s WHERE site_id = %d AND meta_key = %s AND BINARY meta_value = %s", $new_raw, get_current_network_id(), self::OPTION, $old_raw ) );
-			wp_cache_delete( get_current_network_id() . ':' . self::OPTION, 'site-options' );
-		} else {
-			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->options} SET option_value = %s WHERE option_name = %s AND BINARY option_value = %s", $new_raw, self::OPTION, $old_raw ) );
-			wp_cache_delete( self::OPTION, 'options' );
-		}
-		return 1 === $rows;
+		return Rust_Mail_Settings::swap_plugin_option( self::OPTION, $old_raw, $new );
 	}
 
 	/**
@@ -318,7 +287,7 @@ class Rust_Mail_OAuth_Grant {
 	public static function access_token() {
 		$deadline = microtime( true ) + self::WAIT_SECONDS;
 		while ( true ) {
-			list( $raw, $grant ) = self::read_option( self::OPTION );
+			list( $raw, $grant ) = Rust_Mail_Settings::read_plugin_option( self::OPTION );
 			if ( ! is_array( $grant ) || empty( $grant['id'] ) ) {
 				Rust_Mail_OAuth::fail( __( 'No mailbox is signed in: use "Sign in with Microsoft" or "Sign in with Google" on the Rust Mail settings page.', 'rust-mail' ), array(), false, Rust_Mail_OAuth::GRANT_REVOKED );
 			}
@@ -418,7 +387,7 @@ class Rust_Mail_OAuth_Grant {
 			return;
 		}
 		for ( $try = 0; $try < 5; $try++ ) {
-			list( $raw, $now ) = self::read_option( self::OPTION );
+			list( $raw, $now ) = Rust_Mail_Settings::read_plugin_option( self::OPTION );
 			if ( ! is_array( $now ) || ( $now['id'] ?? '' ) !== $released['id'] || ( $now['refresh'] ?? '' ) !== maybe_unserialize( $locked_raw )['refresh'] ) {
 				return; // Disconnected, signed in again, or refreshed by the other worker.
 			}

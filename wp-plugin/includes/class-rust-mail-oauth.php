@@ -124,7 +124,7 @@ class Rust_Mail_OAuth {
 	 */
 	public static function cached_token( $even_expired = false ) {
 		// Read from the database, not the request's option cache: a worker waiting for another one's refresh polls it.
-		$cached = Rust_Mail_OAuth_Grant::read_option( self::CACHE_OPTION )[1];
+		$cached = Rust_Mail_Settings::read_plugin_option( self::CACHE_OPTION )[1];
 		if ( ! is_array( $cached ) || ( $cached['for'] ?? '' ) !== self::cache_key() || ( ! $even_expired && (int) ( $cached['expires'] ?? 0 ) <= time() ) ) {
 			return '';
 		}

@@ -295,6 +295,42 @@ class Rust_Mail_Settings {
 	}
 
 	/**
+	 * One of the plugin's options as the database has it now, bypassing the request's caches (another PHP worker may
+	 * have changed it a moment ago: the OAuth2 token and sign-in).
+	 *
+	 * @return array{0: string|null, 1: mixed} the stored (serialized) text, null when there is none, and its value.
+	 */
+	public static function read_plugin_option( $name ) {
+		global $wpdb;
+		if ( is_multisite() ) {
+			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT meta_value FROM {$wpdb->sitemeta} WHERE site_id = %d AND meta_key = %s ORDER BY meta_id LIMIT 1", get_current_network_id(), $name ) );
+		} else {
+			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s LIMIT 1", $name ) );
+		}
+		return array( $raw, null === $raw ? null : maybe_unserialize( $raw ) );
+	}
+
+	/**
+	 * Compare-and-swap on one of the plugin's options: one UPDATE that matches the option only while its stored text
+	 * is still exactly $old_raw (byte for byte), so of two workers that read the same value only one replaces it.
+	 *
+	 * @param string $old_raw the stored text as read_plugin_option() returned it.
+	 * @param mixed  $value   the new value; it must differ from the old one.
+	 * @return bool whether this write took place.
+	 */
+	public static function swap_plugin_option( $name, $old_raw, $value ) {
+		global $wpdb;
+		if ( is_multisite() ) {
+			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->sitemeta} SET meta_value = %s WHERE site_id = %d AND meta_key = %s AND BINARY meta_value = %s", maybe_serialize( $value ), get_current_network_id(), $name, $old_raw ) );
+			wp_cache_delete( get_current_network_id() . ':' . $name, 'site-options' );
+		} else {
+			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->options} SET option_value = %s WHERE option_name = %s AND BINARY option_value = %s", maybe_serialize( $value ), $name, $old_raw ) );
+			wp_cache_delete( $name, 'options' );
+		}
+		return 1 === $rows;
+	}
+
+	/**
 	 * The effective value of a setting: constant, else stored option, else default. Secrets come back decrypted.
 	 */
 	public static function get( $key ) {
