@@ -22,6 +22,7 @@ require_once __DIR__ . '/includes/class-rust-mail-settings.php';
 require_once __DIR__ . '/includes/class-rust-mail-oauth.php';
 require_once __DIR__ . '/includes/class-rust-mail-engine.php';
 require_once __DIR__ . '/includes/class-rust-mail-rules.php';
+require_once __DIR__ . '/includes/class-rust-mail-oauth-grant.php';
 require_once __DIR__ . '/includes/class-rust-mail-caller.php';
 require_once __DIR__ . '/includes/class-rust-mail-result.php';
 require_once __DIR__ . '/includes/class-rust-mail-log.php';
@@ -30,6 +31,7 @@ require_once __DIR__ . '/includes/class-rust-mail-outbox.php';
 require_once __DIR__ . '/includes/class-rust-mail-router.php';
 require_once __DIR__ . '/includes/class-rust-mail-explain.php';
 require_once __DIR__ . '/includes/class-rust-mail-admin.php';
+require_once __DIR__ . '/includes/class-rust-mail-oauth-signin.php';
 
 // The settings as this request read them, forgotten when they change.
 Rust_Mail_Settings::watch_option();
@@ -71,4 +73,5 @@ foreach ( array( 'exporter' => 'export_personal_data', 'eraser' => 'erase_person
 // Admin pages, actions and notices.
 if ( is_admin() ) {
 	Rust_Mail_Admin::register();
+	Rust_Mail_OAuth_Signin::register();
 }

@@ -5,12 +5,14 @@
  * - option    rust_mail_settings     (server settings, the encrypted password and client secret, sender and log options)
  * - option    rust_mail_db_version   (version of the log table)
  * - option    rust_mail_oauth_token  (the cached, encrypted OAuth2 access token)
+ * - option    rust_mail_oauth_grant  (a mailbox's sign-in: its encrypted refresh token, address and dates)
  * - option    rust_mail_last_cron    (when cron last drained the outbox)
  * - option    rust_mail_last_alert   (when the last alert mail went out)
  * - table     {prefix}rust_mail_log  (the connection log, which is also the outbox: queued messages go with it)
  * - cron      rust_mail_purge_log    (the scheduled log purge)
  * - cron      rust_mail_drain        (the outbox's drain, every minute)
- * - user meta rust_mail_notice and rust_mail_diagnosis of every user (short-lived page messages)
+ * - user meta rust_mail_notice, rust_mail_diagnosis and rust_mail_oauth_notice of every user (short-lived page
+ *             messages), rust_mail_oauth_pending (a sign-in under way: its state and PKCE verifier)
  *
  * On multisite the options are the network's and the table is the network's ({base prefix}rust_mail_log); each site's
  * own options, table and cron event are removed too (versions before 0.2 kept them per site). Constants in
@@ -21,7 +23,7 @@
 
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
-const RUST_MAIL_OPTIONS = array( 'rust_mail_settings', 'rust_mail_db_version', 'rust_mail_oauth_token', 'rust_mail_last_cron', 'rust_mail_last_alert' );
+const RUST_MAIL_OPTIONS = array( 'rust_mail_settings', 'rust_mail_db_version', 'rust_mail_oauth_token', 'rust_mail_oauth_grant', 'rust_mail_last_cron', 'rust_mail_last_alert' );
 
 function rust_mail_uninstall_site() {
 	global $wpdb;
@@ -48,6 +50,6 @@ if ( is_multisite() ) {
 }
 
 // User meta is one table for the whole network: delete_metadata() with "all users" removes every user's copy.
-foreach ( array( 'rust_mail_notice', 'rust_mail_diagnosis' ) as $rust_mail_meta_key ) {
+foreach ( array( 'rust_mail_notice', 'rust_mail_diagnosis', 'rust_mail_oauth_notice', 'rust_mail_oauth_pending' ) as $rust_mail_meta_key ) {
 	delete_metadata( 'user', 0, $rust_mail_meta_key, '', true );
 }

@@ -44,7 +44,7 @@ class ServerConfig:
     tls: str = "none"                  # none | starttls | implicit
     cert: str = "good"
     require_starttls: bool = False
-    auth: dict = None                  # {"user":..., "password":..., "token":...}
+    auth: dict = None                  # {"user":..., "password":..., "token":...} or {"verify": f(user, token)}
     auth_mechanisms: list = None       # advertised; default: those the credentials allow
     auth_require_tls: bool = False     # advertise/accept AUTH only after STARTTLS
     replies: dict = field(default_factory=dict)  # stage -> scripted reply (see ScriptedHandler)
@@ -145,7 +145,11 @@ class ScriptedHandler:
         fields = dict(part.split("=", 1) for part in blob.decode("utf-8", "replace").split("\x01") if "=" in part)
         user, bearer = fields.get("user"), fields.get("auth", "")
         creds = self.config.auth or {}
-        ok = user == creds.get("user") and "token" in creds and bearer == f"Bearer {creds['token']}"
+        if "verify" in creds:
+            # An authorization server's judgement: a token it issued, live, for this mailbox.
+            ok = bearer.startswith("Bearer ") and creds["verify"](user, bearer[len("Bearer "):])
+        else:
+            ok = user == creds.get("user") and "token" in creds and bearer == f"Bearer {creds['token']}"
         if not ok and "auth" not in self.config.replies and f"auth:{user}" not in self.config.replies:
             # The client must answer the JSON challenge with an empty line before the final 535.
             await smtp.challenge_auth(json.dumps(XOAUTH2_ERROR))
@@ -277,7 +281,7 @@ class SmtpTestServer:
         mechanisms = config.auth_mechanisms
         if mechanisms is None:
             creds = config.auth or {}
-            mechanisms = (["PLAIN", "LOGIN"] if "password" in creds else []) + (["XOAUTH2"] if "token" in creds else [])
+            mechanisms = (["PLAIN", "LOGIN"] if "password" in creds else []) + (["XOAUTH2"] if "token" in creds or "verify" in creds else [])
         return RecordingSMTP(
             self,
             loop=self._loop,

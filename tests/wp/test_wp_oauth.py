@@ -1,19 +1,17 @@
 """OAuth2 app-only login (client credentials) for XOAUTH2: the plugin fetches Microsoft's token itself, caches it,
 drops it when the SMTP server refuses it, and never shows the client secret or the token anywhere.
 
-A real token endpoint (http.server on 127.0.0.1) stands in for login.microsoftonline.com, through
+A real token endpoint (tests/harness/oauth_server.py on 127.0.0.1) stands in for login.microsoftonline.com, through
 RUST_MAIL_OAUTH_TOKEN_URL; a real SMTP server with STARTTLS and XOAUTH2 accepts only the token it hands out."""
 import base64
 import json
 import secrets
-import shutil
 import threading
-import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from wpstack import php_string
+from harness.oauth_server import AuthorizationServer
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "6f1c0b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
@@ -24,58 +22,9 @@ SETTINGS = "/wp-admin/admin.php?page=rust-mail"
 LOG = "/wp-admin/admin.php?page=rust-mail-log"
 
 
-class TokenEndpoint:
-    """Microsoft's /{tenant}/oauth2/v2.0/token for the client credentials grant, checking what it is sent."""
-
-    def __init__(self):
-        self.token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(40)
-        self.requests = []  # the form fields of every request, secret included: only the test reads them
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
-                endpoint.requests.append(dict(form, path=self.path))
-                if self.path != f"/{TENANT}/oauth2/v2.0/token":
-                    self.answer(404, {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."})
-                elif form.get("grant_type") != "client_credentials" or form.get("scope") != SCOPE:
-                    self.answer(400, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant or scope."})
-                elif form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-                    self.answer(401, {
-                        "error": "invalid_client",
-                        "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being "
-                                             "sent in the request is the client secret value, not the client secret "
-                                             f"ID, for a secret added to app '{CLIENT_ID}'.",
-                    })
-                else:
-                    self.answer(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                      "access_token": endpoint.token})
-
-            def answer(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{{tenant}}/oauth2/v2.0/token"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def token_endpoint():
-    endpoint = TokenEndpoint()
+    endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
     yield endpoint
     endpoint.stop()
 
@@ -86,31 +35,17 @@ def m365(wp, token_endpoint, smtp_server, certs):
     server = smtp_server(tls="starttls", auth={"user": MAILBOX, "token": token_endpoint.token},
                          auth_mechanisms=["XOAUTH2"])
     # The CA next to the site, where PHP-FPM's user can read it too (Diagnose and Send test mail run there).
-    ca_file = wp.dir / "oauth-test-ca.pem"
-    shutil.copy(certs.ca, ca_file)
-    ca_file.chmod(0o644)
     wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url})
-    set_oauth_settings(wp, port=server.port, ca_file=str(ca_file))
+    set_oauth_settings(wp, port=server.port, ca_file=wp.site_ca(certs))
     wp.php("Rust_Mail_OAuth::forget(); out(true);")
     return server
 
 
 def set_oauth_settings(wp, secret=CLIENT_SECRET, **values):
-    settings = {"preset": "custom", "host": "127.0.0.1", "security": "starttls", "auth": "xoauth2",
-                "username": MAILBOX, "oauth_tenant": TENANT, "oauth_client_id": CLIENT_ID, "pool": False, "delivery": "immediate"}
-    settings.update(values)
-    wp.php(f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
-           f"$s['oauth_client_secret'] = Rust_Mail_Settings::encrypt({php_string(secret)}, 'oauth_client_secret');\n"
-           "update_option(Rust_Mail_Settings::OPTION, $s); out(true);")
+    settings = {"security": "starttls", "auth": "xoauth2", "username": MAILBOX, "oauth_tenant": TENANT,
+                "oauth_client_id": CLIENT_ID, "pool": False}
+    wp.set_settings(oauth_client_secret=secret, **dict(settings, **values))
 
-
-def send(wp, subject="Hello"):
-    """wp_mail() once, in its own PHP process; returns its result and every wp_mail_failed message."""
-    return wp.php(
-        "$failed = array();\n"
-        "add_action('wp_mail_failed', function ($e) use (&$failed) { $failed[] = $e->get_error_message(); });\n"
-        f"$result = wp_mail('someone@example.com', {php_string(subject)}, 'Body text');\n"
-        "out(array('result' => $result, 'failed' => $failed));\n")
 
 
 def cached(wp):
@@ -118,8 +53,8 @@ def cached(wp):
 
 
 def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
-    assert send(wp, "First") == {"result": True, "failed": []}
-    assert send(wp, "Second") == {"result": True, "failed": []}
+    assert wp.send_mail("First") == {"result": True, "failed": []}
+    assert wp.send_mail("Second") == {"result": True, "failed": []}
     assert [m.message["Subject"] for m in m365.messages] == ["First", "Second"]
     assert all(m.tls and m.auth_user == MAILBOX for m in m365.messages)
     assert [(a.mechanism, a.user, a.success) for a in m365.auth_attempts] == [("XOAUTH2", MAILBOX, True)] * 2
@@ -134,7 +69,7 @@ def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
 
 def test_wrong_client_secret_fails_the_mail_with_microsofts_reason(wp, token_endpoint, m365):
     set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port)
-    outcome = send(wp, "Refused")
+    outcome = wp.send_mail("Refused")
     assert outcome["result"] is False
     [failed] = outcome["failed"]
     assert "AADSTS7000215: Invalid client secret provided." in failed
@@ -149,7 +84,7 @@ def test_wrong_client_secret_fails_the_mail_with_microsofts_reason(wp, token_end
 
 def test_unreachable_token_endpoint_is_said_in_words(wp, m365):
     wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": "http://127.0.0.1:9/{tenant}/oauth2/v2.0/token"})
-    assert send(wp)["result"] is False
+    assert wp.send_mail()["result"] is False
     [row] = wp.log_rows()
     assert row["error_kind"] == "oauth"
     assert "Could not reach the OAuth2 token endpoint http://127.0.0.1:9/contoso.onmicrosoft.com/oauth2/v2.0/token" in row["error_message"]
@@ -159,13 +94,13 @@ def test_smtp_refusing_the_token_drops_the_cache(wp, token_endpoint, m365):
     # The endpoint hands out a token Exchange does not take (say, the service principal is not registered yet).
     right = token_endpoint.token
     token_endpoint.token = "eyJ0eXAiOiJKV1Qi.not-for-smtp-" + secrets.token_hex(8)
-    outcome = send(wp, "Refused by SMTP")
+    outcome = wp.send_mail("Refused by SMTP")
     assert outcome["result"] is False and "535" in outcome["failed"][0]
     assert [(a.mechanism, a.success) for a in m365.auth_attempts] == [("XOAUTH2", False)]
     assert cached(wp) is None
     # Fixed on Microsoft's side: the next mail asks for a new token instead of resending the refused one.
     token_endpoint.token = right
-    assert send(wp, "Now accepted") == {"result": True, "failed": []}
+    assert wp.send_mail("Now accepted") == {"result": True, "failed": []}
     assert len(token_endpoint.requests) == 2
     assert [m.message["Subject"] for m in m365.messages] == ["Now accepted"]
     assert [row["status"] for row in wp.log_rows()] == ["failed", "sent"]
@@ -185,12 +120,12 @@ def test_diagnose_and_test_mail_use_the_token_and_nothing_shows_a_secret(wp, tok
     assert len(token_endpoint.requests) == 1  # Diagnose fetched it; the test mail took it from the cache.
     # A refused token and a refused secret leave their rows too.
     m365.config.auth["token"] = "something-else"
-    assert send(wp)["result"] is False
+    assert wp.send_mail()["result"] is False
     m365.config.auth["token"] = token_endpoint.token
-    set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
-    assert send(wp)["result"] is False
-    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
-    assert send(wp)["result"] is True
+    set_oauth_settings(wp, secret="wrong-" + CLIENT_SECRET, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
+    assert wp.send_mail()["result"] is False
+    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
+    assert wp.send_mail()["result"] is True
 
     token = token_endpoint.token
     forbidden = [CLIENT_SECRET, base64.b64encode(CLIENT_SECRET.encode()).decode(), token,
@@ -239,18 +174,18 @@ def test_constants_configure_the_app(wp, token_endpoint, m365):
            "RUST_MAIL_OAUTH_CLIENT_ID": CLIENT_ID, "RUST_MAIL_OAUTH_CLIENT_SECRET": CLIENT_SECRET,
            "RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url}
     server = {"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": m365.port, "RUST_MAIL_SECURITY": "starttls",
-              "RUST_MAIL_VERIFY_PEER": True, "RUST_MAIL_CA_FILE": str(wp.dir / "oauth-test-ca.pem"),
+              "RUST_MAIL_VERIFY_PEER": True, "RUST_MAIL_CA_FILE": str(wp.dir / "test-ca.pem"),
               "RUST_MAIL_ALLOW_INSECURE_AUTH": False}
     # The secret in wp-config.php, the server on the settings page: no token is fetched, nothing is sent.
     wp.set_constants(app)
-    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "oauth-test-ca.pem"))
-    assert send(wp)["result"] is False
+    set_oauth_settings(wp, port=m365.port, ca_file=str(wp.dir / "test-ca.pem"))
+    assert wp.send_mail()["result"] is False
     assert token_endpoint.requests == [] and m365.messages == []
     assert "Define RUST_MAIL_HOST, RUST_MAIL_PORT, RUST_MAIL_SECURITY" in wp.log_rows()[-1]["error_message"]
     wp.set_constants({**app, **server})
     assert set(wp.php("out(Rust_Mail_Settings::fixed_keys());")) >= {
         "oauth_tenant", "oauth_client_id", "oauth_client_secret", "oauth_token_url"}
-    assert send(wp) == {"result": True, "failed": []}
+    assert wp.send_mail() == {"result": True, "failed": []}
     page = wp.browser().get(SETTINGS).text
     assert "Set by RUST_MAIL_OAUTH_CLIENT_SECRET in wp-config.php." in page and CLIENT_SECRET not in page
 
@@ -272,7 +207,7 @@ def test_token_request_does_not_follow_a_redirect(wp, token_endpoint, m365):
     threading.Thread(target=redirector.serve_forever, daemon=True).start()
     try:
         wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": f"http://127.0.0.1:{redirector.server_address[1]}/{{tenant}}/t"})
-        assert send(wp)["result"] is False
+        assert wp.send_mail()["result"] is False
     finally:
         redirector.shutdown()
         redirector.server_close()
@@ -283,7 +218,7 @@ def test_token_request_does_not_follow_a_redirect(wp, token_endpoint, m365):
 
 
 def test_uninstall_removes_the_cached_token(wp, token_endpoint, m365):
-    assert send(wp)["result"] is True
+    assert wp.send_mail()["result"] is True
     assert cached(wp) is not None
     after = wp.php("""
         require_once ABSPATH . 'wp-admin/includes/plugin.php';

@@ -7,6 +7,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,7 +104,7 @@ class Browser:
             if follow and status in (301, 302, 303) and headers.get("Location"):
                 url, body = urllib.parse.urljoin(url, headers["Location"]), None
                 continue
-            return Page(status, url, text)
+            return Page(status, url, text, headers)
         raise RuntimeError("too many redirects")
 
     def get(self, path, **kw):
@@ -137,8 +138,8 @@ def make_cookie(name, value, base_url):
 
 
 class Page:
-    def __init__(self, status, url, text):
-        self.status, self.url, self.text = status, url, text
+    def __init__(self, status, url, text, headers=None):
+        self.status, self.url, self.text, self.headers = status, url, text, headers
 
     def __repr__(self):
         return f"<Page {self.status} {self.url}>"
@@ -237,17 +238,26 @@ class WpStack:
                 (scan_dir / ini.name).write_text("\n".join(lines) + "\n")
         return scan_dir
 
-    def set_settings(self, password=None, **values):
+    def set_settings(self, password=None, oauth_client_secret=None, **values):
         """Replaces the plugin's settings (starting from defaults pointed at the stack's own SMTP server). Delivery is
-        immediate unless a test asks for the outbox's queued mode: most tests check what wp_mail() itself returns."""
+        immediate unless a test asks for the outbox's queued mode: most tests check what wp_mail() itself returns.
+        Secrets are stored encrypted, as the settings page stores them."""
         settings = {"preset": "custom", "host": "127.0.0.1", "port": self.smtp_port, "security": "none", "auth": "none",
                     "delivery": "immediate"}
         settings.update(values)
         code = f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
-        if password is not None:
-            code += f"$s['password'] = Rust_Mail_Settings::encrypt({php_string(password)}, 'password');\n"
+        for key, secret in (("password", password), ("oauth_client_secret", oauth_client_secret)):
+            if secret is not None:
+                code += f"$s['{key}'] = Rust_Mail_Settings::encrypt({php_string(secret)}, '{key}');\n"
         code += "Rust_Mail_Settings::update_plugin_option(Rust_Mail_Settings::OPTION, $s); out(true);"
         self.php(code)
+
+    def site_ca(self, certs):
+        """The test CA next to the site, where PHP-FPM's user can read it too; its path."""
+        ca_file = self.dir / "test-ca.pem"
+        shutil.copy(certs.ca, ca_file)
+        ca_file.chmod(0o644)
+        return str(ca_file)
 
     def set_constants(self, constants):
         """Defines RUST_MAIL_* (or any) constants in wp-config.php through the stack's include file."""
@@ -256,6 +266,14 @@ class WpStack:
 
     def clear_constants(self):
         (self.dir / "wp-config-extra.php").unlink(missing_ok=True)
+
+    def send_mail(self, subject="Hello"):
+        """wp_mail() once, in its own PHP process; returns its result and every wp_mail_failed message."""
+        return self.php(
+            "$failed = array();\n"
+            "add_action('wp_mail_failed', function ($e) use (&$failed) { $failed[] = $e->get_error_message(); });\n"
+            f"$result = wp_mail('someone@example.com', {php_string(subject)}, 'Body text');\n"
+            "out(array('result' => $result, 'failed' => $failed));\n")
 
     def log_rows(self):
         return self.php("global $wpdb; out($wpdb->get_results('SELECT * FROM ' . Rust_Mail_Log::table() . ' ORDER BY id', ARRAY_A));")

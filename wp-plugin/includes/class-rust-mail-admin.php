@@ -232,9 +232,9 @@ class Rust_Mail_Admin {
 				'ok'      => false,
 				'steps'   => array(),
 				'verdict' => array(
-					'cause'   => 'oauth',
+					'cause'   => $e->kind(),
 					'summary' => $e->getMessage(),
-					'advice'  => array( __( 'Check the tenant ID, client ID and client secret of the app registration in Microsoft Entra ID; a client secret also expires.', 'rust-mail' ) ),
+					'advice'  => $e->advice(),
 				),
 			);
 		} catch ( Throwable $e ) {

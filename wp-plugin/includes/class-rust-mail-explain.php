@@ -22,6 +22,7 @@ class Rust_Mail_Explain {
 	private static function plugin_failures() {
 		return array(
 			'oauth'         => array( __( 'No OAuth2 token: the token endpoint (Microsoft) refused the app or could not be reached.', 'rust-mail' ), __( 'Check the tenant ID, client ID and client secret of the app registration; a client secret also expires.', 'rust-mail' ) ),
+			'oauth_grant_revoked' => array( __( 'No OAuth2 token: Microsoft or Google no longer accepts the mailbox\'s sign-in (invalid_grant: revoked, expired, or the password changed).', 'rust-mail' ), __( 'Sign in again with the button on the Rust Mail settings page; until then no token is asked for.', 'rust-mail' ) ),
 			'settings'      => array( __( 'The settings cannot be used as they are: a secret from wp-config.php would go to a server chosen on the settings page.', 'rust-mail' ), __( 'Fix the server (host, port, encryption, certificate checks) in wp-config.php too, as the settings page says.', 'rust-mail' ) ),
 			'invalid_input' => array( __( 'The settings or the message were not accepted by the extension.', 'rust-mail' ), __( 'Check the settings page for a value out of range.', 'rust-mail' ) ),
 			'wordpress'     => array( __( 'WordPress stopped the mail before it reached the server (for example an invalid address or an empty message).', 'rust-mail' ), __( 'Check the recipient and From addresses the calling plugin used.', 'rust-mail' ) ),

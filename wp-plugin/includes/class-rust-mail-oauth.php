@@ -1,10 +1,12 @@
 <?php
 /**
- * OAuth2 app-only login (client credentials) for XOAUTH2, as Microsoft 365 wants it once password login is off.
+ * OAuth2 for XOAUTH2: the access token handed to the extension as the transport's password.
  *
- * An access token lives about an hour, so a site owner cannot paste one: with a tenant, a client ID and a client
- * secret configured, the token is fetched here and handed to the extension as the transport's password. It is
- * cached, encrypted like the password, until five minutes before it expires.
+ * An access token lives about an hour, so a site owner cannot paste one. It comes from one of two logins:
+ * - a mailbox's own sign-in (Sign in with Microsoft or Google, Rust_Mail_OAuth_Grant): its refresh token is kept and
+ *   traded for access tokens; it takes precedence while it exists;
+ * - else the app's own login (client credentials for Microsoft 365), with a tenant, a client ID and a client secret.
+ * Either way the token is cached, encrypted like the password, until five minutes before it expires.
  *
  * @package RustMail
  */
@@ -13,6 +15,34 @@ defined( 'ABSPATH' ) || exit;
 
 /** No token could be had; the message says why in words and never contains the secret. */
 class Rust_Mail_OAuth_Exception extends RuntimeException {
+
+	/** The failure's cause, logged as the error kind: `oauth`, or `oauth_grant_revoked` when only a sign-in helps. */
+	private $kind;
+
+	/** Whether a later try may succeed (the token endpoint could not be reached, or failed on its side). */
+	private $transient;
+
+	public function __construct( $message, $kind = 'oauth', $transient = false ) {
+		parent::__construct( $message );
+		$this->kind      = $kind;
+		$this->transient = $transient;
+	}
+
+	public function kind() {
+		return $this->kind;
+	}
+
+	public function is_transient() {
+		return $this->transient;
+	}
+
+	/** @return string[] what to do, for Diagnose. */
+	public function advice() {
+		if ( Rust_Mail_OAuth::GRANT_REVOKED === $this->kind ) {
+			return array( __( 'Sign in again with the button on the Rust Mail settings page: the mailbox\'s sign-in was revoked or has expired (a password change, an administrator, or months without use end it).', 'rust-mail' ) );
+		}
+		return array( __( 'Check the tenant ID, client ID and client secret of the app registration in Microsoft Entra ID (or Google Cloud); a client secret also expires.', 'rust-mail' ) );
+	}
 }
 
 class Rust_Mail_OAuth {
@@ -22,13 +52,25 @@ class Rust_Mail_OAuth {
 
 	const SCOPE = 'https://outlook.office365.com/.default';
 
+	/** The cause of a sign-in that the provider no longer accepts (`invalid_grant`): only signing in again helps. */
+	const GRANT_REVOKED = 'oauth_grant_revoked';
+
+	/** Seconds a token request may take. */
+	const TIMEOUT = 15;
+
 	/** Seconds before `expires_in` at which a cached token is no longer used, so it cannot expire mid-send. */
 	const EXPIRY_MARGIN = 300;
 
-	/** True when auth is XOAUTH2 and the plugin has what it needs to fetch the token itself. */
+	/**
+	 * True when auth is XOAUTH2 and the plugin has what it needs to fetch the token itself: a mailbox's sign-in (even
+	 * one the provider revoked: its failure says to sign in again), or the app's client credentials.
+	 */
 	public static function is_configured() {
 		if ( 'xoauth2' !== Rust_Mail_Settings::get( 'auth' ) ) {
 			return false;
+		}
+		if ( Rust_Mail_OAuth_Grant::exists() ) {
+			return true;
 		}
 		foreach ( array_keys( Rust_Mail_Settings::OAUTH_KEYS ) as $key ) {
 			if ( '' === trim( (string) Rust_Mail_Settings::get( $key ) ) ) {
@@ -44,22 +86,35 @@ class Rust_Mail_OAuth {
 	 * @throws Rust_Mail_OAuth_Exception when the endpoint cannot be reached or refuses.
 	 */
 	public static function token() {
+		if ( Rust_Mail_OAuth_Grant::exists() ) {
+			return Rust_Mail_OAuth_Grant::access_token();
+		}
 		$token = self::cached_token();
 		if ( '' !== $token ) {
 			return $token;
 		}
 		list( $token, $expires_in ) = self::fetch( self::token_url() );
+		self::cache_token( $token, $expires_in );
+		return $token;
+	}
+
+	/**
+	 * Keeps an access token for the login it came from until EXPIRY_MARGIN before it expires. Without a strong key
+	 * (Rust_Mail_Settings::key_problem()) it is not kept: fetched again for each mail.
+	 *
+	 * @param string|null $grant_id the sign-in the token belongs to (Rust_Mail_OAuth_Grant), null for the app's own:
+	 *                              a sign-in replaced while its token was being fetched does not pass it on.
+	 */
+	public static function cache_token( $token, $expires_in, $grant_id = null ) {
 		$encrypted = Rust_Mail_Settings::encrypt( $token, 'oauth_token' );
-		// Without a strong key (Rust_Mail_Settings::key_problem()) the token is not kept: fetched again for each mail.
 		if ( $expires_in > self::EXPIRY_MARGIN && null !== $encrypted ) {
 			$record = array(
-				'for'     => self::cache_key(),
+				'for'     => self::cache_key( $grant_id ),
 				'token'   => $encrypted,
 				'expires' => time() + $expires_in - self::EXPIRY_MARGIN,
 			);
 			Rust_Mail_Settings::update_plugin_option( self::CACHE_OPTION, $record );
 		}
-		return $token;
 	}
 
 	/**
@@ -68,16 +123,24 @@ class Rust_Mail_OAuth {
 	 * @param bool $even_expired also an expired one (to redact it from what is shown).
 	 */
 	public static function cached_token( $even_expired = false ) {
-		$cached = Rust_Mail_Settings::get_plugin_option( self::CACHE_OPTION );
+		// Read from the database, not the request's option cache: a worker waiting for another one's refresh polls it.
+		$cached = Rust_Mail_Settings::read_plugin_option( self::CACHE_OPTION )[1];
 		if ( ! is_array( $cached ) || ( $cached['for'] ?? '' ) !== self::cache_key() || ( ! $even_expired && (int) ( $cached['expires'] ?? 0 ) <= time() ) ) {
 			return '';
 		}
 		return (string) Rust_Mail_Settings::decrypt( (string) ( $cached['token'] ?? '' ), 'oauth_token' );
 	}
 
-	/** Tenant (inside the URL) and client ID: another app or tenant never gets this one's token. */
-	private static function cache_key() {
-		return hash( 'sha256', self::token_url() . '|' . trim( (string) Rust_Mail_Settings::get( 'oauth_client_id' ) ) );
+	/**
+	 * Tenant (inside the URL) and client ID: another app or tenant never gets this one's token; a sign-in's tokens
+	 * are its own (a new sign-in, or another mailbox, never gets the previous one's).
+	 */
+	private static function cache_key( $grant_id = null ) {
+		if ( null === $grant_id && Rust_Mail_OAuth_Grant::exists() ) {
+			$grant_id = Rust_Mail_OAuth_Grant::id();
+		}
+		$login = null !== $grant_id ? 'grant|' . $grant_id : self::token_url();
+		return hash( 'sha256', $login . '|' . trim( (string) Rust_Mail_Settings::get( 'oauth_client_id' ) ) );
 	}
 
 	/** Drops the cached token, so that the next mail asks for a new one. */
@@ -112,52 +175,80 @@ class Rust_Mail_OAuth {
 	 * @throws Rust_Mail_OAuth_Exception when there is no token in the answer.
 	 */
 	private static function fetch( $url ) {
-		$secret   = (string) Rust_Mail_Settings::get( 'oauth_client_secret' );
+		$secret = (string) Rust_Mail_Settings::get( 'oauth_client_secret' );
+		$form   = array(
+			'grant_type'    => 'client_credentials',
+			'client_id'     => trim( (string) Rust_Mail_Settings::get( 'oauth_client_id' ) ),
+			'client_secret' => $secret,
+			'scope'         => self::SCOPE,
+		);
+		list( $status, $body ) = self::post( $url, $form, array( $secret ) );
+		if ( 200 === $status && ! empty( $body['access_token'] ) && is_string( $body['access_token'] ) ) {
+			return array( $body['access_token'], (int) ( $body['expires_in'] ?? 0 ) );
+		}
+		$reason = self::reason( $body );
+		if ( '' !== $reason ) {
+			/* translators: %s: the error Microsoft gave, such as "AADSTS7000215: Invalid client secret provided." */
+			self::fail( sprintf( __( 'Microsoft refused the app\'s credentials: %s', 'rust-mail' ), $reason ), array( $secret ) );
+		}
+		self::fail( self::no_token_message( $url, $status ), array( $secret ), $status >= 500 );
+	}
+
+	/**
+	 * POSTs a form to a token endpoint; the answer's status and JSON fields. Follows no redirect: a 307 or 308 would
+	 * post the secret again to wherever it points.
+	 *
+	 * @param string[] $secrets values of the form never to appear in an error (client secret, code, refresh token).
+	 * @return array{0: int, 1: array} the HTTP status and the decoded JSON object (empty when there is none).
+	 * @throws Rust_Mail_OAuth_Exception when the endpoint cannot be reached or redirects.
+	 */
+	public static function post( $url, array $form, array $secrets ) {
 		$response = wp_remote_post(
 			$url,
 			array(
-				'timeout'     => 15,
-				// A 307 or 308 would post the secret again to wherever it points.
+				'timeout'     => self::TIMEOUT,
 				'redirection' => 0,
-				'body'        => array(
-					'grant_type'    => 'client_credentials',
-					'client_id'     => trim( (string) Rust_Mail_Settings::get( 'oauth_client_id' ) ),
-					'client_secret' => $secret,
-					'scope'         => self::SCOPE,
-				),
+				'body'        => $form,
 			)
 		);
 		if ( is_wp_error( $response ) ) {
 			/* translators: 1: token endpoint URL, 2: the HTTP client's error */
-			self::fail( sprintf( __( 'Could not reach the OAuth2 token endpoint %1$s: %2$s', 'rust-mail' ), $url, $response->get_error_message() ), $secret );
+			self::fail( sprintf( __( 'Could not reach the OAuth2 token endpoint %1$s: %2$s', 'rust-mail' ), $url, $response->get_error_message() ), $secrets, true );
 		}
 		$status = (int) wp_remote_retrieve_response_code( $response );
 		if ( $status >= 300 && $status < 400 ) {
 			self::fail(
 				/* translators: 1: token endpoint URL, 2: HTTP status code, 3: the address it redirects to */
 				sprintf( __( 'The OAuth2 token endpoint %1$s answered HTTP %2$d, a redirect to %3$s; the client secret is not sent to another address. If that address is right, set RUST_MAIL_OAUTH_TOKEN_URL to it.', 'rust-mail' ), $url, $status, (string) wp_remote_retrieve_header( $response, 'location' ) ),
-				$secret
+				$secrets
 			);
 		}
-		$body   = json_decode( (string) wp_remote_retrieve_body( $response ), true );
-		$body   = is_array( $body ) ? $body : array();
-		if ( 200 === $status && ! empty( $body['access_token'] ) && is_string( $body['access_token'] ) ) {
-			return array( $body['access_token'], (int) ( $body['expires_in'] ?? 0 ) );
-		}
-		if ( ! empty( $body['error'] ) || ! empty( $body['error_description'] ) ) {
-			// error_description starts with the AADSTS code, which is what Microsoft's documentation is searched by.
-			$reason = (string) ( $body['error_description'] ?? $body['error'] );
-			/* translators: %s: the error Microsoft gave, such as "AADSTS7000215: Invalid client secret provided." */
-			self::fail( sprintf( __( 'Microsoft refused the app\'s credentials: %s', 'rust-mail' ), $reason ), $secret );
-		}
-		/* translators: 1: token endpoint URL, 2: HTTP status code */
-		self::fail( sprintf( __( 'The OAuth2 token endpoint %1$s answered HTTP %2$d without an access token.', 'rust-mail' ), $url, $status ), $secret );
+		$body = json_decode( (string) wp_remote_retrieve_body( $response ), true );
+		return array( $status, is_array( $body ) ? $body : array() );
 	}
 
 	/**
-	 * @throws Rust_Mail_OAuth_Exception always; the message goes to the log and the admin, so it never carries the secret.
+	 * The provider's words for a refusal, or '' when the answer has none. Microsoft's error_description starts with
+	 * the AADSTS code, which is what its documentation is searched by.
 	 */
-	private static function fail( $message, $secret ) {
-		throw new Rust_Mail_OAuth_Exception( '' === $secret ? $message : str_replace( $secret, '********', $message ) );
+	public static function reason( array $body ) {
+		if ( empty( $body['error'] ) && empty( $body['error_description'] ) ) {
+			return '';
+		}
+		return (string) ( $body['error_description'] ?? $body['error'] );
+	}
+
+	public static function no_token_message( $url, $status ) {
+		/* translators: 1: token endpoint URL, 2: HTTP status code */
+		return sprintf( __( 'The OAuth2 token endpoint %1$s answered HTTP %2$d without an access token.', 'rust-mail' ), $url, $status );
+	}
+
+	/**
+	 * @param string[] $secrets replaced by asterisks: the message goes to the log and the admin.
+	 * @throws Rust_Mail_OAuth_Exception always.
+	 */
+	public static function fail( $message, array $secrets, $transient = false, $kind = 'oauth' ) {
+		$secrets = array_filter( array_map( 'strval', $secrets ), 'strlen' );
+		throw new Rust_Mail_OAuth_Exception( $secrets ? str_replace( $secrets, '********', $message ) : $message, $kind, $transient );
 	}
 }

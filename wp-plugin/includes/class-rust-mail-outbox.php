@@ -346,8 +346,8 @@ class Rust_Mail_Outbox {
 			$result = Rust_Mail_Engine::send_raw( $raw, $envelope, self::transport( $prefix ) );
 		} catch ( Rust_Mail_OAuth_Exception $e ) {
 			// No OAuth2 token, so no connection was opened: the reason is the token endpoint's answer. A token endpoint
-			// that cannot be reached is worth another try; a refusal of the app is not.
-			$result = self::failure( 'oauth', $e->getMessage(), false !== strpos( $e->getMessage(), 'Could not reach' ) );
+			// that cannot be reached is worth another try; a refusal of the app, or of the mailbox's sign-in, is not.
+			$result = self::failure( $e->kind(), $e->getMessage(), $e->is_transient() );
 		} catch ( Rust_Mail_Settings_Exception $e ) {
 			// The settings forbid this send (a secret from wp-config.php and a server from the page): nothing was opened.
 			$result = self::failure( 'settings', $e->getMessage(), false );

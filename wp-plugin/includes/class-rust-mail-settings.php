@@ -55,8 +55,10 @@ class Rust_Mail_Settings {
 	);
 
 	/**
-	 * OAuth2 app-only login (client credentials) for auth 'xoauth2': with all three set, the plugin fetches the access
-	 * token itself (Rust_Mail_OAuth), because a pasted token expires within the hour. The secret is stored like the password.
+	 * OAuth2 for auth 'xoauth2': the app registration. With all three set, the plugin fetches the access token itself
+	 * (Rust_Mail_OAuth: client credentials), because a pasted token expires within the hour. With a mailbox signed in
+	 * (Sign in with Microsoft or Google, Rust_Mail_OAuth_Grant), the client ID and secret are that sign-in's app, and
+	 * the tenant is optional (`common`). The secret is stored like the password.
 	 */
 	const OAUTH_KEYS = array(
 		'oauth_tenant'        => 'string',
@@ -65,11 +67,16 @@ class Rust_Mail_Settings {
 	);
 
 	/**
-	 * Settable only by a constant (RUST_MAIL_OAUTH_TOKEN_URL): the client secret is sent to this address, so whoever
-	 * can change it can read the secret; an administrator must not be able to redirect a secret fixed in wp-config.php.
+	 * Settable only by a constant (RUST_MAIL_OAUTH_TOKEN_URL and the like): the client secret, authorization codes and
+	 * refresh tokens are sent to these addresses, and the admin signs in at the authorization page, so whoever could
+	 * change them could read the secrets; an administrator must not be able to redirect them. Microsoft's national
+	 * clouds set the first (its authorization page is then found next to it: .../token becomes .../authorize).
 	 */
 	const CONSTANT_ONLY_KEYS = array(
-		'oauth_token_url' => 'string',
+		'oauth_token_url'            => 'string',
+		'oauth_authorize_url'        => 'string',
+		'oauth_google_token_url'     => 'string',
+		'oauth_google_authorize_url' => 'string',
 	);
 
 	/** Plugin behaviour. RUST_MAIL_LOG_BODIES set to false keeps bodies out of the log whatever the page says. */
@@ -120,6 +127,10 @@ class Rust_Mail_Settings {
 		'oauth_client_id'     => '',
 		'oauth_client_secret' => '',
 		'oauth_token_url'     => 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
+		// Empty: next to the token URL.
+		'oauth_authorize_url' => '',
+		'oauth_google_token_url'     => 'https://oauth2.googleapis.com/token',
+		'oauth_google_authorize_url' => 'https://accounts.google.com/o/oauth2/v2/auth',
 		'preset'              => 'custom',
 		'log_bodies'          => false,
 		'retention_days'      => 30,
@@ -135,7 +146,7 @@ class Rust_Mail_Settings {
 		'security'        => array( 'none', 'starttls', 'opportunistic', 'tls' ),
 		'auth'            => array( 'none', 'plain', 'login', 'xoauth2', 'auto' ),
 		'tls_min_version' => array( '1.2', '1.3' ),
-		'preset'          => array( 'm365', 'm365_direct', 'godaddy', 'localhost', 'gmail', 'custom' ),
+		'preset'          => array( 'm365', 'm365_direct', 'outlook', 'godaddy', 'localhost', 'gmail', 'custom' ),
 		'delivery'        => array( 'queued', 'immediate' ),
 	);
 
@@ -161,6 +172,11 @@ class Rust_Mail_Settings {
 				'description' => __( 'Delivers to your tenant domain\'s MX host (for example contoso-com.mail.protection.outlook.com) on port 25 without a login, which only reaches mailboxes of your own organisation.', 'rust-mail' ),
 				'values'      => array( 'port' => 25, 'security' => 'opportunistic', 'auth' => 'none' ),
 			),
+			'outlook'     => array(
+				'label'       => __( 'Outlook.com / Hotmail', 'rust-mail' ),
+				'description' => __( 'Sends through smtp-mail.outlook.com on port 587 with STARTTLS. Outlook.com no longer takes passwords: register an app in Microsoft Entra ID for personal accounts, fill in its client ID and secret under OAuth2, save, then use "Sign in with Microsoft".', 'rust-mail' ),
+				'values'      => array( 'host' => 'smtp-mail.outlook.com', 'port' => 587, 'security' => 'starttls', 'auth' => 'xoauth2' ),
+			),
 			'godaddy'     => array(
 				'label'       => __( 'GoDaddy shared hosting relay', 'rust-mail' ),
 				'description' => __( 'Hands mail to relay-hosting.secureserver.net on port 25 without login or TLS, the only way out of GoDaddy shared hosting (about 250 messages a day).', 'rust-mail' ),
@@ -174,8 +190,10 @@ class Rust_Mail_Settings {
 			),
 			'gmail'       => array(
 				'label'       => __( 'Gmail (app password)', 'rust-mail' ),
-				'description' => __( 'Sends through smtp.gmail.com on port 587 with STARTTLS, logging in with your address and an app password (your normal password is refused).', 'rust-mail' ),
+				'description' => __( 'Sends through smtp.gmail.com on port 587 with STARTTLS, logging in with your address and an app password (your normal password is refused). Where app passwords are not allowed (Google Workspace), choose "OAuth2 token (XOAUTH2)", fill in the client ID and secret of your Google Cloud app, save, then use "Sign in with Google".', 'rust-mail' ),
 				'values'      => array( 'host' => 'smtp.gmail.com', 'port' => 587, 'security' => 'starttls', 'auth' => 'login' ),
+				// Signed in with Google instead of an app password.
+				'also'        => array( 'auth' => array( 'xoauth2' ) ),
 				// Gmail's published limit for a personal account.
 				'limits'      => array( 'recipients_per_day' => 500 ),
 			),
@@ -274,6 +292,42 @@ class Rust_Mail_Settings {
 
 	public static function delete_plugin_option( $name ) {
 		return is_multisite() ? delete_site_option( $name ) : delete_option( $name );
+	}
+
+	/**
+	 * One of the plugin's options as the database has it now, bypassing the request's caches (another PHP worker may
+	 * have changed it a moment ago: the OAuth2 token and sign-in).
+	 *
+	 * @return array{0: string|null, 1: mixed} the stored (serialized) text, null when there is none, and its value.
+	 */
+	public static function read_plugin_option( $name ) {
+		global $wpdb;
+		if ( is_multisite() ) {
+			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT meta_value FROM {$wpdb->sitemeta} WHERE site_id = %d AND meta_key = %s ORDER BY meta_id LIMIT 1", get_current_network_id(), $name ) );
+		} else {
+			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s LIMIT 1", $name ) );
+		}
+		return array( $raw, null === $raw ? null : maybe_unserialize( $raw ) );
+	}
+
+	/**
+	 * Compare-and-swap on one of the plugin's options: one UPDATE that matches the option only while its stored text
+	 * is still exactly $old_raw (byte for byte), so of two workers that read the same value only one replaces it.
+	 *
+	 * @param string $old_raw the stored text as read_plugin_option() returned it.
+	 * @param mixed  $value   the new value; it must differ from the old one.
+	 * @return bool whether this write took place.
+	 */
+	public static function swap_plugin_option( $name, $old_raw, $value ) {
+		global $wpdb;
+		if ( is_multisite() ) {
+			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->sitemeta} SET meta_value = %s WHERE site_id = %d AND meta_key = %s AND BINARY meta_value = %s", maybe_serialize( $value ), get_current_network_id(), $name, $old_raw ) );
+			wp_cache_delete( get_current_network_id() . ':' . $name, 'site-options' );
+		} else {
+			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->options} SET option_value = %s WHERE option_name = %s AND BINARY option_value = %s", maybe_serialize( $value ), $name, $old_raw ) );
+			wp_cache_delete( $name, 'options' );
+		}
+		return 1 === $rows;
 	}
 
 	/**
@@ -448,6 +502,22 @@ class Rust_Mail_Settings {
 
 		self::update_plugin_option( self::OPTION, $settings );
 		return $refused;
+	}
+
+	/**
+	 * Stores some settings as they are (values the plugin decided, such as the address a sign-in gave for the user
+	 * name); keys fixed by constants are left alone.
+	 *
+	 * @param array<string, mixed> $values non-secret settings.
+	 */
+	public static function update( array $values ) {
+		$settings = self::stored();
+		foreach ( $values as $key => $value ) {
+			if ( isset( self::keys()[ $key ] ) && 'secret' !== self::keys()[ $key ] && ! self::is_fixed_by_constant( $key ) ) {
+				$settings[ $key ] = self::sanitize( $key, self::keys()[ $key ], $value );
+			}
+		}
+		self::update_plugin_option( self::OPTION, $settings );
 	}
 
 	private static function sanitize( $key, $type, $value ) {

@@ -2,14 +2,16 @@
 // the connection log, opens its transcript, runs a diagnosis, and checks that a
 // stranger's <script> subject in the log runs nothing. Screenshots go to ARTIFACTS.
 // Environment: WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT, HOSTILE_ENTRY (a log row of hostile fields).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { asAdmin, check } from './session.mjs';
+import { check, logIn, withBrowser } from './chromium.mjs';
 
-const { WP_URL, SMTP_PORT, ARTIFACTS, XSS_SUBJECT, HOSTILE_ENTRY } = process.env;
-mkdirSync(ARTIFACTS, { recursive: true });
+const { WP_URL, WP_USER, WP_PASS, SMTP_PORT, ARTIFACTS, XSS_SUBJECT, HOSTILE_ENTRY } = process.env;
+const dialogs = [];
+await withBrowser(ARTIFACTS, async (page) => {
+  page.on('dialog', async (dialog) => { dialogs.push(dialog.message()); await dialog.dismiss(); });
 
-await asAdmin(async (page, dialogs) => {
+  await logIn(page, WP_URL, WP_USER, WP_PASS);
+
   // Pick the Microsoft 365 preset: the form fills in its server.
   await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail`);
   await page.check('input[name="rust_mail[preset]"][value="m365"]');

@@ -2,15 +2,16 @@
 // engine carries the mail and why, what the extension would add, a test mail that goes out, and the log entry
 // naming the engine. Screenshots: settings-engine-ENGINE.png and log-entry-engine-ENGINE.png in ARTIFACTS.
 // Environment: WP_URL, WP_USER, WP_PASS, ENGINE, ARTIFACTS.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { asAdmin, check } from './session.mjs';
+import { check, logIn, withBrowser } from './chromium.mjs';
 
-const { WP_URL, ENGINE, ARTIFACTS } = process.env;
+const { WP_URL, WP_USER, WP_PASS, ENGINE, ARTIFACTS } = process.env;
 const extension = ENGINE === 'extension';
-mkdirSync(ARTIFACTS, { recursive: true });
+const dialogs = [];
 
-await asAdmin(async (page, dialogs) => {
+await withBrowser(ARTIFACTS, async (page) => {
+  page.on('dialog', async (dialog) => { dialogs.push(dialog.message()); await dialog.dismiss(); });
+  await logIn(page, WP_URL, WP_USER, WP_PASS);
   await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail`);
   const engine = await page.textContent('#rust-mail-engine');
   check(engine.includes(extension ? 'rust_mail extension' : 'PHPMailer'), `the engine box does not name the ${ENGINE} engine: ${engine}`);

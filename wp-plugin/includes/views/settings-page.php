@@ -45,11 +45,12 @@ $rust_mail_sections = array(
 		'password'            => array( __( 'Password', 'rust-mail' ), 'password', __( 'Stored encrypted with a key from wp-config.php; never shown again.', 'rust-mail' ) ),
 	),
 	// Shown by settings.js only while the authentication is XOAUTH2.
-	__( 'OAuth2 app (Microsoft 365)', 'rust-mail' ) => array(
-		'oauth_tenant'        => array( __( 'Tenant ID', 'rust-mail' ), 'text', __( 'Directory (tenant) ID of your Microsoft Entra ID, or its domain such as contoso.onmicrosoft.com. With these three filled in, the plugin fetches the OAuth2 token itself and the password field is not used; the user name stays the mailbox address.', 'rust-mail' ) ),
+	__( 'OAuth2 app (Microsoft 365, Outlook.com, Google)', 'rust-mail' ) => array(
+		'oauth_tenant'        => array( __( 'Tenant ID', 'rust-mail' ), 'text', __( 'Directory (tenant) ID of your Microsoft Entra ID, or its domain such as contoso.onmicrosoft.com. With these three filled in, the plugin fetches the OAuth2 token itself and the password field is not used; the user name stays the mailbox address. For a sign-in below it may stay empty (common: any Microsoft account); consumers limits it to Outlook.com accounts; Google does not use it.', 'rust-mail' ) ),
 		'oauth_client_id'     => array( __( 'Client ID', 'rust-mail' ), 'text', __( 'Application (client) ID of the app registration.', 'rust-mail' ) ),
 		'oauth_client_secret' => array( __( 'Client secret', 'rust-mail' ), 'password', __( 'The secret\'s value (not its ID). Stored encrypted with a key from wp-config.php; never shown again.', 'rust-mail' ) ),
 		'oauth_token_url'     => array( __( 'Token URL', 'rust-mail' ), 'static', __( 'Where the token is fetched; only RUST_MAIL_OAUTH_TOKEN_URL in wp-config.php changes it (for example for login.microsoftonline.us).', 'rust-mail' ) ),
+		'oauth_signin'        => array( __( 'Mailbox sign-in', 'rust-mail' ), 'signin', '' ),
 	),
 	__( 'Sender', 'rust-mail' )      => array(
 		'from'                => array( __( 'From address', 'rust-mail' ), 'email', __( 'Replaces WordPress\'s default wordpress@ address.', 'rust-mail' ) ),
@@ -96,6 +97,10 @@ $rust_mail_sections = array(
  * Prints one field's control, or its fixed value when a constant sets it.
  */
 $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_labels ) {
+	if ( 'signin' === $control ) {
+		Rust_Mail_OAuth_Signin::render_controls();
+		return;
+	}
 	$name  = 'rust_mail[' . $key . ']';
 	$id    = 'rust-mail-' . str_replace( '_', '-', $key );
 	$fixed = Rust_Mail_Settings::is_fixed_by_constant( $key );
@@ -215,6 +220,7 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 
 		<?php submit_button( __( 'Save settings', 'rust-mail' ) ); ?>
 	</form>
+	<?php Rust_Mail_OAuth_Signin::render_forms(); ?>
 
 	<hr />
 	<h2><?php esc_html_e( 'Send a test mail', 'rust-mail' ); ?></h2>
