@@ -52,7 +52,7 @@ def cached(wp):
     return wp.php("out(Rust_Mail_Settings::get_plugin_option('rust_mail_oauth_token', null));")
 
 
-def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
+def test_token_is_fetched_once_and_used_for_xoauth2(wp, engine, token_endpoint, m365):
     assert wp.send_mail("First") == {"result": True, "failed": []}
     assert wp.send_mail("Second") == {"result": True, "failed": []}
     assert [m.message["Subject"] for m in m365.messages] == ["First", "Second"]
@@ -64,7 +64,13 @@ def test_token_is_fetched_once_and_used_for_xoauth2(wp, token_endpoint, m365):
                        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": SCOPE}
     record = cached(wp)
     assert token_endpoint.token not in json.dumps(record) and record["token"].startswith("sodium2:")
-    assert [row["status"] for row in wp.log_rows()] == ["sent", "sent"]
+    rows = wp.log_rows()
+    assert [row["status"] for row in rows] == ["sent", "sent"]
+    transcript = json.loads(rows[0]["transcript"])
+    assert "AUTH XOAUTH2 [redacted]" in [line["line"] for line in transcript]
+    xoauth2 = base64.b64encode(f"user={MAILBOX}\x01auth=Bearer {token_endpoint.token}\x01\x01".encode()).decode()
+    for secret in (token_endpoint.token, xoauth2, CLIENT_SECRET):
+        assert secret not in json.dumps(rows)
 
 
 def test_wrong_client_secret_fails_the_mail_with_microsofts_reason(wp, token_endpoint, m365):
@@ -96,12 +102,14 @@ def test_smtp_refusing_the_token_drops_the_cache(wp, token_endpoint, m365):
     token_endpoint.token = "eyJ0eXAiOiJKV1Qi.not-for-smtp-" + secrets.token_hex(8)
     outcome = wp.send_mail("Refused by SMTP")
     assert outcome["result"] is False and "535" in outcome["failed"][0]
-    assert [(a.mechanism, a.success) for a in m365.auth_attempts] == [("XOAUTH2", False)]
+    # Refused, so a new token is asked for and tried once; refused again, it is dropped too.
+    assert [(a.mechanism, a.success) for a in m365.auth_attempts] == [("XOAUTH2", False)] * 2
+    assert len(token_endpoint.requests) == 2
     assert cached(wp) is None
     # Fixed on Microsoft's side: the next mail asks for a new token instead of resending the refused one.
     token_endpoint.token = right
     assert wp.send_mail("Now accepted") == {"result": True, "failed": []}
-    assert len(token_endpoint.requests) == 2
+    assert len(token_endpoint.requests) == 3
     assert [m.message["Subject"] for m in m365.messages] == ["Now accepted"]
     assert [row["status"] for row in wp.log_rows()] == ["failed", "sent"]
 

@@ -126,16 +126,14 @@ def test_google_sign_in_then_refresh_before_expiry(wp, auth_server, site):
     assert grant(wp)["refreshed"] >= grant(wp)["connected"]
 
 
-def test_refused_access_token_is_renewed_for_the_next_mail(wp, auth_server, site):
+def test_refused_access_token_is_renewed_and_the_same_mail_goes_out(wp, engine, auth_server, site):
     sign_in(wp.browser(), auth_server)
     auth_server.invalidate_access_tokens()
-    outcome = wp.send_mail("Refused token")
-    assert outcome["result"] is False and "535" in outcome["failed"][0]
-    assert wp.php("out(get_option('rust_mail_oauth_token', 'dropped'));") == "dropped"
-    assert wp.send_mail("With a new token") == {"result": True, "failed": []}
+    assert wp.send_mail("Refused token, then a new one") == {"result": True, "failed": []}
     assert len(auth_server.grant_requests("refresh_token")) == 1
     assert [(a.user, a.success) for a in site.auth_attempts] == [(MAILBOX, False), (MAILBOX, True)]
-    assert [row["error_kind"] for row in wp.log_rows()] == ["auth", ""]
+    assert [m.message["Subject"] for m in site.messages] == ["Refused token, then a new one"]
+    assert [(row["status"], row["error_kind"]) for row in wp.log_rows()] == [("sent", "")]
 
 
 def test_rotated_refresh_token_survives_two_concurrent_workers(wp, auth_server, site):
@@ -178,9 +176,7 @@ def test_revoked_sign_in_is_its_own_cause_and_asks_nothing_more(wp, auth_server,
     sign_in(browser, auth_server)
     assert wp.send_mail("Before")["result"] is True
     auth_server.revoke(MAILBOX)
-    # The cached access token is refused (535): it is dropped, so the next mail refreshes.
-    outcome = wp.send_mail("Refused token")
-    assert outcome["result"] is False and "535" in outcome["failed"][0]
+    # The cached access token is refused (535): it is dropped and the refresh for a second try is refused.
     outcome = wp.send_mail("Refresh refused")
     assert outcome["result"] is False
     assert "no longer accepts the mailbox's sign-in (invalid_grant: AADSTS70008" in outcome["failed"][0]
@@ -191,8 +187,8 @@ def test_revoked_sign_in_is_its_own_cause_and_asks_nothing_more(wp, auth_server,
     assert len(auth_server.grant_requests("refresh_token")) == 1
     rows = wp.log_rows()
     assert [(r["subject"], r["error_kind"]) for r in rows] == [
-        ("Before", ""), ("Refused token", "auth"), ("Refresh refused", "oauth_grant_revoked"),
-        ("Still refused", "oauth_grant_revoked")]
+        ("Before", ""), ("Refresh refused", "oauth_grant_revoked"), ("Still refused", "oauth_grant_revoked")]
+    assert [(a.user, a.success) for a in site.auth_attempts] == [(MAILBOX, True), (MAILBOX, False)]
     assert rows[-1]["error_cause"] == "oauth_grant_revoked" and "Sign in again" in rows[-1]["error_message"]
     entry = browser.get(f"{LOG}&entry={rows[-1]['id']}").text
     assert "Sign in again with the button on the Rust Mail settings page" in entry

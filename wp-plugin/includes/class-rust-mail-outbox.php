@@ -342,6 +342,26 @@ class Rust_Mail_Outbox {
 	 * that may not be used, input the extension refuses) come back as failed results too.
 	 */
 	public static function send_through( $raw, array $envelope, $prefix ) {
+		$result = self::send_once( $raw, $envelope, $prefix );
+		// A token revoked or expired before its time costs a login, not the message: tried once more with a fresh one.
+		if ( self::drop_refused_token( $result, $prefix ) ) {
+			$result = self::send_once( $raw, $envelope, $prefix );
+			self::drop_refused_token( $result, $prefix );
+		}
+		return $result;
+	}
+
+	/** A refused OAuth2 access token is dropped, so that the next try fetches a new one. True when it was. */
+	private static function drop_refused_token( array $result, $prefix ) {
+		if ( '' !== $prefix || ! Rust_Mail_OAuth::forget_if_refused( Rust_Mail_Result::error( $result )['cause'] ) ) {
+			return false;
+		}
+		unset( self::$drain_transports[ $prefix ] );
+		return true;
+	}
+
+	/** One try through one connection with its transport as it is now. */
+	private static function send_once( $raw, array $envelope, $prefix ) {
 		try {
 			$result = Rust_Mail_Engine::send_raw( $raw, $envelope, self::transport( $prefix ) );
 		} catch ( Rust_Mail_OAuth_Exception $e ) {
@@ -354,10 +374,6 @@ class Rust_Mail_Outbox {
 		} catch ( Throwable $e ) {
 			// RustMailException: the extension refused the input (for example a setting it does not accept).
 			$result = self::failure( 'invalid_input', $e->getMessage(), false );
-		}
-		// A refused OAuth2 token is dropped: the next message asks for a new one.
-		if ( '' === $prefix && Rust_Mail_OAuth::forget_if_refused( Rust_Mail_Result::error( $result )['cause'] ) ) {
-			unset( self::$drain_transports[ $prefix ] );
 		}
 		return $result;
 	}

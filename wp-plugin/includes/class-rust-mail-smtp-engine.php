@@ -260,6 +260,7 @@ class Rust_Mail_SMTP_Engine {
 		if ( $smtp->authenticate( $t['username'], $t['password'], $mechanism, $token ) ) {
 			return null;
 		}
+		$smtp->close_sasl_challenge();
 		return array( 'auth', 'auth', 'the server refused the login of ' . $t['username'], null );
 	}
 

@@ -72,6 +72,17 @@ class Rust_Mail_SMTP extends PHPMailer\PHPMailer\SMTP {
 		return parent::client_send( $data, $command );
 	}
 
+	/**
+	 * A refused XOAUTH2 token gets a 334 with the error's details first (RFC 7628 section 3.2.2, as Exchange and Gmail
+	 * answer); the client answers with an empty line and the server then sends its final 535. PHPMailer stops at the
+	 * 334, so the refusal would be unknown.
+	 */
+	public function close_sasl_challenge() {
+		if ( 334 === (int) substr( $this->getLastReply(), 0, 3 ) ) {
+			$this->sendCommand( 'AUTH', '', 235 );
+		}
+	}
+
 	/** The reply that failed, parsed: code, enhanced code (RFC 3463) and text. */
 	public function last_reply_parts() {
 		$lines = preg_split( '/\r?\n/', trim( $this->getLastReply() ) );
