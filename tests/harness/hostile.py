@@ -102,6 +102,9 @@ class HostileServer:
         self.host = "127.0.0.1"
         self.connections = 0
         self._socket = socket.socket()
+        # A test starts a good server on this port once this one stops: a session it closed first sits in TIME_WAIT
+        # on the port, and only a listener with SO_REUSEADDR lets the next one bind past it.
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((self.host, 0))
         self._socket.listen(16)
         self.port = self._socket.getsockname()[1]

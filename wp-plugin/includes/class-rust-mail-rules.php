@@ -45,7 +45,7 @@ final class Rust_Mail_Rules {
 	 */
 	public static function explain( array $failure, array $transport ) {
 		$failure  = self::failure_of_result( $failure );
-		$settings = self::settings( $transport );
+		$settings = self::transport_defaults( $transport );
 		$kind     = self::string_field( $failure, 'kind' );
 		if ( null === $kind ) {
 			throw new InvalidArgumentException( "\$failure['kind'] is required" );
@@ -76,7 +76,7 @@ final class Rust_Mail_Rules {
 			'enhanced' => null === $reply || '' === $reply['enhanced'] ? null : $reply['enhanced'],
 		);
 		$verdict = self::verdict( $cause, $context );
-		return self::scrub( array( 'cause' => $cause ) + $verdict, self::secrets( $transport, $settings['user'] ) );
+		return self::scrub( array( 'cause' => $cause ) + $verdict, self::secret_forms( $transport ) );
 	}
 
 	/**
@@ -316,7 +316,7 @@ final class Rust_Mail_Rules {
 	 *
 	 * @return array{host: string, port: int, security: string, auth: string, user: ?string}
 	 */
-	private static function settings( array $transport ) {
+	public static function transport_defaults( array $transport ) {
 		$host = trim( (string) self::string_field( $transport, 'host' ) );
 		if ( '' === $host ) {
 			throw new InvalidArgumentException( "\$transport['host'] is required" );
@@ -350,13 +350,16 @@ final class Rust_Mail_Rules {
 		return isset( $fields[ $name ] ) && is_scalar( $fields[ $name ] ) ? (string) $fields[ $name ] : null;
 	}
 
-	/** The password and the encodings in which it crosses the wire, as the extension keeps them out of results. */
-	private static function secrets( array $transport, $user ) {
+	/**
+	 * The password (or token) and the encodings in which it crosses the wire (AUTH PLAIN, LOGIN, XOAUTH2), as the
+	 * extension keeps them out of results.
+	 */
+	public static function secret_forms( array $transport ) {
 		$secret = (string) self::string_field( $transport, 'password' );
 		if ( '' === $secret ) {
 			return array();
 		}
-		$user    = (string) $user;
+		$user    = (string) self::string_field( $transport, 'username' );
 		$secrets = array(
 			$secret,
 			base64_encode( $secret ),

@@ -106,40 +106,30 @@ class Rust_Mail_SMTP_Engine {
 		self::$open = array();
 	}
 
-	/** The transport with rust_mail_send()'s defaults filled in. */
+	/** The transport with rust_mail_send()'s defaults filled in (port, security and auth as the extension derives them). */
 	private static function settings( array $transport ) {
 		$t = array_merge(
 			array(
-				'host'                => '',
 				'username'            => '',
 				'password'            => '',
 				'timeout'             => 30,
 				'verify_peer'         => true,
 				'ca_file'             => '',
-				'helo'                => '',
+				'helo'                => gethostname() ? gethostname() : 'localhost',
 				'allow_insecure_auth' => false,
 				'tls_min_version'     => '1.2',
 				'pool'                => true,
 			),
 			$transport
 		);
-		$ports = array( 'tls' => 465, 'starttls' => 587 );
-		if ( empty( $t['security'] ) ) {
-			$by_port       = array_flip( $ports );
-			$t['security'] = $by_port[ (int) ( $t['port'] ?? 0 ) ] ?? 'opportunistic';
-		}
-		if ( empty( $t['port'] ) ) {
-			$t['port'] = $ports[ $t['security'] ] ?? 25;
-		}
-		if ( empty( $t['auth'] ) || 'auto' === $t['auth'] && '' === (string) $t['username'] ) {
-			$t['auth'] = '' === (string) $t['username'] ? 'none' : 'auto';
-		}
-		$t['port']    = (int) $t['port'];
+		$t['host']    = trim( (string) ( $t['host'] ?? '' ) );
 		$t['timeout'] = max( 1, min( 3600, (int) $t['timeout'] ) );
-		if ( '' === (string) $t['helo'] ) {
-			$t['helo'] = gethostname() ? gethostname() : 'localhost';
+		if ( '' === $t['host'] ) {
+			return $t; // Refused by input_problem(), before anything is derived from it.
 		}
-		return $t;
+		$derived = Rust_Mail_Rules::transport_defaults( $transport );
+		unset( $derived['user'] );
+		return array_merge( $t, $derived );
 	}
 
 	/** Header injection through the envelope, or nothing to send: refused before any connection, as the extension does. */
@@ -413,23 +403,15 @@ class Rust_Mail_SMTP_Engine {
 	}
 
 	/** No password or token in any line, in clear or in the base64 forms AUTH uses. */
-	private static function redacted( array $transcript, array $t ) {
-		$secrets = array();
-		foreach ( array( (string) $t['password'] ) as $secret ) {
-			if ( '' !== $secret ) {
-				$secrets[] = $secret;
-				$secrets[] = base64_encode( $secret );
-				$secrets[] = base64_encode( "\0" . $t['username'] . "\0" . $secret );
-				$secrets[] = base64_encode( "user={$t['username']}\x01auth=Bearer {$secret}\x01\x01" );
-			}
-		}
-		foreach ( $transcript as &$entry ) {
+	private static function redacted( array $lines, array $t ) {
+		$secrets = Rust_Mail_Rules::secret_forms( $t );
+		foreach ( $lines as &$entry ) {
 			$entry['line'] = str_replace( $secrets, '[redacted]', $entry['line'] );
 			if ( '[credentials hidden]' === $entry['line'] ) {
 				$entry['line'] = '[redacted]';
 			}
 		}
-		return $transcript;
+		return $lines;
 	}
 
 	private static function ms_since( $start ) {
