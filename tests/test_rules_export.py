@@ -54,6 +54,7 @@ def other_failures():
     """Each kind without a reply; replies no rule knows; conditional advice; fields left out; whole send results."""
     for kind in KINDS:
         yield {"kind": kind, "message": f"{kind} went wrong."}
+        yield {"kind": kind, "message": ""}  # nothing to quote: no "...: ." in either
     yield {"kind": "timeout", "message": "no answer", "code": 421, "enhanced_code": "4.4.2", "reply": "timeout"}
     yield {"kind": "dns", "message": "no such host", "code": 550, "reply": "ignored"}
     for code, enhanced, text in [(550, "5.7.705", "tenant blocked"), (451, None, "later"), (554, "5.0.0", "nope."),

@@ -194,7 +194,9 @@ impl When {
     }
 }
 
-/// A template with each `{name}` or `{name|otherwise}` replaced.
+/// A template with each `{name}` or `{name|otherwise}` replaced. A quote
+/// that came out empty ("...: {detail}." without a detail) leaves no
+/// dangling colon.
 fn render(template: &str, c: &Context) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -205,7 +207,7 @@ fn render(template: &str, c: &Context) -> String {
         out.push_str(&value(name, c).unwrap_or_else(|| otherwise.to_string()));
         rest = &rest[close + 1..];
     }
-    out + rest
+    (out + rest).replace(": .", ".")
 }
 
 use Line::{First, Say};
@@ -468,6 +470,8 @@ mod tests {
         assert!(v.advice[0].contains("10485760 bytes"), "{:?}", v.advice);
         let v = verdict(Cause::Greylisted, &c);
         assert!(v.advice[0].starts_with("Nothing to change"));
+        let v = verdict(Cause::TlsHandshakeFailed, &c);
+        assert_eq!(v.summary, "The TLS handshake with smtp.example.com:25 failed.", "an empty detail quotes nothing");
         let v = verdict(Cause::Throttled, &Context { host: "mail.example.org".into(), ..c.clone() });
         assert!(!v.advice.iter().any(|a| a.contains("Microsoft")), "{:?}", v.advice);
         let v = verdict(Cause::Unknown, &Context { code: Some(451), ..c });

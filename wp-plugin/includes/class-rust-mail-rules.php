@@ -217,11 +217,13 @@ final class Rust_Mail_Rules {
 
 	/** A template with each {name} or {name|otherwise} replaced. */
 	private static function render( string $template, array $context ) {
-		return preg_replace_callback(
+		$text = preg_replace_callback(
 			'/\{([a-z_]+)(?:\|([^}]*))?\}/',
 			fn ( $m ) => self::value( $m[1], $context ) ?? ( $m[2] ?? '' ),
 			$template
 		);
+		// As the extension renders it: a quote that came out empty leaves no dangling colon.
+		return str_replace( ': .', '.', $text );
 	}
 
 	/**
