@@ -173,6 +173,31 @@ pub enum CertProblem {
     Other,
 }
 
+impl CertProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertProblem::NameMismatch => "name_mismatch",
+            CertProblem::Expired => "expired",
+            CertProblem::NotYetValid => "not_yet_valid",
+            CertProblem::SelfSigned => "self_signed",
+            CertProblem::UnknownIssuer => "unknown_issuer",
+            CertProblem::BadSignature => "bad_signature",
+            CertProblem::Revoked => "revoked",
+            CertProblem::Other => "other",
+        }
+    }
+}
+
+impl SendError {
+    /// What is wrong with the server's certificate, when that is why the handshake failed.
+    pub fn certificate_problem(&self) -> Option<CertProblem> {
+        match self.problem {
+            Problem::Tls(TlsProblem::Certificate(problem)) => Some(problem),
+            _ => None,
+        }
+    }
+}
+
 /// How a TLS handshake failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsProblem {

@@ -333,6 +333,7 @@ impl Walk {
                 .collect(),
             code: failure.as_ref().and_then(|f| f.reply.as_ref()).map(|r| r.code),
             size_limit: failure.as_ref().and_then(|f| f.size_limit).or(self.size_limit),
+            certificate: failure.as_ref().and_then(|f| f.certificate_problem()),
             ..Context::new(&self.transport, self.options.from.clone(), detail, failure.as_ref().and_then(|f| f.reply.as_ref()).and_then(|r| r.enhanced.clone()))
         };
         let mut v = verdict(cause, &context);

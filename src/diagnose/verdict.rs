@@ -4,7 +4,7 @@
 pub use crate::classify::Cause;
 use crate::classify::named_blocklist;
 use crate::config::{AuthMode, Security, Transport};
-use crate::error::SendError;
+use crate::error::{CertProblem, SendError};
 use serde_json::{json, Value as Json};
 use super::records::{with_mechanism, RecordProblem, Relay};
 
@@ -28,6 +28,9 @@ pub struct Context {
     pub offered_auth: Vec<String>,
     /// Other ports a scan found speaking SMTP: (port, service).
     pub open_ports: Vec<(u16, String)>,
+    /// What is wrong with the server's certificate, when the handshake said
+    /// (a logged failure does not keep it).
+    pub certificate: Option<CertProblem>,
 }
 
 impl Context {
@@ -46,6 +49,7 @@ impl Context {
             size_limit: None,
             offered_auth: Vec::new(),
             open_ports: Vec::new(),
+            certificate: None,
         }
     }
 
@@ -55,6 +59,7 @@ impl Context {
         Context {
             code: e.reply.as_ref().map(|r| r.code),
             size_limit: e.size_limit,
+            certificate: e.certificate_problem(),
             ..Context::new(transport, from, detail, e.reply.as_ref().and_then(|r| r.enhanced.clone()))
         }
     }
@@ -81,6 +86,8 @@ pub enum When {
     HostSuffix(&'static [&'static str]),
     /// The reply code is in this range.
     Code(u16, u16),
+    /// The certificate's problem is one of these ([`CertProblem::as_str`]).
+    Certificate(&'static [&'static str]),
     /// One of these holds.
     Any(&'static [When]),
 }
@@ -177,6 +184,7 @@ impl When {
             When::EnhancedPrefix(prefixes) => c.enhanced.is_some() && prefixes.iter().any(|p| enhanced.starts_with(p)),
             When::HostSuffix(suffixes) => suffixes.iter().any(|s| c.host.ends_with(s)),
             When::Code(low, high) => c.code.is_some_and(|code| (low..=high).contains(&code)),
+            When::Certificate(problems) => c.certificate.is_some_and(|p| problems.contains(&p.as_str())),
             When::Any(whens) => whens.iter().any(|w| w.holds(c)),
         }
     }
@@ -189,6 +197,7 @@ impl When {
             When::EnhancedPrefix(prefixes) => json!({ "enhanced_prefix": prefixes }),
             When::HostSuffix(suffixes) => json!({ "host_suffix": suffixes }),
             When::Code(low, high) => json!({ "code": [low, high] }),
+            When::Certificate(problems) => json!({ "certificate": problems }),
             When::Any(whens) => json!({ "any": whens.iter().map(|w| w.to_json()).collect::<Vec<_>>() }),
         }
     }
@@ -257,8 +266,16 @@ pub const TEXTS: &[Text] = &[
         Say("If tls_min_version is '1.3', set it to '1.2'."),
     ]),
     text(Cause::TlsCertificateInvalid, "The certificate of {host}:{port} is not valid: {detail}.", &[
-        Say("Use the host name the certificate is issued for as host, instead of '{host}'."),
-        Say("If the server uses a private CA, give its certificate with ca_file."),
+        // The certificate does name the host when its issuer is the problem: the host is right, the trust is missing.
+        First(&[
+            (Some(When::Certificate(&["unknown_issuer", "self_signed"])), &[
+                "The certificate is not issued by a CA this site trusts: if the server uses a private CA (or a self-signed certificate), give that certificate with ca_file.",
+            ]),
+            (Some(When::Certificate(&["expired", "not_yet_valid"])), &[
+                "The certificate is outside its validity period: ask the server's administrator to renew it (or check this machine's clock).",
+            ]),
+            (None, &["Use the host name the certificate is issued for as host, instead of '{host}'.", "If the server uses a private CA, give its certificate with ca_file."]),
+        ]),
         Say("Ask the server's administrator to renew or replace the certificate; turning verify_peer off exposes the password to anyone in between."),
     ]),
     text(Cause::StarttlsUnavailable, "{host}:{port} does not offer STARTTLS, so the connection cannot be encrypted: {detail}.", &[
@@ -442,6 +459,7 @@ mod tests {
             size_limit: None,
             offered_auth: vec!["XOAUTH2".into()],
             open_ports: vec![],
+            certificate: None,
         };
         let v = verdict(Cause::SenderNotAllowed, &c);
         assert!(v.summary.contains("site@example.com") && v.summary.contains("support@example.com"));
@@ -457,6 +475,11 @@ mod tests {
         assert!(v.advice.iter().any(|a| a.contains("'xoauth2'")), "{:?}", v.advice);
         let v = verdict(Cause::Unknown, &Context { enhanced: Some("5.7.705".into()), ..c.clone() });
         assert!(v.advice[0].contains("Microsoft support"));
+        // A certificate that names the host but comes from an unknown CA: keep the host, add the CA.
+        let v = verdict(Cause::TlsCertificateInvalid, &Context { certificate: Some(CertProblem::UnknownIssuer), ..c.clone() });
+        assert!(v.advice[0].contains("ca_file") && !v.advice.iter().any(|a| a.contains("instead of")), "{:?}", v.advice);
+        let v = verdict(Cause::TlsCertificateInvalid, &Context { certificate: Some(CertProblem::NameMismatch), ..c.clone() });
+        assert!(v.advice[0].contains("instead of 'smtp.example.com'"), "{:?}", v.advice);
     }
 
     #[test]

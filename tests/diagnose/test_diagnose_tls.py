@@ -69,6 +69,22 @@ def test_invalid_certificate(php, certs, smtp_server, cert, host, banner, summar
     assert server.auth_attempts == [], "credentials must not be sent over an unverified connection"
 
 
+@pytest.mark.parametrize("cert, first_advice", [
+    # The certificate names the host: the host is right, only the trust (ca_file) or the dates are wrong.
+    ("selfsigned", "give that certificate with ca_file"),
+    ("expired", "ask the server's administrator to renew it"),
+    # The certificate names another host: the host setting is what to change.
+    ("wrongname", "instead of '127.0.0.1'"),
+])
+def test_certificate_advice_starts_with_what_is_actually_wrong(php, certs, smtp_server, cert, first_advice):
+    server = smtp_server(tls="starttls", cert=cert)
+    diagnosis = diagnose(php, tls_transport(server, certs), {"timeout": RUN_TIMEOUT})
+    advice = diagnosis.advice
+    assert first_advice in advice[0], advice
+    if cert != "wrongname":
+        assert not any("instead of" in line for line in advice), advice
+
+
 def test_certificate_names_the_wrong_host_for_name_mismatch(php, certs, smtp_server):
     """The tls step says what the certificate is valid for, so the user can pick the right host."""
     server = smtp_server(tls="starttls", cert="wrongname", banner="localhost ESMTP")

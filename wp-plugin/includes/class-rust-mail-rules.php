@@ -205,6 +205,9 @@ final class Rust_Mail_Rules {
 				return (bool) array_filter( $values, fn ( $suffix ) => str_ends_with( $context['host'], $suffix ) );
 			case 'code':
 				return null !== $context['code'] && $context['code'] >= $values[0] && $context['code'] <= $values[1];
+			case 'certificate':
+				// A logged failure does not keep what was wrong with the certificate: the general advice applies.
+				return false;
 			case 'any':
 				return (bool) array_filter( $values, fn ( $any ) => self::holds( $any, $context ) );
 		}
