@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.diag_servers import WAIT_FOR_PORT, NetNamespace
+from diagnose.diag_servers import WAIT_FOR_PORT
 from harness.hostile import HostileServer, greeting_junk
 from harness.mail import (CREDENTIALS, PASSWORD, USER, assert_failed, assert_no_secret, assert_sent, compose,
                           secret_forms, send, transport_for)
@@ -98,13 +98,6 @@ def expect_network_failure(result, kind, stage):
     assert error["transient"] is True, error
     assert result["accepted"] == [], result
     return error
-
-
-@pytest.fixture
-def netns():
-    namespace = NetNamespace()
-    yield namespace
-    namespace.destroy()
 
 
 @pytest.fixture
