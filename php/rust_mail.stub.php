@@ -10,7 +10,8 @@
 /**
  * Thrown for programming errors: a missing or malformed field (the message
  * names it, e.g. "$transport['port'] must be between 1 and 65535"), header
- * injection (CR, LF or NUL in a header or address), an unreadable attachment
+ * injection (CR, LF or NUL anywhere in a header, an address, an attachment's
+ * name or type, the charset, host, helo or username), an unreadable attachment
  * or ca_file (not a regular file, outside open_basedir, a ca_file over 1 MiB),
  * a value of the wrong type. Delivery failures are not thrown: they are
  * returned in the result array.

@@ -108,14 +108,28 @@ impl Transport {
         Self::parse(entries, false)
     }
 
+    /// Any refusal is scrubbed of the password in every form it could take: a value put under the wrong key
+    /// (`'auth' => $password`) is quoted back in the message, and an exception ends up in logs.
     fn parse(entries: &[(Key, Value)], needs_secret: bool) -> Result<Transport, UsageError> {
+        Self::parse_fields(entries, needs_secret).map_err(|e| {
+            let text = |key: &str| match entries.iter().find(|(k, _)| matches!(k, Key::Name(n) if n == key)) {
+                Some((_, Value::Bytes(b))) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            UsageError(crate::smtp::transcript::scrub(&e.0, &secret_forms(&text("username"), &text("password"))))
+        })
+    }
+
+    fn parse_fields(entries: &[(Key, Value)], needs_secret: bool) -> Result<Transport, UsageError> {
         let f = Fields::new("transport", entries, TRANSPORT_KEYS)?;
 
-        let host = f.string("host")?.map(|h| h.trim().to_string()).unwrap_or_default();
+        // CR, LF and NUL are refused before trimming: a trailing line break is an injection attempt too.
+        let host = f.string("host")?.unwrap_or_default();
+        check_header_safe(&f.path("host"), &host)?;
+        let host = host.trim().to_string();
         if host.is_empty() {
             return Err(UsageError::new("$transport['host'] is required"));
         }
-        check_header_safe(&f.path("host"), &host)?;
         if host.contains(char::is_whitespace) || host.contains('/') {
             return Err(UsageError::new(format!("$transport['host'] '{host}' is not a host name or address")));
         }
@@ -170,7 +184,11 @@ impl Transport {
         if let Some(path) = &ca_file {
             crate::smtp::tls::ca_certificates(path).map_err(|e| UsageError::new(format!("$transport['ca_file'] {e}")))?;
         }
-        let helo = match f.string("helo")? {
+        let helo = f.string("helo")?;
+        if let Some(h) = &helo {
+            check_header_safe(&f.path("helo"), h)?;
+        }
+        let helo = match helo {
             Some(h) if !h.trim().is_empty() => h.trim().to_string(),
             _ => default_helo(),
         };
@@ -209,19 +227,26 @@ impl Transport {
     /// Every string that must never appear in a result: the secret and the
     /// encodings in which it crosses the wire.
     pub fn secrets(&self) -> Vec<String> {
-        use base64::Engine;
-        let engine = base64::engine::general_purpose::STANDARD;
         let Some(Secret(secret)) = &self.password else { return Vec::new() };
-        let user = self.username.clone().unwrap_or_default();
-        let mut secrets = vec![
-            secret.clone(),
-            engine.encode(secret),
-            engine.encode(format!("\0{user}\0{secret}")),
-            engine.encode(format!("user={user}\x01auth=Bearer {secret}\x01\x01")),
-        ];
-        secrets.retain(|s| s.len() >= 4);
-        secrets
+        secret_forms(self.username.as_deref().unwrap_or_default(), secret)
     }
+}
+
+/// The secret as it could leak: plain, and as each SASL mechanism puts it on the wire.
+fn secret_forms(user: &str, secret: &str) -> Vec<String> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let mut secrets = vec![
+        secret.to_string(),
+        engine.encode(secret),
+        engine.encode(format!("\0{user}\0{secret}")),
+        engine.encode(format!("user={user}\x01auth=Bearer {secret}\x01\x01")),
+    ];
+    secrets.retain(|s| s.len() >= 4);
+    secrets
 }
 
 /// This machine's name, as RFC 5321 section 4.1.4 asks the EHLO argument to be;
@@ -281,6 +306,25 @@ mod tests {
         assert_eq!(t.auth, AuthMode::Auto);
         assert!(!format!("{t:?}").contains("hunter22"));
         assert!(t.secrets().contains(&"hunter22".to_string()));
+    }
+
+    #[test]
+    fn line_breaks_are_refused_before_trimming() {
+        for (key, value) in [("helo", "client.example\r\n"), ("host", "h\n"), ("username", "u\r")] {
+            let mut pairs = vec![("host", Value::str("h")), ("password", Value::str("p"))];
+            pairs.retain(|(k, _)| *k != key);
+            pairs.push((key, Value::str(value)));
+            assert!(transport(&pairs).unwrap_err().0.contains("header injection"), "{key}");
+        }
+    }
+
+    #[test]
+    fn refusals_never_quote_the_password() {
+        let err = transport(&[("host", Value::str("h")), ("username", Value::str("u")), ("password", Value::str("hunter22")),
+                              ("auth", Value::str("hunter22"))])
+        .unwrap_err()
+        .0;
+        assert!(err.starts_with("$transport['auth'] must be one of") && !err.contains("hunter22"), "{err}");
     }
 
     #[test]

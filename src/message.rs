@@ -41,6 +41,30 @@ pub fn check_header_safe(field: &str, value: &str) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// `check_header_safe` on a whole argument before it is split at commas and trimmed, so that a line break at
+/// either end of an address is refused like one inside it, never silently cut off.
+fn check_value_safe(field: &str, value: &Value) -> Result<(), UsageError> {
+    match value {
+        Value::Bytes(b) => check_header_safe(field, &String::from_utf8_lossy(b)),
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, (key, item))| {
+            let entry = match key {
+                Key::Name(name) => format!("{field}['{}']", name.escape_debug()),
+                Key::Index(_) => format!("{field}[{i}]"),
+            };
+            check_header_safe(&entry, item_key_text(key))?;
+            check_value_safe(&entry, item)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn item_key_text(key: &Key) -> &str {
+    match key {
+        Key::Name(name) => name,
+        Key::Index(_) => "",
+    }
+}
+
 pub fn parse_mailbox(field: &str, text: &str) -> Result<Mailbox, UsageError> {
     check_header_safe(field, text)?;
     Mailbox::from_str(text.trim()).map_err(|e| invalid_address(field, text, &e.to_string()))
@@ -112,6 +136,9 @@ fn address_problem(text: &str) -> Option<String> {
 /// them), which may be mixed with list items.
 fn mailboxes(fields: &Fields, key: &str) -> Result<Vec<Mailbox>, UsageError> {
     let field = fields.path(key);
+    if let Some(value) = fields.get(key) {
+        check_value_safe(&field, value)?;
+    }
     let Some(Value::Array(items)) = fields.get(key) else {
         return fields.string_list(key)?.iter().map(|item| parse_mailbox(&field, item)).collect();
     };
@@ -179,6 +206,11 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
         .array("envelope")?
         .ok_or_else(|| UsageError::new("$message['envelope'] is required with $message['raw'] (from and to)"))?;
     let envelope = Fields::new("message['envelope']", envelope, &["from", "to"])?;
+    for key in ["from", "to"] {
+        if let Some(value) = envelope.get(key) {
+            check_value_safe(&envelope.path(key), value)?;
+        }
+    }
     let envelope_from = match envelope.string("from")?.as_deref().map(str::trim) {
         None | Some("") | Some("<>") => None,
         Some(from) => Some(parse_address(&envelope.path("from"), from)?),
@@ -436,6 +468,7 @@ fn attachments(fields: &Fields) -> Result<Vec<SinglePart>, UsageError> {
         };
         check_header_safe(&field, &name)?;
         let mime = mime.unwrap_or_else(|| guess_mime(&name).to_string());
+        check_header_safe(&format!("{field}['type']"), &mime)?;
         let content_type = ContentType::parse(&mime)
             .map_err(|_| UsageError::new(format!("{field}: '{mime}' is not a valid MIME type")))?;
         parts.push(Attachment::new(name).body(Body::new(content), content_type));

@@ -1,6 +1,7 @@
 """Fixtures for the rust-mail integration tests. The machinery lives in tests/harness/."""
 import pytest
 
+from diagnose.diag_servers import NetNamespace
 from harness.certs import CertificateSet
 from harness.php import PhpRunner, extension_path
 from harness.sink import SmtpSink
@@ -41,6 +42,14 @@ def smtp_sink():
     sink = SmtpSink()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def netns():
+    """A fresh network namespace with only its own loopback (diagnose/diag_servers.py), removed afterwards."""
+    namespace = NetNamespace()
+    yield namespace
+    namespace.destroy()
 
 
 @pytest.fixture(scope="session")

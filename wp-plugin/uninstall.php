@@ -13,6 +13,8 @@
  * - cron      rust_mail_drain        (the outbox's drain, every minute)
  * - user meta rust_mail_notice, rust_mail_diagnosis and rust_mail_oauth_notice of every user (short-lived page
  *             messages), rust_mail_oauth_pending (a sign-in under way: its state and PKCE verifier)
+ * - transient rust_mail_notice_<user id> and rust_mail_diagnosis_<user id>, where earlier versions kept the page
+ *             messages (those of another plugin whose names merely start alike are left alone)
  *
  * On multisite the options are the network's and the table is the network's ({base prefix}rust_mail_log); each site's
  * own options, table and cron event are removed too (versions before 0.2 kept them per site). Constants in
@@ -33,7 +35,29 @@ function rust_mail_uninstall_site() {
 	wp_clear_scheduled_hook( 'rust_mail_purge_log' );
 	wp_clear_scheduled_hook( 'rust_mail_drain' );
 	$wpdb->query( "DROP TABLE IF EXISTS {$wpdb->prefix}rust_mail_log" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
+	rust_mail_uninstall_legacy_transients();
 }
+
+/**
+ * The page messages of earlier versions, in this site's options: found by an escaped prefix, kept only when the rest
+ * of the name is a user id, and deleted with delete_transient() so that an object cache drops them too.
+ */
+function rust_mail_uninstall_legacy_transients() {
+	global $wpdb;
+	foreach ( array( 'rust_mail_notice_', 'rust_mail_diagnosis_' ) as $prefix ) {
+		$like  = $wpdb->esc_like( '_transient_' . $prefix ) . '%';
+		$names = $wpdb->get_col( $wpdb->prepare( "SELECT option_name FROM $wpdb->options WHERE option_name LIKE %s", $like ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		foreach ( $names as $name ) {
+			$transient = substr( $name, strlen( '_transient_' ) );
+			if ( ctype_digit( substr( $transient, strlen( $prefix ) ) ) ) {
+				delete_transient( $transient );
+			}
+		}
+	}
+}
+
+// WordPress includes this file from inside uninstall_plugin(): its top level is a function's scope, not the global one.
+global $wpdb;
 
 if ( is_multisite() ) {
 	foreach ( get_sites( array( 'fields' => 'ids', 'number' => 0 ) ) as $rust_mail_site_id ) {

@@ -1,7 +1,7 @@
 """Fixtures of the rust_mail_diagnose() scenarios; the shared ones live in tests/conftest.py."""
 import pytest
 
-from diag_servers import MX_DOMAIN, MX_HOST, SUBMISSION_HOST, Dnsmasq, NetNamespace, Nginx
+from diag_servers import MX_DOMAIN, MX_HOST, SUBMISSION_HOST, Dnsmasq, Nginx
 
 
 @pytest.fixture
@@ -19,10 +19,3 @@ def http_server():
     server = Nginx()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def netns():
-    namespace = NetNamespace()
-    yield namespace
-    namespace.destroy()
