@@ -150,3 +150,25 @@ def test_admin_sees_the_engine_on_the_settings_page_and_in_the_log(wp, capture, 
     assert [m.rcpt_tos for m in server.messages()] == [[f"engine-{engine_name}@example.com"]]
     for shot in (f"settings-engine-{engine_name}.png", f"log-entry-engine-{engine_name}.png"):
         assert (ARTIFACTS / shot).stat().st_size > 0
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_tls_is_verified_on_both_engines(wp, engine, smtp_server, certs, security):
+    """Implicit TLS and STARTTLS with the site's CA file: a good certificate carries the login and the mail; an
+    expired one stops the send before any credential is sent, as a certificate problem."""
+    tls = "implicit" if security == "tls" else "starttls"
+    good = smtp_server(tls=tls, auth={"user": USER, "password": PASSWORD}, auth_require_tls=True)
+    settings = dict(host="localhost", port=good.port, security=security, auth="login", username=USER,
+                    ca_file=readable_ca(wp, certs))
+    wp.set_settings(password=PASSWORD, **settings)
+    assert send(wp, f"Over {security}") is True
+    [message] = good.messages
+    assert message.tls and message.auth_user == USER
+
+    expired = smtp_server(tls=tls, cert="expired", auth={"user": USER, "password": PASSWORD})
+    wp.set_settings(password=PASSWORD, **dict(settings, port=expired.port))
+    assert send(wp, "Expired certificate") is False
+    assert expired.messages == [] and expired.auth_attempts == []
+    row = wp.log_rows()[-1]
+    assert (row["error_kind"], row["error_cause"]) == ("tls", "tls_certificate_invalid"), row["error_message"]
+    assert PASSWORD not in json.dumps(row)

@@ -13,6 +13,9 @@ class Rust_Mail_SMTP extends PHPMailer\PHPMailer\SMTP {
 	/** client_send()'s name for the message body, which the transcript notes by its size only. */
 	const BODY = 'message body';
 
+	/** PHP's warnings during this connection (socket and TLS errors), which PHPMailer overwrites with its own words. */
+	private $warnings = array();
+
 	/** STREAM_CRYPTO_METHOD_* flags: TLS 1.2 and 1.3, or 1.3 only. */
 	public $crypto_method = 0;
 
@@ -100,9 +103,16 @@ class Rust_Mail_SMTP extends PHPMailer\PHPMailer\SMTP {
 		);
 	}
 
+	/** Keeps each warning, such as OpenSSL's "certificate verify failed" during an implicit TLS connect. */
+	protected function errorHandler( $errno, $errmsg, $errfile = '', $errline = 0 ) {
+		$this->warnings[] = (string) $errmsg;
+		parent::errorHandler( $errno, $errmsg, $errfile, $errline );
+	}
+
 	/** What went wrong below SMTP (a socket or TLS error), in PHP's words. */
 	public function low_level_error() {
 		$error = $this->getError();
-		return trim( (string) $error['error'] . ': ' . (string) $error['detail'] . ' ' . (string) $error['smtp_code_ex'] . ' (' . (string) $error['smtp_code'] . ')' );
+		$words = trim( (string) $error['detail'] . ' ' . (string) $error['smtp_code_ex'] . ' ' . implode( ' ', array_unique( $this->warnings ) ) );
+		return trim( (string) $error['error'] . ': ' . $words . ' (' . (string) $error['smtp_code'] . ')' );
 	}
 }
