@@ -43,8 +43,8 @@ class SmtpSink:
         wait_for_port(self.host, self.port, process=self._process)
         # The readiness probe above was a session too: count from after it.
         self._probe = {"sess": 0, "quit": 0, "mesg": 0}
-        deadline = time.monotonic() + 2
-        while self.counts()["sess"] < 1 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 10
+        while self.counts()["sess"] < 1 and time.monotonic() < deadline:  # the probe sends no QUIT
             time.sleep(0.02)
         self._probe = self.counts()
 
