@@ -36,8 +36,9 @@ class RustMailException extends \Exception {}
  *   host: string, port?: int, security?: 'none'|'starttls'|'opportunistic'|'tls',
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
  *   timeout?: int|float, tls_min_version?: '1.2'|'1.3', verify_peer?: bool, ca_file?: string,
- *   helo?: string, pool?: bool, allow_insecure_auth?: bool
- * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600.
+ *   helo?: string, pool?: bool, allow_insecure_auth?: bool, chunking?: bool
+ * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
+ *   `BDAT <n> LAST` (RFC 3030) instead of DATA when the server offers CHUNKING.
  * @return array{
  *   ok: bool, message_id: ?string, accepted: list<string>, rejected: array<string,string>,
  *   code: ?int, enhanced_code: ?string, reply: ?string,

@@ -7,6 +7,7 @@ use crate::error::{ErrorKind, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::smtp::client::Connection;
+use crate::smtp::data;
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, scrub, Transcript};
 use serde_json::{json, Map, Value as Json};
@@ -66,7 +67,7 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
         t.info(format!("reusing the open connection to {}", conn.peer));
         let started = t.elapsed_ms();
         let mut progress = Progress::default();
-        let result = deliver(&mut conn, message, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
+        let result = deliver(&mut conn, message, transport.chunking, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
         match result {
             Err(e) if !progress.sender_accepted && is_dead_connection(&e) => {
                 t.info("the server had closed that connection; opening a new one");
@@ -98,7 +99,7 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
 
     let started = t.elapsed_ms();
     let mut progress = Progress::default();
-    let result = deliver(&mut conn, message, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
+    let result = deliver(&mut conn, message, transport.chunking, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
     timings.send = t.elapsed_ms() - started;
     let keep = settle(conn, &result, transport.pool, t, deadline).await;
     (Outcome { result, progress, timings, reused: false }, keep)
@@ -142,14 +143,17 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool
     }
 }
 
-/// One mail transaction: MAIL FROM, RCPT TO for each recipient, DATA.
+/// One mail transaction: MAIL FROM, RCPT TO for each recipient, then the
+/// message: `BDAT <n> LAST` with the message right behind it when the
+/// server offers CHUNKING (RFC 3030) and `chunking` is on, else DATA.
 ///
 /// A server that offers PIPELINING (RFC 2920) gets all of them in one write
 /// and answers in order: one round trip instead of one per command, which is
-/// most of a send's time on a distant server. Without it, each command waits
-/// for its reply, and the transaction stops at the first reply that makes
-/// the rest pointless.
-async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
+/// most of a send's time on a distant server; with BDAT the message goes in
+/// that same write, so a warm connection needs one round trip per mail.
+/// Without PIPELINING, each command waits for its reply, and the
+/// transaction stops at the first reply that makes the rest pointless.
+async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
     let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
     let mut parameters = String::new();
     let non_ascii_address = !from.is_ascii() || message.recipients.iter().any(|r| !AsRef::<str>::as_ref(r).is_ascii());
@@ -161,26 +165,30 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
     }
     let mut commands = vec![format!("MAIL FROM:<{from}>{parameters}")];
     commands.extend(message.recipients.iter().map(|r| format!("RCPT TO:<{r}>")));
-    commands.push("DATA".to_string());
+    // With BDAT the chunk follows the last command in the same write.
+    let chunked = chunking && conn.capabilities.has("CHUNKING");
+    let chunk = if chunked { data::chunk(&message.data) } else { Vec::new() };
+    commands.push(if chunked { format!("BDAT {} LAST", chunk.len()) } else { "DATA".to_string() });
 
     let pipelined = conn.capabilities.has("PIPELINING");
     if pipelined {
         let lines: Vec<&str> = commands.iter().map(String::as_str).collect();
-        conn.write_lines(&lines, false, t, deadline).await?;
+        conn.write_lines_and_chunk(&lines, &chunk, t, deadline).await?;
     }
     let mut replies: Vec<Reply> = Vec::with_capacity(commands.len());
-    for command in &commands {
+    for (i, command) in commands.iter().enumerate() {
         if !pipelined {
             if rest_is_pointless(&replies, commands.len()) {
                 break;
             }
-            conn.write_line(command, false, t, deadline).await?;
+            let last = i + 1 == commands.len();
+            conn.write_lines_and_chunk(&[command], if last { &chunk } else { &[] }, t, deadline).await?;
         }
-        let verb = command.split([' ', ':']).next().unwrap_or("");
-        replies.push(conn.read_reply(t, deadline, Stage::of_command(verb)).await?);
+        replies.push(conn.read_reply(t, deadline, Stage::of_command(command)).await?);
     }
 
-    let data_reply = (replies.len() == commands.len()).then(|| replies.pop()).flatten();
+    // The reply to DATA (a 354 to go on) or to BDAT (the verdict on the message).
+    let final_reply = (replies.len() == commands.len()).then(|| replies.pop()).flatten();
     let mut replies = replies.into_iter();
     let mail = replies.next().expect("MAIL FROM always gets a reply");
     progress.last_reply = Some(mail.clone());
@@ -204,19 +212,22 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
     if let Some(error) = refused {
         // A pipelined DATA that a server accepted all the same is ended with
         // an empty message, which has no recipient to go to, so that the
-        // session stays in step.
-        if data_reply.is_some_and(|r| r.code == 354) {
+        // session stays in step. A pipelined BDAT chunk was read and
+        // dropped by the server already (RFC 3030 section 3).
+        if !chunked && final_reply.is_some_and(|r| r.code == 354) {
             conn.send_data(b"", t, deadline).await?;
         }
         return Err(error);
     }
 
-    let reply = data_reply.expect("DATA was sent once a recipient was accepted");
-    progress.last_reply = Some(reply.clone());
-    if reply.code != 354 {
-        return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply));
+    let mut reply = final_reply.expect("DATA or BDAT was sent once a recipient was accepted");
+    if !chunked {
+        progress.last_reply = Some(reply.clone());
+        if reply.code != 354 {
+            return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply));
+        }
+        reply = conn.send_data(&message.data, t, deadline).await?;
     }
-    let reply = conn.send_data(&message.data, t, deadline).await?;
     progress.last_reply = Some(reply.clone());
     if !reply.is_positive() {
         return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "the server refused the message", reply));

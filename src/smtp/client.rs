@@ -397,11 +397,26 @@ impl Connection {
     /// Writes several command lines in one write: a pipelined group
     /// (RFC 2920) whose replies are then read in order.
     pub async fn write_lines(&mut self, lines: &[&str], secret: bool, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
-        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
+        self.write_lines_and(lines, secret, &[], t, deadline).await
+    }
+
+    /// [`Self::write_lines`], then `chunk` in the same write: the message
+    /// after a `BDAT <n> LAST` line (RFC 3030). The transcript notes its
+    /// size, never its content.
+    pub async fn write_lines_and_chunk(&mut self, lines: &[&str], chunk: &[u8], t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        self.write_lines_and(lines, false, chunk, t, deadline).await
+    }
+
+    async fn write_lines_and(&mut self, lines: &[&str], secret: bool, chunk: &[u8], t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum::<usize>() + chunk.len());
         for line in lines {
             t.push(Direction::Client, redact_client_line(line, secret));
             bytes.extend_from_slice(line.as_bytes());
             bytes.extend_from_slice(b"\r\n");
+        }
+        if !chunk.is_empty() {
+            t.push(Direction::Client, format!("[message: {} bytes]", chunk.len()));
+            bytes.extend_from_slice(chunk);
         }
         let stage = lines.first().map(|l| Stage::of_command(l)).unwrap_or(Stage::Auth);
         let stage = if secret { Stage::Auth } else { stage };
