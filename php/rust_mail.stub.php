@@ -57,6 +57,26 @@ class RustMailException extends \Exception {}
 function rust_mail_send(array $message, array $transport): array {}
 
 /**
+ * Sends a list of messages over up to `connections` parallel connections of one transport (pooled ones first,
+ * when `pool` is on), each message exactly as rust_mail_send() sends it (BDAT, pipelining, refusals, RSET).
+ *
+ * @param array<array-key, array> $messages Each as rust_mail_send()'s $message. A message that cannot be read
+ *   (a missing field, header injection, an unreadable attachment, not an array) is not thrown: its result has
+ *   error kind 'invalid_input', cause 'invalid_input', stage 'input' and the text rust_mail_send() would have
+ *   thrown; the others are sent.
+ * @param array $transport As for rust_mail_send(); its `timeout` bounds each message. An invalid transport throws.
+ * @param array{connections?: int, per_minute?: int, timeout?: int|float}|null $options
+ *   `connections`: 1 to 32, default 4 (never more than there are messages). `per_minute`: messages started per
+ *   minute, evenly spaced (never more than that many in any 60 s); default no limit. `timeout`: seconds for the
+ *   whole call (more than 0, at most 3600); a message whose turn comes later is not sent and gets error kind
+ *   'timeout' (transient); default: no overall limit.
+ * @return array<array-key, array> One result per message, under the keys of $messages and in their order, each
+ *   with the keys and meaning of rust_mail_send()'s result. A refused message never stops the others.
+ * @throws RustMailException on an invalid transport or options.
+ */
+function rust_mail_send_many(array $messages, array $transport, ?array $options = null): array {}
+
+/**
  * Walks a connection step by step (dns, sender_dns, tcp, greeting, ehlo,
  * tls, auth, envelope, send) and says what is wrong and what to do. With
  * auth 'none' and a `from` option, sender_dns checks the From domain's SPF

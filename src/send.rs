@@ -40,27 +40,48 @@ struct Outcome {
 
 /// Sends `message` and describes what happened as the result array.
 pub fn send(message: &Outgoing, transport: &Transport) -> Result<Json, String> {
-    let start = Instant::now();
-    let mut t = Transcript::new(start);
     let key = transport.pool_key();
-    let outcome = pool::with_state(|state| {
+    pool::with_state(|state| {
         let pooled = if transport.pool { state.take(key) } else { None };
-        let (outcome, keep) = state.runtime.block_on(attempt(transport, message, pooled, &mut t));
+        let deadline = tokio::time::Instant::now() + transport.timeout;
+        let (result, keep) = state.runtime.block_on(send_on(transport, message, pooled, transport.pool, deadline));
         if let Some(conn) = keep {
             state.give_back(key, conn);
         }
-        outcome
-    })?;
-    let mut result = result_json(message, transport, outcome, &t, start);
+        result
+    })
+}
+
+/// Sends `message` over `conn` (an open connection of this transport) or a
+/// new one, by `deadline`; returns the result array and, with `keep_open`,
+/// the connection for the next message when it is still good.
+pub async fn send_on(transport: &Transport, message: &Outgoing, conn: Option<Connection>, keep_open: bool, deadline: tokio::time::Instant) -> (Json, Option<Connection>) {
+    let start = Instant::now();
+    let mut t = Transcript::new(start);
+    let (outcome, keep) = attempt(transport, message, conn, keep_open, &mut t, deadline).await;
+    (finished(message, transport, outcome, &t, start), keep)
+}
+
+/// The result array of a message that was never sent, with `error` as the
+/// reason (a batch whose time ran out before the message's turn).
+pub fn unsent(message: &Outgoing, transport: &Transport, error: SendError) -> Json {
+    let start = Instant::now();
+    let mut t = Transcript::new(start);
+    t.info(error.message.clone());
+    let outcome = Outcome { result: Err(error), progress: Progress::default(), timings: Timings::default(), reused: false };
+    finished(message, transport, outcome, &t, start)
+}
+
+fn finished(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
+    let mut result = result_json(message, transport, outcome, t, start);
     scrub_json(&mut result, &transport.secrets());
-    Ok(result)
+    result
 }
 
 /// Tries a pooled connection first; if the server had closed it, opens a new
 /// one without the caller ever seeing the dead one. Returns the connection
 /// to keep for the next send, if it is still good.
-async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Connection>, t: &mut Transcript) -> (Outcome, Option<Connection>) {
-    let deadline = tokio::time::Instant::now() + transport.timeout;
+async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Connection>, keep_open: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> (Outcome, Option<Connection>) {
     let mut timings = Timings::default();
 
     if let Some(mut conn) = pooled {
@@ -74,7 +95,7 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
             }
             result => {
                 timings.send = t.elapsed_ms() - started;
-                let keep = settle(conn, &result, transport.pool, t, deadline).await;
+                let keep = settle(conn, &result, keep_open, t, deadline).await;
                 return (Outcome { result, progress, timings, reused: true }, keep);
             }
         }
@@ -101,7 +122,7 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
     let mut progress = Progress::default();
     let result = deliver(&mut conn, message, transport.chunking, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
     timings.send = t.elapsed_ms() - started;
-    let keep = settle(conn, &result, transport.pool, t, deadline).await;
+    let keep = settle(conn, &result, keep_open, t, deadline).await;
     (Outcome { result, progress, timings, reused: false }, keep)
 }
 
@@ -123,7 +144,7 @@ fn is_dead_connection(e: &SendError) -> bool {
 
 /// After a transaction: keep the connection for the next send when pooling
 /// and the session is in a clean state, otherwise say QUIT.
-async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> Option<Connection> {
+async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> Option<Connection> {
     let reusable = match result {
         Ok(()) => true,
         // A refused MAIL, RCPT or DATA leaves the session open; RSET
@@ -131,11 +152,11 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool
         Err(e) if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
             && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
         {
-            pool && conn.command("RSET", t, deadline).await.is_ok_and(|r| r.code == 250)
+            keep_open && conn.command("RSET", t, deadline).await.is_ok_and(|r| r.code == 250)
         }
         Err(_) => false,
     };
-    if pool && reusable {
+    if keep_open && reusable {
         Some(conn)
     } else {
         conn.quit(t, deadline).await;
