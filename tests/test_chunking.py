@@ -170,3 +170,24 @@ def test_a_warm_send_with_bdat_takes_one_round_trip(php, postfix):
         proxy.stop()
     assert all(100 <= ms < 180 for ms in sends[True]), sends
     assert all(200 <= ms < 280 for ms in sends[False]), sends
+
+
+def test_bdat_after_starttls_and_a_dovecot_login(php, upstream, certs):
+    """The benchmark's server: Postfix with STARTTLS and Dovecot SASL. The login is Dovecot's, the chunk arrives."""
+    from harness.mail import assert_no_secret
+    from harness.postfix import Dovecot
+    dovecot = Dovecot({"bench": "S3ntinel-Pa55"})
+    server = Postfix((upstream.host, upstream.port), certs=certs, sasl=dovecot)
+    try:
+        transport = transport_for(server, security="starttls", ca_file=certs.ca, username="bench",
+                                  password="S3ntinel-Pa55")
+        result = send(php, {"raw": RAW, "envelope": ENVELOPE}, transport)
+        log = server.log()
+    finally:
+        server.stop()
+        dovecot.stop()
+    assert_sent(result)
+    assert_no_secret(result, "bench", "S3ntinel-Pa55")
+    assert f"BDAT {len(ON_ARRIVAL)} LAST" in client_lines(result)
+    assert "sasl_username=bench" in log and "starttls=1 auth=1 mail=1 rcpt=1 bdat=1" in log, log
+    assert without_received(upstream.messages[0].raw) == ON_ARRIVAL
