@@ -3,7 +3,8 @@
 Postfix runs as its own instance (its own main.cf, master.cf and queue under a temporary directory, started with
 `postfix -c DIR start`), never touching the machine's Postfix. Its smtpd hands every transaction, as it happens, to an
 upstream SMTP server (`smtpd_proxy_filter`): an aiosmtpd test server when a test asserts what arrived, or smtp-sink
-for a benchmark. Nothing is queued, so no delivery agent runs and no disk write sits in the way. Postfix turns the
+for a benchmark. Nothing is queued, so no delivery agent runs and no disk write sits in the way (with `queue=True`
+it queues, syncs the queue file and relays from the queue instead, as a real server does). Postfix turns the
 client's BDAT into DATA towards the upstream and prepends its Received: header; it passes the upstream's refusals
 (MAIL, RCPT, end of data) back to the client.
 """
@@ -63,9 +64,28 @@ service auth {{
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# The queue manager and the delivery side, for Postfix(queue=True).
+QUEUE_SERVICES = """\
+pickup    unix n - n 60 1 pickup
+cleanup   unix n - n - 0 cleanup
+qmgr      unix n - n 300 1 qmgr
+bounce    unix - - n - 0 bounce
+defer     unix - - n - 0 bounce
+trace     unix - - n - 0 bounce
+error     unix - - n - - error
+retry     unix - - n - - error
+smtp      unix - - n - - smtp
+relay     unix - - n - - smtp
+scache    unix - - n - 1 scache
+flush     unix n - n 1000? 0 flush
+"""
+
+
 class Postfix:
-    def __init__(self, upstream, chunking=True, certs=None, sasl=None, settings=None):
-        """`upstream`: (host, port) that receives each transaction. `certs`: a CertificateSet, to offer STARTTLS
+    def __init__(self, upstream, chunking=True, certs=None, sasl=None, settings=None, queue=False):
+        """`upstream`: (host, port) that receives each transaction; with `queue`, Postfix queues each message
+        instead (cleanup writes and syncs a queue file, as a real server does before its 250) and its own SMTP
+        client relays it to `upstream` afterwards. `certs`: a CertificateSet, to offer STARTTLS
         with its 'good' certificate. `sasl`: a Dovecot, to offer AUTH (only after STARTTLS when `certs` is given).
         `settings`: more main.cf lines, {name: value}."""
         self.host, self.port = "127.0.0.1", free_port()
@@ -73,14 +93,14 @@ class Postfix:
         # Postfix's daemons run as the postfix user and chdir into the queue directory.
         self.dir.chmod(0o755)
         self.config_dir = self.dir / "etc"
-        queue = self.dir / "queue"
+        queue_dir = self.dir / "queue"
         for sub in ("etc", "data", "queue/pid", "queue/public", "queue/private"):
             (self.dir / sub).mkdir(parents=True)
         for sub in ("data", "queue/public", "queue/private"):
             shutil.chown(self.dir / sub, user="postfix", group="postdrop" if sub == "queue/public" else None)
         main = {
             "compatibility_level": "3.6",
-            "queue_directory": str(queue),
+            "queue_directory": str(queue_dir),
             "data_directory": str(self.dir / "data"),
             "mail_owner": "postfix",
             "setgid_group": "postdrop",
@@ -91,7 +111,6 @@ class Postfix:
             "inet_protocols": "ipv4",
             "maillog_file": str(self.dir / "maillog"),
             "maillog_file_prefixes": str(self.dir),
-            "smtpd_proxy_filter": f"{upstream[0]}:{upstream[1]}",
             "smtpd_relay_restrictions": "permit_mynetworks, permit_sasl_authenticated, reject",
             "message_size_limit": str(64 * 1024 * 1024),
             # A benchmark opens many connections at once from one address.
@@ -99,6 +118,11 @@ class Postfix:
             "smtpd_client_connection_rate_limit": "0",
             "default_process_limit": "200",
         }
+        if queue:
+            main.update(relayhost=f"[{upstream[0]}]:{upstream[1]}", relay_domains="", smtp_tls_security_level="none",
+                        smtp_destination_concurrency_limit="8", in_flow_delay="0s")
+        else:
+            main["smtpd_proxy_filter"] = f"{upstream[0]}:{upstream[1]}"
         if not chunking:
             main["smtpd_discard_ehlo_keywords"] = "chunking"
         if certs is not None:
@@ -117,7 +141,7 @@ rewrite   unix - - n - - trivial-rewrite
 proxymap  unix - - n - - proxymap
 tlsmgr    unix - - n 1000? 1 tlsmgr
 postlog   unix-dgram n - n - 1 postlogd
-""")
+""" + (QUEUE_SERVICES if queue else ""))
         self._postfix("start")
         wait_for_port(self.host, self.port)
 
