@@ -74,9 +74,11 @@ pub fn invalid_input(error: &UsageError) -> Json {
     })
 }
 
-/// What the workers share: the next message to take, how many have been
-/// started (for the rate), and the results so far.
+/// What the workers share: the messages not yet taken (each is dropped once
+/// sent, so a long batch does not hold every message to the end), the next
+/// to take, how many have been started (for the rate), and the results.
 struct Queue {
+    messages: Vec<Option<Result<Outgoing, UsageError>>>,
     next: usize,
     started: u32,
     results: Vec<Json>,
@@ -137,14 +139,14 @@ async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport,
         deadline: options.timeout.map(|t| start + t),
     };
     let results = vec![Json::Null; messages.len()];
-    let queue = Arc::new(Mutex::new(Queue { next: 0, started: 0, results }));
-    let messages = Arc::new(messages);
+    let messages = messages.into_iter().map(Some).collect();
+    let queue = Arc::new(Mutex::new(Queue { messages, next: 0, started: 0, results }));
     let transport = Arc::new(transport.clone());
     // A current-thread runtime: the workers take turns on this thread,
     // each waiting on its own connection.
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        tasks.spawn(worker(queue.clone(), messages.clone(), transport.clone(), pooled.pop(), plan));
+        tasks.spawn(worker(queue.clone(), transport.clone(), pooled.pop(), plan));
     }
     let mut open = pooled; // idle connections no worker needed
     while let Some(done) = tasks.join_next().await {
@@ -156,35 +158,34 @@ async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport,
 
 /// Takes the next message until none is left, sending over one connection
 /// that it keeps open between messages; returns that connection.
-async fn worker(queue: Arc<Mutex<Queue>>, messages: Arc<Vec<Result<Outgoing, UsageError>>>, transport: Arc<Transport>, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
+async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
     loop {
         // The index and the rate slot are taken together, so that slots go in message order.
-        let (index, slot) = {
+        let (index, slot, message) = {
             let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
             let index = q.next;
-            if index >= messages.len() {
+            if index >= q.messages.len() {
                 break;
             }
             q.next += 1;
-            match &messages[index] {
+            match q.messages[index].take().expect("each message is taken once") {
                 Err(e) => {
-                    q.results[index] = invalid_input(e);
+                    q.results[index] = invalid_input(&e);
                     continue;
                 }
-                Ok(_) => {
+                Ok(message) => {
                     q.started += 1;
-                    (index, plan.slot(q.started - 1))
+                    (index, plan.slot(q.started - 1), message)
                 }
             }
         };
-        let message = messages[index].as_ref().expect("checked above");
         let result = match plan.deadline {
-            Some(deadline) if slot >= deadline || Instant::now() >= deadline => send::unsent(message, &transport, out_of_time(&plan, slot)),
+            Some(deadline) if slot >= deadline || Instant::now() >= deadline => send::unsent(&message, &transport, out_of_time(&plan, slot)),
             _ => {
                 tokio::time::sleep_until(slot).await;
                 let deadline = Instant::now() + transport.timeout;
                 let deadline = plan.deadline.map_or(deadline, |d| d.min(deadline));
-                let (result, keep) = send::send_on(&transport, message, conn.take(), true, deadline).await;
+                let (result, keep) = send::send_on(&transport, &message, conn.take(), true, deadline).await;
                 conn = keep;
                 result
             }

@@ -372,16 +372,19 @@ fn text_part(subtype: &str, charset: &str, bytes: &[u8]) -> Result<SinglePart, U
 /// inserts each CR with `String::insert`, which moves the rest of the text
 /// every time: quadratic, 10 s for a 10 MB text with LF line ends.
 fn crlf_line_ends(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 32 + 2);
-    let mut after_cr = false;
-    for c in text.chars() {
-        if c == '\n' && !after_cr {
-            out.push('\r');
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32 + 2);
+    let mut start = 0;
+    for lf in memchr::memchr_iter(b'\n', bytes) {
+        out.extend_from_slice(&bytes[start..lf]);
+        if lf == 0 || bytes[lf - 1] != b'\r' {
+            out.push(b'\r');
         }
-        out.push(c);
-        after_cr = c == '\r';
+        out.push(b'\n');
+        start = lf + 1;
     }
-    out
+    out.extend_from_slice(&bytes[start..]);
+    String::from_utf8(out).expect("ASCII CRs added next to ASCII LFs keep the text valid UTF-8")
 }
 
 /// `headers` as a list of "Name: value" lines or a name => value map.

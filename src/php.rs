@@ -132,8 +132,8 @@ pub fn rust_mail_send_many(messages: &ZendHashTable, transport: &ZendHashTable, 
     let results = batch::send_many(outgoing, &transport, &options).map_err(PhpException::from_class::<RustMailException>)?;
     // The results under the keys of $messages, in their order.
     let mut array = ZendHashTable::new();
-    for (key, result) in keys.into_iter().zip(&results) {
-        let value = to_zval(result)?;
+    for (key, result) in keys.into_iter().zip(results) {
+        let value = to_zval(&result)?; // each result freed once converted
         match key {
             ArrayKey::Long(i) => array.insert_at_index(i, value)?,
             key => array.insert(key, value)?,

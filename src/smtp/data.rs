@@ -28,24 +28,23 @@ pub fn chunk(message: &[u8]) -> Vec<u8> {
 fn canonical(message: &[u8], stuff_dots: bool) -> Vec<u8> {
     let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 8);
     let mut at_line_start = true;
-    let mut bytes = message.iter().copied().peekable();
-    while let Some(byte) = bytes.next() {
-        match byte {
-            b'\r' | b'\n' => {
-                if byte == b'\r' {
-                    bytes.next_if_eq(&b'\n');
-                }
-                wire.extend_from_slice(b"\r\n");
-                at_line_start = true;
-            }
-            _ => {
-                if stuff_dots && at_line_start && byte == b'.' {
-                    wire.push(b'.');
-                }
-                wire.push(byte);
-                at_line_start = false;
-            }
+    let mut rest = message;
+    // Line by line, each line's bytes copied at once: the message can be megabytes.
+    while !rest.is_empty() {
+        if stuff_dots && at_line_start && rest[0] == b'.' {
+            wire.push(b'.');
         }
+        let Some(end) = memchr::memchr2(b'\r', b'\n', rest) else {
+            wire.extend_from_slice(rest);
+            at_line_start = false;
+            break;
+        };
+        wire.extend_from_slice(&rest[..end]);
+        wire.extend_from_slice(b"\r\n");
+        // A CR right before an LF is one line end; any other CR or LF is one of its own.
+        let crlf = rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n');
+        rest = &rest[end + if crlf { 2 } else { 1 }..];
+        at_line_start = true;
     }
     // The terminator must start a line of its own; an empty message is one
     // empty line.
