@@ -65,11 +65,12 @@ function rust_mail_send(array $message, array $transport): array {}
  *   error kind 'invalid_input', cause 'invalid_input', stage 'input' and the text rust_mail_send() would have
  *   thrown; the others are sent.
  * @param array $transport As for rust_mail_send(); its `timeout` bounds each message. An invalid transport throws.
- * @param array{connections?: int, per_minute?: int, timeout?: int|float}|null $options
+ * @param array{connections?: int, per_minute?: int, timeout?: int|float, transcripts?: 'all'|'failed'|'none'}|null $options
  *   `connections`: 1 to 32, default 4 (never more than there are messages). `per_minute`: messages started per
  *   minute, evenly spaced (never more than that many in any 60 s); default no limit. `timeout`: seconds for the
  *   whole call (more than 0, at most 3600); a message whose turn comes later is not sent and gets error kind
- *   'timeout' (transient); default: no overall limit.
+ *   'timeout' (transient); default: no overall limit. `transcripts`: which results keep their transcript,
+ *   'all' (default), 'failed' or 'none' (an empty list): a transcript is most of a result's 5 to 7 KiB of memory.
  * @return array<array-key, array> One result per message, under the keys of $messages and in their order, each
  *   with the keys and meaning of rust_mail_send()'s result. A refused message never stops the others.
  * @throws RustMailException on an invalid transport or options.

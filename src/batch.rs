@@ -29,11 +29,32 @@ pub struct BatchOptions {
     /// For the whole call; `None`: each message has the transport's timeout
     /// and the batch as long as it takes.
     pub timeout: Option<Duration>,
+    /// Which results keep their transcript: a transcript is most of a
+    /// result's memory (some KiB in PHP), which a long batch multiplies.
+    pub transcripts: Transcripts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transcripts {
+    All,
+    Failed,
+    None,
+}
+
+impl Transcripts {
+    /// Whether a result keeps its transcript.
+    fn keep(self, ok: bool) -> bool {
+        match self {
+            Transcripts::All => true,
+            Transcripts::Failed => !ok,
+            Transcripts::None => false,
+        }
+    }
 }
 
 impl BatchOptions {
     pub fn from_value(entries: &[(Key, Value)]) -> Result<BatchOptions, UsageError> {
-        let f = Fields::new("options", entries, &["connections", "per_minute", "timeout"])?;
+        let f = Fields::new("options", entries, &["connections", "per_minute", "timeout", "transcripts"])?;
         let connections = match f.int("connections")? {
             None => DEFAULT_CONNECTIONS,
             Some(n) if (1..=MAX_CONNECTIONS).contains(&n) => n as usize,
@@ -44,7 +65,12 @@ impl BatchOptions {
             Some(n) if (1..=i64::from(u32::MAX)).contains(&n) => Some(n as u32),
             Some(n) => return Err(UsageError::new(format!("{} must be a positive number of messages, got {n}", f.path("per_minute")))),
         };
-        Ok(BatchOptions { connections, per_minute, timeout: f.seconds("timeout")?.map(Duration::from_secs_f64) })
+        let transcripts = match f.choice("transcripts", &["all", "failed", "none"])? {
+            Some("failed") => Transcripts::Failed,
+            Some("none") => Transcripts::None,
+            _ => Transcripts::All,
+        };
+        Ok(BatchOptions { connections, per_minute, timeout: f.seconds("timeout")?.map(Duration::from_secs_f64), transcripts })
     }
 }
 
@@ -90,6 +116,7 @@ struct Plan {
     start: Instant,
     interval: Option<Duration>,
     deadline: Option<Instant>,
+    transcripts: Transcripts,
 }
 
 impl Plan {
@@ -137,6 +164,7 @@ async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport,
         start,
         interval: options.per_minute.map(|n| Duration::from_secs(60) / n),
         deadline: options.timeout.map(|t| start + t),
+        transcripts: options.transcripts,
     };
     let results = vec![Json::Null; messages.len()];
     let messages = messages.into_iter().map(Some).collect();
@@ -179,7 +207,7 @@ async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: O
                 }
             }
         };
-        let result = match plan.deadline {
+        let mut result = match plan.deadline {
             Some(deadline) if slot >= deadline || Instant::now() >= deadline => send::unsent(&message, &transport, out_of_time(&plan, slot)),
             _ => {
                 tokio::time::sleep_until(slot).await;
@@ -190,6 +218,9 @@ async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: O
                 result
             }
         };
+        if !plan.transcripts.keep(result["ok"] == Json::Bool(true)) {
+            result["transcript"] = json!([]);
+        }
         queue.lock().unwrap_or_else(|e| e.into_inner()).results[index] = result;
     }
     conn
@@ -216,7 +247,8 @@ mod tests {
 
     #[test]
     fn options_default_and_refuse_what_makes_no_sense() {
-        assert_eq!(options(&[]).unwrap(), BatchOptions { connections: 4, per_minute: None, timeout: None });
+        assert_eq!(options(&[]).unwrap(), BatchOptions { connections: 4, per_minute: None, timeout: None, transcripts: Transcripts::All });
+        assert_eq!(options(&[("transcripts", Value::str("failed"))]).unwrap().transcripts, Transcripts::Failed);
         let o = options(&[("connections", Value::Int(8)), ("per_minute", Value::Int(600)), ("timeout", Value::Int(20))]).unwrap();
         assert_eq!((o.connections, o.per_minute, o.timeout), (8, Some(600), Some(Duration::from_secs(20))));
         assert_eq!(options(&[("connections", Value::Int(0))]).unwrap_err().0, "$options['connections'] must be between 1 and 32, got 0");
@@ -227,7 +259,7 @@ mod tests {
     #[test]
     fn slots_are_evenly_spaced_from_the_start() {
         let start = Instant::now();
-        let plan = Plan { start, interval: Some(Duration::from_secs(60) / 120), deadline: None };
+        let plan = Plan { start, interval: Some(Duration::from_secs(60) / 120), deadline: None, transcripts: Transcripts::All };
         assert_eq!(plan.slot(0), start);
         assert_eq!(plan.slot(3), start + Duration::from_millis(1500));
         let unlimited = Plan { interval: None, ..plan };

@@ -191,3 +191,16 @@ def test_through_postfix_every_message_goes_with_bdat_over_parallel_connections(
         assert any(e["line"].startswith("BDAT ") for e in result["transcript"]), describe(result)
     assert sorted(subjects(upstream)) == sorted(f"message {i}" for i in range(12))
     assert sum(not r["reused_connection"] for r in results) == 3
+
+
+@pytest.mark.parametrize("keep, sent_kept, refused_kept", [("all", True, True), ("failed", False, True),
+                                                            ("none", False, False)])
+def test_transcripts_option_keeps_memory_down(php, smtp_server, keep, sent_kept, refused_kept):
+    server = smtp_server(pipelining=True, replies={"rcpt:gone@example.com": "550 5.1.1 User unknown"})
+    messages = [compose(subject="sent"), compose(subject="refused", to="gone@example.com")]
+    results, _ = send_many(php, messages, transport_for(server), {"transcripts": keep})
+    assert_sent(results[0])
+    assert_failed(results[1], "recipient_rejected")
+    assert (results[0]["transcript"] != []) is sent_kept
+    assert (results[1]["transcript"] != []) is refused_kept
+    assert subjects(server) == ["sent"]
