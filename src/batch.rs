@@ -241,8 +241,7 @@ mod tests {
     use super::*;
 
     fn options(pairs: &[(&str, Value)]) -> Result<BatchOptions, UsageError> {
-        let entries: Vec<_> = pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect();
-        BatchOptions::from_value(&entries)
+        BatchOptions::from_value(&crate::value::named(pairs))
     }
 
     #[test]

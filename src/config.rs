@@ -243,8 +243,7 @@ mod tests {
     use super::*;
 
     fn transport(pairs: &[(&str, Value)]) -> Result<Transport, UsageError> {
-        let entries: Vec<_> = pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect();
-        Transport::from_value(&entries)
+        Transport::from_value(&crate::value::named(pairs))
     }
 
     #[test]

@@ -516,7 +516,7 @@ mod tests {
     use super::*;
 
     fn msg(pairs: &[(&str, Value)]) -> Vec<(Key, Value)> {
-        pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect()
+        crate::value::named(pairs)
     }
 
     fn list(items: &[&str]) -> Value {

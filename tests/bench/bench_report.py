@@ -42,21 +42,15 @@ STOCK = SENDERS[0]
 SCENARIOS = ["loopback, smtp-sink", "loopback, Postfix STARTTLS+AUTH", "20 ms RTT, smtp-sink",
              "20 ms RTT, Postfix STARTTLS+AUTH"]
 
-# Messages per cell: (size, delayed) -> {sender: count}. Scaled so that each cell takes seconds, not minutes, and
-# the default run stays under ten minutes: slow senders get fewer messages, 10 MB cells a handful.
+# Messages per cell, in the order of SENDERS: (size, 20 ms away?) -> counts. Scaled so that each cell takes seconds,
+# not minutes, and the default run stays under ten minutes: slow senders get fewer mails, 10 MB cells a handful.
 COUNTS = {
-    ("2 KB", False): {STOCK: 100, "wp_mail() + plugin": 500, "rust_mail_send()": 2000, "rust_mail_send_many()": 5000,
-                      "smtp-source -d": 2000, "smtp-source -d -s 4": 5000},
-    ("100 KB", False): {STOCK: 50, "wp_mail() + plugin": 200, "rust_mail_send()": 500, "rust_mail_send_many()": 1000,
-                        "smtp-source -d": 500, "smtp-source -d -s 4": 1000},
-    ("10 MB", False): {STOCK: 3, "wp_mail() + plugin": 5, "rust_mail_send()": 5, "rust_mail_send_many()": 8,
-                       "smtp-source -d": 5, "smtp-source -d -s 4": 8},
-    ("2 KB", True): {STOCK: 20, "wp_mail() + plugin": 60, "rust_mail_send()": 100, "rust_mail_send_many()": 400,
-                     "smtp-source -d": 100, "smtp-source -d -s 4": 400},
-    ("100 KB", True): {STOCK: 10, "wp_mail() + plugin": 30, "rust_mail_send()": 50, "rust_mail_send_many()": 200,
-                       "smtp-source -d": 50, "smtp-source -d -s 4": 200},
-    ("10 MB", True): {STOCK: 2, "wp_mail() + plugin": 3, "rust_mail_send()": 3, "rust_mail_send_many()": 4,
-                      "smtp-source -d": 3, "smtp-source -d -s 4": 4},
+    ("2 KB", False): (100, 500, 2000, 5000, 2000, 5000),
+    ("100 KB", False): (50, 200, 500, 1000, 500, 1000),
+    ("10 MB", False): (3, 5, 5, 8, 5, 8),
+    ("2 KB", True): (20, 60, 100, 400, 100, 400),
+    ("100 KB", True): (10, 30, 50, 200, 50, 200),
+    ("10 MB", True): (2, 3, 3, 4, 3, 4),
 }
 GROWTH_COUNTS = [100, 1000, 10000]
 
@@ -326,7 +320,7 @@ def main():
             for scenario in SCENARIOS:
                 cells = results[(scenario, size_name)] = {}
                 for sender in SENDERS:
-                    count = COUNTS[(size_name, scenario.startswith("20 ms"))][sender]
+                    count = COUNTS[(size_name, scenario.startswith("20 ms"))][SENDERS.index(sender)]
                     if args.quick:
                         count = max(2, count // 10)
                     cells[sender] = bench.cell(scenario, size_name, sender, count)
