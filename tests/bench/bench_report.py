@@ -208,10 +208,12 @@ def ratio(value, stock, higher_is_better):
     return f"{r:,.1f}x" if r < 100 else f"{r:,.0f}x"
 
 
-def write_report(out_dir, results, growth, seconds, quick):
+def write_report(out_dir, results, growth, seconds, quick, load):
     lines = ["# rust-mail benchmark", "",
              f"Written by `./build.sh bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-             f"{os.cpu_count()} CPU cores, in {seconds / 60:.1f} minutes{' (--quick)' if quick else ''}. "
+             f"{os.cpu_count()} CPU cores, in {seconds / 60:.1f} minutes{' (--quick)' if quick else ''}; "
+             f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end (above the core count, other work "
+             "shared the machine and the fastest senders lost most). "
              "Every figure comes from this one run against the same servers; every message was counted at smtp-sink.",
              "",
              "- **stock wp_mail()**: Debian's WordPress with PHPMailer's SMTP client, a new connection per mail "
@@ -307,6 +309,7 @@ def main():
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    load_at_start = os.getloadavg()[0]
     certs = CertificateSet(Path(tempfile.mkdtemp(prefix="rust-mail-bench-certs-")))
     stack = WpStack(extension_path()).up()
     servers = Servers(certs)
@@ -337,7 +340,7 @@ def main():
         servers.stop()
         stack.purge()
         shutil.rmtree(certs.dir, ignore_errors=True)
-    write_report(out_dir, results, growth, time.monotonic() - started, args.quick)
+    write_report(out_dir, results, growth, time.monotonic() - started, args.quick, (load_at_start, os.getloadavg()[0]))
     write_chart(out_dir, results, growth)
     print(f"wrote {out_dir / 'results.md'} and {out_dir / 'results.png'} in {(time.monotonic() - started) / 60:.1f} min")
 
