@@ -66,7 +66,8 @@ function rust_mail_send(array $message, array $transport): array {}
  *   thrown; the others are sent.
  * @param array $transport As for rust_mail_send(); its `timeout` bounds each message. An invalid transport throws.
  * @param array{connections?: int, per_minute?: int, timeout?: int|float, transcripts?: 'all'|'failed'|'none'}|null $options
- *   `connections`: 1 to 32, default 4 (never more than there are messages). `per_minute`: messages started per
+ *   `connections`: 1 to 32, default 4 (never more than there are messages); a connection the server turns away
+ *   before any transaction (refused, a 421 greeting) leaves its messages to the open ones. `per_minute`: messages started per
  *   minute, evenly spaced (never more than that many in any 60 s); default no limit. `timeout`: seconds for the
  *   whole call (more than 0, at most 3600); a message whose turn comes later is not sent and gets error kind
  *   'timeout' (transient); default: no overall limit. `transcripts`: which results keep their transcript,

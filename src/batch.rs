@@ -106,8 +106,13 @@ pub fn invalid_input(error: &UsageError) -> Json {
 struct Queue {
     messages: Vec<Option<Result<Outgoing, UsageError>>>,
     next: usize,
+    /// Messages handed back by a worker whose connection the server turned
+    /// away, for the workers that still have one.
+    again: Vec<usize>,
     started: u32,
     results: Vec<Json>,
+    /// Workers still running.
+    workers: usize,
 }
 
 /// When each message may start, and the end of the batch.
@@ -168,7 +173,7 @@ async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport,
     };
     let results = vec![Json::Null; messages.len()];
     let messages = messages.into_iter().map(Some).collect();
-    let queue = Arc::new(Mutex::new(Queue { messages, next: 0, started: 0, results }));
+    let queue = Arc::new(Mutex::new(Queue { messages, next: 0, again: Vec::new(), started: 0, results, workers }));
     let transport = Arc::new(transport.clone());
     // A current-thread runtime: the workers take turns on this thread,
     // each waiting on its own connection.
@@ -185,25 +190,40 @@ async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport,
 }
 
 /// Takes the next message until none is left, sending over one connection
-/// that it keeps open between messages; returns that connection.
+/// that it keeps open between messages; returns that connection. A worker
+/// whose new connection the server turns away (over its limit of
+/// connections from one client, say) hands its message back and stops while
+/// another worker still runs: the batch goes on over fewer connections.
 async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
     loop {
         // The index and the rate slot are taken together, so that slots go in message order.
         let (index, slot, message) = {
             let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
-            let index = q.next;
-            if index >= q.messages.len() {
-                break;
-            }
-            q.next += 1;
-            match q.messages[index].take().expect("each message is taken once") {
+            let (index, again) = match q.again.pop() {
+                Some(index) => (index, true),
+                None if q.next < q.messages.len() => {
+                    q.next += 1;
+                    (q.next - 1, false)
+                }
+                None => {
+                    q.workers -= 1;
+                    break;
+                }
+            };
+            match q.messages[index].take().expect("a message is taken by one worker at a time") {
                 Err(e) => {
                     q.results[index] = invalid_input(&e);
                     continue;
                 }
                 Ok(message) => {
-                    q.started += 1;
-                    (index, plan.slot(q.started - 1), message)
+                    // A message handed back had its slot already.
+                    let slot = if again {
+                        plan.start
+                    } else {
+                        q.started += 1;
+                        plan.slot(q.started - 1)
+                    };
+                    (index, slot, message)
                 }
             }
         };
@@ -213,9 +233,18 @@ async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: O
                 tokio::time::sleep_until(slot).await;
                 let deadline = Instant::now() + transport.timeout;
                 let deadline = plan.deadline.map_or(deadline, |d| d.min(deadline));
-                let (result, keep) = send::send_on(&transport, &message, conn.take(), true, deadline).await;
-                conn = keep;
-                result
+                let sent = send::send_on(&transport, &message, conn.take(), true, deadline).await;
+                conn = sent.conn;
+                if sent.turned_away {
+                    let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                    if q.workers > 1 {
+                        q.messages[index] = Some(Ok(message));
+                        q.again.push(index);
+                        q.workers -= 1;
+                        return None;
+                    }
+                }
+                sent.result
             }
         };
         if !plan.transcripts.keep(result["ok"] == Json::Bool(true)) {

@@ -44,22 +44,36 @@ pub fn send(message: &Outgoing, transport: &Transport) -> Result<Json, String> {
     pool::with_state(|state| {
         let pooled = if transport.pool { state.take(key) } else { None };
         let deadline = tokio::time::Instant::now() + transport.timeout;
-        let (result, keep) = state.runtime.block_on(send_on(transport, message, pooled, transport.pool, deadline));
-        if let Some(conn) = keep {
+        let sent = state.runtime.block_on(send_on(transport, message, pooled, transport.pool, deadline));
+        if let Some(conn) = sent.conn {
             state.give_back(key, conn);
         }
-        result
+        sent.result
     })
 }
 
+/// What [`send_on`] did with one message.
+pub struct Sent {
+    /// The result array.
+    pub result: Json,
+    /// With `keep_open`, the connection for the next message when it is still good.
+    pub conn: Option<Connection>,
+    /// The server turned a new connection away before any transaction (a
+    /// transient refusal of the connection or a 421 greeting, as a server
+    /// over its limit of connections from one client answers): the message
+    /// was not sent, and may go over another connection.
+    pub turned_away: bool,
+}
+
 /// Sends `message` over `conn` (an open connection of this transport) or a
-/// new one, by `deadline`; returns the result array and, with `keep_open`,
-/// the connection for the next message when it is still good.
-pub async fn send_on(transport: &Transport, message: &Outgoing, conn: Option<Connection>, keep_open: bool, deadline: tokio::time::Instant) -> (Json, Option<Connection>) {
+/// new one, by `deadline`.
+pub async fn send_on(transport: &Transport, message: &Outgoing, conn: Option<Connection>, keep_open: bool, deadline: tokio::time::Instant) -> Sent {
     let start = Instant::now();
     let mut t = Transcript::new(start);
-    let (outcome, keep) = attempt(transport, message, conn, keep_open, &mut t, deadline).await;
-    (finished(message, transport, outcome, &t, start), keep)
+    let (outcome, conn) = attempt(transport, message, conn, keep_open, &mut t, deadline).await;
+    let turned_away = !outcome.reused
+        && matches!(&outcome.result, Err(e) if e.is_transient() && matches!(e.stage, Stage::Connect | Stage::Greeting | Stage::Ehlo));
+    Sent { result: finished(message, transport, outcome, &t, start), conn, turned_away }
 }
 
 /// The result array of a message that was never sent, with `error` as the

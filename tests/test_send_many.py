@@ -204,3 +204,23 @@ def test_transcripts_option_keeps_memory_down(php, smtp_server, keep, sent_kept,
     assert (results[0]["transcript"] != []) is sent_kept
     assert (results[1]["transcript"] != []) is refused_kept
     assert subjects(server) == ["sent"]
+
+
+def test_connections_the_server_turns_away_leave_their_messages_to_the_others(php, smtp_server):
+    """A Postfix that takes two connections from one client (smtpd_client_connection_count_limit) answers the
+    third and fourth with a 421 greeting: their workers hand their messages back and stop, the two connections
+    carry everything, and no message fails."""
+    from harness.postfix import Postfix
+    upstream = smtp_server(pipelining=True)
+    # Clients in mynetworks are exempt from the limits unless the exceptions are emptied.
+    postfix = Postfix((upstream.host, upstream.port), settings={"smtpd_client_connection_count_limit": "2",
+                                                                "smtpd_client_event_limit_exceptions": ""})
+    try:
+        results, _ = send_many(php, numbered(12), transport_for(postfix), {"connections": 4})
+        log = postfix.log()
+    finally:
+        postfix.stop()
+    assert all(r["ok"] for r in results), [describe(r) for r in results if not r["ok"]]
+    assert sorted(subjects(upstream)) == sorted(f"message {i}" for i in range(12))
+    assert "Connection concurrency limit exceeded" in log, log
+    assert sum(not r["reused_connection"] for r in results) == 2
