@@ -212,8 +212,9 @@ def write_report(out_dir, results, growth, seconds, quick, load):
     lines = ["# rust-mail benchmark", "",
              f"Written by `./build.sh bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
              f"{os.cpu_count()} CPU cores, in {seconds / 60:.1f} minutes{' (--quick)' if quick else ''}; "
-             f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end (above the core count, other work "
-             "shared the machine and the fastest senders lost most). "
+             f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end"
+             + (" (above the core count: other work shared the machine, and the fastest senders lost most). "
+                if max(load) > (os.cpu_count() or 1) else ". ") +
              "Every figure comes from this one run against the same servers; every message was counted at smtp-sink.",
              "",
              "- **stock wp_mail()**: Debian's WordPress with PHPMailer's SMTP client, a new connection per mail "
