@@ -7,6 +7,8 @@
 #   ./build.sh rules    export the classifier's rules and verdict texts to wp-plugin/data/classifier.json (commit it)
 #   ./build.sh test     install what the tests need, build, run every test
 #   ./build.sh demo     WordPress on MariaDB + PHP-FPM with the plugin and a local SMTP server
+#   ./build.sh bench    install what it needs, build, benchmark against stock WordPress (a few minutes):
+#                       writes bench/results.md and bench/results.png (--quick: a tenth of the counts)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -24,6 +26,7 @@ PACKAGES=(
   postfix swaks libnet-ssleay-perl python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl
   mariadb-server wordpress nginx chromium nodejs
   valgrind wrk
+  dovecot-core python3-matplotlib
 )
 
 deps() {
@@ -110,6 +113,13 @@ run_tests() {
   RUST_MAIL_SO="$SO" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/
 }
 
+run_bench() {
+  deps
+  build
+  echo "== benchmark: stock wp_mail(), the plugin, rust_mail_send(), rust_mail_send_many(), smtp-source"
+  RUST_MAIL_SO="$SO" /usr/bin/python3 tests/bench/bench_report.py --out "$ROOT/bench" "$@"
+}
+
 case "${1:-}" in
   build)   build ;;
   rules)   rules ;;
@@ -117,5 +127,6 @@ case "${1:-}" in
   install) deps; install_ext ;;
   test)    run_tests ;;
   demo)    deps; install_ext; tests/harness/demo.sh ;;
-  *) echo "usage: $0 build|install|package|rules|test|demo" >&2; exit 2 ;;
+  bench)   shift; run_bench "$@" ;;
+  *) echo "usage: $0 build|install|package|rules|test|demo|bench" >&2; exit 2 ;;
 esac

@@ -37,8 +37,9 @@ class RustMailException extends \Exception {}
  *   host: string, port?: int, security?: 'none'|'starttls'|'opportunistic'|'tls',
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
  *   timeout?: int|float, tls_min_version?: '1.2'|'1.3', verify_peer?: bool, ca_file?: string,
- *   helo?: string, pool?: bool, allow_insecure_auth?: bool
- * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600.
+ *   helo?: string, pool?: bool, allow_insecure_auth?: bool, chunking?: bool
+ * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
+ *   `BDAT <n> LAST` (RFC 3030) instead of DATA when the server offers CHUNKING.
  * @return array{
  *   ok: bool, message_id: ?string, accepted: list<string>, rejected: array<string,string>,
  *   code: ?int, enhanced_code: ?string, reply: ?string,
@@ -55,6 +56,28 @@ class RustMailException extends \Exception {}
  * @throws RustMailException on a programming error in the arguments.
  */
 function rust_mail_send(array $message, array $transport): array {}
+
+/**
+ * Sends a list of messages over up to `connections` parallel connections of one transport (pooled ones first,
+ * when `pool` is on), each message exactly as rust_mail_send() sends it (BDAT, pipelining, refusals, RSET).
+ *
+ * @param array<array-key, array> $messages Each as rust_mail_send()'s $message. A message that cannot be read
+ *   (a missing field, header injection, an unreadable attachment, not an array) is not thrown: its result has
+ *   error kind 'invalid_input', cause 'invalid_input', stage 'input' and the text rust_mail_send() would have
+ *   thrown; the others are sent.
+ * @param array $transport As for rust_mail_send(); its `timeout` bounds each message. An invalid transport throws.
+ * @param array{connections?: int, per_minute?: int, timeout?: int|float, transcripts?: 'all'|'failed'|'none'}|null $options
+ *   `connections`: 1 to 32, default 4 (never more than there are messages); a connection the server turns away
+ *   before any transaction (refused, a 421 greeting) leaves its messages to the open ones. `per_minute`: messages started per
+ *   minute, evenly spaced (never more than that many in any 60 s); default no limit. `timeout`: seconds for the
+ *   whole call (more than 0, at most 3600); a message whose turn comes later is not sent and gets error kind
+ *   'timeout' (transient); default: no overall limit. `transcripts`: which results keep their transcript,
+ *   'all' (default), 'failed' or 'none' (an empty list): a transcript is most of a result's 5 to 7 KiB of memory.
+ * @return array<array-key, array> One result per message, under the keys of $messages and in their order, each
+ *   with the keys and meaning of rust_mail_send()'s result. A refused message never stops the others.
+ * @throws RustMailException on an invalid transport or options.
+ */
+function rust_mail_send_many(array $messages, array $transport, ?array $options = null): array {}
 
 /**
  * Walks a connection step by step (dns, sender_dns, tcp, greeting, ehlo,

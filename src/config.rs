@@ -86,11 +86,14 @@ pub struct Transport {
     pub helo: String,
     pub pool: bool,
     pub allow_insecure_auth: bool,
+    /// Send the message with `BDAT <n> LAST` (RFC 3030) when the server
+    /// offers CHUNKING; off, always DATA.
+    pub chunking: bool,
 }
 
 const TRANSPORT_KEYS: &[&str] = &[
     "host", "port", "security", "auth", "username", "password", "timeout", "tls_min_version", "verify_peer", "ca_file",
-    "helo", "pool", "allow_insecure_auth",
+    "helo", "pool", "allow_insecure_auth", "chunking",
 ];
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -210,6 +213,7 @@ impl Transport {
             helo,
             pool: f.bool("pool")?.unwrap_or(true),
             allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(false),
+            chunking: f.bool("chunking")?.unwrap_or(true),
         })
     }
 
@@ -264,8 +268,7 @@ mod tests {
     use super::*;
 
     fn transport(pairs: &[(&str, Value)]) -> Result<Transport, UsageError> {
-        let entries: Vec<_> = pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect();
-        Transport::from_value(&entries)
+        Transport::from_value(&crate::value::named(pairs))
     }
 
     #[test]

@@ -135,6 +135,8 @@ impl Stage {
             "MAIL" => Stage::MailFrom,
             "RCPT" => Stage::RcptTo,
             "DATA" => Stage::Data,
+            // BDAT's reply is the verdict on the message, as the reply after DATA's final dot.
+            "BDAT" => Stage::Message,
             "RSET" => Stage::Rset,
             _ => Stage::Quit,
         }

@@ -4,6 +4,7 @@
 use crate::config::Transport;
 use crate::error::UsageError;
 use crate::value::{Key, Value};
+use crate::batch::{self, BatchOptions};
 use crate::{diagnose, message, pool, send, VERSION};
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
@@ -110,6 +111,39 @@ pub fn rust_mail_send(message: &ZendHashTable, transport: &ZendHashTable) -> Php
     to_zval(&result)
 }
 
+/// Sends a list of messages over parallel connections of one transport.
+/// See php/rust_mail.stub.php. A message that cannot be read gets its
+/// error in its result; only a bad transport or bad options throw.
+#[php_function]
+#[php(optional = options)]
+pub fn rust_mail_send_many(messages: &ZendHashTable, transport: &ZendHashTable, options: Option<&ZendHashTable>) -> PhpResult<Zval> {
+    let transport = Transport::from_value(&entries(transport)?)?;
+    let options = BatchOptions::from_value(&options.map(entries).transpose()?.unwrap_or_default())?;
+    let mut keys = Vec::with_capacity(messages.len());
+    let mut outgoing = Vec::with_capacity(messages.len());
+    for (key, zval) in messages.iter() {
+        let parsed = match zval.dereference().array() {
+            Some(array) => entries(array).and_then(|e| message::from_value(&e)),
+            None => Err(crate::error::UsageError::new(format!("each message must be an array, got {:?}", zval.get_type()))),
+        };
+        keys.push(key);
+        outgoing.push(parsed);
+    }
+    let results = batch::send_many(outgoing, &transport, &options).map_err(PhpException::from_class::<RustMailException>)?;
+    // The results under the keys of $messages, in their order.
+    let mut array = ZendHashTable::new();
+    for (key, result) in keys.into_iter().zip(results) {
+        let value = to_zval(&result)?; // each result freed once converted
+        match key {
+            ArrayKey::Long(i) => array.insert_at_index(i, value)?,
+            key => array.insert(key, value)?,
+        }
+    }
+    let mut zval = Zval::new();
+    zval.set_hashtable(array);
+    Ok(zval)
+}
+
 /// Walks a connection step by step and says what is wrong and what to do.
 /// See php/rust_mail.stub.php.
 #[php_function]
@@ -159,6 +193,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
         .class::<RustMailException>()
         .function(wrap_function!(rust_mail_send))
+        .function(wrap_function!(rust_mail_send_many))
         .function(wrap_function!(rust_mail_diagnose))
         .function(wrap_function!(rust_mail_explain))
         .info_function(php_module_info)

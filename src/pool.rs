@@ -48,12 +48,18 @@ impl ProcessState {
         None
     }
 
-    pub fn give_back(&mut self, key: u64, mut conn: Connection) {
+    /// Keeps `conn` for the next send; returns it when this configuration
+    /// has [`MAX_IDLE_PER_KEY`] idle connections already (dropping it closes
+    /// the socket; a caller that can wait says QUIT first).
+    pub fn give_back(&mut self, key: u64, mut conn: Connection) -> Option<Connection> {
         self.evict_stale();
         conn.last_used = std::time::Instant::now();
         let idle = self.idle.entry(key).or_default();
         if idle.len() < MAX_IDLE_PER_KEY {
             idle.push(conn);
+            None
+        } else {
+            Some(conn)
         }
     }
 

@@ -7,6 +7,7 @@ use crate::error::{ErrorKind, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::smtp::client::Connection;
+use crate::smtp::data;
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, scrub, Transcript};
 use serde_json::{json, Map, Value as Json};
@@ -39,41 +40,76 @@ struct Outcome {
 
 /// Sends `message` and describes what happened as the result array.
 pub fn send(message: &Outgoing, transport: &Transport) -> Result<Json, String> {
-    let start = Instant::now();
-    let mut t = Transcript::new(start);
     let key = transport.pool_key();
-    let outcome = pool::with_state(|state| {
+    pool::with_state(|state| {
         let pooled = if transport.pool { state.take(key) } else { None };
-        let (outcome, keep) = state.runtime.block_on(attempt(transport, message, pooled, &mut t));
-        if let Some(conn) = keep {
+        let deadline = tokio::time::Instant::now() + transport.timeout;
+        let sent = state.runtime.block_on(send_on(transport, message, pooled, transport.pool, deadline));
+        if let Some(conn) = sent.conn {
             state.give_back(key, conn);
         }
-        outcome
-    })?;
-    let mut result = result_json(message, transport, outcome, &t, start);
+        sent.result
+    })
+}
+
+/// What [`send_on`] did with one message.
+pub struct Sent {
+    /// The result array.
+    pub result: Json,
+    /// With `keep_open`, the connection for the next message when it is still good.
+    pub conn: Option<Connection>,
+    /// The server turned a new connection away before any transaction (a
+    /// transient refusal of the connection or a 421 greeting, as a server
+    /// over its limit of connections from one client answers): the message
+    /// was not sent, and may go over another connection.
+    pub turned_away: bool,
+}
+
+/// Sends `message` over `conn` (an open connection of this transport) or a
+/// new one, by `deadline`.
+pub async fn send_on(transport: &Transport, message: &Outgoing, conn: Option<Connection>, keep_open: bool, deadline: tokio::time::Instant) -> Sent {
+    let start = Instant::now();
+    let mut t = Transcript::new(start);
+    let (outcome, conn) = attempt(transport, message, conn, keep_open, &mut t, deadline).await;
+    let turned_away = !outcome.reused
+        && matches!(&outcome.result, Err(e) if e.is_transient() && matches!(e.stage, Stage::Connect | Stage::Greeting | Stage::Ehlo));
+    Sent { result: finished(message, transport, outcome, &t, start), conn, turned_away }
+}
+
+/// The result array of a message that was never sent, with `error` as the
+/// reason (a batch whose time ran out before the message's turn).
+pub fn unsent(message: &Outgoing, transport: &Transport, error: SendError) -> Json {
+    let start = Instant::now();
+    let mut t = Transcript::new(start);
+    t.info(error.message.clone());
+    let outcome = Outcome { result: Err(error), progress: Progress::default(), timings: Timings::default(), reused: false };
+    finished(message, transport, outcome, &t, start)
+}
+
+fn finished(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
+    let mut result = result_json(message, transport, outcome, t, start);
     scrub_json(&mut result, &transport.secrets());
-    Ok(result)
+    result
 }
 
 /// Tries a pooled connection first; if the server had closed it, opens a new
 /// one without the caller ever seeing the dead one. Returns the connection
 /// to keep for the next send, if it is still good.
-async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Connection>, t: &mut Transcript) -> (Outcome, Option<Connection>) {
-    let deadline = tokio::time::Instant::now() + transport.timeout;
+async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Connection>, keep_open: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> (Outcome, Option<Connection>) {
     let mut timings = Timings::default();
 
     if let Some(mut conn) = pooled {
         t.info(format!("reusing the open connection to {}", conn.peer));
         let started = t.elapsed_ms();
         let mut progress = Progress::default();
-        let result = deliver(&mut conn, message, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
+        let result = deliver(&mut conn, message, transport.chunking, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
         match result {
             Err(e) if !progress.sender_accepted && is_dead_connection(&e) => {
                 t.info("the server had closed that connection; opening a new one");
             }
             result => {
                 timings.send = t.elapsed_ms() - started;
-                let keep = settle(conn, &result, transport.pool, t, deadline).await;
+                let keep = settle(conn, &result, keep_open, t, deadline).await;
                 return (Outcome { result, progress, timings, reused: true }, keep);
             }
         }
@@ -98,9 +134,9 @@ async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Conne
 
     let started = t.elapsed_ms();
     let mut progress = Progress::default();
-    let result = deliver(&mut conn, message, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
+    let result = deliver(&mut conn, message, transport.chunking, &mut progress, t, deadline).await.map_err(|e| with_size(e, &conn));
     timings.send = t.elapsed_ms() - started;
-    let keep = settle(conn, &result, transport.pool, t, deadline).await;
+    let keep = settle(conn, &result, keep_open, t, deadline).await;
     (Outcome { result, progress, timings, reused: false }, keep)
 }
 
@@ -122,7 +158,7 @@ fn is_dead_connection(e: &SendError) -> bool {
 
 /// After a transaction: keep the connection for the next send when pooling
 /// and the session is in a clean state, otherwise say QUIT.
-async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> Option<Connection> {
+async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> Option<Connection> {
     let reusable = match result {
         Ok(()) => true,
         // A refused MAIL, RCPT or DATA leaves the session open; RSET
@@ -130,11 +166,11 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool
         Err(e) if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
             && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
         {
-            pool && conn.command("RSET", t, deadline).await.is_ok_and(|r| r.code == 250)
+            keep_open && conn.command("RSET", t, deadline).await.is_ok_and(|r| r.code == 250)
         }
         Err(_) => false,
     };
-    if pool && reusable {
+    if keep_open && reusable {
         Some(conn)
     } else {
         conn.quit(t, deadline).await;
@@ -142,14 +178,17 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, pool: bool
     }
 }
 
-/// One mail transaction: MAIL FROM, RCPT TO for each recipient, DATA.
+/// One mail transaction: MAIL FROM, RCPT TO for each recipient, then the
+/// message: `BDAT <n> LAST` with the message right behind it when the
+/// server offers CHUNKING (RFC 3030) and `chunking` is on, else DATA.
 ///
 /// A server that offers PIPELINING (RFC 2920) gets all of them in one write
 /// and answers in order: one round trip instead of one per command, which is
-/// most of a send's time on a distant server. Without it, each command waits
-/// for its reply, and the transaction stops at the first reply that makes
-/// the rest pointless.
-async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
+/// most of a send's time on a distant server; with BDAT the message goes in
+/// that same write, so a warm connection needs one round trip per mail.
+/// Without PIPELINING, each command waits for its reply, and the
+/// transaction stops at the first reply that makes the rest pointless.
+async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
     let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
     let mut parameters = String::new();
     let non_ascii_address = !from.is_ascii() || message.recipients.iter().any(|r| !AsRef::<str>::as_ref(r).is_ascii());
@@ -161,26 +200,30 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
     }
     let mut commands = vec![format!("MAIL FROM:<{from}>{parameters}")];
     commands.extend(message.recipients.iter().map(|r| format!("RCPT TO:<{r}>")));
-    commands.push("DATA".to_string());
+    // With BDAT the chunk follows the last command in the same write.
+    let chunked = chunking && conn.capabilities.has("CHUNKING");
+    let chunk = if chunked { data::chunk(&message.data) } else { Vec::new() };
+    commands.push(if chunked { format!("BDAT {} LAST", chunk.len()) } else { "DATA".to_string() });
 
     let pipelined = conn.capabilities.has("PIPELINING");
     if pipelined {
         let lines: Vec<&str> = commands.iter().map(String::as_str).collect();
-        conn.write_lines(&lines, false, t, deadline).await?;
+        conn.write_lines_and_chunk(&lines, &chunk, t, deadline).await?;
     }
     let mut replies: Vec<Reply> = Vec::with_capacity(commands.len());
-    for command in &commands {
+    for (i, command) in commands.iter().enumerate() {
         if !pipelined {
             if rest_is_pointless(&replies, commands.len()) {
                 break;
             }
-            conn.write_line(command, false, t, deadline).await?;
+            let last = i + 1 == commands.len();
+            conn.write_lines_and_chunk(&[command], if last { &chunk } else { &[] }, t, deadline).await?;
         }
-        let verb = command.split([' ', ':']).next().unwrap_or("");
-        replies.push(conn.read_reply(t, deadline, Stage::of_command(verb)).await?);
+        replies.push(conn.read_reply(t, deadline, Stage::of_command(command)).await?);
     }
 
-    let data_reply = (replies.len() == commands.len()).then(|| replies.pop()).flatten();
+    // The reply to DATA (a 354 to go on) or to BDAT (the verdict on the message).
+    let final_reply = (replies.len() == commands.len()).then(|| replies.pop()).flatten();
     let mut replies = replies.into_iter();
     let mail = replies.next().expect("MAIL FROM always gets a reply");
     progress.last_reply = Some(mail.clone());
@@ -204,19 +247,22 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, progress: &mut Progr
     if let Some(error) = refused {
         // A pipelined DATA that a server accepted all the same is ended with
         // an empty message, which has no recipient to go to, so that the
-        // session stays in step.
-        if data_reply.is_some_and(|r| r.code == 354) {
+        // session stays in step. A pipelined BDAT chunk was read and
+        // dropped by the server already (RFC 3030 section 3).
+        if !chunked && final_reply.is_some_and(|r| r.code == 354) {
             conn.send_data(b"", t, deadline).await?;
         }
         return Err(error);
     }
 
-    let reply = data_reply.expect("DATA was sent once a recipient was accepted");
-    progress.last_reply = Some(reply.clone());
-    if reply.code != 354 {
-        return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply));
+    let mut reply = final_reply.expect("DATA or BDAT was sent once a recipient was accepted");
+    if !chunked {
+        progress.last_reply = Some(reply.clone());
+        if reply.code != 354 {
+            return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply));
+        }
+        reply = conn.send_data(&message.data, t, deadline).await?;
     }
-    let reply = conn.send_data(&message.data, t, deadline).await?;
     progress.last_reply = Some(reply.clone());
     if !reply.is_positive() {
         return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "the server refused the message", reply));

@@ -229,12 +229,18 @@ pub fn split_commas(s: &str) -> Vec<String> {
     items.into_iter().map(|i| i.trim().to_string()).filter(|i| !i.is_empty()).collect()
 }
 
+/// `name => value` entries, as a PHP array with string keys arrives: for tests.
+#[cfg(test)]
+pub fn named(pairs: &[(&str, Value)]) -> Vec<(Key, Value)> {
+    pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, Value)]) -> Vec<(Key, Value)> {
-        pairs.iter().map(|(k, v)| (Key::Name(k.to_string()), v.clone())).collect()
+        named(pairs)
     }
 
     #[test]

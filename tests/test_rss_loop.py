@@ -83,3 +83,38 @@ def test_rss_stays_flat_over_100000_calls(php, smtp_sink, capsys):
               f"{smtp_sink.counts()['sess']} sessions) in {elapsed:.1f} s; "
               f"VmRSS after warm-up {rss[0]} KiB, at the end {rss[-1]} KiB, checkpoints {rss}")
     assert growth < MAX_GROWTH_KIB, f"RSS grew by {growth} KiB after the warm-up: {rss}"
+
+
+BATCH_LOOP = """
+$transport = ['host' => '127.0.0.1', 'port' => %(port)d, 'security' => 'none', 'timeout' => 10];
+$message = ['from' => 'Loop <loop@example.com>', 'to' => 'a@example.com', 'subject' => 'batch',
+            'text' => str_repeat("a line of text\\n", 20)];
+$batch = array_fill(0, %(size)d, $message);
+$batch[7] = ['to' => 'not an address'] + $message;   // one invalid_input result in each batch
+$rss = [];
+$sent = 0;
+for ($i = 1; $i <= %(batches)d; $i++) {
+    foreach (rust_mail_send_many($batch, $transport, ['connections' => 4]) as $result) {
+        $sent += $result['ok'] ? 1 : 0;
+    }
+    if ($i >= %(warm_up)d) {
+        preg_match('/^VmRSS:\\s+(\\d+) kB/m', file_get_contents('/proc/self/status'), $m);
+        $rss[] = (int) $m[1];
+    }
+}
+harness_print(['sent' => $sent, 'rss' => $rss]);
+"""
+
+
+def test_rss_stays_flat_over_100000_messages_in_batches(php, smtp_sink):
+    """100 calls of rust_mail_send_many() with 1,000 messages each: after ten batches, resident memory stays flat
+    (each batch's messages, results and connections are freed or pooled, not kept)."""
+    batches, size = 100, 1000
+    answer = php.run(BATCH_LOOP % {"port": smtp_sink.port, "batches": batches, "size": size, "warm_up": 10},
+                     timeout=600).json()
+    assert answer["sent"] == batches * (size - 1)
+    time.sleep(0.3)
+    assert smtp_sink.counts()["mesg"] == answer["sent"]
+    assert smtp_sink.counts()["sess"] == 4   # the pooled connections carry every batch
+    growth = max(answer["rss"]) - answer["rss"][0]
+    assert growth < MAX_GROWTH_KIB, f"VmRSS grew {growth} KiB over {batches - 10} batches: {answer['rss']}"

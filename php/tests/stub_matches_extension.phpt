@@ -32,5 +32,6 @@ bool(true)
 rust_mail_diagnose: same
 rust_mail_explain: same
 rust_mail_send: same
+rust_mail_send_many: same
 string(9) "Exception"
 bool(true)

@@ -1,4 +1,5 @@
-//! The message as it goes on the wire after DATA (RFC 5321 section 4.5.2).
+//! The message as it goes on the wire: after DATA (RFC 5321 section 4.5.2),
+//! or as the one chunk of `BDAT <n> LAST` (RFC 3030).
 
 /// Every line ended by CRLF, a "." added to each line that starts with one,
 /// and the terminating ".".
@@ -9,33 +10,47 @@
 /// what follows is read as a second message nobody checked (SMTP smuggling).
 /// Normalised, every receiver sees the same lines, and each dot-stuffed.
 pub fn on_the_wire(message: &[u8]) -> Vec<u8> {
+    let mut wire = canonical(message, true);
+    wire.extend_from_slice(b".\r\n");
+    wire
+}
+
+/// The chunk for `BDAT <n> LAST`: the same lines as after DATA, each ended
+/// by CRLF, but no dot-stuffing and no terminator, since the length ends
+/// the chunk (RFC 3030 section 2). The receiver sees the same message
+/// either way.
+pub fn chunk(message: &[u8]) -> Vec<u8> {
+    canonical(message, false)
+}
+
+/// Every line ended by CRLF (bare CR and bare LF included), the last one
+/// too; with `stuff_dots`, a "." added to each line that starts with one.
+fn canonical(message: &[u8], stuff_dots: bool) -> Vec<u8> {
     let mut wire = Vec::with_capacity(message.len() + message.len() / 64 + 8);
     let mut at_line_start = true;
-    let mut bytes = message.iter().copied().peekable();
-    while let Some(byte) = bytes.next() {
-        match byte {
-            b'\r' | b'\n' => {
-                if byte == b'\r' {
-                    bytes.next_if_eq(&b'\n');
-                }
-                wire.extend_from_slice(b"\r\n");
-                at_line_start = true;
-            }
-            _ => {
-                if at_line_start && byte == b'.' {
-                    wire.push(b'.');
-                }
-                wire.push(byte);
-                at_line_start = false;
-            }
+    let mut rest = message;
+    // Line by line, each line's bytes copied at once: the message can be megabytes.
+    while !rest.is_empty() {
+        if stuff_dots && at_line_start && rest[0] == b'.' {
+            wire.push(b'.');
         }
+        let Some(end) = memchr::memchr2(b'\r', b'\n', rest) else {
+            wire.extend_from_slice(rest);
+            at_line_start = false;
+            break;
+        };
+        wire.extend_from_slice(&rest[..end]);
+        wire.extend_from_slice(b"\r\n");
+        // A CR right before an LF is one line end; any other CR or LF is one of its own.
+        let crlf = rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n');
+        rest = &rest[end + if crlf { 2 } else { 1 }..];
+        at_line_start = true;
     }
     // The terminator must start a line of its own; an empty message is one
     // empty line.
     if !at_line_start || message.is_empty() {
         wire.extend_from_slice(b"\r\n");
     }
-    wire.extend_from_slice(b".\r\n");
     wire
 }
 
@@ -57,6 +72,17 @@ mod tests {
     #[test]
     fn leading_dots_are_doubled() {
         assert_eq!(wire(".a\r\n..b\r\nc.d\r\n.\r\n"), "..a\r\n...b\r\nc.d\r\n..\r\n.\r\n");
+    }
+
+    #[test]
+    fn a_chunk_has_the_same_lines_without_stuffing_or_terminator() {
+        let chunk = |m: &str| String::from_utf8(chunk(m.as_bytes())).unwrap();
+        assert_eq!(chunk(".a\r\n..b\nc\rd"), ".a\r\n..b\r\nc\r\nd\r\n");
+        assert_eq!(chunk("a\r\n.\r\n"), "a\r\n.\r\n");
+        assert_eq!(chunk(""), "\r\n");
+        // Unstuffed, the DATA form is the chunk plus the terminator.
+        let message = "Subject: x\r\n\r\nbody\nmore";
+        assert_eq!(wire(message), format!("{}.\r\n", chunk(message)));
     }
 
     /// The sequences of the SMTP smuggling research (SEC Consult, 2023): each

@@ -11,6 +11,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -30,6 +31,7 @@ class ReceivedMessage:
     message: email.message.EmailMessage
     tls: bool            # whether the session was encrypted when DATA completed
     auth_user: str       # the authenticated user, or None
+    at: float = 0.0      # time.monotonic() when the message was accepted
 
 
 @dataclass
@@ -123,7 +125,7 @@ class ScriptedHandler:
             # The parsed view uses LF line ends (as a mailbox would store it), so get_content()
             # compares naturally; byte-exact checks use .raw.
             message=email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default),
-            tls=smtp.is_encrypted(), auth_user=session.auth_data))
+            tls=smtp.is_encrypted(), auth_user=session.auth_data, at=time.monotonic()))
         return f"250 2.0.0 Ok: queued as {len(self.server.messages)}"
 
     def authenticate(self, smtp, session, envelope, mechanism, auth_data: LoginPassword):
@@ -217,6 +219,7 @@ class SmtpTestServer:
         self.auth_attempts = []
         self.session_log = []
         self.connections = 0
+        self.most_open = 0   # the most connections open at once
         self._open = set()
         self.handler = ScriptedHandler(self)
         self._tls_context = self._make_tls_context(certs) if config.tls != "none" else None
@@ -271,6 +274,7 @@ class SmtpTestServer:
     def _opened(self, protocol):
         self.connections += 1
         self._open.add(protocol)
+        self.most_open = max(self.most_open, len(self._open))
         self.session_log.append(f"-- connection {self.connections} opened")
 
     def _closed(self, protocol):

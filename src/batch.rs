@@ -1,0 +1,296 @@
+//! `rust_mail_send_many()`: a list of messages over up to `connections`
+//! parallel connections of one transport, at most `per_minute` started a
+//! minute, all within `timeout`. Each message is sent exactly as
+//! `rust_mail_send()` sends it and gets the same result array, in order.
+
+use crate::config::Transport;
+use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
+use crate::message::Outgoing;
+use crate::pool;
+use crate::send;
+use crate::smtp::client::Connection;
+use crate::smtp::transcript::Transcript;
+use crate::value::{Fields, Key, Value};
+use serde_json::{json, Value as Json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Most parallel connections one call opens.
+pub const MAX_CONNECTIONS: i64 = 32;
+pub const DEFAULT_CONNECTIONS: usize = 4;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOptions {
+    pub connections: usize,
+    /// Messages started per minute, evenly spaced: never more than this in
+    /// any 60 seconds.
+    pub per_minute: Option<u32>,
+    /// For the whole call; `None`: each message has the transport's timeout
+    /// and the batch as long as it takes.
+    pub timeout: Option<Duration>,
+    /// Which results keep their transcript: a transcript is most of a
+    /// result's memory (some KiB in PHP), which a long batch multiplies.
+    pub transcripts: Transcripts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transcripts {
+    All,
+    Failed,
+    None,
+}
+
+impl Transcripts {
+    /// Whether a result keeps its transcript.
+    fn keep(self, ok: bool) -> bool {
+        match self {
+            Transcripts::All => true,
+            Transcripts::Failed => !ok,
+            Transcripts::None => false,
+        }
+    }
+}
+
+impl BatchOptions {
+    pub fn from_value(entries: &[(Key, Value)]) -> Result<BatchOptions, UsageError> {
+        let f = Fields::new("options", entries, &["connections", "per_minute", "timeout", "transcripts"])?;
+        let connections = match f.int("connections")? {
+            None => DEFAULT_CONNECTIONS,
+            Some(n) if (1..=MAX_CONNECTIONS).contains(&n) => n as usize,
+            Some(n) => return Err(UsageError::new(format!("{} must be between 1 and {MAX_CONNECTIONS}, got {n}", f.path("connections")))),
+        };
+        let per_minute = match f.int("per_minute")? {
+            None => None,
+            Some(n) if (1..=i64::from(u32::MAX)).contains(&n) => Some(n as u32),
+            Some(n) => return Err(UsageError::new(format!("{} must be a positive number of messages, got {n}", f.path("per_minute")))),
+        };
+        let transcripts = match f.choice("transcripts", &["all", "failed", "none"])? {
+            Some("failed") => Transcripts::Failed,
+            Some("none") => Transcripts::None,
+            _ => Transcripts::All,
+        };
+        Ok(BatchOptions { connections, per_minute, timeout: f.seconds("timeout")?.map(Duration::from_secs_f64), transcripts })
+    }
+}
+
+/// The result array of a message that could not be read: the same keys as
+/// a send's, with error kind `invalid_input` and the exception's text that
+/// `rust_mail_send()` would have thrown. Nothing was sent.
+pub fn invalid_input(error: &UsageError) -> Json {
+    json!({
+        "ok": false,
+        "message_id": null,
+        "accepted": [],
+        "rejected": {},
+        "code": null,
+        "enhanced_code": null,
+        "reply": null,
+        "error": {
+            "kind": "invalid_input",
+            "message": error.0,
+            "transient": false,
+            "cause": "invalid_input",
+            "stage": "input",
+            "advice": [format!("Fix this message and send it again: {}. Nothing was sent.", error.0)],
+        },
+        "transcript": [],
+        "timings": {"connect": 0.0, "tls": 0.0, "auth": 0.0, "send": 0.0, "total": 0.0},
+        "reused_connection": false,
+    })
+}
+
+/// What the workers share: the messages not yet taken (each is dropped once
+/// sent, so a long batch does not hold every message to the end), the next
+/// to take, how many have been started (for the rate), and the results.
+struct Queue {
+    messages: Vec<Option<Result<Outgoing, UsageError>>>,
+    next: usize,
+    /// Messages handed back by a worker whose connection the server turned
+    /// away, for the workers that still have one.
+    again: Vec<usize>,
+    started: u32,
+    results: Vec<Json>,
+    /// Workers still running.
+    workers: usize,
+}
+
+/// When each message may start, and the end of the batch.
+#[derive(Clone, Copy)]
+struct Plan {
+    start: Instant,
+    interval: Option<Duration>,
+    deadline: Option<Instant>,
+    transcripts: Transcripts,
+}
+
+impl Plan {
+    /// The earliest start of the `n`th message sent (0-based).
+    fn slot(&self, n: u32) -> Instant {
+        match self.interval {
+            Some(interval) => self.start + interval * n,
+            None => self.start,
+        }
+    }
+}
+
+/// Sends every message; one result per message, in the order given.
+pub fn send_many(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport, options: &BatchOptions) -> Result<Vec<Json>, String> {
+    let key = transport.pool_key();
+    // At least one worker, which also reports messages that cannot be read when no message can.
+    let workers = options.connections.min(messages.iter().filter(|m| m.is_ok()).count()).max(1);
+    pool::with_state(|state| {
+        let pooled: Vec<Connection> = if transport.pool { (0..workers).map_while(|_| state.take(key)).collect() } else { Vec::new() };
+        let (results, open) = state.runtime.block_on(run(messages, transport, options, workers, pooled))?;
+        let mut extra = Vec::new();
+        for conn in open {
+            if transport.pool {
+                extra.extend(state.give_back(key, conn));
+            } else {
+                extra.push(conn);
+            }
+        }
+        // Connections the pool has no room for (or with pool off) say QUIT.
+        state.runtime.block_on(async {
+            let deadline = Instant::now() + Duration::from_millis(500);
+            for conn in extra {
+                conn.quit(&mut Transcript::new(std::time::Instant::now()), deadline).await;
+            }
+        });
+        Ok(results)
+    })?
+}
+
+type Finished = (Vec<Json>, Vec<Connection>);
+
+async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport, options: &BatchOptions, workers: usize, mut pooled: Vec<Connection>) -> Result<Finished, String> {
+    let start = Instant::now();
+    let plan = Plan {
+        start,
+        interval: options.per_minute.map(|n| Duration::from_secs(60) / n),
+        deadline: options.timeout.map(|t| start + t),
+        transcripts: options.transcripts,
+    };
+    let results = vec![Json::Null; messages.len()];
+    let messages = messages.into_iter().map(Some).collect();
+    let queue = Arc::new(Mutex::new(Queue { messages, next: 0, again: Vec::new(), started: 0, results, workers }));
+    let transport = Arc::new(transport.clone());
+    // A current-thread runtime: the workers take turns on this thread,
+    // each waiting on its own connection.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        tasks.spawn(worker(queue.clone(), transport.clone(), pooled.pop(), plan));
+    }
+    let mut open = pooled; // idle connections no worker needed
+    while let Some(done) = tasks.join_next().await {
+        open.extend(done.map_err(|e| format!("a send_many worker failed: {e}"))?);
+    }
+    let results = std::mem::take(&mut queue.lock().unwrap_or_else(|e| e.into_inner()).results);
+    Ok((results, open))
+}
+
+/// Takes the next message until none is left, sending over one connection
+/// that it keeps open between messages; returns that connection. A worker
+/// whose new connection the server turns away (over its limit of
+/// connections from one client, say) hands its message back and stops while
+/// another worker still runs: the batch goes on over fewer connections.
+async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
+    loop {
+        // The index and the rate slot are taken together, so that slots go in message order.
+        let (index, slot, message) = {
+            let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+            let (index, again) = match q.again.pop() {
+                Some(index) => (index, true),
+                None if q.next < q.messages.len() => {
+                    q.next += 1;
+                    (q.next - 1, false)
+                }
+                None => {
+                    q.workers -= 1;
+                    break;
+                }
+            };
+            match q.messages[index].take().expect("a message is taken by one worker at a time") {
+                Err(e) => {
+                    q.results[index] = invalid_input(&e);
+                    continue;
+                }
+                Ok(message) => {
+                    // A message handed back had its slot already.
+                    let slot = if again {
+                        plan.start
+                    } else {
+                        q.started += 1;
+                        plan.slot(q.started - 1)
+                    };
+                    (index, slot, message)
+                }
+            }
+        };
+        let mut result = match plan.deadline {
+            Some(deadline) if slot >= deadline || Instant::now() >= deadline => send::unsent(&message, &transport, out_of_time(&plan, slot)),
+            _ => {
+                tokio::time::sleep_until(slot).await;
+                let deadline = Instant::now() + transport.timeout;
+                let deadline = plan.deadline.map_or(deadline, |d| d.min(deadline));
+                let sent = send::send_on(&transport, &message, conn.take(), true, deadline).await;
+                conn = sent.conn;
+                if sent.turned_away {
+                    let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                    if q.workers > 1 {
+                        q.messages[index] = Some(Ok(message));
+                        q.again.push(index);
+                        q.workers -= 1;
+                        return None;
+                    }
+                }
+                sent.result
+            }
+        };
+        if !plan.transcripts.keep(result["ok"] == Json::Bool(true)) {
+            result["transcript"] = json!([]);
+        }
+        queue.lock().unwrap_or_else(|e| e.into_inner()).results[index] = result;
+    }
+    conn
+}
+
+fn out_of_time(plan: &Plan, slot: Instant) -> SendError {
+    let total = plan.deadline.map(|d| (d - plan.start).as_secs_f64()).unwrap_or_default();
+    let why = if slot > plan.start && plan.interval.is_some() {
+        format!("not sent: its turn under the per_minute rate came after the batch's timeout of {total} s")
+    } else {
+        format!("not sent: the batch's timeout of {total} s ran out before its turn")
+    };
+    SendError::new(ErrorKind::Timeout, Stage::Connect, Problem::Timeout, why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(pairs: &[(&str, Value)]) -> Result<BatchOptions, UsageError> {
+        BatchOptions::from_value(&crate::value::named(pairs))
+    }
+
+    #[test]
+    fn options_default_and_refuse_what_makes_no_sense() {
+        assert_eq!(options(&[]).unwrap(), BatchOptions { connections: 4, per_minute: None, timeout: None, transcripts: Transcripts::All });
+        assert_eq!(options(&[("transcripts", Value::str("failed"))]).unwrap().transcripts, Transcripts::Failed);
+        let o = options(&[("connections", Value::Int(8)), ("per_minute", Value::Int(600)), ("timeout", Value::Int(20))]).unwrap();
+        assert_eq!((o.connections, o.per_minute, o.timeout), (8, Some(600), Some(Duration::from_secs(20))));
+        assert_eq!(options(&[("connections", Value::Int(0))]).unwrap_err().0, "$options['connections'] must be between 1 and 32, got 0");
+        assert_eq!(options(&[("per_minute", Value::Int(-5))]).unwrap_err().0, "$options['per_minute'] must be a positive number of messages, got -5");
+        assert!(options(&[("conections", Value::Int(2))]).unwrap_err().0.contains("conections"));
+    }
+
+    #[test]
+    fn slots_are_evenly_spaced_from_the_start() {
+        let start = Instant::now();
+        let plan = Plan { start, interval: Some(Duration::from_secs(60) / 120), deadline: None, transcripts: Transcripts::All };
+        assert_eq!(plan.slot(0), start);
+        assert_eq!(plan.slot(3), start + Duration::from_millis(1500));
+        let unlimited = Plan { interval: None, ..plan };
+        assert_eq!(unlimited.slot(1000), start);
+    }
+}

@@ -1,0 +1,358 @@
+"""The benchmark behind `./build.sh bench`: one run, one machine, the same servers; writes bench/results.md and
+bench/results.png.
+
+    RUST_MAIL_SO=target/release/librust_mail.so /usr/bin/python3 tests/bench/bench_report.py [--out DIR] [--quick]
+
+Senders: stock WordPress wp_mail() (PHPMailer, a new connection per mail, the extension not loaded), wp_mail()
+through the plugin (immediate delivery), rust_mail_send() in a loop (pooled), rust_mail_send_many() (4
+connections), and Postfix's smtp-source (-d, one and four sessions) as the reference where it can go (no TLS).
+Servers: Postfix's smtp-sink on loopback; a private Postfix with STARTTLS and AUTH through Dovecot SASL (it queues
+each message, then relays it to the same smtp-sink); each also behind a delay proxy adding 10 ms each
+way (a 20 ms round trip). Sizes 2 KB, 100 KB, 10 MB. Every PHP sender runs in a WordPress CLI process (wp-load.php
+first, outside the timed loop), so peak RSS compares like with like. Every message is counted at smtp-sink.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS / "wp"))
+
+from harness.certs import CertificateSet  # noqa: E402
+from harness.delayproxy import DelayProxy  # noqa: E402
+from harness.php import extension_path  # noqa: E402
+from harness.postfix import Dovecot, Postfix  # noqa: E402
+from harness.sink import SmtpSink, find_smtp_sink  # noqa: E402
+from wpstack import WpStack  # noqa: E402
+
+USER, PASSWORD = "bench", "bench-Pa55word"
+SIZES = {"2 KB": 2 * 1024, "100 KB": 100 * 1024, "10 MB": 10 * 1024 * 1024}
+SENDERS = ["stock wp_mail()", "wp_mail() + plugin", "rust_mail_send()", "rust_mail_send_many()",
+           "rust_mail_send_many(), raw", "smtp-source -d", "smtp-source -d -s 4"]
+STOCK = SENDERS[0]
+SCENARIOS = ["loopback, smtp-sink", "loopback, Postfix STARTTLS+AUTH", "20 ms RTT, smtp-sink",
+             "20 ms RTT, Postfix STARTTLS+AUTH"]
+
+# Messages per cell, in the order of SENDERS: (size, 20 ms away?) -> counts. Scaled so that each cell takes seconds,
+# not minutes, and the default run stays under ten minutes: slow senders get fewer mails, 10 MB cells a handful.
+COUNTS = {
+    ("2 KB", False): (100, 500, 2000, 5000, 5000, 2000, 5000),
+    ("100 KB", False): (50, 200, 500, 1000, 1000, 500, 1000),
+    ("10 MB", False): (3, 5, 5, 8, 8, 5, 8),
+    ("2 KB", True): (20, 60, 100, 400, 400, 100, 400),
+    ("100 KB", True): (10, 30, 50, 200, 200, 50, 200),
+    ("10 MB", True): (2, 3, 3, 4, 4, 3, 4),
+}
+GROWTH_COUNTS = [100, 1000, 10000]
+
+# One PHP loop for every PHP sender; prints wall time, per-mail latencies, CPU and peak RSS.
+PHP_LOOP = r"""
+$mode = %(mode)s; $count = %(count)d; $size = %(size)d;
+$transport = json_decode(%(transport)s, true);
+$line = str_repeat('All work and no play makes a benchmark. ', 2) . "\n";
+$body = substr(str_repeat($line, intdiv($size, strlen($line)) + 1), 0, $size);
+$message = ['from' => 'Bench <bench@example.com>', 'to' => 'sink@example.com', 'subject' => 'benchmark', 'text' => $body];
+if ($mode === 'many_raw') {
+    // Composed beforehand, as the plugin and an outbox hand messages over.
+    $message = ['raw' => "From: Bench <bench@example.com>\r\nTo: sink@example.com\r\nSubject: benchmark\r\n"
+                         . "Content-Type: text/plain; charset=UTF-8\r\n\r\n" . str_replace("\n", "\r\n", $body),
+                'envelope' => ['from' => 'bench@example.com', 'to' => ['sink@example.com']]];
+}
+add_action('wp_mail_failed', function ($e) { fwrite(STDERR, 'wp_mail failed: ' . $e->get_error_message() . "\n"); exit(1); });
+$fail = function ($r) { fwrite(STDERR, json_encode($r['error']) . "\n"); exit(1); };
+$lat = [];
+gc_collect_cycles();
+$r0 = getrusage(); $t0 = hrtime(true);
+if ($mode === 'many' || $mode === 'many_raw') {
+    $results = rust_mail_send_many(array_fill(0, $count, $message), $transport, ['connections' => 4]);
+    foreach ($results as $r) { if (!$r['ok']) { $fail($r); } $lat[] = $r['timings']['total']; }
+} else {
+    for ($i = 0; $i < $count; $i++) {
+        $s = hrtime(true);
+        if ($mode === 'send') {
+            $r = rust_mail_send($message, $transport);
+            if (!$r['ok']) { $fail($r); }
+        } elseif (!wp_mail('sink@example.com', 'benchmark', $body, ['From: Bench <bench@example.com>'])) {
+            fwrite(STDERR, "wp_mail returned false\n"); exit(1);
+        }
+        $lat[] = (hrtime(true) - $s) / 1e6;
+    }
+}
+$wall = (hrtime(true) - $t0) / 1e9; $r1 = getrusage();
+$cpu = 0;
+foreach (['ru_utime', 'ru_stime'] as $k) {
+    $cpu += ($r1["$k.tv_sec"] - $r0["$k.tv_sec"]) * 1e6 + ($r1["$k.tv_usec"] - $r0["$k.tv_usec"]);
+}
+preg_match('/VmHWM:\s+(\d+)/', file_get_contents('/proc/self/status'), $m);
+out(['wall' => $wall, 'lat' => $lat, 'cpu_us' => $cpu, 'rss_kib' => (int) $m[1]]);
+"""
+
+
+class Servers:
+    """smtp-sink, the Postfix+Dovecot in front of it, and a delay proxy in front of each."""
+
+    def __init__(self, certs):
+        self.sink = SmtpSink()
+        self.dovecot = Dovecot({USER: PASSWORD})
+        self.postfix = Postfix((self.sink.host, self.sink.port), certs=certs, sasl=self.dovecot, queue=True)
+        self.proxies = {name: DelayProxy(server.host, server.port, 0.010)
+                        for name, server in (("sink", self.sink), ("postfix", self.postfix))}
+
+    def target(self, scenario):
+        """(port, tls+auth?) of a scenario."""
+        tls = "Postfix" in scenario
+        server = self.postfix if tls else self.sink
+        if scenario.startswith("20 ms"):
+            return self.proxies["postfix" if tls else "sink"].port, tls
+        return server.port, tls
+
+    def stop(self):
+        for proxy in self.proxies.values():
+            proxy.stop()
+        self.postfix.stop()
+        self.dovecot.stop()
+        self.sink.stop()
+
+
+def summary(wall, count, lat, cpu_us, rss_kib):
+    lat = sorted(lat)
+    return {
+        "count": count, "wall": wall, "mails_s": count / wall if wall else None,
+        "median_ms": statistics.median(lat) if lat else None,
+        "p99_ms": lat[max(0, int(len(lat) * 0.99 + 0.5) - 1)] if lat else None,
+        "cpu_ms": cpu_us / 1000 / count, "rss_mib": rss_kib / 1024,
+    }
+
+
+class Bench:
+    def __init__(self, stack, servers, ca_file):
+        self.stack, self.servers, self.ca_file = stack, servers, ca_file
+
+    def delivered(self, before, count):
+        deadline = time.monotonic() + 180  # Postfix relays from its queue after its 250
+        while time.monotonic() < deadline:
+            got = self.servers.sink.counts()["mesg"] - before
+            if got >= count:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"smtp-sink received {got} of {count} messages")
+
+    def transport(self, port, tls):
+        transport = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 120}
+        if tls:
+            transport.update(security="starttls", username=USER, password=PASSWORD, ca_file=self.ca_file)
+        return transport
+
+    def php_sender(self, sender, port, tls, size, count):
+        stack = self.stack
+        if sender == STOCK:
+            constants = {"RUST_MAIL_TEST_BASELINE_PORT": port}
+            if tls:
+                constants.update(RUST_MAIL_TEST_BASELINE_USER=USER, RUST_MAIL_TEST_BASELINE_PASSWORD=PASSWORD)
+            stack.set_constants(constants)
+        else:
+            stack.clear_constants()
+            if tls:
+                stack.set_settings(port=port, security="starttls", auth="plain", username=USER, password=PASSWORD,
+                                   ca_file=self.ca_file)
+            else:
+                stack.set_settings(port=port)
+        mode = {STOCK: "wp", "wp_mail() + plugin": "wp", "rust_mail_send()": "send", "rust_mail_send_many()": "many",
+                "rust_mail_send_many(), raw": "many_raw"}
+        code = PHP_LOOP % {"mode": json.dumps(mode[sender]), "count": count, "size": size,
+                           "transport": "'" + json.dumps(self.transport(port, tls)).replace("'", "\\'") + "'"}
+        before = self.servers.sink.counts()["mesg"]
+        out = stack.php(code, extension=sender != STOCK)
+        self.delivered(before, count)
+        return summary(out["wall"], count, out["lat"], out["cpu_us"], out["rss_kib"])
+
+    def smtp_source(self, sender, port, size, count):
+        sessions = "4" if sender.endswith("-s 4") else "1"
+        before = self.servers.sink.counts()["mesg"]
+        started = time.monotonic()
+        smtp_source = str(Path(find_smtp_sink()).with_name("smtp-source"))
+        process = subprocess.Popen([smtp_source, "-d", "-s", sessions, "-m", str(count), "-l", str(size),
+                                    "-f", "bench@example.com", "-t", "sink@example.com", f"127.0.0.1:{port}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise RuntimeError(f"smtp-source failed: {process.stderr.read().decode()}")
+        self.delivered(before, count)
+        return summary(wall, count, [], (usage.ru_utime + usage.ru_stime) * 1e6, usage.ru_maxrss)
+
+    def cell(self, scenario, size_name, sender, count):
+        port, tls = self.servers.target(scenario)
+        if sender.startswith("smtp-source"):
+            if tls:
+                return None  # smtp-source speaks no TLS
+            return self.smtp_source(sender, port, SIZES[size_name], count)
+        return self.php_sender(sender, port, tls, SIZES[size_name], count)
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}" if value >= 1 else f"{value:.{max(digits, 2)}f}" if value >= 0.01 else f"{value:.3f}"
+
+
+def ratio(value, stock, higher_is_better):
+    if value is None or stock is None or not value or not stock:
+        return "-"
+    r = value / stock if higher_is_better else stock / value
+    return f"{r:,.1f}x" if r < 100 else f"{r:,.0f}x"
+
+
+def write_report(out_dir, results, growth, seconds, quick, load):
+    lines = ["# rust-mail benchmark", "",
+             f"Written by `./build.sh bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+             f"{os.cpu_count()} CPU cores, in {seconds / 60:.1f} minutes{' (--quick)' if quick else ''}; "
+             f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end"
+             + (" (above the core count: other work shared the machine, and the fastest senders lost most). "
+                if max(load) > (os.cpu_count() or 1) else ". ") +
+             "Every figure comes from this one run against the same servers; every message was counted at smtp-sink.",
+             "",
+             "- **stock wp_mail()**: Debian's WordPress with PHPMailer's SMTP client, a new connection per mail "
+             "(WordPress's default), the extension not loaded. **wp_mail() + plugin**: the rust-mail plugin, "
+             "immediate delivery, a log row per mail. **rust_mail_send()**: a loop of calls, pooled connection. "
+             "**rust_mail_send_many()**: one call, 4 connections; **, raw**: the same with each message composed "
+             "beforehand (`raw` and `envelope`, as the plugin and an outbox hand them over). **smtp-source**: Postfix's load generator "
+             "(`-d`: one connection for all its mails; `-s 4`: four sessions), the reference; it speaks no TLS.",
+             "- Servers: Postfix's smtp-sink on loopback; a Postfix instance with STARTTLS and AUTH PLAIN through "
+             "Dovecot SASL, which queues each message (its 250 comes after the queue file is synced) and relays it "
+             "to the same smtp-sink; **20 ms RTT**: through a proxy on loopback adding 10 ms each way.",
+             "- Every PHP sender runs in a WordPress CLI process (WordPress loaded before the timed loop). Latency: "
+             "per call; for rust_mail_send_many() each message's own send time (`timings.total`). CPU: user + "
+             "system time of the process during the loop, per mail. Peak RSS: the process's VmHWM. Ratios: to "
+             "stock wp_mail() in the same cell (higher is better for all of them: mails/s up, the rest down).",
+             "- Counts are scaled so that the default run takes minutes: slow senders get fewer mails, 10 MB cells "
+             "a handful (the count is in each row).", ""]
+    for size_name in SIZES:
+        lines += [f"## {size_name} messages", ""]
+        for scenario in SCENARIOS:
+            lines += [f"### {scenario}", "",
+                      "| sender | mails | mails/s | vs stock | median ms | p99 ms | vs stock | CPU ms/mail | vs stock "
+                      "| peak RSS MiB |", "|---|---|---|---|---|---|---|---|---|---|"]
+            cells = results[(scenario, size_name)]
+            stock = cells.get(STOCK)
+            for sender in SENDERS:
+                r = cells.get(sender)
+                if r is None:
+                    continue
+                lines.append(
+                    f"| {sender} | {r['count']} | {fmt(r['mails_s'])} | {ratio(r['mails_s'], stock['mails_s'], True)} "
+                    f"| {fmt(r['median_ms'], 2)} | {fmt(r['p99_ms'], 2)} "
+                    f"| {ratio(r['median_ms'], stock['median_ms'], False)} | {fmt(r['cpu_ms'], 3)} "
+                    f"| {ratio(r['cpu_ms'], stock['cpu_ms'], False)} | {fmt(r['rss_mib'])} |")
+            lines.append("")
+    lines += ["## Cost growth with the number of messages", "",
+              "2 KB messages to smtp-sink on loopback. Linear cost: time and CPU per mail stay flat as the count "
+              "grows; peak RSS of rust_mail_send() stays flat (rust_mail_send_many() holds every message and "
+              "result of its call at once, so its peak grows with the batch).", "",
+              "| sender | mails | mails/s | µs per mail | CPU µs per mail | peak RSS MiB |", "|---|---|---|---|---|---|"]
+    for sender, count, r in growth:
+        lines.append(f"| {sender} | {count:,} | {fmt(r['mails_s'])} | {fmt(1e6 / r['mails_s'])} "
+                     f"| {fmt(r['cpu_ms'] * 1000)} | {fmt(r['rss_mib'])} |")
+    lines += ["", "![mails per second](results.png)", ""]
+    (out_dir / "results.md").write_text("\n".join(lines))
+    (out_dir / "results.json").write_text(json.dumps(
+        {"cells": [{"scenario": s, "size": z, "sender": k, **v} for (s, z), cells in results.items()
+                   for k, v in cells.items() if v is not None],
+         "growth": [{"sender": s, "count": c, **r} for s, c, r in growth]}, indent=1))
+
+
+def write_chart(out_dir, results, growth):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(SIZES) + 1, figsize=(22, 6))
+    colors = ["#888888", "#4c72b0", "#dd8452", "#c44e52", "#da8bc3", "#55a868", "#8172b3"]
+    width = 0.8 / len(SENDERS)
+    for ax, size_name in zip(axes, SIZES):
+        for i, sender in enumerate(SENDERS):
+            xs, ys = [], []
+            for j, scenario in enumerate(SCENARIOS):
+                r = results[(scenario, size_name)].get(sender)
+                if r:
+                    xs.append(j + (i - len(SENDERS) / 2 + 0.5) * width)
+                    ys.append(r["mails_s"])
+            ax.bar(xs, ys, width, label=sender, color=colors[i])
+        ax.set_yscale("log")
+        ax.set_title(f"{size_name} messages: mails per second (log scale)")
+        ax.set_xticks(range(len(SCENARIOS)))
+        ax.set_xticklabels([s.replace(", ", "\n") for s in SCENARIOS], fontsize=8)
+        ax.grid(axis="y", which="both", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper right")
+    ax = axes[-1]
+    for sender in sorted({s for s, _, _ in growth}):
+        points = [(c, 1e6 / r["mails_s"]) for s, c, r in growth if s == sender]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=sender)
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    ax.set_title("cost growth: µs per 2 KB mail, loopback smtp-sink")
+    ax.set_xlabel("messages in the run")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_dir / "results.png", dpi=90)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=str(REPO / "bench"))
+    parser.add_argument("--quick", action="store_true", help="a tenth of the counts, growth up to 1,000: a smoke run")
+    args = parser.parse_args()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    load_at_start = os.getloadavg()[0]
+    certs = CertificateSet(Path(tempfile.mkdtemp(prefix="rust-mail-bench-certs-")))
+    stack = WpStack(extension_path()).up()
+    servers = Servers(certs)
+    ca_file = stack.dir / "bench-ca.pem"
+    shutil.copy(certs.ca, ca_file)
+    ca_file.chmod(0o644)
+    bench = Bench(stack, servers, str(ca_file))
+    results, growth = {}, []
+    try:
+        for size_name in SIZES:
+            for scenario in SCENARIOS:
+                cells = results[(scenario, size_name)] = {}
+                for sender in SENDERS:
+                    count = COUNTS[(size_name, scenario.startswith("20 ms"))][SENDERS.index(sender)]
+                    if args.quick:
+                        count = max(2, count // 10)
+                    cells[sender] = bench.cell(scenario, size_name, sender, count)
+                    if cells[sender]:
+                        print(f"{size_name:7s} {scenario:34s} {sender:22s} {count:6d} mails "
+                              f"{cells[sender]['mails_s']:10.1f}/s", flush=True)
+        for sender in ("rust_mail_send()", "rust_mail_send_many()"):
+            for count in GROWTH_COUNTS[:2] if args.quick else GROWTH_COUNTS:
+                r = bench.cell(SCENARIOS[0], "2 KB", sender, count)
+                growth.append((sender, count, r))
+                print(f"growth {sender:22s} {count:6d} mails {r['mails_s']:10.1f}/s", flush=True)
+    finally:
+        stack.clear_constants()
+        servers.stop()
+        stack.purge()
+        shutil.rmtree(certs.dir, ignore_errors=True)
+    write_report(out_dir, results, growth, time.monotonic() - started, args.quick, (load_at_start, os.getloadavg()[0]))
+    write_chart(out_dir, results, growth)
+    print(f"wrote {out_dir / 'results.md'} and {out_dir / 'results.png'} in {(time.monotonic() - started) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
