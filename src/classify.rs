@@ -14,7 +14,7 @@
 //! texts, to wp-plugin/data/classifier.json for the plugin without the extension.
 
 use crate::config::{Security, Transport};
-use crate::error::{Problem, SendError, Stage, TlsProblem};
+use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::reply::Reply;
 use serde_json::{json, Value as Json};
 use std::net::IpAddr;
@@ -181,6 +181,32 @@ pub fn classify(failure: Option<&SendError>, facts: &Facts) -> Cause {
         Cause::Intercepted
     } else {
         cause
+    }
+}
+
+/// A send's error as a log row keeps it (kind, message, reply), back as
+/// data: the stage and problem each kind stands for.
+pub fn logged_error(kind: ErrorKind, message: String, reply: Option<Reply>) -> SendError {
+    let (stage, problem) = logged_stage(kind, reply.is_some());
+    SendError { kind, stage, problem, message, reply, size_limit: None }
+}
+
+/// The stage and problem a logged error kind stands for, with or without a reply.
+pub fn logged_stage(kind: ErrorKind, has_reply: bool) -> (Stage, Problem) {
+    match (kind, has_reply) {
+        (ErrorKind::Dns, _) => (Stage::Dns, Problem::Unresolved),
+        (ErrorKind::ConnectRefused, _) => (Stage::Connect, Problem::ConnectRefused),
+        (ErrorKind::ConnectTimeout, _) => (Stage::Connect, Problem::ConnectTimeout),
+        (ErrorKind::Timeout, _) => (Stage::Greeting, Problem::Timeout),
+        (ErrorKind::Tls, true) => (Stage::Starttls, Problem::Refused),
+        (ErrorKind::Tls, false) => (Stage::TlsHandshake, Problem::Tls(TlsProblem::Other)),
+        (ErrorKind::Auth, true) => (Stage::Auth, Problem::Refused),
+        (ErrorKind::Auth, false) => (Stage::Auth, Problem::NoAuthMechanism),
+        (ErrorKind::SenderRejected, _) => (Stage::MailFrom, Problem::Refused),
+        (ErrorKind::RecipientRejected, _) => (Stage::RcptTo, Problem::Refused),
+        (ErrorKind::DataRejected, _) => (Stage::Message, Problem::Refused),
+        (ErrorKind::Protocol, true) => (Stage::Greeting, Problem::Refused),
+        (ErrorKind::Protocol, false) => (Stage::Quit, Problem::Closed),
     }
 }
 
