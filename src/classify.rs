@@ -637,6 +637,23 @@ mod tests {
         assert!(!names_other_domain("smtp.gmail.com", "mx"));
     }
 
+    #[test]
+    fn a_logged_kind_stands_for_its_stage_and_problem() {
+        assert_eq!(logged_stage(ErrorKind::Tls, true), (Stage::Starttls, Problem::Refused));
+        assert_eq!(logged_stage(ErrorKind::Auth, false), (Stage::Auth, Problem::NoAuthMechanism));
+        assert_eq!(logged_stage(ErrorKind::Protocol, false), (Stage::Quit, Problem::Closed));
+        let facts = Facts::default();
+        let cause = |kind, line: Option<&str>| classify(Some(&logged_error(kind, "m".into(), line.map(reply))), &facts);
+        assert_eq!(cause(ErrorKind::ConnectTimeout, None), Cause::PortBlocked);
+        assert_eq!(cause(ErrorKind::Tls, None), Cause::TlsHandshakeFailed);
+        assert_eq!(cause(ErrorKind::Tls, Some("454 4.7.0 TLS not available")), Cause::StarttlsUnavailable);
+        assert_eq!(cause(ErrorKind::Auth, Some("535 5.7.8 Username and Password not accepted")), Cause::AuthFailed);
+        assert_eq!(cause(ErrorKind::RecipientRejected, Some("550 5.1.1 User unknown")), Cause::RecipientRejected);
+        assert_eq!(cause(ErrorKind::Protocol, None), Cause::Unknown);
+        let e = logged_error(ErrorKind::DataRejected, "m".into(), Some(reply("552 5.3.4 Message too big")));
+        assert_eq!((e.stage, e.message.as_str(), e.size_limit), (Stage::Message, "m", None));
+    }
+
     /// The rule count per provider, printed for the notes (`cargo test -- --nocapture rule_counts`).
     #[test]
     fn rule_counts() {

@@ -18,6 +18,7 @@ mod dns;
 mod explain;
 pub mod options;
 mod probes;
+mod report;
 mod walk;
 
 pub use explain::explain;

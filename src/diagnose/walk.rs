@@ -3,12 +3,11 @@
 //! happened. I/O only: what failed is reported as data ([`SendError`]) for
 //! [`crate::classify`] to judge.
 
-use crate::classify::{classify, names_other_domain, Cause, Facts};
+use crate::classify::names_other_domain;
 use crate::config::{AuthMode, Security, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem, UsageError};
 use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
 use crate::smtp::reply::Reply;
-use crate::smtp::tls::CertInfo;
 use crate::smtp::transcript::{round_ms, Transcript};
 use crate::value::{Key, Value};
 use serde_json::{json, Value as Json};
@@ -17,13 +16,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use super::options::Options;
 use super::records::{self, RecordProblem, Relay};
-use super::verdict::{records_advice, verdict, Context};
-use super::probes::{self, PortState};
+use super::report::{self, cert_json, Found};
+use super::verdict::{records_advice, records_detail};
+use super::probes;
 use super::dns;
-
-const STEP_NAMES: [&str; 9] = ["dns", "sender_dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
-/// With implicit TLS the handshake comes before the greeting.
-const IMPLICIT_TLS_STEP_NAMES: [&str; 9] = ["dns", "sender_dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"];
 
 /// How long the From domain's SPF and DMARC lookups may take: they only warn.
 const RECORDS_PATIENCE: Duration = Duration::from_secs(4);
@@ -48,25 +44,8 @@ pub struct Walk {
     options: Options,
     t: Transcript,
     deadline: Instant,
-    steps: Vec<Json>,
     step_started: f64,
-    addrs: Vec<SocketAddr>,
-    mx_hosts: Vec<String>,
-    /// The greeting named another domain than the host asked for.
-    foreign_banner: Option<String>,
-    certificate: Option<CertInfo>,
-    /// The certificate was checked and is valid for the host asked for:
-    /// proof that the right server answered, whatever its banner says.
-    certificate_verified: bool,
-    banner: String,
-    capabilities: Vec<String>,
-    warnings: Vec<String>,
-    /// What to add to the From domain's SPF and DMARC records.
-    records_advice: Vec<String>,
-    ports: Option<Vec<Json>>,
-    offered_auth: Vec<String>,
-    /// The SIZE the server offered in EHLO.
-    size_limit: Option<u64>,
+    found: Found,
 }
 
 impl Walk {
@@ -77,20 +56,8 @@ impl Walk {
             transport,
             options,
             t: Transcript::new(start),
-            steps: Vec::new(),
             step_started: 0.0,
-            addrs: Vec::new(),
-            mx_hosts: Vec::new(),
-            foreign_banner: None,
-            certificate: None,
-            certificate_verified: false,
-            banner: String::new(),
-            capabilities: Vec::new(),
-            warnings: Vec::new(),
-            records_advice: Vec::new(),
-            ports: None,
-            offered_auth: Vec::new(),
-            size_limit: None,
+            found: Found::default(),
         }
     }
 
@@ -101,9 +68,9 @@ impl Walk {
     fn record(&mut self, name: &str, status: &str, detail: impl Into<String>, data: Json) {
         let detail = detail.into();
         if status == "warn" {
-            self.warnings.push(detail.clone());
+            self.found.findings.warnings.push(detail.clone());
         }
-        self.steps.push(json!({
+        self.found.steps.push(json!({
             "name": name,
             "status": status,
             "ms": round_ms(self.t.elapsed_ms() - self.step_started),
@@ -116,7 +83,7 @@ impl Walk {
     /// whose EHLO after the handshake fails) becomes the failed one.
     fn fail(&mut self, name: &str, failure: Failure, data: Json) -> Failure {
         let detail = failure.message.clone();
-        match self.steps.iter_mut().find(|s| s["name"] == name) {
+        match self.found.steps.iter_mut().find(|s| s["name"] == name) {
             Some(step) => {
                 step["status"] = json!("fail");
                 step["detail"] = json!(detail);
@@ -136,65 +103,7 @@ impl Walk {
             }
             Err(f) => Some(f),
         };
-        let facts = Facts {
-            security: self.transport.security,
-            foreign_banner: self.foreign_banner.is_some(),
-            identity_proven: self.certificate_verified,
-        };
-        let cause = classify(failure.as_ref(), &facts);
-        let mut detail = failure.as_ref().map(|f| f.reply.as_ref().map(Reply::one_line).unwrap_or_else(|| f.message.clone())).unwrap_or_default();
-        if let (Cause::Intercepted, Some(banner)) = (cause, &self.foreign_banner) {
-            detail = if detail.is_empty() { format!("its greeting names {banner}") } else { format!("its greeting names {banner}, and {detail}") };
-        }
-        let names = if self.transport.security == Security::Tls { IMPLICIT_TLS_STEP_NAMES } else { STEP_NAMES };
-        for name in names {
-            if !self.steps.iter().any(|s| s["name"] == name) {
-                self.step_started = self.t.elapsed_ms();
-                self.record(name, "skip", "", json!({}));
-            }
-        }
-        let context = Context {
-            offered_auth: self.offered_auth.clone(),
-            open_ports: self
-                .ports
-                .iter()
-                .flatten()
-                .filter(|p| p["state"] == "open" && p["port"] != self.transport.port && p["service"].as_str().is_some_and(|s| s.starts_with("smtp")))
-                .filter_map(|p| Some((p["port"].as_u64()? as u16, p["service"].as_str()?.to_string())))
-                .collect(),
-            code: failure.as_ref().and_then(|f| f.reply.as_ref()).map(|r| r.code),
-            size_limit: failure.as_ref().and_then(|f| f.size_limit).or(self.size_limit),
-            certificate: failure.as_ref().and_then(|f| f.certificate_problem()),
-            ..Context::new(&self.transport, self.options.from.clone(), detail, failure.as_ref().and_then(|f| f.reply.as_ref()).and_then(|r| r.enhanced.clone()))
-        };
-        let mut v = verdict(cause, &context);
-        match cause {
-            Cause::Ok => {
-                v.advice.extend(self.warnings.iter().map(|w| format!("Warning: {w}")));
-                v.advice.extend(self.records_advice.iter().cloned());
-            }
-            // The records' own advice says exactly which record to add.
-            Cause::SenderUnauthenticated => {
-                v.advice.splice(0..0, self.records_advice.iter().cloned());
-            }
-            _ => {}
-        }
-        json!({
-            "ok": cause == Cause::Ok,
-            "steps": self.steps,
-            "ports": self.ports,
-            "server": {
-                "host": self.transport.host,
-                "port": self.transport.port,
-                "addresses": self.addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "mx": self.mx_hosts,
-                "banner": self.banner,
-                "capabilities": self.capabilities,
-                "certificate": self.certificate.as_ref().map(cert_json),
-            },
-            "transcript": self.t.to_json(),
-            "verdict": { "cause": cause.as_str(), "summary": v.summary, "advice": v.advice },
-        })
+        report::result(&self.transport, self.options.from.clone(), self.found, failure.as_ref(), self.t.to_json())
     }
 
     async fn walk(&mut self) -> Result<Connection, Failure> {
@@ -203,11 +112,11 @@ impl Walk {
         // Scanned before the walk goes on, so that a blocked port, which
         // uses up the rest of the time, cannot starve the scan.
         if let Some(ports) = self.options.scan_ports.clone() {
-            let scanned = match self.addrs.first() {
+            let scanned = match self.found.addrs.first() {
                 Some(addr) => probes::scan(addr.ip(), ports, &self.transport, self.deadline).await,
                 None => Vec::new(),
             };
-            self.ports = Some(scanned.iter().map(PortState::to_json).collect());
+            self.found.findings.ports = Some(scanned);
         }
         let mut conn = self.tcp().await?;
         if self.transport.security == Security::Tls {
@@ -231,10 +140,10 @@ impl Walk {
             match dns::mx_hosts(&domain, self.options.nameserver, self.deadline).await {
                 Ok(hosts) if !hosts.is_empty() => {
                     self.t.info(format!("MX of {domain}: {}", hosts.join(", ")));
-                    self.mx_hosts = hosts;
-                    data["mx"] = json!(self.mx_hosts);
+                    self.found.mx_hosts = hosts;
+                    data["mx"] = json!(self.found.mx_hosts);
                     if self.transport.host == domain {
-                        self.transport.host = self.mx_hosts[0].clone();
+                        self.transport.host = self.found.mx_hosts[0].clone();
                     }
                 }
                 Ok(_) => return Err(self.fail("dns", failure(Stage::Dns, Problem::Unresolved, format!("{domain} has no MX record")), data)),
@@ -244,10 +153,10 @@ impl Walk {
         let host = self.transport.host.clone();
         match dns::addresses(&host, self.transport.port, self.options.nameserver, self.deadline).await {
             Ok(addrs) => {
-                self.addrs = addrs;
+                self.found.addrs = addrs;
                 data["host"] = json!(host);
-                data["addresses"] = json!(self.addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>());
-                let listed = self.addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+                data["addresses"] = json!(self.found.addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>());
+                let listed = self.found.addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
                 self.record("dns", "ok", format!("{host} has address {listed}"), data);
                 Ok(())
             }
@@ -287,36 +196,22 @@ impl Walk {
                 return;
             }
         };
-        let addresses: Vec<IpAddr> = self.addrs.iter().map(SocketAddr::ip).collect();
+        let addresses: Vec<IpAddr> = self.found.addrs.iter().map(SocketAddr::ip).collect();
         let relay = Relay { host: &host, addresses: &addresses };
         let problems = records::check(&domain, &txt, &dmarc, &relay);
-        self.records_advice = problems.iter().map(|p| records_advice(p, &domain, &relay)).collect();
+        self.found.findings.records_advice = problems.iter().map(|p| records_advice(p, &domain, &relay)).collect();
         data["spf"] = json!(records::spf_records(&txt));
         data["dmarc"] = json!(dmarc);
         data["problems"] = json!(problems.iter().map(RecordProblem::as_str).collect::<Vec<_>>());
-        if problems.is_empty() {
-            let spf = if relay.is_local() { "an SPF record".to_string() } else { format!("an SPF record that authorises {host}") };
-            self.record("sender_dns", "ok", format!("{domain} has {spf} and a DMARC record"), data);
-            return;
-        }
-        let found: Vec<String> = problems
-            .iter()
-            .map(|p| match p {
-                RecordProblem::NoSpf => format!("{domain} has no SPF record"),
-                RecordProblem::SeveralSpf(n) => format!("{domain} has {n} SPF records"),
-                RecordProblem::SpfMissesRelay(_) => format!("the SPF record of {domain} does not authorise {host}"),
-                RecordProblem::NoDmarc => format!("{domain} has no DMARC record"),
-            })
-            .collect();
-        let detail = format!("{}: receivers may put mail from {domain} in spam or refuse it", found.join(", and "));
-        self.record("sender_dns", "warn", detail, data);
+        let status = if problems.is_empty() { "ok" } else { "warn" };
+        self.record("sender_dns", status, records_detail(&problems, &domain, &relay), data);
     }
 
     async fn tcp(&mut self) -> Result<Connection, Failure> {
         self.begin();
         let mut attempts = Vec::new();
         let mut failures = Vec::new();
-        for addr in self.addrs.clone() {
+        for addr in self.found.addrs.clone() {
             let started = self.t.elapsed_ms();
             self.t.info(format!("connecting to {addr}"));
             match connect_tcp(addr, self.deadline).await {
@@ -347,18 +242,18 @@ impl Walk {
             Err(e) if e.problem == Problem::Timeout => return Err(self.explain_silence(conn).await),
             Err(e) => return Err(self.fail("greeting", e, json!({}))),
         };
-        self.banner = reply.lines.first().cloned().unwrap_or_default();
+        self.found.banner = reply.lines.first().cloned().unwrap_or_default();
         if reply.code != 220 {
             let failed = SendError::from_reply(ErrorKind::Protocol, Stage::Greeting, "the server refused the session in its greeting", reply);
-            return Err(self.fail("greeting", failed, json!({ "banner": self.banner })));
+            return Err(self.fail("greeting", failed, json!({ "banner": self.found.banner })));
         }
-        let named = self.banner.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let named = self.found.banner.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
         if names_other_domain(&self.transport.host, &named) {
-            self.foreign_banner = Some(named.clone());
+            self.found.findings.foreign_banner = Some(named.clone());
             let detail = format!("the greeting names {named}, not {}: outbound mail may be redirected to another server", self.transport.host);
-            self.record("greeting", "warn", detail, json!({ "banner": self.banner }));
+            self.record("greeting", "warn", detail, json!({ "banner": self.found.banner }));
         } else {
-            self.record("greeting", "ok", self.banner.clone(), json!({ "banner": self.banner }));
+            self.record("greeting", "ok", self.found.banner.clone(), json!({ "banner": self.found.banner }));
         }
         Ok(())
     }
@@ -408,8 +303,8 @@ impl Walk {
     }
 
     fn record_capabilities(&mut self, conn: &Connection) {
-        self.capabilities = conn.capabilities.lines.clone();
-        self.size_limit = conn.capabilities.size();
+        self.found.capabilities = conn.capabilities.lines.clone();
+        self.found.findings.size_limit = conn.capabilities.size();
     }
 
     async fn starttls(&mut self, conn: &mut Connection) -> Result<(), Failure> {
@@ -457,8 +352,8 @@ impl Walk {
         match conn.start_tls(&self.transport, &mut self.t, self.deadline).await {
             Ok(()) => {
                 let info = conn.tls.clone().expect("set by a successful handshake");
-                self.certificate = info.certificate.clone();
-                self.certificate_verified = self.transport.verify_peer;
+                self.found.certificate = info.certificate.clone();
+                self.found.certificate_verified = self.transport.verify_peer;
                 let mut data = json!({ "version": info.version, "cipher": info.cipher, "verified": self.transport.verify_peer });
                 if let Some(cert) = &info.certificate {
                     data["certificate"] = cert_json(cert);
@@ -472,7 +367,7 @@ impl Walk {
                 Ok(())
             }
             Err(failure) => {
-                self.certificate = failure.presented.clone();
+                self.found.certificate = failure.presented.clone();
                 let data = json!({ "certificate": failure.presented.as_ref().map(cert_json) });
                 let mut error = failure.error;
                 if self.plain_text_port(&error.problem, conn.peer).await {
@@ -501,7 +396,7 @@ impl Walk {
     async fn auth(&mut self, conn: &mut Connection) -> Result<(), Failure> {
         self.begin();
         let mechanisms = conn.capabilities.auth_mechanisms();
-        self.offered_auth = mechanisms.clone();
+        self.found.findings.offered_auth = mechanisms.clone();
         if self.transport.auth == crate::config::AuthMode::None {
             self.record("auth", "skip", "auth is 'none'", json!({ "offered": mechanisms }));
             return Ok(());
@@ -593,18 +488,6 @@ impl Walk {
             Err(e) => Err(self.fail(step, e, json!({}))),
         }
     }
-}
-
-fn cert_json(c: &CertInfo) -> Json {
-    json!({
-        "subject": c.subject,
-        "issuer": c.issuer,
-        "names": c.names,
-        "not_before": c.not_before,
-        "not_after": c.not_after,
-        "expired": c.expired,
-        "self_signed": c.self_signed,
-    })
 }
 
 /// The short message `send_test` delivers, composed like any other.
