@@ -453,6 +453,14 @@ fn fallback(stage: Stage, reply: Option<&Reply>) -> Cause {
         .map_or(Cause::Unknown, |row| row.cause)
 }
 
+/// With implicit TLS, a handshake that failed without a TLS reason (the
+/// peer spoke no TLS, hung up, or failed otherwise) may have met a port that
+/// answers in plain text: worth a look for its greeting, which makes the
+/// failure [`Problem::PlainTextPort`].
+pub fn may_be_plain_text_port(security: Security, problem: &Problem) -> bool {
+    security == Security::Tls && matches!(problem, Problem::Tls(TlsProblem::NotTls | TlsProblem::Closed | TlsProblem::Other))
+}
+
 /// Whether a greeting's server name belongs to another domain than the host
 /// asked for. Only names can be compared: an address or "localhost" says
 /// nothing about which server was meant, and a bare word is no domain.
@@ -616,6 +624,16 @@ mod tests {
         let foreign = Facts { foreign_banner: true, ..Facts::default() };
         assert_eq!(classify(None, &foreign), Cause::Intercepted);
         assert_eq!(classify(None, &Facts { identity_proven: true, ..foreign }), Cause::Ok);
+    }
+
+    #[test]
+    fn only_an_unexplained_implicit_tls_handshake_may_have_met_a_plain_text_port() {
+        assert!(may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::NotTls)));
+        assert!(may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Closed)));
+        assert!(!may_be_plain_text_port(Security::Starttls, &Problem::Tls(TlsProblem::NotTls)));
+        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Version)));
+        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Certificate(crate::error::CertProblem::Expired))));
+        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Timeout));
     }
 
     #[test]

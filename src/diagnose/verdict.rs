@@ -495,6 +495,31 @@ pub fn records_advice(problem: &RecordProblem, domain: &str, relay: &Relay) -> S
     }
 }
 
+/// What the walk found that does not stop it but may hurt delivery: the
+/// detail of a step that warns, and with a verdict of `ok` a line of advice.
+#[derive(Debug, Clone, Copy)]
+pub enum Warning<'a> {
+    /// The greeting named a server of another domain than the host.
+    ForeignBanner { named: &'a str, host: &'a str },
+    /// The From domain's SPF and DMARC records could not be looked up.
+    RecordsUnchecked { domain: &'a str, error: &'a str },
+    /// Security 'opportunistic' and no STARTTLS offered.
+    NoStarttls { host: &'a str },
+    /// A handshake whose certificate was not checked.
+    Unverified { version: &'a str, cipher: &'a str },
+}
+
+impl Warning<'_> {
+    pub fn text(self) -> String {
+        match self {
+            Warning::ForeignBanner { named, host } => format!("the greeting names {named}, not {host}: outbound mail may be redirected to another server"),
+            Warning::RecordsUnchecked { domain, error } => format!("the SPF and DMARC records of {domain} could not be checked: {error}"),
+            Warning::NoStarttls { host } => format!("{host} does not offer STARTTLS: mail travels in clear text"),
+            Warning::Unverified { version, cipher } => format!("{version} {cipher}, but the certificate was not checked (verify_peer is off)"),
+        }
+    }
+}
+
 /// The detail of the walk's `sender_dns` step: what the From domain's
 /// records lack (a warning), or that they authorise the relay.
 pub fn records_detail(problems: &[RecordProblem], domain: &str, relay: &Relay) -> String {
@@ -653,6 +678,17 @@ mod tests {
         let found = Findings { size_limit: Some(10_485_760), ports: Some(vec![PortState { port: 465, state: "open", service: Some("smtps") }]), ..Findings::default() };
         assert!(walk_verdict(Cause::MessageTooLarge, &t, None, None, &found).advice[0].contains("10485760 bytes"));
         assert!(walk_verdict(Cause::PortBlocked, &t, None, None, &found).advice.iter().any(|a| a.contains("port 465 with security 'tls' (smtps)")));
+    }
+
+    #[test]
+    fn warnings_say_what_may_hurt_delivery() {
+        let w = Warning::ForeignBanner { named: "relay.other.example", host: "smtp.example.com" };
+        assert_eq!(w.text(), "the greeting names relay.other.example, not smtp.example.com: outbound mail may be redirected to another server");
+        let w = Warning::RecordsUnchecked { domain: "site.example", error: "the TXT lookup of site.example took too long" };
+        assert_eq!(w.text(), "the SPF and DMARC records of site.example could not be checked: the TXT lookup of site.example took too long");
+        assert_eq!(Warning::NoStarttls { host: "mx.example.com" }.text(), "mx.example.com does not offer STARTTLS: mail travels in clear text");
+        let w = Warning::Unverified { version: "TLSv1_3", cipher: "TLS13_AES_256_GCM_SHA384" };
+        assert_eq!(w.text(), "TLSv1_3 TLS13_AES_256_GCM_SHA384, but the certificate was not checked (verify_peer is off)");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! happened. I/O only: what failed is reported as data ([`SendError`]) for
 //! [`crate::classify`] to judge.
 
-use crate::classify::names_other_domain;
+use crate::classify::{may_be_plain_text_port, names_other_domain};
 use crate::config::{AuthMode, Security, Transport};
-use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem, UsageError};
+use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
 use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::options::Options;
 use super::records::{self, RecordProblem, Relay};
 use super::report::{self, cert_json, Found};
-use super::verdict::{records_advice, records_detail};
+use super::verdict::{records_advice, records_detail, Warning};
 use super::probes;
 use super::dns;
 
@@ -192,7 +192,8 @@ impl Walk {
         let (txt, dmarc) = match (txt, dmarc) {
             (Ok(txt), Ok(dmarc)) => (txt, dmarc),
             (Err(e), _) | (_, Err(e)) => {
-                self.record("sender_dns", "warn", format!("the SPF and DMARC records of {domain} could not be checked: {e}"), data);
+                let warning = Warning::RecordsUnchecked { domain: &domain, error: &e }.text();
+                self.record("sender_dns", "warn", warning, data);
                 return;
             }
         };
@@ -250,8 +251,8 @@ impl Walk {
         let named = self.found.banner.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
         if names_other_domain(&self.transport.host, &named) {
             self.found.findings.foreign_banner = Some(named.clone());
-            let detail = format!("the greeting names {named}, not {}: outbound mail may be redirected to another server", self.transport.host);
-            self.record("greeting", "warn", detail, json!({ "banner": self.found.banner }));
+            let warning = Warning::ForeignBanner { named: &named, host: &self.transport.host }.text();
+            self.record("greeting", "warn", warning, json!({ "banner": self.found.banner }));
         } else {
             self.record("greeting", "ok", self.found.banner.clone(), json!({ "banner": self.found.banner }));
         }
@@ -316,7 +317,8 @@ impl Walk {
                 return Ok(());
             }
             (Security::Opportunistic, false) => {
-                self.record("tls", "warn", format!("{} does not offer STARTTLS: mail travels in clear text", self.transport.host), json!({ "offered": false }));
+                let warning = Warning::NoStarttls { host: &self.transport.host }.text();
+                self.record("tls", "warn", warning, json!({ "offered": false }));
                 return Ok(());
             }
             (Security::Starttls, false) => {
@@ -361,7 +363,7 @@ impl Walk {
                 let (status, detail) = if self.transport.verify_peer {
                     ("ok", format!("{} {}, certificate valid for {}", info.version, info.cipher, self.transport.host))
                 } else {
-                    ("warn", format!("{} {}, but the certificate was not checked (verify_peer is off)", info.version, info.cipher))
+                    ("warn", Warning::Unverified { version: &info.version, cipher: &info.cipher }.text())
                 };
                 self.record("tls", status, detail, data);
                 Ok(())
@@ -385,8 +387,7 @@ impl Walk {
     /// With implicit TLS, a handshake that failed without a TLS reason: does
     /// the port greet in plain text on a fresh connection?
     async fn plain_text_port(&mut self, problem: &Problem, peer: SocketAddr) -> bool {
-        let unexplained = matches!(problem, Problem::Tls(TlsProblem::NotTls | TlsProblem::Closed | TlsProblem::Other));
-        if self.transport.security != Security::Tls || !unexplained {
+        if !may_be_plain_text_port(self.transport.security, problem) {
             return false;
         }
         let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
