@@ -27,7 +27,7 @@ pub async fn plain_greeting(addr: SocketAddr, deadline: Instant) -> Option<Strin
 }
 
 /// (state, service) of one port for `scan_ports`.
-pub async fn classify_port(addr: SocketAddr, transport: &Transport, deadline: Instant) -> (&'static str, Option<&'static str>) {
+pub async fn probe_port(addr: SocketAddr, transport: &Transport, deadline: Instant) -> (&'static str, Option<&'static str>) {
     let probe_deadline = (Instant::now() + Duration::from_secs(4)).min(deadline);
     let stream = match connect_tcp(addr, probe_deadline).await {
         Ok(stream) => stream,
@@ -74,7 +74,7 @@ pub async fn scan(ip: IpAddr, ports: Vec<u16>, transport: &Transport, deadline: 
     let mut probes = tokio::task::JoinSet::new();
     for port in ports {
         let transport = transport.clone();
-        probes.spawn(async move { (port, classify_port(SocketAddr::new(ip, port), &transport, deadline).await) });
+        probes.spawn(async move { (port, probe_port(SocketAddr::new(ip, port), &transport, deadline).await) });
     }
     let mut found = Vec::new();
     while let Some(Ok((port, (state, service)))) = probes.join_next().await {

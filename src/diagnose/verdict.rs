@@ -592,8 +592,7 @@ mod tests {
 
     #[test]
     fn advice_for_the_new_causes_names_what_the_server_said() {
-        let host = [(crate::value::Key::Name("host".into()), crate::value::Value::str("smtp.example.com"))];
-        let c = Context::new(&Transport::settings_only(&host).expect("a host is enough"), None, String::new(), None);
+        let c = Context::new(&transport("smtp.example.com"), None, String::new(), None);
         let listed = Context { detail: "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org".into(), ..c.clone() };
         let v = verdict(Cause::Blocklisted, &listed);
         assert!(v.summary.contains("zen.spamhaus.org") && v.advice[0].contains("zen.spamhaus.org"), "{}", v.summary);
