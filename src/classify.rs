@@ -14,7 +14,7 @@
 //! texts, to wp-plugin/data/classifier.json for the plugin without the extension.
 
 use crate::config::{Security, Transport};
-use crate::error::{Problem, SendError, Stage, TlsProblem};
+use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::reply::Reply;
 use serde_json::{json, Value as Json};
 use std::net::IpAddr;
@@ -181,6 +181,32 @@ pub fn classify(failure: Option<&SendError>, facts: &Facts) -> Cause {
         Cause::Intercepted
     } else {
         cause
+    }
+}
+
+/// A send's error as a log row keeps it (kind, message, reply), back as
+/// data: the stage and problem each kind stands for.
+pub fn logged_error(kind: ErrorKind, message: String, reply: Option<Reply>) -> SendError {
+    let (stage, problem) = logged_stage(kind, reply.is_some());
+    SendError { kind, stage, problem, message, reply, size_limit: None }
+}
+
+/// The stage and problem a logged error kind stands for, with or without a reply.
+pub fn logged_stage(kind: ErrorKind, has_reply: bool) -> (Stage, Problem) {
+    match (kind, has_reply) {
+        (ErrorKind::Dns, _) => (Stage::Dns, Problem::Unresolved),
+        (ErrorKind::ConnectRefused, _) => (Stage::Connect, Problem::ConnectRefused),
+        (ErrorKind::ConnectTimeout, _) => (Stage::Connect, Problem::ConnectTimeout),
+        (ErrorKind::Timeout, _) => (Stage::Greeting, Problem::Timeout),
+        (ErrorKind::Tls, true) => (Stage::Starttls, Problem::Refused),
+        (ErrorKind::Tls, false) => (Stage::TlsHandshake, Problem::Tls(TlsProblem::Other)),
+        (ErrorKind::Auth, true) => (Stage::Auth, Problem::Refused),
+        (ErrorKind::Auth, false) => (Stage::Auth, Problem::NoAuthMechanism),
+        (ErrorKind::SenderRejected, _) => (Stage::MailFrom, Problem::Refused),
+        (ErrorKind::RecipientRejected, _) => (Stage::RcptTo, Problem::Refused),
+        (ErrorKind::DataRejected, _) => (Stage::Message, Problem::Refused),
+        (ErrorKind::Protocol, true) => (Stage::Greeting, Problem::Refused),
+        (ErrorKind::Protocol, false) => (Stage::Quit, Problem::Closed),
     }
 }
 
@@ -427,6 +453,14 @@ fn fallback(stage: Stage, reply: Option<&Reply>) -> Cause {
         .map_or(Cause::Unknown, |row| row.cause)
 }
 
+/// With implicit TLS, a handshake that failed without a TLS reason (the
+/// peer spoke no TLS, hung up, or failed otherwise) may have met a port that
+/// answers in plain text: worth a look for its greeting, which makes the
+/// failure [`Problem::PlainTextPort`].
+pub fn may_be_plain_text_port(security: Security, problem: &Problem) -> bool {
+    security == Security::Tls && matches!(problem, Problem::Tls(TlsProblem::NotTls | TlsProblem::Closed | TlsProblem::Other))
+}
+
 /// Whether a greeting's server name belongs to another domain than the host
 /// asked for. Only names can be compared: an address or "localhost" says
 /// nothing about which server was meant, and a bare word is no domain.
@@ -593,6 +627,16 @@ mod tests {
     }
 
     #[test]
+    fn only_an_unexplained_implicit_tls_handshake_may_have_met_a_plain_text_port() {
+        assert!(may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::NotTls)));
+        assert!(may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Closed)));
+        assert!(!may_be_plain_text_port(Security::Starttls, &Problem::Tls(TlsProblem::NotTls)));
+        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Version)));
+        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Certificate(crate::error::CertProblem::Expired))));
+        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Timeout));
+    }
+
+    #[test]
     fn block_lists_are_named() {
         assert_eq!(
             named_blocklist("Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1").as_deref(),
@@ -609,6 +653,23 @@ mod tests {
         assert!(!names_other_domain("localhost", "web01.example.com"));
         assert!(!names_other_domain("127.0.0.1", "relay.other.example"));
         assert!(!names_other_domain("smtp.gmail.com", "mx"));
+    }
+
+    #[test]
+    fn a_logged_kind_stands_for_its_stage_and_problem() {
+        assert_eq!(logged_stage(ErrorKind::Tls, true), (Stage::Starttls, Problem::Refused));
+        assert_eq!(logged_stage(ErrorKind::Auth, false), (Stage::Auth, Problem::NoAuthMechanism));
+        assert_eq!(logged_stage(ErrorKind::Protocol, false), (Stage::Quit, Problem::Closed));
+        let facts = Facts::default();
+        let cause = |kind, line: Option<&str>| classify(Some(&logged_error(kind, "m".into(), line.map(reply))), &facts);
+        assert_eq!(cause(ErrorKind::ConnectTimeout, None), Cause::PortBlocked);
+        assert_eq!(cause(ErrorKind::Tls, None), Cause::TlsHandshakeFailed);
+        assert_eq!(cause(ErrorKind::Tls, Some("454 4.7.0 TLS not available")), Cause::StarttlsUnavailable);
+        assert_eq!(cause(ErrorKind::Auth, Some("535 5.7.8 Username and Password not accepted")), Cause::AuthFailed);
+        assert_eq!(cause(ErrorKind::RecipientRejected, Some("550 5.1.1 User unknown")), Cause::RecipientRejected);
+        assert_eq!(cause(ErrorKind::Protocol, None), Cause::Unknown);
+        let e = logged_error(ErrorKind::DataRejected, "m".into(), Some(reply("552 5.3.4 Message too big")));
+        assert_eq!((e.stage, e.message.as_str(), e.size_limit), (Stage::Message, "m", None));
     }
 
     /// The rule count per provider, printed for the notes (`cargo test -- --nocapture rule_counts`).

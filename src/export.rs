@@ -4,9 +4,8 @@
 //! wp-plugin/data/classifier.json by `./build.sh rules`; a test fails when
 //! the committed file is stale.
 
-use crate::classify::{classify, rules_in_matching_order, Facts, BLOCKLISTS, BLOCKLIST_MARKERS, FALLBACK, SECURITY_ADJUSTMENT};
+use crate::classify::{classify, logged_error, logged_stage, rules_in_matching_order, Facts, BLOCKLISTS, BLOCKLIST_MARKERS, FALLBACK, SECURITY_ADJUSTMENT};
 use crate::diagnose::verdict::{texts_json, BLOCKLIST_BY_ENHANCED, BLOCKLIST_OTHERWISE, PLACEHOLDERS, USUAL_PORTS};
-use crate::diagnose::{logged_error, logged_stage};
 use crate::error::{ErrorKind, Problem};
 use serde_json::{json, Map, Value as Json};
 

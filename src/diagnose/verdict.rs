@@ -6,6 +6,7 @@ use crate::classify::named_blocklist;
 use crate::config::{AuthMode, Security, Transport};
 use crate::error::{CertProblem, SendError};
 use serde_json::{json, Value as Json};
+use super::probes::PortState;
 use super::records::{with_mechanism, RecordProblem, Relay};
 
 /// The settings of the run, for advice that names them.
@@ -55,6 +56,13 @@ impl Context {
 
     /// For a failed send: the reply (or the error's message) as the detail.
     pub fn for_error(transport: &Transport, from: Option<String>, e: &SendError) -> Context {
+        Context::for_outcome(transport, from, Some(e))
+    }
+
+    /// For a run that failed (the reply, or the error's message, as the
+    /// detail) or did not (no detail).
+    pub fn for_outcome(transport: &Transport, from: Option<String>, failure: Option<&SendError>) -> Context {
+        let Some(e) = failure else { return Context::new(transport, from, String::new(), None) };
         let detail = e.reply.as_ref().map(|r| r.one_line()).unwrap_or_else(|| e.message.clone());
         Context {
             code: e.reply.as_ref().map(|r| r.code),
@@ -405,6 +413,61 @@ pub fn texts_json() -> Json {
     Json::Object(texts.collect())
 }
 
+/// What the walk of `rust_mail_diagnose()` learnt besides its failure, for
+/// the verdict's wording.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    /// The server the greeting named, when it is of another domain than the host.
+    pub foreign_banner: Option<String>,
+    /// AUTH mechanisms the server offered, upper case.
+    pub offered_auth: Vec<String>,
+    /// The SIZE the server offered in EHLO.
+    pub size_limit: Option<u64>,
+    /// What `scan_ports` found.
+    pub ports: Option<Vec<PortState>>,
+    /// The details of the steps that warned, in order.
+    pub warnings: Vec<String>,
+    /// What to add to the From domain's SPF and DMARC records ([`records_advice`]).
+    pub records_advice: Vec<String>,
+}
+
+/// Ports a scan found speaking SMTP, other than the transport's: (port, service).
+pub fn other_smtp_ports(ports: &[PortState], port: u16) -> Vec<(u16, String)> {
+    ports
+        .iter()
+        .filter(|p| p.state == "open" && p.port != port)
+        .filter_map(|p| p.service.filter(|s| s.starts_with("smtp")).map(|s| (p.port, s.to_string())))
+        .collect()
+}
+
+/// The verdict of a walk: [`verdict`] with what the walk learnt. A
+/// redirected connection names the server that answered; a walk without a
+/// failure lists its warnings and the records to add; an unauthenticated
+/// sender is told first which record to add.
+pub fn walk_verdict(cause: Cause, transport: &Transport, from: Option<String>, failure: Option<&SendError>, found: &Findings) -> Verdict {
+    let mut context = Context::for_outcome(transport, from, failure);
+    if let (Cause::Intercepted, Some(banner)) = (cause, &found.foreign_banner) {
+        let detail = &context.detail;
+        context.detail = if detail.is_empty() { format!("its greeting names {banner}") } else { format!("its greeting names {banner}, and {detail}") };
+    }
+    context.offered_auth = found.offered_auth.clone();
+    context.open_ports = other_smtp_ports(found.ports.as_deref().unwrap_or_default(), transport.port);
+    context.size_limit = context.size_limit.or(found.size_limit);
+    let mut v = verdict(cause, &context);
+    match cause {
+        Cause::Ok => {
+            v.advice.extend(found.warnings.iter().map(|w| format!("Warning: {w}")));
+            v.advice.extend(found.records_advice.iter().cloned());
+        }
+        // The records' own advice says exactly which record to add.
+        Cause::SenderUnauthenticated => {
+            v.advice.splice(0..0, found.records_advice.iter().cloned());
+        }
+        _ => {}
+    }
+    v
+}
+
 /// A sentence for each problem of the From domain's records (a warning
 /// step of the walk), naming the TXT record to add or change.
 pub fn records_advice(problem: &RecordProblem, domain: &str, relay: &Relay) -> String {
@@ -430,6 +493,51 @@ pub fn records_advice(problem: &RecordProblem, domain: &str, relay: &Relay) -> S
             "Add a DMARC record: a TXT record on _dmarc.{domain} with the value \"v=DMARC1; p=none; rua=mailto:postmaster@{domain}\" (the reports then tell whether SPF and DKIM pass)."
         ),
     }
+}
+
+/// What the walk found that does not stop it but may hurt delivery: the
+/// detail of a step that warns, and with a verdict of `ok` a line of advice.
+#[derive(Debug, Clone, Copy)]
+pub enum Warning<'a> {
+    /// The greeting named a server of another domain than the host.
+    ForeignBanner { named: &'a str, host: &'a str },
+    /// The From domain's SPF and DMARC records could not be looked up.
+    RecordsUnchecked { domain: &'a str, error: &'a str },
+    /// Security 'opportunistic' and no STARTTLS offered.
+    NoStarttls { host: &'a str },
+    /// A handshake whose certificate was not checked.
+    Unverified { version: &'a str, cipher: &'a str },
+}
+
+impl Warning<'_> {
+    pub fn text(self) -> String {
+        match self {
+            Warning::ForeignBanner { named, host } => format!("the greeting names {named}, not {host}: outbound mail may be redirected to another server"),
+            Warning::RecordsUnchecked { domain, error } => format!("the SPF and DMARC records of {domain} could not be checked: {error}"),
+            Warning::NoStarttls { host } => format!("{host} does not offer STARTTLS: mail travels in clear text"),
+            Warning::Unverified { version, cipher } => format!("{version} {cipher}, but the certificate was not checked (verify_peer is off)"),
+        }
+    }
+}
+
+/// The detail of the walk's `sender_dns` step: what the From domain's
+/// records lack (a warning), or that they authorise the relay.
+pub fn records_detail(problems: &[RecordProblem], domain: &str, relay: &Relay) -> String {
+    let host = relay.host;
+    if problems.is_empty() {
+        let spf = if relay.is_local() { "an SPF record".to_string() } else { format!("an SPF record that authorises {host}") };
+        return format!("{domain} has {spf} and a DMARC record");
+    }
+    let found: Vec<String> = problems
+        .iter()
+        .map(|p| match p {
+            RecordProblem::NoSpf => format!("{domain} has no SPF record"),
+            RecordProblem::SeveralSpf(n) => format!("{domain} has {n} SPF records"),
+            RecordProblem::SpfMissesRelay(_) => format!("the SPF record of {domain} does not authorise {host}"),
+            RecordProblem::NoDmarc => format!("{domain} has no DMARC record"),
+        })
+        .collect();
+    format!("{}: receivers may put mail from {domain} in spam or refuse it", found.join(", and "))
 }
 
 /// Microsoft's own setup for direct send also lists the site's sending address.
@@ -484,8 +592,7 @@ mod tests {
 
     #[test]
     fn advice_for_the_new_causes_names_what_the_server_said() {
-        let host = [(crate::value::Key::Name("host".into()), crate::value::Value::str("smtp.example.com"))];
-        let c = Context::new(&Transport::settings_only(&host).expect("a host is enough"), None, String::new(), None);
+        let c = Context::new(&transport("smtp.example.com"), None, String::new(), None);
         let listed = Context { detail: "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org".into(), ..c.clone() };
         let v = verdict(Cause::Blocklisted, &listed);
         assert!(v.summary.contains("zen.spamhaus.org") && v.advice[0].contains("zen.spamhaus.org"), "{}", v.summary);
@@ -515,5 +622,85 @@ mod tests {
         let a = records_advice(&RecordProblem::SeveralSpf(2), "site.example", &relay);
         assert!(a.contains("2 SPF records") && a.contains("a:smtp.provider.example"), "{a}");
         assert!(!records_advice(&RecordProblem::NoSpf, "site.example", &relay).contains(".."));
+    }
+    fn transport(host: &str) -> Transport {
+        let host = [(crate::value::Key::Name("host".into()), crate::value::Value::str(host))];
+        Transport::settings_only(&host).expect("a host is enough")
+    }
+
+    #[test]
+    fn a_run_and_a_send_read_a_failure_alike() {
+        use crate::error::{ErrorKind, Stage};
+        let t = transport("smtp.example.com");
+        let reply = crate::smtp::reply::Reply::new(552, vec!["5.3.4 Message too big for system".into()]);
+        let e = SendError { size_limit: Some(1000), ..SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "refused", reply) };
+        let c = Context::for_outcome(&t, None, Some(&e));
+        assert_eq!((c.detail.as_str(), c.code, c.enhanced.as_deref(), c.size_limit), ("552 5.3.4 Message too big for system", Some(552), Some("5.3.4"), Some(1000)));
+        assert_eq!(Context::for_error(&t, None, &e).detail, c.detail);
+        let c = Context::for_outcome(&t, None, None);
+        assert_eq!((c.detail.as_str(), c.code, c.enhanced), ("", None, None));
+    }
+
+    #[test]
+    fn a_scan_suggests_the_other_ports_that_speak_smtp() {
+        let port = |port, state, service| PortState { port, state, service };
+        let scanned = [
+            port(25, "open", Some("smtp")),
+            port(465, "open", Some("smtps")),
+            port(587, "open", Some("smtp+starttls")),
+            port(2525, "filtered", None),
+            port(8025, "open", Some("unknown")),
+        ];
+        assert_eq!(other_smtp_ports(&scanned, 587), vec![(25, "smtp".to_string()), (465, "smtps".to_string())]);
+    }
+
+    #[test]
+    fn a_walk_verdict_adds_what_the_walk_learnt() {
+        use crate::error::{ErrorKind, Problem, Stage};
+        let t = transport("smtp.office365.com");
+        // Redirected: the verdict names the server that answered.
+        let found = Findings { foreign_banner: Some("p3plcpnl0123.secureserver.net".into()), ..Findings::default() };
+        let v = walk_verdict(Cause::Intercepted, &t, None, None, &found);
+        assert!(v.summary.contains("is not smtp.office365.com: its greeting names p3plcpnl0123.secureserver.net."), "{}", v.summary);
+        let e = SendError::new(ErrorKind::Auth, Stage::Auth, Problem::NoAuthMechanism, "no AUTH offered");
+        let v = walk_verdict(Cause::Intercepted, &t, None, Some(&e), &found);
+        assert!(v.summary.contains("its greeting names p3plcpnl0123.secureserver.net, and no AUTH offered."), "{}", v.summary);
+        // Through: the warnings and the records to add follow.
+        let found = Findings { warnings: vec!["no STARTTLS".into()], records_advice: vec!["Add an SPF record.".into()], ..Findings::default() };
+        let v = walk_verdict(Cause::Ok, &t, None, None, &found);
+        assert_eq!(v.advice, vec!["Warning: no STARTTLS".to_string(), "Add an SPF record.".to_string()]);
+        // Unauthenticated: the record to add comes first; other causes leave the records out.
+        let v = walk_verdict(Cause::SenderUnauthenticated, &t, None, None, &found);
+        assert_eq!(v.advice[0], "Add an SPF record.");
+        assert!(!walk_verdict(Cause::Throttled, &t, None, None, &found).advice.iter().any(|a| a.contains("SPF") || a.starts_with("Warning")));
+        // The size offered in EHLO when the failure has none; the scan's ports in the advice.
+        let found = Findings { size_limit: Some(10_485_760), ports: Some(vec![PortState { port: 465, state: "open", service: Some("smtps") }]), ..Findings::default() };
+        assert!(walk_verdict(Cause::MessageTooLarge, &t, None, None, &found).advice[0].contains("10485760 bytes"));
+        assert!(walk_verdict(Cause::PortBlocked, &t, None, None, &found).advice.iter().any(|a| a.contains("port 465 with security 'tls' (smtps)")));
+    }
+
+    #[test]
+    fn warnings_say_what_may_hurt_delivery() {
+        let w = Warning::ForeignBanner { named: "relay.other.example", host: "smtp.example.com" };
+        assert_eq!(w.text(), "the greeting names relay.other.example, not smtp.example.com: outbound mail may be redirected to another server");
+        let w = Warning::RecordsUnchecked { domain: "site.example", error: "the TXT lookup of site.example took too long" };
+        assert_eq!(w.text(), "the SPF and DMARC records of site.example could not be checked: the TXT lookup of site.example took too long");
+        assert_eq!(Warning::NoStarttls { host: "mx.example.com" }.text(), "mx.example.com does not offer STARTTLS: mail travels in clear text");
+        let w = Warning::Unverified { version: "TLSv1_3", cipher: "TLS13_AES_256_GCM_SHA384" };
+        assert_eq!(w.text(), "TLSv1_3 TLS13_AES_256_GCM_SHA384, but the certificate was not checked (verify_peer is off)");
+    }
+
+    #[test]
+    fn records_detail_says_what_the_records_lack() {
+        let addresses = ["192.0.2.1".parse().unwrap()];
+        let relay = Relay { host: "smtp.provider.example", addresses: &addresses };
+        assert_eq!(records_detail(&[], "site.example", &relay), "site.example has an SPF record that authorises smtp.provider.example and a DMARC record");
+        let local = Relay { host: "localhost", addresses: &addresses };
+        assert_eq!(records_detail(&[], "site.example", &local), "site.example has an SPF record and a DMARC record");
+        let problems = [RecordProblem::SpfMissesRelay("v=spf1 mx -all".into()), RecordProblem::NoDmarc];
+        assert_eq!(
+            records_detail(&problems, "site.example", &relay),
+            "the SPF record of site.example does not authorise smtp.provider.example, and site.example has no DMARC record: receivers may put mail from site.example in spam or refuse it"
+        );
     }
 }
