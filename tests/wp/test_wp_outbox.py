@@ -196,6 +196,24 @@ def test_alert_mail_reaches_the_admin_through_the_fallback_once_an_hour(outbox, 
     assert [row["status"] for row in rows(outbox)] == ["failed", "failed"]
 
 
+def test_a_backlog_drains_over_parallel_connections_each_message_once(outbox, engine, smtp_server):
+    """With the extension, a claimed batch goes out over parallel connections (rust_mail_send_many()); on PHPMailer,
+    one after the other over one connection. Either way each message arrives once and keeps its own log row."""
+    server = smtp_server()
+    outbox.set_settings(port=server.port, delivery="queued")
+    outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "RUST_MAIL_TEST_HOLD": True})
+    outbox.php("for ($i = 1; $i <= 12; $i++) { wp_mail('reader' . $i . '@example.com', 'Issue ' . $i, 'Body'); } out(true);")
+    assert server.messages == []
+    assert drain(outbox) == {"sent": 12}
+    assert sorted(m.message["Subject"] for m in server.messages) == sorted(f"Issue {i}" for i in range(1, 13))
+    assert all(m.rcpt_tos == [f"reader{m.message['Subject'].split()[1]}@example.com"] for m in server.messages)
+    assert (server.most_open > 1) is (engine == "extension"), server.most_open
+    for row in rows(outbox):
+        assert row["status"] == "sent" and row["attempts"] == "1"
+        lines = [line["line"] for line in json.loads(row["transcript"])]
+        assert f"RCPT TO:<{row['recipients']}>" in lines, lines
+
+
 def test_two_fpm_workers_and_cron_drain_one_outbox_each_message_once(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued", pool=True)

@@ -203,9 +203,11 @@ class Rust_Mail_Outbox {
 		$wpdb->query( 'START TRANSACTION' );
 		$opened      = microtime( true );
 		$lease_until = time() + self::lease_seconds();
+		$sent        = self::send_in_parallel( $rows );
 		try {
 			foreach ( $rows as $row ) {
-				if ( microtime( true ) >= $deadline ) {
+				// A message already sent in parallel is finished whatever the time: handing it back would send it twice.
+				if ( microtime( true ) >= $deadline && ! isset( $sent[ $row['id'] ] ) ) {
 					self::release( $owner );
 					return false;
 				}
@@ -216,7 +218,7 @@ class Rust_Mail_Outbox {
 					$lease_until = time() + self::lease_seconds();
 					$wpdb->query( 'START TRANSACTION' );
 				}
-				$outcome            = self::attempt( $row, true )['outcome'];
+				$outcome            = self::attempt( $row, true, $sent[ $row['id'] ] ?? null )['outcome'];
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
 				$tried[]            = (int) $row['id'];
 				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
@@ -292,6 +294,40 @@ class Rust_Mail_Outbox {
 	/* ---------------------------------------------------------------- One attempt */
 
 	/**
+	 * The primary connection's tries of a claimed batch at once, over parallel connections (Rust_Mail_Engine::
+	 * send_many()): a backlog drains several times faster than one message after the other. Only where nothing needs
+	 * them one by one: the extension is loaded, and the primary connection has no rate limit (counted per delivery).
+	 * The fallback, retries and the outcome stay attempt()'s.
+	 *
+	 * @return array<int, array> row id => the primary's result; empty when the batch goes one by one.
+	 */
+	private static function send_in_parallel( array $rows ) {
+		if ( count( $rows ) < 2 || ! Rust_Mail_Engine::sends_in_parallel() || Rust_Mail_Settings::limits( '' ) ) {
+			return array();
+		}
+		$messages = array();
+		foreach ( $rows as $row ) {
+			$messages[ $row['id'] ] = array(
+				'raw'      => self::unseal( $row['raw'], ! empty( $row['carries_key'] ), 'outbox_raw' ),
+				'envelope' => self::envelope( $row ),
+			);
+		}
+		try {
+			$results = Rust_Mail_Engine::send_many( $messages, self::transport( '' ) );
+		} catch ( Throwable $e ) {
+			// No token, settings that may not be used, a transport refused: each message then gets its own reason.
+			return array();
+		}
+		// A refused OAuth2 token is dropped; those messages are tried one by one, with a fresh one.
+		return array_filter(
+			$results,
+			static function ( $result ) {
+				return ! self::drop_refused_token( $result, '' );
+			}
+		);
+	}
+
+	/**
 	 * Sends a claimed message through the primary connection, then through the fallback if the primary failed
 	 * transiently or is over its rate limit, and writes the outcome.
 	 *
@@ -299,22 +335,27 @@ class Rust_Mail_Outbox {
 	 * @param bool  $may_wait true when a transient failure is retried later and the outcome announced by the outbox
 	 *                        (queued mode, or a takeover); false for delivery "immediate", whose caller is waiting
 	 *                        and whose outcome core's wp_mail() announces.
+	 * @param array|null $primary_result the primary connection's result when it was already tried (send_in_parallel()).
 	 * @return array{outcome: string, result: array} the outcome and rust_mail_send()'s result (of the last attempt).
 	 */
-	public static function attempt( array $row, $may_wait ) {
+	public static function attempt( array $row, $may_wait, $primary_result = null ) {
 		$carries_key = ! empty( $row['carries_key'] );
-		$envelope    = is_array( $row['envelope'] ) ? $row['envelope'] : json_decode( (string) $row['envelope'], true );
+		$envelope    = self::envelope( $row );
 		$raw         = self::unseal( $row['raw'], $carries_key, 'outbox_raw' );
 		$attempts    = array();
 		$wait        = null;
 		$result      = null;
 		foreach ( self::connections() as $name => $prefix ) {
-			$over_limit = Rust_Mail_Rate_Limit::wait_seconds( $name, $prefix, count( $envelope['to'] ) );
-			if ( $over_limit > 0 ) {
-				$wait = null === $wait ? $over_limit : min( $wait, $over_limit );
-				continue;
+			if ( 'primary' === $name && null !== $primary_result ) {
+				$result = $primary_result;
+			} else {
+				$over_limit = Rust_Mail_Rate_Limit::wait_seconds( $name, $prefix, count( $envelope['to'] ) );
+				if ( $over_limit > 0 ) {
+					$wait = null === $wait ? $over_limit : min( $wait, $over_limit );
+					continue;
+				}
+				$result = self::send_through( $raw, $envelope, $prefix );
 			}
-			$result     = self::send_through( $raw, $envelope, $prefix );
 			$attempts[] = self::attempt_record( $name, $result );
 			if ( ! empty( $result['ok'] ) || ! self::is_transient( $result ) ) {
 				break;
@@ -326,6 +367,11 @@ class Rust_Mail_Outbox {
 			return array( 'outcome' => 'waiting', 'result' => array( 'ok' => true, 'queued' => true ) );
 		}
 		return array( 'outcome' => self::finish( $row, $envelope, $attempts, $result, $may_wait ), 'result' => $result );
+	}
+
+	/** A row's envelope: decoded from the database, or as store() returned it. */
+	private static function envelope( array $row ) {
+		return is_array( $row['envelope'] ) ? $row['envelope'] : json_decode( (string) $row['envelope'], true );
 	}
 
 	/** @return array<string, string> connection name => settings prefix, the primary first */
