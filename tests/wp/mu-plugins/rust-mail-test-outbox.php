@@ -2,6 +2,8 @@
 /**
  * Test switches for the outbox tests, set as constants in the stack's wp-config-extra.php:
  * - RUST_MAIL_TEST_RETRY_DELAY: seconds before every retry (through the documented `rust_mail_retry_delay` filter);
+ * - RUST_MAIL_TEST_CONNECTIONS: how many parallel connections a drain uses (the documented
+ *   `rust_mail_parallel_connections` filter);
  * - RUST_MAIL_TEST_HOLD: true keeps queued mail in the outbox after the response (`rust_mail_send_after_response`),
  *   so that a test decides who drains it and when;
  * - a request with `rust_mail_test_drain=1` drains the outbox in this PHP-FPM worker and prints what happened, like
@@ -12,6 +14,14 @@ if ( defined( 'RUST_MAIL_TEST_RETRY_DELAY' ) ) {
 		'rust_mail_retry_delay',
 		static function () {
 			return (int) RUST_MAIL_TEST_RETRY_DELAY;
+		}
+	);
+}
+if ( defined( 'RUST_MAIL_TEST_CONNECTIONS' ) ) {
+	add_filter(
+		'rust_mail_parallel_connections',
+		static function () {
+			return (int) RUST_MAIL_TEST_CONNECTIONS;
 		}
 	);
 }
