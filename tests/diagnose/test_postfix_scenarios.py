@@ -7,32 +7,10 @@ import pytest
 
 from diag_support import TO, diagnose, expect, explain_send, mentions, transport_for
 from harness.mail import PASSWORD, USER, describe, send
-from harness.postfix import Dovecot, Postfix
-from harness.smtpserver import ServerConfig, SmtpTestServer
+from harness.postfix import Dovecot
 
 # An address the login USER does not own (Postfix's smtpd_sender_login_maps gives USER only USER).
 NOT_OWNED = "shop@example.com"
-
-
-@pytest.fixture
-def upstream():
-    server = SmtpTestServer(ServerConfig(pipelining=True)).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def postfix(upstream):
-    started = []
-
-    def start(**options):
-        server = Postfix((upstream.host, upstream.port), **options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture
