@@ -4,6 +4,7 @@ import pytest
 from diagnose.diag_servers import NetNamespace
 from harness.certs import CertificateSet
 from harness.php import PhpRunner, extension_path
+from harness.postfix import Postfix
 from harness.sink import SmtpSink
 from harness.smtpserver import ServerConfig, SilentServer, SmtpTestServer
 
@@ -27,6 +28,30 @@ def smtp_server(certs):
 
     yield start
     for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def upstream():
+    """The aiosmtpd server behind a `postfix` one: it records each transaction Postfix hands on."""
+    server = SmtpTestServer(ServerConfig(pipelining=True)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postfix(upstream):
+    """Factory: postfix(**options) -> a started private Postfix (harness/postfix.py) relaying to `upstream`;
+    every one started is stopped at teardown."""
+    started = []
+
+    def start(**options):
+        server = Postfix((upstream.host, upstream.port), **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
         server.stop()
 
 

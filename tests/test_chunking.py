@@ -15,27 +15,6 @@ ON_ARRIVAL = b"From: <sender@example.com>\r\nTo: <rcpt@example.com>\r\nSubject: 
 ENVELOPE = {"from": "sender@example.com", "to": ["rcpt@example.com"]}
 
 
-@pytest.fixture
-def upstream():
-    server = SmtpTestServer(ServerConfig(pipelining=True)).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def postfix(upstream):
-    started = []
-
-    def start(**options):
-        server = Postfix((upstream.host, upstream.port), **options)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
 def without_received(raw):
     """The message as the client sent it: Postfix prepends one Received: header (with folded lines)."""
     assert raw.startswith(b"Received: "), raw[:200]

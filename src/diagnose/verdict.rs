@@ -354,6 +354,7 @@ pub const TEXTS: &[Text] = &[
     text(Cause::Throttled, "{host}:{port} is limiting how much this account may send right now: {detail}.", &[
         Say("Wait and retry later; the mail is not lost if the site queues and retries."),
         Say("If it happens every day, the account's sending limit is too small for the site: ask the provider for a higher limit, or send fewer messages per hour."),
+        Say("On Postfix, the administrator sets the limit: smtpd_client_message_rate_limit messages per anvil_rate_time_unit from one client address (every site sharing that address counts against it)."),
         First(&[(Some(MICROSOFT), &["Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out."])]),
     ]),
     text(Cause::Timeout, "{host}:{port} accepted the connection but stopped answering: {detail}.", &[
@@ -604,6 +605,7 @@ mod tests {
         assert_eq!(v.summary, "The TLS handshake with smtp.example.com:25 failed.", "an empty detail quotes nothing");
         let v = verdict(Cause::Throttled, &Context { host: "mail.example.org".into(), ..c.clone() });
         assert!(!v.advice.iter().any(|a| a.contains("Microsoft")), "{:?}", v.advice);
+        assert!(v.advice.iter().any(|a| a.contains("smtpd_client_message_rate_limit")), "Postfix's setting: {:?}", v.advice);
         let v = verdict(Cause::Unknown, &Context { code: Some(451), ..c });
         assert!(v.advice[0].contains("temporary"), "{:?}", v.advice);
     }

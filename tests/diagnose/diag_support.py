@@ -130,3 +130,13 @@ def transport_for(server, **fields):
                  "username": USER, "password": PASSWORD, "timeout": 5}
     transport.update(fields)
     return {k: v for k, v in transport.items() if v is not None}
+
+
+def explain_send(php, result, transport):
+    """rust_mail_explain() of a failed rust_mail_send() result, as the plugin calls it for an old log row."""
+    error = result["error"]
+    explained, exception = php.call("rust_mail_explain", {
+        "kind": error["kind"], "message": error["message"], "code": result["code"],
+        "enhanced_code": result["enhanced_code"], "reply": result["reply"]}, transport)
+    assert exception is None, exception
+    return explained

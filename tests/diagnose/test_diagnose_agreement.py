@@ -1,6 +1,6 @@
 """Regressions: where the walk, rust_mail_explain() and rust_mail_send() used to disagree (issue 8), they now give
 the same cause, and the walk's steps say where it stopped."""
-from diag_support import FROM, TO, diagnose, expect, transport_for
+from diag_support import FROM, TO, diagnose, expect, explain_send, transport_for
 from harness.mail import CREDENTIALS, PASSWORD, USER
 from harness.smtpserver import free_port
 
@@ -10,12 +10,7 @@ MESSAGE = {"from": FROM, "to": TO, "subject": "t", "text": "t"}
 def send_and_explain(php, transport):
     result, exception = php.call("rust_mail_send", MESSAGE, transport)
     assert exception is None, exception
-    error = result["error"]
-    explained, exception = php.call("rust_mail_explain", {
-        "kind": error["kind"], "message": error["message"], "code": result["code"],
-        "enhanced_code": result["enhanced_code"], "reply": result["reply"]}, transport)
-    assert exception is None, exception
-    return error["cause"], explained["cause"]
+    return result["error"]["cause"], explain_send(php, result, transport)["cause"]
 
 
 def test_a_refused_starttls_is_starttls_unavailable_everywhere(php, certs, smtp_server):

@@ -82,12 +82,22 @@ flush     unix n - n 1000? 0 flush
 
 
 class Postfix:
-    def __init__(self, upstream, chunking=True, certs=None, sasl=None, settings=None, queue=False):
+    def __init__(self, upstream, chunking=True, certs=None, sasl=None, settings=None, queue=False, require_tls=False,
+                 sender_logins=None, message_rate_limit=None, size_limit=None):
         """`upstream`: (host, port) that receives each transaction; with `queue`, Postfix queues each message
         instead (cleanup writes and syncs a queue file, as a real server does before its 250) and its own SMTP
         client relays it to `upstream` afterwards. `certs`: a CertificateSet, to offer STARTTLS
-        with its 'good' certificate. `sasl`: a Dovecot, to offer AUTH (only after STARTTLS when `certs` is given).
-        `settings`: more main.cf lines, {name: value}."""
+        with its 'good' certificate (Postfix then notes the TLS protocol and cipher in its Received: header).
+        `sasl`: a Dovecot, to offer AUTH (only after STARTTLS when `certs` is given).
+        `settings`: more main.cf lines, {name: value}.
+
+        What a real site's server sets, each with the main.cf settings a site would use:
+        `require_tls`: with `certs`, STARTTLS is mandatory (smtpd_tls_security_level = encrypt).
+        `sender_logins`: {address: login}, which login owns which sender address (smtpd_sender_login_maps);
+        a logged-in client may use no other MAIL FROM (reject_sender_login_mismatch).
+        `message_rate_limit`: (messages, time unit), e.g. (2, "60s"): anvil's smtpd_client_message_rate_limit
+        per anvil_rate_time_unit, for loopback too (no smtpd_client_event_limit_exceptions).
+        `size_limit`: message_size_limit in bytes (also offered as EHLO SIZE)."""
         self.host, self.port = "127.0.0.1", free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="rust-mail-postfix-"))
         # Postfix's daemons run as the postfix user and chdir into the queue directory.
@@ -127,11 +137,23 @@ class Postfix:
             main["smtpd_discard_ehlo_keywords"] = "chunking"
         if certs is not None:
             cert, key = certs.pair("good")
-            main.update(smtpd_tls_security_level="may", smtpd_tls_cert_file=cert, smtpd_tls_key_file=key,
-                        smtpd_tls_auth_only="yes")
+            main.update(smtpd_tls_security_level="encrypt" if require_tls else "may", smtpd_tls_cert_file=cert,
+                        smtpd_tls_key_file=key, smtpd_tls_auth_only="yes", smtpd_tls_received_header="yes")
+        elif require_tls:
+            raise ValueError("require_tls needs certs")
         if sasl is not None:
             main.update(smtpd_sasl_auth_enable="yes", smtpd_sasl_type="dovecot",
                         smtpd_sasl_path=f"inet:127.0.0.1:{sasl.port}")
+        if sender_logins:
+            entries = ", ".join(f"{{{address} = {login}}}" for address, login in sender_logins.items())
+            main.update(smtpd_sender_login_maps=f"inline:{{ {entries} }}",
+                        smtpd_sender_restrictions="reject_sender_login_mismatch")
+        if message_rate_limit is not None:
+            messages, unit = message_rate_limit
+            main.update(smtpd_client_message_rate_limit=str(messages), anvil_rate_time_unit=unit,
+                        smtpd_client_event_limit_exceptions="")
+        if size_limit is not None:
+            main["message_size_limit"] = str(size_limit)
         main.update(settings or {})
         (self.config_dir / "main.cf").write_text("".join(f"{k} = {v}\n" for k, v in main.items()))
         (self.config_dir / "master.cf").write_text(f"""\
