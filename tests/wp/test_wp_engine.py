@@ -172,3 +172,6 @@ def test_tls_is_verified_on_both_engines(wp, engine, smtp_server, certs, securit
     row = wp.log_rows()[-1]
     assert (row["error_kind"], row["error_cause"]) == ("tls", "tls_certificate_invalid"), row["error_message"]
     assert PASSWORD not in json.dumps(row)
+    # The entry page explains the cause the engine decided, which the row's kind alone ('tls') could not tell.
+    page = wp.browser().get(f"{LOG}&entry={row['id']}").text
+    assert f"The certificate of localhost:{expired.port} is not valid" in page

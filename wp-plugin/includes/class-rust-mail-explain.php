@@ -45,18 +45,21 @@ class Rust_Mail_Explain {
 		if ( isset( $plugins[ $kind ] ) ) {
 			return array( 'cause' => $plugins[ $kind ][0], 'advice' => array( $plugins[ $kind ][1] ) );
 		}
+		$failure = array(
+			'kind'          => $kind,
+			'message'       => (string) $entry['error_message'],
+			'code'          => $partial || '' === (string) $entry['smtp_code'] ? null : (int) $entry['smtp_code'],
+			'enhanced_code' => (string) $entry['enhanced_code'],
+			'reply'         => (string) $entry['reply'],
+			'from'          => (string) $entry['from_address'],
+		);
+		// The cause the engine decided when it failed knows more than the row does (what was wrong with a
+		// certificate, say): explained as it was decided.
+		if ( ! $partial && Rust_Mail_Rules::is_cause( (string) $entry['error_cause'] ) ) {
+			$failure['cause'] = (string) $entry['error_cause'];
+		}
 		try {
-			$verdict = Rust_Mail_Engine::explain(
-				array(
-					'kind'          => $kind,
-					'message'       => (string) $entry['error_message'],
-					'code'          => $partial || '' === (string) $entry['smtp_code'] ? null : (int) $entry['smtp_code'],
-					'enhanced_code' => (string) $entry['enhanced_code'],
-					'reply'         => (string) $entry['reply'],
-					'from'          => (string) $entry['from_address'],
-				),
-				Rust_Mail_Settings::transport( false )
-			);
+			$verdict = Rust_Mail_Engine::explain( $failure, Rust_Mail_Settings::transport( false ) );
 			return array( 'cause' => $verdict['summary'], 'advice' => $verdict['advice'] );
 		} catch ( Throwable $e ) {
 			// An older row, or settings the extension no longer accepts: the transcript below still tells the story.

@@ -103,6 +103,11 @@ final class Rust_Mail_Rules {
 		return $cause === $adjust['cause'] && $security !== $adjust['unless_security'] ? $adjust['becomes'] : $cause;
 	}
 
+	/** Whether the classifier knows this cause (a log row's error_cause may also be one of the plugin's own). */
+	public static function is_cause( string $cause ) {
+		return isset( self::data()['verdicts'][ $cause ] );
+	}
+
 	/**
 	 * The cause of a failure without a server reply, by the extension's error kind (dns, connect_refused,
 	 * connect_timeout, tls, auth, timeout, protocol ...).
