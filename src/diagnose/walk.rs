@@ -4,7 +4,7 @@
 //! [`crate::classify`] to judge.
 
 use crate::classify::{may_be_plain_text_port, names_other_domain};
-use crate::config::{AuthMode, Security, Transport};
+use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
 use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
 use crate::smtp::reply::Reply;
@@ -311,22 +311,22 @@ impl Walk {
     async fn starttls(&mut self, conn: &mut Connection) -> Result<(), Failure> {
         self.begin();
         let offered = conn.capabilities.has("STARTTLS");
-        match (self.transport.security, offered) {
-            (Security::None, _) => {
+        match starttls_decision(self.transport.security, offered) {
+            StarttlsDecision::Skip => {
                 self.record("tls", "skip", "security is 'none': mail and any password travel in clear text", json!({ "offered": offered }));
                 return Ok(());
             }
-            (Security::Opportunistic, false) => {
+            StarttlsDecision::Warn => {
                 let warning = Warning::NoStarttls { host: &self.transport.host }.text();
                 self.record("tls", "warn", warning, json!({ "offered": false }));
                 return Ok(());
             }
-            (Security::Starttls, false) => {
+            StarttlsDecision::Fail => {
                 let detail = format!("{} does not offer STARTTLS and security is 'starttls'", self.transport.host);
                 let failed = SendError::new(ErrorKind::Tls, Stage::Ehlo, Problem::StarttlsNotOffered, detail);
                 return Err(self.fail("tls", failed, json!({ "offered": false })));
             }
-            _ => {}
+            StarttlsDecision::Upgrade => {}
         }
         match conn.command("STARTTLS", &mut self.t, self.deadline).await {
             Ok(reply) if reply.code == 220 => {}

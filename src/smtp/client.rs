@@ -5,7 +5,7 @@
 //! redacted) and enforce the call's deadline. Command syntax comes from
 //! lettre's protocol types; the decisions (which step fails how) are here.
 
-use crate::config::{AuthMode, Security, Transport};
+use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::data;
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
@@ -267,9 +267,8 @@ impl Connection {
         conn.banner = greeting.lines.first().cloned().unwrap_or_default();
         conn.ehlo(transport, t, deadline).await?;
 
-        let offers_starttls = conn.capabilities.has("STARTTLS");
-        match transport.security {
-            Security::Starttls if !offers_starttls => {
+        match starttls_decision(transport.security, conn.capabilities.has("STARTTLS")) {
+            StarttlsDecision::Fail => {
                 return Err(SendError::new(
                     ErrorKind::Tls,
                     Stage::Ehlo,
@@ -277,7 +276,7 @@ impl Connection {
                     format!("{} does not offer STARTTLS, and security is 'starttls': nothing was sent in clear text", transport.host),
                 ));
             }
-            Security::Starttls | Security::Opportunistic if offers_starttls => {
+            StarttlsDecision::Upgrade => {
                 let reply = conn.command("STARTTLS", t, deadline).await?;
                 if reply.code != 220 {
                     return Err(SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply));
@@ -289,7 +288,7 @@ impl Connection {
                     e
                 })?;
             }
-            _ => {}
+            StarttlsDecision::Skip | StarttlsDecision::Warn => {}
         }
         // Everything up to here that was not the TLS handshake: DNS, TCP,
         // greeting and EHLO.
