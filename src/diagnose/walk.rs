@@ -7,6 +7,7 @@ use crate::classify::{may_be_plain_text_port, names_other_domain};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
 use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
+use crate::smtp::commands::{envelope, Envelope};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
 use crate::value::{Key, Value};
@@ -46,6 +47,8 @@ pub struct Walk {
     deadline: Instant,
     step_started: f64,
     found: Found,
+    /// The `send_test` message, composed at the envelope step.
+    message: Option<Result<Vec<u8>, UsageError>>,
 }
 
 impl Walk {
@@ -58,6 +61,7 @@ impl Walk {
             t: Transcript::new(start),
             step_started: 0.0,
             found: Found::default(),
+            message: None,
         }
     }
 
@@ -426,13 +430,19 @@ impl Walk {
             self.record("envelope", "skip", "give 'from' and 'to' in the options to try the envelope", json!({}));
             return Ok(());
         };
-        let reply = self.command(conn, &format!("MAIL FROM:<{from}>"), "envelope").await?;
+        // The test message is composed now, so that the envelope can say whether it is 8-bit.
+        if self.will_send() {
+            self.message = Some(test_message(&from, &self.options.to, &self.transport.helo));
+        }
+        let body_8bit = matches!(&self.message, Some(Ok(message)) if !message.is_ascii());
+        let Envelope { mail, rcpts } = envelope(&from, &self.options.to, body_8bit, &conn.capabilities);
+        let reply = self.command(conn, &mail, "envelope").await?;
         if !reply.is_positive() {
             let failed = SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), reply);
             return Err(self.fail("envelope", failed, json!({ "from": from })));
         }
-        for to in self.options.to.clone() {
-            let reply = self.command(conn, &format!("RCPT TO:<{to}>"), "envelope").await?;
+        for (to, rcpt) in self.options.to.clone().into_iter().zip(rcpts) {
+            let reply = self.command(conn, &rcpt, "envelope").await?;
             if !reply.is_positive() {
                 let data = json!({ "from": from, "to": to });
                 let failed = SendError::from_reply(ErrorKind::RecipientRejected, Stage::RcptTo, &format!("the server refused the recipient <{to}>"), reply);
@@ -461,7 +471,8 @@ impl Walk {
         if reply.code != 354 {
             return Err(self.fail("send", SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply), json!({})));
         }
-        let message = match test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo) {
+        let composed = self.message.take().unwrap_or_else(|| test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo));
+        let message = match composed {
             Ok(message) => message,
             Err(e) => {
                 // Never an empty message: end the transaction without one and say why.

@@ -1,0 +1,68 @@
+//! Command lines built from values, apart from the I/O that sends them.
+
+use crate::smtp::reply::Capabilities;
+
+/// One transaction's envelope: the MAIL FROM line with its parameters and
+/// one RCPT TO line a recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub mail: String,
+    pub rcpts: Vec<String>,
+}
+
+/// The envelope the send path and the diagnose walk both send. `from` is
+/// the reverse-path ("" for the null sender `<>`); `body_8bit` says the
+/// message has bytes outside ASCII. Parameters only when the server
+/// offers them in `capabilities`: SMTPUTF8 (RFC 6531) when an address is
+/// not ASCII, BODY=8BITMIME (RFC 6152) for an 8-bit message. SIZE (RFC
+/// 1870) is not sent.
+pub fn envelope<R: AsRef<str>>(from: &str, recipients: &[R], body_8bit: bool, capabilities: &Capabilities) -> Envelope {
+    let mut parameters = String::new();
+    let non_ascii_address = !from.is_ascii() || recipients.iter().any(|r| !r.as_ref().is_ascii());
+    if non_ascii_address && capabilities.has("SMTPUTF8") {
+        parameters.push_str(" SMTPUTF8");
+    }
+    if body_8bit && capabilities.has("8BITMIME") {
+        parameters.push_str(" BODY=8BITMIME");
+    }
+    Envelope {
+        mail: format!("MAIL FROM:<{from}>{parameters}"),
+        rcpts: recipients.iter().map(|r| format!("RCPT TO:<{}>", r.as_ref())).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::reply::Reply;
+
+    fn offering(extensions: &[&str]) -> Capabilities {
+        let lines = std::iter::once("mail.example.com").chain(extensions.iter().copied()).map(String::from).collect();
+        Capabilities::from_ehlo(&Reply::new(250, lines))
+    }
+
+    #[test]
+    fn plain_envelope_has_no_parameters() {
+        let all = offering(&["SMTPUTF8", "8BITMIME", "SIZE 1000"]);
+        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], false, &all);
+        assert_eq!(e.mail, "MAIL FROM:<a@example.com>");
+        assert_eq!(e.rcpts, ["RCPT TO:<b@example.com>", "RCPT TO:<c@example.com>"]);
+        assert_eq!(envelope("", &["b@example.com"], false, &all).mail, "MAIL FROM:<>");
+    }
+
+    #[test]
+    fn smtputf8_when_an_address_needs_it_and_the_server_offers_it() {
+        let all = offering(&["SMTPUTF8", "8BITMIME"]);
+        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8");
+        assert_eq!(envelope("a@example.com", &["b@bücher.example"], false, &all).mail, "MAIL FROM:<a@example.com> SMTPUTF8");
+        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, &offering(&["8BITMIME"])).mail, "MAIL FROM:<jörg@example.com>");
+    }
+
+    #[test]
+    fn eight_bit_body_when_the_server_offers_8bitmime() {
+        let all = offering(&["SMTPUTF8", "8BITMIME"]);
+        assert_eq!(envelope("a@example.com", &["b@example.com"], true, &all).mail, "MAIL FROM:<a@example.com> BODY=8BITMIME");
+        assert_eq!(envelope("jörg@example.com", &["b@example.com"], true, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8 BODY=8BITMIME");
+        assert_eq!(envelope("a@example.com", &["b@example.com"], true, &offering(&["SMTPUTF8"])).mail, "MAIL FROM:<a@example.com>");
+    }
+}
