@@ -7,7 +7,7 @@ use crate::error::{ErrorKind, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::smtp::client::Connection;
-use crate::smtp::commands::{envelope, Envelope};
+use crate::smtp::commands::{self as command, bdat_last, envelope, Envelope, DATA};
 use crate::smtp::data;
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, scrub, Transcript};
@@ -167,7 +167,7 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open:
         Err(e) if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
             && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
         {
-            keep_open && conn.command("RSET", t, deadline).await.is_ok_and(|r| r.code == 250)
+            keep_open && conn.command(command::RSET, t, deadline).await.is_ok_and(|r| r.code == 250)
         }
         Err(_) => false,
     };
@@ -197,7 +197,7 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, prog
     // With BDAT the chunk follows the last command in the same write.
     let chunked = chunking && conn.capabilities.has("CHUNKING");
     let chunk = if chunked { data::chunk(&message.data) } else { Vec::new() };
-    commands.push(if chunked { format!("BDAT {} LAST", chunk.len()) } else { "DATA".to_string() });
+    commands.push(if chunked { bdat_last(chunk.len()) } else { DATA.to_string() });
 
     let pipelined = conn.capabilities.has("PIPELINING");
     if pipelined {

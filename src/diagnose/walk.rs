@@ -7,7 +7,7 @@ use crate::classify::{may_be_plain_text_port, names_other_domain};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
 use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
-use crate::smtp::commands::{envelope, Envelope};
+use crate::smtp::commands::{self, envelope, Envelope};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
 use crate::value::{Key, Value};
@@ -272,7 +272,7 @@ impl Walk {
             let detail = format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, self.transport.security.as_str());
             return self.fail("greeting", failure(Stage::Greeting, Problem::ImplicitTlsPort, detail), json!({ "implicit_tls": true }));
         }
-        match conn.command(&format!("EHLO {}", self.transport.helo), &mut self.t, self.deadline).await {
+        match conn.command(&commands::ehlo(&self.transport.helo), &mut self.t, self.deadline).await {
             Err(e) if e.problem == Problem::NotSmtp => self.fail("greeting", SendError { stage: Stage::Greeting, ..e }, json!({})),
             Ok(reply) => {
                 let detail = format!("the server sent no greeting, then answered EHLO with {}", reply.one_line());
@@ -332,7 +332,7 @@ impl Walk {
             }
             StarttlsDecision::Upgrade => {}
         }
-        match conn.command("STARTTLS", &mut self.t, self.deadline).await {
+        match conn.command(commands::STARTTLS, &mut self.t, self.deadline).await {
             Ok(reply) if reply.code == 220 => {}
             Ok(reply) => {
                 let failed = SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply);
@@ -450,7 +450,7 @@ impl Walk {
             }
         }
         if !self.will_send() {
-            let _ = conn.command("RSET", &mut self.t, self.deadline).await;
+            let _ = conn.command(commands::RSET, &mut self.t, self.deadline).await;
         }
         let detail = format!("the server accepts mail from {from} to {}", self.options.to.join(", "));
         self.record("envelope", "ok", detail, json!({ "from": from, "to": self.options.to }));
@@ -467,7 +467,7 @@ impl Walk {
             self.record("send", "skip", "set send_test with 'from' and 'to' to send a test message", json!({}));
             return Ok(());
         }
-        let reply = self.command(conn, "DATA", "send").await?;
+        let reply = self.command(conn, commands::DATA, "send").await?;
         if reply.code != 354 {
             return Err(self.fail("send", SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply), json!({})));
         }
@@ -476,7 +476,7 @@ impl Walk {
             Ok(message) => message,
             Err(e) => {
                 // Never an empty message: end the transaction without one and say why.
-                let _ = conn.command("RSET", &mut self.t, self.deadline).await;
+                let _ = conn.command(commands::RSET, &mut self.t, self.deadline).await;
                 let detail = format!("the test message could not be composed: {e}");
                 return Err(self.fail("send", failure(Stage::Data, Problem::Internal, detail), json!({})));
             }

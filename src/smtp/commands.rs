@@ -1,6 +1,37 @@
-//! Command lines built from values, apart from the I/O that sends them.
+//! Command lines built from values, apart from the I/O that sends them
+//! (lettre's `commands.rs`). Each is one line without its CRLF.
 
 use crate::smtp::reply::Capabilities;
+use lettre::transport::smtp::authentication::Mechanism;
+
+pub const STARTTLS: &str = "STARTTLS";
+pub const DATA: &str = "DATA";
+pub const RSET: &str = "RSET";
+pub const QUIT: &str = "QUIT";
+
+/// EHLO with the name this client gives itself (RFC 5321 section 4.1.1.1).
+pub fn ehlo(name: &str) -> String {
+    format!("EHLO {name}")
+}
+
+/// HELO, for a server that does not know EHLO.
+pub fn helo(name: &str) -> String {
+    format!("HELO {name}")
+}
+
+/// The one and last chunk of a message of `size` bytes (RFC 3030).
+pub fn bdat_last(size: usize) -> String {
+    format!("BDAT {size} LAST")
+}
+
+/// AUTH with the mechanism and, when it has one, the base64 initial
+/// response (RFC 4954 section 4).
+pub fn auth(mechanism: Mechanism, initial_response: Option<&str>) -> String {
+    match initial_response {
+        Some(response) => format!("AUTH {mechanism} {response}"),
+        None => format!("AUTH {mechanism}"),
+    }
+}
 
 /// One transaction's envelope: the MAIL FROM line with its parameters and
 /// one RCPT TO line a recipient.
@@ -39,6 +70,15 @@ mod tests {
     fn offering(extensions: &[&str]) -> Capabilities {
         let lines = std::iter::once("mail.example.com").chain(extensions.iter().copied()).map(String::from).collect();
         Capabilities::from_ehlo(&Reply::new(250, lines))
+    }
+
+    #[test]
+    fn command_lines() {
+        assert_eq!(ehlo("client.example"), "EHLO client.example");
+        assert_eq!(helo("client.example"), "HELO client.example");
+        assert_eq!(bdat_last(1234), "BDAT 1234 LAST");
+        assert_eq!(auth(Mechanism::Plain, Some("AGEAYg==")), "AUTH PLAIN AGEAYg==");
+        assert_eq!(auth(Mechanism::Login, None), "AUTH LOGIN");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::Connection;
 use crate::config::{AuthMode, Security, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage};
+use crate::smtp::commands;
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::Transcript;
 use base64::Engine;
@@ -54,9 +55,9 @@ impl Connection {
 
         let first = if mechanism.supports_initial_response() {
             let response = mechanism.response(&credentials, None).map_err(|e| SendError::new(ErrorKind::Auth, Stage::Auth, Problem::Internal, e.to_string()))?;
-            format!("AUTH {mechanism} {}", b64.encode(response))
+            commands::auth(mechanism, Some(&b64.encode(response)))
         } else {
-            format!("AUTH {mechanism}")
+            commands::auth(mechanism, None)
         };
         let mut reply = self.command(&first, t, deadline).await?;
         let mut rounds = 0;

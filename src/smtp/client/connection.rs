@@ -8,6 +8,7 @@
 use super::net::{self, Stream};
 use crate::config::{starttls_decision, Security, StarttlsDecision, Transport};
 use crate::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
+use crate::smtp::commands;
 use crate::smtp::data;
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
 use crate::smtp::tls::{self, TlsInfo};
@@ -105,7 +106,7 @@ impl Connection {
                 ));
             }
             StarttlsDecision::Upgrade => {
-                let reply = conn.command("STARTTLS", t, deadline).await?;
+                let reply = conn.command(commands::STARTTLS, t, deadline).await?;
                 if reply.code != 220 {
                     return Err(SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply));
                 }
@@ -138,12 +139,12 @@ impl Connection {
 
     /// EHLO, or HELO for a server that does not know EHLO; sets `capabilities`.
     pub async fn ehlo(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
-        let reply = self.command(&format!("EHLO {}", transport.helo), t, deadline).await?;
+        let reply = self.command(&commands::ehlo(&transport.helo), t, deadline).await?;
         self.capabilities = if reply.code == 250 {
             Capabilities::from_ehlo(&reply)
         } else {
             // RFC 5321 section 3.2: a server that does not know EHLO gets HELO.
-            let helo = self.command(&format!("HELO {}", transport.helo), t, deadline).await?;
+            let helo = self.command(&commands::helo(&transport.helo), t, deadline).await?;
             if helo.code != 250 {
                 return Err(SendError::from_reply(ErrorKind::Protocol, Stage::Ehlo, "the server refused EHLO and HELO", helo));
             }
@@ -321,7 +322,7 @@ impl Connection {
     /// past the call's deadline.
     pub async fn quit(mut self, t: &mut Transcript, deadline: Instant) {
         let deadline = deadline.min(Instant::now() + std::time::Duration::from_millis(500));
-        let _ = self.command("QUIT", t, deadline).await;
+        let _ = self.command(commands::QUIT, t, deadline).await;
         if let Some(mut io) = self.io.take() {
             let _ = timeout_at(deadline, io.shutdown()).await;
         }
