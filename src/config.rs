@@ -42,6 +42,32 @@ impl Security {
     }
 }
 
+/// What to do about STARTTLS once EHLO has said whether the server offers
+/// it. The send path and the diagnose walk both act on this one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StarttlsDecision {
+    /// Send STARTTLS and upgrade the connection.
+    Upgrade,
+    /// Nothing to do: security 'none' (plain text by choice) or 'tls'
+    /// (encrypted from the first byte already).
+    Skip,
+    /// Security 'opportunistic' and not offered: go on in plain text, warned.
+    Warn,
+    /// Security 'starttls' and not offered: stop before anything goes in clear text.
+    Fail,
+}
+
+/// The STARTTLS decision over the security setting and whether the server
+/// offers STARTTLS in its EHLO reply.
+pub fn starttls_decision(security: Security, offered: bool) -> StarttlsDecision {
+    match (security, offered) {
+        (Security::None | Security::Tls, _) => StarttlsDecision::Skip,
+        (Security::Starttls | Security::Opportunistic, true) => StarttlsDecision::Upgrade,
+        (Security::Opportunistic, false) => StarttlsDecision::Warn,
+        (Security::Starttls, false) => StarttlsDecision::Fail,
+    }
+}
+
 impl AuthMode {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -269,6 +295,24 @@ mod tests {
 
     fn transport(pairs: &[(&str, Value)]) -> Result<Transport, UsageError> {
         Transport::from_value(&crate::value::named(pairs))
+    }
+
+    #[test]
+    fn starttls_is_decided_by_security_and_offer() {
+        use StarttlsDecision::*;
+        let cases = [
+            (Security::None, false, Skip),
+            (Security::None, true, Skip),
+            (Security::Tls, false, Skip),
+            (Security::Tls, true, Skip),
+            (Security::Opportunistic, true, Upgrade),
+            (Security::Opportunistic, false, Warn),
+            (Security::Starttls, true, Upgrade),
+            (Security::Starttls, false, Fail),
+        ];
+        for (security, offered, decision) in cases {
+            assert_eq!(starttls_decision(security, offered), decision, "{security:?} offered={offered}");
+        }
     }
 
     #[test]

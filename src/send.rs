@@ -7,6 +7,7 @@ use crate::error::{ErrorKind, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::smtp::client::Connection;
+use crate::smtp::commands::{self as command, bdat_last, envelope, Envelope, DATA};
 use crate::smtp::data;
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, scrub, Transcript};
@@ -166,7 +167,7 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open:
         Err(e) if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
             && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
         {
-            keep_open && conn.command("RSET", t, deadline).await.is_ok_and(|r| r.code == 250)
+            keep_open && conn.command(command::RSET, t, deadline).await.is_ok_and(|r| r.code == 250)
         }
         Err(_) => false,
     };
@@ -190,20 +191,13 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open:
 /// transaction stops at the first reply that makes the rest pointless.
 async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
     let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
-    let mut parameters = String::new();
-    let non_ascii_address = !from.is_ascii() || message.recipients.iter().any(|r| !AsRef::<str>::as_ref(r).is_ascii());
-    if non_ascii_address && conn.capabilities.has("SMTPUTF8") {
-        parameters.push_str(" SMTPUTF8");
-    }
-    if !message.data.is_ascii() && conn.capabilities.has("8BITMIME") {
-        parameters.push_str(" BODY=8BITMIME");
-    }
-    let mut commands = vec![format!("MAIL FROM:<{from}>{parameters}")];
-    commands.extend(message.recipients.iter().map(|r| format!("RCPT TO:<{r}>")));
+    let Envelope { mail, rcpts } = envelope(&from, &message.recipients, !message.data.is_ascii(), &conn.capabilities);
+    let mut commands = vec![mail];
+    commands.extend(rcpts);
     // With BDAT the chunk follows the last command in the same write.
     let chunked = chunking && conn.capabilities.has("CHUNKING");
     let chunk = if chunked { data::chunk(&message.data) } else { Vec::new() };
-    commands.push(if chunked { format!("BDAT {} LAST", chunk.len()) } else { "DATA".to_string() });
+    commands.push(if chunked { bdat_last(chunk.len()) } else { DATA.to_string() });
 
     let pipelined = conn.capabilities.has("PIPELINING");
     if pipelined {

@@ -4,9 +4,10 @@
 //! [`crate::classify`] to judge.
 
 use crate::classify::{may_be_plain_text_port, names_other_domain};
-use crate::config::{AuthMode, Security, Transport};
+use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
 use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
+use crate::smtp::commands::{self, envelope, Envelope};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
 use crate::value::{Key, Value};
@@ -46,6 +47,8 @@ pub struct Walk {
     deadline: Instant,
     step_started: f64,
     found: Found,
+    /// The `send_test` message, composed at the envelope step.
+    message: Option<Result<Vec<u8>, UsageError>>,
 }
 
 impl Walk {
@@ -58,6 +61,7 @@ impl Walk {
             t: Transcript::new(start),
             step_started: 0.0,
             found: Found::default(),
+            message: None,
         }
     }
 
@@ -268,7 +272,7 @@ impl Walk {
             let detail = format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, self.transport.security.as_str());
             return self.fail("greeting", failure(Stage::Greeting, Problem::ImplicitTlsPort, detail), json!({ "implicit_tls": true }));
         }
-        match conn.command(&format!("EHLO {}", self.transport.helo), &mut self.t, self.deadline).await {
+        match conn.command(&commands::ehlo(&self.transport.helo), &mut self.t, self.deadline).await {
             Err(e) if e.problem == Problem::NotSmtp => self.fail("greeting", SendError { stage: Stage::Greeting, ..e }, json!({})),
             Ok(reply) => {
                 let detail = format!("the server sent no greeting, then answered EHLO with {}", reply.one_line());
@@ -311,24 +315,24 @@ impl Walk {
     async fn starttls(&mut self, conn: &mut Connection) -> Result<(), Failure> {
         self.begin();
         let offered = conn.capabilities.has("STARTTLS");
-        match (self.transport.security, offered) {
-            (Security::None, _) => {
+        match starttls_decision(self.transport.security, offered) {
+            StarttlsDecision::Skip => {
                 self.record("tls", "skip", "security is 'none': mail and any password travel in clear text", json!({ "offered": offered }));
                 return Ok(());
             }
-            (Security::Opportunistic, false) => {
+            StarttlsDecision::Warn => {
                 let warning = Warning::NoStarttls { host: &self.transport.host }.text();
                 self.record("tls", "warn", warning, json!({ "offered": false }));
                 return Ok(());
             }
-            (Security::Starttls, false) => {
+            StarttlsDecision::Fail => {
                 let detail = format!("{} does not offer STARTTLS and security is 'starttls'", self.transport.host);
                 let failed = SendError::new(ErrorKind::Tls, Stage::Ehlo, Problem::StarttlsNotOffered, detail);
                 return Err(self.fail("tls", failed, json!({ "offered": false })));
             }
-            _ => {}
+            StarttlsDecision::Upgrade => {}
         }
-        match conn.command("STARTTLS", &mut self.t, self.deadline).await {
+        match conn.command(commands::STARTTLS, &mut self.t, self.deadline).await {
             Ok(reply) if reply.code == 220 => {}
             Ok(reply) => {
                 let failed = SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply);
@@ -426,13 +430,19 @@ impl Walk {
             self.record("envelope", "skip", "give 'from' and 'to' in the options to try the envelope", json!({}));
             return Ok(());
         };
-        let reply = self.command(conn, &format!("MAIL FROM:<{from}>"), "envelope").await?;
+        // The test message is composed now, so that the envelope can say whether it is 8-bit.
+        if self.will_send() {
+            self.message = Some(test_message(&from, &self.options.to, &self.transport.helo));
+        }
+        let body_8bit = matches!(&self.message, Some(Ok(message)) if !message.is_ascii());
+        let Envelope { mail, rcpts } = envelope(&from, &self.options.to, body_8bit, &conn.capabilities);
+        let reply = self.command(conn, &mail, "envelope").await?;
         if !reply.is_positive() {
             let failed = SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), reply);
             return Err(self.fail("envelope", failed, json!({ "from": from })));
         }
-        for to in self.options.to.clone() {
-            let reply = self.command(conn, &format!("RCPT TO:<{to}>"), "envelope").await?;
+        for (to, rcpt) in self.options.to.clone().into_iter().zip(rcpts) {
+            let reply = self.command(conn, &rcpt, "envelope").await?;
             if !reply.is_positive() {
                 let data = json!({ "from": from, "to": to });
                 let failed = SendError::from_reply(ErrorKind::RecipientRejected, Stage::RcptTo, &format!("the server refused the recipient <{to}>"), reply);
@@ -440,7 +450,7 @@ impl Walk {
             }
         }
         if !self.will_send() {
-            let _ = conn.command("RSET", &mut self.t, self.deadline).await;
+            let _ = conn.command(commands::RSET, &mut self.t, self.deadline).await;
         }
         let detail = format!("the server accepts mail from {from} to {}", self.options.to.join(", "));
         self.record("envelope", "ok", detail, json!({ "from": from, "to": self.options.to }));
@@ -457,15 +467,16 @@ impl Walk {
             self.record("send", "skip", "set send_test with 'from' and 'to' to send a test message", json!({}));
             return Ok(());
         }
-        let reply = self.command(conn, "DATA", "send").await?;
+        let reply = self.command(conn, commands::DATA, "send").await?;
         if reply.code != 354 {
             return Err(self.fail("send", SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply), json!({})));
         }
-        let message = match test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo) {
+        let composed = self.message.take().unwrap_or_else(|| test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo));
+        let message = match composed {
             Ok(message) => message,
             Err(e) => {
                 // Never an empty message: end the transaction without one and say why.
-                let _ = conn.command("RSET", &mut self.t, self.deadline).await;
+                let _ = conn.command(commands::RSET, &mut self.t, self.deadline).await;
                 let detail = format!("the test message could not be composed: {e}");
                 return Err(self.fail("send", failure(Stage::Data, Problem::Internal, detail), json!({})));
             }

@@ -2,6 +2,7 @@
 //! certificate the server presented, and errors a person can act on.
 
 use crate::config::{TlsMinVersion, Transport};
+use crate::error::{CertProblem, TlsProblem};
 use once_cell::sync::Lazy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -237,6 +238,26 @@ pub fn version_name(version: rustls::ProtocolVersion) -> String {
         rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
         rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+/// A rustls error as data.
+pub fn problem(error: &rustls::Error) -> TlsProblem {
+    use rustls::{CertificateError as C, Error as E};
+    match error {
+        E::InvalidCertificate(c) => TlsProblem::Certificate(match c {
+            C::NotValidForName | C::NotValidForNameContext { .. } => CertProblem::NameMismatch,
+            C::Expired | C::ExpiredContext { .. } => CertProblem::Expired,
+            C::NotValidYet | C::NotValidYetContext { .. } => CertProblem::NotYetValid,
+            C::UnknownIssuer => CertProblem::UnknownIssuer,
+            C::BadSignature => CertProblem::BadSignature,
+            C::Revoked => CertProblem::Revoked,
+            _ => CertProblem::Other,
+        }),
+        E::PeerIncompatible(_) | E::AlertReceived(rustls::AlertDescription::ProtocolVersion) => TlsProblem::Version,
+        E::AlertReceived(alert) => TlsProblem::Alert(u8::from(*alert)),
+        E::InvalidMessage(_) => TlsProblem::NotTls,
+        _ => TlsProblem::Other,
     }
 }
 

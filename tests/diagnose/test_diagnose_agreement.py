@@ -65,3 +65,17 @@ def test_postfix_sender_ownership_is_not_a_relay_refusal(php, smtp_server):
     diagnosis = diagnose(php, transport, {"timeout": 10, "from": FROM, "to": TO})
     expect(diagnosis, "sender_not_allowed", failed_step="envelope", advice=["from"])
     assert send_and_explain(php, transport) == ("sender_not_allowed", "sender_not_allowed")
+
+
+def test_the_walk_offers_smtputf8_for_a_non_ascii_address_like_the_send_path(php, smtp_server):
+    """The walk's envelope is the send path's: MAIL FROM carries SMTPUTF8 when an address needs it and
+    the server advertises it."""
+    sender = "jörg@example.com"
+    server = smtp_server(smtputf8=True)
+    transport = transport_for(server, security="none", auth="none")
+    diagnosis = diagnose(php, transport, {"timeout": 10, "from": sender, "to": TO})
+    assert diagnosis.status("envelope") == "ok", diagnosis.text()
+    # The server logs what it received as latin-1.
+    mail = f"MAIL FROM:<{sender}> SMTPUTF8".encode().decode("latin-1")
+    assert mail in server.client_lines(), server.session_log
+    assert f"RCPT TO:<{TO}>" in server.client_lines(), server.session_log

@@ -55,6 +55,7 @@ class ServerConfig:
     idle_timeout: float = 300          # seconds a connection may sit idle before the server drops it
     pipelining: bool = False           # advertise PIPELINING (RFC 2920); aiosmtpd answers queued commands in order
     message_limit: int = None          # after this many messages, MAIL gets Postfix's rate limit reply (a 450)
+    smtputf8: bool = False             # advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with it
 
 
 def free_port():
@@ -299,6 +300,7 @@ class SmtpTestServer:
             auth_exclude_mechanism=[m for m in KNOWN_MECHANISMS if m not in mechanisms],
             timeout=config.idle_timeout,
             data_size_limit=50 * 1024 * 1024,
+            enable_SMTPUTF8=config.smtputf8,
         )
 
     def _make_tls_context(self, certs):

@@ -1,26 +1,23 @@
-//! The thin I/O driver: one SMTP connection over tokio, plain or TLS.
+//! One SMTP session over a stream: the greeting, EHLO, STARTTLS, commands
+//! and replies, pipelined groups and BDAT chunks, DATA and QUIT.
 //!
 //! Every line that crosses the wire goes through [`Connection::write_line`]
 //! or [`Connection::read_reply`], which record it in the transcript (secrets
-//! redacted) and enforce the call's deadline. Command syntax comes from
-//! lettre's protocol types; the decisions (which step fails how) are here.
+//! redacted) and enforce the call's deadline.
 
-use crate::config::{AuthMode, Security, Transport};
+use super::net::{self, Stream};
+use crate::config::{starttls_decision, Security, StarttlsDecision, Transport};
 use crate::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
+use crate::smtp::commands;
 use crate::smtp::data;
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
 use crate::smtp::tls::{self, TlsInfo};
 use crate::smtp::transcript::{redact_client_line, Direction, Transcript};
-use base64::Engine;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
-use tokio_rustls::client::TlsStream;
 
 /// Longest reply line accepted; RFC 5321 section 4.5.3.1.5 sets 512 octets,
 /// real servers send longer EHLO lines, nothing legitimate sends megabytes.
@@ -31,41 +28,6 @@ const MAX_LINE: usize = 16 * 1024;
 /// could make every reply 1,000 lines of 16 KiB.
 const MAX_REPLY_LINES: usize = 1000;
 const MAX_REPLY_BYTES: usize = 64 * 1024;
-
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
 
 /// A failed TLS handshake, with what a diagnosis needs to explain it.
 #[derive(Debug)]
@@ -100,100 +62,6 @@ pub struct Connection {
     pub last_used: std::time::Instant,
 }
 
-/// Resolves the transport's host. Errors are `dns` errors.
-pub async fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, SendError> {
-    let lookup = timeout_at(deadline, tokio::net::lookup_host((host, port)))
-        .await
-        .map_err(|_| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Timeout, format!("looking up {host} took longer than the timeout")))?;
-    let addrs: Vec<SocketAddr> = lookup
-        .map_err(|e| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("cannot resolve {host}: {e}")))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("{host} has no address")));
-    }
-    Ok(addrs)
-}
-
-/// Why a TCP connection could not be made. The difference matters to a
-/// person: refused means the host answered and nothing listens; a timeout
-/// means something on the way drops the packets.
-#[derive(Debug)]
-pub enum ConnectFailure {
-    Refused,
-    Timeout,
-    Unreachable(io::Error),
-    Other(io::Error),
-}
-
-impl ConnectFailure {
-    pub fn state(&self) -> &'static str {
-        match self {
-            ConnectFailure::Refused => "refused",
-            ConnectFailure::Timeout => "timeout",
-            ConnectFailure::Unreachable(_) => "unreachable",
-            ConnectFailure::Other(_) => "error",
-        }
-    }
-
-    pub fn describe(&self, addr: SocketAddr) -> String {
-        match self {
-            ConnectFailure::Timeout => format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
-            ConnectFailure::Refused => format!("{addr} refused the connection: nothing listens on that port"),
-            ConnectFailure::Unreachable(e) => format!("{addr} is unreachable: {e}"),
-            ConnectFailure::Other(e) => format!("cannot connect to {addr}: {e}"),
-        }
-    }
-
-    pub fn into_send_error(self, addr: SocketAddr) -> SendError {
-        match self {
-            ConnectFailure::Timeout => SendError::new(
-                ErrorKind::ConnectTimeout,
-                Stage::Connect,
-                Problem::ConnectTimeout,
-                format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
-            ),
-            ConnectFailure::Refused => {
-                SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port"))
-            }
-            ConnectFailure::Unreachable(e) => {
-                SendError::new(ErrorKind::ConnectTimeout, Stage::Connect, Problem::Unreachable, format!("{addr} is unreachable: {e}"))
-            }
-            ConnectFailure::Other(e) => SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("cannot connect to {addr}: {e}")),
-        }
-    }
-}
-
-/// The failure to report when every address failed: a refusal (the host
-/// answered) says more than a timeout, so it wins; else the last one.
-pub fn pick_connect_failure(failures: Vec<(SocketAddr, ConnectFailure)>) -> Option<SendError> {
-    let refused = failures.iter().position(|(_, f)| matches!(f, ConnectFailure::Refused | ConnectFailure::Other(_)));
-    let mut failures = failures;
-    let (addr, failure) = match refused {
-        Some(i) => failures.swap_remove(i),
-        None => failures.pop()?,
-    };
-    Some(failure.into_send_error(addr))
-}
-
-/// One TCP connection attempt.
-pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, ConnectFailure> {
-    let stream = match timeout_at(deadline, TcpStream::connect(addr)).await {
-        Err(_) => return Err(ConnectFailure::Timeout),
-        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => return Err(ConnectFailure::Refused),
-        Ok(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => {
-            return Err(ConnectFailure::Unreachable(e))
-        }
-        Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(ConnectFailure::Timeout),
-        Ok(Err(e)) => return Err(ConnectFailure::Other(e)),
-        Ok(Ok(stream)) => stream,
-    };
-    // Each command and the message go out in one write; without NODELAY the
-    // kernel would hold the last segment back waiting for the server's
-    // delayed ACK (about 40 ms per message on loopback).
-    stream.set_nodelay(true).map_err(ConnectFailure::Other)?;
-    Ok(stream)
-}
-
 fn io_error(e: io::Error, stage: Stage) -> SendError {
     let while_doing = stage.waiting_for();
     match e.kind() {
@@ -208,51 +76,12 @@ fn timeout_error(stage: Stage) -> SendError {
     SendError::new(ErrorKind::Timeout, stage, Problem::Timeout, format!("the server did not answer {} before the timeout", stage.waiting_for()))
 }
 
-/// A rustls error as data.
-fn tls_problem(error: &rustls::Error) -> TlsProblem {
-    use rustls::{CertificateError as C, Error as E};
-    match error {
-        E::InvalidCertificate(c) => TlsProblem::Certificate(match c {
-            C::NotValidForName | C::NotValidForNameContext { .. } => CertProblem::NameMismatch,
-            C::Expired | C::ExpiredContext { .. } => CertProblem::Expired,
-            C::NotValidYet | C::NotValidYetContext { .. } => CertProblem::NotYetValid,
-            C::UnknownIssuer => CertProblem::UnknownIssuer,
-            C::BadSignature => CertProblem::BadSignature,
-            C::Revoked => CertProblem::Revoked,
-            _ => CertProblem::Other,
-        }),
-        E::PeerIncompatible(_) | E::AlertReceived(rustls::AlertDescription::ProtocolVersion) => TlsProblem::Version,
-        E::AlertReceived(alert) => TlsProblem::Alert(u8::from(*alert)),
-        E::InvalidMessage(_) => TlsProblem::NotTls,
-        _ => TlsProblem::Other,
-    }
-}
-
 impl Connection {
     /// Connects, reads the greeting, says EHLO and sets up TLS as the
     /// transport asks. Authentication is a separate step.
     pub async fn open(transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(Connection, OpenTimings), SendError> {
         let started = t.elapsed_ms();
-        let addrs = resolve(&transport.host, transport.port, deadline).await?;
-        let mut failures = Vec::new();
-        let mut stream = None;
-        for addr in addrs {
-            t.info(format!("connecting to {addr} ({})", transport.host));
-            match connect_tcp(addr, deadline).await {
-                Ok(s) => {
-                    stream = Some((s, addr));
-                    break;
-                }
-                Err(failure) => {
-                    t.info(failure.describe(addr));
-                    failures.push((addr, failure));
-                }
-            }
-        }
-        let Some((stream, peer)) = stream else {
-            return Err(pick_connect_failure(failures).expect("at least one address was tried"));
-        };
-        t.info(format!("connected to {peer}"));
+        let (stream, peer) = net::connect(&transport.host, transport.port, t, deadline).await?;
 
         let mut conn = Connection::from_tcp(stream, peer);
         let mut timings = OpenTimings::default();
@@ -267,9 +96,8 @@ impl Connection {
         conn.banner = greeting.lines.first().cloned().unwrap_or_default();
         conn.ehlo(transport, t, deadline).await?;
 
-        let offers_starttls = conn.capabilities.has("STARTTLS");
-        match transport.security {
-            Security::Starttls if !offers_starttls => {
+        match starttls_decision(transport.security, conn.capabilities.has("STARTTLS")) {
+            StarttlsDecision::Fail => {
                 return Err(SendError::new(
                     ErrorKind::Tls,
                     Stage::Ehlo,
@@ -277,8 +105,8 @@ impl Connection {
                     format!("{} does not offer STARTTLS, and security is 'starttls': nothing was sent in clear text", transport.host),
                 ));
             }
-            Security::Starttls | Security::Opportunistic if offers_starttls => {
-                let reply = conn.command("STARTTLS", t, deadline).await?;
+            StarttlsDecision::Upgrade => {
+                let reply = conn.command(commands::STARTTLS, t, deadline).await?;
                 if reply.code != 220 {
                     return Err(SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply));
                 }
@@ -289,7 +117,7 @@ impl Connection {
                     e
                 })?;
             }
-            _ => {}
+            StarttlsDecision::Skip | StarttlsDecision::Warn => {}
         }
         // Everything up to here that was not the TLS handshake: DNS, TCP,
         // greeting and EHLO.
@@ -311,12 +139,12 @@ impl Connection {
 
     /// EHLO, or HELO for a server that does not know EHLO; sets `capabilities`.
     pub async fn ehlo(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
-        let reply = self.command(&format!("EHLO {}", transport.helo), t, deadline).await?;
+        let reply = self.command(&commands::ehlo(&transport.helo), t, deadline).await?;
         self.capabilities = if reply.code == 250 {
             Capabilities::from_ehlo(&reply)
         } else {
             // RFC 5321 section 3.2: a server that does not know EHLO gets HELO.
-            let helo = self.command(&format!("HELO {}", transport.helo), t, deadline).await?;
+            let helo = self.command(&commands::helo(&transport.helo), t, deadline).await?;
             if helo.code != 250 {
                 return Err(SendError::from_reply(ErrorKind::Protocol, Stage::Ehlo, "the server refused EHLO and HELO", helo));
             }
@@ -352,7 +180,7 @@ impl Connection {
             Ok(Err(e)) => {
                 let cause = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).cloned();
                 let (problem, message) = match &cause {
-                    Some(tls_error) => (tls_problem(tls_error), tls::describe_error(tls_error, &transport.host, presented().as_ref())),
+                    Some(tls_error) => (tls::problem(tls_error), tls::describe_error(tls_error, &transport.host, presented().as_ref())),
                     None if e.kind() == io::ErrorKind::UnexpectedEof => {
                         (TlsProblem::Closed, "the server closed the connection during the TLS handshake".to_string())
                     }
@@ -480,82 +308,6 @@ impl Connection {
         self.read_reply(t, deadline, Stage::of_command(line)).await
     }
 
-    /// Logs in as the transport says. Never sends credentials over a
-    /// connection without TLS, unless `allow_insecure_auth` is set and the
-    /// server is on this machine.
-    /// Returns the mechanism used and the server's final reply (`None` when
-    /// no login was asked for or it happened earlier on this connection).
-    pub async fn authenticate(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<Option<(Mechanism, Reply)>, SendError> {
-        if transport.auth == AuthMode::None || self.authenticated {
-            return Ok(None);
-        }
-        let offered = self.capabilities.auth_mechanisms();
-        let mechanism = choose_mechanism(transport.auth, &offered).ok_or_else(|| {
-            let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
-            let hint = if self.tls.is_none() && transport.security != Security::Tls {
-                " (many servers offer AUTH only after STARTTLS: set security to 'starttls')"
-            } else {
-                ""
-            };
-            SendError::new(
-                ErrorKind::Auth,
-                Stage::Auth,
-                Problem::NoAuthMechanism,
-                format!("{} offers no usable AUTH mechanism for auth '{}' (offered: {offered}){hint}", transport.host, transport.auth.as_str()),
-            )
-        })?;
-        if self.tls.is_none() && !insecure_auth_allowed(transport.allow_insecure_auth, self.peer.ip()) {
-            return Err(SendError::new(
-                ErrorKind::Auth,
-                Stage::Auth,
-                Problem::InsecureAuth,
-                format!(
-                    "refusing to send the password without TLS to {}: use security 'starttls' or 'tls' \
-                     (allow_insecure_auth applies only to a server on loopback, 127.0.0.0/8 or ::1)",
-                    self.peer
-                ),
-            ));
-        }
-        let user = transport.username.clone().unwrap_or_default();
-        let secret = transport.password.as_ref().map(|p| p.0.clone()).unwrap_or_default();
-        let credentials = Credentials::new(user, secret);
-        let b64 = base64::engine::general_purpose::STANDARD;
-
-        let first = if mechanism.supports_initial_response() {
-            let response = mechanism.response(&credentials, None).map_err(|e| SendError::new(ErrorKind::Auth, Stage::Auth, Problem::Internal, e.to_string()))?;
-            format!("AUTH {mechanism} {}", b64.encode(response))
-        } else {
-            format!("AUTH {mechanism}")
-        };
-        let mut reply = self.command(&first, t, deadline).await?;
-        let mut rounds = 0;
-        while reply.code == 334 && rounds < 4 {
-            rounds += 1;
-            let challenge = b64.decode(reply.lines.first().map(|l| l.trim()).unwrap_or("")).unwrap_or_default();
-            let challenge = String::from_utf8_lossy(&challenge).into_owned();
-            let answer = match mechanism {
-                Mechanism::Login => mechanism
-                    .response(&credentials, Some(&challenge))
-                    .map(|r| b64.encode(r))
-                    .map_err(|_| SendError::from_reply(ErrorKind::Auth, Stage::Auth, "unexpected AUTH LOGIN challenge", reply.clone()))?,
-                // A 334 after an XOAUTH2 initial response carries the error as
-                // JSON; the client answers with an empty line and reads the
-                // final reply (the XOAUTH2 protocol, as Microsoft and Google run it).
-                _ => {
-                    t.info(format!("server's {mechanism} error: {challenge}"));
-                    String::new()
-                }
-            };
-            self.write_line(&answer, true, t, deadline).await?;
-            reply = self.read_reply(t, deadline, Stage::Auth).await?;
-        }
-        if reply.code != 235 {
-            return Err(SendError::from_reply(ErrorKind::Auth, Stage::Auth, &format!("login as {} failed", transport.username.as_deref().unwrap_or("")), reply));
-        }
-        self.authenticated = true;
-        Ok(Some((mechanism, reply)))
-    }
-
     /// Sends the message after a 354, as [`data::on_the_wire`] makes it, in
     /// a single write together with the terminating ".".
     pub async fn send_data(&mut self, data: &[u8], t: &mut Transcript, deadline: Instant) -> Result<Reply, SendError> {
@@ -570,7 +322,7 @@ impl Connection {
     /// past the call's deadline.
     pub async fn quit(mut self, t: &mut Transcript, deadline: Instant) {
         let deadline = deadline.min(Instant::now() + std::time::Duration::from_millis(500));
-        let _ = self.command("QUIT", t, deadline).await;
+        let _ = self.command(commands::QUIT, t, deadline).await;
         if let Some(mut io) = self.io.take() {
             let _ = timeout_at(deadline, io.shutdown()).await;
         }
@@ -586,11 +338,7 @@ impl Connection {
     fn ack_now(&self) {
         #[cfg(target_os = "linux")]
         if let Some(fd) = self.raw_fd() {
-            let on: libc::c_int = 1;
-            // SAFETY: a valid socket of this connection and an int option of the right size; failure is harmless.
-            unsafe {
-                libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK, std::ptr::addr_of!(on).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t);
-            }
+            net::ack_now(fd);
         }
     }
 
@@ -598,20 +346,10 @@ impl Connection {
     /// copy without speaking on the parent's connection.
     #[cfg(unix)]
     pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
-        use std::os::fd::AsRawFd;
-        self.io.as_ref().map(|io| match io.get_ref() {
-            Stream::Plain(s) => s.as_raw_fd(),
-            Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
-        })
+        self.io.as_ref().map(|io| io.get_ref().raw_fd())
     }
 }
 
-/// Whether a login may go over a connection without TLS. Only to a peer on
-/// loopback: on any other path an attacker can strip STARTTLS from the EHLO
-/// reply (with opportunistic security) and read the password.
-fn insecure_auth_allowed(allow_insecure_auth: bool, peer: std::net::IpAddr) -> bool {
-    allow_insecure_auth && peer.to_canonical().is_loopback()
-}
 
 /// Refuses a reply that has grown past what any real server sends, as it
 /// is read, so that a hostile server cannot fill memory. `line` is the
@@ -629,35 +367,9 @@ fn check_reply_size(line: &[u8], lines: usize, bytes: usize) -> Result<(), Strin
     Err(format!("the server sent {problem}, the most this client reads"))
 }
 
-/// The mechanism to use: the configured one if the server offers it, or for
-/// `auto` the first of PLAIN and LOGIN that it offers. XOAUTH2 is never
-/// picked by `auto` because its "password" is a token.
-pub fn choose_mechanism(mode: AuthMode, offered: &[String]) -> Option<Mechanism> {
-    let offers = |name: &str| offered.iter().any(|m| m == name);
-    match mode {
-        AuthMode::None => None,
-        AuthMode::Plain => offers("PLAIN").then_some(Mechanism::Plain),
-        AuthMode::Login => offers("LOGIN").then_some(Mechanism::Login),
-        AuthMode::Xoauth2 => offers("XOAUTH2").then_some(Mechanism::Xoauth2),
-        AuthMode::Auto => [Mechanism::Plain, Mechanism::Login].into_iter().find(|m| offers(&m.to_string())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn insecure_auth_only_to_loopback() {
-        let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
-        for loopback in ["127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"] {
-            assert!(insecure_auth_allowed(true, ip(loopback)), "{loopback}");
-            assert!(!insecure_auth_allowed(false, ip(loopback)), "{loopback}");
-        }
-        for remote in ["10.0.0.1", "192.0.2.7", "128.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "::"] {
-            assert!(!insecure_auth_allowed(true, ip(remote)), "{remote}");
-        }
-    }
 
     #[test]
     fn replies_are_bounded_in_lines_and_bytes() {
@@ -670,15 +382,5 @@ mod tests {
         assert_eq!(error(&unended, 1, MAX_LINE), "the server sent a reply line longer than 16 KiB, the most this client reads");
         // A last line cut short by a closed connection is not too long.
         assert!(check_reply_size(b"250 o", 1, 5).is_ok());
-    }
-
-    #[test]
-    fn auto_prefers_plain_then_login_and_never_xoauth2() {
-        let offered = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(choose_mechanism(AuthMode::Auto, &offered(&["LOGIN", "PLAIN"])), Some(Mechanism::Plain));
-        assert_eq!(choose_mechanism(AuthMode::Auto, &offered(&["LOGIN"])), Some(Mechanism::Login));
-        assert_eq!(choose_mechanism(AuthMode::Auto, &offered(&["XOAUTH2"])), None);
-        assert_eq!(choose_mechanism(AuthMode::Xoauth2, &offered(&["XOAUTH2"])), Some(Mechanism::Xoauth2));
-        assert_eq!(choose_mechanism(AuthMode::Login, &offered(&["PLAIN"])), None);
     }
 }

@@ -1,0 +1,192 @@
+//! The network under a session: resolving the host, connecting over TCP
+//! (with the socket options a fast session needs), and the stream that is
+//! plain or TLS.
+
+use crate::error::{ErrorKind, Problem, SendError, Stage};
+use crate::smtp::transcript::Transcript;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+use tokio_rustls::client::TlsStream;
+
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl Stream {
+    /// The socket's file descriptor, plain or under TLS.
+    #[cfg(unix)]
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Stream::Plain(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().0.as_raw_fd(),
+        }
+    }
+}
+
+/// Resolves the transport's host. Errors are `dns` errors.
+pub async fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, SendError> {
+    let lookup = timeout_at(deadline, tokio::net::lookup_host((host, port)))
+        .await
+        .map_err(|_| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Timeout, format!("looking up {host} took longer than the timeout")))?;
+    let addrs: Vec<SocketAddr> = lookup
+        .map_err(|e| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("cannot resolve {host}: {e}")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("{host} has no address")));
+    }
+    Ok(addrs)
+}
+
+/// Why a TCP connection could not be made. The difference matters to a
+/// person: refused means the host answered and nothing listens; a timeout
+/// means something on the way drops the packets.
+#[derive(Debug)]
+pub enum ConnectFailure {
+    Refused,
+    Timeout,
+    Unreachable(io::Error),
+    Other(io::Error),
+}
+
+impl ConnectFailure {
+    pub fn state(&self) -> &'static str {
+        match self {
+            ConnectFailure::Refused => "refused",
+            ConnectFailure::Timeout => "timeout",
+            ConnectFailure::Unreachable(_) => "unreachable",
+            ConnectFailure::Other(_) => "error",
+        }
+    }
+
+    pub fn describe(&self, addr: SocketAddr) -> String {
+        match self {
+            ConnectFailure::Timeout => format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
+            ConnectFailure::Refused => format!("{addr} refused the connection: nothing listens on that port"),
+            ConnectFailure::Unreachable(e) => format!("{addr} is unreachable: {e}"),
+            ConnectFailure::Other(e) => format!("cannot connect to {addr}: {e}"),
+        }
+    }
+
+    pub fn into_send_error(self, addr: SocketAddr) -> SendError {
+        match self {
+            ConnectFailure::Timeout => SendError::new(
+                ErrorKind::ConnectTimeout,
+                Stage::Connect,
+                Problem::ConnectTimeout,
+                format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
+            ),
+            ConnectFailure::Refused => {
+                SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port"))
+            }
+            ConnectFailure::Unreachable(e) => {
+                SendError::new(ErrorKind::ConnectTimeout, Stage::Connect, Problem::Unreachable, format!("{addr} is unreachable: {e}"))
+            }
+            ConnectFailure::Other(e) => SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("cannot connect to {addr}: {e}")),
+        }
+    }
+}
+
+/// The failure to report when every address failed: a refusal (the host
+/// answered) says more than a timeout, so it wins; else the last one.
+pub fn pick_connect_failure(failures: Vec<(SocketAddr, ConnectFailure)>) -> Option<SendError> {
+    let refused = failures.iter().position(|(_, f)| matches!(f, ConnectFailure::Refused | ConnectFailure::Other(_)));
+    let mut failures = failures;
+    let (addr, failure) = match refused {
+        Some(i) => failures.swap_remove(i),
+        None => failures.pop()?,
+    };
+    Some(failure.into_send_error(addr))
+}
+
+/// One TCP connection attempt.
+pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, ConnectFailure> {
+    let stream = match timeout_at(deadline, TcpStream::connect(addr)).await {
+        Err(_) => return Err(ConnectFailure::Timeout),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => return Err(ConnectFailure::Refused),
+        Ok(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => {
+            return Err(ConnectFailure::Unreachable(e))
+        }
+        Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(ConnectFailure::Timeout),
+        Ok(Err(e)) => return Err(ConnectFailure::Other(e)),
+        Ok(Ok(stream)) => stream,
+    };
+    // Each command and the message go out in one write; without NODELAY the
+    // kernel would hold the last segment back waiting for the server's
+    // delayed ACK (about 40 ms per message on loopback).
+    stream.set_nodelay(true).map_err(ConnectFailure::Other)?;
+    Ok(stream)
+}
+
+/// Resolves `host` and connects to its addresses in turn, each attempt
+/// noted in the transcript; the first that answers wins.
+pub async fn connect(host: &str, port: u16, t: &mut Transcript, deadline: Instant) -> Result<(TcpStream, SocketAddr), SendError> {
+    let addrs = resolve(host, port, deadline).await?;
+    let mut failures = Vec::new();
+    let mut stream = None;
+    for addr in addrs {
+        t.info(format!("connecting to {addr} ({host})"));
+        match connect_tcp(addr, deadline).await {
+            Ok(s) => {
+                stream = Some((s, addr));
+                break;
+            }
+            Err(failure) => {
+                t.info(failure.describe(addr));
+                failures.push((addr, failure));
+            }
+        }
+    }
+    let Some((stream, peer)) = stream else {
+        return Err(pick_connect_failure(failures).expect("at least one address was tried"));
+    };
+    t.info(format!("connected to {peer}"));
+    Ok((stream, peer))
+}
+
+/// Acknowledges at once what arrived on the socket `fd` so far
+/// (TCP_QUICKACK); see [`super::Connection`]'s reads for why.
+#[cfg(target_os = "linux")]
+pub fn ack_now(fd: std::os::fd::RawFd) {
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket of this connection and an int option of the right size; failure is harmless.
+    unsafe {
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK, std::ptr::addr_of!(on).cast(), std::mem::size_of::<libc::c_int>() as libc::socklen_t);
+    }
+}
