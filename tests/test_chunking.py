@@ -2,6 +2,8 @@
 flight as MAIL and RCPT; results, refusals and the transcript are the same as with DATA. Postfix hands each
 transaction to an aiosmtpd server (harness/postfix.py), which records what arrived byte for byte; aiosmtpd alone
 offers no CHUNKING, so it also proves the DATA path still goes where BDAT is not offered."""
+import time
+
 import pytest
 
 from harness.delayproxy import DelayProxy
@@ -161,6 +163,10 @@ def test_bdat_after_starttls_and_a_dovecot_login(php, upstream, certs):
         transport = transport_for(server, security="starttls", ca_file=certs.ca, username="bench",
                                   password="S3ntinel-Pa55")
         result = send(php, {"raw": RAW, "envelope": ENVELOPE}, transport)
+        # Postfix writes its session summary ("disconnect from ...") once the session has ended, a moment later.
+        deadline = time.monotonic() + 10
+        while "disconnect from" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
         log = server.log()
     finally:
         server.stop()
