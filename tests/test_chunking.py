@@ -163,9 +163,10 @@ def test_bdat_after_starttls_and_a_dovecot_login(php, upstream, certs):
         transport = transport_for(server, security="starttls", ca_file=certs.ca, username="bench",
                                   password="S3ntinel-Pa55")
         result = send(php, {"raw": RAW, "envelope": ENVELOPE}, transport)
-        # Postfix writes its session summary ("disconnect from ...") once the session has ended, a moment later.
+        # Postfix writes the session's summary ("disconnect from ... bdat=1 ...") once it has ended, a moment later
+        # (the harness's readiness probe has a summary of its own, without commands).
         deadline = time.monotonic() + 10
-        while "disconnect from" not in server.log() and time.monotonic() < deadline:
+        while "bdat=" not in server.log() and time.monotonic() < deadline:
             time.sleep(0.1)
         log = server.log()
     finally:
