@@ -54,7 +54,7 @@ class ServerConfig:
     tls_max_version: str = None        # "1.2" to refuse TLS 1.3 clients
     idle_timeout: float = 300          # seconds a connection may sit idle before the server drops it
     pipelining: bool = False           # advertise PIPELINING (RFC 2920); aiosmtpd answers queued commands in order
-    message_limit: int = None          # after this many messages, MAIL gets Postfix's rate limit reply (a 450)
+    message_limit: int = None          # after this many accepted MAILs, MAIL gets Postfix's rate limit reply (a 450)
     smtputf8: bool = False             # advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with it
 
 
@@ -100,10 +100,11 @@ class ScriptedHandler:
         reply = self.config.replies.get(f"mail:{address}", self.config.replies.get("mail"))
         if reply:
             return reply
-        if self.config.message_limit is not None and len(self.server.messages) >= self.config.message_limit:
+        if self.config.message_limit is not None and self.server.mails_accepted >= self.config.message_limit:
             # What Postfix's anvil answers over smtpd_client_message_rate_limit.
             return "450 4.7.1 Error: too much mail from 127.0.0.1"
 
+        self.server.mails_accepted += 1
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Ok"
@@ -221,6 +222,7 @@ class SmtpTestServer:
         self.session_log = []
         self.connections = 0
         self.most_open = 0   # the most connections open at once
+        self.mails_accepted = 0  # counted at MAIL, as Postfix's anvil counts, so parallel sessions cannot overrun it
         self._open = set()
         self.handler = ScriptedHandler(self)
         self._tls_context = self._make_tls_context(certs) if config.tls != "none" else None

@@ -20,7 +20,10 @@ export async function withBrowser(artifacts, use) {
     viewport: { width: 1280, height: 1000 },
   });
   try {
-    await use(browser.pages()[0] || await browser.newPage());
+    const page = browser.pages()[0] || await browser.newPage();
+    // A loaded machine (the test suite's own servers, a CI neighbour) can take longer than playwright's 30 s default.
+    page.setDefaultTimeout(90000);
+    await use(page);
   } finally {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });
