@@ -175,3 +175,12 @@ def test_tls_is_verified_on_both_engines(wp, engine, smtp_server, certs, securit
     # The entry page explains the cause the engine decided, which the row's kind alone ('tls') could not tell.
     page = wp.browser().get(f"{LOG}&entry={row['id']}").text
     assert f"The certificate of localhost:{expired.port} is not valid" in page
+
+
+def test_without_pooling_the_log_keeps_the_messages_reply_not_the_quits(wp, engine, capture):
+    server = capture()
+    wp.set_settings(port=server.port, pool=False)
+    assert send(wp, "Not pooled") is True
+    [row] = wp.log_rows()
+    assert row["smtp_code"] == "250" and "queued" in row["reply"].lower(), (row["smtp_code"], row["reply"])
+    assert server.count() == 1

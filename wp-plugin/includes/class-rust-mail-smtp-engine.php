@@ -82,28 +82,20 @@ class Rust_Mail_SMTP_Engine {
 			return self::abandon( $smtp, $key, $t, 'data_rejected', 'data', 'the server refused the message', $timings );
 		}
 		$timings['send'] = self::ms_since( $sent_at );
+		// The message's 250, read before a QUIT would replace it with the 221.
+		$reply = $smtp->last_reply_parts();
 		if ( $t['pool'] ) {
 			self::$open[ $key ] = $smtp;
 		} else {
 			$smtp->quit();
 			$smtp->close();
 		}
-		$reply                = $smtp->last_reply_parts();
 		$result               = self::result( $t, $reply, $timings, $reused );
 		$result['ok']         = true;
 		$result['message_id'] = preg_match( '/^Message-ID:\s*(.+?)\r?$/mi', substr( $raw, 0, (int) strpos( $raw . "\r\n\r\n", "\r\n\r\n" ) ), $m ) ? trim( $m[1] ) : '';
 		$result['accepted']   = $accepted;
 		$result['rejected']   = $rejected;
 		return $result;
-	}
-
-	/** Closes every connection this request kept open (QUIT), as the extension's pool does at shutdown. */
-	public static function close_all() {
-		foreach ( self::$open as $smtp ) {
-			$smtp->quit();
-			$smtp->close();
-		}
-		self::$open = array();
 	}
 
 	/** The transport with rust_mail_send()'s defaults filled in (port, security and auth as the extension derives them). */
