@@ -14,7 +14,18 @@
  * name or type, the charset, host, helo or username), an unreadable attachment
  * or ca_file (not a regular file, outside open_basedir, a ca_file over 1 MiB),
  * a value of the wrong type. Delivery failures are not thrown: they are
- * returned in the result array.
+ * returned in the result array. Like any internal function's exception, it
+ * carries the file, line and trace of the PHP call that failed; an argument
+ * that is not an array gets PHP's own TypeError instead.
+ *
+ * Scalars, one rule for every key: a key takes its own type, and numbers and
+ * bools also take the strings a form, an ini file or an environment variable
+ * holds for them. A number (port, timeout, connections, per_minute...) may be
+ * a numeric string ('587', ' 2.5 ' for seconds) or a float without a fraction
+ * for an integer; a bool (pool, verify_peer, chunking...) may be 1 or 0 or one
+ * of the strings filter_var(FILTER_VALIDATE_BOOLEAN) reads: '1', 'true', 'on',
+ * 'yes', '0', 'false', 'off', 'no' and '' (any case). Anything else is refused
+ * naming the key; strings are never made from numbers or bools.
  */
 class RustMailException extends \Exception {}
 
@@ -118,3 +129,12 @@ function rust_mail_diagnose(array $transport, ?array $options = null): array {}
  * @throws RustMailException on a programming error in the arguments.
  */
 function rust_mail_explain(array $failure, array $transport): array {}
+
+/**
+ * Closes this process's idle pooled connections, each with a QUIT (waiting at most half a second for the
+ * servers), and returns how many it closed. For a queue worker or a long-running server between batches, or
+ * before it forks; a request under PHP-FPM needs none of this. Connections also close by themselves once idle
+ * for `rust_mail.pool_idle_timeout` seconds (ini, default 120, a whole number from 1 to 3600, changeable with
+ * ini_set(); shown in phpinfo()): a connection found older than that is closed instead of reused.
+ */
+function rust_mail_pool_close(): int {}

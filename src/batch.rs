@@ -9,7 +9,6 @@ use crate::message::Outgoing;
 use crate::pool;
 use crate::send;
 use crate::smtp::client::Connection;
-use crate::smtp::transcript::Transcript;
 use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};
 use std::sync::{Arc, Mutex};
@@ -151,12 +150,7 @@ pub fn send_many(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transp
             }
         }
         // Connections the pool has no room for (or with pool off) say QUIT.
-        state.runtime.block_on(async {
-            let deadline = Instant::now() + Duration::from_millis(500);
-            for conn in extra {
-                conn.quit(&mut Transcript::new(std::time::Instant::now()), deadline).await;
-            }
-        });
+        state.quit_all(extra);
         Ok(results)
     })?
 }

@@ -140,13 +140,7 @@ impl Transport {
     /// Any refusal is scrubbed of the password in every form it could take: a value put under the wrong key
     /// (`'auth' => $password`) is quoted back in the message, and an exception ends up in logs.
     fn parse(entries: &[(Key, Value)], needs_secret: bool) -> Result<Transport, UsageError> {
-        Self::parse_fields(entries, needs_secret).map_err(|e| {
-            let text = |key: &str| match entries.iter().find(|(k, _)| matches!(k, Key::Name(n) if n == key)) {
-                Some((_, Value::Bytes(b))) => String::from_utf8_lossy(b).into_owned(),
-                _ => String::new(),
-            };
-            UsageError(crate::smtp::transcript::scrub(&e.0, &secret_forms(&text("username"), &text("password"))))
-        })
+        Self::parse_fields(entries, needs_secret).map_err(|e| e.scrubbed(&secrets_in(entries)))
     }
 
     fn parse_fields(entries: &[(Key, Value)], needs_secret: bool) -> Result<Transport, UsageError> {
@@ -260,6 +254,16 @@ impl Transport {
         let Some(Secret(secret)) = &self.password else { return Vec::new() };
         secret_forms(self.username.as_deref().unwrap_or_default(), secret)
     }
+}
+
+/// The secrets of a transport array as given, before (or without) parsing it: for
+/// scrubbing a refusal of it, or of another argument of the same call.
+pub fn secrets_in(entries: &[(Key, Value)]) -> Vec<String> {
+    let text = |key: &str| match entries.iter().find(|(k, _)| matches!(k, Key::Name(n) if n == key)) {
+        Some((_, Value::Bytes(b))) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    secret_forms(&text("username"), &text("password"))
 }
 
 /// The secret as it could leak: plain, and as each SASL mechanism puts it on the wire.

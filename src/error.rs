@@ -17,6 +17,11 @@ impl UsageError {
     pub fn new(message: impl Into<String>) -> Self {
         UsageError(message.into())
     }
+
+    /// The refusal with each of `secrets` replaced by `[redacted]`.
+    pub fn scrubbed(self, secrets: &[String]) -> Self {
+        UsageError(crate::smtp::transcript::scrub(&self.0, secrets))
+    }
 }
 
 impl fmt::Display for UsageError {

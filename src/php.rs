@@ -1,29 +1,75 @@
 //! The PHP binding: converts arguments, calls the core, maps errors once.
 //! No mail logic lives here.
 
-use crate::config::Transport;
+use crate::batch::{self, BatchOptions};
+use crate::config::{secrets_in, Transport};
 use crate::error::UsageError;
 use crate::value::{Key, Value};
-use crate::batch::{self, BatchOptions};
 use crate::{diagnose, message, pool, send, VERSION};
+use ext_php_rs::builders::ClassBuilder;
+use ext_php_rs::convert::FromZval;
+use ext_php_rs::flags::{DataType, IniEntryPermission};
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
-use ext_php_rs::zend::{ce, ModuleEntry};
+use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
+use ext_php_rs::zend::{ce, ClassEntry, IniEntryDef, IniEntryDefs, ModuleEntry};
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 use serde_json::Value as Json;
+use std::os::raw::{c_char, c_int, c_void};
 
 /// Thrown for programming errors: a missing or malformed field, header
 /// injection, an unreadable attachment. Delivery failures are not thrown;
-/// they come back in the result array.
-#[php_class]
-#[php(name = "RustMailException")]
-#[php(extends(ce = ce::exception, stub = "\\Exception"))]
-#[derive(Default)]
-pub struct RustMailException;
+/// they come back in the result array. A plain subclass of \Exception,
+/// registered without an object handler of its own, so that PHP fills in the
+/// file, line and trace of the call that failed as for any internal function.
+const EXCEPTION_CLASS: &str = "RustMailException";
+
+fn exception_class() -> &'static ClassEntry {
+    ClassEntry::try_find(EXCEPTION_CLASS).unwrap_or_else(ce::exception)
+}
 
 impl From<UsageError> for PhpException {
     fn from(error: UsageError) -> PhpException {
-        PhpException::from_class::<RustMailException>(error.0)
+        PhpException::new(error.0, 0, exception_class())
+    }
+}
+
+/// A parameter declared `array`. ext-php-rs refuses another type with a
+/// message that names neither the function nor the type given; PHP's
+/// internal functions say both, so the binding takes any value and says it
+/// in PHP's words (see [`ArrayArg::array`]).
+pub struct ArrayArg<'a>(&'a Zval);
+
+impl<'a> FromZval<'a> for ArrayArg<'a> {
+    const TYPE: DataType = DataType::Array;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        Some(ArrayArg(zval))
+    }
+}
+
+extern "C" {
+    /// The type name PHP's own TypeErrors use ("string", "int", a class name); Zend/zend_API.c.
+    fn zend_zval_type_name(arg: *const Zval) -> *const c_char;
+}
+
+impl<'a> ArrayArg<'a> {
+    /// The array, or PHP's own TypeError: "f(): Argument #1 ($message) must be of type array, string given".
+    fn array(&self, function: &str, position: u32, name: &str) -> PhpResult<&'a ZendHashTable> {
+        self.0.dereference().array().ok_or_else(|| {
+            // SAFETY: the zval is a live argument of this call; PHP returns a static or interned string.
+            let given = unsafe { std::ffi::CStr::from_ptr(zend_zval_type_name(self.0)) }.to_string_lossy();
+            let message = format!("{function}(): Argument #{position} (${name}) must be of type array, {given} given");
+            PhpException::new(message, 0, ce::type_error())
+        })
+    }
+
+    /// For `?array $x = null`: an explicit null is no array, as when left out.
+    fn optional_array(arg: Option<Self>, function: &str, position: u32, name: &str) -> PhpResult<Option<&'a ZendHashTable>> {
+        match arg {
+            Some(arg) if !arg.0.dereference().is_null() => arg.array(function, position, name).map(Some),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -84,31 +130,40 @@ fn to_zval(json: &Json) -> PhpResult<Zval> {
             None => zval.set_double(n.as_f64().unwrap_or(0.0)),
         },
         Json::String(s) => zval.set_string(s, false)?,
-        Json::Array(items) => {
-            let mut array = ZendHashTable::new();
-            for item in items {
-                array.push(to_zval(item)?)?;
-            }
-            zval.set_hashtable(array);
-        }
-        Json::Object(map) => {
-            let mut array = ZendHashTable::new();
-            for (key, item) in map {
-                array.insert(key.as_str(), to_zval(item)?)?;
-            }
-            zval.set_hashtable(array);
-        }
+        Json::Array(_) | Json::Object(_) => zval.set_hashtable(to_array(json)?),
     }
     Ok(zval)
 }
 
+/// A JSON list or object as a PHP array; any other value as an empty one
+/// (results are objects, so this never happens).
+fn to_array(json: &Json) -> PhpResult<ZBox<ZendHashTable>> {
+    let mut array = ZendHashTable::new();
+    match json {
+        Json::Array(items) => {
+            for item in items {
+                array.push(to_zval(item)?)?;
+            }
+        }
+        Json::Object(map) => {
+            for (key, item) in map {
+                array.insert(key.as_str(), to_zval(item)?)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(array)
+}
+
 /// Sends one message over SMTP. See php/rust_mail.stub.php.
 #[php_function]
-pub fn rust_mail_send(message: &ZendHashTable, transport: &ZendHashTable) -> PhpResult<Zval> {
-    let outgoing = message::from_value(&entries(message)?)?;
-    let transport = Transport::from_value(&entries(transport)?)?;
-    let result = send::send(&outgoing, &transport).map_err(PhpException::from_class::<RustMailException>)?;
-    to_zval(&result)
+pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg) -> PhpResult<ZBox<ZendHashTable>> {
+    let (message, transport) = (message.array("rust_mail_send", 1, "message")?, transport.array("rust_mail_send", 2, "transport")?);
+    let transport = entries(transport)?;
+    let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_value(&m)))?;
+    let transport = Transport::from_value(&transport)?;
+    let result = send::send(&outgoing, &transport).map_err(UsageError::new)?;
+    to_array(&result)
 }
 
 /// Sends a list of messages over parallel connections of one transport.
@@ -116,20 +171,23 @@ pub fn rust_mail_send(message: &ZendHashTable, transport: &ZendHashTable) -> Php
 /// error in its result; only a bad transport or bad options throw.
 #[php_function]
 #[php(optional = options)]
-pub fn rust_mail_send_many(messages: &ZendHashTable, transport: &ZendHashTable, options: Option<&ZendHashTable>) -> PhpResult<Zval> {
-    let transport = Transport::from_value(&entries(transport)?)?;
-    let options = BatchOptions::from_value(&options.map(entries).transpose()?.unwrap_or_default())?;
+pub fn rust_mail_send_many(messages: ArrayArg, transport: ArrayArg, options: Option<ArrayArg>) -> PhpResult<ZBox<ZendHashTable>> {
+    let messages = messages.array("rust_mail_send_many", 1, "messages")?;
+    let transport = entries(transport.array("rust_mail_send_many", 2, "transport")?)?;
+    let options = ArrayArg::optional_array(options, "rust_mail_send_many", 3, "options")?;
+    let options = without_secrets(&transport, options.map(entries).transpose().and_then(|o| BatchOptions::from_value(&o.unwrap_or_default())))?;
+    let transport = Transport::from_value(&transport)?;
     let mut keys = Vec::with_capacity(messages.len());
     let mut outgoing = Vec::with_capacity(messages.len());
     for (key, zval) in messages.iter() {
         let parsed = match zval.dereference().array() {
             Some(array) => entries(array).and_then(|e| message::from_value(&e)),
-            None => Err(crate::error::UsageError::new(format!("each message must be an array, got {:?}", zval.get_type()))),
+            None => Err(UsageError::new(format!("each message must be an array, got {:?}", zval.get_type()))),
         };
         keys.push(key);
-        outgoing.push(parsed);
+        outgoing.push(parsed.map_err(|e| e.scrubbed(&transport.secrets())));
     }
-    let results = batch::send_many(outgoing, &transport, &options).map_err(PhpException::from_class::<RustMailException>)?;
+    let results = batch::send_many(outgoing, &transport, &options).map_err(UsageError::new)?;
     // The results under the keys of $messages, in their order.
     let mut array = ZendHashTable::new();
     for (key, result) in keys.into_iter().zip(results) {
@@ -139,36 +197,98 @@ pub fn rust_mail_send_many(messages: &ZendHashTable, transport: &ZendHashTable, 
             key => array.insert(key, value)?,
         }
     }
-    let mut zval = Zval::new();
-    zval.set_hashtable(array);
-    Ok(zval)
+    Ok(array)
 }
 
 /// Walks a connection step by step and says what is wrong and what to do.
 /// See php/rust_mail.stub.php.
 #[php_function]
 #[php(optional = options)]
-pub fn rust_mail_diagnose(transport: &ZendHashTable, options: Option<&ZendHashTable>) -> PhpResult<Zval> {
-    let options = match options {
-        Some(options) => entries(options)?,
-        None => Vec::new(),
-    };
-    to_zval(&diagnose::diagnose(&entries(transport)?, &options)?)
+pub fn rust_mail_diagnose(transport: ArrayArg, options: Option<ArrayArg>) -> PhpResult<ZBox<ZendHashTable>> {
+    let transport = entries(transport.array("rust_mail_diagnose", 1, "transport")?)?;
+    let options = ArrayArg::optional_array(options, "rust_mail_diagnose", 2, "options")?;
+    let options = without_secrets(&transport, options.map(entries).transpose())?.unwrap_or_default();
+    to_array(&without_secrets(&transport, diagnose::diagnose(&transport, &options))?)
 }
 
 /// Explains a failed send after the fact. See php/rust_mail.stub.php.
 #[php_function]
-pub fn rust_mail_explain(failure: &ZendHashTable, transport: &ZendHashTable) -> PhpResult<Zval> {
-    to_zval(&diagnose::explain(&entries(failure)?, &entries(transport)?)?)
+pub fn rust_mail_explain(failure: ArrayArg, transport: ArrayArg) -> PhpResult<ZBox<ZendHashTable>> {
+    let failure = entries(failure.array("rust_mail_explain", 1, "failure")?)?;
+    let transport = entries(transport.array("rust_mail_explain", 2, "transport")?)?;
+    to_array(&without_secrets(&transport, diagnose::explain(&failure, &transport))?)
 }
 
-pub extern "C" fn php_module_info(_module: *mut ModuleEntry) {
+/// Closes this process's idle pooled connections (each says QUIT); returns how many.
+/// See php/rust_mail.stub.php.
+#[php_function]
+pub fn rust_mail_pool_close() -> PhpResult<i64> {
+    Ok(pool::close_idle().map_err(UsageError::new)? as i64)
+}
+
+/// A refusal never quotes the transport's password back, in any of its
+/// forms, whichever argument it is about: exceptions end up in logs.
+fn without_secrets<T>(transport: &[(Key, Value)], parsed: Result<T, UsageError>) -> Result<T, UsageError> {
+    parsed.map_err(|e| e.scrubbed(&secrets_in(transport)))
+}
+
+
+extern "C" {
+    /// The table of this module's ini settings, as phpinfo() shows them; main/php_ini.c.
+    fn display_ini_entries(module: *mut ModuleEntry);
+}
+
+pub extern "C" fn php_module_info(module: *mut ModuleEntry) {
     info_table_start!();
     info_table_row!("rust_mail support", "enabled");
     info_table_row!("version", VERSION);
     info_table_row!("TLS backend", "rustls 0.23 (ring), no OpenSSL");
     info_table_row!("idle pooled connections (this process)", pool::idle_connections().to_string());
     info_table_end!();
+    // SAFETY: PHP passes this module's own entry.
+    unsafe { display_ini_entries(module) };
+}
+
+/// `rust_mail.pool_idle_timeout`: PHP calls this at start-up (with php.ini's
+/// value or the default), on ini_set() and when a request restores it. A
+/// value that is not 1 to 3600 whole seconds is refused: ini_set() returns
+/// false, and at start-up PHP keeps the default.
+unsafe extern "C" fn on_pool_idle_timeout(
+    _entry: *mut ext_php_rs::ffi::zend_ini_entry,
+    new_value: *mut ext_php_rs::ffi::zend_string,
+    _: *mut c_void,
+    _: *mut c_void,
+    _: *mut c_void,
+    _stage: c_int,
+) -> c_int {
+    // SAFETY: PHP passes a live zend_string for the new value.
+    let value = unsafe { new_value.cast::<ZendStr>().as_ref() }.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    match value.as_deref().and_then(pool::parse_idle_timeout) {
+        Some(secs) => {
+            pool::set_idle_timeout(secs);
+            0 // SUCCESS
+        }
+        None => -1, // FAILURE
+    }
+}
+
+static INI: IniEntryDefs<2> = IniEntryDefs::new([
+    {
+        let mut entry = IniEntryDef::new(c"rust_mail.pool_idle_timeout", c"120", IniEntryPermission::All);
+        entry.on_modify = Some(on_pool_idle_timeout);
+        entry
+    },
+    IniEntryDef::end(),
+]);
+
+/// MINIT: the ini settings and the exception class.
+pub fn startup(_ty: i32, module_number: i32) -> i32 {
+    IniEntryDef::register(INI.as_slice(), module_number);
+    let registered = ClassBuilder::new(EXCEPTION_CLASS)
+        .extends((ce::exception, "Exception"))
+        .registration(|_, _| {})
+        .register();
+    if registered.is_ok() { 0 } else { -1 }
 }
 
 extern "C" {
@@ -188,13 +308,14 @@ fn open_basedir_allows(path: &std::path::Path) -> bool {
 }
 
 #[php_module]
+#[php(startup = startup)]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     crate::files::enforce_open_basedir(open_basedir_allows);
     module
-        .class::<RustMailException>()
         .function(wrap_function!(rust_mail_send))
         .function(wrap_function!(rust_mail_send_many))
         .function(wrap_function!(rust_mail_diagnose))
         .function(wrap_function!(rust_mail_explain))
+        .function(wrap_function!(rust_mail_pool_close))
         .info_function(php_module_info)
 }

@@ -7,14 +7,39 @@
 //! speaking on a connection that belongs to the parent.
 
 use crate::smtp::client::Connection;
+use crate::smtp::transcript::Transcript;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-/// Idle connections older than this are closed instead of reused: servers
-/// drop idle clients after a few minutes (Postfix: 300 s), and a send should
-/// not have to discover that the hard way.
-const MAX_IDLE: Duration = Duration::from_secs(120);
+/// The ini setting that bounds how long a connection may sit idle in the pool.
+pub const IDLE_TIMEOUT_INI: &str = "rust_mail.pool_idle_timeout";
+
+/// Its default, in seconds: servers drop idle clients after a few minutes
+/// (Postfix: 300 s), and a send should not have to discover that the hard way.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 120;
+
+/// Idle connections older than this are closed instead of reused. Set from
+/// the ini setting (PHP calls its handler at start-up and on every change).
+static IDLE_TIMEOUT_SECS: AtomicU64 = AtomicU64::new(DEFAULT_IDLE_TIMEOUT_SECS);
+
+/// The ini value as seconds: a whole number from 1 to 3600, else `None` (PHP then keeps the value it had).
+pub fn parse_idle_timeout(value: &str) -> Option<u64> {
+    value.trim().parse().ok().filter(|secs| (1..=3600).contains(secs))
+}
+
+pub fn set_idle_timeout(secs: u64) {
+    IDLE_TIMEOUT_SECS.store(secs, Ordering::Relaxed);
+}
+
+fn idle_timeout() -> Duration {
+    Duration::from_secs(IDLE_TIMEOUT_SECS.load(Ordering::Relaxed))
+}
+
+/// How long a QUIT may take when connections are closed on purpose: the
+/// caller is waiting, and a server that does not answer is closed anyway.
+const QUIT_WAIT: Duration = Duration::from_millis(500);
 
 /// Idle connections kept per transport configuration.
 const MAX_IDLE_PER_KEY: usize = 4;
@@ -40,7 +65,7 @@ impl ProcessState {
         self.evict_stale();
         let idle = self.idle.get_mut(&key)?;
         while let Some(conn) = idle.pop() {
-            if conn.last_used.elapsed() < MAX_IDLE {
+            if conn.last_used.elapsed() < idle_timeout() {
                 return Some(conn);
             }
             drop(conn); // dropping closes the socket; the server sees a plain close
@@ -64,13 +89,37 @@ impl ProcessState {
     }
 
     /// Closes the idle connections of every configuration that sat longer
-    /// than [`MAX_IDLE`]: a configuration that is never used again (an
+    /// than the idle timeout: a configuration that is never used again (an
     /// OAuth2 token that rotated, a changed password) must not strand its
     /// sockets for the life of the worker.
     fn evict_stale(&mut self) {
+        let timeout = idle_timeout();
         self.idle.retain(|_, conns| {
-            conns.retain(|conn| conn.last_used.elapsed() < MAX_IDLE);
+            conns.retain(|conn| conn.last_used.elapsed() < timeout);
             !conns.is_empty()
+        });
+    }
+
+    /// Says QUIT on every idle connection and closes it; returns how many.
+    pub fn close_idle(&mut self) -> usize {
+        let conns: Vec<Connection> = self.idle.drain().flat_map(|(_, conns)| conns).collect();
+        let closed = conns.len();
+        self.quit_all(conns);
+        closed
+    }
+
+    /// Says QUIT on each connection, all at once, waiting at most [`QUIT_WAIT`].
+    pub fn quit_all(&self, conns: Vec<Connection>) {
+        if conns.is_empty() {
+            return;
+        }
+        self.runtime.block_on(async {
+            let deadline = tokio::time::Instant::now() + QUIT_WAIT;
+            let mut quits = tokio::task::JoinSet::new();
+            for conn in conns {
+                quits.spawn(async move { conn.quit(&mut Transcript::new(std::time::Instant::now()), deadline).await });
+            }
+            while quits.join_next().await.is_some() {}
         });
     }
 
@@ -113,6 +162,11 @@ fn abandon_inherited(state: ProcessState) {
     std::mem::forget(state.runtime);
 }
 
+/// `rust_mail_pool_close()`: closes this process's idle connections; returns how many.
+pub fn close_idle() -> Result<usize, String> {
+    with_state(ProcessState::close_idle)
+}
+
 /// For phpinfo(): idle connections in this process.
 pub fn idle_connections() -> usize {
     let guard = lock();
@@ -142,7 +196,7 @@ mod tests {
         let mut state = ProcessState { pid: std::process::id(), runtime, idle: HashMap::new() };
         state.give_back(1, old_token);
         // The connection of key 1 (a token since rotated) has sat past the idle lifetime.
-        state.idle.get_mut(&1).unwrap()[0].last_used = std::time::Instant::now() - MAX_IDLE - Duration::from_secs(1);
+        state.idle.get_mut(&1).unwrap()[0].last_used = std::time::Instant::now() - idle_timeout() - Duration::from_secs(1);
         state.give_back(2, fresh);
         assert_eq!(state.idle_count(), 1);
         assert!(!state.idle.contains_key(&1));
@@ -150,5 +204,14 @@ mod tests {
         old_server_side.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(old_server_side.read(&mut [0u8; 16]).unwrap(), 0);
         assert!(state.take(2).is_some());
+    }
+
+    #[test]
+    fn idle_timeout_is_whole_seconds_from_1_to_3600() {
+        assert_eq!(parse_idle_timeout(" 30 "), Some(30));
+        assert_eq!(parse_idle_timeout("3600"), Some(3600));
+        for bad in ["0", "3601", "-5", "2.5", "", "soon"] {
+            assert_eq!(parse_idle_timeout(bad), None, "{bad}");
+        }
     }
 }

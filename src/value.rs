@@ -143,11 +143,22 @@ impl<'a> Fields<'a> {
         Ok(Some(secs))
     }
 
+    /// A bool, or what a form, an ini file or an environment variable holds for one: 1 or 0, and the strings
+    /// `filter_var(FILTER_VALIDATE_BOOLEAN)` reads ('1', 'true', 'on', 'yes'; '0', 'false', 'off', 'no', '').
+    /// Any other string is refused: PHP's own cast would read 'false' as true.
     pub fn bool(&self, name: &str) -> Result<Option<bool>, UsageError> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(Value::Int(i @ (0 | 1))) => Ok(Some(*i == 1)),
+            Some(Value::Bytes(b)) => match String::from_utf8_lossy(b).trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" | "yes" => Ok(Some(true)),
+                "0" | "false" | "off" | "no" | "" => Ok(Some(false)),
+                other => Err(UsageError::new(format!(
+                    "{} must be a bool (true, false, 1, 0, or one of the strings '1', 'true', 'on', 'yes', '0', 'false', 'off', 'no', ''), got '{other}'",
+                    self.path(name)
+                ))),
+            },
             Some(v) => Err(self.wrong_type(name, "a bool", v)),
         }
     }
@@ -272,6 +283,23 @@ mod tests {
         let f = Fields::new("transport", &m, &["port", "timeout"]).unwrap();
         assert_eq!(f.int("port").unwrap(), Some(587));
         assert_eq!(f.seconds("timeout").unwrap(), None);
+    }
+
+    #[test]
+    fn bools_take_what_forms_and_ini_files_hold_and_nothing_else() {
+        let given = [
+            (Value::Bool(false), Some(false)), (Value::Int(1), Some(true)), (Value::str("false"), Some(false)),
+            (Value::str(" Yes "), Some(true)), (Value::str("off"), Some(false)), (Value::str(""), Some(false)),
+            (Value::str("0"), Some(false)), (Value::str("nope"), None), (Value::Int(2), None), (Value::Float(1.0), None),
+        ];
+        for (value, expected) in given {
+            let m = map(&[("pool", value.clone())]);
+            let f = Fields::new("transport", &m, &["pool"]).unwrap();
+            match expected {
+                Some(b) => assert_eq!(f.bool("pool").unwrap(), Some(b), "{value:?}"),
+                None => assert!(f.bool("pool").unwrap_err().0.starts_with("$transport['pool'] must be a bool"), "{value:?}"),
+            }
+        }
     }
 
     #[test]

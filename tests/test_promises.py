@@ -225,31 +225,42 @@ def test_a_server_echoing_the_password_after_a_sent_message_gets_it_nowhere(php,
 
 CREDENTIALED = {"username": USER, "password": PASSWORD}
 # Mistakes a caller makes with the password at hand: it lands under another key, whose refusal quotes the value.
+# Each case: the function, fields of the transport, fields of its other argument ($message, $failure, $options).
 EXCEPTIONS_WITH_CREDENTIALS = {
-    "password as auth": ("rust_mail_send", {"auth": PASSWORD}, "$transport['auth'] must be one of"),
-    "password's base64 as security": ("rust_mail_send", {"security": b64(PASSWORD)},
+    "password as auth": ("rust_mail_send", {"auth": PASSWORD}, {}, "$transport['auth'] must be one of"),
+    "password's base64 as security": ("rust_mail_send", {"security": b64(PASSWORD)}, {},
                                       "$transport['security'] must be one of"),
-    "password as tls_min_version": ("rust_mail_send", {"tls_min_version": PASSWORD},
+    "password as tls_min_version": ("rust_mail_send", {"tls_min_version": PASSWORD}, {},
                                     "$transport['tls_min_version'] must be one of"),
-    "password in helo": ("rust_mail_send", {"helo": f"my {PASSWORD}"}, "$transport['helo']"),
-    "password in host": ("rust_mail_send", {"host": f"smtp.example.com {PASSWORD}"}, "$transport['host']"),
-    "password in ca_file": ("rust_mail_send", {"ca_file": f"/nonexistent/{PASSWORD}.pem"}, "$transport['ca_file']"),
-    "password as a list": ("rust_mail_send", {"password": [PASSWORD]}, "$transport['password'] must be"),
-    "password misspelt": ("rust_mail_send", {"pasword": PASSWORD}, "$transport['pasword'] is not a known key"),
-    "username with CRLF": ("rust_mail_send", {"username": f"{USER}\r\n"}, "$transport['username']"),
-    "diagnose: password as auth": ("rust_mail_diagnose", {"auth": PASSWORD}, "$transport['auth'] must be one of"),
-    "explain: password as auth": ("rust_mail_explain", {"auth": PASSWORD}, "$transport['auth'] must be one of"),
+    "password in helo": ("rust_mail_send", {"helo": f"my {PASSWORD}"}, {}, "$transport['helo']"),
+    "password in host": ("rust_mail_send", {"host": f"smtp.example.com {PASSWORD}"}, {}, "$transport['host']"),
+    "password in ca_file": ("rust_mail_send", {"ca_file": f"/nonexistent/{PASSWORD}.pem"}, {}, "$transport['ca_file']"),
+    "password as a list": ("rust_mail_send", {"password": [PASSWORD]}, {}, "$transport['password'] must be"),
+    "password misspelt": ("rust_mail_send", {"pasword": PASSWORD}, {}, "$transport['pasword'] is not a known key"),
+    "username with CRLF": ("rust_mail_send", {"username": f"{USER}\r\n"}, {}, "$transport['username']"),
+    "password as the message's from": ("rust_mail_send", {}, {"from": PASSWORD}, "$message['from'] is not a valid"),
+    "password as a message key": ("rust_mail_send", {}, {PASSWORD: "x"}, "$message['[redacted]'] is not a known key"),
+    "send_many: password as an option": ("rust_mail_send_many", {}, {"per_minute": PASSWORD},
+                                         "$options['per_minute'] must be"),
+    "diagnose: password as auth": ("rust_mail_diagnose", {"auth": PASSWORD}, {}, "$transport['auth'] must be one of"),
+    "diagnose: password as an option": ("rust_mail_diagnose", {}, {"nameserver": PASSWORD},
+                                        "$options['nameserver'] must be"),
+    "explain: password as auth": ("rust_mail_explain", {"auth": PASSWORD}, {}, "$transport['auth'] must be one of"),
+    "explain: password in the failure": ("rust_mail_explain", {}, {"kind": PASSWORD}, "$failure['kind'] must be one of"),
 }
 
 
-@pytest.mark.parametrize("fn, fields, says", EXCEPTIONS_WITH_CREDENTIALS.values(),
+@pytest.mark.parametrize("fn, fields, other, says", EXCEPTIONS_WITH_CREDENTIALS.values(),
                          ids=EXCEPTIONS_WITH_CREDENTIALS.keys())
-def test_exceptions_raised_with_credentials_present_carry_no_secret(php, smtp_server, fn, fields, says):
+def test_exceptions_raised_with_credentials_present_carry_no_secret(php, smtp_server, fn, fields, other, says):
     server = smtp_server(auth=CREDENTIALS)
     transport = transport_for(server, **{**CREDENTIALED, **fields})
-    first = {"rust_mail_send": compose(), "rust_mail_diagnose": transport,
-             "rust_mail_explain": {"kind": "auth", "message": "login failed", "code": 535}}[fn]
-    args = (first, transport) if fn != "rust_mail_diagnose" else (transport,)
+    args = {
+        "rust_mail_send": (compose(**other), transport),
+        "rust_mail_send_many": ([compose()], transport, other),
+        "rust_mail_diagnose": (transport, other),
+        "rust_mail_explain": ({"kind": "auth", "message": "login failed", "code": 535, **other}, transport),
+    }[fn]
     error = throws(php, fn, *args)
     assert error.startswith(says), error
     for form in secret_forms(USER, PASSWORD):

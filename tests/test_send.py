@@ -594,6 +594,41 @@ def test_pooled_connection_closed_by_server_is_replaced(php, smtp_server):
     assert results[1]["reused_connection"] is False
 
 
+def test_pool_close_says_quit_on_every_idle_connection_and_counts_them(php, smtp_server):
+    first, second = smtp_server(), smtp_server()
+    code = f"""
+    $send = fn ($transport) => rust_mail_send({php.php_literal(compose())}, $transport)['ok'];
+    $sent = [$send({php.php_literal(transport_for(first))}), $send({php.php_literal(transport_for(second))})];
+    $closed = [rust_mail_pool_close(), rust_mail_pool_close()];
+    $after = rust_mail_send({php.php_literal(compose(subject="after the close"))}, {php.php_literal(transport_for(first))});
+    harness_print([$sent, $closed, $after['reused_connection']]);
+    """
+    sent, closed, reused_after = php.run(code).json()
+    assert sent == [True, True] and closed == [2, 0], "two idle connections closed, then none left"
+    for server in (first, second):
+        first_session = server.session_log[:server.session_log.index("-- connection 2 opened")] if server is first else server.session_log
+        assert "C: QUIT" in first_session, first_session
+    assert reused_after is False and first.connections == 2, "the next send opens a new connection"
+    assert subjects(first) == ["Hello", "after the close"]
+
+
+def test_pool_idle_timeout_ini_closes_a_connection_idle_longer_than_it(php, smtp_server):
+    server = smtp_server()
+    code = f"""
+    $send = fn () => rust_mail_send({php.php_literal(compose())}, {php.php_literal(transport_for(server))})['reused_connection'];
+    ini_set('rust_mail.pool_idle_timeout', '1');
+    $reused = [$send()];
+    usleep(1500000);
+    $reused[] = $send();  // idle 1.5 s: past the timeout, a new connection
+    ini_set('rust_mail.pool_idle_timeout', '30');
+    usleep(1500000);
+    $reused[] = $send();  // idle 1.5 s: within it, reused
+    harness_print($reused);
+    """
+    assert php.run(code).json() == [False, False, True]
+    assert server.connections == 2 and len(server.messages) == 3
+
+
 def test_forked_child_never_uses_its_parents_pooled_connection(php, smtp_server):
     """As under PHP-FPM or pcntl_fork(): the child opens its own connection; the parent's stays usable."""
     server = smtp_server()

@@ -1,5 +1,5 @@
 --TEST--
-phpinfo() shows the extension's version, TLS backend and pool state
+phpinfo() shows the extension's version, TLS backend, pool state and ini settings
 --EXTENSIONS--
 rust_mail
 --FILE--
@@ -7,7 +7,7 @@ rust_mail
 ob_start();
 phpinfo(INFO_MODULES);
 $info = ob_get_clean();
-foreach (['rust_mail support => enabled', 'version => ', 'TLS backend => rustls', 'idle pooled connections (this process) => 0'] as $needle) {
+foreach (['rust_mail support => enabled', 'version => ', 'TLS backend => rustls', 'idle pooled connections (this process) => 0', 'rust_mail.pool_idle_timeout => 120 => 120'] as $needle) {
     echo $needle, ': ', str_contains($info, $needle) ? 'found' : 'missing', "\n";
 }
 ?>
@@ -16,3 +16,4 @@ rust_mail support => enabled: found
 version => : found
 TLS backend => rustls: found
 idle pooled connections (this process) => 0: found
+rust_mail.pool_idle_timeout => 120 => 120: found
