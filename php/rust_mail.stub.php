@@ -36,7 +36,7 @@ class RustMailException extends \Exception {}
  *   from?: string, to?: string|array<string>, cc?: string|array<string>, bcc?: string|array<string>,
  *   reply_to?: string|array<string>, subject?: string, text?: string, html?: string,
  *   headers?: list<string>|array<string,string>,
- *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string}>|array<string,string>,
+ *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
  *   charset?: string,
  *   raw?: string, envelope?: array{from: string, to: string|list<string>}
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope`.
@@ -44,6 +44,9 @@ class RustMailException extends \Exception {}
  *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
+ *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');
+ *   an entry with a `cid` (and `inline`, which a `cid` implies) is an inline part: it goes beside the html in
+ *   multipart/related, and the html shows it as <img src="cid:logo">. `name` is optional for an inline part.
  * @param array{
  *   host: string, port?: int, security?: 'none'|'starttls'|'opportunistic'|'tls',
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,

@@ -4,7 +4,7 @@
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, MultiPartBuilder, SinglePart};
 use lettre::Address;
 use std::str::FromStr;
 
@@ -226,10 +226,28 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id") })
 }
 
-/// The body of a composed message, before attachments are added around it.
-enum BodyParts {
+/// A part of a composed message: one body, or several in a multipart.
+enum Part {
     Single(SinglePart),
-    Alternative(MultiPart),
+    Multi(MultiPart),
+}
+
+impl Part {
+    /// A multipart with this part as its first child.
+    fn first_in(self, multipart: MultiPartBuilder) -> MultiPart {
+        match self {
+            Part::Single(part) => multipart.singlepart(part),
+            Part::Multi(part) => multipart.multipart(part),
+        }
+    }
+
+    /// `multipart` with this part as its next child.
+    fn after(self, multipart: MultiPart) -> MultiPart {
+        match self {
+            Part::Single(part) => multipart.singlepart(part),
+            Part::Multi(part) => multipart.multipart(part),
+        }
+    }
 }
 
 fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
@@ -301,25 +319,31 @@ fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     check_header_safe(&fields.path("charset"), &charset)?;
     let text = fields.bytes("text")?.map(|b| text_part("plain", &charset, b)).transpose()?;
     let html = fields.bytes("html")?.map(|b| text_part("html", &charset, b)).transpose()?;
-    let body = match (text, html) {
-        (Some(text), Some(html)) => BodyParts::Alternative(MultiPart::alternative().singlepart(text).singlepart(html)),
-        (text, html) => BodyParts::Single(match text.or(html) {
-            Some(part) => part,
-            None => text_part("plain", &charset, b"")?,
-        }),
+    let Attachments { attached, inline } = attachments(fields)?;
+    // Inline parts sit beside the html that shows them (RFC 2387 multipart/related).
+    let html = match (html, inline.is_empty()) {
+        (html, true) => html.map(Part::Single),
+        (Some(html), false) => Some(Part::Multi(inline.into_iter().fold(MultiPart::related().singlepart(html), MultiPart::singlepart))),
+        (None, false) => {
+            return Err(UsageError::new(
+                "$message['attachments'] has inline parts but no $message['html'] to show them: refer to each as <img src=\"cid:...\"> in the html",
+            ))
+        }
     };
-    let attachments = attachments(fields)?;
-    let message = if attachments.is_empty() {
+    let body = match (text, html) {
+        (Some(text), Some(html)) => Part::Multi(html.after(MultiPart::alternative().singlepart(text))),
+        (text, html) => match html.or(text.map(Part::Single)) {
+            Some(part) => part,
+            None => Part::Single(text_part("plain", &charset, b"")?),
+        },
+    };
+    let message = if attached.is_empty() {
         match body {
-            BodyParts::Single(part) => builder.singlepart(part),
-            BodyParts::Alternative(alternative) => builder.multipart(alternative),
+            Part::Single(part) => builder.singlepart(part),
+            Part::Multi(multipart) => builder.multipart(multipart),
         }
     } else {
-        let mixed = match body {
-            BodyParts::Single(part) => MultiPart::mixed().singlepart(part),
-            BodyParts::Alternative(alternative) => MultiPart::mixed().multipart(alternative),
-        };
-        builder.multipart(attachments.into_iter().fold(mixed, MultiPart::singlepart))
+        builder.multipart(attached.into_iter().fold(body.first_in(MultiPart::mixed()), MultiPart::singlepart))
     }
     .map_err(|e| UsageError::new(format!("$message could not be built: {e}")))?;
     let mut message = message;
@@ -456,22 +480,39 @@ fn custom_headers(fields: &Fields) -> Result<Vec<(String, String)>, UsageError> 
     Ok(headers)
 }
 
+/// A composed message's attachments: `attached` ones go around the body
+/// (multipart/mixed), `inline` ones beside the html that shows them by
+/// Content-ID (multipart/related).
+struct Attachments {
+    attached: Vec<SinglePart>,
+    inline: Vec<SinglePart>,
+}
+
 /// `attachments`: a list of paths, a name => path map (as WordPress passes
-/// them), or entries with `path` or in-memory `content`, plus `name` and `type`.
-fn attachments(fields: &Fields) -> Result<Vec<SinglePart>, UsageError> {
-    let Some(entries) = fields.array("attachments")? else { return Ok(Vec::new()) };
-    let mut parts = Vec::new();
+/// them), or entries with `path` or in-memory `content`, plus `name` and
+/// `type`, and `cid` (with `inline`, which a `cid` implies) for a part the
+/// html shows as `<img src="cid:...">`.
+fn attachments(fields: &Fields) -> Result<Attachments, UsageError> {
+    let mut found = Attachments { attached: Vec::new(), inline: Vec::new() };
+    let Some(entries) = fields.array("attachments")? else { return Ok(found) };
+    let mut cids: Vec<String> = Vec::new();
     for (i, (key, value)) in entries.iter().enumerate() {
         let entry_name = match key {
             Key::Name(n) => format!("message['attachments']['{n}']"),
             Key::Index(_) => format!("message['attachments'][{i}]"),
         };
         let field = format!("${entry_name}");
-        let (path, content, name, mime) = match value {
-            Value::Bytes(b) => (Some(String::from_utf8_lossy(b).into_owned()), None, None, None),
+        let (path, content, name, mime, cid) = match value {
+            Value::Bytes(b) => (Some(String::from_utf8_lossy(b).into_owned()), None, None, None, None),
             Value::Array(entry) => {
-                let f = Fields::new(entry_name.as_str(), entry, &["path", "content", "name", "type"])?;
-                (f.string("path")?, f.bytes("content")?.map(<[u8]>::to_vec), f.string("name")?, f.string("type")?)
+                let f = Fields::new(entry_name.as_str(), entry, &["path", "content", "name", "type", "inline", "cid"])?;
+                let cid = match (f.bool("inline")?, f.string("cid")?) {
+                    (Some(true) | None, Some(cid)) => Some(content_id(&f.path("cid"), cid)?),
+                    (Some(false), Some(_)) => return Err(UsageError::new(format!("{field}: a 'cid' is for an inline part, but 'inline' is false"))),
+                    (Some(true), None) => return Err(UsageError::new(format!("{field}: an inline part needs a 'cid', the name the html refers to it by (<img src=\"cid:logo\">)"))),
+                    (Some(false) | None, None) => None,
+                };
+                (f.string("path")?, f.bytes("content")?.map(<[u8]>::to_vec), f.string("name")?, f.string("type")?, cid)
             }
             v => return Err(UsageError::new(format!("{field} must be a path or an array, got {}", v.type_name()))),
         };
@@ -481,19 +522,50 @@ fn attachments(fields: &Fields) -> Result<Vec<SinglePart>, UsageError> {
             _ => return Err(UsageError::new(format!("{field} needs exactly one of 'path' or 'content'"))),
         };
         let name = match (name, key, &path) {
-            (Some(n), _, _) => n,
-            (None, Key::Name(n), _) => n.clone(),
-            (None, _, Some(p)) => std::path::Path::new(p).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            (Some(n), _, _) => Some(n),
+            (None, Key::Name(n), _) => Some(n.clone()),
+            (None, _, Some(p)) => Some(std::path::Path::new(p).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
+            (None, _, None) if cid.is_some() => None,
             (None, _, None) => return Err(UsageError::new(format!("{field} with 'content' needs a 'name'"))),
         };
-        check_header_safe(&field, &name)?;
-        let mime = mime.unwrap_or_else(|| guess_mime(&name).to_string());
+        if let Some(name) = &name {
+            check_header_safe(&field, name)?;
+        }
+        // An inline part without a name (in-memory content) is typed by its type alone.
+        let mime = mime.unwrap_or_else(|| guess_mime(name.as_deref().unwrap_or_default()).to_string());
         check_header_safe(&format!("{field}['type']"), &mime)?;
         let content_type = ContentType::parse(&mime)
             .map_err(|_| UsageError::new(format!("{field}: '{mime}' is not a valid MIME type")))?;
-        parts.push(Attachment::new(name).body(Body::new(content), content_type));
+        match cid {
+            None => found.attached.push(Attachment::new(name.unwrap_or_default()).body(Body::new(content), content_type)),
+            Some(cid) => {
+                if cids.contains(&cid) {
+                    return Err(UsageError::new(format!("{field}: the cid '{cid}' is given to another inline part already")));
+                }
+                cids.push(cid.clone());
+                let attachment = match name {
+                    Some(name) => Attachment::new_inline_with_name(cid, name),
+                    None => Attachment::new_inline(cid),
+                };
+                found.inline.push(attachment.body(Body::new(content), content_type));
+            }
+        }
     }
-    Ok(parts)
+    Ok(found)
+}
+
+/// A `cid` as the html refers to it (`cid:logo`) and the Content-ID header
+/// carries it (`<logo>`, RFC 2392): printable ASCII with no space, no angle
+/// bracket, no quote, no parenthesis.
+fn content_id(field: &str, cid: String) -> Result<String, UsageError> {
+    let allowed = |c: char| c.is_ascii_graphic() && !"<>\"()[],;:\\".contains(c);
+    if cid.is_empty() || !cid.chars().all(allowed) {
+        return Err(UsageError::new(format!(
+            "{field} '{}' is not a usable Content-ID: use letters, digits and . - _ @ (e.g. 'logo' or 'logo@example.com'), and refer to it as cid:logo",
+            cid.escape_debug()
+        )));
+    }
+    Ok(cid)
 }
 
 /// The common types by file extension; anything else is sent as bytes.

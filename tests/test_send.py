@@ -128,6 +128,56 @@ def test_attachment_entries_with_path_and_in_memory_content(php, smtp_server, fi
     assert found["data.bin"] == ("application/x-rust-mail-test", BINARY[:1000])
 
 
+def structure(part):
+    """A parsed message's MIME tree as nested (content type, [children]) pairs, leaves as bare content types."""
+    if part.is_multipart():
+        return (part.get_content_type(), [structure(child) for child in part.iter_parts()])
+    return part.get_content_type()
+
+
+def test_inline_image_sits_beside_the_html_in_multipart_related(php, smtp_server):
+    server = smtp_server()
+    logo = BINARY[:3000]
+    message = compose(text="Our logo", html='<p><img src="cid:logo@shop.example"></p>', attachments=[
+        {"content": logo, "type": "image/png", "cid": "logo@shop.example"},
+        {"content": b"%PDF-1.4", "name": "invoice.pdf"},
+    ])
+    assert_sent(send(php, message, transport_for(server)))
+    msg = only_message(server).message
+    assert structure(msg) == ("multipart/mixed", [
+        ("multipart/alternative", ["text/plain", ("multipart/related", ["text/html", "image/png"])]),
+        "application/pdf",
+    ])
+    related = next(part for part in msg.walk() if part.get_content_type() == "multipart/related")
+    html, image = related.iter_parts()
+    assert 'src="cid:logo@shop.example"' in html.get_content()
+    assert image["Content-ID"] == "<logo@shop.example>" and image.get_content_disposition() == "inline"
+    assert image.get_payload(decode=True) == logo
+    assert list(attachments_of(msg)) == ["invoice.pdf"], "the inline image is not listed as an attachment"
+
+
+def test_inline_image_with_html_only_and_a_path(php, smtp_server, files):
+    server = smtp_server()
+    report, _ = files
+    message = compose(text=None, html='<img src="cid:chart">', attachments=[{"path": str(report), "inline": True, "cid": "chart"}])
+    assert_sent(send(php, message, transport_for(server)))
+    msg = only_message(server).message
+    assert structure(msg) == ("multipart/related", ["text/html", "application/pdf"])
+    image = list(msg.iter_parts())[1]
+    assert image["Content-ID"] == "<chart>" and image.get_filename() == "report.pdf"
+
+
+def test_any_type_goes_through_as_given(php, smtp_server):
+    server = smtp_server()
+    invitation = "BEGIN:VCALENDAR\nMETHOD:REQUEST\nEND:VCALENDAR\n"
+    calendar_type = "text/calendar; method=REQUEST; charset=UTF-8"
+    assert_sent(send(php, compose(attachments=[{"content": invitation, "name": "invite.ics", "type": calendar_type}]),
+                     transport_for(server)))
+    part = next(part for part in only_message(server).message.walk() if part.get_content_type() == "text/calendar")
+    assert part.get_param("method") == "REQUEST" and part.get_content_charset() == "utf-8"
+    assert part.get_payload(decode=True).replace(b"\r\n", b"\n") == invitation.encode()
+
+
 def test_cc_and_bcc(php, smtp_server):
     server = smtp_server()
     message = compose(to="to@example.com", cc=["c1@example.com", "C Two <c2@example.com>"], bcc="hidden@example.com")
@@ -497,6 +547,12 @@ BAD_CALLS = {
     "cc with CR": ({"cc": ["ok@example.com", "x@example.com\rBcc: evil@example.com"]}, {}, "cc"),
     "unreadable attachment": ({"attachments": ["/nonexistent/rust-mail/missing.pdf"]}, {}, "attachments"),
     "attachments of wrong type": ({"attachments": 42}, {}, "attachments"),
+    "inline part without html": ({"attachments": [{"content": "x", "cid": "logo"}]}, {}, "html"),
+    "inline without a cid": ({"html": "<p>", "attachments": [{"content": "x", "name": "a.png", "inline": True}]}, {}, "cid"),
+    "cid with inline false": ({"html": "<p>", "attachments": [{"content": "x", "name": "a.png", "inline": False, "cid": "a"}]}, {}, "cid"),
+    "cid written as a URL": ({"html": "<p>", "attachments": [{"content": "x", "cid": "cid:logo"}]}, {}, "cid"),
+    "cid with CRLF": ({"html": "<p>", "attachments": [{"content": "x", "cid": "logo\r\nBcc: evil@example.com"}]}, {}, "cid"),
+    "cid given twice": ({"html": "<p>", "attachments": [{"content": "x", "cid": "logo"}, {"content": "y", "cid": "logo"}]}, {}, "cid"),
     "to of wrong type": ({"to": 42}, {}, "to"),
     "port of wrong type": ({}, {"port": "twenty-five"}, "port"),
     "timeout of wrong type": ({}, {"timeout": "soon"}, "timeout"),
