@@ -234,8 +234,10 @@ const OTHER_PORTS: Line = First(&[
     (None, &["Try {other_ports}, if the mail provider offers them (scan_ports tells which answer)."]),
 ]);
 
+const MICROSOFT_HOST: When = When::HostSuffix(&["office365.com", "outlook.com"]);
+
 const MICROSOFT: When = When::Any(&[
-    When::HostSuffix(&["office365.com", "outlook.com"]),
+    MICROSOFT_HOST,
     When::Enhanced(&["5.2.2", "5.1.90", "4.3.2"]),
     When::EnhancedPrefix(&["4.7.5", "4.7.6"]),
 ]);
@@ -301,7 +303,7 @@ pub const TEXTS: &[Text] = &[
     text(Cause::AuthFailed, "{host}:{port} refused the login of {user|the account}: {detail}.", &[
         First(&[(Some(When::Auth("xoauth2")), &["For OAuth2, check that the token is current and has the SMTP scope (Microsoft 365: https://outlook.office365.com/.default; Google: https://mail.google.com/) and that the app is allowed on the mailbox."])]),
         Say("Check username '{user|the account}' and the password (or token)."),
-        Say("For Gmail, sign in with an app password, not the account password."),
+        First(&[(Some(When::HostSuffix(&["gmail.com", "google.com", "googlemail.com"])), &["For Gmail, sign in with an app password, not the account password."])]),
     ]),
     text(Cause::AuthDisabled, "SMTP login is switched off for {user|the account} or its Microsoft 365 tenant (5.7.139): {detail}.", &[
         Say("In the Microsoft 365 admin center, enable Authenticated SMTP for the mailbox (Mail > Manage email apps), and check that security defaults or conditional access do not block it."),
@@ -312,7 +314,8 @@ pub const TEXTS: &[Text] = &[
     ]),
     text(Cause::AnonymousRejected, "{host}:{port} only accepts mail from logged-in clients: {detail}.", &[
         Say("Set auth to 'auto' (or 'login') with the mailbox's username and password, or 'xoauth2' with a token."),
-        Say("To send without a login to Microsoft 365, use direct send: host = the tenant's MX host (tenant.mail.protection.outlook.com), port 25."),
+        // Microsoft's own advice only for Microsoft's hosts and code: a "530 5.7.0" elsewhere is no Microsoft matter.
+        First(&[(Some(When::Any(&[MICROSOFT_HOST, When::Enhanced(&["5.7.57"])])), &["To send without a login to Microsoft 365, use direct send: host = the tenant's MX host (tenant.mail.protection.outlook.com), port 25."])]),
     ]),
     text(Cause::SenderNotAllowed, "{user|the account} may not send as {from|the From address} (the From address differs from the mailbox): {detail}.", &[
         Say("Grant {user|the account} the \"Send As\" right on {from|the From address} (Microsoft 365: Exchange admin center > mailbox > delegation)."),
@@ -608,6 +611,22 @@ mod tests {
         assert!(v.advice.iter().any(|a| a.contains("smtpd_client_message_rate_limit")), "Postfix's setting: {:?}", v.advice);
         let v = verdict(Cause::Unknown, &Context { code: Some(451), ..c });
         assert!(v.advice[0].contains("temporary"), "{:?}", v.advice);
+    }
+
+    #[test]
+    fn a_providers_own_advice_only_for_that_provider() {
+        let on = |host: &str, enhanced: &str| {
+            let c = Context::new(&transport(host), None, String::new(), None);
+            Context { enhanced: Some(enhanced.into()), code: Some(530), ..c }
+        };
+        let generic = verdict(Cause::AnonymousRejected, &on("smtp.example.com", "5.7.0")).advice.join(" ");
+        assert!(!generic.contains("Microsoft"), "a 530 5.7.0 from another server: {generic}");
+        let microsoft = verdict(Cause::AnonymousRejected, &on("smtp.example.com", "5.7.57")).advice.join(" ");
+        assert!(microsoft.contains("direct send"), "Microsoft's 5.7.57: {microsoft}");
+        let office = verdict(Cause::AnonymousRejected, &on("smtp.office365.com", "5.7.0")).advice.join(" ");
+        assert!(office.contains("direct send"), "Microsoft's host: {office}");
+        assert!(!verdict(Cause::AuthFailed, &on("smtp.example.com", "5.7.8")).advice.join(" ").contains("Gmail"));
+        assert!(verdict(Cause::AuthFailed, &on("smtp.gmail.com", "5.7.8")).advice.join(" ").contains("app password"));
     }
 
     #[test]

@@ -278,10 +278,12 @@ impl Walk {
                 let detail = format!("the server sent no greeting, then answered EHLO with {}", reply.one_line());
                 self.fail("greeting", failure(Stage::Greeting, Problem::NoGreeting, detail), json!({}))
             }
-            Err(e) => {
-                let detail = format!("the server accepted the connection but sent no greeting ({})", e.message);
-                self.fail("greeting", failure(Stage::Greeting, Problem::Timeout, detail), json!({}))
+            Err(e) if e.problem == Problem::Timeout => {
+                let detail = "no greeting came, and an EHLO sent to prompt one got no answer before the timeout either";
+                self.fail("greeting", failure(Stage::Greeting, Problem::Timeout, detail.to_string()), json!({}))
             }
+            // Closed or reset when prompted: that is what went wrong, said as such.
+            Err(e) => self.fail("greeting", SendError { stage: Stage::Greeting, ..e }, json!({})),
         }
     }
 

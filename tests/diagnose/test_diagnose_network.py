@@ -80,6 +80,9 @@ def test_silent_server_times_out(php, silent_server):
     assert diagnosis.elapsed < RUN_TIMEOUT + SLACK, diagnosis
     expect(diagnosis, "timeout", failed_step="greeting", advice=[("port", "timeout", "host")])
     assert diagnosis.status("tcp") == "ok", diagnosis
+    # Said once, in the order it happened: no greeting, then no answer to the EHLO sent to prompt one.
+    assert diagnosis.summary.endswith("accepted the connection but stopped answering: no greeting came, and an EHLO sent to "
+                            "prompt one got no answer before the timeout either."), diagnosis
 
 
 def test_dns_failed_on_unknown_name(php, dns_server, smtp_server):
