@@ -42,6 +42,8 @@ class RustMailException extends \Exception {}
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope`.
  *   `to`, `cc`, `bcc`, `reply_to`: a string with commas, a list of strings, or address => name
  *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint.
+ *   A non-ASCII domain is sent as IDNA (xn--...); a non-ASCII part before the '@' needs a server that offers
+ *   SMTPUTF8, else that recipient is refused (in `rejected`) and the others get the mail.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');

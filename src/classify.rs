@@ -43,6 +43,7 @@ pub enum Cause {
     DirectSendRejected,
     Intercepted,
     RecipientRejected,
+    AddressNeedsSmtputf8,
     Greylisted,
     Throttled,
     Blocklisted,
@@ -52,7 +53,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 27] = [
+    pub const ALL: [Cause; 28] = [
         Cause::Ok,
         Cause::DnsFailed,
         Cause::PortBlocked,
@@ -74,6 +75,7 @@ impl Cause {
         Cause::DirectSendRejected,
         Cause::Intercepted,
         Cause::RecipientRejected,
+        Cause::AddressNeedsSmtputf8,
         Cause::Greylisted,
         Cause::Throttled,
         Cause::Blocklisted,
@@ -105,6 +107,7 @@ impl Cause {
             Cause::DirectSendRejected => "direct_send_rejected",
             Cause::Intercepted => "intercepted",
             Cause::RecipientRejected => "recipient_rejected",
+            Cause::AddressNeedsSmtputf8 => "address_needs_smtputf8",
             Cause::Greylisted => "greylisted",
             Cause::Throttled => "throttled",
             Cause::Blocklisted => "blocklisted",
@@ -164,6 +167,7 @@ pub fn classify(failure: Option<&SendError>, facts: &Facts) -> Cause {
         (Problem::Tls(TlsProblem::NotTls), _) if facts.security == Security::Tls => Cause::NotSmtp,
         (Problem::Tls(_), _) => Cause::TlsHandshakeFailed,
         (Problem::NoAuthMechanism | Problem::InsecureAuth, _) => Cause::AuthUnavailable,
+        (Problem::NeedsSmtputf8, _) => Cause::AddressNeedsSmtputf8,
     };
     // A redirecting provider explains these better than they explain
     // themselves: its server has another certificate and does not know the

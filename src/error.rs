@@ -258,6 +258,10 @@ pub enum Problem {
     PlainTextPort,
     /// No greeting, yet an answer to EHLO.
     NoGreeting,
+    /// An address has non-ASCII characters before the '@' and the server
+    /// does not offer SMTPUTF8 (RFC 6531 section 3.4: such a message must
+    /// not be sent to it).
+    NeedsSmtputf8,
     /// A state the client should never be in.
     Internal,
 }

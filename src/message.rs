@@ -67,13 +67,27 @@ fn item_key_text(key: &Key) -> &str {
 
 pub fn parse_mailbox(field: &str, text: &str) -> Result<Mailbox, UsageError> {
     check_header_safe(field, text)?;
-    Mailbox::from_str(text.trim()).map_err(|e| invalid_address(field, text, &e.to_string()))
+    let mailbox = Mailbox::from_str(text.trim()).map_err(|e| invalid_address(field, text, &e.to_string()))?;
+    Ok(Mailbox { email: ascii_domain(field, mailbox.email)?, ..mailbox })
 }
 
 pub fn parse_address(field: &str, text: &str) -> Result<Address, UsageError> {
     check_header_safe(field, text)?;
     let bare = text.trim().trim_start_matches('<').trim_end_matches('>');
-    Address::from_str(bare).map_err(|e| invalid_address(field, bare, &e.to_string()))
+    ascii_domain(field, Address::from_str(bare).map_err(|e| invalid_address(field, bare, &e.to_string()))?)
+}
+
+/// The address with its domain in IDNA form (RFC 5891: `bücher.example` is
+/// `xn--bcher-kva.example` on the wire and in headers), which every server
+/// takes. A non-ASCII part before the '@' has no such form: it stays, and
+/// needs a server that offers SMTPUTF8 (see `send::deliver`).
+fn ascii_domain(field: &str, address: Address) -> Result<Address, UsageError> {
+    if address.domain().is_ascii() {
+        return Ok(address);
+    }
+    let problem = || UsageError::new(format!("{field}: '{address}' has a domain that is not a valid internationalised domain name (IDNA)"));
+    let domain = idna::domain_to_ascii(address.domain()).map_err(|_| problem())?;
+    Address::new(address.user(), domain).map_err(|_| problem())
 }
 
 fn invalid_address(field: &str, text: &str, parser_said: &str) -> UsageError {
@@ -161,7 +175,7 @@ fn mailboxes(fields: &Fields, key: &str) -> Result<Vec<Mailbox>, UsageError> {
         check_header_safe(&entry, &text)?;
         let (address, name) = (address.trim(), text.trim());
         match Address::from_str(address) {
-            Ok(address) => out.push(Mailbox::new((!name.is_empty()).then(|| name.to_string()), address)),
+            Ok(address) => out.push(Mailbox::new((!name.is_empty()).then(|| name.to_string()), ascii_domain(&entry, address)?)),
             Err(_) if Address::from_str(name).is_ok() => {
                 return Err(UsageError::new(format!(
                     "{field} has a name as a key and an address as its value ('{address}' => '{name}'): \

@@ -3,8 +3,9 @@
 use crate::config::Transport;
 use crate::classify::{classify, Facts};
 use crate::diagnose::verdict::{verdict, Context};
-use crate::error::{ErrorKind, SendError, Stage};
+use crate::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
+use lettre::Address;
 use crate::pool;
 use crate::smtp::client::Connection;
 use crate::smtp::commands::{self as command, bdat_last, envelope, Envelope, DATA};
@@ -19,8 +20,27 @@ use std::time::Instant;
 struct Progress {
     sender_accepted: bool,
     accepted: Vec<String>,
-    rejected: Vec<(String, Reply)>,
+    rejected: Vec<(String, Rejection)>,
     last_reply: Option<Reply>,
+}
+
+/// Why a recipient did not get the mail.
+#[derive(Debug, Clone)]
+enum Rejection {
+    /// The server's reply to RCPT TO.
+    Reply(Reply),
+    /// Not offered to the server: see [`Problem::NeedsSmtputf8`].
+    NeedsSmtputf8,
+}
+
+impl Rejection {
+    /// As the result's `rejected` shows it.
+    fn text(&self) -> String {
+        match self {
+            Rejection::Reply(reply) => reply.one_line(),
+            Rejection::NeedsSmtputf8 => "not sent: the address has non-ASCII characters before the '@', which need SMTPUTF8 (RFC 6531), and the server does not offer it".to_string(),
+        }
+    }
 }
 
 /// Milliseconds spent in each phase of the call.
@@ -191,7 +211,21 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open:
 /// transaction stops at the first reply that makes the rest pointless.
 async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
     let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
-    let Envelope { mail, rcpts } = envelope(&from, &message.recipients, !message.data.is_ascii(), &conn.capabilities);
+    // Domains are IDNA already; a non-ASCII part before the '@' needs SMTPUTF8 (RFC 6531). Without it such a
+    // recipient is refused here, never offered to a server that would mangle or bounce it; the others get the mail.
+    let smtputf8 = conn.capabilities.has("SMTPUTF8");
+    if !smtputf8 && !from.is_ascii() {
+        return Err(SendError::new(ErrorKind::SenderRejected, Stage::MailFrom, Problem::NeedsSmtputf8, format!("the sender <{from}> has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent")));
+    }
+    let (recipients, unsendable): (Vec<Address>, Vec<Address>) = message.recipients.iter().cloned().partition(|r| smtputf8 || r.user().is_ascii());
+    for recipient in &unsendable {
+        t.info(format!("not sent to <{recipient}>: non-ASCII before the '@', and the server does not offer SMTPUTF8"));
+        progress.rejected.push((recipient.to_string(), Rejection::NeedsSmtputf8));
+    }
+    if recipients.is_empty() {
+        return Err(SendError::new(ErrorKind::RecipientRejected, Stage::RcptTo, Problem::NeedsSmtputf8, "every recipient has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent"));
+    }
+    let Envelope { mail, rcpts } = envelope(&from, &recipients, !message.data.is_ascii(), &conn.capabilities);
     let mut commands = vec![mail];
     commands.extend(rcpts);
     // With BDAT the chunk follows the last command in the same write.
@@ -225,16 +259,18 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, prog
         Some(SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), mail))
     } else {
         progress.sender_accepted = true;
-        for (recipient, reply) in message.recipients.iter().zip(replies) {
+        let mut last_refusal = None;
+        for (recipient, reply) in recipients.iter().zip(replies) {
             progress.last_reply = Some(reply.clone());
             if reply.is_positive() {
                 progress.accepted.push(recipient.to_string());
             } else {
-                progress.rejected.push((recipient.to_string(), reply));
+                progress.rejected.push((recipient.to_string(), Rejection::Reply(reply.clone())));
+                last_refusal = Some((recipient, reply));
             }
         }
         progress.accepted.is_empty().then(|| {
-            let (recipient, reply) = progress.rejected.last().cloned().expect("a message has at least one recipient");
+            let (recipient, reply) = last_refusal.expect("a recipient was sent, and none was accepted");
             SendError::from_reply(ErrorKind::RecipientRejected, Stage::RcptTo, &format!("the server refused every recipient (last: <{recipient}>)"), reply)
         })
     };
@@ -295,7 +331,7 @@ fn result_json(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &
             "advice": v.advice,
         })
     });
-    let rejected: Map<String, Json> = progress.rejected.iter().map(|(addr, r)| (addr.clone(), Json::String(r.one_line()))).collect();
+    let rejected: Map<String, Json> = progress.rejected.iter().map(|(addr, why)| (addr.clone(), Json::String(why.text()))).collect();
     json!({
         "ok": result.is_ok(),
         "message_id": message.message_id,

@@ -297,6 +297,54 @@ def test_non_ascii_subject_and_display_names(php, smtp_server):
     assert header_section.isascii()
 
 
+def test_non_ascii_domain_goes_as_idna_in_the_envelope_and_the_headers(php, smtp_server):
+    server = smtp_server()  # no SMTPUTF8: an IDNA domain needs none
+    message = compose(**{"from": "Shop <shop@bücher.example>", "to": "Anna <anna@müller.example>", "cc": ["team@日本.example"]})
+    assert_sent(send(php, message, transport_for(server)))
+    received = only_message(server)
+    assert received.mail_from == "shop@xn--bcher-kva.example"
+    assert received.rcpt_tos == ["anna@xn--mller-kva.example", "team@xn--wgv71a.example"]
+    assert addresses(received.message["To"]) == ["anna@xn--mller-kva.example"]
+    assert addresses(received.message["From"]) == ["shop@xn--bcher-kva.example"]
+    assert received.raw.split(b"\r\n\r\n", 1)[0].isascii()
+
+
+def test_non_ascii_local_part_needs_smtputf8_and_only_that_recipient_is_refused_without_it(php, smtp_server):
+    plain, utf8 = smtp_server(), smtp_server(smtputf8=True)
+    message = compose(to=["jörg@example.com", "anna@example.com"])
+    result = send(php, message, transport_for(plain))
+    assert result["ok"] is True and result["accepted"] == ["anna@example.com"]
+    assert list(result["rejected"]) == ["jörg@example.com"] and "SMTPUTF8" in result["rejected"]["jörg@example.com"]
+    assert only_message(plain).rcpt_tos == ["anna@example.com"], "the address the server cannot take is never offered"
+    on_the_wire = "jörg".encode().decode("latin-1")  # how the session log shows the UTF-8 bytes
+    assert not any(line.startswith("C: RCPT") and on_the_wire in line for line in plain.session_log), plain.session_log
+    # With SMTPUTF8 offered, both get the mail, and MAIL FROM says SMTPUTF8.
+    assert_sent(send(php, message, transport_for(utf8)))
+    assert only_message(utf8).rcpt_tos == ["jörg@example.com", "anna@example.com"]
+    assert any(line.startswith("C: MAIL FROM:") and " SMTPUTF8" in line for line in utf8.session_log), utf8.session_log
+
+
+def test_only_non_ascii_local_parts_without_smtputf8_is_a_clear_failure(php, smtp_server):
+    server = smtp_server()
+    for message, kind in [(compose(to="jörg@example.com"), "recipient_rejected"),
+                          (compose(**{"from": "jörg@example.com"}), "sender_rejected")]:
+        result = send(php, message, transport_for(server))
+        assert_failed(result, kind)
+        assert result["error"]["cause"] == "address_needs_smtputf8", result["error"]
+        assert "SMTPUTF8" in result["error"]["message"] and "nothing was sent" in result["error"]["message"]
+        assert any("SMTPUTF8" in advice for advice in result["error"]["advice"])
+    assert server.messages == [] and not any(line.startswith(("C: MAIL", "C: RCPT")) for line in server.session_log)
+
+
+def test_an_invalid_internationalised_domain_is_refused_naming_it(php, smtp_server):
+    server = smtp_server()
+    # U+2488 (a digit with a full stop) is disallowed in IDNA (UTS #46).
+    result, exception = php.call("rust_mail_send", compose(to="anna@\u2488x.example"), transport_for(server))
+    assert result is None and server.connections == 0
+    assert exception["message"].startswith("$message['to']: 'anna@\u2488x.example' has a domain that is not a valid "
+                                           "internationalised domain name (IDNA)"), exception
+
+
 def test_iso_8859_1_body_passes_through_byte_exact(php, smtp_server):
     server = smtp_server()
     latin1 = b"Gr\xfc\xdfe aus K\xf6ln, \xe0 bient\xf4t"

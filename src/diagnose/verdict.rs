@@ -354,6 +354,10 @@ pub const TEXTS: &[Text] = &[
         Say("Or send through the provider's own relay with its settings (GoDaddy shared hosting: relay-hosting.secureserver.net, port 25, no login)."),
     ]),
     text(Cause::RecipientRejected, "{host}:{port} refused the recipient: {detail}.", &[Say("Check the recipient address; the mailbox may not exist.")]),
+    text(Cause::AddressNeedsSmtputf8, "{host}:{port} does not offer SMTPUTF8 (RFC 6531), which an address with non-ASCII characters before the '@' needs: {detail}.", &[
+        Say("Use an ASCII address of that mailbox (most such mailboxes also have one), or send through a server that offers SMTPUTF8 (Gmail, Microsoft 365, Postfix 3 with smtputf8_enable = yes)."),
+        Say("A non-ASCII domain alone needs nothing: it is sent as IDNA (xn--...)."),
+    ]),
     text(Cause::Throttled, "{host}:{port} is limiting how much this account may send right now: {detail}.", &[
         Say("Wait and retry later; the mail is not lost if the site queues and retries."),
         Say("If it happens every day, the account's sending limit is too small for the site: ask the provider for a higher limit, or send fewer messages per hour."),
