@@ -339,6 +339,10 @@ pub const RULES: &[Rule] = &[
     // Amazon SES: "Amazon SES SMTP issues" ("454 Throttling failure: Maximum sending rate exceeded",
     // "454 Throttling failure: Daily message quota exceeded").
     rule("amazon-ses", Words(&["throttling failure", "sending rate exceeded", "message quota exceeded"]), C::Throttled),
+    // Mailgun: "Quickstart: Send Your First Email" (a sandbox domain delivers only to authorized recipients), which its
+    // servers say as "554 Free accounts are for test purposes only. Please upgrade or add the address to authorized
+    // recipients in Account Settings."
+    rule("mailgun", Words(&["authorized recipients"]), C::RecipientRejected),
     // SendGrid: "SMTP Errors and Troubleshooting" ("451 Authentication failed: Maximum credits exceeded",
     // "450 too frequent connects from ip, please try again later").
     rule("sendgrid", Words(&["maximum credits exceeded", "too frequent connects"]), C::Throttled),

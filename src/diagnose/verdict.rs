@@ -303,7 +303,15 @@ pub const TEXTS: &[Text] = &[
     text(Cause::AuthFailed, "{host}:{port} refused the login of {user|the account}: {detail}.", &[
         First(&[(Some(When::Auth("xoauth2")), &["For OAuth2, check that the token is current and has the SMTP scope (Microsoft 365: https://outlook.office365.com/.default; Google: https://mail.google.com/) and that the app is allowed on the mailbox."])]),
         Say("Check username '{user|the account}' and the password (or token)."),
-        First(&[(Some(When::HostSuffix(&["gmail.com", "google.com", "googlemail.com"])), &["For Gmail, sign in with an app password, not the account password."])]),
+        // What each provider's SMTP page says its login is: the usual mistake is the account password or the API key.
+        // Google: "Sign in with app passwords"; SendGrid: "Integrating with the SMTP API" (username "apikey");
+        // Brevo: "SMTP relay integration" ("an SMTP key and not an API key"); Mailgun: "SMTP" (per-domain SMTP credentials).
+        First(&[
+            (Some(When::HostSuffix(&["gmail.com", "google.com", "googlemail.com"])), &["For Gmail, sign in with an app password, not the account password."]),
+            (Some(When::HostSuffix(&["sendgrid.net"])), &["For SendGrid, the username is the word apikey and the password is an API key with Mail Send permission."]),
+            (Some(When::HostSuffix(&["brevo.com", "sendinblue.com"])), &["For Brevo, the username is the SMTP login and the password an SMTP key (Settings > SMTP & API > SMTP), not the API key or the account password."]),
+            (Some(When::HostSuffix(&["mailgun.org"])), &["For Mailgun, log in with the sending domain's SMTP credentials (e.g. postmaster@your-domain and its SMTP password), not the API key."]),
+        ]),
     ]),
     text(Cause::AuthDisabled, "SMTP login is switched off for {user|the account} or its Microsoft 365 tenant (5.7.139): {detail}.", &[
         Say("In the Microsoft 365 admin center, enable Authenticated SMTP for the mailbox (Mail > Manage email apps), and check that security defaults or conditional access do not block it."),
@@ -353,7 +361,10 @@ pub const TEXTS: &[Text] = &[
         Say("Ask the hosting provider whether it redirects outbound SMTP (cPanel/WHM 'SMTP Restrictions'), and whether it can be switched off."),
         Say("Or send through the provider's own relay with its settings (GoDaddy shared hosting: relay-hosting.secureserver.net, port 25, no login)."),
     ]),
-    text(Cause::RecipientRejected, "{host}:{port} refused the recipient: {detail}.", &[Say("Check the recipient address; the mailbox may not exist.")]),
+    text(Cause::RecipientRejected, "{host}:{port} refused the recipient: {detail}.", &[
+        First(&[(Some(When::HostSuffix(&["mailgun.org"])), &["A Mailgun sandbox domain delivers only to authorized recipients: add the address under Authorized Recipients, or send from a domain of your own that Mailgun has verified."])]),
+        Say("Check the recipient address; the mailbox may not exist."),
+    ]),
     text(Cause::AddressNeedsSmtputf8, "{host}:{port} does not offer SMTPUTF8 (RFC 6531), which an address with non-ASCII characters before the '@' needs: {detail}.", &[
         Say("Use an ASCII address of that mailbox (most such mailboxes also have one), or send through a server that offers SMTPUTF8 (Gmail, Microsoft 365, Postfix 3 with smtputf8_enable = yes)."),
         Say("A non-ASCII domain alone needs nothing: it is sent as IDNA (xn--...)."),
@@ -631,6 +642,10 @@ mod tests {
         assert!(office.contains("direct send"), "Microsoft's host: {office}");
         assert!(!verdict(Cause::AuthFailed, &on("smtp.example.com", "5.7.8")).advice.join(" ").contains("Gmail"));
         assert!(verdict(Cause::AuthFailed, &on("smtp.gmail.com", "5.7.8")).advice.join(" ").contains("app password"));
+        assert!(verdict(Cause::AuthFailed, &on("smtp.sendgrid.net", "5.7.8")).advice.join(" ").contains("the word apikey"));
+        assert!(verdict(Cause::AuthFailed, &on("smtp-relay.brevo.com", "5.7.8")).advice.join(" ").contains("SMTP key"));
+        assert!(verdict(Cause::RecipientRejected, &on("smtp.mailgun.org", "")).advice[0].contains("Authorized Recipients"));
+        assert!(!verdict(Cause::RecipientRejected, &on("smtp.example.com", "")).advice.join(" ").contains("Mailgun"));
     }
 
     #[test]
