@@ -117,10 +117,86 @@ pub struct Transport {
     pub chunking: bool,
 }
 
-const TRANSPORT_KEYS: &[&str] = &[
-    "host", "port", "security", "auth", "username", "password", "timeout", "tls_min_version", "verify_peer", "ca_file",
-    "helo", "pool", "allow_insecure_auth", "chunking",
+/// What a `$transport` key holds. The extension parses by this table, and
+/// `./build.sh rules` exports it to the plugin, which keeps no second list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    Text,
+    Int,
+    /// A number of seconds, fractions allowed.
+    Seconds,
+    Bool,
+    /// A password or token: never shown, scrubbed from every result.
+    Secret,
+    /// A file on this machine.
+    Path,
+    Choice(&'static [&'static str]),
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::Text => "text",
+            KeyType::Int => "int",
+            KeyType::Seconds => "seconds",
+            KeyType::Bool => "bool",
+            KeyType::Secret => "secret",
+            KeyType::Path => "path",
+            KeyType::Choice(_) => "choice",
+        }
+    }
+}
+
+pub const SECURITY_CHOICES: &[&str] = &["none", "starttls", "opportunistic", "tls"];
+pub const AUTH_CHOICES: &[&str] = &["none", "plain", "login", "xoauth2", "auto"];
+pub const TLS_VERSIONS: &[&str] = &["1.2", "1.3"];
+
+/// Every `$transport` key, in the order the README lists them.
+pub const TRANSPORT_SCHEMA: &[(&str, KeyType)] = &[
+    ("host", KeyType::Text),
+    ("port", KeyType::Int),
+    ("security", KeyType::Choice(SECURITY_CHOICES)),
+    ("auth", KeyType::Choice(AUTH_CHOICES)),
+    ("username", KeyType::Text),
+    ("password", KeyType::Secret),
+    ("timeout", KeyType::Seconds),
+    ("tls_min_version", KeyType::Choice(TLS_VERSIONS)),
+    ("verify_peer", KeyType::Bool),
+    ("ca_file", KeyType::Path),
+    ("helo", KeyType::Text),
+    ("pool", KeyType::Bool),
+    ("allow_insecure_auth", KeyType::Bool),
+    ("chunking", KeyType::Bool),
 ];
+
+/// Ports whose security goes without saying, and the reverse: either one
+/// given alone implies the other (RFC 8314: 465 is TLS from the first byte;
+/// RFC 6409: 587 is submission with STARTTLS).
+pub const IMPLIED: [(u16, Security); 2] = [(465, Security::Tls), (587, Security::Starttls)];
+/// Any other port and security: what an MTA on port 25 speaks.
+pub const OTHERWISE: (u16, Security) = (25, Security::Opportunistic);
+
+fn implied_port(security: Option<Security>) -> u16 {
+    IMPLIED.iter().find(|(_, s)| Some(*s) == security).map_or(OTHERWISE.0, |(port, _)| *port)
+}
+
+fn implied_security(port: u16) -> Security {
+    IMPLIED.iter().find(|(p, _)| *p == port).map_or(OTHERWISE.1, |(_, security)| *security)
+}
+
+/// How a secret can cross the wire, each the text that is sent with `{user}`
+/// and `{secret}` filled in, plain or in base64: as given, and as AUTH
+/// LOGIN, AUTH PLAIN (RFC 4616) and XOAUTH2 encode it. Every form is kept
+/// out of results, transcripts and exceptions.
+pub const SECRET_FORMS: [(bool, &str); 4] = [
+    (false, "{secret}"),
+    (true, "{secret}"),
+    (true, "\0{user}\0{secret}"),
+    (true, "user={user}\x01auth=Bearer {secret}\x01\x01"),
+];
+
+/// Shorter forms are not scrubbed: they would match ordinary text.
+pub const SECRET_MIN_LENGTH: usize = 4;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -144,7 +220,8 @@ impl Transport {
     }
 
     fn parse_fields(entries: &[(Key, Value)], needs_secret: bool) -> Result<Transport, UsageError> {
-        let f = Fields::new("transport", entries, TRANSPORT_KEYS)?;
+        let keys: Vec<&str> = TRANSPORT_SCHEMA.iter().map(|(key, _)| *key).collect();
+        let f = Fields::new("transport", entries, &keys)?;
 
         // CR, LF and NUL are refused before trimming: a trailing line break is an injection attempt too.
         let host = f.string("host")?.unwrap_or_default();
@@ -157,7 +234,7 @@ impl Transport {
             return Err(UsageError::new(format!("$transport['host'] '{host}' is not a host name or address")));
         }
 
-        let security = f.choice("security", &["none", "starttls", "opportunistic", "tls"])?.map(|s| match s {
+        let security = f.choice("security", SECURITY_CHOICES)?.map(|s| match s {
             "none" => Security::None,
             "starttls" => Security::Starttls,
             "tls" => Security::Tls,
@@ -168,24 +245,16 @@ impl Transport {
                 .ok()
                 .filter(|p| *p > 0)
                 .ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?,
-            None => match security {
-                Some(Security::Tls) => 465,
-                Some(Security::Starttls) => 587,
-                _ => 25,
-            },
+            None => implied_port(security),
         };
-        let security = security.unwrap_or(match port {
-            465 => Security::Tls,
-            587 => Security::Starttls,
-            _ => Security::Opportunistic,
-        });
+        let security = security.unwrap_or_else(|| implied_security(port));
 
         let username = f.string("username")?.filter(|u| !u.is_empty());
         let password = f.string("password")?.filter(|p| !p.is_empty()).map(Secret);
         if let Some(user) = &username {
             check_header_safe(&f.path("username"), user)?;
         }
-        let auth = match f.choice("auth", &["none", "plain", "login", "xoauth2", "auto"])? {
+        let auth = match f.choice("auth", AUTH_CHOICES)? {
             Some("none") => AuthMode::None,
             Some("plain") => AuthMode::Plain,
             Some("login") => AuthMode::Login,
@@ -199,7 +268,7 @@ impl Transport {
             return Err(UsageError::new(format!("$transport needs {what} when 'auth' is not 'none'")));
         }
 
-        let tls_min_version = match f.choice("tls_min_version", &["1.2", "1.3"])? {
+        let tls_min_version = match f.choice("tls_min_version", TLS_VERSIONS)? {
             Some("1.3") => TlsMinVersion::V1_3,
             _ => TlsMinVersion::V1_2,
         };
@@ -269,18 +338,14 @@ pub fn secrets_in(entries: &[(Key, Value)]) -> Vec<String> {
 /// The secret as it could leak: plain, and as each SASL mechanism puts it on the wire.
 fn secret_forms(user: &str, secret: &str) -> Vec<String> {
     use base64::Engine;
-    let engine = base64::engine::general_purpose::STANDARD;
     if secret.is_empty() {
         return Vec::new();
     }
-    let mut secrets = vec![
-        secret.to_string(),
-        engine.encode(secret),
-        engine.encode(format!("\0{user}\0{secret}")),
-        engine.encode(format!("user={user}\x01auth=Bearer {secret}\x01\x01")),
-    ];
-    secrets.retain(|s| s.len() >= 4);
-    secrets
+    let forms = SECRET_FORMS.iter().map(|(base64, template)| {
+        let text = template.replace("{user}", user).replace("{secret}", secret);
+        if *base64 { base64::engine::general_purpose::STANDARD.encode(text) } else { text }
+    });
+    forms.filter(|form| form.len() >= SECRET_MIN_LENGTH).collect()
 }
 
 /// This machine's name, as RFC 5321 section 4.1.4 asks the EHLO argument to be;

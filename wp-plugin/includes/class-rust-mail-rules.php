@@ -331,28 +331,38 @@ final class Rust_Mail_Rules {
 		if ( '' === $host ) {
 			throw new InvalidArgumentException( "\$transport['host'] is required" );
 		}
-		$security = self::string_field( $transport, 'security' );
-		$security = in_array( $security, array( 'none', 'starttls', 'opportunistic', 'tls' ), true ) ? $security : null;
-		$port     = isset( $transport['port'] ) ? (int) $transport['port'] : match ( $security ) {
-			'tls' => 465,
-			'starttls' => 587,
-			default => 25,
-		};
-		$user     = self::string_field( $transport, 'username' );
-		$user     = '' === $user ? null : $user;
-		$auth     = self::string_field( $transport, 'auth' );
-		$auth     = in_array( $auth, array( 'none', 'plain', 'login', 'xoauth2', 'auto' ), true ) ? $auth : ( null === $user ? 'none' : 'auto' );
+		$keys      = self::transport_keys();
+		$implied   = self::data()['transport']['implied'];
+		$otherwise = self::data()['transport']['otherwise'];
+		$security  = self::string_field( $transport, 'security' );
+		$security  = in_array( $security, $keys['security']['choices'], true ) ? $security : null;
+		$port      = isset( $transport['port'] ) ? (int) $transport['port'] : self::implied( $implied, 'security', $security, 'port' ) ?? $otherwise['port'];
+		$user      = self::string_field( $transport, 'username' );
+		$user      = '' === $user ? null : $user;
+		$auth      = self::string_field( $transport, 'auth' );
+		$auth      = in_array( $auth, $keys['auth']['choices'], true ) ? $auth : ( null === $user ? 'none' : 'auto' );
 		return array(
 			'host'     => $host,
 			'port'     => $port,
-			'security' => $security ?? match ( $port ) {
-				465 => 'tls',
-				587 => 'starttls',
-				default => 'opportunistic',
-			},
+			'security' => $security ?? self::implied( $implied, 'port', $port, 'security' ) ?? $otherwise['security'],
 			'auth'     => $auth,
 			'user'     => $user,
 		);
+	}
+
+	/** @return array<string, array{type: string, choices?: string[]}> the `$transport` keys, as the extension declares them */
+	public static function transport_keys() {
+		return self::data()['transport']['keys'];
+	}
+
+	/** The `$want` of the implied pair whose `$given` is `$value` (465 implies 'tls', 'tls' implies 465), or null. */
+	private static function implied( array $pairs, $given, $value, $want ) {
+		foreach ( $pairs as $pair ) {
+			if ( $pair[ $given ] === $value ) {
+				return $pair[ $want ];
+			}
+		}
+		return null;
 	}
 
 	/** @return string|null a field given as a string (or a number), null when absent. */
@@ -369,14 +379,16 @@ final class Rust_Mail_Rules {
 		if ( '' === $secret ) {
 			return array();
 		}
-		$user    = (string) self::string_field( $transport, 'username' );
-		$secrets = array(
-			$secret,
-			base64_encode( $secret ),
-			base64_encode( "\0$user\0$secret" ),
-			base64_encode( "user=$user\x01auth=Bearer $secret\x01\x01" ),
+		$values = array(
+			'{user}'   => (string) self::string_field( $transport, 'username' ),
+			'{secret}' => $secret,
 		);
-		return array_filter( $secrets, fn ( $s ) => strlen( $s ) >= 4 );
+		$forms  = array();
+		foreach ( self::data()['transport']['secret_forms'] as $form ) {
+			$text    = strtr( $form['text'], $values );
+			$forms[] = $form['base64'] ? base64_encode( $text ) : $text;
+		}
+		return array_values( array_filter( $forms, fn ( $s ) => strlen( $s ) >= self::data()['transport']['secret_min_length'] ) );
 	}
 
 	private static function scrub( array $result, array $secrets ) {

@@ -28,24 +28,30 @@ class Rust_Mail_Settings {
 	 */
 	const SECRET_DESTINATION_KEYS = array( 'host', 'port', 'security', 'verify_peer', 'ca_file', 'allow_insecure_auth' );
 
-	/**
-	 * The `$transport` keys of rust_mail_send(), with their type. Each one can be fixed by RUST_MAIL_<KEY>.
-	 */
-	const TRANSPORT_KEYS = array(
-		'host'                => 'string',
-		'port'                => 'int',
-		'security'            => 'choice',
-		'auth'                => 'choice',
-		'username'            => 'string',
-		'password'            => 'secret',
-		'timeout'             => 'int',
-		'tls_min_version'     => 'choice',
-		'verify_peer'         => 'bool',
-		'ca_file'             => 'string',
-		'helo'                => 'string',
-		'pool'                => 'bool',
-		'allow_insecure_auth' => 'bool',
+	/** The setting type of each type of `$transport` key the extension declares. */
+	const SETTING_TYPES = array(
+		'text'    => 'string',
+		'path'    => 'string',
+		'int'     => 'int',
+		'seconds' => 'int',
+		'bool'    => 'bool',
+		'secret'  => 'secret',
+		'choice'  => 'choice',
 	);
+
+	/**
+	 * The `$transport` keys of rust_mail_send(), with their setting type, as the extension declares them (its rules
+	 * export, data/classifier.json): the plugin keeps no second list. Each one can be fixed by RUST_MAIL_<KEY>.
+	 *
+	 * @return array<string, string>
+	 */
+	public static function transport_keys() {
+		static $keys = null;
+		if ( null === $keys ) {
+			$keys = array_map( fn ( $about ) => self::SETTING_TYPES[ $about['type'] ], Rust_Mail_Rules::transport_keys() );
+		}
+		return $keys;
+	}
 
 	/** Sender settings, also fixable by constants (RUST_MAIL_FROM, RUST_MAIL_FROM_NAME, RUST_MAIL_FORCE_FROM). */
 	const SENDER_KEYS = array(
@@ -120,6 +126,7 @@ class Rust_Mail_Settings {
 		'helo'                => '',
 		'pool'                => true,
 		'allow_insecure_auth' => false,
+		'chunking'            => true,
 		'from'                => '',
 		'from_name'           => '',
 		'force_from'          => false,
@@ -142,13 +149,17 @@ class Rust_Mail_Settings {
 		'recipients_per_day'  => 0,
 	);
 
+	/** The plugin's own choices; a `$transport` key's come from the extension (see choices()). */
 	const CHOICES = array(
-		'security'        => array( 'none', 'starttls', 'opportunistic', 'tls' ),
-		'auth'            => array( 'none', 'plain', 'login', 'xoauth2', 'auto' ),
-		'tls_min_version' => array( '1.2', '1.3' ),
-		'preset'          => array( 'm365', 'm365_direct', 'outlook', 'godaddy', 'localhost', 'gmail', 'custom' ),
-		'delivery'        => array( 'queued', 'immediate' ),
+		'preset'   => array( 'm365', 'm365_direct', 'outlook', 'godaddy', 'localhost', 'gmail', 'custom' ),
+		'delivery' => array( 'queued', 'immediate' ),
 	);
+
+	/** @return string[] the values a choice setting may take (a fallback key's are its primary's) */
+	public static function choices( $key ) {
+		$key = self::base_key( $key );
+		return self::CHOICES[ $key ] ?? Rust_Mail_Rules::transport_keys()[ $key ]['choices'];
+	}
 
 	/**
 	 * Presets: the setups our users have. Each fills host (when it is the same for everybody), port, security and auth;
@@ -218,7 +229,7 @@ class Rust_Mail_Settings {
 	/** The transport and rate limit keys of one connection: '' for the primary, FALLBACK for the fallback. */
 	public static function connection_keys( $prefix ) {
 		$keys = array();
-		foreach ( self::TRANSPORT_KEYS + self::LIMIT_KEYS as $key => $type ) {
+		foreach ( self::transport_keys() + self::LIMIT_KEYS as $key => $type ) {
 			$keys[ $prefix . $key ] = $type;
 		}
 		return $keys;
@@ -426,7 +437,7 @@ class Rust_Mail_Settings {
 			throw new Rust_Mail_Settings_Exception( $problem );
 		}
 		$transport = array();
-		foreach ( self::TRANSPORT_KEYS as $key => $type ) {
+		foreach ( self::transport_keys() as $key => $type ) {
 			if ( 'secret' === $type && ! $with_secret ) {
 				continue;
 			}
@@ -531,7 +542,7 @@ class Rust_Mail_Settings {
 				}
 				return $number ?: self::default_value( $key );
 			case 'choice':
-				return in_array( $value, self::CHOICES[ self::base_key( $key ) ], true ) ? $value : self::default_value( $key );
+				return in_array( $value, self::choices( $key ), true ) ? $value : self::default_value( $key );
 			default:
 				if ( 'from' === $key ) {
 					return sanitize_email( (string) $value );

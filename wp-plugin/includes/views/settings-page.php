@@ -112,7 +112,9 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 			break;
 		case 'select':
 			printf( '<select id="%s" name="%s" %s>', esc_attr( $id ), esc_attr( $name ), disabled( $fixed, true, false ) );
-			foreach ( $rust_mail_choice_labels[ Rust_Mail_Settings::base_key( $key ) ] as $choice => $label ) {
+			// The choices the settings accept (for the server's keys: the extension's); a choice without a label shows as it is.
+			foreach ( Rust_Mail_Settings::choices( $key ) as $choice ) {
+				$label = $rust_mail_choice_labels[ Rust_Mail_Settings::base_key( $key ) ][ $choice ] ?? $choice;
 				printf( '<option value="%s" %s>%s</option>', esc_attr( $choice ), selected( (string) $value, $choice, false ), esc_html( $label ) );
 			}
 			echo '</select>';
