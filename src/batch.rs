@@ -4,7 +4,8 @@
 //! `rust_mail_send()` sends it and gets the same result array, in order.
 
 use crate::config::Transport;
-use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
+use crate::error::UsageError;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::send;

@@ -14,7 +14,7 @@
 //! texts, to wp-plugin/data/classifier.json for the plugin without the extension.
 
 use crate::config::{Security, Transport};
-use crate::error::{ErrorKind, Problem, SendError, Stage, TlsProblem};
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::reply::Reply;
 use serde_json::{json, Value as Json};
 use std::net::IpAddr;
@@ -546,7 +546,7 @@ impl Fallback {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::smtp::error::ErrorKind;
 
     fn reply(line: &str) -> Reply {
         let code = line[..3].parse().unwrap();
@@ -622,7 +622,7 @@ mod tests {
         assert_eq!(cause(Problem::ConnectTimeout, Stage::Connect), Cause::PortBlocked);
         assert_eq!(cause(Problem::Unreachable, Stage::Connect), Cause::PortBlocked);
         assert_eq!(cause(Problem::ConnectRefused, Stage::Connect), Cause::ConnectionRefused);
-        assert_eq!(cause(Problem::Tls(TlsProblem::Certificate(crate::error::CertProblem::Expired)), Stage::TlsHandshake), Cause::TlsCertificateInvalid);
+        assert_eq!(cause(Problem::Tls(TlsProblem::Certificate(crate::smtp::error::CertProblem::Expired)), Stage::TlsHandshake), Cause::TlsCertificateInvalid);
         assert_eq!(cause(Problem::StarttlsNotOffered, Stage::Ehlo), Cause::StarttlsUnavailable);
         assert_eq!(cause(Problem::NotSmtp, Stage::Greeting), Cause::NotSmtp);
         assert_eq!(cause(Problem::Tls(TlsProblem::NotTls), Stage::TlsHandshake), Cause::TlsHandshakeFailed);
@@ -640,7 +640,7 @@ mod tests {
         assert!(may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Closed)));
         assert!(!may_be_plain_text_port(Security::Starttls, &Problem::Tls(TlsProblem::NotTls)));
         assert!(!may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Version)));
-        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Certificate(crate::error::CertProblem::Expired))));
+        assert!(!may_be_plain_text_port(Security::Tls, &Problem::Tls(TlsProblem::Certificate(crate::smtp::error::CertProblem::Expired))));
         assert!(!may_be_plain_text_port(Security::Tls, &Problem::Timeout));
     }
 

@@ -7,7 +7,7 @@
 use crate::classify::{classify, logged_error, logged_stage, rules_in_matching_order, Facts, BLOCKLISTS, BLOCKLIST_MARKERS, FALLBACK, SECURITY_ADJUSTMENT};
 use crate::diagnose::verdict::{texts_json, BLOCKLIST_BY_ENHANCED, BLOCKLIST_OTHERWISE, PLACEHOLDERS, USUAL_PORTS};
 use crate::config::{KeyType, IMPLIED, OTHERWISE, SECRET_FORMS, SECRET_MIN_LENGTH, TRANSPORT_SCHEMA};
-use crate::error::{ErrorKind, Problem};
+use crate::smtp::error::{ErrorKind, Problem};
 use serde_json::{json, Map, Value as Json};
 
 /// Where `./build.sh rules` writes [`classifier_json`], from the repository's root.

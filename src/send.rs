@@ -3,7 +3,7 @@
 use crate::config::Transport;
 use crate::classify::{classify, Facts};
 use crate::diagnose::verdict::{verdict, Context};
-use crate::error::{ErrorKind, Problem, SendError, Stage};
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
 use lettre::Address;
 use crate::pool;

@@ -3,7 +3,8 @@
 
 use crate::classify::{classify, logged_error, Cause, Facts};
 use crate::config::Transport;
-use crate::error::{ErrorKind, UsageError};
+use crate::error::UsageError;
+use crate::smtp::error::ErrorKind;
 use crate::send::scrub_json;
 use crate::smtp::reply::Reply;
 use crate::value::{Fields, Key, Value};

@@ -6,7 +6,7 @@
 //! (host, MX, TXT, through `nameserver`); `probes` makes the side connections
 //! (port scan, TLS and greeting probes); `walk` drives the connection step
 //! by step; `report` turns the steps into the result. These record what
-//! happened as data ([`crate::error::SendError`]: stage, problem, reply) and
+//! happened as data ([`crate::smtp::error::SendError`]: stage, problem, reply) and
 //! judge nothing: [`crate::classify`] decides the cause, [`verdict`] words it.
 //! [`records`] reads the From domain's SPF and DMARC records; `explain`
 //! judges a logged failure after the fact.

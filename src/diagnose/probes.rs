@@ -22,7 +22,7 @@ pub async fn plain_greeting(addr: SocketAddr, deadline: Instant) -> Option<Strin
     let stream = connect_tcp(addr, deadline).await.ok()?;
     let mut conn = Connection::from_tcp(stream, addr);
     let mut scratch = Transcript::new(std::time::Instant::now());
-    let reply = conn.read_reply(&mut scratch, deadline, crate::error::Stage::Greeting).await.ok()?;
+    let reply = conn.read_reply(&mut scratch, deadline, crate::smtp::error::Stage::Greeting).await.ok()?;
     (reply.code == 220).then(|| reply.one_line())
 }
 
@@ -36,7 +36,7 @@ pub async fn probe_port(addr: SocketAddr, transport: &Transport, deadline: Insta
     let mut conn = Connection::from_tcp(stream, addr);
     let mut scratch = Transcript::new(std::time::Instant::now());
     let greet_deadline = (Instant::now() + Duration::from_secs(3)).min(deadline);
-    let service = match conn.read_reply(&mut scratch, greet_deadline, crate::error::Stage::Greeting).await {
+    let service = match conn.read_reply(&mut scratch, greet_deadline, crate::smtp::error::Stage::Greeting).await {
         Ok(reply) if reply.code == 220 => {
             let probe = Transport { port: addr.port(), ..transport.clone() };
             match conn.ehlo(&probe, &mut scratch, probe_deadline).await {

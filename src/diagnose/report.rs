@@ -5,7 +5,7 @@
 
 use crate::classify::{classify, Facts};
 use crate::config::{Security, Transport};
-use crate::error::SendError;
+use crate::smtp::error::SendError;
 use crate::smtp::tls::CertInfo;
 use serde_json::{json, Value as Json};
 use std::net::SocketAddr;
@@ -87,7 +87,7 @@ pub fn result(transport: &Transport, from: Option<String>, found: Found, failure
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorKind, Problem, Stage};
+    use crate::smtp::error::{ErrorKind, Problem, Stage};
     use crate::value::{Key, Value};
 
     fn transport(security: Security) -> Transport {

@@ -4,7 +4,7 @@
 pub use crate::classify::Cause;
 use crate::classify::named_blocklist;
 use crate::config::{AuthMode, Security, Transport};
-use crate::error::{CertProblem, SendError};
+use crate::smtp::error::{CertProblem, SendError};
 use serde_json::{json, Value as Json};
 use super::probes::PortState;
 use super::records::{with_mechanism, RecordProblem, Relay};
@@ -670,7 +670,7 @@ mod tests {
 
     #[test]
     fn a_run_and_a_send_read_a_failure_alike() {
-        use crate::error::{ErrorKind, Stage};
+        use crate::smtp::error::{ErrorKind, Stage};
         let t = transport("smtp.example.com");
         let reply = crate::smtp::reply::Reply::new(552, vec!["5.3.4 Message too big for system".into()]);
         let e = SendError { size_limit: Some(1000), ..SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "refused", reply) };
@@ -696,7 +696,7 @@ mod tests {
 
     #[test]
     fn a_walk_verdict_adds_what_the_walk_learnt() {
-        use crate::error::{ErrorKind, Problem, Stage};
+        use crate::smtp::error::{ErrorKind, Problem, Stage};
         let t = transport("smtp.office365.com");
         // Redirected: the verdict names the server that answered.
         let found = Findings { foreign_banner: Some("p3plcpnl0123.secureserver.net".into()), ..Findings::default() };

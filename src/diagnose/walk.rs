@@ -5,7 +5,8 @@
 
 use crate::classify::{may_be_plain_text_port, names_other_domain};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
-use crate::error::{ErrorKind, Problem, SendError, Stage, UsageError};
+use crate::error::UsageError;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
 use crate::smtp::commands::{self, envelope, Envelope};
 use crate::smtp::reply::Reply;

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod commands;
 pub mod data;
+pub mod error;
 pub mod reply;
 pub mod tls;
 pub mod transcript;

@@ -2,7 +2,7 @@
 //! certificate the server presented, and errors a person can act on.
 
 use crate::config::{TlsMinVersion, Transport};
-use crate::error::{CertProblem, TlsProblem};
+use crate::smtp::error::{CertProblem, TlsProblem};
 use once_cell::sync::Lazy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;

@@ -3,7 +3,7 @@
 
 use super::Connection;
 use crate::config::{AuthMode, Security, Transport};
-use crate::error::{ErrorKind, Problem, SendError, Stage};
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::commands;
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::Transcript;

@@ -7,7 +7,7 @@
 
 use super::net::{self, Stream};
 use crate::config::{starttls_decision, Security, StarttlsDecision, Transport};
-use crate::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
+use crate::smtp::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::commands;
 use crate::smtp::data;
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};

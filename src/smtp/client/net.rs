@@ -2,7 +2,7 @@
 //! (with the socket options a fast session needs), and the stream that is
 //! plain or TLS.
 
-use crate::error::{ErrorKind, Problem, SendError, Stage};
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::transcript::Transcript;
 use std::io;
 use std::net::SocketAddr;
