@@ -7,7 +7,7 @@ use crate::classify::{may_be_plain_text_port, names_other_domain};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::UsageError;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
-use crate::smtp::client::{choose_mechanism, connect_tcp, pick_connect_failure, Connection};
+use crate::smtp::client::{choose_mechanism, connect_first, starttls_not_offered, Connection};
 use crate::smtp::commands::{self, envelope, Envelope};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
@@ -215,27 +215,15 @@ impl Walk {
 
     async fn tcp(&mut self) -> Result<Connection, Failure> {
         self.begin();
-        let mut attempts = Vec::new();
-        let mut failures = Vec::new();
-        for addr in self.found.addrs.clone() {
-            let started = self.t.elapsed_ms();
-            self.t.info(format!("connecting to {addr}"));
-            match connect_tcp(addr, self.deadline).await {
-                Ok(stream) => {
-                    attempts.push(json!({ "address": addr.to_string(), "state": "open", "ms": round_ms(self.t.elapsed_ms() - started) }));
-                    self.t.info(format!("connected to {addr}"));
-                    self.record("tcp", "ok", format!("{addr} accepted the connection"), json!({ "attempts": attempts }));
-                    return Ok(Connection::from_tcp(stream, addr));
-                }
-                Err(failed) => {
-                    attempts.push(json!({ "address": addr.to_string(), "state": failed.state(), "ms": round_ms(self.t.elapsed_ms() - started) }));
-                    self.t.info(failed.describe(addr));
-                    failures.push((addr, failed));
-                }
+        let (connected, attempts) = connect_first(&self.found.addrs, &self.transport.host, &mut self.t, self.deadline).await;
+        let attempts: Vec<Json> = attempts.iter().map(|a| json!({ "address": a.addr.to_string(), "state": a.state, "ms": round_ms(a.ms) })).collect();
+        match connected {
+            Ok((stream, addr)) => {
+                self.record("tcp", "ok", format!("{addr} accepted the connection"), json!({ "attempts": attempts }));
+                Ok(Connection::from_tcp(stream, addr))
             }
+            Err(failed) => Err(self.fail("tcp", failed, json!({ "attempts": attempts }))),
         }
-        let failed = pick_connect_failure(failures).unwrap_or_else(|| failure(Stage::Connect, Problem::ConnectTimeout, "no address to connect to"));
-        Err(self.fail("tcp", failed, json!({ "attempts": attempts })))
     }
 
     async fn greeting(&mut self, conn: &mut Connection) -> Result<(), Failure> {
@@ -328,25 +316,14 @@ impl Walk {
                 self.record("tls", "warn", warning, json!({ "offered": false }));
                 return Ok(());
             }
-            StarttlsDecision::Fail => {
-                let detail = format!("{} does not offer STARTTLS and security is 'starttls'", self.transport.host);
-                let failed = SendError::new(ErrorKind::Tls, Stage::Ehlo, Problem::StarttlsNotOffered, detail);
-                return Err(self.fail("tls", failed, json!({ "offered": false })));
-            }
+            StarttlsDecision::Fail => return Err(self.fail("tls", starttls_not_offered(&self.transport.host), json!({ "offered": false }))),
             StarttlsDecision::Upgrade => {}
         }
-        match conn.command(commands::STARTTLS, &mut self.t, self.deadline).await {
-            Ok(reply) if reply.code == 220 => {}
-            Ok(reply) => {
-                let failed = SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply);
-                return Err(self.fail("tls", failed, json!({ "offered": true })));
-            }
-            Err(e) => return Err(self.fail("tls", e, json!({}))),
+        if let Err(e) = conn.request_starttls(&mut self.t, self.deadline).await {
+            return Err(self.fail("tls", e, json!({ "offered": true })));
         }
         self.tls(conn).await?;
-        // RFC 3207 section 4.2: the capabilities before TLS no longer count.
-        if let Err(mut e) = conn.ehlo(&self.transport, &mut self.t, self.deadline).await {
-            e.message = format!("after STARTTLS, {}", e.message);
+        if let Err(e) = conn.ehlo_after_starttls(&self.transport, &mut self.t, self.deadline).await {
             return Err(self.fail("tls", e, json!({})));
         }
         self.record_capabilities(conn);

@@ -76,6 +76,13 @@ fn timeout_error(stage: Stage) -> SendError {
     SendError::new(ErrorKind::Timeout, stage, Problem::Timeout, format!("the server did not answer {} before the timeout", stage.waiting_for()))
 }
 
+/// Security 'starttls' and no STARTTLS in the EHLO reply: stop before
+/// anything goes in clear text (RFC 3207 section 4: the client decides).
+pub fn starttls_not_offered(host: &str) -> SendError {
+    let detail = format!("{host} does not offer STARTTLS, and security is 'starttls': nothing was sent in clear text");
+    SendError::new(ErrorKind::Tls, Stage::Ehlo, Problem::StarttlsNotOffered, detail)
+}
+
 impl Connection {
     /// Connects, reads the greeting, says EHLO and sets up TLS as the
     /// transport asks. Authentication is a separate step.
@@ -97,25 +104,11 @@ impl Connection {
         conn.ehlo(transport, t, deadline).await?;
 
         match starttls_decision(transport.security, conn.capabilities.has("STARTTLS")) {
-            StarttlsDecision::Fail => {
-                return Err(SendError::new(
-                    ErrorKind::Tls,
-                    Stage::Ehlo,
-                    Problem::StarttlsNotOffered,
-                    format!("{} does not offer STARTTLS, and security is 'starttls': nothing was sent in clear text", transport.host),
-                ));
-            }
+            StarttlsDecision::Fail => return Err(starttls_not_offered(&transport.host)),
             StarttlsDecision::Upgrade => {
-                let reply = conn.command(commands::STARTTLS, t, deadline).await?;
-                if reply.code != 220 {
-                    return Err(SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply));
-                }
+                conn.request_starttls(t, deadline).await?;
                 timings.tls += conn.timed_start_tls(transport, t, deadline).await?;
-                // RFC 3207 section 4.2: forget what was learnt before TLS.
-                conn.ehlo(transport, t, deadline).await.map_err(|mut e| {
-                    e.message = format!("after STARTTLS, {}", e.message);
-                    e
-                })?;
+                conn.ehlo_after_starttls(transport, t, deadline).await?;
             }
             StarttlsDecision::Skip | StarttlsDecision::Warn => {}
         }
@@ -123,6 +116,24 @@ impl Connection {
         // greeting and EHLO.
         timings.connect = t.elapsed_ms() - started - timings.tls;
         Ok((conn, timings))
+    }
+
+    /// Asks for STARTTLS (RFC 3207 section 4): only a 220 lets the handshake begin.
+    pub async fn request_starttls(&mut self, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        let reply = self.command(commands::STARTTLS, t, deadline).await?;
+        if reply.code != 220 {
+            return Err(SendError::from_reply(ErrorKind::Tls, Stage::Starttls, "the server refused STARTTLS", reply));
+        }
+        Ok(())
+    }
+
+    /// EHLO again once STARTTLS has made the connection TLS: what was learnt
+    /// before no longer counts (RFC 3207 section 4.2).
+    pub async fn ehlo_after_starttls(&mut self, transport: &Transport, t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
+        self.ehlo(transport, t, deadline).await.map_err(|mut e| {
+            e.message = format!("after STARTTLS, {}", e.message);
+            e
+        })
     }
 
     pub fn from_tcp(stream: TcpStream, peer: SocketAddr) -> Connection {

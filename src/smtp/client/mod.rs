@@ -7,5 +7,5 @@ mod connection;
 pub mod net;
 
 pub use auth::choose_mechanism;
-pub use connection::{Connection, OpenTimings, TlsFailure};
-pub use net::{connect_tcp, pick_connect_failure, resolve, ConnectFailure};
+pub use connection::{starttls_not_offered, Connection, OpenTimings, TlsFailure};
+pub use net::{connect_first, connect_tcp, resolve, Attempt, ConnectFailure};

@@ -105,21 +105,12 @@ impl ConnectFailure {
     }
 
     pub fn into_send_error(self, addr: SocketAddr) -> SendError {
-        match self {
-            ConnectFailure::Timeout => SendError::new(
-                ErrorKind::ConnectTimeout,
-                Stage::Connect,
-                Problem::ConnectTimeout,
-                format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
-            ),
-            ConnectFailure::Refused => {
-                SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("{addr} refused the connection: nothing listens on that port"))
-            }
-            ConnectFailure::Unreachable(e) => {
-                SendError::new(ErrorKind::ConnectTimeout, Stage::Connect, Problem::Unreachable, format!("{addr} is unreachable: {e}"))
-            }
-            ConnectFailure::Other(e) => SendError::new(ErrorKind::ConnectRefused, Stage::Connect, Problem::ConnectRefused, format!("cannot connect to {addr}: {e}")),
-        }
+        let (kind, problem) = match self {
+            ConnectFailure::Timeout => (ErrorKind::ConnectTimeout, Problem::ConnectTimeout),
+            ConnectFailure::Refused | ConnectFailure::Other(_) => (ErrorKind::ConnectRefused, Problem::ConnectRefused),
+            ConnectFailure::Unreachable(_) => (ErrorKind::ConnectTimeout, Problem::Unreachable),
+        };
+        SendError::new(kind, Stage::Connect, problem, self.describe(addr))
     }
 }
 
@@ -154,18 +145,36 @@ pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStrea
     Ok(stream)
 }
 
-/// Resolves `host` and connects to its addresses in turn, each attempt
-/// noted in the transcript; the first that answers wins.
+/// Resolves `host` and connects to its addresses in turn (see [`connect_first`]).
 pub async fn connect(host: &str, port: u16, t: &mut Transcript, deadline: Instant) -> Result<(TcpStream, SocketAddr), SendError> {
     let addrs = resolve(host, port, deadline).await?;
+    connect_first(&addrs, host, t, deadline).await.0
+}
+
+/// One address tried: how it answered and how long that took.
+pub struct Attempt {
+    pub addr: SocketAddr,
+    /// [`ConnectFailure::state`], or "open".
+    pub state: &'static str,
+    pub ms: f64,
+}
+
+/// Connects to `addrs` (those of `host`) in turn, each attempt noted in the
+/// transcript; the first that answers wins. The send path and the
+/// diagnosis both connect so; the diagnosis also reports the attempts.
+pub async fn connect_first(addrs: &[SocketAddr], host: &str, t: &mut Transcript, deadline: Instant) -> (Result<(TcpStream, SocketAddr), SendError>, Vec<Attempt>) {
+    let mut attempts = Vec::new();
     let mut failures = Vec::new();
-    let mut stream = None;
-    for addr in addrs {
+    for &addr in addrs {
+        let started = t.elapsed_ms();
         t.info(format!("connecting to {addr} ({host})"));
-        match connect_tcp(addr, deadline).await {
-            Ok(s) => {
-                stream = Some((s, addr));
-                break;
+        let outcome = connect_tcp(addr, deadline).await;
+        let state = outcome.as_ref().map_or_else(ConnectFailure::state, |_| "open");
+        attempts.push(Attempt { addr, state, ms: t.elapsed_ms() - started });
+        match outcome {
+            Ok(stream) => {
+                t.info(format!("connected to {addr}"));
+                return (Ok((stream, addr)), attempts);
             }
             Err(failure) => {
                 t.info(failure.describe(addr));
@@ -173,11 +182,9 @@ pub async fn connect(host: &str, port: u16, t: &mut Transcript, deadline: Instan
             }
         }
     }
-    let Some((stream, peer)) = stream else {
-        return Err(pick_connect_failure(failures).expect("at least one address was tried"));
-    };
-    t.info(format!("connected to {peer}"));
-    Ok((stream, peer))
+    let failed = pick_connect_failure(failures)
+        .unwrap_or_else(|| SendError::new(ErrorKind::ConnectTimeout, Stage::Connect, Problem::ConnectTimeout, format!("{host} has no address to connect to")));
+    (Err(failed), attempts)
 }
 
 /// Acknowledges at once what arrived on the socket `fd` so far
