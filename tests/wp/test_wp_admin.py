@@ -5,11 +5,9 @@ import subprocess
 
 import pytest
 
-from wpstack import Browser, free_port
+from wpstack import LOG, SETTINGS, Browser, free_port
 
 XSS_SUBJECT = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-SETTINGS = "/wp-admin/admin.php?page=rust-mail"
-LOG = "/wp-admin/admin.php?page=rust-mail-log"
 ACTIONS = ["rust_mail_save_settings", "rust_mail_send_test", "rust_mail_diagnose"]
 
 

@@ -6,10 +6,8 @@ import shutil
 
 import pytest
 
-from wpstack import ARTIFACTS, php_string, run_browser
+from wpstack import ARTIFACTS, LOG, SETTINGS, php_string, run_browser
 
-SETTINGS = "/wp-admin/admin.php?page=rust-mail"
-LOG = "/wp-admin/admin.php?page=rust-mail-log"
 USER, PASSWORD = "site@contoso.example", "Pa55-word-of-the-mailbox"
 
 

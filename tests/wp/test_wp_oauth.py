@@ -12,14 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from harness.oauth_server import AuthorizationServer
+from wpstack import LOG, SETTINGS
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "6f1c0b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
 CLIENT_SECRET = "Q~s3cret-" + secrets.token_hex(12)
 MAILBOX = "site@contoso.example"
 SCOPE = "https://outlook.office365.com/.default"
-SETTINGS = "/wp-admin/admin.php?page=rust-mail"
-LOG = "/wp-admin/admin.php?page=rust-mail-log"
 
 
 @pytest.fixture

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from wpstack import free_port, php_string
+from wpstack import LOG, free_port, php_string
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.hostile import HostileServer, close_in_data, stall_after_data  # noqa: E402
 
-LOG = "/wp-admin/admin.php?page=rust-mail-log"
 DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
 
 

@@ -23,6 +23,9 @@ REPO = WP_TESTS.parent.parent
 STACK_SCRIPT = REPO / "tests" / "harness" / "wp-stack.sh"
 CAPTURE_SCRIPT = WP_TESTS / "capture_smtp.py"
 MU_PLUGINS = WP_TESTS / "mu-plugins"
+# The plugin's admin pages.
+SETTINGS = "/wp-admin/admin.php?page=rust-mail"
+LOG = "/wp-admin/admin.php?page=rust-mail-log"
 
 
 def free_port():

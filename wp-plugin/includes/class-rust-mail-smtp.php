@@ -60,19 +60,21 @@ class Rust_Mail_SMTP extends PHPMailer\PHPMailer\SMTP {
 	/** The body is noted once by data(); an AUTH line keeps its mechanism and loses its payload. */
 	public function client_send( $data, $command = '' ) {
 		if ( self::BODY === $command ) {
-			set_error_handler( array( $this, 'errorHandler' ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
-			$written = fwrite( $this->smtp_conn, $data ); // phpcs:ignore WordPress.WP.AlternativeFunctions
-			restore_error_handler();
-			return $written;
+			return $this->write_unlogged( $data );
 		}
 		if ( 'AUTH' === $command && preg_match( '/^AUTH \S+ /', $data ) ) {
 			$this->edebug( 'CLIENT -> SERVER: ' . strtok( $data, ' ' ) . ' ' . strtok( ' ' ) . ' [redacted]', self::DEBUG_CLIENT );
-			set_error_handler( array( $this, 'errorHandler' ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
-			$written = fwrite( $this->smtp_conn, $data ); // phpcs:ignore WordPress.WP.AlternativeFunctions
-			restore_error_handler();
-			return $written;
+			return $this->write_unlogged( $data );
 		}
 		return parent::client_send( $data, $command );
+	}
+
+	/** Writes what the parent would, without noting it in the debug output; a write error is kept as the parent keeps it. */
+	private function write_unlogged( $data ) {
+		set_error_handler( array( $this, 'errorHandler' ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+		$written = fwrite( $this->smtp_conn, $data ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		restore_error_handler();
+		return $written;
 	}
 
 	/**
