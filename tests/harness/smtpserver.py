@@ -32,6 +32,7 @@ class ReceivedMessage:
     tls: bool            # whether the session was encrypted when DATA completed
     auth_user: str       # the authenticated user, or None
     at: float = 0.0      # time.monotonic() when the message was accepted
+    connection: int = None  # which TCP connection carried it (1 = the first the server accepted)
 
 
 @dataclass
@@ -39,6 +40,16 @@ class AuthAttempt:
     mechanism: str
     user: str
     success: bool
+    connection: int = None      # which TCP connection it came on
+    password_index: int = None  # with auth["passwords"]: which of the user's passwords it was (None: none of them)
+
+
+@dataclass
+class HeldReply:
+    """A reply to MAIL FROM that the server held back (ServerConfig.hold_mail_reply)."""
+    connection: int      # which TCP connection (1 = the first the server accepted)
+    received: list       # the client's lines that arrived after MAIL FROM before the reply, up to DATA or BDAT
+    timed_out: bool      # no DATA or BDAT came within the hold: the client was waiting for the reply
 
 
 @dataclass
@@ -47,6 +58,7 @@ class ServerConfig:
     cert: str = "good"
     require_starttls: bool = False
     auth: dict = None                  # {"user":..., "password":..., "token":...} or {"verify": f(user, token)}
+                                       # and/or {"passwords": {user: [passwords accepted for that user]}}
     auth_mechanisms: list = None       # advertised; default: those the credentials allow
     auth_require_tls: bool = False     # advertise/accept AUTH only after STARTTLS
     replies: dict = field(default_factory=dict)  # stage -> scripted reply (see ScriptedHandler)
@@ -56,6 +68,9 @@ class ServerConfig:
     pipelining: bool = False           # advertise PIPELINING (RFC 2920); aiosmtpd answers queued commands in order
     message_limit: int = None          # after this many accepted MAILs, MAIL gets Postfix's rate limit reply (a 450)
     smtputf8: bool = False             # advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with it
+    chunking: bool = False             # advertise CHUNKING (RFC 3030) and take the message by BDAT as well
+    hold_mail_reply: float = None      # seconds: answer MAIL FROM only once DATA or BDAT has arrived behind it
+                                       # (or after this long); each hold is recorded in SmtpTestServer.held
 
 
 def free_port():
@@ -88,6 +103,8 @@ class ScriptedHandler:
         responses = [r for r in responses if r.strip() != "250-AUTH"]
         if self.config.pipelining:
             responses.insert(1, "250-PIPELINING")
+        if self.config.chunking:
+            responses.insert(1, "250-CHUNKING")
         return responses
 
     async def handle_HELO(self, smtp, session, envelope, hostname):
@@ -97,6 +114,8 @@ class ScriptedHandler:
         return f"250 {smtp.hostname}"
 
     async def handle_MAIL(self, smtp, session, envelope, address, mail_options):
+        if self.config.hold_mail_reply is not None:
+            await smtp.hold_mail_reply(self.config.hold_mail_reply)
         reply = self.config.replies.get(f"mail:{address}", self.config.replies.get("mail"))
         if reply:
             return reply
@@ -127,7 +146,7 @@ class ScriptedHandler:
             # The parsed view uses LF line ends (as a mailbox would store it), so get_content()
             # compares naturally; byte-exact checks use .raw.
             message=email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default),
-            tls=smtp.is_encrypted(), auth_user=session.auth_data, at=time.monotonic()))
+            tls=smtp.is_encrypted(), auth_user=session.auth_data, at=time.monotonic(), connection=smtp.number))
         return f"250 2.0.0 Ok: queued as {len(self.server.messages)}"
 
     def authenticate(self, smtp, session, envelope, mechanism, auth_data: LoginPassword):
@@ -136,7 +155,10 @@ class ScriptedHandler:
         creds = self.config.auth or {}
         ok = (user == creds.get("user") and "password" in creds
               and auth_data.password == creds["password"].encode())
-        return self._auth_result(mechanism, user, ok, failure_reply=None)
+        accepted = [p.encode() for p in creds.get("passwords", {}).get(user, [])]
+        index = accepted.index(auth_data.password) if auth_data.password in accepted else None
+        return self._auth_result(smtp, mechanism, user, ok or index is not None, failure_reply=None,
+                                 password_index=index)
 
     async def auth_XOAUTH2(self, smtp, args):
         """SASL XOAUTH2: base64("user=U\\x01auth=Bearer T\\x01\\x01"), failing like Exchange Online."""
@@ -157,13 +179,13 @@ class ScriptedHandler:
         if not ok and "auth" not in self.config.replies and f"auth:{user}" not in self.config.replies:
             # The client must answer the JSON challenge with an empty line before the final 535.
             await smtp.challenge_auth(json.dumps(XOAUTH2_ERROR))
-            return self._auth_result("XOAUTH2", user, False, failure_reply=XOAUTH2_FAILED)
-        return self._auth_result("XOAUTH2", user, ok, failure_reply=None)
+            return self._auth_result(smtp, "XOAUTH2", user, False, failure_reply=XOAUTH2_FAILED)
+        return self._auth_result(smtp, "XOAUTH2", user, ok, failure_reply=None)
 
-    def _auth_result(self, mechanism, user, ok, failure_reply):
+    def _auth_result(self, smtp, mechanism, user, ok, failure_reply, password_index=None):
         scripted = self.config.replies.get(f"auth:{user}", self.config.replies.get("auth"))
         ok = ok and not scripted
-        self.server.auth_attempts.append(AuthAttempt(mechanism, user, ok))
+        self.server.auth_attempts.append(AuthAttempt(mechanism, user, ok, smtp.number, password_index))
         if ok:
             return AuthResult(success=True, auth_data=user)
         return AuthResult(success=False, handled=False, message=scripted or failure_reply)
@@ -175,7 +197,10 @@ class RecordingSMTP(SMTP):
     def __init__(self, server, **kwargs):
         super().__init__(server.handler, **kwargs)
         self.test_server = server
+        self.number = None        # which connection of the server's this is
         self._partial = b""
+        self._arrived = asyncio.Event()  # set whenever bytes arrive
+        self._chunks = bytearray()  # BDAT chunks of the transaction so far (RFC 3030)
 
     def is_encrypted(self):
         return self.transport is not None and self.transport.get_extra_info("sslcontext") is not None
@@ -198,6 +223,68 @@ class RecordingSMTP(SMTP):
         self._partial = lines.pop()
         self.test_server.session_log.extend("C: " + line.decode("latin-1") for line in lines)
         super().data_received(data)
+        self._arrived.set()   # for hold_mail_reply
+
+    async def hold_mail_reply(self, seconds):
+        """Before answering the MAIL FROM being handled: wait until a DATA or BDAT line has arrived behind it
+        (a pipelining client sends the whole envelope without waiting), for at most `seconds` (a client that
+        waits for each reply would wait forever), and record the lines that had arrived."""
+        deadline = self.loop.time() + seconds
+
+        def pending():
+            # What arrived after the MAIL FROM line and is not read yet: the reader's buffer (asyncio's
+            # StreamReader keeps it in _buffer), whole lines only, up to the first DATA or BDAT line.
+            lines = bytes(self._reader._buffer).split(b"\r\n")[:-1]
+            lines = [line.decode("latin-1") for line in lines]
+            end = next((i for i, line in enumerate(lines) if line.upper().startswith(("DATA", "BDAT "))), None)
+            return (lines, False) if end is None else (lines[:end + 1], True)
+
+        received, complete = pending()
+        while not complete and self.transport is not None and self.loop.time() < deadline:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), deadline - self.loop.time())
+            except asyncio.TimeoutError:
+                pass
+            received, complete = pending()
+        held = HeldReply(self.number, received, timed_out=not complete)
+        self.test_server.held.append(held)
+        self.test_server.session_log.append(
+            f"-- MAIL reply held: {'timed out' if held.timed_out else 'released'} with {len(received)} line(s) behind it")
+
+    def _set_rset_state(self):
+        # HELO, EHLO and RSET end a transaction: its BDAT chunks go with it.
+        super()._set_rset_state()
+        self._chunks = bytearray()
+
+    async def smtp_BDAT(self, arg):
+        """RFC 3030: `BDAT <size> [LAST]`, then exactly <size> bytes; LAST ends the message, which is then
+        delivered as after DATA. Offered only with ServerConfig.chunking."""
+        if not self.test_server.config.chunking:
+            await self.push('500 Error: command "BDAT" not recognized')
+            return
+        words = (arg or "").split()
+        if not words or not words[0].isdigit() or len(words) > 2 or (len(words) == 2 and words[1].upper() != "LAST"):
+            await self.push("501 5.5.4 Syntax: BDAT <size> [LAST]")
+            return
+        chunk = await self._reader.readexactly(int(words[0]))
+        if await self.check_helo_needed() or await self.check_auth_needed("BDAT"):
+            self._chunks.clear()
+            return
+        if not self.envelope.rcpt_tos:
+            # The chunk was read all the same, so the session stays in step (RFC 3030 section 3).
+            self._chunks.clear()
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        self._chunks += chunk
+        if len(words) == 1:
+            await self.push(f"250 2.0.0 {len(chunk)} octets received")
+            return
+        self.envelope.content = self.envelope.original_content = bytes(self._chunks)
+        self._chunks.clear()
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
 
     async def smtp_STARTTLS(self, arg):
         scripted = self.test_server.config.replies.get("starttls")
@@ -220,6 +307,7 @@ class SmtpTestServer:
         self.messages = []
         self.auth_attempts = []
         self.session_log = []
+        self.held = []           # HeldReply for each MAIL FROM answered under ServerConfig.hold_mail_reply
         self.connections = 0
         self.most_open = 0   # the most connections open at once
         self.mails_accepted = 0  # counted at MAIL, as Postfix's anvil counts, so parallel sessions cannot overrun it
@@ -276,6 +364,7 @@ class SmtpTestServer:
 
     def _opened(self, protocol):
         self.connections += 1
+        protocol.number = self.connections
         self._open.add(protocol)
         self.most_open = max(self.most_open, len(self._open))
         self.session_log.append(f"-- connection {self.connections} opened")
@@ -288,7 +377,7 @@ class SmtpTestServer:
         mechanisms = config.auth_mechanisms
         if mechanisms is None:
             creds = config.auth or {}
-            mechanisms = (["PLAIN", "LOGIN"] if "password" in creds else []) + (["XOAUTH2"] if "token" in creds or "verify" in creds else [])
+            mechanisms = (["PLAIN", "LOGIN"] if "password" in creds or "passwords" in creds else []) + (["XOAUTH2"] if "token" in creds or "verify" in creds else [])
         return RecordingSMTP(
             self,
             loop=self._loop,
