@@ -44,7 +44,7 @@ def test_sends_from_several_fpm_workers(fpm, smtp_server, tmp_path):
     script.write_text(SEND_SCRIPT)
 
     def one_request(n):
-        response = fastcgi.request(fpm.host, fpm.port, str(script), f"n={n}&port={server.port}")
+        response = fastcgi.request(fpm.address, str(script), f"n={n}&port={server.port}")
         assert response.status == 200, (response.body, response.stderr, fpm.log())
         return json.loads(response.body)
 

@@ -233,7 +233,7 @@ def test_fastcgi_client_against_fpm_without_extension(tmp_path):
     try:
         script = tmp_path / "echo.php"
         script.write_text("<?php header('X-Test: yes'); echo json_encode(['pid' => getmypid(), 'n' => $_GET['n']]);")
-        answers = [fastcgi.request(fpm.host, fpm.port, str(script), f"n={n}") for n in range(4)]
+        answers = [fastcgi.request(fpm.address, str(script), f"n={n}") for n in range(4)]
         assert [(a.status, a.headers["X-Test"]) for a in answers] == [(200, "yes")] * 4
         assert [json.loads(a.body)["n"] for a in answers] == ["0", "1", "2", "3"]
         assert {json.loads(a.body)["pid"] for a in answers} <= set(fpm.worker_pids())

@@ -43,7 +43,22 @@ class FastCgiResponse:
         self.stderr = stderr
 
 
-def request(host, port, script_filename, query="", timeout=30):
+def _connect(address, timeout):
+    """A Unix socket path, or (host, port)."""
+    if isinstance(address, str):
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(address)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    return socket.create_connection(address, timeout)
+
+
+def request(address, script_filename, query="", timeout=30):
+    """One request to the FastCGI server at `address` (a Unix socket path, or (host, port))."""
     params = {
         "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_METHOD": "GET",
         "SCRIPT_FILENAME": script_filename, "SCRIPT_NAME": "/" + script_filename.rsplit("/", 1)[-1],
@@ -51,7 +66,7 @@ def request(host, port, script_filename, query="", timeout=30):
         "SERVER_PORT": "80", "REMOTE_ADDR": "127.0.0.1",
     }
     stdout, stderr = b"", b""
-    with socket.create_connection((host, port), timeout) as sock:
+    with _connect(address, timeout) as sock:
         sock.sendall(_record(BEGIN_REQUEST, struct.pack("!HB5x", RESPONDER, 0))
                      + _record(PARAMS, _params(params)) + _record(PARAMS) + _record(STDIN))
         while True:

@@ -1,11 +1,13 @@
-"""A private PHP-FPM master with the extension loaded at startup (before it forks its workers)."""
-import os
-import shutil
-import subprocess
-from pathlib import Path
+"""A private PHP-FPM master with the extension loaded at startup (before it forks its workers).
 
-from .sink import wait_for_port
-from .smtpserver import free_port
+It listens on a Unix socket (`address`, for fastcgi.request()), as a web server on the same machine often talks
+to it: FPM refuses port 0, and a socket file needs no free port guessed beforehand."""
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 POOL_CONFIG = """
 [global]
@@ -16,7 +18,7 @@ daemonize = no
 [rustmail]
 user = root
 group = root
-listen = 127.0.0.1:{port}
+listen = {socket}
 pm = static
 pm.max_children = {workers}
 catch_workers_output = yes
@@ -34,18 +36,32 @@ def find_php_fpm():
 class PhpFpm:
     def __init__(self, directory, extension_so, workers=3):
         self.dir = Path(directory)
-        self.host = "127.0.0.1"
-        self.port = free_port()
+        # A socket path has at most 107 bytes, which pytest's tmp_path can exceed: a short directory of its own.
+        self._socket_dir = tempfile.mkdtemp(prefix="fpm-")
+        self.address = f"{self._socket_dir}/fpm.sock"   # for fastcgi.request()
         config = self.dir / "fpm.conf"
-        config.write_text(POOL_CONFIG.format(dir=self.dir, port=self.port, workers=workers))
+        config.write_text(POOL_CONFIG.format(dir=self.dir, socket=self.address, workers=workers))
         # -n: no system php.ini, so the extension comes only from -d, which the master
         # applies at startup; -R: allow running as root; -F: stay in the foreground.
         load = ["-d", f"extension={extension_so}"] if extension_so else []
         self._process = subprocess.Popen(
             [find_php_fpm(), "-n", *load, "-y", str(config), "-R", "-F"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.host, self.port, process=self._process)
+        self._wait_until_listening()
         self.master_pid = self._process.pid
+
+    def _wait_until_listening(self, seconds=10):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"php-fpm exited with {self._process.returncode}:\n{self.log()}")
+            try:
+                with socket.socket(socket.AF_UNIX) as probe:
+                    probe.connect(self.address)
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"php-fpm is not listening on {self.address} after {seconds}s:\n{self.log()}")
 
     def worker_pids(self):
         children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children").read_text().split()
@@ -61,3 +77,4 @@ class PhpFpm:
     def stop(self):
         self._process.terminate()
         self._process.wait(10)
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
