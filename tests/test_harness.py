@@ -221,7 +221,8 @@ def test_phpcall_round_trips_binary_and_exceptions():
     result, exception = php.call("intdiv", 1, 0)
     assert result is None
     assert exception["class"] == "DivisionByZeroError" and "by zero" in exception["message"]
-    assert php.last_elapsed > 0
+    php.call("usleep", 300_000)
+    assert 0.3 <= php.last_elapsed < 5, "last_elapsed is the wall time of the whole PHP call"
     run = php.run('harness_print(["pid" => getmypid() > 0, "bytes" => "\\x80"]);')
     assert run.json() == {"pid": True, "bytes": b"\x80"}
     literal = php.php_literal({"a": b"\x00\xff"})
