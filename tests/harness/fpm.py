@@ -4,8 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .sink import wait_for_port
-from .smtpserver import free_port
+from .ports import spawn_listening, start_on_a_port
 
 POOL_CONFIG = """
 [global]
@@ -35,16 +34,17 @@ class PhpFpm:
     def __init__(self, directory, extension_so, workers=3):
         self.dir = Path(directory)
         self.host = "127.0.0.1"
-        self.port = free_port()
         config = self.dir / "fpm.conf"
-        config.write_text(POOL_CONFIG.format(dir=self.dir, port=self.port, workers=workers))
         # -n: no system php.ini, so the extension comes only from -d, which the master
         # applies at startup; -R: allow running as root; -F: stay in the foreground.
         load = ["-d", f"extension={extension_so}"] if extension_so else []
-        self._process = subprocess.Popen(
-            [find_php_fpm(), "-n", *load, "-y", str(config), "-R", "-F"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.host, self.port, process=self._process)
+
+        def start(port):
+            config.write_text(POOL_CONFIG.format(dir=self.dir, port=port, workers=workers))
+            return spawn_listening([find_php_fpm(), "-n", *load, "-y", str(config), "-R", "-F"], self.host, port,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        self.port, self._process = start_on_a_port(start, self.host)
         self.master_pid = self._process.pid
 
     def worker_pids(self):
