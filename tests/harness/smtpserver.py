@@ -58,12 +58,6 @@ class ServerConfig:
     smtputf8: bool = False             # advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with it
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _decode_b64(text):
     try:
         return base64.b64decode(text, validate=True)
