@@ -4,6 +4,7 @@ import pytest
 from diagnose.diag_servers import NetNamespace
 from harness.certs import CertificateSet
 from harness.php import PhpRunner, extension_path
+from harness.ports import closed_port as hold_closed_port
 from harness.postfix import Postfix
 from harness.sink import SmtpSink
 from harness.smtpserver import ServerConfig, SilentServer, SmtpTestServer
@@ -60,6 +61,13 @@ def silent_server():
     server = SilentServer()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens (connects are refused), held so for the whole test."""
+    with hold_closed_port() as port:
+        yield port
 
 
 @pytest.fixture

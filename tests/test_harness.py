@@ -1,6 +1,7 @@
 """Self-tests of the harness: the fixtures are driven by independent clients
 (python's smtplib, swaks, the plain PHP CLI) and what they record is checked."""
 import base64
+import errno
 import json
 import smtplib
 import socket
@@ -13,6 +14,8 @@ import pytest
 from harness import fastcgi
 from harness.fpm import PhpFpm
 from harness.php import PhpRunner
+from harness.ports import spawn_listening, start_on_a_port
+from harness.sink import find_smtp_sink
 from harness.smtpserver import XOAUTH2_ERROR
 
 MESSAGE = (b"From: Sender <sender@example.com>\r\nTo: rcpt@example.com\r\nSubject: harness\r\n\r\n"
@@ -198,6 +201,49 @@ def test_smtp_sink_accepts_and_counts_mail(smtp_sink):
     while smtp_sink.counts() != expected and time.monotonic() < deadline:  # counters lag the replies, more so on a busy machine
         time.sleep(0.05)
     assert smtp_sink.counts() == expected
+
+
+def start_smtp_sink(attempts, host="127.0.0.1"):
+    """A start(port) for start_on_a_port: smtp-sink told to listen on host:`port`. Each port it is given goes to
+    `attempts`."""
+    def start(port):
+        attempts.append(port)
+        return spawn_listening([find_smtp_sink(), "-u", "nobody", f"{host}:{port}", "10"], host, port,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start
+
+
+def test_daemon_told_a_taken_port_is_started_again_on_another():
+    # Another process listens on the port first: smtp-sink cannot bind it (while a connect there would succeed).
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        taken_port = taken.getsockname()[1]
+        attempts = []
+        port, sink = start_on_a_port(start_smtp_sink(attempts), first=taken_port)
+        try:
+            assert attempts[0] == taken_port and port == attempts[-1] != taken_port, attempts
+            assert sink.poll() is None
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+                assert client.ehlo("me")[0] == 250
+                assert client.sendmail("a@example.com", ["b@example.com"], MESSAGE) == {}
+        finally:
+            sink.terminate()
+            sink.wait(5)
+
+
+def test_daemon_failing_for_another_reason_is_not_started_again():
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: no port there can be bound, none is taken.
+    attempts = []
+    with pytest.raises(RuntimeError, match="exited"):
+        start_on_a_port(start_smtp_sink(attempts, host="192.0.2.1"), host="192.0.2.1")
+    assert len(attempts) == 1
+
+
+def test_closed_port_refuses_connects_and_no_server_can_take_it(closed_port):
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", closed_port), 2)
+    with pytest.raises(OSError) as taken:
+        socket.create_server(("127.0.0.1", closed_port))  # SO_REUSEADDR, as servers set it
+    assert taken.value.errno == errno.EADDRINUSE
 
 
 def test_swaks_starttls_auth_plain(smtp_server, certs):

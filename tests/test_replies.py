@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from harness.mail import CREDENTIALS, PASSWORD
-from harness.smtpserver import free_port
 
 TABLE = Path(__file__).resolve().parent / "replies.tsv"
 SCRIPTED_STAGES = {"auth", "mail", "rcpt", "data"}
@@ -99,7 +98,7 @@ def test_blocklisted_names_the_list(php, smtp_server):
     assert explained["cause"] == "blocklisted" and "zen.spamhaus.org" in explained["summary"], explained
 
 
-def test_explain_takes_a_send_result_as_it_came_back(php, smtp_server):
+def test_explain_takes_a_send_result_as_it_came_back(php, smtp_server, closed_port):
     """rust_mail_explain() is given what rust_mail_send() returned, whole; a result without an error is refused."""
     server = smtp_server(replies={"data": "554 5.7.1 Message rejected as spam"})
     transport = {"host": server.host, "port": server.port, "security": "none", "pool": False, "timeout": 10}
@@ -107,7 +106,7 @@ def test_explain_takes_a_send_result_as_it_came_back(php, smtp_server):
         $transport = {php.php_literal(transport)};
         $sent = rust_mail_send(['from' => 'a@example.com', 'to' => 'b@example.com', 'text' => 'x'], $transport);
         $down = rust_mail_send(['from' => 'a@example.com', 'to' => 'b@example.com', 'text' => 'x'],
-                               ['port' => {free_port()}] + $transport);
+                               ['port' => {closed_port}] + $transport);
         harness_print([$sent['error']['cause'], rust_mail_explain($sent, $transport)['cause'],
                        $down['error']['cause'], rust_mail_explain($down, $transport)['cause']]);
     """).json()

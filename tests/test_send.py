@@ -8,7 +8,6 @@ import pytest
 from harness.mail import (CREDENTIALS, PASSWORD, REDACTED, TOKEN, USER, as_map, assert_failed,
                           assert_no_secret, assert_sent, attachments_of, compose, describe, send,
                           tls_transport, transport_for)
-from harness.smtpserver import free_port
 
 BINARY = bytes(range(256)) * 64  # every byte value, CR/LF/NUL included
 
@@ -576,8 +575,7 @@ def test_silent_server_times_out_within_the_budget(php, silent_server):
     assert php.last_elapsed < 3.5, f"took {php.last_elapsed:.1f}s"
 
 
-def test_connection_refused(php):
-    closed_port = free_port()  # bound then released: nothing listens there
+def test_connection_refused(php, closed_port):
     result = send(php, compose(), {"host": "127.0.0.1", "port": closed_port, "security": "none", "timeout": 5})
     assert_failed(result, "connect_refused")
     assert php.last_elapsed < 3

@@ -13,8 +13,8 @@ import warnings
 from pathlib import Path
 
 from harness.php import PhpRunner
-from harness.sink import find_smtp_sink, wait_for_port
-from harness.smtpserver import free_port
+from harness.ports import spawn_listening, start_on_a_port
+from harness.sink import find_smtp_sink
 
 # The direct-send setup the DNS fixture serves: tenant.example's MX is mx.test.example.
 MX_DOMAIN = "tenant.example"
@@ -53,17 +53,15 @@ class Dnsmasq:
 
     def __init__(self, hosts=None, mx=None, txt=None):
         self.host = "127.0.0.1"
-        self.port = free_port()
         args = ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--user=root",
-                f"--port={self.port}", f"--listen-address={self.host}", "--bind-interfaces",
-                "--local=/example/"]
+                f"--listen-address={self.host}", "--bind-interfaces", "--local=/example/"]
         args += [f"--host-record={name},{address}" for name, address in (hosts or {}).items()]
         args += [f"--mx-host={domain},{target},10" for domain, target in (mx or {}).items()]
         # txt: {name: [text, ...]}, one TXT record per text (without commas: dnsmasq splits on them).
         args += [f"--txt-record={name},{text}" for name, texts in (txt or {}).items() for text in texts]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # dnsmasq serves TCP on the same port as UDP, so a TCP connect means it is ready.
-        wait_for_port(self.host, self.port, process=self._process)
+        # dnsmasq serves TCP on the same port as UDP, so listening on TCP means it is ready.
+        self.port, self._process = start_on_a_port(lambda port: spawn_listening(
+            [*args, f"--port={port}"], self.host, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     @property
     def address(self):
@@ -101,13 +99,15 @@ class Nginx:
 
     def __init__(self):
         self.host = "127.0.0.1"
-        self.port = free_port()
         self._dir = tempfile.mkdtemp(prefix="diag-nginx-")
         conf = Path(self._dir) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=self._dir, port=self.port))
-        self._process = subprocess.Popen(["nginx", "-p", self._dir, "-c", str(conf)],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.host, self.port, process=self._process)
+
+        def start(port):
+            conf.write_text(NGINX_CONF.format(dir=self._dir, port=port))
+            return spawn_listening(["nginx", "-p", self._dir, "-c", str(conf)], self.host, port,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        self.port, self._process = start_on_a_port(start, self.host)
 
     def stop(self):
         self._process.terminate()
@@ -263,13 +263,10 @@ class OpensslTlsServer:
 
     def __init__(self, certs, *flags):
         self.host = "127.0.0.1"
-        self.port = free_port()
         cert, key = certs.pair("good")
-        self._process = subprocess.Popen(
-            ["openssl", "s_server", "-accept", f"{self.host}:{self.port}", *flags,
-             "-cert", cert, "-key", key, "-quiet"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.host, self.port, process=self._process)
+        self.port, self._process = start_on_a_port(lambda port: spawn_listening(
+            ["openssl", "s_server", "-accept", f"{self.host}:{port}", *flags, "-cert", cert, "-key", key, "-quiet"],
+            self.host, port, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def stop(self):
         self._process.terminate()

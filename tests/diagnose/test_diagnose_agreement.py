@@ -2,7 +2,6 @@
 the same cause, and the walk's steps say where it stopped."""
 from diag_support import FROM, TO, diagnose, expect, explain_send, transport_for
 from harness.mail import CREDENTIALS, PASSWORD, USER
-from harness.smtpserver import free_port
 
 MESSAGE = {"from": FROM, "to": TO, "subject": "t", "text": "t"}
 
@@ -42,9 +41,9 @@ def test_a_failed_ehlo_after_starttls_is_a_failed_step(php, certs, smtp_server):
     assert send_cause == diagnosis.cause, send_cause
 
 
-def test_with_implicit_tls_the_skipped_steps_keep_their_order(php):
+def test_with_implicit_tls_the_skipped_steps_keep_their_order(php, closed_port):
     # Nothing listens: the walk stops at tcp; diagnose() asserts the implicit-TLS step order.
-    transport = {"host": "127.0.0.1", "port": free_port(), "security": "tls", "auth": "none", "timeout": 5}
+    transport = {"host": "127.0.0.1", "port": closed_port, "security": "tls", "auth": "none", "timeout": 5}
     diagnosis = diagnose(php, transport, {"timeout": 5})
     expect(diagnosis, "connection_refused", failed_step="tcp")
     assert [s["name"] for s in diagnosis.steps] == ["dns", "sender_dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"]

@@ -5,7 +5,6 @@ import subprocess
 from diag_support import FROM, STEP_NAMES, TO
 from harness.mail import CREDENTIALS, PASSWORD, USER
 from harness.php import EXAMPLES, run_example as run_php_example
-from harness.smtpserver import free_port
 
 
 def run_example(*args):
@@ -42,8 +41,8 @@ def test_example_prints_an_aligned_table_and_the_verdict(certs, smtp_server):
     assert len(server.messages) == 1
 
 
-def test_example_reports_a_failure_with_advice_and_exit_status(smtp_server):
-    closed = free_port()
+def test_example_reports_a_failure_with_advice_and_exit_status(smtp_server, closed_port):
+    closed = closed_port
     run = run_example("--host=127.0.0.1", f"--port={closed}", "--security=none", "--scan-ports=%d" % closed,
                       "--timeout=5")
     assert run.returncode == 1, run.stdout + run.stderr

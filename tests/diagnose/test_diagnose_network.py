@@ -4,23 +4,21 @@ Firewall faults are made for real with iptables inside a network namespace the
 test creates; DNS is a real dnsmasq on loopback."""
 from diag_servers import MX_DOMAIN, MX_HOST, issue_certificate
 from diag_support import FROM, TO, diagnose, expect, transport_for
-from harness.smtpserver import free_port
 
 RUN_TIMEOUT = 6   # options.timeout: the whole run must end within it
 SLACK = 2         # php start-up and teardown on top of it
 
 
 class Address:
-    """A host and port with no test server behind them (closed, dropped or unreachable).
-    Without a port: one just freed on 127.0.0.1, so nothing listens there."""
+    """A host and port with no test server behind them (closed, dropped or unreachable)."""
 
-    def __init__(self, port=None, host="127.0.0.1"):
+    def __init__(self, port, host="127.0.0.1"):
         self.host = host
-        self.port = port or free_port()
+        self.port = port
 
 
-def test_connection_refused(php):
-    closed = Address()
+def test_connection_refused(php, closed_port):
+    closed = Address(closed_port)
     diagnosis = diagnose(php, transport_for(closed), {"timeout": RUN_TIMEOUT})
     expect(diagnosis, "connection_refused", failed_step="tcp",
            advice=[str(closed.port), "port", ("host", closed.host)])
@@ -58,11 +56,11 @@ def test_scan_classifies_dropped_refused_and_open_ports(php, netns):
     assert str(open_port) in "\n".join(diagnosis.advice), diagnosis
 
 
-def test_scan_classifies_services(php, smtp_server):
+def test_scan_classifies_services(php, smtp_server, closed_port):
     plain = smtp_server()
     starttls = smtp_server(tls="starttls")
     implicit = smtp_server(tls="implicit")
-    closed = Address()
+    closed = Address(closed_port)
     diagnosis = diagnose(php, transport_for(plain),
                          {"timeout": 20, "scan_ports": [plain.port, starttls.port, implicit.port, closed.port]})
     expect(diagnosis, "ok")

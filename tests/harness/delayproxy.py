@@ -5,12 +5,10 @@ import socket
 import threading
 import time
 
-from harness.smtpserver import free_port
-
 
 class DelayProxy:
     def __init__(self, upstream_host, upstream_port, one_way_delay):
-        self.host, self.port = "127.0.0.1", free_port()
+        self.host, self.port = "127.0.0.1", None  # the port the kernel gives the listener, once it listens
         self.upstream = (upstream_host, upstream_port)
         self.delay = one_way_delay
         self.loop = asyncio.new_event_loop()
@@ -21,7 +19,8 @@ class DelayProxy:
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
-        self.server = self.loop.run_until_complete(asyncio.start_server(self._accept, self.host, self.port))
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._accept, self.host, 0))
+        self.port = self.server.sockets[0].getsockname()[1]
         self.ready.set()
         self.loop.run_forever()
 

@@ -13,8 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .sink import wait_for_port
-from .smtpserver import free_port
+from .ports import spawn_listening, start_on_a_port
 
 POSTFIX_SBIN = "/usr/lib/postfix/sbin"
 
@@ -28,8 +27,10 @@ class Dovecot:
             raise RuntimeError("dovecot not found: install the dovecot-core package")
         self.dir = Path(tempfile.mkdtemp(prefix="rust-mail-dovecot-"))
         self.dir.chmod(0o755)
-        self.port = free_port()
         (self.dir / "users").write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in users.items()))
+        self.port, self._process = start_on_a_port(self._start)
+
+    def _start(self, port):
         (self.dir / "dovecot.conf").write_text(f"""
 base_dir = {self.dir}/run
 state_dir = {self.dir}/state
@@ -50,13 +51,12 @@ userdb {{
 service auth {{
   inet_listener {{
     address = 127.0.0.1
-    port = {self.port}
+    port = {port}
   }}
 }}
 """)
-        self._process = subprocess.Popen(["dovecot", "-F", "-c", str(self.dir / "dovecot.conf")],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for_port("127.0.0.1", self.port, process=self._process)
+        return spawn_listening(["dovecot", "-F", "-c", str(self.dir / "dovecot.conf")], "127.0.0.1", port,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def stop(self):
         self._process.terminate()
@@ -98,7 +98,7 @@ class Postfix:
         `message_rate_limit`: (messages, time unit), e.g. (2, "60s"): anvil's smtpd_client_message_rate_limit
         per anvil_rate_time_unit, for loopback too (no smtpd_client_event_limit_exceptions).
         `size_limit`: message_size_limit in bytes (also offered as EHLO SIZE)."""
-        self.host, self.port = "127.0.0.1", free_port()
+        self.host = "127.0.0.1"
         self.dir = Path(tempfile.mkdtemp(prefix="rust-mail-postfix-"))
         # Postfix's daemons run as the postfix user and chdir into the queue directory.
         self.dir.chmod(0o755)
@@ -156,8 +156,12 @@ class Postfix:
             main["message_size_limit"] = str(size_limit)
         main.update(settings or {})
         (self.config_dir / "main.cf").write_text("".join(f"{k} = {v}\n" for k, v in main.items()))
+        self.port, _ = start_on_a_port(lambda port: self._start(port, queue), self.host)
+
+    def _start(self, port, queue):
+        """`postfix start` returns once the master listens (or failed to: then it raises)."""
         (self.config_dir / "master.cf").write_text(f"""\
-{self.host}:{self.port} inet n - n - - smtpd
+{self.host}:{port} inet n - n - - smtpd
 anvil     unix - - n - 1 anvil
 rewrite   unix - - n - - trivial-rewrite
 proxymap  unix - - n - - proxymap
@@ -165,7 +169,6 @@ tlsmgr    unix - - n 1000? 1 tlsmgr
 postlog   unix-dgram n - n - 1 postlogd
 """ + (QUEUE_SERVICES if queue else ""))
         self._postfix("start")
-        wait_for_port(self.host, self.port)
 
     def _postfix(self, command):
         done = subprocess.run(["postfix", "-c", str(self.config_dir), command], capture_output=True, text=True,

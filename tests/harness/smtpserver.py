@@ -73,12 +73,6 @@ class ServerConfig:
                                        # (or after this long); each hold is recorded in SmtpTestServer.held
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _decode_b64(text):
     try:
         return base64.b64decode(text, validate=True)

@@ -12,6 +12,7 @@
 #   HTTP_ADDR      nginx address, in 127.0.0.0/8                          (127.0.0.1)
 #   HTTP_PORT      nginx port                                             (8088)
 #   SMTP_PORT      capture SMTP server port on 127.0.0.1                  (2525)
+#                  0: a port the kernel gives it; the port it listens on is written to STACK_DIR/run/smtp.port
 #   DB_NAME        MariaDB database (and user) name                       (rustmail_<basename of STACK_DIR>)
 #   RUST_MAIL_SO   load this extension build instead of the system-installed one (tests use the fresh build)
 #   EXTENSION      0: PHP (PHP-FPM and STACK_DIR/bin/php) runs without the rust_mail extension, as on a host that
@@ -242,10 +243,17 @@ EOF
 
 start_smtp() {
   mkdir -p "$STACK_DIR/mail"
-  setsid /usr/bin/python3 "$REPO/tests/wp/capture_smtp.py" --port "$SMTP_PORT" --dir "$STACK_DIR/mail" \
-    >> "$LOGS/smtp.log" 2>&1 < /dev/null &
+  rm -f "$RUN/smtp.port"
+  setsid /usr/bin/python3 "$REPO/tests/wp/capture_smtp.py" --port "$SMTP_PORT" --port-file "$RUN/smtp.port" \
+    --dir "$STACK_DIR/mail" >> "$LOGS/smtp.log" 2>&1 < /dev/null &
   echo $! > "$RUN/smtp.pid"
-  wait_for_port "$SMTP_PORT" "capture SMTP server"
+  # The server writes the file once it listens.
+  for _ in $(seq 100); do [ -s "$RUN/smtp.port" ] && break; sleep 0.1; done
+  if [ ! -s "$RUN/smtp.port" ]; then
+    log "capture SMTP server did not start listening (logs in $LOGS)"
+    exit 1
+  fi
+  SMTP_PORT=$(cat "$RUN/smtp.port")
 }
 
 install_site() {

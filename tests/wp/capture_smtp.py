@@ -4,12 +4,16 @@ Each accepted message is written to DIR as NNNNNN.eml (the DATA bytes exactly as
 after dot-unstuffing) plus NNNNNN.json (envelope sender, recipients, the login used), so a
 test or the demo can read back exactly what a sender put on the wire.
 
-    /usr/bin/python3 capture_smtp.py --port 2525 --dir /tmp/mail [--user u --password p]
+    /usr/bin/python3 capture_smtp.py --port 2525 --dir /tmp/mail [--user u --password p] [--port-file F]
+
+With --port 0 (the default) it listens on a port the kernel gives it. Once it listens, the port is written to
+--port-file if given (whole, in one rename: a reader that sees the file sees the port).
 
 With --user/--password, AUTH PLAIN/LOGIN is offered (over plain text, it is a loopback test
 server) and required before MAIL; a wrong password gets 535 5.7.8.
 """
 import argparse
+import asyncio
 import itertools
 import json
 import os
@@ -17,8 +21,7 @@ import signal
 import threading
 import warnings
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class CaptureHandler:
@@ -59,27 +62,38 @@ def main():
     warnings.simplefilter("ignore")
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file")
     parser.add_argument("--dir", required=True)
     parser.add_argument("--user")
     parser.add_argument("--password")
     args = parser.parse_args()
 
-    smtp_options = {"server_hostname": "capture.localhost"}
+    # enable_SMTPUTF8: as aiosmtpd's Controller sets it.
+    smtp_options = {"hostname": "capture.localhost", "enable_SMTPUTF8": True}
     if args.user:
         smtp_options.update(
             authenticator=password_checker(args.user, args.password or ""),
             auth_required=True,
             auth_require_tls=False,
         )
-    controller = Controller(CaptureHandler(args.dir), hostname=args.host, port=args.port, **smtp_options)
-    controller.start()
-    print("capture_smtp listening on %s:%d, writing to %s" % (args.host, args.port, args.dir), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    controller.stop()
+    asyncio.run(serve(args, CaptureHandler(args.dir), smtp_options))
+
+
+async def serve(args, handler, smtp_options):
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(handler, **smtp_options), args.host, args.port)
+    port = server.sockets[0].getsockname()[1]
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write("%d\n" % port)
+        os.rename(args.port_file + ".tmp", args.port_file)
+    print("capture_smtp listening on %s:%d, writing to %s" % (args.host, port, args.dir), flush=True)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    server.close()
 
 
 if __name__ == "__main__":

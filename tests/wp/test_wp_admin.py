@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from wpstack import LOG, SETTINGS, Browser, free_port
+from wpstack import LOG, SETTINGS, Browser
 
 XSS_SUBJECT = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 ACTIONS = ["rust_mail_save_settings", "rust_mail_send_test", "rust_mail_diagnose"]
@@ -183,9 +183,9 @@ def test_no_secret_in_the_database_and_nothing_written_under_the_web_root(wp, ca
     assert written == set(), written
 
 
-def test_log_lists_and_filters_failures_by_cause(wp):
+def test_log_lists_and_filters_failures_by_cause(wp, closed_port):
     """Each failed row logs its cause; the list shows it and filters by it."""
-    wp.set_settings(port=free_port())
+    wp.set_settings(port=closed_port)
     wp.php("wp_mail('x@example.com', 'Nobody listening', 'y'); out(true);")
     wp.set_constants({"RUST_MAIL_PASSWORD": "from-wp-config"})
     wp.set_settings(auth="plain", username="u")

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from wpstack import LOG, free_port, php_string
+from wpstack import LOG, php_string
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.hostile import HostileServer, close_in_data, stall_after_data  # noqa: E402
+from harness.ports import closed_port as hold_closed_port  # noqa: E402
 
 DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
 
@@ -77,11 +78,11 @@ def test_queued_mail_is_stored_first_then_sent_after_the_response(outbox, captur
 
 
 def test_server_down_for_two_attempts_then_up_is_delivered_exactly_once(outbox, capture):
-    port = free_port()
-    outbox.set_settings(port=port, delivery="queued")
-    assert queue(outbox) == [True, "queued"]
-    assert rows(outbox)[0]["status"] == "queued" and rows(outbox)[0]["error_kind"] == "connect_refused"
-    assert drain(outbox) == {"retry": 1}
+    with hold_closed_port() as port:  # until the server comes up there
+        outbox.set_settings(port=port, delivery="queued")
+        assert queue(outbox) == [True, "queued"]
+        assert rows(outbox)[0]["status"] == "queued" and rows(outbox)[0]["error_kind"] == "connect_refused"
+        assert drain(outbox) == {"retry": 1}
     server = capture(port=port)
     assert drain(outbox) == {"sent": 1}
     assert drain(outbox) == {}
@@ -130,9 +131,9 @@ def test_a_451_is_retried_and_the_message_arrives_once(outbox, smtp_server):
     assert len(server.messages) == 1 and rows(outbox)[0]["attempts"] == "2"
 
 
-def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, capture):
+def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, capture, closed_port):
     fallback = capture()
-    outbox.set_settings(port=free_port(), delivery="queued", **fallback_to(fallback))
+    outbox.set_settings(port=closed_port, delivery="queued", **fallback_to(fallback))
     assert queue(outbox) == [True, "queued"]
     assert len(fallback.messages()) == 1
     [row] = rows(outbox)
@@ -142,9 +143,9 @@ def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, captu
     assert "the fallback connection" in page
 
 
-def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture):
+def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture, closed_port):
     fallback = capture()
-    wp.set_settings(port=free_port(), delivery="immediate", **fallback_to(fallback))
+    wp.set_settings(port=closed_port, delivery="immediate", **fallback_to(fallback))
     assert queue(wp) == [True, "sent"]
     assert len(fallback.messages()) == 1
 
@@ -264,10 +265,10 @@ def test_a_sender_killed_mid_send_is_taken_over_after_its_lease_and_sent_once(ou
     assert len(server.messages()) == 1 and rows(outbox)[0]["status"] == "sent"
 
 
-def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server):
+def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server, closed_port):
     # Only this test drains: WP-Cron, spawned by the admin's page loads, would claim the messages in between.
     outbox.set_constants({"RUST_MAIL_TEST_HOLD": True, "DISABLE_WP_CRON": True})
-    outbox.set_settings(port=free_port(), delivery="queued")
+    outbox.set_settings(port=closed_port, delivery="queued")
     queue(outbox, subject="To cancel")
     bad = smtp_server(replies={"data": "554 5.7.1 No"})
     outbox.set_settings(port=bad.port, delivery="queued")
@@ -295,10 +296,10 @@ def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, cap
     assert browser.post("/wp-admin/admin-post.php", fields).status == 403
 
 
-def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox):
+def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox, closed_port):
     # WP-Cron, spawned by these requests themselves, could retry the message before the notice is written.
     outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "DISABLE_WP_CRON": True})
-    outbox.set_settings(port=free_port(), delivery="queued")
+    outbox.set_settings(port=closed_port, delivery="queued")
     queue(outbox)
     outbox.php("global $wpdb; $wpdb->query('UPDATE ' . Rust_Mail_Log::table() . ' SET created_at = created_at - INTERVAL 2 HOUR, next_attempt_at = next_attempt_at - INTERVAL 1 HOUR'); delete_option('rust_mail_last_cron'); out(true);")
     page = outbox.browser().get("/wp-admin/index.php").text

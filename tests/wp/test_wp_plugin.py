@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from wpstack import free_port, php_string
+from wpstack import php_string
 
 def send(wp, to="someone@example.com", subject="Hello", headers="array()", **kw):
     """wp_mail() once; returns its result and every wp_mail_failed (message, data) it fired."""
@@ -87,8 +87,8 @@ def test_right_password_logs_in(wp, engine, capture):
     assert server.messages()[0].login == "mailer"
 
 
-def test_closed_port_fails_with_connect_error(wp, engine):
-    wp.set_settings(port=free_port())
+def test_closed_port_fails_with_connect_error(wp, engine, closed_port):
+    wp.set_settings(port=closed_port)
     outcome = send(wp, subject="Nobody listens")
     assert outcome["result"] is False and len(outcome["failed"]) == 1
     [row] = wp.log_rows()

@@ -6,10 +6,10 @@ import html
 import http.cookiejar
 import json
 import os
+import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +17,8 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from harness.ports import start_on_a_port
 
 WP_TESTS = Path(__file__).resolve().parent
 REPO = WP_TESTS.parent.parent
@@ -26,23 +28,6 @@ MU_PLUGINS = WP_TESTS / "mu-plugins"
 # The plugin's admin pages.
 SETTINGS = "/wp-admin/admin.php?page=rust-mail"
 LOG = "/wp-admin/admin.php?page=rust-mail-log"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
 
 
 class CapturedMessage:
@@ -55,17 +40,25 @@ class CapturedMessage:
 
 
 class CaptureServer:
-    """tests/wp/capture_smtp.py in its own process; messages are read back from its directory."""
+    """tests/wp/capture_smtp.py in its own process; messages are read back from its directory. It listens on `port`,
+    or without one on a port the kernel gives it, and says which in a file once it listens."""
 
     def __init__(self, directory, user=None, password=None, port=None):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        cmd = ["/usr/bin/python3", str(CAPTURE_SCRIPT), "--port", str(self.port), "--dir", str(self.directory)]
+        port_file = self.directory.with_name(self.directory.name + ".port")
+        cmd = ["/usr/bin/python3", str(CAPTURE_SCRIPT), "--port", str(port or 0), "--port-file", str(port_file),
+               "--dir", str(self.directory)]
         if user:
             cmd += ["--user", user, "--password", password]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        deadline = time.monotonic() + 15
+        while not port_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"capture_smtp.py did not start listening (exit status {self.process.returncode})")
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
 
     def count(self):
         return len(list(self.directory.glob("*.json")))
@@ -153,21 +146,17 @@ class WpStack:
 
     def __init__(self, so_path, multisite=False):
         self.dir = Path(tempfile.mkdtemp(prefix="stack-", dir=self._parent()))
-        self.smtp_port = free_port()
+        self.smtp_port = None  # the capture server's, once up() started it
         if multisite:
             # WordPress keeps no port in a site's domain: the network gets port 80 on an address of its own.
-            self.http_addr, self.http_port = f"127.{os.getpid() % 250 + 2}.{int(time.time()) % 250 + 2}.{self.smtp_port % 250 + 2}", 80
-            self.host = self.http_addr
+            self.http_addr, self.http_port = f"127.{os.getpid() % 250 + 2}.{int(time.time()) % 250 + 2}.{random.randrange(2, 252)}", 80
         else:
-            self.http_addr, self.http_port = "127.0.0.1", free_port()
-            self.host = f"127.0.0.1:{self.http_port}"
-        self.url = f"http://{self.host}"
+            self.http_addr, self.http_port = "127.0.0.1", None  # nginx's, once up() started it
         self.env = dict(
             os.environ,
             STACK_DIR=str(self.dir),
             HTTP_ADDR=self.http_addr,
-            HTTP_PORT=str(self.http_port),
-            SMTP_PORT=str(self.smtp_port),
+            SMTP_PORT="0",  # the capture server takes a port from the kernel and writes it to run/smtp.port
             DB_NAME="rmtest_" + self.dir.name.replace("-", "_"),
             RUST_MAIL_SO=so_path,
             MULTISITE="1" if multisite else "0",
@@ -175,6 +164,13 @@ class WpStack:
         self.wp = self.dir / "wordpress"
         self.mail_dir = self.dir / "mail"
         self.engine = "extension"
+
+    def _up(self, http_port):
+        self.http_port = http_port
+        self.host = self.http_addr if http_port == 80 else f"{self.http_addr}:{http_port}"
+        self.url = f"http://{self.host}"
+        self.env["HTTP_PORT"] = str(http_port)
+        subprocess.run([str(STACK_SCRIPT), "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
 
     @staticmethod
     def _parent():
@@ -184,7 +180,12 @@ class WpStack:
         return parent
 
     def up(self):
-        subprocess.run([str(STACK_SCRIPT), "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        if self.http_port is None:
+            # nginx must be told its port: if another process took it before nginx bound it, up again on another.
+            start_on_a_port(self._up, self.http_addr)
+        else:
+            self._up(self.http_port)
+        self.smtp_port = int((self.dir / "run" / "smtp.port").read_text())
         self.admin_password = (self.dir / "secrets" / "admin-password").read_text().strip()
         mu = self.wp / "wp-content" / "mu-plugins"
         for plugin in MU_PLUGINS.glob("*.php"):
