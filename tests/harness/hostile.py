@@ -1,18 +1,40 @@
 """SMTP servers that misbehave on purpose, on loopback: replies without end, replies of
-megabytes, junk before the greeting, one byte a second, a connection closed in the middle of
-DATA. Each connection runs one behaviour in a thread of its own; a behaviour ends when the
-client goes away."""
+megabytes, junk before the greeting, one byte a second, replies dripped one line at a time,
+a connection closed in the middle of DATA, a TLS handshake never answered. Each connection runs
+one behaviour in a thread of its own; a behaviour ends when the client goes away.
+
+Also a DNS server that reads every query and answers none (DnsBlackHole)."""
 import socket
+import sys
 import threading
 import time
 
 LINE = b"x" * 1000
 
 
-def _replies_in_order(conn, reader, until):
-    """A well-behaved server up to the command `until` (its verb, upper case): greeting,
-    then 250 to every command, 354 to DATA. Returns once `until` was read."""
+# Seconds between two lines of a dripped reply: far under any per-read timeout, so every read succeeds.
+DRIP_INTERVAL = 0.4
+
+
+def _drip(conn, code, seconds=None):
+    """Continuation lines of a reply with `code`, one every DRIP_INTERVAL seconds, for `seconds` (None: forever)."""
+    started = time.monotonic()
+    while seconds is None or time.monotonic() - started < seconds:
+        conn.sendall(f"{code}-still going\r\n".encode())
+        time.sleep(DRIP_INTERVAL)
+
+
+def _greet(conn, seconds=0):
+    """The greeting; with `seconds`, dripped (see _drip) for that long before its last line."""
+    if seconds:
+        _drip(conn, 220, seconds)
     conn.sendall(b"220 hostile.test ESMTP\r\n")
+
+
+def _replies_in_order(conn, reader, until, greeting_seconds=0):
+    """A well-behaved server up to the command `until` (its verb, upper case): greeting (see _greet),
+    then 250 to every command, 354 to DATA. Returns once `until` was read."""
+    _greet(conn, greeting_seconds)
     for line in reader:
         verb = line.split(b" ", 1)[0].split(b":", 1)[0].strip().upper().decode("latin-1")
         if verb == until:
@@ -79,6 +101,46 @@ def one_byte_a_second(conn, reader):
         time.sleep(1)
 
 
+def drip_ehlo(conn, reader):
+    """Greets at once, then answers EHLO with one continuation line every DRIP_INTERVAL seconds, forever:
+    each read of the client succeeds in time, and the reply never ends."""
+    _greet(conn)
+    reader.readline()
+    _drip(conn, 250)
+
+
+def starttls_then_silence(conn, reader, greeting_seconds=0):
+    """STARTTLS offered and answered 220, then not one byte of TLS: the ClientHello is read and left unanswered.
+    With `greeting_seconds` (functools.partial), the greeting is dripped for that long first."""
+    _greet(conn, greeting_seconds)
+    reader.readline()  # EHLO
+    conn.sendall(b"250-hostile.test\r\n250 STARTTLS\r\n")
+    reader.readline()  # STARTTLS
+    conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+    _read_until_gone(reader)
+
+
+def tls_record_trickled(conn, reader):
+    """Answers an implicit-TLS ClientHello with the header of a 16 KiB handshake record, then trickles its body one
+    byte every DRIP_INTERVAL seconds: every read of the client gets something in time, the handshake never ends."""
+    reader.read1(65536)  # the ClientHello
+    conn.sendall(b"\x16\x03\x03\x40\x00")
+    while True:
+        conn.sendall(b"\x00")
+        time.sleep(DRIP_INTERVAL)
+
+
+def mute(conn, reader):
+    """Reads whatever comes (an implicit-TLS ClientHello) and never says a word."""
+    _read_until_gone(reader)
+
+
+def _read_until_gone(reader):
+    """Reads (and so records) what arrives, as it arrives, until the client goes away."""
+    while reader.read1(65536):
+        pass
+
+
 def close_in_data(conn, reader):
     """Accepts the envelope and DATA, reads one line of the message, and hangs up."""
     _replies_in_order(conn, reader, until="DATA")
@@ -86,9 +148,10 @@ def close_in_data(conn, reader):
     reader.readline()
 
 
-def stall_after_data(conn, reader):
-    """Takes the whole message and never answers the final dot: a tarpit at the moment a client commits."""
-    _replies_in_order(conn, reader, until="DATA")
+def stall_after_data(conn, reader, greeting_seconds=0):
+    """Takes the whole message and never answers the final dot: a tarpit at the moment a client commits.
+    With `greeting_seconds` (functools.partial), the greeting is dripped for that long first."""
+    _replies_in_order(conn, reader, until="DATA", greeting_seconds=greeting_seconds)
     conn.sendall(b"354 go ahead\r\n")
     for line in reader:
         if line == b".\r\n":
@@ -96,11 +159,40 @@ def stall_after_data(conn, reader):
     reader.read()  # until the client goes away
 
 
+class _Recorder:
+    """A session's reader that keeps what the client sent, as the behaviour reads it, in `received`."""
+
+    def __init__(self, reader, received):
+        self._reader = reader
+        self._received = received
+
+    def readline(self):
+        line = self._reader.readline()
+        if line:
+            self._received.append(line)
+        return line
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def read(self):
+        return self._keep(self._reader.read())
+
+    def read1(self, size):
+        return self._keep(self._reader.read1(size))
+
+    def _keep(self, data):
+        if data:
+            self._received.append(data)
+        return data
+
+
 class HostileServer:
     def __init__(self, behaviour):
         self.behaviour = behaviour
         self.host = "127.0.0.1"
         self.connections = 0
+        self.received = []  # what clients sent and a behaviour read: lines (and the rest of a session read at once)
         self._socket = socket.socket()
         # A test starts a good server on this port once this one stops: a session it closed first sits in TIME_WAIT
         # on the port, and only a listener with SO_REUSEADDR lets the next one bind past it.
@@ -122,7 +214,7 @@ class HostileServer:
     def _session(self, conn):
         with conn, conn.makefile("rb") as reader:
             try:
-                self.behaviour(conn, reader)
+                self.behaviour(conn, _Recorder(reader, self.received))
             except OSError:
                 pass  # the client hung up, as it should
 
@@ -134,3 +226,90 @@ class HostileServer:
         except OSError:
             pass
         self._socket.close()
+
+
+def _query_name(packet):
+    """The name asked for in a DNS query (RFC 1035 4.1.2), dotted; best effort."""
+    labels, at = [], 12
+    while at < len(packet) and packet[at] and len(labels) < 128:
+        labels.append(packet[at + 1:at + 1 + packet[at]].decode("ascii", "replace"))
+        at += 1 + packet[at]
+    return ".".join(labels)
+
+
+class DnsBlackHole:
+    """A DNS server on UDP and TCP that reads every query and answers none, as an overloaded or firewalled resolver
+    does. `queries` lists the names asked for; `port` is the port it got (0 asks for any)."""
+
+    def __init__(self, host="127.0.0.1", port=0, on_query=None):
+        self.host = host
+        self.queries = []
+        self._on_query = on_query
+        for attempt in range(5):
+            # One port for both: the kernel picks it for TCP; UDP takes the same number (rarely taken already).
+            self._tcp = socket.create_server((host, port))
+            self.port = self._tcp.getsockname()[1]
+            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                self._udp.bind((host, self.port))
+                break
+            except OSError:
+                self._tcp.close()
+                self._udp.close()
+                if port or attempt == 4:
+                    raise
+        threading.Thread(target=self._serve_udp, daemon=True).start()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def address(self):
+        """As rust_mail_diagnose()'s `nameserver` option takes it."""
+        return f"{self.host}:{self.port}"
+
+    def _seen(self, packet):
+        self.queries.append(_query_name(packet))
+        if self._on_query:
+            self._on_query(self.queries[-1])
+
+    def _serve_udp(self):
+        while True:
+            try:
+                packet, _ = self._udp.recvfrom(4096)
+            except OSError:
+                return
+            self._seen(packet)
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self._tcp.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        # Over TCP each query comes with a two-byte length before it (RFC 1035 4.2.2).
+        with conn, conn.makefile("rb") as reader:
+            try:
+                while len(size := reader.read(2)) == 2:
+                    self._seen(reader.read(int.from_bytes(size, "big")))
+            except OSError:
+                pass
+
+    def stop(self):
+        for s in (self._tcp, self._udp):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+if __name__ == "__main__":
+    # `python3 hostile.py dns-black-hole PORT`: a DnsBlackHole on 127.0.0.1:PORT (for a network namespace, whose
+    # resolv.conf can only name port 53), printing the port it got, then each name asked for, one a line.
+    if sys.argv[1:2] != ["dns-black-hole"] or len(sys.argv) != 3:
+        sys.exit("usage: hostile.py dns-black-hole PORT")
+    black_hole = DnsBlackHole(port=int(sys.argv[2]), on_query=lambda name: print(f"query {name}", flush=True))
+    print(f"port {black_hole.port}", flush=True)
+    threading.Event().wait()
