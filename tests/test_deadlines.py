@@ -20,14 +20,10 @@ per-read timeout does not reach (a TLS handshake, a name lookup whose resolver w
 
 Times are those of the whole php process, measured here: at least the timeout (the deadline ended the call, not an
 early error) and less than the timeout plus MARGIN (PHP's start and exit on a busy machine)."""
-import shutil
-import subprocess
 from functools import partial
-from pathlib import Path
 
 import pytest
 
-from diagnose.diag_servers import WAIT_FOR_PORT
 from diagnose.diag_support import diagnose, expect
 from harness import hostile
 from harness.hostile import (DnsBlackHole, HostileServer, drip_ehlo, mute, stall_after_data, starttls_then_silence,
@@ -114,22 +110,13 @@ def test_a_starttls_handshake_never_answered_ends_at_the_deadline(php, hostile_s
 
 @pytest.fixture
 def black_hole_resolver(netns, tmp_path):
-    """A namespace whose resolv.conf names a DnsBlackHole on its own loopback and lets the resolver wait 30 s a try.
-    It listens on port 53, the only port resolv.conf can name (free: the namespace's loopback is new).
+    """A namespace whose resolver is a DnsBlackHole on its own loopback, and lets the resolver wait 30 s a try.
     Yields (namespace, file of the names asked for)."""
-    config = Path("/etc/netns") / netns.name
-    config.mkdir(parents=True)
-    (config / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:30 attempts:2\n")
     log = tmp_path / "queries.log"
-    with open(log, "w") as out:
-        netns._processes.append(subprocess.Popen(
-            ["ip", "netns", "exec", netns.name, "/usr/bin/python3", hostile.__file__, "dns-black-hole", "53"],
-            stdout=out, stderr=subprocess.DEVNULL))
-    try:
-        netns.exec("/usr/bin/python3", "-c", WAIT_FOR_PORT, "53")
+    with open(log, "w") as out, \
+            netns.resolver(["/usr/bin/python3", hostile.__file__, "dns-black-hole", "53"],
+                           options="options timeout:30 attempts:2\n", stdout=out):
         yield netns, log
-    finally:
-        shutil.rmtree(config, ignore_errors=True)
 
 
 def test_a_resolver_that_never_answers_ends_at_the_deadline(php, black_hole_resolver):

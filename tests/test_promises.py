@@ -4,14 +4,10 @@ the error kinds of network failures and their `transient` flag, the EHLO argumen
 secret in a result, a transcript or an exception, even when the server echoes it back."""
 import base64
 import re
-import shutil
 import socket
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from diagnose.diag_servers import WAIT_FOR_PORT
 from harness.hostile import HostileServer, greeting_junk
 from harness.mail import (CREDENTIALS, PASSWORD, USER, assert_failed, assert_no_secret, assert_sent, compose,
                           secret_forms, send, transport_for)
@@ -101,24 +97,14 @@ def expect_network_failure(result, kind, stage):
 
 
 @pytest.fixture
-def resolver_netns(netns):
+def resolver_netns(netns, tmp_path):
     """A namespace whose resolver is a dnsmasq on its own loopback that answers NXDOMAIN for every name under
-    .invalid (`ip netns exec` puts /etc/netns/NAME/resolv.conf in place of /etc/resolv.conf), so a lookup never
-    leaves the namespace. Yields (namespace, dnsmasq's query log)."""
-    config = Path("/etc/netns") / netns.name
-    config.mkdir(parents=True)
-    (config / "resolv.conf").write_text("nameserver 127.0.0.1\n")
-    log = config / "queries.log"
-    netns._processes.append(subprocess.Popen(
-        ["ip", "netns", "exec", netns.name, "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--user=root",
-         "--port=53", "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/invalid/", "--log-queries",
-         f"--log-facility={log}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    try:
-        netns.exec("/usr/bin/python3", "-c", WAIT_FOR_PORT, "53")
+    .invalid, so a lookup never leaves the namespace. Yields (namespace, dnsmasq's query log)."""
+    log = tmp_path / "queries.log"
+    with netns.resolver(["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--user=root", "--port=53",
+                         "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/invalid/", "--log-queries",
+                         f"--log-facility={log}"]):
         yield netns, log
-    finally:
-        shutil.rmtree(config, ignore_errors=True)
 
 
 def test_unknown_host_is_a_dns_error(php, resolver_netns):

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from harness.mail import (CREDENTIALS, PASSWORD, REDACTED, TOKEN, USER, as_map, assert_failed,
-                          assert_no_secret, assert_sent, attachments_of, compose, describe, send,
+                          assert_no_secret, assert_sent, attachments_of, compose, describe, send, send_sequence,
                           tls_transport, transport_for)
 
 BINARY = bytes(range(256)) * 64  # every byte value, CR/LF/NUL included
@@ -624,22 +624,6 @@ def test_programming_errors_throw_naming_the_field(php, smtp_server, message_fie
 
 
 # ---------------------------------------------------------------- pooling
-
-def send_sequence(php, steps):
-    """Runs rust_mail_send for each (message, transport, pause_before_seconds) in ONE php process."""
-    code = f"""
-    $results = [];
-    foreach ({php.php_literal(steps)} as [$message, $transport, $pause]) {{
-        if ($pause > 0) {{ usleep((int) ($pause * 1000000)); }}
-        $results[] = rust_mail_send($message, $transport);
-    }}
-    harness_print($results);
-    """
-    results = php.run(code).json()
-    for result in results:
-        assert_sent(result)
-    return results
-
 
 def numbered(count, transport, pause=0):
     """`count` numbered messages, with `pause` seconds between consecutive sends."""

@@ -19,28 +19,13 @@ import pytest
 
 from harness import fastcgi
 from harness.fpm import PhpFpm
-from harness.mail import assert_sent, compose, describe, tls_transport, transport_for
+from harness.mail import compose, describe, send_sequence, tls_transport, transport_for
 from harness.php import extension_path
 from harness.smtpserver import HeldReply
 
 HOLD = 2.0        # seconds the server holds MAIL's reply for a pipelining client (it is released at once)
 WAIT = 1.0        # ... for a client that waits for each reply (the hold must time out)
 RECIPIENTS = ["a@example.com", "b@example.com", "c@example.com"]
-
-
-def send_all(php, steps):
-    """rust_mail_send(message, transport) for each step, in ONE php process; every send must succeed."""
-    code = f"""
-    $results = [];
-    foreach ({php.php_literal(steps)} as [$message, $transport]) {{
-        $results[] = rust_mail_send($message, $transport);
-    }}
-    harness_print($results);
-    """
-    results = php.run(code).json()
-    for result in results:
-        assert_sent(result)
-    return results
 
 
 def order_of_arrival(server):
@@ -73,7 +58,7 @@ def test_pipelining_server_receives_the_whole_envelope_before_it_answers_mail(ph
                                                                               transport_chunking, last):
     server = smtp_server(pipelining=True, chunking=server_chunking, hold_mail_reply=HOLD)
     transport = transport_for(server, chunking=transport_chunking)
-    results = send_all(php, [(compose(to=RECIPIENTS, subject=f"pipelined {n}"), transport) for n in range(2)])
+    results = send_sequence(php, [(compose(to=RECIPIENTS, subject=f"pipelined {n}"), transport) for n in range(2)])
 
     assert [r["reused_connection"] for r in results] == [False, True]
     assert [m.message["Subject"] for m in server.messages] == ["pipelined 0", "pipelined 1"]
@@ -94,7 +79,7 @@ def test_pipelining_server_receives_the_whole_envelope_before_it_answers_mail(ph
 @pytest.mark.parametrize("chunking", [False, True])
 def test_without_pipelining_the_server_answers_each_command_before_the_next_arrives(php, smtp_server, chunking):
     server = smtp_server(chunking=chunking, hold_mail_reply=WAIT)
-    results = send_all(php, [(compose(to=RECIPIENTS, subject="one at a time"), transport_for(server))])
+    results = send_sequence(php, [(compose(to=RECIPIENTS, subject="one at a time"), transport_for(server))])
 
     assert results[0]["accepted"] == RECIPIENTS
     assert [(m.message["Subject"], m.rcpt_tos) for m in server.messages] == [("one at a time", RECIPIENTS)]
@@ -203,7 +188,7 @@ def test_pooled_login_is_reused_only_with_the_same_username_and_password(php, sm
              for subject, user, password in sends]
 
     if where == "one php process":
-        results = send_all(php, steps)
+        results = send_sequence(php, steps)
     else:
         fpm = fpm_pool(1)   # one worker: every request meets the pool the previous ones left
         (tmp_path / "steps.json").write_text(json.dumps(steps))

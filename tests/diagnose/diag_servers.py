@@ -1,6 +1,7 @@
 """Real servers and network faults for the rust_mail_diagnose() scenarios that the
 shared harness does not cover: a DNS server (dnsmasq), an HTTP server (nginx) and
 network namespaces whose iptables rules drop or refuse chosen ports."""
+import contextlib
 import itertools
 import os
 import shutil
@@ -169,6 +170,22 @@ class NetNamespace:
         # The namespace's loopback is not reachable from here: wait from inside it.
         self.exec("/usr/bin/python3", "-c", WAIT_FOR_PORT, str(port))
         return process
+
+    @contextlib.contextmanager
+    def resolver(self, command, options="", stdout=subprocess.DEVNULL):
+        """The namespace's resolver: `command` (a DNS server) run inside it on its loopback's port 53, the only port
+        resolv.conf can name (free: the loopback is new). `ip netns exec` puts /etc/netns/NAME/resolv.conf in place
+        of /etc/resolv.conf, so a lookup in the namespace goes to that server and never leaves it."""
+        config = Path("/etc/netns") / self.name
+        config.mkdir(parents=True)
+        try:
+            (config / "resolv.conf").write_text(f"nameserver 127.0.0.1\n{options}")
+            self._processes.append(subprocess.Popen(["ip", "netns", "exec", self.name, *command],
+                                                    stdout=stdout, stderr=subprocess.DEVNULL))
+            self.exec("/usr/bin/python3", "-c", WAIT_FOR_PORT, "53")
+            yield config
+        finally:
+            shutil.rmtree(config, ignore_errors=True)
 
     def php(self, runner):
         return NamespacedPhp(runner.extension_so, self.name)

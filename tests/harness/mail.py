@@ -36,6 +36,25 @@ def send(php, message, transport):
     return result
 
 
+def send_sequence(php, steps):
+    """rust_mail_send() for each step, (message, transport) or (message, transport, seconds to pause before it), in
+    ONE php process, so the process's pool carries connections from one send to the next. Every send must
+    succeed; returns the results."""
+    code = f"""
+    $results = [];
+    foreach ({php.php_literal([list(step) for step in steps])} as $step) {{
+        [$message, $transport] = $step;
+        if (($step[2] ?? 0) > 0) {{ usleep((int) ($step[2] * 1000000)); }}
+        $results[] = rust_mail_send($message, $transport);
+    }}
+    harness_print($results);
+    """
+    results = php.run(code).json()
+    for result in results:
+        assert_sent(result)
+    return results
+
+
 def describe(result):
     """Failure text for assertions: the error and the transcript."""
     lines = [f"{t.get('dir')}: {t.get('line')}" for t in result.get("transcript") or []]
