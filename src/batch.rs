@@ -14,6 +14,7 @@ use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::{futures::Notified, Notify};
 use tokio::time::Instant;
 
 /// Most parallel connections one call opens.
@@ -100,9 +101,89 @@ pub fn invalid_input(error: &UsageError) -> Json {
     })
 }
 
-/// What the workers share: the messages not yet taken (each is dropped once
-/// sent, so a long batch does not hold every message to the end), the next
-/// to take, how many have been started (for the rate), and the results.
+/// What the workers share: the queue, and a signal that a message in flight
+/// finished or came back.
+struct Shared {
+    queue: Mutex<Queue>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next message for a worker, with its rate slot (taken together, so
+    /// that slots go in message order); or a wait while others are in
+    /// flight; or the end. A message that could not be read gets its result
+    /// here.
+    fn take(&self, plan: &Plan) -> Take<'_> {
+        let mut q = self.lock();
+        loop {
+            let (index, again) = match q.again.pop() {
+                Some(index) => (index, true),
+                None if q.next < q.messages.len() => {
+                    q.next += 1;
+                    (q.next - 1, false)
+                }
+                // Made before the lock is let go, so no finish is missed.
+                None if q.in_flight > 0 => return Take::Wait(self.changed.notified()),
+                None => {
+                    q.workers -= 1;
+                    return Take::Done;
+                }
+            };
+            match q.messages[index].take().expect("a message is taken by one worker at a time") {
+                Err(e) => q.results[index] = invalid_input(&e),
+                Ok(message) => {
+                    q.in_flight += 1;
+                    // A message handed back had its slot already.
+                    let slot = if again {
+                        plan.start
+                    } else {
+                        q.started += 1;
+                        plan.slot(q.started - 1)
+                    };
+                    return Take::Send(index, slot, message);
+                }
+            }
+        }
+    }
+
+    /// A message's result: it is no longer in flight.
+    fn finish(&self, index: usize, result: Json) {
+        let mut q = self.lock();
+        q.results[index] = result;
+        q.in_flight -= 1;
+        self.changed.notify_waiters();
+    }
+
+    /// Gives the message of a worker whose connection was turned away to the
+    /// other workers and ends that worker; false when no other worker is
+    /// left to take it (the message keeps its failure).
+    fn hand_back(&self, index: usize, message: Outgoing) -> bool {
+        let mut q = self.lock();
+        if q.workers == 1 {
+            return false;
+        }
+        q.messages[index] = Some(Ok(message));
+        q.again.push(index);
+        q.in_flight -= 1;
+        q.workers -= 1;
+        self.changed.notify_waiters();
+        true
+    }
+}
+
+enum Take<'a> {
+    Send(usize, Instant, Outgoing),
+    Wait(Notified<'a>),
+    Done,
+}
+
+/// The messages not yet taken (each is dropped once sent, so a long batch
+/// does not hold every message to the end), the next to take, how many have
+/// been started (for the rate), and the results.
 struct Queue {
     messages: Vec<Option<Result<Outgoing, UsageError>>>,
     next: usize,
@@ -113,6 +194,9 @@ struct Queue {
     results: Vec<Json>,
     /// Workers still running.
     workers: usize,
+    /// Messages a worker is sending now: while there are any, a worker with
+    /// nothing to take waits, as one of them may come back.
+    in_flight: usize,
 }
 
 /// When each message may start, and the end of the batch.
@@ -168,59 +252,38 @@ async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport,
     };
     let results = vec![Json::Null; messages.len()];
     let messages = messages.into_iter().map(Some).collect();
-    let queue = Arc::new(Mutex::new(Queue { messages, next: 0, again: Vec::new(), started: 0, results, workers }));
+    let queue = Queue { messages, next: 0, again: Vec::new(), started: 0, results, workers, in_flight: 0 };
+    let shared = Arc::new(Shared { queue: Mutex::new(queue), changed: Notify::new() });
     let transport = Arc::new(transport.clone());
     // A current-thread runtime: the workers take turns on this thread,
     // each waiting on its own connection.
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        tasks.spawn(worker(queue.clone(), transport.clone(), pooled.pop(), plan));
+        tasks.spawn(worker(shared.clone(), transport.clone(), pooled.pop(), plan));
     }
     let mut open = pooled; // idle connections no worker needed
     while let Some(done) = tasks.join_next().await {
         open.extend(done.map_err(|e| format!("a send_many worker failed: {e}"))?);
     }
-    let results = std::mem::take(&mut queue.lock().unwrap_or_else(|e| e.into_inner()).results);
+    let results = std::mem::take(&mut shared.lock().results);
     Ok((results, open))
 }
 
-/// Takes the next message until none is left, sending over one connection
-/// that it keeps open between messages; returns that connection. A worker
-/// whose new connection the server turns away (over its limit of
-/// connections from one client, say) hands its message back and stops while
-/// another worker still runs: the batch goes on over fewer connections.
-async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
+/// Takes the next message until none is left and none is in flight,
+/// sending over one connection that it keeps open between messages; returns
+/// that connection. A worker whose new connection the server turns away
+/// (over its limit of connections from one client, say) hands its message
+/// back and stops while another worker still runs: the batch goes on over
+/// fewer connections.
+async fn worker(shared: Arc<Shared>, transport: Arc<Transport>, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
     loop {
-        // The index and the rate slot are taken together, so that slots go in message order.
-        let (index, slot, message) = {
-            let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
-            let (index, again) = match q.again.pop() {
-                Some(index) => (index, true),
-                None if q.next < q.messages.len() => {
-                    q.next += 1;
-                    (q.next - 1, false)
-                }
-                None => {
-                    q.workers -= 1;
-                    break;
-                }
-            };
-            match q.messages[index].take().expect("a message is taken by one worker at a time") {
-                Err(e) => {
-                    q.results[index] = invalid_input(&e);
-                    continue;
-                }
-                Ok(message) => {
-                    // A message handed back had its slot already.
-                    let slot = if again {
-                        plan.start
-                    } else {
-                        q.started += 1;
-                        plan.slot(q.started - 1)
-                    };
-                    (index, slot, message)
-                }
+        let (index, slot, message) = match shared.take(&plan) {
+            Take::Send(index, slot, message) => (index, slot, message),
+            Take::Wait(changed) => {
+                changed.await;
+                continue;
             }
+            Take::Done => break,
         };
         let mut result = match plan.deadline {
             Some(deadline) if slot >= deadline || Instant::now() >= deadline => send::unsent(&message, &transport, out_of_time(&plan, slot)),
@@ -230,14 +293,8 @@ async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: O
                 let deadline = plan.deadline.map_or(deadline, |d| d.min(deadline));
                 let sent = send::send_on(&transport, &message, conn.take(), true, deadline).await;
                 conn = sent.conn;
-                if sent.turned_away {
-                    let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
-                    if q.workers > 1 {
-                        q.messages[index] = Some(Ok(message));
-                        q.again.push(index);
-                        q.workers -= 1;
-                        return None;
-                    }
+                if sent.turned_away && shared.hand_back(index, message) {
+                    return None;
                 }
                 sent.result
             }
@@ -245,7 +302,7 @@ async fn worker(queue: Arc<Mutex<Queue>>, transport: Arc<Transport>, mut conn: O
         if !plan.transcripts.keep(result["ok"] == Json::Bool(true)) {
             result["transcript"] = json!([]);
         }
-        queue.lock().unwrap_or_else(|e| e.into_inner()).results[index] = result;
+        shared.finish(index, result);
     }
     conn
 }

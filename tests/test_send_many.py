@@ -224,3 +224,17 @@ def test_connections_the_server_turns_away_leave_their_messages_to_the_others(ph
     assert sorted(subjects(upstream)) == sorted(f"message {i}" for i in range(12))
     assert "Connection concurrency limit exceeded" in log, log
     assert sum(not r["reused_connection"] for r in results) == 2
+
+
+def test_a_connection_turned_away_after_the_others_finished_hands_its_message_to_them(php, smtp_server):
+    """The second connection is turned away (421 to EHLO) only after the first has sent its message and found the
+    list empty: the first connection's worker waits while a message is in flight, takes the one handed back, and
+    both go out over the first connection."""
+    server = smtp_server(pipelining=True, turn_away={2: 0.5})
+    results, _ = send_many(php, numbered(2), transport_for(server), {"connections": 2})
+    assert all(r["ok"] for r in results), [describe(r) for r in results if not r["ok"]]
+    assert sorted(subjects(server)) == ["message 0", "message 1"]
+    assert server.connections == 2
+    assert {m.connection for m in server.messages} == {1}
+    # A 421 to EHLO is a refusal for now, not a server that does not know EHLO: no HELO after it.
+    assert not any(line.upper().startswith("HELO") for line in server.client_lines()), server.client_lines()

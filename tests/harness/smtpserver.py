@@ -20,6 +20,8 @@ KNOWN_MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2")
 TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 # What Exchange Online answers to a bad XOAUTH2 token (base64 JSON in a 334), then 535 5.7.3.
 XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"}
+# Exchange Online's answer to a connection over its limit of concurrent connections.
+TURNED_AWAY = "421 4.3.2 The maximum number of concurrent server connections has exceeded a limit, closing transmission channel"
 XOAUTH2_FAILED = "535 5.7.3 Authentication unsuccessful [test server]"
 
 
@@ -70,6 +72,8 @@ class ServerConfig:
     smtputf8: bool = False             # advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with it
     chunking: bool = False             # advertise CHUNKING (RFC 3030) and take the message by BDAT as well
     hold_mail_reply: float = None      # seconds: answer MAIL FROM only once DATA or BDAT has arrived behind it
+    turn_away: dict = field(default_factory=dict)  # connection number -> seconds: its EHLO (and HELO) wait that long,
+                                       # then get TURNED_AWAY, as from a server that counts connections late
                                        # (or after this long); each hold is recorded in SmtpTestServer.held
 
 
@@ -89,7 +93,16 @@ class ScriptedHandler:
         self.server = server
         self.config = server.config
 
+    async def turned_away(self, smtp):
+        """The 421 for a connection that ServerConfig.turn_away names, after its wait; None for the others."""
+        if smtp.number not in self.config.turn_away:
+            return None
+        await asyncio.sleep(self.config.turn_away[smtp.number])
+        return TURNED_AWAY
+
     async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
+        if refusal := await self.turned_away(smtp):
+            return [refusal]
         session.host_name = hostname
         if "ehlo_tls" in self.config.replies and smtp.is_encrypted():
             return [self.config.replies["ehlo_tls"]]
@@ -102,6 +115,8 @@ class ScriptedHandler:
         return responses
 
     async def handle_HELO(self, smtp, session, envelope, hostname):
+        if refusal := await self.turned_away(smtp):
+            return refusal
         if "ehlo_tls" in self.config.replies and smtp.is_encrypted():
             return self.config.replies["ehlo_tls"]
         session.host_name = hostname

@@ -153,6 +153,11 @@ impl Connection {
         let reply = self.command(&commands::ehlo(&transport.helo), t, deadline).await?;
         self.capabilities = if reply.code == 250 {
             Capabilities::from_ehlo(&reply)
+        } else if (400..500).contains(&reply.code) {
+            // A transient refusal (a 421 from a server over its limit of
+            // connections, RFC 5321 section 4.2.2) is not a server that does
+            // not know EHLO: HELO would only be refused again.
+            return Err(SendError::from_reply(ErrorKind::Protocol, Stage::Ehlo, "the server refused EHLO for now", reply));
         } else {
             // RFC 5321 section 3.2: a server that does not know EHLO gets HELO.
             let helo = self.command(&commands::helo(&transport.helo), t, deadline).await?;
