@@ -25,9 +25,15 @@ DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
 def outbox(wp, engine):
     """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0), on each engine, with no alert sent
     yet this hour."""
-    wp.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0})
+    set_constants(wp, RUST_MAIL_TEST_RETRY_DELAY=0)
     wp.php("Rust_Mail_Settings::delete_plugin_option(Rust_Mail_Outbox::LAST_ALERT_OPTION); out(true);")
     return wp
+
+
+def set_constants(wp, **constants):
+    """wp-config.php's test constants, and WP-Cron off: the tests drain the outbox themselves, and the drain WP-Cron
+    spawns from any page load (the CLI's too) would claim a message between a test's steps."""
+    wp.set_constants({"DISABLE_WP_CRON": True, **constants})
 
 
 def queue(wp, subject="Hello", to="someone@example.com", extra=""):
@@ -153,7 +159,7 @@ def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture
 def test_a_burst_over_the_rate_limit_waits_and_goes_at_the_configured_pace(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued", rate_per_minute=5)
-    outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "RUST_MAIL_TEST_HOLD": True})
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True)
     outbox.php("for ($i = 0; $i < 8; $i++) { wp_mail('someone@example.com', \"Burst $i\", 'x'); } out(true);")
     assert drain(outbox) == {"sent": 5, "waiting": 3}
     waiting = [row for row in rows(outbox) if row["status"] == "queued"]
@@ -173,7 +179,7 @@ def test_a_server_rate_limiting_the_site_gets_everything_once_none_failed(outbox
     """Postfix over smtpd_client_message_rate_limit answers 450 4.7.1: the rest waits and goes once the limit lifts."""
     server = smtp_server(message_limit=4)
     outbox.set_settings(port=server.port, delivery="queued", pool=True)
-    outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "RUST_MAIL_TEST_HOLD": True})
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True)
     outbox.php("for ($i = 0; $i < 10; $i++) { wp_mail('someone@example.com', \"Limited $i\", 'x'); } out(true);")
     assert drain(outbox) == {"sent": 4, "retry": 6}
     assert {row["smtp_code"] for row in rows(outbox) if row["status"] == "queued"} == {"450"}
@@ -201,7 +207,7 @@ def test_a_backlog_drains_over_parallel_connections_each_message_once(outbox, en
     one after the other over one connection. Either way each message arrives once and keeps its own log row."""
     server = smtp_server()
     outbox.set_settings(port=server.port, delivery="queued")
-    outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "RUST_MAIL_TEST_HOLD": True})
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True)
     outbox.php("for ($i = 1; $i <= 12; $i++) { wp_mail('reader' . $i . '@example.com', 'Issue ' . $i, 'Body'); } out(true);")
     assert server.messages == []
     assert drain(outbox) == {"sent": 12}
@@ -217,7 +223,7 @@ def test_a_backlog_drains_over_parallel_connections_each_message_once(outbox, en
 def test_two_fpm_workers_and_cron_drain_one_outbox_each_message_once(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued", pool=True)
-    outbox.set_constants({"RUST_MAIL_TEST_HOLD": True})
+    set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
     outbox.php("for ($i = 0; $i < 500; $i++) { wp_mail(\"r$i@example.com\", \"Message $i\", 'x'); } out(true);")
     assert server.messages() == []
     results = []
@@ -244,7 +250,7 @@ def test_two_fpm_workers_and_cron_drain_one_outbox_each_message_once(outbox, cap
 def test_a_sender_killed_mid_send_is_taken_over_after_its_lease_and_sent_once(outbox, capture):
     tarpit = HostileServer(stall_after_data)
     outbox.set_settings(port=tarpit.port, delivery="queued", timeout=1)
-    outbox.set_constants({"RUST_MAIL_TEST_HOLD": True})
+    set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
     queue(outbox)
     # A drain stuck in the tarpit, killed while it waits for the server's answer to the message.
     stuck = subprocess.Popen([str(outbox.dir / "bin" / "php"), str(outbox.wp / DRAIN), str(outbox.wp), outbox.host],
@@ -266,8 +272,7 @@ def test_a_sender_killed_mid_send_is_taken_over_after_its_lease_and_sent_once(ou
 
 
 def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server, closed_port):
-    # Only this test drains: WP-Cron, spawned by the admin's page loads, would claim the messages in between.
-    outbox.set_constants({"RUST_MAIL_TEST_HOLD": True, "DISABLE_WP_CRON": True})
+    set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
     outbox.set_settings(port=closed_port, delivery="queued")
     queue(outbox, subject="To cancel")
     bad = smtp_server(replies={"data": "554 5.7.1 No"})
@@ -297,8 +302,6 @@ def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, cap
 
 
 def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox, closed_port):
-    # WP-Cron, spawned by these requests themselves, could retry the message before the notice is written.
-    outbox.set_constants({"RUST_MAIL_TEST_RETRY_DELAY": 0, "DISABLE_WP_CRON": True})
     outbox.set_settings(port=closed_port, delivery="queued")
     queue(outbox)
     outbox.php("global $wpdb; $wpdb->query('UPDATE ' . Rust_Mail_Log::table() . ' SET created_at = created_at - INTERVAL 2 HOUR, next_attempt_at = next_attempt_at - INTERVAL 1 HOUR'); delete_option('rust_mail_last_cron'); out(true);")
