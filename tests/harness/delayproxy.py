@@ -50,6 +50,14 @@ class DelayProxy:
         await sender
 
     def stop(self):
-        self.loop.call_soon_threadsafe(self.server.close)
+        async def shut_down():
+            """Closes the listener and ends every connection's tasks, so none is left pending on a closed loop."""
+            self.server.close()
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shut_down(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
