@@ -175,8 +175,8 @@ class _Recorder:
     def __iter__(self):
         return iter(self.readline, b"")
 
-    def read(self):
-        return self._keep(self._reader.read())
+    def read(self, size=-1):
+        return self._keep(self._reader.read(size))
 
     def read1(self, size):
         return self._keep(self._reader.read1(size))
@@ -188,16 +188,16 @@ class _Recorder:
 
 
 class HostileServer:
-    def __init__(self, behaviour):
+    def __init__(self, behaviour, host="127.0.0.1", port=0):
         self.behaviour = behaviour
-        self.host = "127.0.0.1"
+        self.host = host
         self.connections = 0
         self.received = []  # what clients sent and a behaviour read: lines (and the rest of a session read at once)
         self._socket = socket.socket()
         # A test starts a good server on this port once this one stops: a session it closed first sits in TIME_WAIT
         # on the port, and only a listener with SO_REUSEADDR lets the next one bind past it.
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((self.host, 0))
+        self._socket.bind((self.host, port))
         self._socket.listen(16)
         self.port = self._socket.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -247,19 +247,18 @@ class DnsBlackHole:
         self._on_query = on_query
         for attempt in range(5):
             # One port for both: the kernel picks it for TCP; UDP takes the same number (rarely taken already).
-            self._tcp = socket.create_server((host, port))
-            self.port = self._tcp.getsockname()[1]
+            self._tcp = HostileServer(self._read_queries, host, port)
+            self.port = self._tcp.port
             self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
                 self._udp.bind((host, self.port))
                 break
             except OSError:
-                self._tcp.close()
+                self._tcp.stop()
                 self._udp.close()
                 if port or attempt == 4:
                     raise
         threading.Thread(target=self._serve_udp, daemon=True).start()
-        threading.Thread(target=self._accept, daemon=True).start()
 
     @property
     def address(self):
@@ -279,30 +278,20 @@ class DnsBlackHole:
                 return
             self._seen(packet)
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self._tcp.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
-
-    def _session(self, conn):
-        # Over TCP each query comes with a two-byte length before it (RFC 1035 4.2.2).
-        with conn, conn.makefile("rb") as reader:
-            try:
-                while len(size := reader.read(2)) == 2:
-                    self._seen(reader.read(int.from_bytes(size, "big")))
-            except OSError:
-                pass
+    def _read_queries(self, conn, reader):
+        """The TCP side's behaviour: over TCP each query comes with a two-byte length before it (RFC 1035 4.2.2)."""
+        while len(size := reader.read(2)) == 2:
+            self._seen(reader.read(int.from_bytes(size, "big")))
 
     def stop(self):
-        for s in (self._tcp, self._udp):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        self._tcp.stop()
+        # shutdown() wakes the thread blocked in recvfrom(), as for HostileServer's accept(); Linux does it for UDP
+        # too, though it answers ENOTCONN.
+        try:
+            self._udp.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._udp.close()
 
 
 if __name__ == "__main__":
