@@ -72,6 +72,7 @@ class ServerConfig:
     smtputf8: bool = False             # advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with it
     chunking: bool = False             # advertise CHUNKING (RFC 3030) and take the message by BDAT as well
     hold_mail_reply: float = None      # seconds: answer MAIL FROM only once DATA or BDAT has arrived behind it
+    data_delay: float = 0              # seconds the server takes over each message before it answers the final dot
     turn_away: dict = field(default_factory=dict)  # connection number -> seconds: its EHLO (and HELO) wait that long,
                                        # then get TURNED_AWAY, as from a server that counts connections late
                                        # (or after this long); each hold is recorded in SmtpTestServer.held
@@ -149,6 +150,8 @@ class ScriptedHandler:
         reply = self.config.replies.get(f"data:{first}", self.config.replies.get("data"))
         if reply:
             return reply
+        if self.config.data_delay:
+            await asyncio.sleep(self.config.data_delay)
         raw = envelope.original_content
         self.server.messages.append(ReceivedMessage(
             mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), raw=raw,

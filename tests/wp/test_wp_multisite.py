@@ -3,7 +3,9 @@
 The attack these tests replay: the administrator of /site2/ turns on body logging, asks for a password reset of the
 super admin on their own site (core sends it through site 2's wp_mail()), reads the reset link in the log, and owns
 the network. Or points the mail server at their own host, or aims Diagnose at an internal port."""
+import json
 import re
+import subprocess
 
 import pytest
 
@@ -119,3 +121,24 @@ def test_activated_on_one_site_only_it_asks_for_network_activation(net):
             switch_to_blog(2); deactivate_plugins('rust-mail/rust-mail.php'); restore_current_blog();
             activate_plugin('rust-mail/rust-mail.php', '', true); out(true);
         """)
+
+
+def test_each_sites_mail_is_sent_and_announced_in_its_own_site(net):
+    """A listener that site 2's administrator activated hears site 2's mail only: a drain running in site 2 leaves
+    the main site's mail alone, and the network's CLI drain sends each site's mail in a process loaded as that site."""
+    net.set_settings(delivery="queued")
+    net.set_constants({"DISABLE_WP_CRON": True, "RUST_MAIL_TEST_HOLD": True, "RUST_MAIL_TEST_LISTEN_SITE": 2})
+    net.php("wp_mail('a@example.com', 'Main site secret', 'x'); switch_to_blog(2);"
+            "wp_mail('b@example.com', 'Site 2 news', 'y'); delete_option('rust_mail_test_heard'); out(true);")
+    assert net.browser().get("/site2/?rust_mail_test_drain=1").text == '{"sent":1}'
+    heard = "switch_to_blog(2); out(get_option('rust_mail_test_heard', array()));"
+    assert net.php(heard) == ["Site 2 news"]
+    assert [(row["blog_id"], row["status"]) for row in net.log_rows()] == [("1", "queued"), ("2", "sent")]
+    net.php("switch_to_blog(2); wp_mail('c@example.com', 'Site 2 again', 'z'); out(true);")
+    run = subprocess.run([str(net.dir / "bin" / "php"), str(net.wp / "wp-content/plugins/rust-mail/cli/drain.php"),
+                          str(net.wp), net.host], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and json.loads(run.stdout) == {"sent": 2}, run.stderr
+    assert net.php(heard) == ["Site 2 news", "Site 2 again"]
+    assert {row["status"] for row in net.log_rows()} == {"sent"}
+    subjects = sorted(re.search(r"^Subject: (.*)$", path.read_text(), re.M).group(1) for path in captured(net))
+    assert subjects == ["Main site secret", "Site 2 again", "Site 2 news"]

@@ -247,28 +247,144 @@ def test_two_fpm_workers_and_cron_drain_one_outbox_each_message_once(outbox, cap
     assert sum(1 for r in results if r.get("sent")) >= 2, f"the drains did not share the work: {results}"
 
 
-def test_a_sender_killed_mid_send_is_taken_over_after_its_lease_and_sent_once(outbox, capture):
+def start_drain(wp):
+    """The CLI drain in the background, in a process group of its own (a test may kill it)."""
+    return subprocess.Popen([str(wp.dir / "bin" / "php"), str(wp.wp / DRAIN), str(wp.wp), wp.host],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def finished(process):
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return json.loads(out)
+
+
+def wait_until_in_flight(wp):
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if any(row["in_flight_at"] for row in rows(wp)):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no message was handed to the server: {rows(wp)}")
+
+
+def test_a_sender_killed_after_handing_over_its_message_leaves_it_possibly_sent_not_sent_twice(outbox, capture):
+    """Killed while it waits for the server's answer to the message: the message may have arrived, so the takeover
+    marks it "possibly sent" and sends nothing; the log says so, and the admin's "Send again" sends it once."""
     tarpit = HostileServer(stall_after_data)
-    outbox.set_settings(port=tarpit.port, delivery="queued", timeout=1)
+    outbox.set_settings(port=tarpit.port, delivery="queued", timeout=2)
     set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
-    queue(outbox)
-    # A drain stuck in the tarpit, killed while it waits for the server's answer to the message.
-    stuck = subprocess.Popen([str(outbox.dir / "bin" / "php"), str(outbox.wp / DRAIN), str(outbox.wp), outbox.host],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    queue(outbox, subject="Handed over")
+    stuck = start_drain(outbox)
     deadline = time.time() + 10
-    while tarpit.connections == 0 and time.time() < deadline:
+    while b"\r\n.\r\n" not in b"".join(tarpit.received) and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)
     os.killpg(stuck.pid, signal.SIGKILL)
     stuck.wait()
     tarpit.stop()
     [row] = rows(outbox)
-    assert row["status"] == "sending" and row["lease_owner"]
+    assert row["status"] == "sending" and row["lease_owner"] and row["in_flight_at"]
     server = capture(port=tarpit.port)
+    assert drain(outbox) == {}, "not taken over while the lease lasts"
+    time.sleep(8)  # the lease: the timeout (2 s) and five seconds to write the outcome
+    assert drain(outbox) == {}, "possibly sent: never sent again on a guess"
+    [row] = rows(outbox)
+    assert row["status"] == "unconfirmed" and row["lease_owner"] == "" and server.messages() == []
+    browser = outbox.browser()
+    page = browser.get(f"{LOG}&entry={row['id']}")
+    assert "Possibly sent" in page.text and "It may have arrived" in page.text
+    again = browser.post("/wp-admin/admin-post.php", browser.form_fields(page, "resend"))
+    assert "sent again as a new entry" in again.text
+    assert [m.message["Subject"] for m in server.messages()] == ["Handed over"]
+    assert [r["status"] for r in rows(outbox)] == ["unconfirmed", "sent"]
+
+
+def test_a_sender_killed_before_handing_over_is_taken_over_after_its_lease_and_sent_once(outbox, capture):
+    """Claimed, and killed before its message went to any server: the takeover sends it, once."""
+    outbox.set_settings(delivery="queued", timeout=1)
+    set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
+    queue(outbox, subject="Never handed over")
+    # A claim as a drain makes it, by a process that died at once.
+    outbox.php("""global $wpdb; $wpdb->query($wpdb->prepare('UPDATE ' . Rust_Mail_Log::table() . " SET status = 'sending',
+        lease_owner = 'dead-drain', lease_until = %s", gmdate('Y-m-d H:i:s', time() + 3))); out(true);""")
+    server = capture()
+    outbox.set_settings(port=server.port, delivery="queued", timeout=1)
     assert drain(outbox) == {}, "taken over only once the lease has run out"
-    time.sleep(7)  # the lease: the timeout (1 s) and five seconds to write the outcome
+    time.sleep(4)
     assert drain(outbox) == {"sent": 1}
     assert len(server.messages()) == 1 and rows(outbox)[0]["status"] == "sent"
+
+
+def test_a_slow_server_and_a_second_drain_after_the_old_lease_deliver_each_message_once(wp, smtp_server):
+    """20 mails, a 5 s timeout, a server that takes 4 s over each message on 4 parallel connections, and a second
+    drain 11 s after the first: past a lease of timeout + 5 s, inside a batch of 20 s. The first drain's lease covers
+    its whole batch, so the second finds nothing to take."""
+    server = smtp_server(data_delay=4)
+    wp.set_settings(port=server.port, delivery="queued", timeout=5)
+    set_constants(wp, RUST_MAIL_TEST_HOLD=True)
+    wp.php("for ($i = 1; $i <= 20; $i++) { wp_mail(\"r$i@example.com\", \"Slow $i\", 'x'); } out(true);")
+    first = start_drain(wp)
+    time.sleep(11)
+    second = start_drain(wp)
+    counts = [finished(first), finished(second)]
+    subjects = [m.message["Subject"] for m in server.messages]
+    assert sorted(subjects) == sorted(f"Slow {i}" for i in range(1, 21)), f"each once: {sorted(subjects)}"
+    assert counts == [{"sent": 20}, {}]
+    assert {(row["status"], row["attempts"]) for row in rows(wp)} == {("sent", "1")}
+
+
+def test_a_message_in_flight_when_its_lease_runs_out_is_not_sent_again_and_its_answer_is_kept(wp, smtp_server):
+    """The lease of a message the server is still taking runs out (a worker stalled, a clock jumped): the takeover
+    marks it possibly sent instead of sending it a second time, and the answer that comes back settles it as sent."""
+    server = smtp_server(data_delay=4)
+    wp.set_settings(port=server.port, delivery="queued", timeout=30)
+    set_constants(wp, RUST_MAIL_TEST_HOLD=True)
+    queue(wp, subject="Slow answer")
+    first = start_drain(wp)
+    wait_until_in_flight(wp)
+    wp.php("global $wpdb; $wpdb->query('UPDATE ' . Rust_Mail_Log::table() . \" SET lease_until = '2000-01-01 00:00:00'\"); out(true);")
+    assert drain(wp) == {}
+    assert rows(wp)[0]["status"] == "unconfirmed"
+    assert finished(first) == {"sent": 1}
+    assert [m.message["Subject"] for m in server.messages] == ["Slow answer"]
+    assert rows(wp)[0]["status"] == "sent"
+
+
+def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent_once_or_flagged(wp, capture):
+    """300 mails, two PHP-FPM workers and the CLI drain at once, WP-Cron live, and one CLI drain killed with SIGKILL
+    in the middle of its batch. In the end every message is final, none arrived twice, and every message that did
+    not arrive is flagged possibly sent (the killed batch's)."""
+    server = capture()
+    wp.set_settings(port=server.port, delivery="queued", pool=True, timeout=1)
+    wp.set_constants({"RUST_MAIL_TEST_HOLD": True, "RUST_MAIL_TEST_CONNECTIONS": 2})
+    wp.php("for ($i = 0; $i < 300; $i++) { wp_mail(\"r$i@example.com\", \"Message $i\", 'x'); } out(true);")
+    victim = start_drain(wp)
+    wait_until_in_flight(wp)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    results = []
+
+    def worker():
+        results.append(json.loads(wp.browser().get("/?rust_mail_test_drain=1").text))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    results.append(drain(wp))
+    for thread in threads:
+        thread.join()
+    time.sleep(16)  # the killed drain's lease: its batch's share of 10 messages a connection at 1 s, and 5 s
+    while drain(wp):
+        pass
+    ids = [m.message["Message-ID"] for m in server.messages()]
+    assert len(ids) == len(set(ids)), f"none twice: {[i for i in set(ids) if ids.count(i) > 1]}"
+    statuses = {}
+    for row in rows(wp):
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        if row["message_id"] not in ids:
+            assert row["status"] == "unconfirmed", row
+    assert set(statuses) <= {"sent", "unconfirmed"} and sum(statuses.values()) == 300, statuses
+    assert statuses["sent"] >= 250, statuses
 
 
 def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server, closed_port):
@@ -299,6 +415,44 @@ def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, cap
     fields = browser.form_fields(browser.get(f"{LOG}&entry={resend_id}"), "resend")
     fields["entry"] = str(cancel_id)
     assert browser.post("/wp-admin/admin-post.php", fields).status == 403
+
+
+def test_with_body_logging_off_no_body_is_in_clear_while_queued_nor_after_failing(wp, smtp_server, closed_port):
+    """Queued, every message is sealed, not only those recognised as carrying a key; failed, its bytes stay for
+    "Send again" sealed, and core's arguments are gone."""
+    set_constants(wp, RUST_MAIL_TEST_HOLD=True)
+    wp.set_settings(port=closed_port, delivery="queued", log_bodies=False)
+    queue(wp, subject="Magic login", extra="")
+    [row] = rows(wp)
+    assert row["status"] == "queued" and row["raw"] and row["mail_data"]
+    assert "Body of Magic login" not in row["raw"] + row["mail_data"]
+    refusing = smtp_server(replies={"data": "554 5.7.1 No"})
+    wp.set_settings(port=refusing.port, delivery="queued", log_bodies=False)
+    assert drain(wp) == {"failed": 1}
+    [row] = rows(wp)
+    assert row["status"] == "failed" and row["raw"] and row["mail_data"] is None and row["body"] is None
+    assert "Body of Magic login" not in row["raw"]
+    good = smtp_server()
+    wp.set_settings(port=good.port, delivery="queued")
+    assert wp.php(f"out(Rust_Mail_Outbox::resend({row['id']}) > 0);") is True
+    assert b"Body of Magic login" in good.messages[0].raw, "the sealed bytes are the message"
+
+
+@pytest.mark.parametrize("link", [
+    "https://shop.example/my-account/lost-password/?key=Zx9sd8f7sdQw&id=5",
+    "https://site.example/wp-content/uploads/wp-personal-data-exports/wp-personal-data-file-a1b2c3.zip",
+    "https://site.example/?magic_login_token=4f9a8b7c6d5e&user=7",
+])
+def test_a_key_link_no_core_filter_announced_is_never_logged_nor_kept(wp, smtp_server, link):
+    """Other plugins' resets and logins (WooCommerce's), and the personal-data export link: recognised by their
+    content, their bodies are not logged even with body logging on, and their bytes are not kept after failing."""
+    refusing = smtp_server(replies={"data": "554 5.7.1 No"})
+    wp.set_settings(port=refusing.port, delivery="immediate", log_bodies=True)
+    wp.php(f"wp_mail('customer@example.com', 'Your link', 'Follow ' . {php_string(link)}); out(true);")
+    [row] = rows(wp)
+    assert row["status"] == "failed" and row["carries_key"] == "1"
+    assert row["body"] is None and row["raw"] is None
+    assert link not in repr(row)
 
 
 def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox, closed_port):

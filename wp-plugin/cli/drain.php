@@ -8,6 +8,9 @@
  * the second argument is the network's host name), sends every message that is due, and prints what happened as one
  * line of JSON ({"sent":3,"retry":1}). Only from the command line: over the web it answers 403 and does nothing.
  *
+ * On multisite each site's mail goes out in a process of its own, loaded as that site (a third argument, the site's
+ * path, says which): the outcome's actions reach that site's listeners only, never another site's.
+ *
  * @package RustMail
  */
 
@@ -23,11 +26,27 @@ if ( ! is_file( $rust_mail_wordpress . '/wp-load.php' ) ) {
 }
 // A network finds its site by host name, which the command line does not have.
 $_SERVER['HTTP_HOST']   = $argv[2] ?? 'localhost';
-$_SERVER['REQUEST_URI'] = '/';
+$_SERVER['REQUEST_URI'] = $argv[3] ?? '/';
 require $rust_mail_wordpress . '/wp-load.php';
 
 if ( ! class_exists( 'Rust_Mail_Outbox' ) ) {
 	fwrite( STDERR, "rust-mail: the plugin is not active on this site\n" );
 	exit( 1 );
 }
-echo wp_json_encode( (object) Rust_Mail_Outbox::cron_drain() ), "\n";
+$rust_mail_counts = Rust_Mail_Outbox::cron_drain();
+if ( ! isset( $argv[3] ) ) {
+	// The network's other sites, each in its own process (PHP_INI_SCAN_DIR and the rest of the environment pass on).
+	foreach ( Rust_Mail_Outbox::other_sites_with_mail() as $rust_mail_site ) {
+		$rust_mail_output = array();
+		exec( implode( ' ', array_map( 'escapeshellarg', array( PHP_BINARY, __FILE__, $rust_mail_wordpress, $rust_mail_site->domain, $rust_mail_site->path ) ) ), $rust_mail_output, $rust_mail_status );
+		$rust_mail_site_counts = 0 === $rust_mail_status ? json_decode( (string) end( $rust_mail_output ), true ) : null;
+		if ( ! is_array( $rust_mail_site_counts ) ) {
+			fwrite( STDERR, "rust-mail: the drain of {$rust_mail_site->domain}{$rust_mail_site->path} failed (exit $rust_mail_status)\n" );
+			continue;
+		}
+		foreach ( $rust_mail_site_counts as $rust_mail_outcome => $rust_mail_n ) {
+			$rust_mail_counts[ $rust_mail_outcome ] = ( $rust_mail_counts[ $rust_mail_outcome ] ?? 0 ) + (int) $rust_mail_n;
+		}
+	}
+}
+echo wp_json_encode( (object) $rust_mail_counts ), "\n";

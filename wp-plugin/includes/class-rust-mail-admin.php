@@ -409,6 +409,7 @@ class Rust_Mail_Admin {
 			Rust_Mail_Log::STATUS_QUEUED    => __( 'Queued', 'rust-mail' ),
 			Rust_Mail_Log::STATUS_SENDING   => __( 'Sending', 'rust-mail' ),
 			Rust_Mail_Log::STATUS_CANCELLED => __( 'Cancelled', 'rust-mail' ),
+			Rust_Mail_Log::STATUS_UNCONFIRMED => __( 'Possibly sent', 'rust-mail' ),
 		);
 	}
 

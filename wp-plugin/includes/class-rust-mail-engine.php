@@ -45,20 +45,27 @@ class Rust_Mail_Engine {
 		return function_exists( 'rust_mail_send_many' );
 	}
 
+	/** How many connections send_many() opens: 4, or what the filter `rust_mail_parallel_connections` says. */
+	public static function parallel_connections() {
+		return max( 1, (int) apply_filters( 'rust_mail_parallel_connections', 4 ) );
+	}
+
 	/**
 	 * Composed messages (`id => ['raw' => ..., 'envelope' => ...]`) over parallel connections of one transport, with
-	 * rust_mail_send_many(): one result per message under its id, shaped like rust_mail_send()'s. The number of
-	 * connections is 4, or what the filter `rust_mail_parallel_connections` says (Microsoft 365 allows 3 per mailbox).
+	 * rust_mail_send_many(): one result per message under its id, shaped like rust_mail_send()'s, over
+	 * parallel_connections() connections (Microsoft 365 allows 3 per mailbox).
+	 * A message not started within `$seconds` is not sent (error kind `timeout`, nothing said to a server).
 	 *
 	 * @throws Throwable what rust_mail_send_many() throws for a transport it refuses.
 	 */
-	public static function send_many( array $messages, array $transport ) {
+	public static function send_many( array $messages, array $transport, $seconds ) {
 		return rust_mail_send_many(
 			$messages,
 			$transport,
 			array(
-				'connections' => max( 1, (int) apply_filters( 'rust_mail_parallel_connections', 4 ) ),
+				'connections' => self::parallel_connections(),
 				'transcripts' => 'all',
+				'timeout'     => $seconds,
 			)
 		);
 	}

@@ -15,7 +15,7 @@ defined( 'ABSPATH' ) || exit;
 class Rust_Mail_Log {
 
 	/** Bump when the table definition changes; maybe_upgrade() then runs dbDelta() again. */
-	const DB_VERSION        = '3';
+	const DB_VERSION        = '4';
 	const DB_VERSION_OPTION = 'rust_mail_db_version';
 	const PURGE_HOOK        = 'rust_mail_purge_log';
 
@@ -26,8 +26,14 @@ class Rust_Mail_Log {
 	const STATUS_SENDING   = 'sending';
 	const STATUS_CANCELLED = 'cancelled';
 
+	/**
+	 * Possibly sent: the worker sending it stopped (killed, or its lease ran out) after handing it to a server and
+	 * before recording the answer. It may have arrived, so it is never sent again on its own: the admin decides.
+	 */
+	const STATUS_UNCONFIRMED = 'unconfirmed';
+
 	/** Statuses after which nothing more happens to a message unless someone sends it again. */
-	const FINAL_STATUSES = array( self::STATUS_SENT, self::STATUS_FAILED, self::STATUS_PARTIAL, self::STATUS_CANCELLED );
+	const FINAL_STATUSES = array( self::STATUS_SENT, self::STATUS_FAILED, self::STATUS_PARTIAL, self::STATUS_CANCELLED, self::STATUS_UNCONFIRMED );
 
 	public static function table() {
 		global $wpdb;
@@ -94,6 +100,8 @@ class Rust_Mail_Log {
   expires_at datetime DEFAULT NULL,
   lease_owner varchar(40) NOT NULL DEFAULT '',
   lease_until datetime DEFAULT NULL,
+  in_flight_at datetime DEFAULT NULL,
+  sealed tinyint(1) NOT NULL DEFAULT 0,
   connection varchar(16) NOT NULL DEFAULT '',
   recipient_count int(10) unsigned NOT NULL DEFAULT 0,
   sent_at datetime DEFAULT NULL,
@@ -228,6 +236,7 @@ class Rust_Mail_Log {
 		self::STATUS_FAILED    => 'failed',
 		self::STATUS_QUEUED    => 'queued',
 		self::STATUS_SENDING   => 'queued',
+		self::STATUS_UNCONFIRMED => 'failed',
 	);
 
 	/**

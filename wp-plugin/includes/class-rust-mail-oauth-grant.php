@@ -373,8 +373,10 @@ class Rust_Mail_OAuth_Grant {
 			$released['refresh'] = $rotated;
 		}
 		$released['refreshed'] = time();
-		self::write_back( $locked_raw, $released );
+		// The token is readable before the lock is released: a worker waiting on the lock that found the record
+		// released but the cache still empty would refresh a second time, spending the rotated token twice.
 		Rust_Mail_OAuth::cache_token( $body['access_token'], (int) ( $body['expires_in'] ?? 0 ), (string) $locked['id'] );
+		self::write_back( $locked_raw, $released );
 		return $body['access_token'];
 	}
 

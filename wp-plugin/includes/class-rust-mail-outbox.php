@@ -12,9 +12,13 @@
  * Both try the fallback connection when the primary fails transiently, and keep a message that would exceed a
  * connection's rate limit waiting instead of failing it.
  *
- * Claiming is one conditional UPDATE that sets an owner and a lease: two workers (or a worker and cron, or two web
- * nodes sharing the database) never send the same message, and a claim whose process died is taken over once its
- * lease has run out.
+ * Claiming is one conditional UPDATE that sets an owner (the claim's token) and a lease: two workers (or a worker and
+ * cron, or two web nodes sharing the database) never send the same message. The claim fences every later write: an
+ * outcome, a wait or a hand-back changes the row only while it still carries this worker's token. A worker renews its
+ * lease before each send, for that send's worst case, and marks the messages it hands to a server (`in_flight_at`).
+ * A claim whose process died is taken over once its lease has run out: sent if it never reached a server, else
+ * marked "possibly sent" (STATUS_UNCONFIRMED) and left to the admin, never sent twice on a guess. The guarantee is
+ * at most once, with the one unknown case shown in the log.
  *
  * @package RustMail
  */
@@ -36,7 +40,7 @@ class Rust_Mail_Outbox {
 	/** Longest stretch of sent messages whose outcomes wait for one commit (send_batch()). */
 	const COMMIT_SECONDS = 0.2;
 
-	/** Seconds a lease outlives the transport timeout: the time to write an outcome after the last reply. */
+	/** Seconds a lease outlives the worst case of the send it guards: the time to write an outcome after the last reply. */
 	const LEASE_MARGIN = 5;
 
 	/** Longest wait between two attempts, whatever the backoff says. */
@@ -96,24 +100,29 @@ class Rust_Mail_Outbox {
 	 * @return array the row as stored, with its `id` (0 when it could not be stored): what attempt() takes.
 	 */
 	public static function store( array $row, $queued ) {
-		$now          = time();
-		$owner        = $queued ? '' : wp_generate_uuid4();
-		$carries_key  = ! empty( $row['carries_key'] );
-		$row['raw']   = self::seal( $row['raw'], $carries_key, 'outbox_raw' );
-		$mail_data    = self::seal( wp_json_encode( $row['mail_data'] ), $carries_key, 'outbox_mail_data' );
-		if ( null === $row['raw'] || null === $mail_data ) {
+		$now       = time();
+		$owner     = $queued ? '' : wp_generate_uuid4();
+		$raw       = Rust_Mail_Settings::encrypt( (string) $row['raw'], 'outbox_raw' );
+		$mail_data = Rust_Mail_Settings::encrypt( (string) wp_json_encode( $row['mail_data'] ), 'outbox_mail_data' );
+		$sealed    = null !== $raw && null !== $mail_data;
+		if ( ! $sealed && ! empty( $row['carries_key'] ) ) {
+			// A key (a password reset) is never stored in clear: without a strong key to seal it, it is not stored.
 			return array( 'id' => 0 );
 		}
 		$row = array_merge(
 			$row,
 			array(
 				'status'          => $queued ? Rust_Mail_Log::STATUS_QUEUED : Rust_Mail_Log::STATUS_SENDING,
-				'mail_data'       => $mail_data,
+				'raw'             => $sealed ? $raw : $row['raw'],
+				'mail_data'       => $sealed ? $mail_data : wp_json_encode( $row['mail_data'] ),
+				'sealed'          => $sealed ? 1 : 0,
 				'recipient_count' => count( $row['envelope']['to'] ),
 				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', $now ),
 				'expires_at'      => gmdate( 'Y-m-d H:i:s', $now + max( 1, (int) Rust_Mail_Settings::get( 'retry_hours' ) ) * HOUR_IN_SECONDS ),
 				'lease_owner'     => $owner,
-				'lease_until'     => $queued ? null : gmdate( 'Y-m-d H:i:s', $now + self::lease_seconds() ),
+				// Delivery "immediate" hands the message to the server at once: claimed and in flight from the start.
+				'lease_until'     => $queued ? null : gmdate( 'Y-m-d H:i:s', $now + self::lease_seconds( (int) Rust_Mail_Settings::get( 'timeout' ) ) ),
+				'in_flight_at'    => $queued ? null : gmdate( 'Y-m-d H:i:s', $now ),
 			)
 		);
 		$row['id'] = Rust_Mail_Log::add( $row );
@@ -121,15 +130,12 @@ class Rust_Mail_Outbox {
 	}
 
 	/**
-	 * A message that carries a key (a password reset) is stored encrypted, so that neither the database nor a dump of
-	 * it holds the key in clear while the message waits; null when there is no strong key to encrypt with.
+	 * A stored message's bytes or core's arguments in clear. Every message is stored sealed (encrypted) where the site
+	 * has a strong key, so that neither the database nor a dump of it holds a body, or a key it carries, in clear.
 	 */
-	private static function seal( $data, $carries_key, $field ) {
-		return $carries_key ? Rust_Mail_Settings::encrypt( (string) $data, $field ) : $data;
-	}
-
-	private static function unseal( $data, $carries_key, $field ) {
-		return $carries_key ? (string) Rust_Mail_Settings::decrypt( (string) $data, $field ) : (string) $data;
+	private static function unseal( array $row, $field ) {
+		$data = (string) $row[ 'outbox_raw' === $field ? 'raw' : 'mail_data' ];
+		return empty( $row['sealed'] ) ? $data : (string) Rust_Mail_Settings::decrypt( $data, $field );
 	}
 
 	/** Queued mode: the message goes out after this request's response. */
@@ -153,6 +159,31 @@ class Rust_Mail_Outbox {
 		}
 		self::drain( self::$stored_here );
 		self::$stored_here = array();
+	}
+
+	/**
+	 * On multisite each site drains its own mail, in its own request: the outcome's actions reach the listeners that
+	 * site runs, and never another site's (the CLI drain runs one process per site).
+	 */
+	private static function this_site_only() {
+		global $wpdb;
+		return is_multisite() ? $wpdb->prepare( ' AND blog_id = %d', get_current_blog_id() ) : '';
+	}
+
+	/**
+	 * On multisite, the other sites with mail to send or take over (for the CLI drain, which runs each in a process
+	 * of its own); none on a single site.
+	 *
+	 * @return WP_Site[]
+	 */
+	public static function other_sites_with_mail() {
+		global $wpdb;
+		if ( ! is_multisite() ) {
+			return array();
+		}
+		$table = Rust_Mail_Log::table();
+		$ids   = $wpdb->get_col( $wpdb->prepare( "SELECT DISTINCT blog_id FROM $table WHERE status IN (%s, %s) AND blog_id <> %d", Rust_Mail_Log::STATUS_QUEUED, Rust_Mail_Log::STATUS_SENDING, get_current_blog_id() ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		return array_filter( array_map( 'get_site', $ids ) );
 	}
 
 	/* ---------------------------------------------------------------- Draining */
@@ -192,79 +223,134 @@ class Rust_Mail_Outbox {
 
 	/**
 	 * Sends one claimed batch. Its outcomes are written in one transaction, committed at the end of the batch and at
-	 * least every COMMIT_SECONDS: to a near server a commit per message costs more than the send. Should the process
-	 * die before a commit, the messages of that stretch are sent again once their lease runs out: at least once,
-	 * never lost.
+	 * least every COMMIT_SECONDS: to a near server a commit per message costs more than the send. Before each send,
+	 * what is pending is committed with the renewed lease and the in-flight mark (hold()): should the process die,
+	 * each of its messages is either unsent (taken over once the lease runs out) or possibly sent (marked so).
 	 *
-	 * @return bool false when the deadline came first (the rest of the batch is handed back).
+	 * @return bool false when the deadline came first or the claim was lost (the rest of the batch is handed back).
 	 */
 	private static function send_batch( $owner, array $rows, $deadline, array &$counts, array &$tried ) {
 		global $wpdb;
+		$timeout = (int) Rust_Mail_Settings::get( 'timeout' );
+		$sent    = array();
+		if ( self::sends_in_parallel( $rows ) ) {
+			// The batch's deadline, which its lease covers: each connection's share of it, each message in its whole
+			// timeout, and no later than the drain's own deadline.
+			$share  = (int) ceil( count( $rows ) / Rust_Mail_Engine::parallel_connections() ) * $timeout;
+			$budget = max( $timeout, min( $share, (int) ceil( $deadline - microtime( true ) ) ) );
+			if ( ! self::hold( $owner, array_column( $rows, 'id' ), $budget ) ) {
+				self::release( $owner );
+				return false;
+			}
+			$sent = self::send_in_parallel( $rows, $budget );
+		}
+		$lease_until = time() + self::lease_seconds( $timeout );
+		$stop        = false;
 		$wpdb->query( 'START TRANSACTION' );
-		$opened      = microtime( true );
-		$lease_until = time() + self::lease_seconds();
-		$sent        = self::send_in_parallel( $rows );
+		$opened = microtime( true );
 		try {
 			foreach ( $rows as $row ) {
-				// A message already sent in parallel is finished whatever the time: handing it back would send it twice.
-				if ( microtime( true ) >= $deadline && ! isset( $sent[ $row['id'] ] ) ) {
-					self::release( $owner );
-					return false;
-				}
-				// The claims must outlive the next send, whole timeout included; a renewal only counts once committed.
-				if ( $lease_until - time() <= (int) Rust_Mail_Settings::get( 'timeout' ) ) {
+				$id      = (int) $row['id'];
+				$primary = $sent[ $id ] ?? null;
+				// A message already sent in parallel is finished whatever happens: handing it back would send it twice.
+				if ( null === $primary ) {
+					if ( $stop || microtime( true ) >= $deadline ) {
+						$stop = true;
+						continue;
+					}
 					$wpdb->query( 'COMMIT' );
-					self::renew_lease( $owner );
-					$lease_until = time() + self::lease_seconds();
+					$stop = ! self::hold( $owner, array( $id ), $timeout );
 					$wpdb->query( 'START TRANSACTION' );
+					$opened      = microtime( true );
+					$lease_until = time() + self::lease_seconds( $timeout );
+					if ( $stop ) {
+						continue;
+					}
+				} elseif ( empty( $primary['ok'] ) && $lease_until - time() < self::lease_seconds( $timeout ) ) {
+					// The fallback may still send it: the claims must outlive that too. A renewal only counts once committed.
+					$wpdb->query( 'COMMIT' );
+					self::hold( $owner, array(), $timeout );
+					$wpdb->query( 'START TRANSACTION' );
+					$opened      = microtime( true );
+					$lease_until = time() + self::lease_seconds( $timeout );
 				}
-				$outcome            = self::attempt( $row, true, $sent[ $row['id'] ] ?? null )['outcome'];
+				$outcome            = self::attempt( $row, true, $primary )['outcome'];
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
-				$tried[]            = (int) $row['id'];
+				$tried[]            = $id;
 				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
 					$wpdb->query( 'COMMIT' );
 					$wpdb->query( 'START TRANSACTION' );
 					$opened = microtime( true );
 				}
 			}
-			return true;
+			if ( $stop ) {
+				self::release( $owner );
+			}
+			return ! $stop;
 		} finally {
 			$wpdb->query( 'COMMIT' );
 		}
 	}
 
-	/** The lease: a send's whole timeout and the time to write its outcome. */
-	private static function lease_seconds() {
-		return (int) Rust_Mail_Settings::get( 'timeout' ) + self::LEASE_MARGIN;
+	/**
+	 * A lease: the worst case of the send it guards (`$send_seconds`, then the fallback's whole timeout, and the wait
+	 * for an OAuth2 token that another worker is fetching), and the time to write the outcome.
+	 */
+	private static function lease_seconds( $send_seconds ) {
+		$seconds = $send_seconds + self::LEASE_MARGIN;
+		if ( Rust_Mail_Settings::has_fallback() ) {
+			$seconds += (int) Rust_Mail_Settings::get( Rust_Mail_Settings::FALLBACK . 'timeout' );
+		}
+		if ( Rust_Mail_OAuth::is_configured() ) {
+			$seconds += Rust_Mail_OAuth_Grant::WAIT_SECONDS + Rust_Mail_OAuth::TIMEOUT;
+		}
+		return $seconds;
 	}
 
 	/**
-	 * Claims due messages, and those whose claimer's lease ran out. The candidates are read without locks, then
-	 * claimed by primary key with the condition checked again on each locked row: of two processes that picked the
-	 * same candidate, exactly one changes it. A message this drain has tried already waits for the next drain, even
-	 * when its retry is due at once.
+	 * Claims due messages, and those whose claimer's lease ran out before it handed them to a server. The candidates
+	 * are read without locks, then claimed by primary key with the condition checked again on each locked row: of two
+	 * processes that picked the same candidate, exactly one changes it. A message this drain has tried already waits
+	 * for the next drain, even when its retry is due at once.
 	 */
 	private static function claim( $owner, $ids, array $tried ) {
 		global $wpdb;
 		$table = Rust_Mail_Log::table();
 		$now   = gmdate( 'Y-m-d H:i:s' );
-		$due   = $wpdb->prepare( '((status = %s AND next_attempt_at <= %s) OR (status = %s AND lease_until < %s))', Rust_Mail_Log::STATUS_QUEUED, $now, Rust_Mail_Log::STATUS_SENDING, $now );
-		$only  = null === $ids ? '' : ' AND id IN (' . ( $ids ? implode( ',', array_map( 'intval', $ids ) ) : '0' ) . ')';
+		$only  = self::this_site_only();
+		self::give_up_abandoned( $now, $only );
+		$due   = $wpdb->prepare( '((status = %s AND next_attempt_at <= %s) OR (status = %s AND lease_until < %s AND in_flight_at IS NULL))', Rust_Mail_Log::STATUS_QUEUED, $now, Rust_Mail_Log::STATUS_SENDING, $now );
+		$only .= null === $ids ? '' : ' AND id IN (' . ( $ids ? implode( ',', array_map( 'intval', $ids ) ) : '0' ) . ')';
 		$only .= $tried ? ' AND id NOT IN (' . implode( ',', $tried ) . ')' : '';
 		$candidates = $wpdb->get_col( $wpdb->prepare( "SELECT id FROM $table WHERE $due$only ORDER BY next_attempt_at, id LIMIT %d", self::BATCH ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		if ( ! $candidates ) {
 			return array();
 		}
 		$in = implode( ',', array_map( 'intval', $candidates ) );
-		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, lease_owner = %s, lease_until = %s WHERE id IN ($in) AND $due", Rust_Mail_Log::STATUS_SENDING, $owner, gmdate( 'Y-m-d H:i:s', time() + self::lease_seconds() ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, lease_owner = %s, lease_until = %s, in_flight_at = NULL WHERE id IN ($in) AND $due", Rust_Mail_Log::STATUS_SENDING, $owner, gmdate( 'Y-m-d H:i:s', time() + self::lease_seconds( (int) Rust_Mail_Settings::get( 'timeout' ) ) ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		$claimed = $wpdb->get_results( $wpdb->prepare( "SELECT * FROM $table WHERE id IN ($in) AND lease_owner = %s AND status = %s ORDER BY id", $owner, Rust_Mail_Log::STATUS_SENDING ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		// Others took every candidate: look again (they are busy with those) rather than stop.
 		return $claimed ? $claimed : self::claim( $owner, $ids, array_merge( $tried, $candidates ) );
 	}
 
 	/**
+	 * Messages whose worker handed them to a server and then stopped before writing the answer (its process died, or
+	 * its lease ran out): they may have arrived, so they are marked possibly sent rather than sent again. Their bytes
+	 * stay for "Send again" where finish() would keep a failed message's.
+	 */
+	private static function give_up_abandoned( $now, $only ) {
+		global $wpdb;
+		$table = Rust_Mail_Log::table();
+		$keep  = Rust_Mail_Settings::get( 'log_bodies' ) ? '1' : 'sealed = 1';
+		$why   = __( 'Possibly sent: the process sending this message stopped after handing it to the server and before recording the answer. It may have arrived, so it is not sent again on its own; use "Send again" if its recipients did not get it.', 'rust-mail' );
+		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, error_message = %s, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, mail_data = NULL, raw = IF(carries_key = 0 AND $keep, raw, NULL) WHERE status = %s AND lease_until < %s AND in_flight_at IS NOT NULL$only", Rust_Mail_Log::STATUS_UNCONFIRMED, $why, Rust_Mail_Log::STATUS_SENDING, $now ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	}
+
+	/**
 	 * Runs a write, again if the database chose it as a deadlock's victim or it waited too long for a lock: an
-	 * outcome that is not written would have its message sent a second time once the lease runs out.
+	 * outcome that is not written would leave its message for a takeover.
+	 *
+	 * @return int|false the rows it changed.
 	 */
 	private static function write( $sql ) {
 		global $wpdb;
@@ -277,18 +363,26 @@ class Rust_Mail_Outbox {
 		}
 	}
 
-	/** Keeps this drain's remaining claims alive for one more send. */
-	private static function renew_lease( $owner ) {
+	/**
+	 * Renews this drain's lease for the worst case of its next send, and marks the messages it is about to hand to a
+	 * server as in flight. False when one of them is no longer this drain's (its lease ran out and another worker took
+	 * it over): it must not be sent.
+	 *
+	 * @param int[] $ids the messages about to be sent; none when only the lease is renewed.
+	 */
+	private static function hold( $owner, array $ids, $send_seconds ) {
 		global $wpdb;
 		$table = Rust_Mail_Log::table();
-		self::write( $wpdb->prepare( "UPDATE $table SET lease_until = %s WHERE lease_owner = %s AND status = %s", gmdate( 'Y-m-d H:i:s', time() + self::lease_seconds() ), $owner, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$in    = $ids ? implode( ',', array_map( 'intval', $ids ) ) : '0';
+		self::write( $wpdb->prepare( "UPDATE $table SET lease_until = %s, in_flight_at = IF(id IN ($in), %s, in_flight_at) WHERE lease_owner = %s AND status = %s", gmdate( 'Y-m-d H:i:s', time() + self::lease_seconds( $send_seconds ) ), gmdate( 'Y-m-d H:i:s' ), $owner, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		return ! $ids || count( $ids ) === (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM $table WHERE id IN ($in) AND lease_owner = %s AND status = %s", $owner, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/** Hands unsent claims back, due at once, for the next drain. */
 	private static function release( $owner ) {
 		global $wpdb;
 		$table = Rust_Mail_Log::table();
-		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, lease_owner = '', lease_until = NULL WHERE lease_owner = %s AND status = %s", Rust_Mail_Log::STATUS_QUEUED, $owner, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, lease_owner = '', lease_until = NULL, in_flight_at = NULL WHERE lease_owner = %s AND status = %s", Rust_Mail_Log::STATUS_QUEUED, $owner, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/* ---------------------------------------------------------------- One attempt */
@@ -299,32 +393,53 @@ class Rust_Mail_Outbox {
 	 * them one by one: the extension is loaded, and the primary connection has no rate limit (counted per delivery).
 	 * The fallback, retries and the outcome stay attempt()'s.
 	 *
-	 * @return array<int, array> row id => the primary's result; empty when the batch goes one by one.
+	 * @param int $seconds the whole batch's deadline: what is not started by then comes back unsent.
+	 * @return array<int, array> row id => the primary's result, for the messages that reached a server.
 	 */
-	private static function send_in_parallel( array $rows ) {
-		if ( count( $rows ) < 2 || ! Rust_Mail_Engine::sends_in_parallel() || Rust_Mail_Settings::limits( '' ) ) {
-			return array();
-		}
+	private static function send_in_parallel( array $rows, $seconds ) {
 		$messages = array();
 		foreach ( $rows as $row ) {
 			$messages[ $row['id'] ] = array(
-				'raw'      => self::unseal( $row['raw'], ! empty( $row['carries_key'] ), 'outbox_raw' ),
+				'raw'      => self::unseal( $row, 'outbox_raw' ),
 				'envelope' => self::envelope( $row ),
 			);
 		}
 		try {
-			$results = Rust_Mail_Engine::send_many( $messages, self::transport( '' ) );
+			$results = Rust_Mail_Engine::send_many( $messages, self::transport( '' ), $seconds );
 		} catch ( Throwable $e ) {
 			// No token, settings that may not be used, a transport refused: each message then gets its own reason.
 			return array();
 		}
-		// A refused OAuth2 token is dropped; those messages are tried one by one, with a fresh one.
+		// A refused OAuth2 token is dropped; those messages are tried one by one, with a fresh one. A message whose
+		// turn never came (the deadline) is handed back as unsent: it costs no attempt.
 		return array_filter(
 			$results,
 			static function ( $result ) {
-				return ! self::drop_refused_token( $result, '' );
+				return ! self::never_started( $result ) && ! self::drop_refused_token( $result, '' );
 			}
 		);
+	}
+
+	/** Whether the batch may go over parallel connections: the extension is loaded and nothing counts it one by one. */
+	private static function sends_in_parallel( array $rows ) {
+		return count( $rows ) > 1 && Rust_Mail_Engine::sends_in_parallel() && ! Rust_Mail_Settings::limits( '' );
+	}
+
+	/**
+	 * A message rust_mail_send_many() never started: the batch's deadline came before its turn (error kind `timeout` at
+	 * stage `connect`, and not a word to or from a server). A server that did not answer in time is another kind.
+	 */
+	private static function never_started( array $result ) {
+		$error = $result['error'] ?? null;
+		if ( ! is_array( $error ) || 'timeout' !== ( $error['kind'] ?? '' ) || 'connect' !== ( $error['stage'] ?? '' ) ) {
+			return false;
+		}
+		foreach ( (array) ( $result['transcript'] ?? array() ) as $line ) {
+			if ( 'info' !== ( $line['dir'] ?? 'info' ) ) {
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/**
@@ -339,9 +454,8 @@ class Rust_Mail_Outbox {
 	 * @return array{outcome: string, result: array} the outcome and rust_mail_send()'s result (of the last attempt).
 	 */
 	public static function attempt( array $row, $may_wait, $primary_result = null ) {
-		$carries_key = ! empty( $row['carries_key'] );
 		$envelope    = self::envelope( $row );
-		$raw         = self::unseal( $row['raw'], $carries_key, 'outbox_raw' );
+		$raw         = self::unseal( $row, 'outbox_raw' );
 		$attempts    = array();
 		$wait        = null;
 		$result      = null;
@@ -501,6 +615,7 @@ class Rust_Mail_Outbox {
 			'transcript'    => wp_json_encode( $last['transcript'] ),
 			'lease_owner'   => '',
 			'lease_until'   => null,
+			'in_flight_at'  => null,
 		);
 		if ( ! empty( $result['message_id'] ) ) {
 			$fields['message_id'] = (string) $result['message_id'];
@@ -528,8 +643,7 @@ class Rust_Mail_Outbox {
 			$fields['status']          = Rust_Mail_Log::STATUS_QUEUED;
 			$fields['next_attempt_at'] = gmdate( 'Y-m-d H:i:s', $next );
 			$fields['envelope']        = wp_json_encode( array( 'from' => $envelope['from'], 'to' => array_values( $retry ) ) );
-			self::update( $row['id'], $fields );
-			return 'retry';
+			return self::update_claimed( $row, $fields, false ) ? 'retry' : 'lost';
 		}
 		if ( null !== $next ) {
 			/* translators: %d: number of attempts */
@@ -540,12 +654,14 @@ class Rust_Mail_Outbox {
 		}
 		$fields['status']          = $status;
 		$fields['next_attempt_at'] = null;
-		if ( ! self::keeps_bytes( $status, ! empty( $row['carries_key'] ) ) ) {
+		if ( ! self::keeps_bytes( $status, $row ) ) {
 			$fields['raw'] = null;
 		}
 		// Core's arguments (the body among them) were only kept to announce the outcome.
 		$fields['mail_data'] = null;
-		self::update( $row['id'], $fields );
+		if ( ! self::update_claimed( $row, $fields, ! empty( $result['ok'] ) ) ) {
+			return 'lost';
+		}
 		if ( $may_wait ) {
 			self::announce( $row, $status, $fields['error_message'] );
 		}
@@ -553,14 +669,18 @@ class Rust_Mail_Outbox {
 	}
 
 	/**
-	 * A message's bytes stay after its outcome only where "send again" is offered: a failed message, and with
-	 * "Store message bodies" on a sent one too; never a message that carries a key.
+	 * A message's bytes stay after its outcome only where "send again" is offered: a failed message (sealed, unless
+	 * "Store message bodies" is on), and with "Store message bodies" on a sent one too; never a message that carries
+	 * a key. give_up_abandoned() applies the failed message's rule in SQL.
 	 */
-	private static function keeps_bytes( $status, $carries_key ) {
-		if ( $carries_key ) {
+	private static function keeps_bytes( $status, array $row ) {
+		if ( ! empty( $row['carries_key'] ) ) {
 			return false;
 		}
-		return Rust_Mail_Log::STATUS_FAILED === $status || Rust_Mail_Settings::get( 'log_bodies' );
+		if ( Rust_Mail_Settings::get( 'log_bodies' ) ) {
+			return true;
+		}
+		return Rust_Mail_Log::STATUS_FAILED === $status && ! empty( $row['sealed'] );
 	}
 
 	/** The delay before the next attempt: exponential from a minute, capped, with jitter; `rust_mail_retry_delay` changes it. */
@@ -572,19 +692,29 @@ class Rust_Mail_Outbox {
 
 	/** Over every connection's rate limit: back in the queue until the first limit frees up. */
 	private static function wait( array $row, $seconds ) {
-		self::update(
-			$row['id'],
+		self::update_claimed(
+			$row,
 			array(
 				'status'          => Rust_Mail_Log::STATUS_QUEUED,
 				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', time() + $seconds ),
 				'lease_owner'     => '',
 				'lease_until'     => null,
-			)
+				'in_flight_at'    => null,
+			),
+			false
 		);
 	}
 
-	/** Writes fields of one row, through write()'s retry: each value as a string, NULL as NULL. */
-	private static function update( $id, array $fields ) {
+	/**
+	 * Writes fields of a claimed row, through write()'s retry (each value as a string, NULL as NULL), fenced by the
+	 * claim: only while the row still carries the token it was claimed with. A row a takeover marked possibly sent
+	 * (give_up_abandoned()) takes the outcome of the worker that was sending it after all, when that outcome is that
+	 * the server took it: any other (a timeout after the message) leaves it as unsure as it was.
+	 *
+	 * @param bool $sent whether the server took the message.
+	 * @return bool false when the claim was lost and nothing was written.
+	 */
+	private static function update_claimed( array $row, array $fields, $sent ) {
 		global $wpdb;
 		$set    = array();
 		$values = array();
@@ -594,8 +724,8 @@ class Rust_Mail_Outbox {
 				$values[] = $value;
 			}
 		}
-		$values[] = (int) $id;
-		self::write( $wpdb->prepare( 'UPDATE ' . Rust_Mail_Log::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = %d', $values ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own.
+		array_push( $values, (int) $row['id'], (string) $row['lease_owner'], Rust_Mail_Log::STATUS_SENDING, $sent ? Rust_Mail_Log::STATUS_UNCONFIRMED : '' );
+		return (bool) self::write( $wpdb->prepare( 'UPDATE ' . Rust_Mail_Log::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = %d AND ((lease_owner = %s AND status = %s) OR status = %s)', $values ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own.
 	}
 
 	/**
@@ -603,7 +733,7 @@ class Rust_Mail_Outbox {
 	 * listeners (other log plugins, shops) learn what really happened.
 	 */
 	private static function announce( array $row, $status, $error_message ) {
-		$mail_data = json_decode( self::unseal( $row['mail_data'], ! empty( $row['carries_key'] ), 'outbox_mail_data' ), true );
+		$mail_data = json_decode( self::unseal( $row, 'outbox_mail_data' ), true );
 		$mail_data = is_array( $mail_data ) ? $mail_data : array();
 		if ( Rust_Mail_Log::STATUS_SENT === $status ) {
 			do_action( 'wp_mail_succeeded', $mail_data );
@@ -657,7 +787,7 @@ class Rust_Mail_Outbox {
 				'body'         => $row['body'],
 				/* translators: %d: id of the log entry sent again */
 				'error_message' => sprintf( __( 'Sent again from log entry %d.', 'rust-mail' ), $id ),
-				'raw'          => $row['raw'],
+				'raw'          => self::unseal( $row, 'outbox_raw' ),
 				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => self::original_recipients( $row ) ),
 				'mail_data'    => array(),
 			),
@@ -685,7 +815,7 @@ class Rust_Mail_Outbox {
 	/**
 	 * What is wrong with the outbox, for the admin notice, Site Health and the alert mail.
 	 *
-	 * @return array{stuck: int, oldest: string|null, failed_today: int, cron_stopped: bool}
+	 * @return array{stuck: int, oldest: string|null, failed_today: int, unconfirmed: int, cron_stopped: bool}
 	 */
 	public static function health() {
 		global $wpdb;
@@ -693,12 +823,14 @@ class Rust_Mail_Outbox {
 		$oldest = $wpdb->get_var( $wpdb->prepare( "SELECT MIN(created_at) FROM $table WHERE status IN (%s, %s)", Rust_Mail_Log::STATUS_QUEUED, Rust_Mail_Log::STATUS_SENDING ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		$stuck  = null !== $oldest && strtotime( $oldest . ' UTC' ) < time() - self::STUCK_AFTER;
 		$failed = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM $table WHERE status = %s AND created_at > %s", Rust_Mail_Log::STATUS_FAILED, gmdate( 'Y-m-d H:i:s', time() - DAY_IN_SECONDS ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$unsure = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM $table WHERE status = %s AND created_at > %s", Rust_Mail_Log::STATUS_UNCONFIRMED, gmdate( 'Y-m-d H:i:s', time() - DAY_IN_SECONDS ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		$due    = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM $table WHERE status = %s AND next_attempt_at < %s", Rust_Mail_Log::STATUS_QUEUED, gmdate( 'Y-m-d H:i:s', time() - 10 * MINUTE_IN_SECONDS ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		$last   = (int) Rust_Mail_Settings::get_plugin_option( self::LAST_CRON_OPTION, 0 );
 		return array(
 			'stuck'        => $stuck ? 1 : 0,
 			'oldest'       => $oldest,
 			'failed_today' => $failed,
+			'unconfirmed'  => $unsure,
 			// Messages overdue by ten minutes and no cron run in that time: nothing will retry them.
 			'cron_stopped' => $due > 0 && $last < time() - 10 * MINUTE_IN_SECONDS,
 		);
@@ -718,6 +850,10 @@ class Rust_Mail_Outbox {
 		if ( $health['failed_today'] ) {
 			/* translators: %d: number of messages */
 			$problems[] = sprintf( _n( '%d message failed in the last 24 hours.', '%d messages failed in the last 24 hours.', $health['failed_today'], 'rust-mail' ), $health['failed_today'] );
+		}
+		if ( $health['unconfirmed'] ) {
+			/* translators: %d: number of messages */
+			$problems[] = sprintf( _n( '%d message is possibly sent: the process sending it stopped before the server\'s answer was recorded. The connection log lists it under "Possibly sent"; send it again if its recipients did not get it.', '%d messages are possibly sent: the process sending them stopped before the server\'s answer was recorded. The connection log lists them under "Possibly sent"; send them again if their recipients did not get them.', $health['unconfirmed'], 'rust-mail' ), $health['unconfirmed'] );
 		}
 		return $problems;
 	}

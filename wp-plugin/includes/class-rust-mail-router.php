@@ -40,6 +40,18 @@ class Rust_Mail_Router {
 		'recovery_mode_email',
 	);
 
+	/**
+	 * A link that logs in, resets a password, confirms a request or downloads personal data, in a mail that no core
+	 * filter above announced (other plugins' resets and magic logins, WooCommerce's among them, and all of these before
+	 * WordPress 6.0): a URL with a `...key=` or `...token=` parameter holding a long value, or a personal-data export.
+	 */
+	const KEY_LINK = '~https?://[^\s"\'<>]*?(?:(?:[?&;])[a-z_-]*(?:key|token)=[^&\s"\'<>]{8,}|/wp-personal-data-exports/)~i';
+
+	/** Whether a body holds a link that KEY_LINK recognises. */
+	public static function has_key_link( $message ) {
+		return is_string( $message ) && 1 === preg_match( self::KEY_LINK, $message );
+	}
+
 	public static function is_routing() {
 		return Rust_Mail_Settings::is_configured();
 	}
@@ -89,7 +101,7 @@ class Rust_Mail_Router {
 			'caller'           => Rust_Mail_Caller::detect(),
 			'logged'           => false,
 			'attachment_names' => self::attachment_names( $atts['attachments'] ?? array() ),
-			'carries_key'      => $carries_key,
+			'carries_key'      => $carries_key || self::has_key_link( $atts['message'] ?? '' ),
 			// What core passes to wp_mail_succeeded and wp_mail_failed, for a message whose outcome comes later.
 			'mail_data'        => array_intersect_key( (array) $atts, array_flip( array( 'to', 'subject', 'message', 'headers', 'attachments' ) ) ),
 		);
