@@ -632,7 +632,7 @@ class Rust_Mail_Outbox {
 		global $wpdb;
 		return (bool) $wpdb->update(
 			Rust_Mail_Log::table(),
-			array( 'status' => Rust_Mail_Log::STATUS_CANCELLED, 'next_attempt_at' => null, 'raw' => null, 'mail_data' => null ),
+			Rust_Mail_Log::CANCELLED_FIELDS,
 			array( 'id' => (int) $id, 'status' => Rust_Mail_Log::STATUS_QUEUED )
 		);
 	}
