@@ -42,9 +42,20 @@ class Rust_Mail_Log {
 		self::schedule_purge();
 	}
 
-	public static function deactivate() {
+	/**
+	 * Nothing of the plugin runs while it is inactive: mail left queued would wait, contents and all, for an
+	 * activation that may never come. It is cancelled (its bytes dropped, its log line kept); the Plugins screen said
+	 * so beforehand and offered to send it (Rust_Mail_Admin::show_outbox_before_deactivation()). One site of a
+	 * network leaves the network's outbox to the sites that still run the plugin.
+	 *
+	 * @param bool $network_wide deactivated for the whole network.
+	 */
+	public static function deactivate( $network_wide = false ) {
 		wp_clear_scheduled_hook( self::PURGE_HOOK );
 		wp_clear_scheduled_hook( Rust_Mail_Outbox::CRON_HOOK );
+		if ( ! is_multisite() || $network_wide ) {
+			Rust_Mail_Outbox::cancel_all( __( 'Cancelled: Rust Mail was deactivated while this message waited in the outbox.', 'rust-mail' ) );
+		}
 	}
 
 	/** Creates or upgrades the table when the stored version differs (also covers updates by copying files). */

@@ -767,4 +767,27 @@ class Rust_Mail_Outbox {
 			'test'        => 'rust_mail_outbox',
 		);
 	}
+
+	/* ---------------------------------------------------------------- Before the plugin stops */
+
+	/** Every queued message due now, then a drain: "Send them now" on the Plugins screen, before deactivating. */
+	public static function send_all_now() {
+		global $wpdb;
+		$wpdb->update( Rust_Mail_Log::table(), array( 'next_attempt_at' => gmdate( 'Y-m-d H:i:s' ) ), array( 'status' => Rust_Mail_Log::STATUS_QUEUED ) );
+		return self::drain();
+	}
+
+	/**
+	 * Cancels every queued message as cancel() does one, saying why (Rust_Mail_Log::deactivate()).
+	 *
+	 * @return int how many were cancelled.
+	 */
+	public static function cancel_all( $reason ) {
+		global $wpdb;
+		return (int) $wpdb->update(
+			Rust_Mail_Log::table(),
+			Rust_Mail_Log::CANCELLED_FIELDS + array( 'error_message' => $reason ),
+			array( 'status' => Rust_Mail_Log::STATUS_QUEUED )
+		);
+	}
 }
