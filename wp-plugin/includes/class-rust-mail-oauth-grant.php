@@ -422,9 +422,8 @@ class Rust_Mail_OAuth_Grant {
 		$url                   = (string) Rust_Mail_Settings::get( $provider['revoke_key'] );
 		list( $status, $body ) = Rust_Mail_OAuth::post( $url, array( 'token' => $token ), array( $token ) );
 		if ( 200 !== $status && 'invalid_token' !== ( $body['error'] ?? '' ) ) {
-			$reason = Rust_Mail_OAuth::reason( $body );
-			/* translators: 1: revocation endpoint URL, 2: HTTP status code, 3: the error it gave */
-			Rust_Mail_OAuth::fail( sprintf( __( '%1$s answered HTTP %2$d %3$s', 'rust-mail' ), $url, $status, $reason ), array( $token ) );
+			/* translators: 1: revocation endpoint URL, 2: HTTP status code, 3: the error it gave, or nothing */
+			Rust_Mail_OAuth::fail( trim( sprintf( __( '%1$s answered HTTP %2$d %3$s', 'rust-mail' ), $url, $status, Rust_Mail_OAuth::reason( $body ) ) ), array( $token ) );
 		}
 		return true;
 	}
