@@ -5,10 +5,12 @@
  * - option    rust_mail_settings     (server settings, the encrypted password and client secret, sender and log options)
  * - option    rust_mail_db_version   (version of the log table)
  * - option    rust_mail_oauth_token  (the cached, encrypted OAuth2 access token)
- * - option    rust_mail_oauth_grant  (a mailbox's sign-in: its encrypted refresh token, address and dates)
+ * - option    rust_mail_oauth_grant  (a mailbox's sign-in: its encrypted refresh token, address and dates); a Google
+ *             sign-in is first revoked at Google, as Disconnect does (Microsoft offers no way to)
  * - option    rust_mail_last_cron    (when cron last drained the outbox)
  * - option    rust_mail_last_alert   (when the last alert mail went out)
- * - table     {prefix}rust_mail_log  (the connection log, which is also the outbox: queued messages go with it)
+ * - table     {prefix}rust_mail_log  (the connection log, which is also the outbox: deactivation cancelled what was
+ *             still queued, after the Plugins screen had said so and offered to send it; any message left goes too)
  * - cron      rust_mail_purge_log    (the scheduled log purge)
  * - cron      rust_mail_drain        (the outbox's drain, every minute)
  * - user meta rust_mail_notice, rust_mail_diagnosis and rust_mail_oauth_notice of every user (short-lived page
@@ -58,6 +60,16 @@ function rust_mail_uninstall_legacy_transients() {
 
 // WordPress includes this file from inside uninstall_plugin(): its top level is a function's scope, not the global one.
 global $wpdb;
+
+// The plugin is inactive, so its classes are not loaded: only those that revoke the sign-in, before it is deleted.
+foreach ( array( 'rules', 'settings', 'oauth', 'oauth-grant' ) as $rust_mail_class ) {
+	require_once __DIR__ . "/includes/class-rust-mail-$rust_mail_class.php";
+}
+try {
+	Rust_Mail_OAuth_Grant::revoke();
+} catch ( Rust_Mail_OAuth_Exception ) {
+	// Google could not be reached or refused: nobody is left to tell, and uninstalling must not stop here.
+}
 
 if ( is_multisite() ) {
 	foreach ( get_sites( array( 'fields' => 'ids', 'number' => 0 ) ) as $rust_mail_site_id ) {

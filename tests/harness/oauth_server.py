@@ -3,7 +3,7 @@
 It speaks what the plugin and php/examples/oauth_signin.php speak to login.microsoftonline.com and to Google:
 - Microsoft: /{tenant}/oauth2/v2.0/token (client credentials, authorization code, refresh token) and
   /{tenant}/oauth2/v2.0/authorize (a consent page);
-- Google: /google/token and /google/auth.
+- Google: /google/token, /google/auth and /google/revoke (revokes the whole sign-in a token belongs to).
 
 It checks what a real one checks: the client and its secret, the redirect URI, the state round trip (it hands back
 what it got), PKCE (S256 only), that a code is used once (a replayed code is refused and the tokens issued for it are
@@ -54,6 +54,7 @@ class AuthorizationServer:
         self.families = {}                          # family -> {"account", "revoked", "client_id", "provider"}
         self.codes = {}                             # code -> details, "used"
         self.issued = []                            # every access and refresh token ever issued
+        self.revocations = []                       # form fields of every revocation request
         self.lock = threading.Lock()
         server = self
 
@@ -71,6 +72,10 @@ class AuthorizationServer:
                 form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
                 if self.path == "/consent":
                     self.consent(form)
+                    return
+                if self.path == "/google/revoke":
+                    server.revocations.append(dict(form, path=self.path))
+                    self.answer(*server.revoke_token(form.get("token", "")))
                     return
                 server.requests.append(dict(form, path=self.path))
                 status, body = server.token_request(self.path, form)
@@ -129,6 +134,7 @@ class AuthorizationServer:
         self.url = self.base + "/{tenant}/oauth2/v2.0/token"
         self.google_token_url = self.base + "/google/token"
         self.google_authorize_url = self.base + "/google/auth"
+        self.google_revoke_url = self.base + "/google/revoke"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -141,7 +147,8 @@ class AuthorizationServer:
     def constants(self):
         """The wp-config.php constants that point the plugin at this server."""
         return {"RUST_MAIL_OAUTH_TOKEN_URL": self.url, "RUST_MAIL_OAUTH_GOOGLE_TOKEN_URL": self.google_token_url,
-                "RUST_MAIL_OAUTH_GOOGLE_AUTHORIZE_URL": self.google_authorize_url}
+                "RUST_MAIL_OAUTH_GOOGLE_AUTHORIZE_URL": self.google_authorize_url,
+                "RUST_MAIL_OAUTH_GOOGLE_REVOKE_URL": self.google_revoke_url}
 
     def grant_requests(self, grant_type):
         return [r for r in self.requests if r.get("grant_type") == grant_type]
@@ -282,6 +289,16 @@ class AuthorizationServer:
                              "error_description": "AADSTS70000: The refresh token was already used; the grant is revoked."}
             record["used"] = True
             return 200, self.tokens(record["family"])
+
+    def revoke_token(self, token):
+        """Google's revocation endpoint: a refresh or access token of a Google sign-in ends that whole sign-in."""
+        with self.lock:
+            record = self.refresh_tokens.get(token) or self.access_tokens.get(token)
+            family = self.families.get(record["family"]) if record else None
+            if family is None or family["provider"] != "google" or family["revoked"]:
+                return 400, {"error": "invalid_token", "error_description": "Token expired or revoked"}
+            family["revoked"] = True
+            return 200, {}
 
     def tokens(self, family):
         """Called with the lock held: a new access token and a new (rotated) refresh token of the family."""

@@ -5,6 +5,7 @@ through the RUST_MAIL_OAUTH_* constants: it shows a consent page, checks PKCE, t
 rotates refresh tokens strictly (a reused one revokes the sign-in) and counts every token request. The SMTP server
 (STARTTLS, XOAUTH2 only) accepts a login only with a live access token that server issued for that very mailbox."""
 import base64
+import html
 import json
 import secrets
 import subprocess
@@ -246,6 +247,56 @@ def test_wrong_state_replayed_code_and_another_session_are_refused(wp, auth_serv
     assert "Disconnected" in page.text and grant(wp) is None and "Sign in with Microsoft" in page.text
 
 
+def disconnect(browser):
+    """Clicks Disconnect on the settings page; the page it lands on."""
+    return browser.post("/wp-admin/admin-post.php", browser.form_fields(browser.get(SETTINGS), "rust_mail_oauth_disconnect"))
+
+
+def test_disconnect_revokes_a_google_sign_in_at_google(wp, auth_server, site):
+    auth_server.account = GOOGLE_MAILBOX
+    browser = wp.browser()
+    sign_in(browser, auth_server, "google")
+    assert wp.send_mail("Before disconnecting")["result"] is True
+    refresh_token = stored_refresh_token(wp)
+    assert "Disconnect also asks Google to revoke the sign-in." in browser.get(SETTINGS).text
+    page = disconnect(browser)
+    assert ("Disconnected: the site no longer keeps the mailbox's sign-in. Google revoked it too: its tokens no longer "
+            "work anywhere.") in html.unescape(page.text)
+    # Google got the refresh token the site held, and the sign-in is over there too.
+    assert auth_server.revocations == [{"path": "/google/revoke", "token": refresh_token}]
+    assert auth_server.current_refresh_token(GOOGLE_MAILBOX) is None and grant(wp) is None
+    # No token the server issued is on a page or in a log on the way.
+    texts = {"settings": page.text, "log": wp.browser().get(LOG).text}
+    for log in (wp.dir / "logs").glob("*.log"):
+        texts[log.name] = log.read_text(errors="replace")
+    for where, text in texts.items():
+        for token in auth_server.issued:
+            assert token not in text, (where, token[:8])
+
+
+def test_disconnect_when_google_cannot_be_reached_still_forgets_and_says_so(wp, auth_server, site):
+    auth_server.account = GOOGLE_MAILBOX
+    browser = wp.browser()
+    sign_in(browser, auth_server, "google")
+    refresh_token = stored_refresh_token(wp)
+    wp.set_constants(dict(auth_server.constants(), RUST_MAIL_OAUTH_GOOGLE_REVOKE_URL="http://127.0.0.1:9/google/revoke"))
+    page = html.unescape(disconnect(browser).text)
+    assert "But Google did not confirm that it revoked it (Could not reach the OAuth2 token endpoint http://127.0.0.1:9/" in page
+    assert "Google Account" in page and refresh_token not in page and grant(wp) is None
+
+
+def test_disconnect_of_a_microsoft_sign_in_says_microsoft_cannot_revoke_it(wp, auth_server, site):
+    browser = wp.browser()
+    sign_in(browser, auth_server)
+    assert "Microsoft offers apps no way to revoke a refresh token" in browser.get(SETTINGS).text
+    page = html.unescape(disconnect(browser).text)
+    assert ("Disconnected: the site no longer keeps the mailbox's sign-in. Microsoft offers apps no way to revoke a "
+            "refresh token: the one the site held stays valid until it expires (90 days unused).") in page
+    # Nothing was sent to revoke, and the token indeed still works at Microsoft's stand-in.
+    assert auth_server.revocations == [] and auth_server.current_refresh_token(MAILBOX) is not None
+    assert grant(wp) is None
+
+
 def test_subscriber_can_neither_start_nor_complete_a_sign_in(wp, auth_server, site):
     wp.php("""
         $id = username_exists('subscriber1') ?: wp_insert_user(array('user_login' => 'subscriber1', 'user_pass' => 'subscriber1-pass-123',
@@ -352,3 +403,21 @@ def test_uninstall_removes_the_sign_in(wp, auth_server, site):
     """)
     wp.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; activate_plugin('rust-mail/rust-mail.php'); out(true);")
     assert after == ["gone", "gone", 0]
+
+
+def test_uninstall_revokes_a_google_sign_in_before_deleting_it(wp, auth_server, site):
+    auth_server.account = GOOGLE_MAILBOX
+    sign_in(wp.browser(), auth_server, "google")
+    refresh_token = stored_refresh_token(wp)
+    try:
+        gone = wp.php("""
+            require_once ABSPATH . 'wp-admin/includes/plugin.php';
+            deactivate_plugins('rust-mail/rust-mail.php');
+            uninstall_plugin('rust-mail/rust-mail.php');
+            out(get_option('rust_mail_oauth_grant', 'gone'));
+        """)
+    finally:
+        wp.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; activate_plugin('rust-mail/rust-mail.php'); out(true);")
+    assert gone == "gone"
+    assert auth_server.revocations == [{"path": "/google/revoke", "token": refresh_token}]
+    assert auth_server.current_refresh_token(GOOGLE_MAILBOX) is None

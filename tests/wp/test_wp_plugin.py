@@ -306,21 +306,3 @@ def test_password_reset_mail_body_is_never_logged(wp, capture):
     key = re.search(r"key=([A-Za-z0-9]{20})", message.raw.decode()).group(1)
     [row] = wp.log_rows()
     assert row["status"] == "sent" and row["body"] is None and key not in json.dumps(row)
-
-
-def test_personal_data_export_and_erase_cover_the_log(wp, capture):
-    server = capture()
-    wp.set_settings(port=server.port)
-    for to in ["alice@example.com", "xalice@example.com", "bob@example.com, alice@example.com"]:
-        send(wp, to=to)
-    tools = wp.php("""
-        out(array(array_keys(apply_filters('wp_privacy_personal_data_exporters', array())),
-                  array_keys(apply_filters('wp_privacy_personal_data_erasers', array()))));
-    """)
-    assert "rust-mail" in tools[0] and "rust-mail" in tools[1]
-    exported = wp.php("out(Rust_Mail_Log::export_personal_data('alice@example.com', 1));")
-    assert exported["done"] is True and len(exported["data"]) == 2
-    assert {item["data"][3]["value"] for item in exported["data"]} == {"alice@example.com", "bob@example.com, alice@example.com"}
-    erased = wp.php("out(Rust_Mail_Log::erase_personal_data('alice@example.com'));")
-    assert erased["items_removed"] is True and erased["done"] is True
-    assert [row["recipients"] for row in wp.log_rows()] == ["xalice@example.com"]

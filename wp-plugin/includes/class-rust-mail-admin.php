@@ -22,6 +22,9 @@ class Rust_Mail_Admin {
 	const ACTION_TEST     = 'rust_mail_send_test';
 	const ACTION_DIAGNOSE = 'rust_mail_diagnose';
 
+	/** admin-post.php action: the Plugins screen's "Send them now", for the mail queued before deactivating. */
+	const ACTION_SEND_QUEUED = 'rust_mail_send_queued';
+
 	/** admin-post.php action on one message of the outbox; its nonce names the operation and the message. */
 	const ACTION_OUTBOX = 'rust_mail_outbox';
 
@@ -43,6 +46,7 @@ class Rust_Mail_Admin {
 		add_action( 'admin_post_' . self::ACTION_TEST, array( __CLASS__, 'handle_test_mail' ) );
 		add_action( 'admin_post_' . self::ACTION_DIAGNOSE, array( __CLASS__, 'handle_diagnose' ) );
 		add_action( 'admin_post_' . self::ACTION_OUTBOX, array( __CLASS__, 'handle_outbox' ) );
+		add_action( 'admin_post_' . self::ACTION_SEND_QUEUED, array( __CLASS__, 'handle_send_queued' ) );
 
 		// The outbox at a glance: a dashboard widget and a Site Health test.
 		add_action( is_multisite() ? 'wp_network_dashboard_setup' : 'wp_dashboard_setup', array( __CLASS__, 'add_dashboard_widget' ) );
@@ -283,6 +287,28 @@ class Rust_Mail_Admin {
 		self::redirect( self::log_url( array( 'entry' => $shown ) ) );
 	}
 
+	/** "Send them now" on the Plugins screen: every queued message, due or not, in this request; then back there. */
+	public static function handle_send_queued() {
+		self::guard_action( self::ACTION_SEND_QUEUED );
+		$counts = Rust_Mail_Outbox::send_all_now();
+		$sent   = ( $counts['sent'] ?? 0 ) + ( $counts['partial'] ?? 0 );
+		$failed = $counts['failed'] ?? 0;
+		$left   = self::queued_count();
+		/* translators: 1: number of messages sent, 2: number of messages that failed */
+		$message = sprintf( __( 'Rust Mail sent %1$d queued messages; %2$d failed.', 'rust-mail' ), $sent, $failed );
+		if ( $left ) {
+			/* translators: %d: number of messages */
+			$message .= ' ' . sprintf( _n( '%d message still waits: the connection log says why.', '%d messages still wait: the connection log says why.', $left, 'rust-mail' ), $left );
+		}
+		self::flash( $left || $failed ? 'warning' : 'success', $message );
+		self::redirect( is_multisite() ? network_admin_url( 'plugins.php' ) : admin_url( 'plugins.php' ) );
+	}
+
+	/** Messages waiting in the outbox: what deactivating would cancel. */
+	private static function queued_count() {
+		return Rust_Mail_Log::status_counts()[ Rust_Mail_Log::STATUS_QUEUED ] ?? 0;
+	}
+
 	public static function add_dashboard_widget() {
 		if ( current_user_can( self::capability() ) ) {
 			wp_add_dashboard_widget( 'rust_mail_outbox', __( 'Mail (Rust Mail)', 'rust-mail' ), array( __CLASS__, 'render_dashboard_widget' ) );
@@ -356,11 +382,44 @@ class Rust_Mail_Admin {
 			self::notice( 'error', 'Rust Mail: ' . $problem );
 		}
 
+		self::show_outbox_before_deactivation();
+
 		$notice = self::kept_for_user( self::NOTICE_META );
 		if ( $notice ) {
 			delete_user_meta( get_current_user_id(), self::NOTICE_META );
 			self::notice( $notice['type'], $notice['message'], $notice['log_id'] ? self::log_url( array( 'entry' => $notice['log_id'] ) ) : '', __( 'View in the connection log', 'rust-mail' ) );
 		}
+	}
+
+	/**
+	 * On the Plugins screen, where the plugin is deactivated and deleted: what would become of the mail still waiting
+	 * (Rust_Mail_Log::deactivate() cancels it; uninstall.php deletes the log), with a button that sends it first.
+	 */
+	private static function show_outbox_before_deactivation() {
+		$screen = get_current_screen();
+		$queued = self::queued_count();
+		if ( ! $queued || ! $screen || ! in_array( $screen->id, array( 'plugins', 'plugins-network' ), true ) ) {
+			return;
+		}
+		echo '<div class="notice notice-warning rust-mail-queued-notice"><p>';
+		echo esc_html(
+			sprintf(
+				/* translators: %d: number of messages */
+				_n(
+					'Rust Mail: %d message waits in the outbox. Deactivating Rust Mail cancels it: it is not sent, its content is deleted, and the connection log keeps a line for it. Deleting the plugin then deletes the log too.',
+					'Rust Mail: %d messages wait in the outbox. Deactivating Rust Mail cancels them: they are not sent, their content is deleted, and the connection log keeps a line for each. Deleting the plugin then deletes the log too.',
+					$queued,
+					'rust-mail'
+				),
+				$queued
+			)
+		);
+		echo ' <a href="' . esc_url( self::log_url( array( 'status' => Rust_Mail_Log::STATUS_QUEUED ) ) ) . '">' . esc_html__( 'See them in the connection log', 'rust-mail' ) . '</a></p>';
+		echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '"><p>';
+		echo '<input type="hidden" name="action" value="' . esc_attr( self::ACTION_SEND_QUEUED ) . '" />';
+		wp_nonce_field( self::ACTION_SEND_QUEUED );
+		submit_button( __( 'Send them now', 'rust-mail' ), 'secondary', 'submit', false );
+		echo '</p></form></div>';
 	}
 
 	private static function notice( $type, $message, $link = '', $link_text = '' ) {

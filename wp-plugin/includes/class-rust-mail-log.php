@@ -32,6 +32,9 @@ class Rust_Mail_Log {
 	 */
 	const STATUS_UNCONFIRMED = 'unconfirmed';
 
+	/** A cancelled message: never sent, its bytes and core's arguments dropped. */
+	const CANCELLED_FIELDS = array( 'status' => self::STATUS_CANCELLED, 'next_attempt_at' => null, 'raw' => null, 'mail_data' => null );
+
 	/** Statuses after which nothing more happens to a message unless someone sends it again. */
 	const FINAL_STATUSES = array( self::STATUS_SENT, self::STATUS_FAILED, self::STATUS_PARTIAL, self::STATUS_CANCELLED, self::STATUS_UNCONFIRMED );
 
@@ -45,9 +48,20 @@ class Rust_Mail_Log {
 		self::schedule_purge();
 	}
 
-	public static function deactivate() {
+	/**
+	 * Nothing of the plugin runs while it is inactive: mail left queued would wait, contents and all, for an
+	 * activation that may never come. It is cancelled (its bytes dropped, its log line kept); the Plugins screen said
+	 * so beforehand and offered to send it (Rust_Mail_Admin::show_outbox_before_deactivation()). One site of a
+	 * network leaves the network's outbox to the sites that still run the plugin.
+	 *
+	 * @param bool $network_wide deactivated for the whole network.
+	 */
+	public static function deactivate( $network_wide = false ) {
 		wp_clear_scheduled_hook( self::PURGE_HOOK );
 		wp_clear_scheduled_hook( Rust_Mail_Outbox::CRON_HOOK );
+		if ( ! is_multisite() || $network_wide ) {
+			Rust_Mail_Outbox::cancel_all( __( 'Cancelled: Rust Mail was deactivated while this message waited in the outbox.', 'rust-mail' ) );
+		}
 	}
 
 	/** Creates or upgrades the table when the stored version differs (also covers updates by copying files). */
@@ -294,31 +308,79 @@ class Rust_Mail_Log {
 		$rows = $wpdb->get_results( $sql, ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 		$last = 0 === $page || count( $rows ) < self::EXPORT_PAGE_SIZE;
 		// LIKE also matches "xbob@example.com" for "bob@example.com": keep the rows that hold the address itself.
-		$pattern = '/(^|[\s,;:<])' . preg_quote( $email, '/' ) . '($|[\s,;>])/i';
-		$rows    = array_filter(
+		$rows = array_filter(
 			$rows,
-			static function ( $row ) use ( $email, $pattern ) {
-				return 0 === strcasecmp( $row['from_address'], $email ) || preg_match( $pattern, $row['recipients'] );
+			static function ( $row ) use ( $email ) {
+				return (bool) self::roles( $row, $email );
 			}
 		);
 		return array( array_values( $rows ), $last );
 	}
 
-	/** The exporter of Tools > Export Personal Data. */
+	/**
+	 * The recipients column as entries: "a@x, b@x; Cc: c@x; Bcc: d@x" as the router writes it, or a call that failed
+	 * early's "Name <a@x>, b@x".
+	 *
+	 * @return array<int, array{header: string, address: string, text: string}>
+	 */
+	private static function recipient_entries( $recipients ) {
+		$entries = array();
+		foreach ( explode( '; ', (string) $recipients ) as $part ) {
+			$header = preg_match( '/^(Cc|Bcc): /', $part, $match ) ? $match[1] : 'To';
+			foreach ( explode( ',', 'To' === $header ? $part : substr( $part, strlen( $header ) + 2 ) ) as $text ) {
+				$text    = trim( $text );
+				$address = preg_match( '/<([^<>]*)>/', $text, $match ) ? $match[1] : $text;
+				if ( '' !== $address ) {
+					$entries[] = array( 'header' => $header, 'address' => $address, 'text' => $text );
+				}
+			}
+		}
+		return $entries;
+	}
+
+	/** The recipients column again from its entries. */
+	private static function recipients_text( array $entries ) {
+		$parts = array();
+		foreach ( $entries as $entry ) {
+			$parts[ $entry['header'] ][] = $entry['text'];
+		}
+		$text = array();
+		foreach ( $parts as $header => $texts ) {
+			$text[] = ( 'To' === $header ? '' : $header . ': ' ) . implode( ', ', $texts );
+		}
+		return implode( '; ', $text );
+	}
+
+	/** @return string[] where the address stands in a row: From, To, Cc, Bcc; none when the row is not about it. */
+	private static function roles( array $row, $email ) {
+		$roles = 0 === strcasecmp( trim( $row['from_address'] ), $email ) ? array( 'From' ) : array();
+		foreach ( self::recipient_entries( $row['recipients'] ) as $entry ) {
+			if ( 0 === strcasecmp( $entry['address'], $email ) ) {
+				$roles[] = $entry['header'];
+			}
+		}
+		return array_values( array_unique( $roles ) );
+	}
+
+	/**
+	 * The exporter of Tools > Export Personal Data: per mail, its time, status and subject, and the person's own
+	 * address with where it stood (From, To, Cc, Bcc). No other address: the recipients are other people (a Bcc one
+	 * hidden from the rest), and so may be the sender.
+	 */
 	public static function export_personal_data( $email, $page = 1 ) {
 		list( $rows, $last ) = self::rows_of( $email, 'id, created_at, status, from_address, recipients, subject', max( 1, (int) $page ) );
-		$labels = array(
-			'created_at'   => __( 'Time (UTC)', 'rust-mail' ),
-			'status'       => __( 'Status', 'rust-mail' ),
-			'from_address' => __( 'From', 'rust-mail' ),
-			'recipients'   => __( 'Recipients', 'rust-mail' ),
-			'subject'      => __( 'Subject', 'rust-mail' ),
-		);
-		$items = array();
+		$items               = array();
 		foreach ( $rows as $row ) {
-			$data = array();
-			foreach ( $labels as $column => $label ) {
-				$data[] = array( 'name' => $label, 'value' => $row[ $column ] );
+			$values = array(
+				__( 'Time (UTC)', 'rust-mail' )   => $row['created_at'],
+				__( 'Status', 'rust-mail' )       => Rust_Mail_Admin::status_label( $row['status'] ),
+				__( 'Subject', 'rust-mail' )      => $row['subject'],
+				/* translators: 1: email address, 2: where it stood: From, To, Cc or Bcc */
+				__( 'Your address', 'rust-mail' ) => sprintf( __( '%1$s (%2$s)', 'rust-mail' ), $email, implode( ', ', self::roles( $row, $email ) ) ),
+			);
+			$data   = array();
+			foreach ( $values as $name => $value ) {
+				$data[] = array( 'name' => $name, 'value' => $value );
 			}
 			$items[] = array(
 				'group_id'    => 'rust-mail-log',
@@ -331,20 +393,109 @@ class Rust_Mail_Log {
 	}
 
 	/**
-	 * The eraser of Tools > Erase Personal Data: deletes the rows, all in one call. A row is about one mail to or from
-	 * the person; nothing of it is worth keeping without them.
+	 * The eraser of Tools > Erase Personal Data, all in one call. A mail that concerns nobody else (they were its only
+	 * recipient) is deleted, queued or not. A mail to others too is theirs as well and is kept:
+	 *
+	 * - queued: the address leaves its envelope and recipients, and the mail goes to the others; with nobody left to
+	 *   send to (the others had it already), it is cancelled and its bytes dropped;
+	 * - finished: the address is replaced with WordPress's anonymous one in every column, and the message's bytes
+	 *   (kept for "send again") are dropped.
+	 *
+	 * Each row is locked while it changes, so that a drain cannot claim it half done; a row being sent at that moment
+	 * is left alone and reported. The bytes of a queued mail are not rewritten: they go to the others as composed
+	 * (a DKIM signature covers To and Cc), and are dropped once it is sent, or with the log after the retention period.
 	 */
 	public static function erase_personal_data( $email ) {
 		global $wpdb;
 		list( $rows ) = self::rows_of( $email, 'id, from_address, recipients', 0 );
+		$outcomes     = array();
 		foreach ( $rows as $row ) {
-			$wpdb->delete( self::table(), array( 'id' => (int) $row['id'] ), array( '%d' ) );
+			$wpdb->query( 'START TRANSACTION' );
+			$row        = $wpdb->get_row( $wpdb->prepare( 'SELECT * FROM ' . self::table() . ' WHERE id = %d FOR UPDATE', $row['id'] ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+			$outcomes[] = $row ? self::erase_from_row( $row, $email ) : 'gone';
+			$wpdb->query( 'COMMIT' );
+		}
+		$counts   = array_count_values( $outcomes );
+		$messages = array();
+		if ( ! empty( $counts['sending'] ) ) {
+			/* translators: %d: number of mails */
+			$messages[] = sprintf( _n( '%d mail to or from this address was being sent at that moment and was left as it is: erase again in a minute.', '%d mails to or from this address were being sent at that moment and were left as they are: erase again in a minute.', $counts['sending'], 'rust-mail' ), $counts['sending'] );
+		}
+		if ( ! empty( $counts['kept'] ) ) {
+			$messages[] = sprintf(
+				/* translators: 1: number of mails, 2: number of days */
+				_n( '%1$d mail waiting in the outbox still goes to its other recipients as it was written: the address is no longer among its recipients, but the message itself still holds it; the outbox drops it within %2$d days.', '%1$d mails waiting in the outbox still go to their other recipients as they were written: the address is no longer among their recipients, but the messages themselves still hold it; the outbox drops them within %2$d days.', $counts['kept'], 'rust-mail' ),
+				$counts['kept'],
+				// Sent, or given up, within the retry period; a failed one's bytes go with its row after the retention period.
+				max( 1, (int) Rust_Mail_Settings::get( 'retention_days' ), (int) ceil( (int) Rust_Mail_Settings::get( 'retry_hours' ) / 24 ) )
+			);
 		}
 		return array(
-			'items_removed'  => count( $rows ) > 0,
-			'items_retained' => false,
-			'messages'       => array(),
+			'items_removed'  => ! empty( $counts['deleted'] ) || ! empty( $counts['redacted'] ) || ! empty( $counts['kept'] ),
+			'items_retained' => (bool) $messages,
+			'messages'       => $messages,
 			'done'           => true,
 		);
+	}
+
+	/**
+	 * Erases the address from one locked row.
+	 *
+	 * @return string deleted, redacted, kept (queued for others, its bytes still naming the address) or sending.
+	 */
+	private static function erase_from_row( array $row, $email ) {
+		global $wpdb;
+		if ( self::STATUS_SENDING === $row['status'] ) {
+			return 'sending';
+		}
+		$others = array_filter(
+			self::recipient_entries( $row['recipients'] ),
+			static function ( $entry ) use ( $email ) {
+				return 0 !== strcasecmp( $entry['address'], $email );
+			}
+		);
+		$fields = array();
+		$queued = self::STATUS_QUEUED === $row['status'];
+		if ( $queued ) {
+			$envelope = (array) json_decode( (string) $row['envelope'], true );
+			$left     = array_values(
+				array_filter(
+					(array) ( $envelope['to'] ?? array() ),
+					static function ( $address ) use ( $email ) {
+						return 0 !== strcasecmp( $address, $email );
+					}
+				)
+			);
+			if ( $left ) {
+				$fields['envelope']        = wp_json_encode( array( 'from' => $envelope['from'] ?? '', 'to' => $left ) );
+				$fields['recipient_count'] = count( $left );
+				$fields['recipients']      = self::recipients_text( $others );
+			} else {
+				$queued = false;
+				$fields = self::CANCELLED_FIELDS + array( 'error_message' => __( 'Cancelled: the personal data of the only recipient it still had to go to was erased.', 'rust-mail' ) );
+			}
+		}
+		if ( ! $others ) {
+			$wpdb->delete( self::table(), array( 'id' => (int) $row['id'] ), array( '%d' ) );
+			return 'deleted';
+		}
+		if ( ! $queued ) {
+			// Kept for "send again" only, and they name the address.
+			$fields += array( 'raw' => null, 'mail_data' => null );
+		}
+		// The address wherever it is written (transcripts, refusals, a subject that names it), as a whole address.
+		$pattern   = '/(?<![\w.!#$%&\'*+\/=?^`{|}~-])' . preg_quote( $email, '/' ) . '(?![\w-]|\.\w)/i';
+		$anonymous = wp_privacy_anonymize_data( 'email' );
+		$columns   = array( 'from_address', 'recipients', 'subject', 'reply', 'error_message', 'transcript', 'body', 'attempt_log', 'mail_data', 'envelope' );
+		foreach ( $columns as $column ) {
+			$value = array_key_exists( $column, $fields ) ? $fields[ $column ] : $row[ $column ];
+			// A queued mail's envelope keeps its sender (MAIL FROM), or the mail could no longer be sent.
+			if ( null !== $value && ! ( $queued && 'envelope' === $column ) ) {
+				$fields[ $column ] = preg_replace( $pattern, $anonymous, (string) $value );
+			}
+		}
+		$wpdb->update( self::table(), $fields, array( 'id' => (int) $row['id'] ) );
+		// A sealed message (every queued one where the site has a strong key) cannot be searched: counted as naming it.
+		return $queued && ( ! empty( $row['sealed'] ) || false !== stripos( (string) $row['raw'], $email ) ) ? 'kept' : 'redacted';
 	}
 }

@@ -11,8 +11,8 @@
  *
  * The providers' endpoints are fixed in code: the authorization code, the client secret and the refresh token only
  * go to them. Microsoft's national clouds are chosen by RUST_MAIL_OAUTH_TOKEN_URL (and RUST_MAIL_OAUTH_AUTHORIZE_URL),
- * Google's by RUST_MAIL_OAUTH_GOOGLE_TOKEN_URL and RUST_MAIL_OAUTH_GOOGLE_AUTHORIZE_URL: constants in wp-config.php,
- * never settings of the page.
+ * Google's by RUST_MAIL_OAUTH_GOOGLE_TOKEN_URL, RUST_MAIL_OAUTH_GOOGLE_AUTHORIZE_URL and
+ * RUST_MAIL_OAUTH_GOOGLE_REVOKE_URL: constants in wp-config.php, never settings of the page.
  *
  * @package RustMail
  */
@@ -38,21 +38,24 @@ class Rust_Mail_OAuth_Grant {
 
 	/**
 	 * The two providers: names, scopes (SMTP, plus `openid email` to learn which account signed in) and the settings
-	 * (constant-only) that hold their endpoints.
+	 * (constant-only) that hold their endpoints. Microsoft has no endpoint to revoke a refresh token (OAuth2 v2.0):
+	 * only the user or an administrator can, at Microsoft.
 	 *
-	 * @return array<string, array{label: string, scope: string, token_key: string}>
+	 * @return array<string, array{label: string, scope: string, token_key: string, revoke_key: string}>
 	 */
 	public static function providers() {
 		return array(
 			'microsoft' => array(
-				'label'     => 'Microsoft',
-				'scope'     => 'https://outlook.office.com/SMTP.Send offline_access openid email',
-				'token_key' => 'oauth_token_url',
+				'label'      => 'Microsoft',
+				'scope'      => 'https://outlook.office.com/SMTP.Send offline_access openid email',
+				'token_key'  => 'oauth_token_url',
+				'revoke_key' => '',
 			),
 			'google'    => array(
-				'label'     => 'Google',
-				'scope'     => 'https://mail.google.com/ openid email',
-				'token_key' => 'oauth_google_token_url',
+				'label'      => 'Google',
+				'scope'      => 'https://mail.google.com/ openid email',
+				'token_key'  => 'oauth_google_token_url',
+				'revoke_key' => 'oauth_google_revoke_url',
 			),
 		);
 	}
@@ -397,5 +400,33 @@ class Rust_Mail_OAuth_Grant {
 				return;
 			}
 		}
+	}
+
+	/**
+	 * Asks the provider to revoke the sign-in's refresh token, before the site forgets it (Disconnect, uninstall):
+	 * forgetting alone would leave it valid for whoever holds a copy (a database dump, a backup). Google revokes the
+	 * whole sign-in with it; an answer `invalid_token` means it no longer worked anyway.
+	 *
+	 * @return bool|null true when the provider revoked it; false when the provider has no way to (Microsoft); null
+	 *                   when there is nothing to revoke (no sign-in, or one the provider already refused).
+	 * @throws Rust_Mail_OAuth_Exception when the provider could not be reached or did not revoke it.
+	 */
+	public static function revoke() {
+		$grant = self::get();
+		$token = null === $grant ? '' : (string) Rust_Mail_Settings::decrypt( (string) $grant['refresh'], self::SECRET_FIELD );
+		if ( '' === $token ) {
+			return null;
+		}
+		$provider = self::providers()[ $grant['provider'] ] ?? array( 'revoke_key' => '' );
+		if ( '' === $provider['revoke_key'] ) {
+			return false;
+		}
+		$url                   = (string) Rust_Mail_Settings::get( $provider['revoke_key'] );
+		list( $status, $body ) = Rust_Mail_OAuth::post( $url, array( 'token' => $token ), array( $token ) );
+		if ( 200 !== $status && 'invalid_token' !== ( $body['error'] ?? '' ) ) {
+			/* translators: 1: revocation endpoint URL, 2: HTTP status code, 3: the error it gave, or nothing */
+			Rust_Mail_OAuth::fail( trim( sprintf( __( '%1$s answered HTTP %2$d %3$s', 'rust-mail' ), $url, $status, Rust_Mail_OAuth::reason( $body ) ) ), array( $token ) );
+		}
+		return true;
 	}
 }

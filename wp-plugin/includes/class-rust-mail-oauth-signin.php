@@ -135,11 +135,32 @@ class Rust_Mail_OAuth_Signin {
 		self::finish( 'success', sprintf( __( 'Signed in with %1$s as %2$s. Mail now goes out through XOAUTH2 with this mailbox\'s tokens.', 'rust-mail' ), $label, $who ) );
 	}
 
+	/** Disconnect: the provider revokes the refresh token where it can, then the site forgets the sign-in either way. */
 	public static function handle_disconnect() {
 		self::require_capability();
 		check_admin_referer( self::ACTION_DISCONNECT );
+		$type    = 'success';
+		$message = __( 'Disconnected: the site no longer keeps the mailbox\'s sign-in.', 'rust-mail' );
+		try {
+			$revoked = Rust_Mail_OAuth_Grant::revoke();
+			if ( true === $revoked ) {
+				$message .= ' ' . __( 'Google revoked it too: its tokens no longer work anywhere.', 'rust-mail' );
+			} elseif ( false === $revoked ) {
+				$type     = 'warning';
+				$message .= ' ' . self::microsoft_keeps_token();
+			}
+		} catch ( Rust_Mail_OAuth_Exception $e ) {
+			$type = 'warning';
+			/* translators: %s: why the revocation failed */
+			$message .= ' ' . sprintf( __( 'But Google did not confirm that it revoked it (%s): remove the app\'s access under Security > Your connections to third-party apps & services in the Google Account.', 'rust-mail' ), $e->getMessage() );
+		}
 		Rust_Mail_OAuth_Grant::forget();
-		self::finish( 'success', __( 'Disconnected: the site no longer keeps the mailbox\'s sign-in.', 'rust-mail' ) );
+		self::finish( $type, $message );
+	}
+
+	/** What becomes of a Microsoft sign-in's refresh token after Disconnect, and how to end it. */
+	private static function microsoft_keeps_token() {
+		return __( 'Microsoft offers apps no way to revoke a refresh token: the one the site held stays valid until it expires (90 days unused). To end it now, remove the app at account.live.com/consent/Manage (Outlook.com), or have an administrator revoke the user\'s sessions in Microsoft Entra ID (work or school accounts).', 'rust-mail' );
 	}
 
 	/** Back to the settings page with a message. */
@@ -234,6 +255,11 @@ class Rust_Mail_OAuth_Signin {
 				esc_html( '' !== $revoked ? $revoked : self::connection_text( $grant ) )
 			);
 			printf( '<button type="submit" class="button" form="rust-mail-oauth-disconnect-form">%s</button> ', esc_html__( 'Disconnect', 'rust-mail' ) );
+			$revokes = '' !== ( Rust_Mail_OAuth_Grant::providers()[ $grant['provider'] ]['revoke_key'] ?? '' );
+			printf(
+				'<p class="description rust-mail-oauth-disconnect-note">%s</p>',
+				esc_html( $revokes ? __( 'Disconnect also asks Google to revoke the sign-in.', 'rust-mail' ) : __( 'Disconnect only makes the site forget the sign-in.', 'rust-mail' ) . ' ' . self::microsoft_keeps_token() )
+			);
 		}
 		foreach ( Rust_Mail_OAuth_Grant::providers() as $provider => $definition ) {
 			printf(

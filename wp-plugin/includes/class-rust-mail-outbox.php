@@ -762,7 +762,7 @@ class Rust_Mail_Outbox {
 		global $wpdb;
 		return (bool) $wpdb->update(
 			Rust_Mail_Log::table(),
-			array( 'status' => Rust_Mail_Log::STATUS_CANCELLED, 'next_attempt_at' => null, 'raw' => null, 'mail_data' => null ),
+			Rust_Mail_Log::CANCELLED_FIELDS,
 			array( 'id' => (int) $id, 'status' => Rust_Mail_Log::STATUS_QUEUED )
 		);
 	}
@@ -901,6 +901,29 @@ class Rust_Mail_Outbox {
 			'description' => $problems ? '<p>' . implode( '</p><p>', array_map( 'esc_html', $problems ) ) . '</p>' : '<p>' . esc_html__( 'The Rust Mail outbox has nothing stuck and no recent failure.', 'rust-mail' ) . '</p>',
 			'actions'     => '<a href="' . esc_url( Rust_Mail_Admin::log_url() ) . '">' . esc_html__( 'Connection log', 'rust-mail' ) . '</a>',
 			'test'        => 'rust_mail_outbox',
+		);
+	}
+
+	/* ---------------------------------------------------------------- Before the plugin stops */
+
+	/** Every queued message due now, then a drain: "Send them now" on the Plugins screen, before deactivating. */
+	public static function send_all_now() {
+		global $wpdb;
+		$wpdb->update( Rust_Mail_Log::table(), array( 'next_attempt_at' => gmdate( 'Y-m-d H:i:s' ) ), array( 'status' => Rust_Mail_Log::STATUS_QUEUED ) );
+		return self::drain();
+	}
+
+	/**
+	 * Cancels every queued message as cancel() does one, saying why (Rust_Mail_Log::deactivate()).
+	 *
+	 * @return int how many were cancelled.
+	 */
+	public static function cancel_all( $reason ) {
+		global $wpdb;
+		return (int) $wpdb->update(
+			Rust_Mail_Log::table(),
+			Rust_Mail_Log::CANCELLED_FIELDS + array( 'error_message' => $reason ),
+			array( 'status' => Rust_Mail_Log::STATUS_QUEUED )
 		);
 	}
 }

@@ -83,6 +83,7 @@ class Rust_Mail_Settings {
 		'oauth_authorize_url'        => 'string',
 		'oauth_google_token_url'     => 'string',
 		'oauth_google_authorize_url' => 'string',
+		'oauth_google_revoke_url'    => 'string',
 	);
 
 	/** Plugin behaviour. RUST_MAIL_LOG_BODIES set to false keeps bodies out of the log whatever the page says. */
@@ -138,6 +139,7 @@ class Rust_Mail_Settings {
 		'oauth_authorize_url' => '',
 		'oauth_google_token_url'     => 'https://oauth2.googleapis.com/token',
 		'oauth_google_authorize_url' => 'https://accounts.google.com/o/oauth2/v2/auth',
+		'oauth_google_revoke_url'    => 'https://oauth2.googleapis.com/revoke',
 		'preset'              => 'custom',
 		'log_bodies'          => false,
 		'retention_days'      => 30,
