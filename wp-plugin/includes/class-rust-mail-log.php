@@ -495,7 +495,6 @@ class Rust_Mail_Log {
 			}
 		}
 		$wpdb->update( self::table(), $fields, array( 'id' => (int) $row['id'] ) );
-		// A sealed message (every queued one where the site has a strong key) cannot be searched: counted as naming it.
-		return $queued && ( ! empty( $row['sealed'] ) || false !== stripos( (string) $row['raw'], $email ) ) ? 'kept' : 'redacted';
+		return $queued && false !== stripos( Rust_Mail_Outbox::unseal( $row, 'outbox_raw' ), $email ) ? 'kept' : 'redacted';
 	}
 }

@@ -133,7 +133,7 @@ class Rust_Mail_Outbox {
 	 * A stored message's bytes or core's arguments in clear. Every message is stored sealed (encrypted) where the site
 	 * has a strong key, so that neither the database nor a dump of it holds a body, or a key it carries, in clear.
 	 */
-	private static function unseal( array $row, $field ) {
+	public static function unseal( array $row, $field ) {
 		$data = (string) $row[ 'outbox_raw' === $field ? 'raw' : 'mail_data' ];
 		return empty( $row['sealed'] ) ? $data : (string) Rust_Mail_Settings::decrypt( $data, $field );
 	}
