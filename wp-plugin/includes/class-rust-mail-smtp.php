@@ -34,20 +34,25 @@ class Rust_Mail_SMTP extends PHPMailer\PHPMailer\SMTP {
 	}
 
 	/**
-	 * The message and its final dot in one write, dot-stuffed (RFC 5321 section 4.5.2), where PHPMailer writes line by
-	 * line and then the dot, and waits for a delayed ACK (about 40 ms a message, even on loopback). `$message` has CRLF line ends (PHPMailer composed it for SMTP).
+	 * The message and its final dot in one write, where PHPMailer writes line by line and then the dot, and waits for a
+	 * delayed ACK (about 40 ms a message, even on loopback). The lines are the extension's (src/smtp/data.rs): each
+	 * bare CR and bare LF becomes a CRLF of its own, and each line that starts with a dot gets another (RFC 5321
+	 * section 4.5.2). Left as they are, "\r.\r\n" or "\n.\n" in a message ends DATA early on a receiver that takes a
+	 * bare CR or LF as a line end, and what follows is read as a second message nobody checked (SMTP smuggling).
 	 */
 	public function data( $message ) {
 		if ( ! $this->sendCommand( 'DATA', 'DATA', 354 ) ) {
 			return false;
 		}
-		$stuffed = preg_replace( '/^\./m', '..', $message );
-		if ( "\r\n" !== substr( $stuffed, -2 ) ) {
-			$stuffed .= "\r\n";
+		// CRLF first, so that a CR right before an LF stays one line end; every line end is CRLF when ^ is sought.
+		$wire = preg_replace( array( '/\r\n|\r|\n/', '/^\./m' ), array( "\r\n", '..' ), $message );
+		// The terminating dot must start a line of its own; an empty message is one empty line.
+		if ( '' === $wire || "\r\n" !== substr( $wire, -2 ) ) {
+			$wire .= "\r\n";
 		}
 		$this->edebug( sprintf( '[message: %d bytes]', strlen( $message ) ), self::DEBUG_CLIENT );
 		$this->edebug( 'CLIENT -> SERVER: .', self::DEBUG_CLIENT );
-		$this->client_send( $stuffed . ".\r\n", self::BODY );
+		$this->client_send( $wire . ".\r\n", self::BODY );
 		$this->last_reply = $this->get_lines();
 		$this->edebug( 'SERVER -> CLIENT: ' . $this->last_reply, self::DEBUG_SERVER );
 		if ( 250 === (int) substr( $this->last_reply, 0, 3 ) ) {
