@@ -212,8 +212,11 @@ class Rust_Mail_SMTP_Engine {
 
 	/** @return array|null null when logged in, else a failure as open() returns it. */
 	private static function login( Rust_Mail_SMTP $smtp, array $t, $encrypted ) {
-		if ( ! $encrypted && ! ( $t['allow_insecure_auth'] && self::is_loopback( $t['host'] ) ) ) {
-			return array( 'auth', 'auth', 'the password would be sent without TLS: set security to starttls or tls (allow_insecure_auth only allows a server on loopback)', 'auth_unavailable' );
+		if ( ! $encrypted && ! ( $t['allow_insecure_auth'] && $smtp->peer_is_loopback() ) ) {
+			// The extension's words: the address connected to, which decided, rather than the host's name.
+			$message = "refusing to send the password without TLS to {$smtp->peer()}: use security 'starttls' or 'tls' "
+				. '(allow_insecure_auth applies only to a server on loopback, 127.0.0.0/8 or ::1)';
+			return array( 'auth', 'auth', $message, 'auth_unavailable' );
 		}
 		$offered   = (array) $smtp->getServerExt( 'AUTH' );
 		$mechanism = strtoupper( $t['auth'] );
@@ -285,10 +288,6 @@ class Rust_Mail_SMTP_Engine {
 			return 'tls_version_unsupported';
 		}
 		return 'tls_handshake_failed';
-	}
-
-	private static function is_loopback( $host ) {
-		return 'localhost' === $host || '::1' === trim( $host, '[]' ) || 0 === strpos( $host, '127.' );
 	}
 
 	/** A failure after the connection was open: the connection is closed and forgotten. */

@@ -74,6 +74,29 @@ class Rust_Mail_SMTP extends PHPMailer\PHPMailer\SMTP {
 		return parent::client_send( $data, $command );
 	}
 
+	/** The server's address as connected, not its name ("192.0.2.7:587", "[::1]:25"); '' without a connection. */
+	public function peer() {
+		return is_resource( $this->smtp_conn ) ? (string) stream_socket_get_name( $this->smtp_conn, true ) : '';
+	}
+
+	/**
+	 * Whether the connected server is on loopback: 127.0.0.0/8 or ::1 (also as ::ffff:127.x.y.z), as the extension
+	 * decides it (src/smtp/client/auth.rs). By the address connected to, since a name proves nothing: a name may
+	 * start with "127." and point anywhere.
+	 */
+	public function peer_is_loopback() {
+		$peer    = $this->peer();
+		$address = trim( substr( $peer, 0, (int) strrpos( $peer, ':' ) ), '[]' );
+		if ( ! filter_var( $address, FILTER_VALIDATE_IP ) ) {
+			return false;
+		}
+		$packed = inet_pton( $address );
+		if ( 0 === strpos( $packed, str_repeat( "\0", 10 ) . "\xff\xff" ) ) {
+			$packed = substr( $packed, 12 ); // An IPv4-mapped IPv6 address is its IPv4 address.
+		}
+		return ( 4 === strlen( $packed ) && "\x7f" === $packed[0] ) || inet_pton( '::1' ) === $packed;
+	}
+
 	/** Writes what the parent would, without noting it in the debug output; a write error is kept as the parent keeps it. */
 	private function write_unlogged( $data ) {
 		set_error_handler( array( $this, 'errorHandler' ) ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
