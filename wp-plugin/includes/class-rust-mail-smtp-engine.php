@@ -41,7 +41,18 @@ class Rust_Mail_SMTP_Engine {
 		if ( '' !== $problem ) {
 			return self::failed( $t, 'invalid_input', 'message', $problem, null, $timings );
 		}
-		$key    = hash( 'sha256', serialize( $t ) ); // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions -- an in-memory key.
+		$key = hash( 'sha256', serialize( $t ) ); // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions -- an in-memory key.
+		try {
+			return self::session( $raw, $envelope, $t, $key, $timings );
+		} catch ( Rust_Mail_SMTP_Reply_Too_Large $e ) {
+			// A broken or hostile server: its connection, in the middle of a reply, is closed and of no more use.
+			unset( self::$open[ $key ] );
+			return self::failed( $t, 'protocol', $e->stage, $e->getMessage(), null, $timings );
+		}
+	}
+
+	/** The SMTP session of send(): over the open connection of the transport `$key`, or a new one. */
+	private static function session( $raw, array $envelope, array $t, $key, array &$timings ) {
 		$smtp   = self::$open[ $key ] ?? null;
 		$reused = $smtp && $smtp->connected() && $smtp->reset();
 		if ( $reused ) {
