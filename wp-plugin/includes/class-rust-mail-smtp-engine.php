@@ -19,6 +19,9 @@ class Rust_Mail_SMTP_Engine {
 	const TRANSCRIPT_LINES = 200;
 	const LINE_BYTES       = 500;
 
+	/** The extension's largest ca_file (src/smtp/tls.rs): a bundle of every public CA is about 200 KiB. */
+	const MAX_CA_FILE = 1048576;
+
 	/** @var array<string, Rust_Mail_SMTP> open connections of this request, by transport */
 	private static $open = array();
 
@@ -135,7 +138,10 @@ class Rust_Mail_SMTP_Engine {
 		return array_merge( $t, $derived );
 	}
 
-	/** Header injection through the envelope, or nothing to send: refused before any connection, as the extension does. */
+	/**
+	 * Header injection through the envelope, nothing to send, or a ca_file the extension would not read: refused before
+	 * any connection, as the extension does.
+	 */
 	private static function input_problem( array $envelope, array $t ) {
 		$addresses = array_merge( array( (string) ( $envelope['from'] ?? '' ) ), (array) ( $envelope['to'] ?? array() ) );
 		foreach ( array_merge( $addresses, array( (string) $t['host'], (string) $t['helo'], (string) $t['username'] ) ) as $value ) {
@@ -148,6 +154,50 @@ class Rust_Mail_SMTP_Engine {
 		}
 		if ( empty( $envelope['to'] ) ) {
 			return 'the message has no recipient';
+		}
+		if ( '' !== (string) $t['ca_file'] ) {
+			$problem = self::ca_file_problem( (string) $t['ca_file'] );
+			return '' === $problem ? '' : "\$transport['ca_file'] {$problem}";
+		}
+		return '';
+	}
+
+	/**
+	 * Why a ca_file cannot be used, in the extension's words (src/files.rs, src/smtp/tls.rs); '' when it can. OpenSSL
+	 * reads the file whole, with neither PHP's open_basedir nor a limit: /dev/zero would fill memory. So it must pass
+	 * the extension's rules first: within open_basedir, a regular file of at most 1 MiB, with a PEM certificate in it.
+	 */
+	private static function ca_file_problem( $path ) {
+		// PHP's own open_basedir check, which the extension asks too: only its warning tells it from a missing file.
+		$warning = '';
+		set_error_handler( // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			static function ( $errno, $message ) use ( &$warning ) {
+				$warning = $message;
+				return true;
+			}
+		);
+		$stat = stat( $path );
+		restore_error_handler();
+		if ( false !== strpos( $warning, 'open_basedir restriction' ) ) {
+			return "'{$path}' is outside open_basedir: PHP's open_basedir setting does not allow it";
+		}
+		if ( false === $stat || ! is_readable( $path ) ) {
+			return "'{$path}' cannot be read: it does not exist, or PHP's user may not read it";
+		}
+		// A device or a pipe (/dev/zero, /dev/stdin) would be read without end or block forever.
+		if ( ! is_file( $path ) ) {
+			return "'{$path}' is not a regular file";
+		}
+		if ( $stat['size'] > self::MAX_CA_FILE ) {
+			return "'{$path}' is {$stat['size']} bytes, more than the " . self::MAX_CA_FILE . ' allowed';
+		}
+		// At most one byte past the limit, whatever the size said: a file can grow after it was checked.
+		$pem = (string) file_get_contents( $path, false, null, 0, self::MAX_CA_FILE + 1 ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		if ( strlen( $pem ) > self::MAX_CA_FILE ) {
+			return "'{$path}' grew to more than the " . self::MAX_CA_FILE . ' bytes allowed while it was read';
+		}
+		if ( ! preg_match( '/-----BEGIN CERTIFICATE-----[A-Za-z0-9+\/=\s]+-----END CERTIFICATE-----/', $pem ) ) {
+			return "'{$path}' holds no PEM certificate";
 		}
 		return '';
 	}
