@@ -206,9 +206,10 @@ class WpStack:
     def purge(self):
         subprocess.run([str(STACK_SCRIPT), "purge"], env=self.env, check=False, stdout=subprocess.DEVNULL)
 
-    def php(self, code, env=None, check=True, extension=True):
+    def php(self, code, env=None, check=True, extension=True, namespace=None):
         """Runs PHP inside the site (wp-load.php first) with the stack's PHP; returns the JSON the code printed
-        with out(...) as its last line. extension=False runs it without the rust_mail extension."""
+        with out(...) as its last line. extension=False runs it without the rust_mail extension; `namespace` runs it
+        in that network namespace (the database is reached by its Unix socket)."""
         script = self.dir / f"run-{os.getpid()}-{time.time_ns()}.php"
         script.write_text(
             "<?php\n"
@@ -220,6 +221,8 @@ class WpStack:
         )
         try:
             php = [str(self.dir / "bin" / "php")] if extension else ["/usr/bin/php8.2"]
+            if namespace:
+                php = ["ip", "netns", "exec", namespace, *php]
             run_env = dict(os.environ, **(env or {}))
             if not extension:
                 run_env["PHP_INI_SCAN_DIR"] = str(self._scan_dir_without_extension())

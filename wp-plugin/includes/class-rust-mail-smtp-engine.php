@@ -19,6 +19,9 @@ class Rust_Mail_SMTP_Engine {
 	const TRANSCRIPT_LINES = 200;
 	const LINE_BYTES       = 500;
 
+	/** The extension's largest ca_file (src/smtp/tls.rs): a bundle of every public CA is about 200 KiB. */
+	const MAX_CA_FILE = 1048576;
+
 	/** @var array<string, Rust_Mail_SMTP> open connections of this request, by transport */
 	private static $open = array();
 
@@ -41,7 +44,18 @@ class Rust_Mail_SMTP_Engine {
 		if ( '' !== $problem ) {
 			return self::failed( $t, 'invalid_input', 'message', $problem, null, $timings );
 		}
-		$key    = hash( 'sha256', serialize( $t ) ); // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions -- an in-memory key.
+		$key = hash( 'sha256', serialize( $t ) ); // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions -- an in-memory key.
+		try {
+			return self::session( $raw, $envelope, $t, $key, $timings );
+		} catch ( Rust_Mail_SMTP_Reply_Too_Large $e ) {
+			// A broken or hostile server: its connection, in the middle of a reply, is closed and of no more use.
+			unset( self::$open[ $key ] );
+			return self::failed( $t, 'protocol', $e->stage, $e->getMessage(), null, $timings );
+		}
+	}
+
+	/** The SMTP session of send(): over the open connection of the transport `$key`, or a new one. */
+	private static function session( $raw, array $envelope, array $t, $key, array &$timings ) {
 		$smtp   = self::$open[ $key ] ?? null;
 		$reused = $smtp && $smtp->connected() && $smtp->reset();
 		if ( $reused ) {
@@ -124,7 +138,10 @@ class Rust_Mail_SMTP_Engine {
 		return array_merge( $t, $derived );
 	}
 
-	/** Header injection through the envelope, or nothing to send: refused before any connection, as the extension does. */
+	/**
+	 * Header injection through the envelope, nothing to send, or a ca_file the extension would not read: refused before
+	 * any connection, as the extension does.
+	 */
 	private static function input_problem( array $envelope, array $t ) {
 		$addresses = array_merge( array( (string) ( $envelope['from'] ?? '' ) ), (array) ( $envelope['to'] ?? array() ) );
 		foreach ( array_merge( $addresses, array( (string) $t['host'], (string) $t['helo'], (string) $t['username'] ) ) as $value ) {
@@ -137,6 +154,50 @@ class Rust_Mail_SMTP_Engine {
 		}
 		if ( empty( $envelope['to'] ) ) {
 			return 'the message has no recipient';
+		}
+		if ( '' !== (string) $t['ca_file'] ) {
+			$problem = self::ca_file_problem( (string) $t['ca_file'] );
+			return '' === $problem ? '' : "\$transport['ca_file'] {$problem}";
+		}
+		return '';
+	}
+
+	/**
+	 * Why a ca_file cannot be used, in the extension's words (src/files.rs, src/smtp/tls.rs); '' when it can. OpenSSL
+	 * reads the file whole, with neither PHP's open_basedir nor a limit: /dev/zero would fill memory. So it must pass
+	 * the extension's rules first: within open_basedir, a regular file of at most 1 MiB, with a PEM certificate in it.
+	 */
+	private static function ca_file_problem( $path ) {
+		// PHP's own open_basedir check, which the extension asks too: only its warning tells it from a missing file.
+		$warning = '';
+		set_error_handler( // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			static function ( $errno, $message ) use ( &$warning ) {
+				$warning = $message;
+				return true;
+			}
+		);
+		$stat = stat( $path );
+		restore_error_handler();
+		if ( false !== strpos( $warning, 'open_basedir restriction' ) ) {
+			return "'{$path}' is outside open_basedir: PHP's open_basedir setting does not allow it";
+		}
+		if ( false === $stat || ! is_readable( $path ) ) {
+			return "'{$path}' cannot be read: it does not exist, or PHP's user may not read it";
+		}
+		// A device or a pipe (/dev/zero, /dev/stdin) would be read without end or block forever.
+		if ( ! is_file( $path ) ) {
+			return "'{$path}' is not a regular file";
+		}
+		if ( $stat['size'] > self::MAX_CA_FILE ) {
+			return "'{$path}' is {$stat['size']} bytes, more than the " . self::MAX_CA_FILE . ' allowed';
+		}
+		// At most one byte past the limit, whatever the size said: a file can grow after it was checked.
+		$pem = (string) file_get_contents( $path, false, null, 0, self::MAX_CA_FILE + 1 ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		if ( strlen( $pem ) > self::MAX_CA_FILE ) {
+			return "'{$path}' grew to more than the " . self::MAX_CA_FILE . ' bytes allowed while it was read';
+		}
+		if ( ! preg_match( '/-----BEGIN CERTIFICATE-----[A-Za-z0-9+\/=\s]+-----END CERTIFICATE-----/', $pem ) ) {
+			return "'{$path}' holds no PEM certificate";
 		}
 		return '';
 	}
@@ -212,8 +273,11 @@ class Rust_Mail_SMTP_Engine {
 
 	/** @return array|null null when logged in, else a failure as open() returns it. */
 	private static function login( Rust_Mail_SMTP $smtp, array $t, $encrypted ) {
-		if ( ! $encrypted && ! ( $t['allow_insecure_auth'] && self::is_loopback( $t['host'] ) ) ) {
-			return array( 'auth', 'auth', 'the password would be sent without TLS: set security to starttls or tls (allow_insecure_auth only allows a server on loopback)', 'auth_unavailable' );
+		if ( ! $encrypted && ! ( $t['allow_insecure_auth'] && $smtp->peer_is_loopback() ) ) {
+			// The extension's words: the address connected to, which decided, rather than the host's name.
+			$message = "refusing to send the password without TLS to {$smtp->peer()}: use security 'starttls' or 'tls' "
+				. '(allow_insecure_auth applies only to a server on loopback, 127.0.0.0/8 or ::1)';
+			return array( 'auth', 'auth', $message, 'auth_unavailable' );
 		}
 		$offered   = (array) $smtp->getServerExt( 'AUTH' );
 		$mechanism = strtoupper( $t['auth'] );
@@ -285,10 +349,6 @@ class Rust_Mail_SMTP_Engine {
 			return 'tls_version_unsupported';
 		}
 		return 'tls_handshake_failed';
-	}
-
-	private static function is_loopback( $host ) {
-		return 'localhost' === $host || '::1' === trim( $host, '[]' ) || 0 === strpos( $host, '127.' );
 	}
 
 	/** A failure after the connection was open: the connection is closed and forgotten. */
