@@ -108,19 +108,24 @@ def body_lines(raw):
     return raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n")
 
 
+def assert_one_message_with_the_smuggled_lines_as_body(server):
+    """The server got one message from a@ to b@, only CRLF line ends, the dot line arrived as a line holding "." and
+    the smuggled session as ordinary body lines."""
+    [received] = server.messages
+    assert received.mail_from == "a@example.com" and received.rcpt_tos == ["b@example.com"]
+    assert BARE_LINE_END.search(received.raw) is None, received.raw
+    lines = body_lines(received.raw)
+    assert lines[:3] == [b"Hello", b".", b"MAIL FROM:<evil@example.com>"], lines
+    assert b"wire the money" in lines and lines[-2:] == [b".", b""], lines
+
+
 @pytest.mark.parametrize("ending", SMUGGLING_ENDINGS, ids=[e.encode().hex() for e in SMUGGLING_ENDINGS])
 def test_raw_message_cannot_smuggle_a_second_message(php, smtp_server, ending):
     server = smtp_server()
     raw = f"From: a@example.com\r\nTo: b@example.com\r\nSubject: one\r\n\r\nHello{ending}{SMUGGLED}".encode()
     assert_sent(send(php, {"raw": raw, "envelope": {"from": "a@example.com", "to": ["b@example.com"]}},
                      transport_for(server)))
-    [received] = server.messages
-    assert received.mail_from == "a@example.com" and received.rcpt_tos == ["b@example.com"]
-    assert BARE_LINE_END.search(received.raw) is None, received.raw
-    # The dot line arrived as a line holding ".", the smuggled session as ordinary body lines.
-    lines = body_lines(received.raw)
-    assert lines[:3] == [b"Hello", b".", b"MAIL FROM:<evil@example.com>"], lines
-    assert b"wire the money" in lines and lines[-2:] == [b".", b""], lines
+    assert_one_message_with_the_smuggled_lines_as_body(server)
 
 
 @pytest.mark.parametrize("part", ["text", "html"])

@@ -11,7 +11,8 @@ import pytest
 
 from harness.hostile import HostileServer, endless_long_lines, endless_reply, megabyte_ehlo, megabyte_line
 from harness.mail import PASSWORD, USER, secret_forms
-from test_security import BARE_LINE_END, SMUGGLED, SMUGGLING_ENDINGS, RemoteServerNamespace, body_lines
+from test_security import (SMUGGLED, SMUGGLING_ENDINGS, RemoteServerNamespace,
+                           assert_one_message_with_the_smuggled_lines_as_body)
 from wpstack import php_string
 
 TIMEOUT = 3
@@ -164,12 +165,7 @@ def test_bare_cr_and_lf_cannot_smuggle_a_second_message(wp, engine, smtp_server,
         f"array('host' => '127.0.0.1', 'port' => {server.port}, 'security' => 'none', 'timeout' => {TIMEOUT})));")
     assert result["ok"] is True, result["error"]
 
-    [received] = server.messages
-    assert received.mail_from == "a@example.com" and received.rcpt_tos == ["b@example.com"]
-    assert BARE_LINE_END.search(received.raw) is None, received.raw
-    lines = body_lines(received.raw)
-    assert lines[:3] == [b"Hello", b".", b"MAIL FROM:<evil@example.com>"], lines
-    assert b"wire the money" in lines and lines[-2:] == [b".", b""], lines
+    assert_one_message_with_the_smuggled_lines_as_body(server)
     # On the wire (lines as the server split them at CRLF): no bare CR or LF in any line of DATA, the dot lines
     # stuffed, and the message's end the only line that is a dot alone, with nothing but QUIT after it.
     wire = server.client_lines()

@@ -220,23 +220,29 @@ def test_a_backlog_drains_over_parallel_connections_each_message_once(outbox, en
         assert f"RCPT TO:<{row['recipients']}>" in lines, lines
 
 
+def drain_at_once(wp):
+    """Two PHP-FPM workers (as WP-Cron would, from two requests) and the CLI drain at once: what each sent."""
+    results = []
+
+    def worker():
+        results.append(json.loads(wp.browser().get("/?rust_mail_test_drain=1").text))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    results.append(drain(wp))
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def test_two_fpm_workers_and_cron_drain_one_outbox_each_message_once(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued", pool=True)
     set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
     outbox.php("for ($i = 0; $i < 500; $i++) { wp_mail(\"r$i@example.com\", \"Message $i\", 'x'); } out(true);")
     assert server.messages() == []
-    results = []
-
-    def worker():
-        results.append(json.loads(outbox.browser().get("/?rust_mail_test_drain=1").text))
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    results.append(drain(outbox))
-    for thread in threads:
-        thread.join()
+    results = drain_at_once(outbox)
     while sum(r.get("sent", 0) for r in results) < 500 and drain(outbox):
         pass  # what the time budget left over
     ids = [m.message["Message-ID"] for m in server.messages()]
@@ -362,17 +368,7 @@ def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent
     wait_until_in_flight(wp)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
-    results = []
-
-    def worker():
-        results.append(json.loads(wp.browser().get("/?rust_mail_test_drain=1").text))
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    results.append(drain(wp))
-    for thread in threads:
-        thread.join()
+    drain_at_once(wp)
     time.sleep(16)  # the killed drain's lease: its batch's share of 10 messages a connection at 1 s, and 5 s
     while drain(wp):
         pass
