@@ -71,10 +71,41 @@ pub fn parse_mailbox(field: &str, text: &str) -> Result<Mailbox, UsageError> {
     Ok(Mailbox { email: ascii_domain(field, mailbox.email)?, ..mailbox })
 }
 
+/// An envelope address (`$message['envelope']`, the diagnose walk's `from` and `to`), with or without its
+/// angle brackets.
 pub fn parse_address(field: &str, text: &str) -> Result<Address, UsageError> {
     check_header_safe(field, text)?;
     let bare = text.trim().trim_start_matches('<').trim_end_matches('>');
-    ascii_domain(field, Address::from_str(bare).map_err(|e| invalid_address(field, bare, &e.to_string()))?)
+    let address = ascii_domain(field, Address::from_str(bare).map_err(|e| invalid_address(field, bare, &e.to_string()))?)?;
+    check_envelope_address(field, &address)?;
+    Ok(address)
+}
+
+/// Refuses an address that would break the line it goes in: `MAIL FROM:<address>` or `RCPT TO:<address>`.
+/// RFC 5321 lets a quoted part before the '@' hold spaces and angle brackets, but servers end the address at
+/// its first '>' and read what follows a space as parameters: `"a> NOTIFY=NEVER"@example.com` would reach them as
+/// the address `"a` with a NOTIFY parameter the caller never meant. Such an address may stay in a header
+/// (Reply-To), never in the envelope.
+pub fn check_envelope_address(field: &str, address: &Address) -> Result<(), UsageError> {
+    let text: &str = address.as_ref();
+    let found: Vec<&str> = [
+        (text.contains(|c: char| c.is_whitespace()), "a space"),
+        (text.contains(|c: char| c.is_control() && !c.is_whitespace()), "a control character"),
+        (text.contains('<'), "'<'"),
+        (text.contains('>'), "'>'"),
+    ]
+    .into_iter()
+    .filter_map(|(has, what)| has.then_some(what))
+    .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(UsageError::new(format!(
+        "{field} '{}' cannot be sent in MAIL FROM or RCPT TO: its quoted part before the '@' has {}, which a server \
+         would read as the end of the address and the start of command parameters; use an address without them",
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect::<String>(),
+        found.join(" and ")
+    )))
 }
 
 /// The address with its domain in IDNA form (RFC 5891: `bücher.example` is
@@ -266,21 +297,25 @@ impl Part {
 
 fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     let from = fields.string("from")?.ok_or_else(|| UsageError::new("$message['from'] is required"))?;
+    // lettre's mailbox parser takes no quoted part with spaces or angle brackets: the sender needs no envelope check.
     let from_mailbox = parse_mailbox(&fields.path("from"), &from)?;
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
 
     let mut recipient_count = 0;
     for key in ["to", "cc", "bcc", "reply_to"] {
         for mailbox in mailboxes(fields, key)? {
+            // Reply-To is a header only; the others are the envelope's recipients too (an address => name
+            // pair is read by lettre's address parser, which takes a quoted part with spaces).
+            if key != "reply_to" {
+                check_envelope_address(&fields.path(key), &mailbox.email)?;
+                recipient_count += 1;
+            }
             builder = match key {
                 "to" => builder.to(mailbox),
                 "cc" => builder.cc(mailbox),
                 "bcc" => builder.bcc(mailbox),
                 _ => builder.reply_to(mailbox),
             };
-            if key != "reply_to" {
-                recipient_count += 1;
-            }
         }
     }
     if recipient_count == 0 {
@@ -743,6 +778,37 @@ mod tests {
             assert!(err.starts_with(&format!("$message['to'] is not a valid address ('{address}'): ")), "{err}");
             assert!(err.contains(problem) && !err.contains("Invalid input"), "{err}");
         }
+    }
+
+    #[test]
+    fn an_address_that_would_break_the_envelope_line_is_refused() {
+        let raw = |from: &str, to: &str| {
+            let envelope = Value::Array(msg(&[("from", Value::str(from)), ("to", Value::str(to))]));
+            from_value(&msg(&[("raw", Value::str("Subject: x\r\n\r\nx\r\n")), ("envelope", envelope)]))
+        };
+        let composed = |key: &str, value: Value| {
+            let mut m = msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com"))]);
+            m.retain(|(k, _)| *k != Key::Name(key.into()));
+            m.push((Key::Name(key.into()), value));
+            from_value(&m)
+        };
+        let injected = r#""a> NOTIFY=NEVER"@example.com"#;
+        let as_pair = Value::Array(vec![(Key::Name(injected.into()), Value::str("Bob"))]);
+        for (err, field, address, problem) in [
+            (raw(&format!("<{injected}>"), "you@example.com"), "$message['envelope']['from']", injected, "a space and '>'"),
+            (raw("me@example.com", injected), "$message['envelope']['to']", injected, "a space and '>'"),
+            (composed("bcc", as_pair), "$message['bcc']", injected, "a space and '>'"),
+            (raw("me@example.com", r#""<a"@example.com"#), "$message['envelope']['to']", r#""<a"@example.com"#, "has '<',"),
+        ] {
+            let err = err.unwrap_err().0;
+            assert!(err.starts_with(&format!("{field} '{address}' cannot be sent in MAIL FROM or RCPT TO")), "{err}");
+            assert!(err.contains(problem), "{problem}: {err}");
+        }
+        // A quoted part without them is fine in the envelope; with them, fine in Reply-To, a header only.
+        assert_eq!(raw("me@example.com", r#""a.b"@example.com"#).unwrap().recipients[0].to_string(), r#""a.b"@example.com"#);
+        let out = composed("reply_to", Value::Array(vec![(Key::Name(injected.into()), Value::str("Bob"))])).unwrap();
+        assert!(String::from_utf8(out.data).unwrap().contains(injected));
+        assert!(crate::diagnose::options::Options::from_value(&msg(&[("from", Value::str(injected))])).is_err());
     }
 
     #[test]

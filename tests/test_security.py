@@ -136,6 +136,32 @@ def test_composed_body_cannot_smuggle_a_second_message(php, smtp_server, part):
     assert content.count("wire the money") == len(SMUGGLING_ENDINGS), content
 
 
+# ---------------------------------------------------------------- envelope addresses
+
+# RFC 5321 allows this quoted part, but a server ends the address at the first '>' and reads the rest of the line as
+# parameters: MAIL FROM would carry a NOTIFY (RFC 3461) the caller never wrote.
+INJECTED = '"a> NOTIFY=NEVER"@example.com'
+
+
+def test_an_envelope_address_that_would_add_parameters_is_refused_before_connecting(php, smtp_server):
+    server = smtp_server()
+    raw = {"raw": b"Subject: x\r\n\r\nx\r\n", "envelope": {"from": f"<{INJECTED}>", "to": ["rcpt@example.com"]}}
+    message = throws(php, raw, transport_for(server))
+    assert message.startswith(f"$message['envelope']['from'] '{INJECTED}' cannot be sent in MAIL FROM or RCPT TO"), message
+    assert "has a space and '>'" in message, message
+    assert server.connections == 0
+    # A recipient given as address => name, in a batch: that message's own error; the other one is sent.
+    messages = [compose(subject="injected", bcc={INJECTED: "Bob"}), compose(subject="fine")]
+    results, exception = php.call("rust_mail_send_many", messages, transport_for(server))
+    assert exception is None, exception
+    error = results[0]["error"]
+    assert (error["kind"], error["stage"]) == ("invalid_input", "input"), error
+    assert error["message"].startswith(f"$message['bcc'] '{INJECTED}' cannot be sent"), error["message"]
+    assert_sent(results[1])
+    assert [m.message["Subject"] for m in server.messages] == ["fine"]
+    assert not [line for line in server.client_lines() if "NOTIFY" in line or "a>" in line], server.client_lines()
+
+
 # ---------------------------------------------------------------- hostile servers
 
 SEND_TIMEOUT = 3
