@@ -11,7 +11,8 @@
  * Thrown for programming errors: a missing or malformed field (the message
  * names it, e.g. "$transport['port'] must be between 1 and 65535"), header
  * injection (CR, LF or NUL anywhere in a header, an address, an attachment's
- * name or type, the charset, host, helo or username), an unreadable attachment
+ * name or type, the charset, host, helo or username), an envelope address whose quoted part before the '@' has
+ * a space, '<' or '>' (it would break the MAIL FROM or RCPT TO line), an unreadable attachment
  * or ca_file (not a regular file, outside open_basedir, a ca_file over 1 MiB),
  * a value of the wrong type. Delivery failures are not thrown: they are
  * returned in the result array. Like any internal function's exception, it
