@@ -5,6 +5,7 @@
 
 use crate::config::Transport;
 use crate::error::UsageError;
+use crate::message::{Limits, LIMIT_KEYS};
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
@@ -33,6 +34,8 @@ pub struct BatchOptions {
     /// Which results keep their transcript: a transcript is most of a
     /// result's memory (some KiB in PHP), which a long batch multiplies.
     pub transcripts: Transcripts,
+    /// What each message may take in (its attachments read from files).
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +58,8 @@ impl Transcripts {
 
 impl BatchOptions {
     pub fn from_value(entries: &[(Key, Value)]) -> Result<BatchOptions, UsageError> {
-        let f = Fields::new("options", entries, &["connections", "per_minute", "timeout", "transcripts"])?;
+        let keys = [&["connections", "per_minute", "timeout", "transcripts"], LIMIT_KEYS].concat();
+        let f = Fields::new("options", entries, &keys)?;
         let connections = match f.int("connections")? {
             None => DEFAULT_CONNECTIONS,
             Some(n) if (1..=MAX_CONNECTIONS).contains(&n) => n as usize,
@@ -71,7 +75,8 @@ impl BatchOptions {
             Some("none") => Transcripts::None,
             _ => Transcripts::All,
         };
-        Ok(BatchOptions { connections, per_minute, timeout: f.seconds("timeout")?.map(Duration::from_secs_f64), transcripts })
+        let timeout = f.seconds("timeout")?.map(Duration::from_secs_f64);
+        Ok(BatchOptions { connections, per_minute, timeout, transcripts, limits: Limits::from_fields(&f)? })
     }
 }
 
@@ -327,7 +332,9 @@ mod tests {
 
     #[test]
     fn options_default_and_refuse_what_makes_no_sense() {
-        assert_eq!(options(&[]).unwrap(), BatchOptions { connections: 4, per_minute: None, timeout: None, transcripts: Transcripts::All });
+        let defaults = BatchOptions { connections: 4, per_minute: None, timeout: None, transcripts: Transcripts::All, limits: Limits::default() };
+        assert_eq!(options(&[]).unwrap(), defaults);
+        assert_eq!(options(&[("max_attachment_bytes", Value::Int(1000))]).unwrap().limits, Limits { attachment_bytes: 1000 });
         assert_eq!(options(&[("transcripts", Value::str("failed"))]).unwrap().transcripts, Transcripts::Failed);
         let o = options(&[("connections", Value::Int(8)), ("per_minute", Value::Int(600)), ("timeout", Value::Int(20))]).unwrap();
         assert_eq!((o.connections, o.per_minute, o.timeout), (8, Some(600), Some(Duration::from_secs(20))));

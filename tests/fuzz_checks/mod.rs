@@ -121,7 +121,7 @@ pub fn address_list(name: &str, bytes: &[u8]) {
 /// recipients, no line break came from them into the envelope, and its
 /// bytes keep the wire-form invariants.
 pub fn message_value(name: &str, message: &[(Key, Value)]) {
-    match message::from_value(message) {
+    match message::from_value(message, &message::Limits::default()) {
         Ok(out) => {
             assert!(!out.recipients.is_empty(), "{name}");
             for recipient in &out.recipients {
