@@ -181,6 +181,7 @@ pub fn rust_mail_send_many(messages: ArrayArg, transport: ArrayArg, options: Opt
     let options = ArrayArg::optional_array(options, "rust_mail_send_many", 3, "options")?;
     let options = without_secrets(&transport, options.map(entries).transpose().and_then(|o| BatchOptions::from_value(&o.unwrap_or_default())))?;
     let transport = Transport::from_value(&transport)?;
+    options.check_count(messages.len())?;
     let mut keys = Vec::with_capacity(messages.len());
     let mut outgoing = Vec::with_capacity(messages.len());
     for (key, zval) in messages.iter() {
