@@ -359,9 +359,11 @@ pub const RULES: &[Rule] = &[
     // Microsoft 365: "Message storage and concurrent connection throttling for SMTP Authenticated Submission": every
     // message sent is kept in the mailbox's Sent Items, and a full mailbox may not send ("554 5.2.2 mailbox full;
     // STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded"); over the daily limit
-    // it answers "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException".
+    // it answers "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException". "Sending limits in
+    // Exchange Online" calls the 10,000 recipients a day the "recipient rate limit" (Exchange's RecipientRateLimit
+    // counts 24 hours): a day's limit, though the words say rate.
     rule("microsoft365", Words(&["mapiexceptionshutoffquotaexceeded", "mapiexceptionquotaexceeded"]), C::SenderMailboxFull),
-    rule("microsoft365", Words(&["submissionquotaexceeded"]), C::DailyLimitReached),
+    rule("microsoft365", Words(&["submissionquotaexceeded", "recipient rate limit"]), C::DailyLimitReached),
     // Google: "SMTP relay service error messages" ("550 5.7.1 Daily SMTP relay limit exceeded for customer"); Amazon
     // SES: "Amazon SES SMTP issues" ("454 Throttling failure: Daily message quota exceeded").
     rule("google", Words(&["daily", "per day"]), C::DailyLimitReached),
@@ -638,6 +640,8 @@ mod tests {
         assert_eq!(cause(Stage::RcptTo, "550 5.4.5 Daily SMTP relay sending limit exceeded for customer."), Cause::DailyLimitReached);
         // The relay's daily limit with a generic code: "relay" in it does not make it a relay refusal.
         assert_eq!(cause(Stage::RcptTo, "550 5.7.1 Daily SMTP relay limit exceeded for customer."), Cause::DailyLimitReached);
+        // Microsoft's name for its 10,000 recipients a day, a day's limit whatever the reply code says.
+        assert_eq!(cause(Stage::RcptTo, "421 4.7.0 Recipient rate limit exceeded"), Cause::DailyLimitReached);
         // A rate: Gmail's, Microsoft's throttling, Microsoft's connections at once.
         assert_eq!(cause(Stage::MailFrom, "421 4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address, rate limited."), Cause::Throttled);
         assert_eq!(cause(Stage::MailFrom, "451 4.7.500 Server busy. Please try again later from [203.0.113.5]. (AS761)"), Cause::Throttled);
