@@ -11,7 +11,8 @@
  * Thrown for programming errors: a missing or malformed field (the message
  * names it, e.g. "$transport['port'] must be between 1 and 65535"), header
  * injection (CR, LF or NUL anywhere in a header, an address, an attachment's
- * name or type, the charset, host, helo or username), an unreadable attachment
+ * name or type, the charset, host, helo or username), an envelope address whose quoted part before the '@' has
+ * a space, '<' or '>' (it would break the MAIL FROM or RCPT TO line), an unreadable attachment
  * or ca_file (not a regular file, outside open_basedir, a ca_file over 1 MiB),
  * a value of the wrong type. Delivery failures are not thrown: they are
  * returned in the result array. Like any internal function's exception, it
@@ -49,6 +50,7 @@ class RustMailException extends \Exception {}
  *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');
  *   an entry with a `cid` (and `inline`, which a `cid` implies) is an inline part: it goes beside the html in
  *   multipart/related, and the html shows it as <img src="cid:logo">. `name` is optional for an inline part.
+ *   The files given by path may add up to $options['max_attachment_bytes'].
  * @param array{
  *   host: string, port?: int, security?: 'none'|'starttls'|'opportunistic'|'tls',
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
@@ -56,6 +58,10 @@ class RustMailException extends \Exception {}
  *   helo?: string, pool?: bool, allow_insecure_auth?: bool, chunking?: bool
  * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
  *   `BDAT <n> LAST` (RFC 3030) instead of DATA when the server offers CHUNKING.
+ * @param array{max_attachment_bytes?: int}|null $options `max_attachment_bytes` (default 26214400, 25 MiB): the
+ *   most bytes the files of `attachments` given by path may have together; each file's size is checked before it is
+ *   read, and over it RustMailException names the file, its size and the cap (nothing is sent). Those files are read
+ *   outside PHP's memory_limit; `content` attachments, in PHP's memory already, do not count.
  * @return array{
  *   ok: bool, message_id: ?string, accepted: list<string>, rejected: array<string,string>,
  *   code: ?int, enhanced_code: ?string, reply: ?string,
@@ -71,7 +77,7 @@ class RustMailException extends \Exception {}
  * }
  * @throws RustMailException on a programming error in the arguments.
  */
-function rust_mail_send(array $message, array $transport): array {}
+function rust_mail_send(array $message, array $transport, ?array $options = null): array {}
 
 /**
  * Sends a list of messages over up to `connections` parallel connections of one transport (pooled ones first,
@@ -82,16 +88,20 @@ function rust_mail_send(array $message, array $transport): array {}
  *   error kind 'invalid_input', cause 'invalid_input', stage 'input' and the text rust_mail_send() would have
  *   thrown; the others are sent.
  * @param array $transport As for rust_mail_send(); its `timeout` bounds each message. An invalid transport throws.
- * @param array{connections?: int, per_minute?: int, timeout?: int|float, transcripts?: 'all'|'failed'|'none'}|null $options
+ * @param array{connections?: int, max_messages?: int, per_minute?: int, timeout?: int|float, transcripts?: 'all'|'failed'|'none', max_attachment_bytes?: int}|null $options
  *   `connections`: 1 to 32, default 4 (never more than there are messages); a connection the server turns away
- *   before any transaction (refused, a 421 greeting) leaves its messages to the open ones. `per_minute`: messages started per
+ *   before any transaction (refused, a 421 greeting) leaves its messages to the open ones. `max_messages`: default
+ *   1000; more messages throw before any is read or sent (each is held outside PHP's memory_limit until its turn).
+ *   `per_minute`: messages started per
  *   minute, evenly spaced (never more than that many in any 60 s); default no limit. `timeout`: seconds for the
- *   whole call (more than 0, at most 3600); a message whose turn comes later is not sent and gets error kind
- *   'timeout' (transient); default: no overall limit. `transcripts`: which results keep their transcript,
+ *   whole call (more than 0, at most 3600); a message whose turn comes later is not started and gets error kind
+ *   'timeout' (transient), never sent twice; default: 10 times $transport['timeout'] (300 s with its default), at
+ *   most 3600. `transcripts`: which results keep their transcript,
  *   'all' (default), 'failed' or 'none' (an empty list): a transcript is most of a result's 5 to 7 KiB of memory.
+ *   `max_attachment_bytes`: as rust_mail_send()'s, for each message (one over it gets an 'invalid_input' result).
  * @return array<array-key, array> One result per message, under the keys of $messages and in their order, each
  *   with the keys and meaning of rust_mail_send()'s result. A refused message never stops the others.
- * @throws RustMailException on an invalid transport or options.
+ * @throws RustMailException on an invalid transport or options, or more than `max_messages` messages.
  */
 function rust_mail_send_many(array $messages, array $transport, ?array $options = null): array {}
 

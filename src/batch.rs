@@ -1,10 +1,12 @@
-//! `rust_mail_send_many()`: a list of messages over up to `connections`
-//! parallel connections of one transport, at most `per_minute` started a
-//! minute, all within `timeout`. Each message is sent exactly as
-//! `rust_mail_send()` sends it and gets the same result array, in order.
+//! `rust_mail_send_many()`: a list of at most `max_messages` messages over up
+//! to `connections` parallel connections of one transport, at most
+//! `per_minute` started a minute, all within `timeout`. Each message is sent
+//! exactly as `rust_mail_send()` sends it and gets the same result array, in
+//! order.
 
 use crate::config::Transport;
 use crate::error::UsageError;
+use crate::message::{Limits, LIMIT_KEYS};
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
 use crate::pool;
@@ -21,18 +23,38 @@ use tokio::time::Instant;
 pub const MAX_CONNECTIONS: i64 = 32;
 pub const DEFAULT_CONNECTIONS: usize = 4;
 
+/// Most messages one call takes, unless `max_messages` says otherwise. Every
+/// message of a call is read and composed before the first is sent, and held
+/// until its turn, outside PHP's memory_limit (20 MB for a thousand messages
+/// of 20 KB), and each result takes 5 to 7 KiB of PHP's memory.
+pub const DEFAULT_MAX_MESSAGES: usize = 1000;
+
+/// The batch's timeout, unless given: this many times the transport's own
+/// timeout, at most [`MAX_TIMEOUT`]. With the default 30 s that is 5
+/// minutes, in which four connections send the default thousand messages even
+/// at a second each, while a server that stalls every message can no longer
+/// hold the PHP process for hours (a thousand times 30 s over four
+/// connections: two hours).
+pub const DEFAULT_TIMEOUT_SENDS: u32 = 10;
+/// The longest timeout a call takes, as for `$transport['timeout']`.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchOptions {
     pub connections: usize,
+    /// More messages than this in one call are refused before any is read.
+    pub max_messages: usize,
     /// Messages started per minute, evenly spaced: never more than this in
     /// any 60 seconds.
     pub per_minute: Option<u32>,
-    /// For the whole call; `None`: each message has the transport's timeout
-    /// and the batch as long as it takes.
+    /// For the whole call; `None`: the default of [`BatchOptions::timeout_for`].
+    /// Each message also keeps the transport's own timeout.
     pub timeout: Option<Duration>,
     /// Which results keep their transcript: a transcript is most of a
     /// result's memory (some KiB in PHP), which a long batch multiplies.
     pub transcripts: Transcripts,
+    /// What each message may take in (its attachments read from files).
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +77,17 @@ impl Transcripts {
 
 impl BatchOptions {
     pub fn from_value(entries: &[(Key, Value)]) -> Result<BatchOptions, UsageError> {
-        let f = Fields::new("options", entries, &["connections", "per_minute", "timeout", "transcripts"])?;
+        let keys = [&["connections", "max_messages", "per_minute", "timeout", "transcripts"], LIMIT_KEYS].concat();
+        let f = Fields::new("options", entries, &keys)?;
         let connections = match f.int("connections")? {
             None => DEFAULT_CONNECTIONS,
             Some(n) if (1..=MAX_CONNECTIONS).contains(&n) => n as usize,
             Some(n) => return Err(UsageError::new(format!("{} must be between 1 and {MAX_CONNECTIONS}, got {n}", f.path("connections")))),
+        };
+        let max_messages = match f.int("max_messages")? {
+            None => DEFAULT_MAX_MESSAGES,
+            Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+            Some(n) => return Err(UsageError::new(format!("{} must be a positive number of messages, got {n}", f.path("max_messages")))),
         };
         let per_minute = match f.int("per_minute")? {
             None => None,
@@ -71,7 +99,27 @@ impl BatchOptions {
             Some("none") => Transcripts::None,
             _ => Transcripts::All,
         };
-        Ok(BatchOptions { connections, per_minute, timeout: f.seconds("timeout")?.map(Duration::from_secs_f64), transcripts })
+        let timeout = f.seconds("timeout")?.map(Duration::from_secs_f64);
+        Ok(BatchOptions { connections, max_messages, per_minute, timeout, transcripts, limits: Limits::from_fields(&f)? })
+    }
+
+    /// Refuses a call of more than `max_messages` messages before any of them
+    /// is read: nothing is sent, and nothing is held for them.
+    pub fn check_count(&self, count: usize) -> Result<(), UsageError> {
+        if count <= self.max_messages {
+            return Ok(());
+        }
+        Err(UsageError::new(format!(
+            "$messages has {count} messages, more than the {} one call sends ($options['max_messages']): send them in \
+             several calls, or raise max_messages; nothing was sent",
+            self.max_messages
+        )))
+    }
+
+    /// The batch's timeout: as given, else [`DEFAULT_TIMEOUT_SENDS`] times the
+    /// transport's timeout, at most [`MAX_TIMEOUT`].
+    pub fn timeout_for(&self, transport: &Transport) -> Duration {
+        self.timeout.unwrap_or_else(|| (transport.timeout * DEFAULT_TIMEOUT_SENDS).min(MAX_TIMEOUT))
     }
 }
 
@@ -204,7 +252,9 @@ struct Queue {
 struct Plan {
     start: Instant,
     interval: Option<Duration>,
-    deadline: Option<Instant>,
+    deadline: Instant,
+    /// Whether the deadline is the default one: a message it leaves unsent says so.
+    default_deadline: bool,
     transcripts: Transcripts,
 }
 
@@ -247,7 +297,8 @@ async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport,
     let plan = Plan {
         start,
         interval: options.per_minute.map(|n| Duration::from_secs(60) / n),
-        deadline: options.timeout.map(|t| start + t),
+        deadline: start + options.timeout_for(transport),
+        default_deadline: options.timeout.is_none(),
         transcripts: options.transcripts,
     };
     let results = vec![Json::Null; messages.len()];
@@ -285,19 +336,18 @@ async fn worker(shared: Arc<Shared>, transport: Arc<Transport>, mut conn: Option
             }
             Take::Done => break,
         };
-        let mut result = match plan.deadline {
-            Some(deadline) if slot >= deadline || Instant::now() >= deadline => send::unsent(&message, &transport, out_of_time(&plan, slot)),
-            _ => {
-                tokio::time::sleep_until(slot).await;
-                let deadline = Instant::now() + transport.timeout;
-                let deadline = plan.deadline.map_or(deadline, |d| d.min(deadline));
-                let sent = send::send_on(&transport, &message, conn.take(), true, deadline).await;
-                conn = sent.conn;
-                if sent.turned_away && shared.hand_back(index, message) {
-                    return None;
-                }
-                sent.result
+        // A message whose turn comes at or after the deadline is not started: its result says why.
+        let mut result = if slot.max(Instant::now()) >= plan.deadline {
+            send::unsent(&message, &transport, out_of_time(&plan, slot))
+        } else {
+            tokio::time::sleep_until(slot).await;
+            let deadline = plan.deadline.min(Instant::now() + transport.timeout);
+            let sent = send::send_on(&transport, &message, conn.take(), true, deadline).await;
+            conn = sent.conn;
+            if sent.turned_away && shared.hand_back(index, message) {
+                return None;
             }
+            sent.result
         };
         if !plan.transcripts.keep(result["ok"] == Json::Bool(true)) {
             result["transcript"] = json!([]);
@@ -308,11 +358,16 @@ async fn worker(shared: Arc<Shared>, transport: Arc<Transport>, mut conn: Option
 }
 
 fn out_of_time(plan: &Plan, slot: Instant) -> SendError {
-    let total = plan.deadline.map(|d| (d - plan.start).as_secs_f64()).unwrap_or_default();
-    let why = if slot > plan.start && plan.interval.is_some() {
-        format!("not sent: its turn under the per_minute rate came after the batch's timeout of {total} s")
+    let total = (plan.deadline - plan.start).as_secs_f64();
+    let timeout = if plan.default_deadline {
+        format!("the batch's timeout of {total} s (by default {DEFAULT_TIMEOUT_SENDS} times $transport['timeout'])")
     } else {
-        format!("not sent: the batch's timeout of {total} s ran out before its turn")
+        format!("the batch's timeout of {total} s")
+    };
+    let why = if slot > plan.start && plan.interval.is_some() {
+        format!("not sent: its turn under the per_minute rate came after {timeout}")
+    } else {
+        format!("not sent: {timeout} ran out before its turn")
     };
     SendError::new(ErrorKind::Timeout, Stage::Connect, Problem::Timeout, why)
 }
@@ -327,7 +382,9 @@ mod tests {
 
     #[test]
     fn options_default_and_refuse_what_makes_no_sense() {
-        assert_eq!(options(&[]).unwrap(), BatchOptions { connections: 4, per_minute: None, timeout: None, transcripts: Transcripts::All });
+        let defaults = BatchOptions { connections: 4, max_messages: 1000, per_minute: None, timeout: None, transcripts: Transcripts::All, limits: Limits::default() };
+        assert_eq!(options(&[]).unwrap(), defaults);
+        assert_eq!(options(&[("max_attachment_bytes", Value::Int(1000))]).unwrap().limits, Limits { attachment_bytes: 1000 });
         assert_eq!(options(&[("transcripts", Value::str("failed"))]).unwrap().transcripts, Transcripts::Failed);
         let o = options(&[("connections", Value::Int(8)), ("per_minute", Value::Int(600)), ("timeout", Value::Int(20))]).unwrap();
         assert_eq!((o.connections, o.per_minute, o.timeout), (8, Some(600), Some(Duration::from_secs(20))));
@@ -337,9 +394,27 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_bounded_in_messages_and_time_by_default() {
+        let defaults = options(&[]).unwrap();
+        assert!(defaults.check_count(1000).is_ok());
+        assert_eq!(
+            defaults.check_count(1001).unwrap_err().0,
+            "$messages has 1001 messages, more than the 1000 one call sends ($options['max_messages']): send them in several calls, or raise max_messages; nothing was sent"
+        );
+        let more = options(&[("max_messages", Value::str("5000"))]).unwrap();
+        assert!(more.check_count(5000).is_ok() && more.check_count(5001).is_err());
+        assert_eq!(options(&[("max_messages", Value::Int(0))]).unwrap_err().0, "$options['max_messages'] must be a positive number of messages, got 0");
+        // Ten sends' worth of the transport's timeout, at most an hour; a timeout given is kept.
+        let transport = |seconds: u64| Transport { timeout: Duration::from_secs(seconds), ..Transport::settings_only(&crate::value::named(&[("host", Value::str("h"))])).unwrap() };
+        assert_eq!(defaults.timeout_for(&transport(30)), Duration::from_secs(300));
+        assert_eq!(defaults.timeout_for(&transport(1000)), Duration::from_secs(3600));
+        assert_eq!(options(&[("timeout", Value::Int(20))]).unwrap().timeout_for(&transport(30)), Duration::from_secs(20));
+    }
+
+    #[test]
     fn slots_are_evenly_spaced_from_the_start() {
         let start = Instant::now();
-        let plan = Plan { start, interval: Some(Duration::from_secs(60) / 120), deadline: None, transcripts: Transcripts::All };
+        let plan = Plan { start, interval: Some(Duration::from_secs(60) / 120), deadline: start, default_deadline: true, transcripts: Transcripts::All };
         assert_eq!(plan.slot(0), start);
         assert_eq!(plan.slot(3), start + Duration::from_millis(1500));
         let unlimited = Plan { interval: None, ..plan };

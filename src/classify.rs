@@ -46,6 +46,9 @@ pub enum Cause {
     AddressNeedsSmtputf8,
     Greylisted,
     Throttled,
+    DailyLimitReached,
+    TooManyRecipients,
+    SenderMailboxFull,
     Blocklisted,
     MessageTooLarge,
     Timeout,
@@ -53,7 +56,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 28] = [
+    pub const ALL: [Cause; 31] = [
         Cause::Ok,
         Cause::DnsFailed,
         Cause::PortBlocked,
@@ -78,6 +81,9 @@ impl Cause {
         Cause::AddressNeedsSmtputf8,
         Cause::Greylisted,
         Cause::Throttled,
+        Cause::DailyLimitReached,
+        Cause::TooManyRecipients,
+        Cause::SenderMailboxFull,
         Cause::Blocklisted,
         Cause::MessageTooLarge,
         Cause::Timeout,
@@ -110,6 +116,9 @@ impl Cause {
             Cause::AddressNeedsSmtputf8 => "address_needs_smtputf8",
             Cause::Greylisted => "greylisted",
             Cause::Throttled => "throttled",
+            Cause::DailyLimitReached => "daily_limit_reached",
+            Cause::TooManyRecipients => "too_many_recipients",
+            Cause::SenderMailboxFull => "sender_mailbox_full",
             Cause::Blocklisted => "blocklisted",
             Cause::MessageTooLarge => "message_too_large",
             Cause::Timeout => "timeout",
@@ -257,7 +266,6 @@ use On::{Enhanced, EnhancedRange, Words};
 use Stage as S;
 
 const ENVELOPE: &[Stage] = &[S::MailFrom, S::RcptTo, S::Data, S::Message];
-const SUBMISSION: &[Stage] = &[S::MailFrom, S::Data, S::Message];
 
 /// What servers say, as data. Enhanced-code rules are tried first, in
 /// order; then wording rules, in order. Each cites its source.
@@ -275,9 +283,15 @@ pub const RULES: &[Rule] = &[
     rule("microsoft365", Enhanced(&["5.7.68"]), C::DirectSendRejected),
     // Microsoft 365: "Fix email delivery issues for error code 5.7.64" and "... 550 5.7.54".
     rule("microsoft365", Enhanced(&["5.7.54", "5.7.64"]), C::RelayDenied),
-    // Microsoft 365: "Sending limits in Exchange Online" (5.2.2 SubmissionQuotaExceeded, 5.1.90 recipient rate).
-    at("microsoft365", SUBMISSION, Enhanced(&["5.2.2"]), C::Throttled),
-    rule("microsoft365", Enhanced(&["5.1.90"]), C::Throttled),
+    // Microsoft 365: "Sending limits in Exchange Online" (5.1.90: the mailbox's daily limit of recipients). Its
+    // 5.2.2 is no limit of sending: after a submission it is the sending mailbox that is full (see the wording rules).
+    rule("microsoft365", Enhanced(&["5.1.90"]), C::DailyLimitReached),
+    // Microsoft 365: "Continuous error throttling for SMTP AUTH submissions": a mailbox that keeps failing for one
+    // reason is throttled for it (5.2.251 mailbox full, 5.2.252 send as denied, 5.2.254 too many recipients); the
+    // reason is what to fix.
+    rule("microsoft365", Enhanced(&["5.2.251"]), C::SenderMailboxFull),
+    rule("microsoft365", Enhanced(&["5.2.252"]), C::SenderNotAllowed),
+    rule("microsoft365", Enhanced(&["5.2.254"]), C::TooManyRecipients),
     // Microsoft 365: "Email non-delivery reports and SMTP errors in Exchange Online" (432 4.3.2 STOREDRV throttling);
     // Sendmail: its ratecontrol answers "421 4.3.2 Connection rate limit exceeded" (cf/README, FEATURE(ratecontrol)).
     rule("microsoft365", Enhanced(&["4.3.2"]), C::Throttled),
@@ -296,8 +310,11 @@ pub const RULES: &[Rule] = &[
     // Google: "SMTP errors and codes" (5.7.26 unauthenticated sender, DMARC; 4.7.26 rate limited because unauthenticated;
     // 5.7.27 SPF).
     rule("google", Enhanced(&["5.7.26", "4.7.26", "5.7.27"]), C::SenderUnauthenticated),
-    // Google: "SMTP errors and codes" (4.7.28 unusual rate from your IP; 5.4.5 daily sending or relay limit).
-    rule("google", Enhanced(&["4.7.28", "5.4.5"]), C::Throttled),
+    // Google: "SMTP errors and codes" (4.7.28 unusual rate of mail from your IP address).
+    rule("google", Enhanced(&["4.7.28"]), C::Throttled),
+    // Google: "SMTP errors and codes" and "Gmail sending limits in Google Workspace" (550 5.4.5 Daily user sending
+    // limit exceeded; 550 5.4.5 Daily SMTP relay limit exceeded for user).
+    rule("google", Enhanced(&["5.4.5"]), C::DailyLimitReached),
     // Google: "SMTP errors and codes" (534 5.7.9 Application-specific password required; 534 5.7.14 log in via web browser).
     at("google", &[S::Auth], Enhanced(&["5.7.9", "5.7.14"]), C::AuthFailed),
     // RFC 4954 section 6: 535 5.7.8 authentication credentials invalid (Postfix, Gmail).
@@ -309,6 +326,9 @@ pub const RULES: &[Rule] = &[
     at("rfc", ENVELOPE, Enhanced(&["5.2.3", "5.3.4", "4.3.4"]), C::MessageTooLarge),
     // RFC 3463: 5.1.1 bad destination mailbox address (Postfix, Gmail, Sendmail "User unknown").
     at("rfc", &[S::RcptTo], Enhanced(&["5.1.1"]), C::RecipientRejected),
+    // RFC 3463: X.5.3 too many recipients (Google "452 4.5.3 Your message has too many recipients", Postfix
+    // smtpd_recipient_limit "452 4.5.3 Error: too many recipients").
+    rule("rfc", Enhanced(&["4.5.3", "5.5.3"]), C::TooManyRecipients),
     // ---- wording, for generic or absent enhanced codes
     // Microsoft 365, Google, Postfix, Amazon SES: "530 5.7.0 Must issue a STARTTLS command first".
     rule("postfix", Words(&["must issue a starttls", "starttls first", "tls required", "encryption required", "must use tls"]), C::StarttlsRequired),
@@ -336,9 +356,19 @@ pub const RULES: &[Rule] = &[
     rule("amazon-ses", Words(&["address is not verified", "identities failed the check"]), C::SenderNotAllowed),
     // Zoho ZeptoMail: "SMTP Error Codes" ("553 Relaying disallowed as <address>": a From address of a domain not set up).
     at("zoho", &[S::MailFrom], Words(&["relaying disallowed"]), C::SenderNotAllowed),
-    // Amazon SES: "Amazon SES SMTP issues" ("454 Throttling failure: Maximum sending rate exceeded",
-    // "454 Throttling failure: Daily message quota exceeded").
-    rule("amazon-ses", Words(&["throttling failure", "sending rate exceeded", "message quota exceeded"]), C::Throttled),
+    // Microsoft 365: "Message storage and concurrent connection throttling for SMTP Authenticated Submission": every
+    // message sent is kept in the mailbox's Sent Items, and a full mailbox may not send ("554 5.2.2 mailbox full;
+    // STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded"); over the daily limit
+    // it answers "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException". "Sending limits in
+    // Exchange Online" calls the 10,000 recipients a day the "recipient rate limit" (Exchange's RecipientRateLimit
+    // counts 24 hours): a day's limit, though the words say rate.
+    rule("microsoft365", Words(&["mapiexceptionshutoffquotaexceeded", "mapiexceptionquotaexceeded"]), C::SenderMailboxFull),
+    rule("microsoft365", Words(&["submissionquotaexceeded", "recipient rate limit"]), C::DailyLimitReached),
+    // Google: "SMTP relay service error messages" ("550 5.7.1 Daily SMTP relay limit exceeded for customer"); Amazon
+    // SES: "Amazon SES SMTP issues" ("454 Throttling failure: Daily message quota exceeded").
+    rule("google", Words(&["daily", "per day"]), C::DailyLimitReached),
+    // Amazon SES: "Amazon SES SMTP issues" ("454 Throttling failure: Maximum sending rate exceeded").
+    rule("amazon-ses", Words(&["throttling failure", "sending rate exceeded"]), C::Throttled),
     // Mailgun: "Quickstart: Send Your First Email" (a sandbox domain delivers only to authorized recipients), which its
     // servers say as "554 Free accounts are for test purposes only. Please upgrade or add the address to authorized
     // recipients in Account Settings."
@@ -355,7 +385,12 @@ pub const RULES: &[Rule] = &[
     // Postfix: anvil(8) limits ("450 4.7.1 Error: too much mail from ip", "421 4.7.0 Error: too many connections from ip",
     // "450 4.7.1 Error: too many recipients from ip"); Google "450 4.2.1 ... receiving mail at a rate that prevents
     // additional messages" and "454 4.7.0 Too many login attempts, please try again later".
-    rule("postfix", Words(&["too much mail", "too many connections", "too many messages", "too many recipients from", "rate limit", "rate that prevents", "unusual rate", "throttl", "quota exceeded", "too many login attempts"]), C::Throttled),
+    // ("quota exceeded" alone is not read: a recipient's full mailbox says it too, Dovecot's "552 5.2.2 Quota exceeded
+    // (mailbox for user is full)").
+    rule("postfix", Words(&["too much mail", "too many connections", "too many messages", "too many recipients from", "rate limit", "rate that prevents", "unusual rate", "throttl", "too many login attempts"]), C::Throttled),
+    // Postfix: smtpd_recipient_limit ("452 4.5.3 Error: too many recipients") without its enhanced code; after the
+    // rule above, which reads anvil's "too many recipients from ip" as a rate.
+    rule("postfix", Words(&["too many recipients", "recipients per message"]), C::TooManyRecipients),
     // Google: "SMTP errors and codes" ("421 4.7.0 Try again later, closing connection"), transient only.
     transient("google", Words(&["try again later", "try later"]), C::Throttled),
     // Postfix: "Relay access denied" (smtpd reject_unauth_destination); Sendmail: "Relaying denied" (cf/README);
@@ -593,6 +628,34 @@ mod tests {
         // Rate wording, but 5.7.26 is Google's unauthenticated sender.
         let r = reply("550 5.7.26 rate limit: This mail has been blocked because the sender is unauthenticated.");
         assert_eq!(classify_reply(Stage::Message, &r, Security::Starttls), Cause::SenderUnauthenticated);
+    }
+
+    #[test]
+    fn sending_limits_are_told_apart_from_each_other_and_from_other_refusals() {
+        let cause = |stage, line| classify_reply(stage, &reply(line), Security::Starttls);
+        // Per day: Microsoft 365's submission quota (its 5.2.0 is generic, the wording decides), Gmail's daily limits.
+        let m365 = "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.";
+        assert_eq!(cause(Stage::Message, m365), Cause::DailyLimitReached);
+        assert_eq!(cause(Stage::Message, "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852"), Cause::DailyLimitReached);
+        assert_eq!(cause(Stage::RcptTo, "550 5.4.5 Daily SMTP relay sending limit exceeded for customer."), Cause::DailyLimitReached);
+        // The relay's daily limit with a generic code: "relay" in it does not make it a relay refusal.
+        assert_eq!(cause(Stage::RcptTo, "550 5.7.1 Daily SMTP relay limit exceeded for customer."), Cause::DailyLimitReached);
+        // Microsoft's name for its 10,000 recipients a day, a day's limit whatever the reply code says.
+        assert_eq!(cause(Stage::RcptTo, "421 4.7.0 Recipient rate limit exceeded"), Cause::DailyLimitReached);
+        // A rate: Gmail's, Microsoft's throttling, Microsoft's connections at once.
+        assert_eq!(cause(Stage::MailFrom, "421 4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address, rate limited."), Cause::Throttled);
+        assert_eq!(cause(Stage::MailFrom, "451 4.7.500 Server busy. Please try again later from [203.0.113.5]. (AS761)"), Cause::Throttled);
+        assert_eq!(cause(Stage::Message, "432 4.3.2 Concurrent connections limit exceeded."), Cause::Throttled);
+        // Recipients in one message, and Postfix's recipients from one client (a rate).
+        assert_eq!(cause(Stage::RcptTo, "452 4.5.3 Your message has too many recipients."), Cause::TooManyRecipients);
+        assert_eq!(cause(Stage::RcptTo, "452 Too many recipients"), Cause::TooManyRecipients);
+        assert_eq!(cause(Stage::RcptTo, "450 4.7.1 Error: too many recipients from 203.0.113.5"), Cause::Throttled);
+        // Quotas that are no sending limit: Microsoft's send-as refusal, the sending mailbox full, a recipient's full
+        // mailbox, Microsoft's blocked tenant.
+        assert_eq!(cause(Stage::MailFrom, "550 5.7.60 SMTP; Client does not have permissions to send as this sender"), Cause::SenderNotAllowed);
+        assert_eq!(cause(Stage::Message, "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded"), Cause::SenderMailboxFull);
+        assert_eq!(cause(Stage::RcptTo, "552 5.2.2 <rcpt@example.com> Quota exceeded (mailbox for user is full)"), Cause::RecipientRejected);
+        assert_eq!(cause(Stage::MailFrom, "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP."), Cause::Unknown);
     }
 
     #[test]

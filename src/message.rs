@@ -71,10 +71,41 @@ pub fn parse_mailbox(field: &str, text: &str) -> Result<Mailbox, UsageError> {
     Ok(Mailbox { email: ascii_domain(field, mailbox.email)?, ..mailbox })
 }
 
+/// An envelope address (`$message['envelope']`, the diagnose walk's `from` and `to`), with or without its
+/// angle brackets.
 pub fn parse_address(field: &str, text: &str) -> Result<Address, UsageError> {
     check_header_safe(field, text)?;
     let bare = text.trim().trim_start_matches('<').trim_end_matches('>');
-    ascii_domain(field, Address::from_str(bare).map_err(|e| invalid_address(field, bare, &e.to_string()))?)
+    let address = ascii_domain(field, Address::from_str(bare).map_err(|e| invalid_address(field, bare, &e.to_string()))?)?;
+    check_envelope_address(field, &address)?;
+    Ok(address)
+}
+
+/// Refuses an address that would break the line it goes in: `MAIL FROM:<address>` or `RCPT TO:<address>`.
+/// RFC 5321 lets a quoted part before the '@' hold spaces and angle brackets, but servers end the address at
+/// its first '>' and read what follows a space as parameters: `"a> NOTIFY=NEVER"@example.com` would reach them as
+/// the address `"a` with a NOTIFY parameter the caller never meant. Such an address may stay in a header
+/// (Reply-To), never in the envelope.
+pub fn check_envelope_address(field: &str, address: &Address) -> Result<(), UsageError> {
+    let text: &str = address.as_ref();
+    let found: Vec<&str> = [
+        (text.contains(|c: char| c.is_whitespace()), "a space"),
+        (text.contains(|c: char| c.is_control() && !c.is_whitespace()), "a control character"),
+        (text.contains('<'), "'<'"),
+        (text.contains('>'), "'>'"),
+    ]
+    .into_iter()
+    .filter_map(|(has, what)| has.then_some(what))
+    .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(UsageError::new(format!(
+        "{field} '{}' cannot be sent in MAIL FROM or RCPT TO: its quoted part before the '@' has {}, which a server \
+         would read as the end of the address and the start of command parameters; use an address without them",
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect::<String>(),
+        found.join(" and ")
+    )))
 }
 
 /// The address with its domain in IDNA form (RFC 5891: `bücher.example` is
@@ -193,13 +224,63 @@ fn mailboxes(fields: &Fields, key: &str) -> Result<Vec<Mailbox>, UsageError> {
     Ok(out)
 }
 
+/// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
+/// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
+/// files' size while the message is sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of the files one message attaches by path, together.
+    pub attachment_bytes: u64,
+}
+
+/// 25 MiB: a whole message of about that size is what common providers accept (Gmail 25 MB; Microsoft 365 35 MB by
+/// default), and base64 grows attachments by a third on the way, so a provider would refuse more anyway, while a
+/// path to a backup or a log of gigabytes is refused before it is read.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
+
+/// The `$options` keys of [`Limits`], which `rust_mail_send()` and `rust_mail_send_many()` both take.
+pub const LIMIT_KEYS: &[&str] = &["max_attachment_bytes"];
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES }
+    }
+}
+
+impl Limits {
+    /// `rust_mail_send()`'s `$options`.
+    pub fn from_value(entries: &[(Key, Value)]) -> Result<Limits, UsageError> {
+        Limits::from_fields(&Fields::new("options", entries, LIMIT_KEYS)?)
+    }
+
+    /// The limits among a call's options.
+    pub fn from_fields(f: &Fields) -> Result<Limits, UsageError> {
+        let attachment_bytes = match f.int("max_attachment_bytes")? {
+            None => DEFAULT_MAX_ATTACHMENT_BYTES,
+            Some(n) => u64::try_from(n)
+                .map_err(|_| UsageError::new(format!("{} must be a number of bytes (0 or more), got {n}", f.path("max_attachment_bytes"))))?,
+        };
+        Ok(Limits { attachment_bytes })
+    }
+
+    /// The refusal of a file that would take a message's attachments over the limit: it was not read.
+    fn attachment_refusal(&self, field: &str, path: &str, size: u64, before: u64) -> UsageError {
+        let before = if before > 0 { format!(", and the files attached before it {before}") } else { String::new() };
+        UsageError::new(format!(
+            "{field} '{path}' is {size} bytes{before}: more than the {} bytes a message may attach from files \
+             ($options['max_attachment_bytes']); nothing was sent",
+            self.attachment_bytes
+        ))
+    }
+}
+
 /// Builds the outgoing message from `$message`.
-pub fn from_value(message: &[(Key, Value)]) -> Result<Outgoing, UsageError> {
+pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing, UsageError> {
     let fields = Fields::new("message", message, MESSAGE_KEYS)?;
     if fields.get("raw").is_some() {
         raw_message(&fields)
     } else {
-        composed_message(&fields)
+        composed_message(&fields, limits)
     }
 }
 
@@ -264,23 +345,27 @@ impl Part {
     }
 }
 
-fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
+fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgoing, UsageError> {
     let from = fields.string("from")?.ok_or_else(|| UsageError::new("$message['from'] is required"))?;
+    // lettre's mailbox parser takes no quoted part with spaces or angle brackets: the sender needs no envelope check.
     let from_mailbox = parse_mailbox(&fields.path("from"), &from)?;
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
 
     let mut recipient_count = 0;
     for key in ["to", "cc", "bcc", "reply_to"] {
         for mailbox in mailboxes(fields, key)? {
+            // Reply-To is a header only; the others are the envelope's recipients too (an address => name
+            // pair is read by lettre's address parser, which takes a quoted part with spaces).
+            if key != "reply_to" {
+                check_envelope_address(&fields.path(key), &mailbox.email)?;
+                recipient_count += 1;
+            }
             builder = match key {
                 "to" => builder.to(mailbox),
                 "cc" => builder.cc(mailbox),
                 "bcc" => builder.bcc(mailbox),
                 _ => builder.reply_to(mailbox),
             };
-            if key != "reply_to" {
-                recipient_count += 1;
-            }
         }
     }
     if recipient_count == 0 {
@@ -333,7 +418,7 @@ fn composed_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     check_header_safe(&fields.path("charset"), &charset)?;
     let text = fields.bytes("text")?.map(|b| text_part("plain", &charset, b)).transpose()?;
     let html = fields.bytes("html")?.map(|b| text_part("html", &charset, b)).transpose()?;
-    let Attachments { attached, inline } = attachments(fields)?;
+    let Attachments { attached, inline } = attachments(fields, limits)?;
     // Inline parts sit beside the html that shows them (RFC 2387 multipart/related).
     let html = match (html, inline.is_empty()) {
         (html, true) => html.map(Part::Single),
@@ -505,11 +590,13 @@ struct Attachments {
 /// `attachments`: a list of paths, a name => path map (as WordPress passes
 /// them), or entries with `path` or in-memory `content`, plus `name` and
 /// `type`, and `cid` (with `inline`, which a `cid` implies) for a part the
-/// html shows as `<img src="cid:...">`.
-fn attachments(fields: &Fields) -> Result<Attachments, UsageError> {
+/// html shows as `<img src="cid:...">`. The files given by path may add up to `limits.attachment_bytes`: each
+/// file's size is checked before it is read.
+fn attachments(fields: &Fields, limits: &Limits) -> Result<Attachments, UsageError> {
     let mut found = Attachments { attached: Vec::new(), inline: Vec::new() };
     let Some(entries) = fields.array("attachments")? else { return Ok(found) };
     let mut cids: Vec<String> = Vec::new();
+    let mut read: u64 = 0;
     for (i, (key, value)) in entries.iter().enumerate() {
         let entry_name = match key {
             Key::Name(n) => format!("message['attachments']['{n}']"),
@@ -532,7 +619,18 @@ fn attachments(fields: &Fields) -> Result<Attachments, UsageError> {
         };
         let content = match (content, &path) {
             (Some(c), None) => c,
-            (None, Some(p)) => crate::files::read(std::path::Path::new(p), None).map_err(|e| UsageError::new(format!("{field} {e}")))?,
+            (None, Some(p)) => {
+                let path = std::path::Path::new(p);
+                let size = crate::files::check(path, None).map_err(|e| UsageError::new(format!("{field} {e}")))?.len();
+                let room = limits.attachment_bytes - read;
+                if size > room {
+                    return Err(limits.attachment_refusal(&field, p, size, read));
+                }
+                // Bounded by the room left, should the file grow after its size was checked.
+                let content = crate::files::read(path, Some(room)).map_err(|e| UsageError::new(format!("{field} {e}")))?;
+                read += content.len() as u64;
+                content
+            }
             _ => return Err(UsageError::new(format!("{field} needs exactly one of 'path' or 'content'"))),
         };
         let name = match (name, key, &path) {
@@ -636,6 +734,11 @@ mod tests {
 
     fn msg(pairs: &[(&str, Value)]) -> Vec<(Key, Value)> {
         crate::value::named(pairs)
+    }
+
+    /// A message under the default limits.
+    fn from_value(message: &[(Key, Value)]) -> Result<Outgoing, UsageError> {
+        super::from_value(message, &Limits::default())
     }
 
     fn list(items: &[&str]) -> Value {
@@ -746,6 +849,37 @@ mod tests {
     }
 
     #[test]
+    fn an_address_that_would_break_the_envelope_line_is_refused() {
+        let raw = |from: &str, to: &str| {
+            let envelope = Value::Array(msg(&[("from", Value::str(from)), ("to", Value::str(to))]));
+            from_value(&msg(&[("raw", Value::str("Subject: x\r\n\r\nx\r\n")), ("envelope", envelope)]))
+        };
+        let composed = |key: &str, value: Value| {
+            let mut m = msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com"))]);
+            m.retain(|(k, _)| *k != Key::Name(key.into()));
+            m.push((Key::Name(key.into()), value));
+            from_value(&m)
+        };
+        let injected = r#""a> NOTIFY=NEVER"@example.com"#;
+        let as_pair = Value::Array(vec![(Key::Name(injected.into()), Value::str("Bob"))]);
+        for (err, field, address, problem) in [
+            (raw(&format!("<{injected}>"), "you@example.com"), "$message['envelope']['from']", injected, "a space and '>'"),
+            (raw("me@example.com", injected), "$message['envelope']['to']", injected, "a space and '>'"),
+            (composed("bcc", as_pair), "$message['bcc']", injected, "a space and '>'"),
+            (raw("me@example.com", r#""<a"@example.com"#), "$message['envelope']['to']", r#""<a"@example.com"#, "has '<',"),
+        ] {
+            let err = err.unwrap_err().0;
+            assert!(err.starts_with(&format!("{field} '{address}' cannot be sent in MAIL FROM or RCPT TO")), "{err}");
+            assert!(err.contains(problem), "{problem}: {err}");
+        }
+        // A quoted part without them is fine in the envelope; with them, fine in Reply-To, a header only.
+        assert_eq!(raw("me@example.com", r#""a.b"@example.com"#).unwrap().recipients[0].to_string(), r#""a.b"@example.com"#);
+        let out = composed("reply_to", Value::Array(vec![(Key::Name(injected.into()), Value::str("Bob"))])).unwrap();
+        assert!(String::from_utf8(out.data).unwrap().contains(injected));
+        assert!(crate::diagnose::options::Options::from_value(&msg(&[("from", Value::str(injected))])).is_err());
+    }
+
+    #[test]
     fn address_to_name_pairs() {
         let pairs = Value::Array(vec![
             (Key::Name("bob@example.com".into()), Value::str("Bob Smith")),
@@ -789,6 +923,37 @@ mod tests {
             ("attachments", Value::Array(vec![(Key::Index(0), entry)])),
         ]);
         assert_eq!(from_value(&m).unwrap_err().0, "$message['attachments'][0]['path'] must be a string, got array");
+    }
+
+    #[test]
+    fn files_attached_by_path_are_bounded_together_before_they_are_read() {
+        let file = |name: &str, len: u64| {
+            let path = std::env::temp_dir().join(format!("rust-mail-limits-{}-{name}", std::process::id()));
+            std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        // 64 GiB, sparse: read whole, it would take the machine's memory; refused by its size, it takes nothing.
+        let (small, huge) = (file("small", 10), file("huge", 64 << 30));
+        let attaching = |paths: &[&str], options: &[(&str, Value)]| {
+            let list = Value::Array(paths.iter().enumerate().map(|(i, p)| (Key::Index(i as i64), Value::str(p))).collect());
+            let limits = Limits::from_value(&msg(options))?;
+            super::from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("attachments", list)]), &limits)
+        };
+        let err = attaching(&[&huge], &[]).unwrap_err().0;
+        let expected = format!("$message['attachments'][0] '{huge}' is 68719476736 bytes: more than the 26214400 bytes a message may attach from files");
+        assert!(err.starts_with(&expected) && err.contains("$options['max_attachment_bytes']"), "{err}");
+        let err = attaching(&[&small, &small], &[("max_attachment_bytes", Value::Int(15))]).unwrap_err().0;
+        assert!(err.starts_with(&format!("$message['attachments'][1] '{small}' is 10 bytes, and the files attached before it 10: more than the 15 bytes")), "{err}");
+        assert!(attaching(&[&small, &small], &[("max_attachment_bytes", Value::str("20"))]).is_ok());
+        // Content given in memory is in PHP's memory already, under its memory_limit: not counted.
+        let content = Value::Array(msg(&[("content", Value::Bytes(vec![b'x'; 100])), ("name", Value::str("x.txt"))]));
+        let m = msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("attachments", Value::Array(vec![(Key::Index(0), content)]))]);
+        assert!(super::from_value(&m, &Limits { attachment_bytes: 0 }).is_ok());
+        let err = Limits::from_value(&msg(&[("max_attachment_bytes", Value::Int(-1))])).unwrap_err().0;
+        assert_eq!(err, "$options['max_attachment_bytes'] must be a number of bytes (0 or more), got -1");
+        assert!(Limits::from_value(&msg(&[("max_attachment_size", Value::Int(1))])).unwrap_err().0.contains("max_attachment_size"));
+        std::fs::remove_file(small).unwrap();
+        std::fs::remove_file(huge).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::batch::{self, BatchOptions};
 use crate::config::{secrets_in, Transport};
 use crate::error::UsageError;
+use crate::message::Limits;
 use crate::value::{Key, Value};
 use crate::{diagnose, message, pool, send, VERSION};
 use ext_php_rs::builders::ClassBuilder;
@@ -157,10 +158,13 @@ fn to_array(json: &Json) -> PhpResult<ZBox<ZendHashTable>> {
 
 /// Sends one message over SMTP. See php/rust_mail.stub.php.
 #[php_function]
-pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg) -> PhpResult<ZBox<ZendHashTable>> {
+#[php(optional = options)]
+pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg, options: Option<ArrayArg>) -> PhpResult<ZBox<ZendHashTable>> {
     let (message, transport) = (message.array("rust_mail_send", 1, "message")?, transport.array("rust_mail_send", 2, "transport")?);
+    let options = ArrayArg::optional_array(options, "rust_mail_send", 3, "options")?;
     let transport = entries(transport)?;
-    let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_value(&m)))?;
+    let limits = without_secrets(&transport, options.map(entries).transpose().and_then(|o| Limits::from_value(&o.unwrap_or_default())))?;
+    let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_value(&m, &limits)))?;
     let transport = Transport::from_value(&transport)?;
     let result = send::send(&outgoing, &transport).map_err(UsageError::new)?;
     to_array(&result)
@@ -177,11 +181,12 @@ pub fn rust_mail_send_many(messages: ArrayArg, transport: ArrayArg, options: Opt
     let options = ArrayArg::optional_array(options, "rust_mail_send_many", 3, "options")?;
     let options = without_secrets(&transport, options.map(entries).transpose().and_then(|o| BatchOptions::from_value(&o.unwrap_or_default())))?;
     let transport = Transport::from_value(&transport)?;
+    options.check_count(messages.len())?;
     let mut keys = Vec::with_capacity(messages.len());
     let mut outgoing = Vec::with_capacity(messages.len());
     for (key, zval) in messages.iter() {
         let parsed = match zval.dereference().array() {
-            Some(array) => entries(array).and_then(|e| message::from_value(&e)),
+            Some(array) => entries(array).and_then(|e| message::from_value(&e, &options.limits)),
             None => Err(UsageError::new(format!("each message must be an array, got {:?}", zval.get_type()))),
         };
         keys.push(key);

@@ -119,7 +119,7 @@ fn the_form_lines_give_the_php_array_they_spell() {
 fn the_good_message_seeds_build() {
     for (name, form) in corpus("message") {
         let good = !matches!(name.as_str(), "headers" | "not-utf8" | "raw-with-subject" | "subject-injection" | "wrong-types");
-        let built = rust_mail::message::from_value(&fuzz_checks::form_to_value(&form));
+        let built = rust_mail::message::from_value(&fuzz_checks::form_to_value(&form), &rust_mail::message::Limits::default());
         assert_eq!(built.is_ok(), good, "{name}: {:?}", built.err());
     }
 }

@@ -26,6 +26,15 @@ def throws(php, message, transport):
     return exception["message"]
 
 
+# PHP: the process's peak resident memory (VmHWM), in bytes.
+VM_HWM = """
+function vm_hwm() {
+    preg_match('/^VmHWM:\\s+(\\d+) kB/m', file_get_contents('/proc/self/status'), $m);
+    return 1024 * (int) $m[1];
+}
+"""
+
+
 # ---------------------------------------------------------------- files the caller names
 
 def test_ca_file_that_is_a_device_is_refused_before_connecting(php, smtp_server):
@@ -49,6 +58,58 @@ def test_attachment_that_is_a_device_is_refused(php, smtp_server):
     error = throws(php, compose(attachments=["/dev/zero"]), transport_for(server))
     assert error == "$message['attachments'][0] '/dev/zero' is not a regular file"
     assert server.connections == 0
+
+
+ATTACHMENT_CAP = VM_HWM + """
+$out = [];
+foreach (%s as [$fn, $args]) {
+    $before = vm_hwm();
+    try {
+        $result = $fn(...$args);
+        $out[] = ['result' => $fn === 'rust_mail_send' ? $result['ok'] : array_column($result, 'ok'), 'exception' => null];
+    } catch (Throwable $e) {
+        $out[] = ['result' => null, 'exception' => harness_exception($e)];
+    }
+    $out[count($out) - 1]['grew'] = vm_hwm() - $before;
+}
+harness_print($out);
+"""
+
+
+def test_attachments_read_from_files_are_capped_before_they_are_read(php, smtp_server, tmp_path):
+    """25 MiB by default for the files one message attaches: a file over it is refused by its size, before any
+    connection and unread (the PHP process's peak memory does not grow by it); $options['max_attachment_bytes']
+    sets the cap for one call of rust_mail_send() or rust_mail_send_many()."""
+    server = smtp_server()
+    big, note = tmp_path / "backup.tar", tmp_path / "note.txt"
+    with open(big, "wb") as sparse:
+        sparse.truncate(25 * 1024 * 1024 + 1)
+    note.write_bytes(b"x" * 600)
+    transport = transport_for(server)
+    calls = [
+        ("rust_mail_send", [compose(subject="big", attachments=[str(note), str(big)]), transport]),
+        ("rust_mail_send", [compose(subject="two notes", attachments=[str(note), str(note)]), transport,
+                            {"max_attachment_bytes": 1000}]),
+        ("rust_mail_send", [compose(subject="notes allowed", attachments=[str(note), str(note)]), transport,
+                            {"max_attachment_bytes": 1200}]),
+        ("rust_mail_send_many", [[compose(subject="in a batch", attachments=[str(note)]), compose(subject="plain")],
+                                 transport, {"max_attachment_bytes": 599}]),
+        ("rust_mail_send", [compose(), transport, {"max_attachment_bytes": -1}]),
+    ]
+    out = php.run(ATTACHMENT_CAP % php.php_literal(calls)).json()
+    refused = out[0]["exception"]
+    assert refused["class"] == "RustMailException", out[0]
+    assert refused["message"].startswith(
+        f"$message['attachments'][1] '{big}' is 26214401 bytes, and the files attached before it 600: more than the "
+        "26214400 bytes a message may attach from files ($options['max_attachment_bytes']"), refused
+    assert out[0]["grew"] < 8 * 1024 * 1024, f"the refused file was read: peak memory grew by {out[0]['grew']} bytes"
+    assert out[1]["exception"]["message"].startswith(
+        f"$message['attachments'][1] '{note}' is 600 bytes, and the files attached before it 600: more than the 1000 bytes"), out[1]
+    assert out[2] == {"result": True, "exception": None, "grew": out[2]["grew"]}, out[2]
+    # In a batch the refusal is that message's own invalid_input result; the other message goes.
+    assert out[3]["result"] == [False, True], out[3]
+    assert out[4]["exception"]["message"] == "$options['max_attachment_bytes'] must be a number of bytes (0 or more), got -1"
+    assert sorted(m.message["Subject"] for m in server.messages) == ["notes allowed", "plain"]
 
 
 @pytest.fixture
@@ -141,16 +202,38 @@ def test_composed_body_cannot_smuggle_a_second_message(php, smtp_server, part):
     assert content.count("wire the money") == len(SMUGGLING_ENDINGS), content
 
 
+# ---------------------------------------------------------------- envelope addresses
+
+# RFC 5321 allows this quoted part, but a server ends the address at the first '>' and reads the rest of the line as
+# parameters: MAIL FROM would carry a NOTIFY (RFC 3461) the caller never wrote.
+INJECTED = '"a> NOTIFY=NEVER"@example.com'
+
+
+def test_an_envelope_address_that_would_add_parameters_is_refused_before_connecting(php, smtp_server):
+    server = smtp_server()
+    raw = {"raw": b"Subject: x\r\n\r\nx\r\n", "envelope": {"from": f"<{INJECTED}>", "to": ["rcpt@example.com"]}}
+    message = throws(php, raw, transport_for(server))
+    assert message.startswith(f"$message['envelope']['from'] '{INJECTED}' cannot be sent in MAIL FROM or RCPT TO"), message
+    assert "has a space and '>'" in message, message
+    assert server.connections == 0
+    # A recipient given as address => name, in a batch: that message's own error; the other one is sent.
+    messages = [compose(subject="injected", bcc={INJECTED: "Bob"}), compose(subject="fine")]
+    results, exception = php.call("rust_mail_send_many", messages, transport_for(server))
+    assert exception is None, exception
+    error = results[0]["error"]
+    assert (error["kind"], error["stage"]) == ("invalid_input", "input"), error
+    assert error["message"].startswith(f"$message['bcc'] '{INJECTED}' cannot be sent"), error["message"]
+    assert_sent(results[1])
+    assert [m.message["Subject"] for m in server.messages] == ["fine"]
+    assert not [line for line in server.client_lines() if "NOTIFY" in line or "a>" in line], server.client_lines()
+
+
 # ---------------------------------------------------------------- hostile servers
 
 SEND_TIMEOUT = 3
 MAX_GROWTH = 64 * 1024 * 1024   # bytes of resident memory a call may add, at its peak
 
-MEASURED_SEND = """
-function vm_hwm() {
-    preg_match('/^VmHWM:\\s+(\\d+) kB/m', file_get_contents('/proc/self/status'), $m);
-    return 1024 * (int) $m[1];
-}
+MEASURED_SEND = VM_HWM + """
 $before = vm_hwm();
 $started = microtime(true);
 $result = rust_mail_send(%s, %s);

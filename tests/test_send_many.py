@@ -163,6 +163,47 @@ def test_the_overall_timeout_bounds_a_server_that_never_answers(php, silent_serv
     assert elapsed < 4
 
 
+def test_a_batch_over_max_messages_is_refused_before_anything_is_sent(php, smtp_server):
+    """1000 messages a call by default (every message is held outside PHP's memory_limit until its turn); more is
+    refused as a whole, before a message is read or a connection opened; max_messages changes the cap."""
+    server = smtp_server(pipelining=True)
+    for count, options, cap in ((1001, None, 1000), (4, {"max_messages": 3}, 3)):
+        args = [numbered(count), transport_for(server)] + ([options] if options else [])
+        result, exception = php.call("rust_mail_send_many", *args)
+        assert result is None and exception["class"] == "RustMailException", (result, exception)
+        assert exception["message"] == (f"$messages has {count} messages, more than the {cap} one call sends "
+                                        "($options['max_messages']): send them in several calls, or raise "
+                                        "max_messages; nothing was sent"), exception
+    assert (server.connections, server.messages) == (0, [])
+    results, _ = send_many(php, numbered(3), transport_for(server), {"max_messages": 3})
+    assert all(r["ok"] for r in results)
+    assert sorted(subjects(server)) == ["message 0", "message 1", "message 2"]
+
+
+def test_by_default_a_batch_ends_after_ten_times_the_transports_timeout(php, smtp_server):
+    """A slow server (each MAIL FROM answered after 0.2 s) and a transport timeout of 1 s: with no timeout option
+    the batch starts no message after 10 s. Every message is sent once, or comes back unsent as a transient
+    timeout that says why; none is lost, none is sent twice."""
+    server = smtp_server(hold_mail_reply=0.2)
+    results, elapsed = send_many(php, numbered(70), transport_for(server, timeout=1), {"connections": 1})
+    assert len(results) == 70
+    sent = [i for i, r in enumerate(results) if r["ok"]]
+    unsent = [i for i, r in enumerate(results) if not r["ok"] and r["error"]["message"].startswith("not sent: ")]
+    cut = [i for i in range(70) if i not in sent and i not in unsent]  # the one in flight at the deadline, if any
+    assert len(sent) >= 20 and unsent and len(cut) <= 1, [describe(results[i]) for i in cut]
+    # In order: the sent ones first, then the one cut short, then those never started.
+    assert sent + cut + unsent == list(range(70))
+    for i in unsent + cut:
+        error = assert_failed(results[i], "timeout")
+        assert error["transient"] is True, error
+    for i in unsent:
+        assert "the batch's timeout of 10 s (by default 10 times $transport['timeout'])" in results[i]["error"]["message"]
+    arrived = subjects(server)
+    assert len(arrived) == len(set(arrived)), "a message was sent twice"
+    assert set(arrived) - {f"message {i}" for i in cut} == {f"message {i}" for i in sent}
+    assert 9 < elapsed < 13, elapsed
+
+
 def test_connections_go_back_to_the_pool(php, smtp_server):
     server = smtp_server(pipelining=True)
     code = f"""

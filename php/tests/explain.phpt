@@ -40,8 +40,8 @@ dropped port: port_blocked
   Nothing answered on mail.example.com:25: a firewall between this site and the server is dropping the connection.
   Ask the hosting provider whether outbound port 25 is blocked; many block port 25, some also 465 and 587.
 logged cause: throttled
-  mail.example.com:587 is limiting how much this account may send right now: 450 4.7.1 Error: too much mail from 203.0.113.5.
-  Wait and retry later; the mail is not lost if the site queues and retries.
+  mail.example.com:587 is limiting how fast this account may send (messages a minute or an hour, or connections at once): 450 4.7.1 Error: too much mail from 203.0.113.5.
+  A rate limit clears within minutes: retry later; the mail is not lost if the site queues and retries.
 old postfix row: sender_not_allowed
   site@example.com may not send as the From address (the From address differs from the mailbox): 553 5.7.1 <support@example.com>: Sender address rejected: not owned by user site@example.com.
   Grant site@example.com the "Send As" right on the From address (Microsoft 365: Exchange admin center > mailbox > delegation).

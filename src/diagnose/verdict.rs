@@ -236,11 +236,10 @@ const OTHER_PORTS: Line = First(&[
 
 const MICROSOFT_HOST: When = When::HostSuffix(&["office365.com", "outlook.com"]);
 
-const MICROSOFT: When = When::Any(&[
-    MICROSOFT_HOST,
-    When::Enhanced(&["5.2.2", "5.1.90", "4.3.2"]),
-    When::EnhancedPrefix(&["4.7.5", "4.7.6"]),
-]);
+/// Microsoft's rate limits: its host, or its codes for throttling.
+const MICROSOFT: When = When::Any(&[MICROSOFT_HOST, When::Enhanced(&["4.3.2"]), When::EnhancedPrefix(&["4.7.5", "4.7.6"])]);
+
+const GOOGLE_HOST: When = When::HostSuffix(&["gmail.com", "google.com", "googlemail.com"]);
 
 const fn text(cause: Cause, summary: &'static str, advice: &'static [Line]) -> Text {
     Text { cause, summary, advice }
@@ -307,7 +306,7 @@ pub const TEXTS: &[Text] = &[
         // Google: "Sign in with app passwords"; SendGrid: "Integrating with the SMTP API" (username "apikey");
         // Brevo: "SMTP relay integration" ("an SMTP key and not an API key"); Mailgun: "SMTP" (per-domain SMTP credentials).
         First(&[
-            (Some(When::HostSuffix(&["gmail.com", "google.com", "googlemail.com"])), &["For Gmail, sign in with an app password, not the account password."]),
+            (Some(GOOGLE_HOST), &["For Gmail, sign in with an app password, not the account password."]),
             (Some(When::HostSuffix(&["sendgrid.net"])), &["For SendGrid, the username is the word apikey and the password is an API key with Mail Send permission."]),
             (Some(When::HostSuffix(&["brevo.com", "sendinblue.com"])), &["For Brevo, the username is the SMTP login and the password an SMTP key (Settings > SMTP & API > SMTP), not the API key or the account password."]),
             (Some(When::HostSuffix(&["mailgun.org"])), &["For Mailgun, log in with the sending domain's SMTP credentials (e.g. postmaster@your-domain and its SMTP password), not the API key."]),
@@ -369,11 +368,40 @@ pub const TEXTS: &[Text] = &[
         Say("Use an ASCII address of that mailbox (most such mailboxes also have one), or send through a server that offers SMTPUTF8 (Gmail, Microsoft 365, Postfix 3 with smtputf8_enable = yes)."),
         Say("A non-ASCII domain alone needs nothing: it is sent as IDNA (xn--...)."),
     ]),
-    text(Cause::Throttled, "{host}:{port} is limiting how much this account may send right now: {detail}.", &[
-        Say("Wait and retry later; the mail is not lost if the site queues and retries."),
-        Say("If it happens every day, the account's sending limit is too small for the site: ask the provider for a higher limit, or send fewer messages per hour."),
+    // The limits each provider publishes: Microsoft "Sending limits in Exchange Online" and "Message storage and
+    // concurrent connection throttling for SMTP Authenticated Submission"; Google "Gmail sending limits in Google
+    // Workspace" (counted over a rolling 24 hours).
+    text(Cause::Throttled, "{host}:{port} is limiting how fast this account may send (messages a minute or an hour, or connections at once): {detail}.", &[
+        Say("A rate limit clears within minutes: retry later; the mail is not lost if the site queues and retries."),
+        Say("Spread the sending out: fewer messages a minute, and fewer connections at once."),
         Say("On Postfix, the administrator sets the limit: smtpd_client_message_rate_limit messages per anvil_rate_time_unit from one client address (every site sharing that address counts against it)."),
-        First(&[(Some(MICROSOFT), &["Microsoft 365 allows 30 messages a minute and 10,000 recipients a day per mailbox: spread large sends out."])]),
+        First(&[(Some(MICROSOFT), &["Microsoft 365 allows 30 messages a minute and 3 connections at once per mailbox: send at most that."])]),
+    ]),
+    text(Cause::DailyLimitReached, "{host}:{port} takes no more mail from {user|this account} for now, as its daily sending limit is reached: {detail}.", &[
+        First(&[
+            (Some(When::Any(&[MICROSOFT_HOST, When::Enhanced(&["5.1.90"])])), &[
+                "Microsoft 365 allows 10,000 recipients a day per mailbox, counted over a rolling 24 hours: the mailbox sends again once the recipients of the last 24 hours are under that, at the latest 24 hours after the limit was reached.",
+                "If the site needs more, send bulk mail through a service made for it (Microsoft: High Volume Email, or Azure Communication Services).",
+            ]),
+            (Some(When::Any(&[GOOGLE_HOST, When::Enhanced(&["5.4.5"])])), &[
+                "Google counts its daily limits over a rolling 24 hours (Google Workspace: 2,000 messages a day per user; a free Gmail account: 500; the SMTP relay: 10,000 recipients a day per user): sending resumes as the messages of 24 hours ago age out, within 24 hours at the latest.",
+                "If the site needs more, send bulk mail through a service made for it, or through Google Workspace's SMTP relay.",
+            ]),
+            (None, &[
+                "The limit is per day (most providers count the last 24 hours): ask the provider when it resets.",
+                "If the site reaches it regularly, ask the provider for a higher limit, or send bulk mail through a service made for it.",
+            ]),
+        ]),
+        Say("Nothing in the settings is wrong: keep the mail queued and retry in some hours; retrying within minutes fails the same way."),
+    ]),
+    text(Cause::TooManyRecipients, "{host}:{port} takes fewer recipients in one message than this one has: {detail}.", &[
+        Say("Split the recipients over several messages; the recipients refused with this reply did not get the mail and can be sent it again in another message."),
+        First(&[(Some(MICROSOFT_HOST), &["Microsoft 365 takes at most 500 recipients in one message."])]),
+        Say("On Postfix, the administrator sets the limit: smtpd_recipient_limit (1000 by default)."),
+    ]),
+    text(Cause::SenderMailboxFull, "The mailbox of {user|the account} is full, so {host}:{port} does not let it send: {detail}.", &[
+        Say("Microsoft 365 keeps every message sent with SMTP AUTH in the mailbox's Sent Items: empty Sent Items, and set a retention policy that empties it before the mailbox fills up again."),
+        Say("Or give the mailbox more storage; it sends again once it is under its quota."),
     ]),
     text(Cause::Timeout, "{host}:{port} accepted the connection but stopped answering: {detail}.", &[
         Say("Retry later; if it persists, the server or a filtering proxy in between is overloaded or broken."),
@@ -626,6 +654,32 @@ mod tests {
         assert!(v.advice.iter().any(|a| a.contains("smtpd_client_message_rate_limit")), "Postfix's setting: {:?}", v.advice);
         let v = verdict(Cause::Unknown, &Context { code: Some(451), ..c });
         assert!(v.advice[0].contains("temporary"), "{:?}", v.advice);
+    }
+
+    #[test]
+    fn the_advice_on_a_limit_says_which_limit_and_when_it_resets() {
+        let on = |host: &str, line: &str| {
+            let (code, rest) = line.split_at(3);
+            let enhanced = rest.split_whitespace().next().filter(|w| w.contains('.')).map(str::to_string);
+            Context { code: code.parse().ok(), enhanced, detail: line.into(), ..Context::new(&transport(host), None, String::new(), None) }
+        };
+        let advice = |cause, host, line| verdict(cause, &on(host, line)).advice.join(" ");
+        let m365 = advice(Cause::DailyLimitReached, "smtp.office365.com", "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException");
+        assert!(m365.contains("10,000 recipients a day") && m365.contains("rolling 24 hours") && !m365.contains("Google"), "{m365}");
+        let gmail = advice(Cause::DailyLimitReached, "smtp.gmail.com", "550 5.4.5 Daily user sending limit exceeded.");
+        assert!(gmail.contains("rolling 24 hours") && gmail.contains("2,000 messages a day") && !gmail.contains("Microsoft"), "{gmail}");
+        // Google's code names Google wherever the mail went through; another server's daily limit names no provider.
+        assert!(advice(Cause::DailyLimitReached, "relay.example.com", "550 5.4.5 Daily SMTP relay limit exceeded for user.").contains("Google"));
+        let other = advice(Cause::DailyLimitReached, "mail.example.org", "454 Throttling failure: Daily message quota exceeded.");
+        assert!(other.contains("per day") && other.contains("retry in some hours") && !other.contains("Google") && !other.contains("Microsoft"), "{other}");
+        let summary = verdict(Cause::DailyLimitReached, &on("mail.example.org", "550 5.4.5 Daily user sending limit exceeded.")).summary;
+        assert!(summary.contains("daily sending limit"), "{summary}");
+        let rate = advice(Cause::Throttled, "smtp.office365.com", "451 4.7.500 Server busy.");
+        assert!(rate.contains("within minutes") && rate.contains("30 messages a minute") && !rate.contains("a day"), "{rate}");
+        let recipients = advice(Cause::TooManyRecipients, "smtp.office365.com", "550 5.2.254 Sender throttled due to continuous too many recipients errors.");
+        assert!(recipients.contains("Split the recipients") && recipients.contains("500 recipients in one message"), "{recipients}");
+        let full = advice(Cause::SenderMailboxFull, "smtp.office365.com", "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded");
+        assert!(full.contains("Sent Items"), "{full}");
     }
 
     #[test]

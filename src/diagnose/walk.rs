@@ -492,7 +492,7 @@ fn test_message(from: &str, to: &[String], helo: &str) -> Result<Vec<u8>, UsageE
         field("subject", Value::str("rust-mail diagnostic test")),
         field("text", Value::str(&format!("This message was sent by rust_mail_diagnose() from {helo} to check that mail is delivered.\n"))),
     ];
-    crate::message::from_value(&message).map(|m| m.data)
+    crate::message::from_value(&message, &crate::message::Limits::default()).map(|m| m.data)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ CAUSES = {
     "auth_failed", "auth_disabled", "basic_auth_retired", "anonymous_rejected", "sender_not_allowed",
     "relay_denied", "direct_send_rejected", "intercepted", "recipient_rejected", "throttled", "timeout",
     "unknown", "starttls_required", "sender_unauthenticated", "greylisted", "blocklisted", "message_too_large",
-    "address_needs_smtputf8",
+    "address_needs_smtputf8", "daily_limit_reached", "too_many_recipients", "sender_mailbox_full",
 }
 FROM = USER
 TO = "rcpt@example.com"

@@ -73,13 +73,24 @@ SCENARIOS = {
     "m365-5.7.1-unable-to-relay": direct(
         "relay_denied", "envelope", ["auth"],
         {"rcpt": "550 5.7.1 Unable to relay for rcpt@example.com"}),
+    # The daily limits say they are per day and when they reset; a full sending mailbox is no limit of sending.
     "m365-5.2.2-submission-quota": submission(
-        "throttled", "send", [("later", "retry", "slow")],
+        "daily_limit_reached", "send", ["retry", ("per day", "24 hours")],
         {"data": "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:SubmissionQuotaExceededException; "
                  "Failed to process message due to a permanent exception with message Cannot submit message."},
         send_test=True),
+    "m365-5.2.0-submission-quota": submission(
+        "daily_limit_reached", "send", ["retry", ("per day", "24 hours")],
+        {"data": "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message "
+                 "due to a permanent exception with message [BeginDiagnosticData]Cannot submit message."},
+        send_test=True),
+    "m365-5.2.2-sent-items-full": submission(
+        "sender_mailbox_full", "send", ["Sent Items"],
+        {"data": "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException."
+                 "MapiExceptionShutoffQuotaExceeded"},
+        send_test=True),
     "m365-5.1.90-daily-recipient-limit": submission(
-        "throttled", "envelope", [("later", "retry", "limit")],
+        "daily_limit_reached", "envelope", ["10,000 recipients a day", "rolling 24 hours"],
         {"rcpt": "550 5.1.90 Your message can't be sent because you've reached your daily limit for message "
                  "recipients. [SN4PR0501CA0056.namprd05.prod.outlook.com]"}),
     "m365-4.7.500-server-busy": submission(

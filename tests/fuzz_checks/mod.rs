@@ -118,18 +118,16 @@ pub fn address_list(name: &str, bytes: &[u8]) {
 }
 
 /// A `$message` is either refused with the field named, or it has
-/// recipients, no line break came from them into the envelope, and its
-/// bytes keep the wire-form invariants.
+/// recipients, no envelope address has a line break or anything else that
+/// would end it early in MAIL FROM or RCPT TO (a control character, a
+/// space, '<' or '>'), and its bytes keep the wire-form invariants.
 pub fn message_value(name: &str, message: &[(Key, Value)]) {
-    match message::from_value(message) {
+    match message::from_value(message, &message::Limits::default()) {
         Ok(out) => {
             assert!(!out.recipients.is_empty(), "{name}");
-            for recipient in &out.recipients {
-                let text = recipient.to_string();
-                assert!(!text.contains(['\r', '\n', '\0']), "{name}: {text:?}");
-            }
-            if let Some(from) = &out.envelope_from {
-                assert!(!from.to_string().contains(['\r', '\n', '\0']), "{name}: {from:?}");
+            for address in out.recipients.iter().chain(&out.envelope_from) {
+                let text = address.to_string();
+                assert!(!text.contains(|c: char| c.is_control() || matches!(c, ' ' | '<' | '>')), "{name}: {text:?}");
             }
             wire(name, &out.data);
         }
