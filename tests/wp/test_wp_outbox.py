@@ -479,6 +479,30 @@ def test_upgrade_from_the_log_without_an_outbox_keeps_rows_and_settings(wp, capt
     assert upgraded == ["Before the upgrade", "next_attempt_at", "Kept"]
 
 
+def test_upgrade_keeps_a_key_carrying_message_queued_by_the_previous_version_sendable(wp, capture):
+    """Version 3 sealed only messages that carry a key, with no column saying so: after the upgrade such a message
+    still goes out in clear, not as its ciphertext."""
+    server = capture()
+    set_constants(wp, RUST_MAIL_TEST_HOLD=True)
+    wp.set_settings(port=server.port, delivery="queued")
+    link = "https://shop.example/my-account/lost-password/?key=Zx9sd8f7sdQw&id=5"
+    queue(wp, subject="Plain", extra="")
+    wp.php(f"""global $wpdb; $t = Rust_Mail_Log::table();
+        wp_mail('c@example.com', 'Your link', 'Follow ' . {php_string(link)});
+        // As version 3 stored them: a message without a key in clear.
+        foreach ($wpdb->get_results("SELECT * FROM $t WHERE carries_key = 0", ARRAY_A) as $row) {{
+            $wpdb->update($t, array('raw' => Rust_Mail_Outbox::unseal($row, 'outbox_raw'),
+                                    'mail_data' => Rust_Mail_Outbox::unseal($row, 'outbox_mail_data')), array('id' => $row['id']));
+        }}
+        $wpdb->query("ALTER TABLE $t DROP COLUMN sealed, DROP COLUMN in_flight_at");
+        update_option(Rust_Mail_Log::DB_VERSION_OPTION, '3');
+        Rust_Mail_Log::maybe_upgrade(); out(true);""")
+    assert [(row["subject"], row["sealed"]) for row in rows(wp)] == [("Plain", "0"), ("Your link", "1")]
+    assert drain(wp) == {"sent": 2}
+    assert [m.message["Subject"] for m in server.messages()] == ["Plain", "Your link"]
+    assert link in server.messages()[1].raw.decode()
+
+
 def test_the_cli_drain_refuses_the_web(wp):
     page = wp.browser().get(f"/{DRAIN}")
     assert page.status == 403 and page.text == ""

@@ -128,6 +128,8 @@ class Rust_Mail_Log {
   KEY error_cause (error_cause)
 ) $charset;"
 		);
+		// Before version 4 only a message that carries a key was sealed, and nothing said so but that flag.
+		$wpdb->query( "UPDATE $table SET sealed = 1 WHERE carries_key = 1 AND sealed = 0 AND raw IS NOT NULL" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		Rust_Mail_Settings::update_plugin_option( self::DB_VERSION_OPTION, self::DB_VERSION );
 	}
 
