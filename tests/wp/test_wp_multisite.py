@@ -129,9 +129,9 @@ def test_each_sites_mail_is_sent_and_announced_in_its_own_site(net):
     net.set_settings(delivery="queued")
     net.set_constants({"DISABLE_WP_CRON": True, "RUST_MAIL_TEST_HOLD": True, "RUST_MAIL_TEST_LISTEN_SITE": 2})
     net.php("wp_mail('a@example.com', 'Main site secret', 'x'); switch_to_blog(2);"
-            "wp_mail('b@example.com', 'Site 2 news', 'y'); delete_option('rust_mail_test_heard'); out(true);")
+            "wp_mail('b@example.com', 'Site 2 news', 'y'); delete_option('site_listener_heard'); out(true);")
     assert net.browser().get("/site2/?rust_mail_test_drain=1").text == '{"sent":1}'
-    heard = "switch_to_blog(2); out(get_option('rust_mail_test_heard', array()));"
+    heard = "switch_to_blog(2); out(get_option('site_listener_heard', array()));"
     assert net.php(heard) == ["Site 2 news"]
     assert [(row["blog_id"], row["status"]) for row in net.log_rows()] == [("1", "queued"), ("2", "sent")]
     net.php("switch_to_blog(2); wp_mail('c@example.com', 'Site 2 again', 'z'); out(true);")
@@ -142,3 +142,4 @@ def test_each_sites_mail_is_sent_and_announced_in_its_own_site(net):
     assert {row["status"] for row in net.log_rows()} == {"sent"}
     subjects = sorted(re.search(r"^Subject: (.*)$", path.read_text(), re.M).group(1) for path in captured(net))
     assert subjects == ["Main site secret", "Site 2 again", "Site 2 news"]
+    net.php("switch_to_blog(2); delete_option('site_listener_heard'); out(true);")
