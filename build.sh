@@ -6,6 +6,8 @@
 #                       this PHP (for hosts where a control panel, not a shell, loads extensions)
 #   ./build.sh rules    export the classifier's rules and verdict texts to wp-plugin/data/classifier.json (commit it)
 #   ./build.sh test     install what the tests need, build, run every test
+#   ./build.sh compat   the compatibility run: the extension built for PHP 8.4 and tested with WordPress 6.8 and 7.1
+#                       in a Debian trixie chroot (tests/compat/compat.sh; cached in /var/tmp/rust-mail-compat)
 #   ./build.sh demo     WordPress on MariaDB + PHP-FPM with the plugin and a local SMTP server
 #   ./build.sh bench    install what it needs, build, benchmark against stock WordPress (a few minutes):
 #                       writes bench/results.md and bench/results.png (--quick: a tenth of the counts)
@@ -126,7 +128,8 @@ case "${1:-}" in
   package) package ;;
   install) deps; install_ext ;;
   test)    run_tests ;;
+  compat)  tests/compat/compat.sh ;;
   demo)    deps; install_ext; tests/harness/demo.sh ;;
   bench)   shift; run_bench "$@" ;;
-  *) echo "usage: $0 build|install|package|rules|test|demo|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|install|package|rules|test|compat|demo|bench" >&2; exit 2 ;;
 esac
