@@ -6,8 +6,9 @@
 #   - WordPress 6.8 (trixie's apt)
 #   - WordPress 7.1 (sid's wordpress, libphp-phpmailer and php-getid3, unpacked with dpkg-deb -x into /opt/wordpress-sid;
 #     sid is never among the chroot's apt sources)
-# the phpt (once: they do not involve WordPress), then tests/compat/WP_TESTS. One line per combination: passed or
-# failed, and the time it took.
+# the phpt (once: they do not involve WordPress), then the WordPress tests that tests/compat/in-chroot.sh names. One
+# line per combination: passed or failed, and the time it took. A build that passed is left in target/php8.4/ for
+# ./build.sh package.
 #
 # RUST_MAIL_COMPAT_SELECT: a pytest -k expression that replaces the run's choice of WordPress tests (while working on
 # one of them).
@@ -161,5 +162,10 @@ log "ready after $(( $(date +%s) - started ))s; building and testing in the chro
 # ./build.sh build or test).
 status=0
 "${NICE[@]}" unshare -m -p -f -n --propagation private "$0" --inside run || status=$?
+# A tested build for ./build.sh package's PHP 8.4 zip.
+if [ $status = 0 ]; then
+  mkdir -p "$REPO/target/php$PHP_VERSION"
+  install -m 0644 "$CACHE/target/release/librust_mail.so" "$REPO/target/php$PHP_VERSION/librust_mail.so"
+fi
 log "total $(( $(date +%s) - started ))s"
 exit $status
