@@ -39,6 +39,7 @@ started=$(date +%s)
 echo "== PHP API tests (php/tests/*.phpt) on PHP $PHP_FULL"
 status=0
 RUST_MAIL_SO=$SO tests/harness/run-phpt.sh >/tmp/phpt.log 2>&1 || status=$?
+grep -E '^Tests (passed|failed|skipped)' /tmp/phpt.log
 [ $status = 0 ] || { tail -40 /tmp/phpt.log; failed=1; }
 record "phpt, PHP $PHP_FULL" $status "$started"
 
