@@ -132,10 +132,11 @@ inside() {  # inside STAGE: runs in the namespaces, as root on the host's side o
   esac
 }
 
-if [ "${1:-}" = --inside ]; then
-  inside "$2"
-  exit
-fi
+case "${1:-}" in
+  --inside) inside "$2"; exit ;;
+  "") ;;
+  *) echo "usage: $0  (no arguments; see the comment at its top)" >&2; exit 2 ;;
+esac
 
 [ "$(id -u)" = 0 ] || { echo "./build.sh compat needs root (chroot, namespaces)" >&2; exit 1; }
 mkdir -p "$CACHE"
@@ -158,8 +159,8 @@ if [ ! -d "$layer" ]; then
   find "$CACHE" -maxdepth 1 -name 'layer-*' ! -path "$layer" -exec rm -rf --one-file-system {} +
 fi
 log "ready after $(( $(date +%s) - started ))s; building and testing in the chroot"
-# The run has only its own loopback: cargo builds offline, from this machine's registry cache (~/.cargo, filled by
-# ./build.sh build or test).
+# The run has only its own loopback: cargo builds offline, from this machine's registry cache, filled here first.
+(cd "$REPO" && cargo fetch --quiet)
 status=0
 "${NICE[@]}" unshare -m -p -f -n --propagation private "$0" --inside run || status=$?
 # A tested build for ./build.sh package's PHP 8.4 zip.
