@@ -21,7 +21,10 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${RUST_MAIL_COMPAT_CACHE:-/var/tmp/rust-mail-compat}
 SUITE=trixie
 PHP_VERSION=8.4
-MIRROR=http://deb.debian.org/debian
+# The Debian mirror this machine's apt uses (its main archive, not the security one), for trixie and sid alike.
+MIRROR=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *//p' | tr ' ' '\n' | grep -v security | head -n1)
+[ -n "$MIRROR" ] || MIRROR=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+[ -n "$MIRROR" ] || { echo "compat: no Debian mirror in this machine's apt sources" >&2; exit 1; }
 PACKAGES=(
   "php$PHP_VERSION-cli" "php$PHP_VERSION-dev" "php$PHP_VERSION-fpm" "php$PHP_VERSION-mysql" "php$PHP_VERSION-mbstring"
   "php$PHP_VERSION-xml" "php$PHP_VERSION-curl" "php$PHP_VERSION-zip"
