@@ -78,8 +78,11 @@ EOF
   mkdir -p "$state/lists/partial" "$state/cache/archives/partial" /var/tmp/sid-debs
   chown _apt /var/tmp/sid-debs  # apt downloads as _apt
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR sid main" > "$state/sources.list"
+  # The mirror may serve a dated snapshot, whose sid Release is past its Valid-Until (trixie's has none): its
+  # signature is still checked.
   local sid=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-             -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o Acquire::Languages=none)
+             -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o Acquire::Languages=none
+             -o Acquire::Check-Valid-Until=false)
   apt-get "${sid[@]}" update -q
   (cd /var/tmp/sid-debs && apt-get "${sid[@]}" download $SID_PACKAGE_LIST)
   mkdir -p /opt/wordpress-sid
