@@ -3,9 +3,12 @@
 #   ./build.sh build    release build of the PHP extension (target/release/librust_mail.so)
 #   ./build.sh install  build, then install into the PHP that php-config names (CLI and FPM)
 #   ./build.sh package  dist/rust-mail-<version>-php<X.Y>.zip: the plugin, its readme and the extension built for
-#                       this PHP (for hosts where a control panel, not a shell, loads extensions)
+#                       this PHP (for hosts where a control panel, not a shell, loads extensions); after
+#                       ./build.sh compat, a zip for PHP 8.4 too
 #   ./build.sh rules    export the classifier's rules and verdict texts to wp-plugin/data/classifier.json (commit it)
 #   ./build.sh test     install what the tests need, build, run every test
+#   ./build.sh compat   the compatibility run: the extension built for PHP 8.4 and tested with WordPress 6.8 and 7.1
+#                       in a Debian trixie chroot (tests/compat/compat.sh; cached in /var/tmp/rust-mail-compat)
 #   ./build.sh demo     WordPress on MariaDB + PHP-FPM with the plugin and a local SMTP server
 #   ./build.sh bench    install what it needs, build, benchmark against stock WordPress (a few minutes):
 #                       writes bench/results.md and bench/results.png (--quick: a tenth of the counts)
@@ -73,20 +76,30 @@ rules() {
   echo "== wrote $out"
 }
 
-# The plugin folder as WordPress's "Upload Plugin" takes it, with the extension for this PHP beside the plugin's
-# files in rust-mail/extension/ (a host's control panel loads it from wherever it is copied to).
+# The plugin folder as WordPress's "Upload Plugin" takes it, with the extension for one PHP beside the plugin's
+# files in rust-mail/extension/ (a host's control panel loads it from wherever it is copied to): one zip for this
+# machine's PHP, and one for each other PHP that ./build.sh compat built the extension for (target/php<X.Y>/).
 package() {
   build
-  local version php out stage
+  package_for "$(php-config --version | cut -d. -f1,2)" "$SO"
+  local other
+  for other in "$ROOT"/target/php*/librust_mail.so; do
+    if [ -f "$other" ]; then package_for "$(basename "$(dirname "$other")" | sed 's/^php//')" "$other"; fi
+  done
+}
+
+package_for() {  # package_for X.Y SO
+  local php=$1 so=$2 version out stage
   version=$(sed -n 's/^ \* Version: *//p' wp-plugin/rust-mail.php)
-  php=$(php-config --version | cut -d. -f1,2)
   out="$ROOT/dist/rust-mail-$version-php$php.zip"
   stage=$(mktemp -d)
   cp -r wp-plugin "$stage/rust-mail"
   mkdir -p "$stage/rust-mail/extension"
-  install -m 0644 "$SO" "$stage/rust-mail/extension/rust_mail.so"
+  install -m 0644 "$so" "$stage/rust-mail/extension/rust_mail.so"
   cat > "$stage/rust-mail/extension/README.txt" <<EOF
 rust_mail.so: the rust_mail PHP extension for PHP $php on $(uname -m) Linux, built from rust-mail $version.
+It loads only into PHP $php: another PHP refuses it at start-up ("Module compiled with module API=...").
+Take the zip named for your PHP: rust-mail-$version-php<X.Y>.zip.
 The plugin works without it (through PHPMailer); with it, mail is pooled, pipelined and diagnosable.
 
 1. Copy rust_mail.so where PHP can read it, outside the web root if you can.
@@ -126,7 +139,8 @@ case "${1:-}" in
   package) package ;;
   install) deps; install_ext ;;
   test)    run_tests ;;
+  compat)  tests/compat/compat.sh ;;
   demo)    deps; install_ext; tests/harness/demo.sh ;;
   bench)   shift; run_bench "$@" ;;
-  *) echo "usage: $0 build|install|package|rules|test|demo|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|install|package|rules|test|compat|demo|bench" >&2; exit 2 ;;
 esac

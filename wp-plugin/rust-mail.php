@@ -3,8 +3,9 @@
  * Plugin Name:       Rust Mail
  * Description:       Sends every wp_mail() through the rust_mail PHP extension's native SMTP sender (or PHPMailer's SMTP where the extension cannot be loaded), keeps a connection log with SMTP transcripts, and diagnoses mail server problems.
  * Version:           0.1.0
- * Requires at least: 5.7
- * Requires PHP:      8.1
+ * Requires at least: 6.1
+ * Tested up to:      7.1
+ * Requires PHP:      8.2
  * License:           MIT
  * Text Domain:       rust-mail
  * Domain Path:       /languages

@@ -17,6 +17,10 @@
 #   RUST_MAIL_SO   load this extension build instead of the system-installed one (tests use the fresh build)
 #   EXTENSION      0: PHP (PHP-FPM and STACK_DIR/bin/php) runs without the rust_mail extension, as on a host that
 #                  cannot load it; the plugin then sends through PHPMailer                (1)
+#   WORDPRESS_DIR  the WordPress to copy into STACK_DIR (Debian's package)                (/usr/share/wordpress)
+#   PHP_VERSION    the PHP (Debian's php<X.Y>-cli and -fpm) that runs it                   (8.2)
+#   WP_DEBUG       1: WP_DEBUG on (PHP reports E_ALL; nothing displayed), so that every deprecation, warning and
+#                  notice lands in STACK_DIR/logs/php-errors.log                           (0)
 #   MULTISITE      1: a multisite network in subdirectories (the main site and /site2/), the plugin network-active;
 #                  give it HTTP_PORT 80 (and an HTTP_ADDR of its own): WordPress keeps no port in a site's domain
 #
@@ -33,7 +37,9 @@ DB_NAME=${DB_NAME:-rustmail_$(basename "$STACK_DIR" | tr -c 'a-zA-Z0-9_\n' '_')}
 RUST_MAIL_SO=${RUST_MAIL_SO:-}
 MULTISITE=${MULTISITE:-0}
 EXTENSION=${EXTENSION:-1}
-PHP_VERSION=8.2
+PHP_VERSION=${PHP_VERSION:-8.2}
+WORDPRESS_DIR=${WORDPRESS_DIR:-/usr/share/wordpress}
+WP_DEBUG=${WP_DEBUG:-0}
 HTTP_ADDR=${HTTP_ADDR:-127.0.0.1}
 if [ "$HTTP_PORT" = 80 ]; then SITE_URL="http://$HTTP_ADDR"; else SITE_URL="http://$HTTP_ADDR:$HTTP_PORT"; fi
 WP="$STACK_DIR/wordpress"
@@ -75,13 +81,13 @@ wait_for_port() {
 }
 
 start_mariadb() {
-  if ! mysqladmin ping --silent >/dev/null 2>&1; then
+  if ! mariadb-admin ping --silent >/dev/null 2>&1; then
     log "starting MariaDB"
     service mariadb start >/dev/null
   fi
   local password
   password=$(secret db-password)
-  mysql -uroot <<SQL
+  mariadb -uroot <<SQL
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$DB_NAME'@'localhost' IDENTIFIED BY '$password';
 ALTER USER '$DB_NAME'@'localhost' IDENTIFIED BY '$password';
@@ -123,9 +129,9 @@ EOF
 
 install_wordpress_files() {
   if [ ! -f "$WP/wp-settings.php" ]; then
-    log "copying WordPress from /usr/share/wordpress to $WP"
+    log "copying WordPress from $WORDPRESS_DIR to $WP"
     mkdir -p "$WP"
-    cp -rL /usr/share/wordpress/. "$WP/"
+    cp -rL "$WORDPRESS_DIR/." "$WP/"
   fi
   # The plugin is copied, not linked: the web server user must be able to read it wherever the repo lives.
   rm -rf "$WP/wp-content/plugins/rust-mail"
@@ -157,9 +163,11 @@ if ( file_exists( '$STACK_DIR/multisite.php' ) ) {
 	define( 'WP_HOME', '$SITE_URL' );
 	define( 'WP_SITEURL', '$SITE_URL' );
 }
-// No WP_DEBUG: on PHP 8.2 it turns WordPress 6.1's many deprecation notices on, which flood FastCGI's stderr.
-// PHP still logs warnings and errors to $LOGS/php-errors.log.
-define( 'WP_DEBUG', false );
+// WP_DEBUG only when asked (WP_DEBUG=1): on PHP 8.2 it turns WordPress 6.1's many deprecation notices on. Either way
+// PHP logs to $LOGS/php-errors.log and displays nothing.
+define( 'WP_DEBUG', $( [ "$WP_DEBUG" = 1 ] && echo true || echo false ) );
+define( 'WP_DEBUG_DISPLAY', false );
+define( 'WP_DEBUG_LOG', false );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
 define( 'WP_HTTP_BLOCK_EXTERNAL', true );
 define( 'FS_METHOD', 'direct' );
@@ -290,8 +298,8 @@ restart_php() {
 
 purge() {
   down
-  if mysqladmin ping --silent >/dev/null 2>&1; then
-    mysql -uroot -e "DROP DATABASE IF EXISTS \`$DB_NAME\`; DROP USER IF EXISTS '$DB_NAME'@'localhost';"
+  if mariadb-admin ping --silent >/dev/null 2>&1; then
+    mariadb -uroot -e "DROP DATABASE IF EXISTS \`$DB_NAME\`; DROP USER IF EXISTS '$DB_NAME'@'localhost';"
   fi
   rm -rf "$STACK_DIR"
 }

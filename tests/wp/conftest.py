@@ -38,6 +38,12 @@ def wp_network():
     stack.purge()
 
 
+@pytest.fixture(scope="session")
+def wp_version(wp_session):
+    """The site's WordPress release as a tuple, (6, 1, 9): a test of a feature core added says from which release."""
+    return tuple(int(part) for part in wp_session.php("global $wp_version; out($wp_version);").split("-")[0].split("."))
+
+
 @pytest.fixture
 def wp(wp_session):
     """The session's site with the plugin's default test settings, an empty log, and no constants."""

@@ -74,6 +74,25 @@ $scenarios = array(
 		},
 		static fn() => wp_mail( 'someone@example.com', 'Embedded', '<p><img src="cid:logo-cid"></p>', 'Content-Type: text/html' )
 	),
+	// WordPress 6.9+: wp_mail()'s sixth argument, files embedded inline by Content-ID (the key). Older releases
+	// ignore it, stock and plugin alike.
+	'embeds'                        => static fn() => wp_mail( 'someone@example.com', 'Embeds', '<p><img src="cid:logo"> <img src="cid:1"></p>', 'Content-Type: text/html', array(), array( 'logo' => $files . '/image.png', 1 => $files . '/report.txt' ) ),
+	'embeds as string, embed args'  => static fn() => $with_filter(
+		'wp_mail_embed_args',
+		static fn( $args ) => array_merge( $args, array( 'cid' => 'renamed-' . $args['cid'], 'name' => 'shown.png', 'type' => 'image/png' ) ),
+		static fn() => wp_mail( 'someone@example.com', 'Embed args', '<img src="cid:renamed-0">', 'Content-Type: text/html', '', $files . '/image.png' )
+	),
+	// WordPress 6.8+ builds its mailer as WP_PHPMailer, whose error messages go through __(): a translated site's
+	// wp_mail_failed speaks its language. The mailer takes its messages when it is made, so this one is made afresh
+	// under a "translation" (and the next scenario gets an untranslated one again).
+	'translated error'              => static function () use ( $with_filter ) {
+		$GLOBALS['phpmailer'] = null;
+		try {
+			return $with_filter( 'gettext', static fn( $text ) => '[xx] ' . $text, static fn() => wp_mail( 'not an address', 'Translated', 'Body' ) );
+		} finally {
+			$GLOBALS['phpmailer'] = null;
+		}
+	},
 	'sender set in phpmailer_init'  => static fn() => $with_filter(
 		'phpmailer_init',
 		static function ( $phpmailer ) {

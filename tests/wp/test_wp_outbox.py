@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from test_wp_differential import png_bytes
 from wpstack import LOG, php_string
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -112,6 +113,45 @@ def test_permanent_failure_fails_at_once_and_is_never_retried(outbox, smtp_serve
     assert server.connections == 1 and server.messages == []
     failed = outbox.php("out(get_option('outbox_test_failed'));")
     assert "554" in failed[0] and failed[1] == "Hello"
+
+
+def test_the_outcome_of_queued_mail_carries_cores_data_embeds_included(outbox, capture, smtp_server, wp_version):
+    """Queued, the outcome comes after wp_mail() has returned: the outbox fires wp_mail_succeeded or wp_mail_failed
+    then, with the keys core's data has for the same call, `embeds` (WordPress 6.9+) as core gives it. An embedded
+    file is read when wp_mail() is called: removed before the drain, it still arrives."""
+    image = outbox.dir / "embed-logo.png"
+    image.write_bytes(png_bytes())
+    call = (f"wp_mail('someone@example.com', 'Embedded', '<img src=\"cid:logo\">', 'Content-Type: text/html', "
+            f"array(), array('logo' => {php_string(str(image))}));")
+    stock_server = capture()
+    stock = outbox.php("$heard = null; add_action('wp_mail_succeeded', function ($data) use (&$heard) { $heard = $data; });"
+                       f"{call} out($heard);", env={"RUST_MAIL_TEST_BASELINE_PORT": str(stock_server.port)})
+    assert ("embeds" in stock) == (wp_version >= (6, 9)), stock
+
+    server, refusing = capture(), smtp_server(replies={"data": "554 5.7.1 Message rejected as spam"})
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True, RUST_MAIL_TEST_RECORD_OUTCOMES=True)
+    outbox.php("delete_option('rust_mail_test_outcomes'); out(true);")
+    outbox.set_settings(port=server.port, delivery="queued")
+    assert outbox.php(f"out({call[:-1]});") is True
+    image.unlink()
+    assert drain(outbox) == {"sent": 1}
+    image.write_bytes(png_bytes())
+    outbox.set_settings(port=refusing.port, delivery="queued")
+    assert outbox.php(f"out({call[:-1]});") is True
+    drain(outbox)
+
+    outcomes = outbox.php("out(get_option('rust_mail_test_outcomes'));")
+    assert [action for action, _ in outcomes] == ["wp_mail_succeeded", "wp_mail_failed"]
+    for _, data in outcomes:
+        data.pop("phpmailer_exception_code", None)  # core adds it to a failure's data, as the outbox does
+        assert sorted(data) == sorted(stock)
+        assert data.get("embeds") == stock.get("embeds")
+    [message] = server.messages()
+    inline = [p for p in message.message.walk() if p.get("Content-ID")]
+    if wp_version >= (6, 9):
+        assert [(p.get("Content-ID"), p.get_payload(decode=True)) for p in inline] == [("<logo>", png_bytes())]
+    else:
+        assert inline == []
 
 
 @pytest.mark.parametrize("fault", ["close_in_data", "tarpit"])

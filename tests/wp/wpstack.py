@@ -25,6 +25,8 @@ REPO = WP_TESTS.parent.parent
 STACK_SCRIPT = REPO / "tests" / "harness" / "wp-stack.sh"
 CAPTURE_SCRIPT = WP_TESTS / "capture_smtp.py"
 MU_PLUGINS = WP_TESTS / "mu-plugins"
+# The PHP that runs the stack (wp-stack.sh's PHP_VERSION).
+PHP_BINARY = "/usr/bin/php" + os.environ.get("PHP_VERSION", "8.2")
 # The plugin's admin pages.
 SETTINGS = "/wp-admin/admin.php?page=rust-mail"
 LOG = "/wp-admin/admin.php?page=rust-mail-log"
@@ -220,7 +222,7 @@ class WpStack:
             + code
         )
         try:
-            php = [str(self.dir / "bin" / "php")] if extension else ["/usr/bin/php8.2"]
+            php = [str(self.dir / "bin" / "php")] if extension else [PHP_BINARY]
             if namespace:
                 php = ["ip", "netns", "exec", namespace, *php]
             run_env = dict(os.environ, **(env or {}))

@@ -17,7 +17,18 @@
 
 defined( 'ABSPATH' ) || exit;
 
-class Rust_Mail_PHPMailer extends PHPMailer\PHPMailer\PHPMailer {
+/*
+ * WordPress 6.8+ makes its mailer a WP_PHPMailer, whose error messages go through __(): on a translated site
+ * wp_mail_failed then says what went wrong in the site's language. The composer stands in for core's mailer, so it
+ * takes the same parent where there is one (the router loads core's class first); before 6.8, PHPMailer itself.
+ */
+if ( class_exists( 'WP_PHPMailer', false ) ) {
+	abstract class Rust_Mail_PHPMailer_Base extends WP_PHPMailer {} // phpcs:ignore Generic.Files.OneObjectStructurePerFile
+} else {
+	abstract class Rust_Mail_PHPMailer_Base extends PHPMailer\PHPMailer\PHPMailer {} // phpcs:ignore Generic.Files.OneObjectStructurePerFile
+}
+
+class Rust_Mail_PHPMailer extends Rust_Mail_PHPMailer_Base {
 
 	public function send() {
 		// Whatever mailer core (isMail()) or a phpmailer_init callback chose, this plugin is the transport. Keep-alive

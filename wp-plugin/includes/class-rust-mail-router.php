@@ -102,8 +102,9 @@ class Rust_Mail_Router {
 			'logged'           => false,
 			'attachment_names' => self::attachment_names( $atts['attachments'] ?? array() ),
 			'carries_key'      => $carries_key || self::has_key_link( $atts['message'] ?? '' ),
-			// What core passes to wp_mail_succeeded and wp_mail_failed, for a message whose outcome comes later.
-			'mail_data'        => array_intersect_key( (array) $atts, array_flip( array( 'to', 'subject', 'message', 'headers', 'attachments' ) ) ),
+			// What core passes to wp_mail_succeeded and wp_mail_failed, for a message whose outcome comes later
+			// (`embeds` from WordPress 6.9, which has it in $atts; absent before, as in core's data).
+			'mail_data'        => array_intersect_key( (array) $atts, array_flip( array( 'to', 'subject', 'message', 'headers', 'attachments', 'embeds' ) ) ),
 		);
 		return null;
 	}
@@ -130,11 +131,17 @@ class Rust_Mail_Router {
 		return self::$call['attachment_names'][ $path ] ?? '';
 	}
 
-	/** Built the way core builds its own (exceptions on, addresses validated by is_email()). */
+	/**
+	 * Built the way core builds its own (exceptions on, addresses validated by is_email()); on WordPress 6.8+ from
+	 * core's WP_PHPMailer, as core's is (class-rust-mail-phpmailer.php).
+	 */
 	private static function new_phpmailer() {
 		require_once ABSPATH . WPINC . '/PHPMailer/PHPMailer.php';
 		require_once ABSPATH . WPINC . '/PHPMailer/SMTP.php';
 		require_once ABSPATH . WPINC . '/PHPMailer/Exception.php';
+		if ( file_exists( ABSPATH . WPINC . '/class-wp-phpmailer.php' ) ) {
+			require_once ABSPATH . WPINC . '/class-wp-phpmailer.php';
+		}
 		require_once __DIR__ . '/class-rust-mail-phpmailer.php';
 		$mailer            = new Rust_Mail_PHPMailer( true );
 		$mailer::$validator = static function ( $email ) {
