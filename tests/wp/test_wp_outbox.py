@@ -130,7 +130,7 @@ def test_the_outcome_of_queued_mail_carries_cores_data_embeds_included(outbox, c
 
     server, refusing = capture(), smtp_server(replies={"data": "554 5.7.1 Message rejected as spam"})
     set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True, RUST_MAIL_TEST_RECORD_OUTCOMES=True)
-    outbox.php("delete_option('rust_mail_test_outcomes'); out(true);")
+    outbox.php("delete_option('test_recorded_outcomes'); out(true);")
     outbox.set_settings(port=server.port, delivery="queued")
     assert outbox.php(f"out({call[:-1]});") is True
     image.unlink()
@@ -140,7 +140,7 @@ def test_the_outcome_of_queued_mail_carries_cores_data_embeds_included(outbox, c
     assert outbox.php(f"out({call[:-1]});") is True
     drain(outbox)
 
-    outcomes = outbox.php("out(get_option('rust_mail_test_outcomes'));")
+    outcomes = outbox.php("out(get_option('test_recorded_outcomes'));")
     assert [action for action, _ in outcomes] == ["wp_mail_succeeded", "wp_mail_failed"]
     for _, data in outcomes:
         data.pop("phpmailer_exception_code", None)  # core adds it to a failure's data, as the outbox does

@@ -7,7 +7,7 @@
  * - RUST_MAIL_TEST_HOLD: true keeps queued mail in the outbox after the response (`rust_mail_send_after_response`),
  *   so that a test decides who drains it and when;
  * - RUST_MAIL_TEST_RECORD_OUTCOMES: every wp_mail_succeeded and wp_mail_failed this site fires, in whichever process
- *   (a drain's too), is appended to the option `rust_mail_test_outcomes` as [action, data];
+ *   (a drain's too), is appended to the option `test_recorded_outcomes` as [action, data];
  * - a request with `rust_mail_test_drain=1` drains the outbox in this PHP-FPM worker and prints what happened, like
  *   WP-Cron would.
  */
@@ -32,9 +32,9 @@ if ( defined( 'RUST_MAIL_TEST_RECORD_OUTCOMES' ) ) {
 		add_action(
 			$rust_mail_test_action,
 			static function ( $data ) use ( $rust_mail_test_action ) {
-				$outcomes   = (array) get_option( 'rust_mail_test_outcomes', array() );
+				$outcomes   = (array) get_option( 'test_recorded_outcomes', array() );
 				$outcomes[] = array( $rust_mail_test_action, is_wp_error( $data ) ? $data->get_error_data() : $data );
-				update_option( 'rust_mail_test_outcomes', $outcomes );
+				update_option( 'test_recorded_outcomes', $outcomes );
 			}
 		);
 	}
