@@ -742,7 +742,7 @@ class Rust_Mail_Outbox {
 		// PHPMailer's STOP_CONTINUE (some recipients refused) and STOP_CRITICAL, as core passes them; PHPMailer itself is
 		// not loaded in a cron run.
 		$mail_data['phpmailer_exception_code'] = Rust_Mail_Log::STATUS_PARTIAL === $status ? 1 : 2;
-		do_action( 'wp_mail_failed', new WP_Error( 'wp_mail_failed', 'SMTP Error: ' . $error_message, $mail_data ) );
+		do_action( 'wp_mail_failed', new WP_Error( 'wp_mail_failed', Rust_Mail_Result::smtp_error_text( $error_message ), $mail_data ) );
 		if ( Rust_Mail_Log::STATUS_FAILED === $status ) {
 			self::maybe_alert();
 		}

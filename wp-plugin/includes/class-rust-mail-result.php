@@ -30,9 +30,12 @@ class Rust_Mail_Result {
 	/** The text wp_mail_failed carries, like PHPMailer's own "SMTP Error: ..." messages. */
 	public static function failure_text( array $result ) {
 		$error = self::error( $result );
-		if ( '' === $error['message'] ) {
-			return 'SMTP Error: the message was not sent.';
-		}
-		return 'SMTP Error: ' . $error['message'];
+		return self::smtp_error_text( '' === $error['message'] ? __( 'the message was not sent.', 'rust-mail' ) : $error['message'] );
+	}
+
+	/** "SMTP Error: ..." in the site's language, as WordPress 6.8+ translates PHPMailer's own messages. */
+	public static function smtp_error_text( $message ) {
+		/* translators: %s: why the message was not sent, as the mail server or the extension said it. */
+		return sprintf( __( 'SMTP Error: %s', 'rust-mail' ), $message );
 	}
 }

@@ -102,11 +102,41 @@ class Rust_Mail_Router {
 			'logged'           => false,
 			'attachment_names' => self::attachment_names( $atts['attachments'] ?? array() ),
 			'carries_key'      => $carries_key || self::has_key_link( $atts['message'] ?? '' ),
-			// What core passes to wp_mail_succeeded and wp_mail_failed, for a message whose outcome comes later
-			// (`embeds` from WordPress 6.9, which has it in $atts; absent before, as in core's data).
-			'mail_data'        => array_intersect_key( (array) $atts, array_flip( array( 'to', 'subject', 'message', 'headers', 'attachments', 'embeds' ) ) ),
+			'mail_data'        => self::core_mail_data( (array) $atts ),
 		);
 		return null;
+	}
+
+	/**
+	 * What core passes to wp_mail_succeeded and wp_mail_failed, for a message whose outcome comes later: the
+	 * arguments as core's wp_mail() leaves them once it has read them. `to`, `attachments` and `embeds` become lists
+	 * (split, not trimmed, as core splits them); `headers` keeps only the custom headers, by name, without From,
+	 * Content-Type, Cc, Bcc and Reply-To, which core takes out. `embeds` only from WordPress 6.9, which has it in $atts.
+	 */
+	private static function core_mail_data( array $atts ) {
+		$data = array_intersect_key( $atts, array_flip( array( 'to', 'subject', 'message', 'headers', 'attachments', 'embeds' ) ) );
+		if ( isset( $data['to'] ) && ! is_array( $data['to'] ) ) {
+			$data['to'] = explode( ',', (string) $data['to'] );
+		}
+		foreach ( array( 'attachments', 'embeds' ) as $files ) {
+			if ( isset( $data[ $files ] ) && ! is_array( $data[ $files ] ) ) {
+				$data[ $files ] = explode( "\n", str_replace( "\r\n", "\n", (string) $data[ $files ] ) );
+			}
+		}
+		if ( array_key_exists( 'headers', $data ) ) {
+			$lines           = is_array( $data['headers'] ) ? $data['headers'] : explode( "\n", str_replace( "\r\n", "\n", (string) $data['headers'] ) );
+			$data['headers'] = array();
+			foreach ( empty( $atts['headers'] ) ? array() : $lines as $line ) {
+				if ( false === strpos( (string) $line, ':' ) ) {
+					continue;
+				}
+				list( $name, $content ) = explode( ':', trim( (string) $line ), 2 );
+				if ( ! in_array( strtolower( trim( $name ) ), array( 'from', 'content-type', 'cc', 'bcc', 'reply-to' ), true ) ) {
+					$data['headers'][ trim( $name ) ] = trim( $content );
+				}
+			}
+		}
+		return $data;
 	}
 
 	/**

@@ -7,7 +7,8 @@
  * - RUST_MAIL_TEST_HOLD: true keeps queued mail in the outbox after the response (`rust_mail_send_after_response`),
  *   so that a test decides who drains it and when;
  * - RUST_MAIL_TEST_RECORD_OUTCOMES: every wp_mail_succeeded and wp_mail_failed this site fires, in whichever process
- *   (a drain's too), is appended to the option `test_recorded_outcomes` as [action, data];
+ *   (a drain's too), is appended to the option `test_recorded_outcomes` as [action, data, error message or null];
+ * - RUST_MAIL_TEST_TRANSLATE: the plugin's texts "translated" (prefixed with "[xx] "), as on a site in another language;
  * - a request with `rust_mail_test_drain=1` drains the outbox in this PHP-FPM worker and prints what happened, like
  *   WP-Cron would.
  */
@@ -33,11 +34,19 @@ if ( defined( 'RUST_MAIL_TEST_RECORD_OUTCOMES' ) ) {
 			$rust_mail_test_action,
 			static function ( $data ) use ( $rust_mail_test_action ) {
 				$outcomes   = (array) get_option( 'test_recorded_outcomes', array() );
-				$outcomes[] = array( $rust_mail_test_action, is_wp_error( $data ) ? $data->get_error_data() : $data );
+				$outcomes[] = is_wp_error( $data ) ? array( $rust_mail_test_action, $data->get_error_data(), $data->get_error_message() ) : array( $rust_mail_test_action, $data, null );
 				update_option( 'test_recorded_outcomes', $outcomes );
 			}
 		);
 	}
+}
+if ( defined( 'RUST_MAIL_TEST_TRANSLATE' ) && RUST_MAIL_TEST_TRANSLATE ) {
+	add_filter(
+		'gettext_rust-mail',
+		static function ( $translation ) {
+			return '[xx] ' . $translation;
+		}
+	);
 }
 if ( defined( 'RUST_MAIL_TEST_HOLD' ) && RUST_MAIL_TEST_HOLD ) {
 	add_filter( 'rust_mail_send_after_response', '__return_false' );
