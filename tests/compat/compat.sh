@@ -30,11 +30,14 @@ PACKAGES=(
   "php$PHP_VERSION-xml" "php$PHP_VERSION-curl" "php$PHP_VERSION-zip"
   clang libclang-dev pkg-config gcc make ca-certificates
   mariadb-server nginx wordpress python3-aiosmtpd python3-pytest iproute2 openssl
+  # the admin pages in a browser: trixie's Chromium, driven by playwright-core (installed on this machine, copied in)
+  chromium nodejs
   # what sid's wordpress links and trixie's does not bring
   libjs-jquery-ui
 )
 # WordPress 7.1 and the two libraries Debian's package takes from the system instead of bundling them.
 SID_PACKAGES=(wordpress libphp-phpmailer php-getid3)
+E2E_MODULES=tests/wp/e2e/node_modules
 # Run heavy work gently: these machines are shared with timing-sensitive tests.
 NICE=(nice -n 19 ionice -c3)
 
@@ -120,6 +123,11 @@ inside() {  # inside STAGE: runs in the namespaces, as root on the host's side o
       mkdir -p "$root/build/project" "$root/build/target" "$CACHE/target" "$CACHE/cargo-upper"
       (cd "$REPO" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - 2>/dev/null) |
         tar -C "$root/build/project" -xf -
+      tar -C "$REPO" -cf - "$E2E_MODULES" | tar -C "$root/build/project" -xf -
+      # This machine's build, for PHP 8.2: PHP 8.4 must refuse it with a message that says why.
+      if [ -f "$REPO/target/release/librust_mail.so" ]; then
+        mkdir -p "$root/build/other-php" && cp "$REPO/target/release/librust_mail.so" "$root/build/other-php/"
+      fi
       mount --bind "$CACHE/target" "$root/build/target"
       # This machine's Rust toolchain, read-only; cargo's own writes (registry cache, locks) go to an overlay.
       mkdir -p "$root/root/.rustup" "$root/root/.cargo"
@@ -163,6 +171,11 @@ if [ ! -d "$layer" ]; then
   mv "$layer.tmp" "$layer"
   # Older layers are never used again.
   find "$CACHE" -maxdepth 1 -name 'layer-*' ! -path "$layer" -exec rm -rf --one-file-system {} +
+fi
+# The browser tests' playwright-core (pure JavaScript) from the npm registry, here, as the run has no network.
+if [ ! -d "$REPO/$E2E_MODULES/playwright-core" ]; then
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm >/dev/null
+  (cd "$REPO/tests/wp/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error)
 fi
 log "ready after $(( $(date +%s) - started ))s; building and testing in the chroot"
 # The run has only its own loopback: cargo builds offline, from this machine's registry cache, filled here first.

@@ -9,10 +9,12 @@ PHP_FULL=$(php -r 'echo PHP_VERSION;')
 ip link set lo up
 # The WordPress tests of the compatibility run: what changed across core releases is wp_mail() itself (the
 # differential, both engines), the outbox's delivery after wp_mail() has returned (faults, retries, the outcome's
-# actions) and PHP's notices (test_wp_compat.py, last: it reads the whole run's log). -k picks by module or test name.
-WP_TESTS=(tests/wp/test_wp_differential.py tests/wp/test_wp_outbox.py tests/wp/test_wp_compat.py)
+# actions), the admin pages in Chromium (the walk from preset to diagnosis, each engine's settings page and log entry)
+# and PHP's notices (test_wp_compat.py, last: it reads the whole run's log). -k picks by module or test name.
+WP_TESTS=(tests/wp/test_wp_differential.py tests/wp/test_wp_outbox.py tests/wp/test_wp_e2e.py tests/wp/test_wp_engine.py
+          tests/wp/test_wp_compat.py)
 WP_SELECT="test_wp_differential or test_wp_compat or stored_first or two_attempts or permanent_failure"
-WP_SELECT+=" or transient_faults or a_451 or outcome"
+WP_SELECT+=" or transient_faults or a_451 or outcome or test_wp_e2e or admin_sees_the_engine"
 WP_SELECT=${RUST_MAIL_COMPAT_SELECT:-$WP_SELECT}
 WORDPRESSES=(/usr/share/wordpress /opt/wordpress-sid/usr/share/wordpress)
 
@@ -42,6 +44,17 @@ RUST_MAIL_SO=$SO tests/harness/run-phpt.sh >/tmp/phpt.log 2>&1 || status=$?
 grep -E '^Tests (passed|failed|skipped)' /tmp/phpt.log
 [ $status = 0 ] || { tail -40 /tmp/phpt.log; failed=1; }
 record "phpt, PHP $PHP_FULL" $status "$started"
+
+# An extension built for another PHP: PHP refuses to load it and says why (its module API), and runs on without it.
+if [ -f /build/other-php/librust_mail.so ]; then
+  started=$(date +%s)
+  status=0
+  refusal=$(php -n -d extension=/build/other-php/librust_mail.so -r 'echo extension_loaded("rust_mail") ? "loaded" : "not loaded";' 2>&1) ||
+    status=$?
+  echo "$refusal"
+  [[ $status = 0 && $refusal == *"Module compiled with module API="* && $refusal == *"not loaded" ]] || { status=1; failed=1; }
+  record "another PHP's build refused by PHP $PHP_FULL" $status "$started"
+fi
 
 for wp in "${WORDPRESSES[@]}"; do
   version=$(php -r "include '$wp/wp-includes/version.php'; echo \$wp_version;")
