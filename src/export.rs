@@ -4,8 +4,9 @@
 //! wp-plugin/data/classifier.json by `./build.sh rules`; a test fails when
 //! the committed file is stale.
 
-use crate::classify::{classify, logged_error, logged_stage, rules_in_matching_order, Facts, BLOCKLISTS, BLOCKLIST_MARKERS, FALLBACK, SECURITY_ADJUSTMENT};
-use crate::diagnose::verdict::{texts_json, BLOCKLIST_BY_ENHANCED, BLOCKLIST_OTHERWISE, PLACEHOLDERS, USUAL_PORTS};
+use crate::judge::classify::{classify, logged_error, logged_stage, Facts};
+use crate::judge::rules::{rules_in_matching_order, BLOCKLISTS, BLOCKLIST_MARKERS, FALLBACK, SECURITY_ADJUSTMENT};
+use crate::judge::texts::{texts_json, BLOCKLIST_BY_ENHANCED, BLOCKLIST_OTHERWISE, PLACEHOLDERS, USUAL_PORTS};
 use crate::config::{KeyType, IMPLIED, OTHERWISE, SECRET_FORMS, SECRET_MIN_LENGTH, TRANSPORT_SCHEMA};
 use crate::smtp::error::{ErrorKind, Problem};
 use serde_json::{json, Map, Value as Json};
@@ -77,7 +78,8 @@ pub fn classifier_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{Cause, RULES};
+    use crate::judge::rules::RULES;
+    use crate::judge::Cause;
     use crate::config::Security;
 
     #[test]

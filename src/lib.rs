@@ -5,7 +5,7 @@
 //! `cargo test --no-default-features`. The `php` module is the thin binding.
 
 pub mod batch;
-pub mod classify;
+pub mod judge;
 pub mod config;
 pub mod diagnose;
 pub mod error;

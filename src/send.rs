@@ -1,8 +1,7 @@
 //! `rust_mail_send()`: one message, over a pooled or a new connection.
 
 use crate::config::Transport;
-use crate::classify::{classify, Facts};
-use crate::diagnose::verdict::{verdict, Context};
+use crate::judge::{classify, verdict, Context, Facts};
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
 use lettre::Address;

@@ -3,7 +3,7 @@
 //! what it learnt of the server, the transcript, and the verdict:
 //! [`classify`] decides the cause, [`walk_verdict`] words it. Pure.
 
-use crate::classify::{classify, Facts};
+use crate::judge::{classify, Facts};
 use crate::config::{Security, Transport};
 use crate::smtp::error::SendError;
 use crate::smtp::tls::CertInfo;
@@ -67,7 +67,7 @@ pub fn result(transport: &Transport, from: Option<String>, found: Found, failure
         }
     }
     json!({
-        "ok": cause == crate::classify::Cause::Ok,
+        "ok": cause == crate::judge::Cause::Ok,
         "steps": steps,
         "ports": found.findings.ports.as_ref().map(|ports| ports.iter().map(PortState::to_json).collect::<Vec<_>>()),
         "server": {

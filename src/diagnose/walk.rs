@@ -3,7 +3,7 @@
 //! happened. I/O only: what failed is reported as data ([`SendError`]) for
 //! [`crate::classify`] to judge.
 
-use crate::classify::{may_be_plain_text_port, names_other_domain};
+use crate::judge::classify::{may_be_plain_text_port, names_other_domain};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::UsageError;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
