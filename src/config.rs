@@ -3,8 +3,8 @@
 
 use crate::error::UsageError;
 use crate::message::check_header_safe;
+use crate::secrets::{self, Secret};
 use crate::value::{Fields, Key, Value};
-use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -84,17 +84,6 @@ impl AuthMode {
 pub enum TlsMinVersion {
     V1_2,
     V1_3,
-}
-
-/// A password or OAuth2 token. Its `Debug` never shows it, so it cannot
-/// leak through a log line or a panic message.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -183,20 +172,6 @@ fn implied_port(security: Option<Security>) -> u16 {
 fn implied_security(port: u16) -> Security {
     IMPLIED.iter().find(|(p, _)| *p == port).map_or(OTHERWISE.1, |(_, security)| *security)
 }
-
-/// How a secret can cross the wire, each the text that is sent with `{user}`
-/// and `{secret}` filled in, plain or in base64: as given, and as AUTH
-/// LOGIN, AUTH PLAIN (RFC 4616) and XOAUTH2 encode it. Every form is kept
-/// out of results, transcripts and exceptions.
-pub const SECRET_FORMS: [(bool, &str); 4] = [
-    (false, "{secret}"),
-    (true, "{secret}"),
-    (true, "\0{user}\0{secret}"),
-    (true, "user={user}\x01auth=Bearer {secret}\x01\x01"),
-];
-
-/// Shorter forms are not scrubbed: they would match ordinary text.
-pub const SECRET_MIN_LENGTH: usize = 4;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -321,7 +296,7 @@ impl Transport {
     /// encodings in which it crosses the wire.
     pub fn secrets(&self) -> Vec<String> {
         let Some(Secret(secret)) = &self.password else { return Vec::new() };
-        secret_forms(self.username.as_deref().unwrap_or_default(), secret)
+        secrets::forms(self.username.as_deref().unwrap_or_default(), secret)
     }
 }
 
@@ -332,20 +307,7 @@ pub fn secrets_in(entries: &[(Key, Value)]) -> Vec<String> {
         Some((_, Value::Bytes(b))) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     };
-    secret_forms(&text("username"), &text("password"))
-}
-
-/// The secret as it could leak: plain, and as each SASL mechanism puts it on the wire.
-fn secret_forms(user: &str, secret: &str) -> Vec<String> {
-    use base64::Engine;
-    if secret.is_empty() {
-        return Vec::new();
-    }
-    let forms = SECRET_FORMS.iter().map(|(base64, template)| {
-        let text = template.replace("{user}", user).replace("{secret}", secret);
-        if *base64 { base64::engine::general_purpose::STANDARD.encode(text) } else { text }
-    });
-    forms.filter(|form| form.len() >= SECRET_MIN_LENGTH).collect()
+    secrets::forms(&text("username"), &text("password"))
 }
 
 /// This machine's name, as RFC 5321 section 4.1.4 asks the EHLO argument to be;

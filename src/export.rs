@@ -7,7 +7,8 @@
 use crate::judge::classify::{classify, logged_error, logged_stage, Facts};
 use crate::judge::rules::{rules_in_matching_order, BLOCKLISTS, BLOCKLIST_MARKERS, FALLBACK, SECURITY_ADJUSTMENT};
 use crate::judge::texts::{texts_json, BLOCKLIST_BY_ENHANCED, BLOCKLIST_OTHERWISE, PLACEHOLDERS, USUAL_PORTS};
-use crate::config::{KeyType, IMPLIED, OTHERWISE, SECRET_FORMS, SECRET_MIN_LENGTH, TRANSPORT_SCHEMA};
+use crate::config::{KeyType, IMPLIED, OTHERWISE, TRANSPORT_SCHEMA};
+use crate::secrets::{SECRET_FORMS, SECRET_MIN_LENGTH};
 use crate::smtp::error::{ErrorKind, Problem};
 use serde_json::{json, Map, Value as Json};
 

@@ -13,6 +13,7 @@ pub mod export;
 pub mod files;
 pub mod message;
 pub mod pool;
+pub mod secrets;
 pub mod send;
 pub mod smtp;
 pub mod value;

@@ -10,7 +10,8 @@ use crate::smtp::client::Connection;
 use crate::smtp::commands::{self as command, bdat_last, envelope, Envelope, DATA};
 use crate::smtp::data;
 use crate::smtp::reply::Reply;
-use crate::smtp::transcript::{round_ms, scrub, Transcript};
+use crate::secrets::scrub_json;
+use crate::smtp::transcript::{round_ms, Transcript};
 use serde_json::{json, Map, Value as Json};
 use std::time::Instant;
 
@@ -350,19 +351,6 @@ fn result_json(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &
         },
         "reused_connection": reused,
     })
-}
-
-/// Replaces every secret in every string of a result.
-pub fn scrub_json(value: &mut Json, secrets: &[String]) {
-    if secrets.is_empty() {
-        return;
-    }
-    match value {
-        Json::String(s) => *s = scrub(s, secrets),
-        Json::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, secrets)),
-        Json::Object(map) => map.values_mut().for_each(|v| scrub_json(v, secrets)),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::judge::{classify, verdict, Cause, Context, Facts};
 use crate::config::Transport;
 use crate::error::UsageError;
 use crate::smtp::error::ErrorKind;
-use crate::send::scrub_json;
+use crate::secrets::scrub_json;
 use crate::smtp::reply::Reply;
 use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};

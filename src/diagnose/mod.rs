@@ -27,7 +27,7 @@ pub use options::Options;
 use crate::config::Transport;
 use crate::error::UsageError;
 use crate::pool;
-use crate::send::scrub_json;
+use crate::secrets::scrub_json;
 use crate::value::{Key, Value};
 use serde_json::Value as Json;
 use walk::Walk;
