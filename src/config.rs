@@ -249,7 +249,7 @@ impl Transport {
         };
         let ca_file = f.string("ca_file")?.filter(|p| !p.is_empty()).map(PathBuf::from);
         if let Some(path) = &ca_file {
-            crate::smtp::tls::ca_certificates(path).map_err(|e| UsageError::new(format!("$transport['ca_file'] {e}")))?;
+            crate::files::ca_certificates(path).map_err(|e| UsageError::new(format!("$transport['ca_file'] {e}")))?;
         }
         let helo = f.string("helo")?;
         if let Some(h) = &helo {
