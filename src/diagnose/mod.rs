@@ -7,7 +7,8 @@
 //! (port scan, TLS and greeting probes); `walk` drives the connection step
 //! by step; `report` turns the steps into the result. These record what
 //! happened as data ([`crate::smtp::error::SendError`]: stage, problem, reply) and
-//! judge nothing: [`crate::classify`] decides the cause, [`verdict`] words it.
+//! judge nothing: [`crate::judge`] decides the cause and words it, and [`verdict`]
+//! adds what the walk learnt.
 //! [`records`] reads the From domain's SPF and DMARC records; `explain`
 //! judges a logged failure after the fact.
 

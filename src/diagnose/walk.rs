@@ -1,7 +1,7 @@
 //! The walk: one connection driven step by step (dns, sender_dns, tcp,
 //! greeting, ehlo, tls, auth, envelope, send), each step recorded as it
 //! happened. I/O only: what failed is reported as data ([`SendError`]) for
-//! [`crate::classify`] to judge.
+//! [`crate::judge`] to judge.
 
 use crate::judge::classify::{may_be_plain_text_port, names_other_domain};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
