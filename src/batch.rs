@@ -6,12 +6,12 @@
 
 use crate::config::Transport;
 use crate::error::UsageError;
-use crate::message::{Limits, LIMIT_KEYS};
-use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
+use crate::message::{Limits, LIMIT_KEYS};
 use crate::pool;
 use crate::send;
 use crate::smtp::client::Connection;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};
 use std::sync::{Arc, Mutex};
@@ -292,7 +292,13 @@ pub fn send_many(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transp
 
 type Finished = (Vec<Json>, Vec<Connection>);
 
-async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport, options: &BatchOptions, workers: usize, mut pooled: Vec<Connection>) -> Result<Finished, String> {
+async fn run(
+    messages: Vec<Result<Outgoing, UsageError>>,
+    transport: &Transport,
+    options: &BatchOptions,
+    workers: usize,
+    mut pooled: Vec<Connection>,
+) -> Result<Finished, String> {
     let start = Instant::now();
     let plan = Plan {
         start,
@@ -382,7 +388,8 @@ mod tests {
 
     #[test]
     fn options_default_and_refuse_what_makes_no_sense() {
-        let defaults = BatchOptions { connections: 4, max_messages: 1000, per_minute: None, timeout: None, transcripts: Transcripts::All, limits: Limits::default() };
+        let defaults =
+            BatchOptions { connections: 4, max_messages: 1000, per_minute: None, timeout: None, transcripts: Transcripts::All, limits: Limits::default() };
         assert_eq!(options(&[]).unwrap(), defaults);
         assert_eq!(options(&[("max_attachment_bytes", Value::Int(1000))]).unwrap().limits, Limits { attachment_bytes: 1000 });
         assert_eq!(options(&[("transcripts", Value::str("failed"))]).unwrap().transcripts, Transcripts::Failed);
@@ -405,7 +412,10 @@ mod tests {
         assert!(more.check_count(5000).is_ok() && more.check_count(5001).is_err());
         assert_eq!(options(&[("max_messages", Value::Int(0))]).unwrap_err().0, "$options['max_messages'] must be a positive number of messages, got 0");
         // Ten sends' worth of the transport's timeout, at most an hour; a timeout given is kept.
-        let transport = |seconds: u64| Transport { timeout: Duration::from_secs(seconds), ..Transport::settings_only(&crate::value::named(&[("host", Value::str("h"))])).unwrap() };
+        let transport = |seconds: u64| Transport {
+            timeout: Duration::from_secs(seconds),
+            ..Transport::settings_only(&crate::value::named(&[("host", Value::str("h"))])).unwrap()
+        };
         assert_eq!(defaults.timeout_for(&transport(30)), Duration::from_secs(300));
         assert_eq!(defaults.timeout_for(&transport(1000)), Duration::from_secs(3600));
         assert_eq!(options(&[("timeout", Value::Int(20))]).unwrap().timeout_for(&transport(30)), Duration::from_secs(20));

@@ -216,10 +216,9 @@ impl Transport {
             _ => Security::Opportunistic,
         });
         let port = match f.int("port")? {
-            Some(p) => u16::try_from(p)
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?,
+            Some(p) => {
+                u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?
+            }
             None => implied_port(security),
         };
         let security = security.unwrap_or_else(|| implied_security(port));
@@ -370,10 +369,7 @@ mod tests {
 
     #[test]
     fn only_a_transport_to_connect_with_needs_the_password() {
-        let entries: Vec<_> = [("host", "h"), ("auth", "login"), ("username", "u")]
-            .iter()
-            .map(|(k, v)| (Key::Name(k.to_string()), Value::str(v)))
-            .collect();
+        let entries: Vec<_> = [("host", "h"), ("auth", "login"), ("username", "u")].iter().map(|(k, v)| (Key::Name(k.to_string()), Value::str(v))).collect();
         assert!(Transport::from_value(&entries).unwrap_err().0.contains("'password'"));
         assert_eq!(Transport::settings_only(&entries).unwrap().username.as_deref(), Some("u"));
     }
@@ -398,10 +394,10 @@ mod tests {
 
     #[test]
     fn refusals_never_quote_the_password() {
-        let err = transport(&[("host", Value::str("h")), ("username", Value::str("u")), ("password", Value::str("hunter22")),
-                              ("auth", Value::str("hunter22"))])
-        .unwrap_err()
-        .0;
+        let err =
+            transport(&[("host", Value::str("h")), ("username", Value::str("u")), ("password", Value::str("hunter22")), ("auth", Value::str("hunter22"))])
+                .unwrap_err()
+                .0;
         assert!(err.starts_with("$transport['auth'] must be one of") && !err.contains("hunter22"), "{err}");
     }
 

@@ -4,10 +4,10 @@
 //! wp-plugin/data/classifier.json by `./build.sh rules`; a test fails when
 //! the committed file is stale.
 
+use crate::config::{KeyType, IMPLIED, OTHERWISE, TRANSPORT_SCHEMA};
 use crate::judge::classify::{classify, logged_error, logged_stage, Facts};
 use crate::judge::rules::{rules_in_matching_order, BLOCKLISTS, BLOCKLIST_MARKERS, FALLBACK, SECURITY_ADJUSTMENT};
 use crate::judge::texts::{texts_json, BLOCKLIST_BY_ENHANCED, BLOCKLIST_OTHERWISE, PLACEHOLDERS, USUAL_PORTS};
-use crate::config::{KeyType, IMPLIED, OTHERWISE, TRANSPORT_SCHEMA};
 use crate::secrets::{SECRET_FORMS, SECRET_MIN_LENGTH};
 use crate::smtp::error::{ErrorKind, Problem};
 use serde_json::{json, Map, Value as Json};
@@ -79,9 +79,9 @@ pub fn classifier_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Security;
     use crate::judge::rules::RULES;
     use crate::judge::Cause;
-    use crate::config::Security;
 
     #[test]
     fn the_plugin_has_the_rules_the_classifier_uses() {

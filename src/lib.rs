@@ -5,12 +5,12 @@
 //! `cargo test --no-default-features`. The `php` module is the thin binding.
 
 pub mod batch;
-pub mod judge;
 pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod judge;
 pub mod message;
 pub mod pool;
 pub mod secrets;

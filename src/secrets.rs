@@ -23,12 +23,8 @@ impl fmt::Debug for Secret {
 /// and `{secret}` filled in, plain or in base64: as given, and as AUTH
 /// LOGIN, AUTH PLAIN (RFC 4616) and XOAUTH2 encode it. Every form is kept
 /// out of results, transcripts and exceptions.
-pub const SECRET_FORMS: [(bool, &str); 4] = [
-    (false, "{secret}"),
-    (true, "{secret}"),
-    (true, "\0{user}\0{secret}"),
-    (true, "user={user}\x01auth=Bearer {secret}\x01\x01"),
-];
+pub const SECRET_FORMS: [(bool, &str); 4] =
+    [(false, "{secret}"), (true, "{secret}"), (true, "\0{user}\0{secret}"), (true, "user={user}\x01auth=Bearer {secret}\x01\x01")];
 
 /// Shorter forms are not scrubbed: they would match ordinary text.
 pub const SECRET_MIN_LENGTH: usize = 4;
@@ -41,7 +37,11 @@ pub fn forms(user: &str, secret: &str) -> Vec<String> {
     }
     let forms = SECRET_FORMS.iter().map(|(base64, template)| {
         let text = template.replace("{user}", user).replace("{secret}", secret);
-        if *base64 { base64::engine::general_purpose::STANDARD.encode(text) } else { text }
+        if *base64 {
+            base64::engine::general_purpose::STANDARD.encode(text)
+        } else {
+            text
+        }
     });
     forms.filter(|form| form.len() >= SECRET_MIN_LENGTH).collect()
 }

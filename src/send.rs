@@ -2,16 +2,16 @@
 
 use crate::config::Transport;
 use crate::judge::{classify, verdict, Context, Facts};
-use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
-use lettre::Address;
 use crate::pool;
+use crate::secrets::scrub_json;
 use crate::smtp::client::Connection;
 use crate::smtp::commands::{self as command, bdat_last, envelope, Envelope, DATA};
 use crate::smtp::data;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
-use crate::secrets::scrub_json;
 use crate::smtp::transcript::{round_ms, Transcript};
+use lettre::Address;
 use serde_json::{json, Map, Value as Json};
 use std::time::Instant;
 
@@ -38,7 +38,9 @@ impl Rejection {
     fn text(&self) -> String {
         match self {
             Rejection::Reply(reply) => reply.one_line(),
-            Rejection::NeedsSmtputf8 => "not sent: the address has non-ASCII characters before the '@', which need SMTPUTF8 (RFC 6531), and the server does not offer it".to_string(),
+            Rejection::NeedsSmtputf8 => {
+                "not sent: the address has non-ASCII characters before the '@', which need SMTPUTF8 (RFC 6531), and the server does not offer it".to_string()
+            }
         }
     }
 }
@@ -92,8 +94,8 @@ pub async fn send_on(transport: &Transport, message: &Outgoing, conn: Option<Con
     let start = Instant::now();
     let mut t = Transcript::new(start);
     let (outcome, conn) = attempt(transport, message, conn, keep_open, &mut t, deadline).await;
-    let turned_away = !outcome.reused
-        && matches!(&outcome.result, Err(e) if e.is_transient() && matches!(e.stage, Stage::Connect | Stage::Greeting | Stage::Ehlo));
+    let turned_away =
+        !outcome.reused && matches!(&outcome.result, Err(e) if e.is_transient() && matches!(e.stage, Stage::Connect | Stage::Greeting | Stage::Ehlo));
     Sent { result: finished(message, transport, outcome, &t, start), conn, turned_away }
 }
 
@@ -116,7 +118,14 @@ fn finished(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Tra
 /// Tries a pooled connection first; if the server had closed it, opens a new
 /// one without the caller ever seeing the dead one. Returns the connection
 /// to keep for the next send, if it is still good.
-async fn attempt(transport: &Transport, message: &Outgoing, pooled: Option<Connection>, keep_open: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> (Outcome, Option<Connection>) {
+async fn attempt(
+    transport: &Transport,
+    message: &Outgoing,
+    pooled: Option<Connection>,
+    keep_open: bool,
+    t: &mut Transcript,
+    deadline: tokio::time::Instant,
+) -> (Outcome, Option<Connection>) {
     let mut timings = Timings::default();
 
     if let Some(mut conn) = pooled {
@@ -179,13 +188,20 @@ fn is_dead_connection(e: &SendError) -> bool {
 
 /// After a transaction: keep the connection for the next send when pooling
 /// and the session is in a clean state, otherwise say QUIT.
-async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open: bool, t: &mut Transcript, deadline: tokio::time::Instant) -> Option<Connection> {
+async fn settle(
+    mut conn: Connection,
+    result: &Result<(), SendError>,
+    keep_open: bool,
+    t: &mut Transcript,
+    deadline: tokio::time::Instant,
+) -> Option<Connection> {
     let reusable = match result {
         Ok(()) => true,
         // A refused MAIL, RCPT or DATA leaves the session open; RSET
         // (RFC 5321 section 4.1.1.5) clears the transaction.
-        Err(e) if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
-            && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
+        Err(e)
+            if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
+                && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
         {
             keep_open && conn.command(command::RSET, t, deadline).await.is_ok_and(|r| r.code == 250)
         }
@@ -209,13 +225,25 @@ async fn settle(mut conn: Connection, result: &Result<(), SendError>, keep_open:
 /// that same write, so a warm connection needs one round trip per mail.
 /// Without PIPELINING, each command waits for its reply, and the
 /// transaction stops at the first reply that makes the rest pointless.
-async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, progress: &mut Progress, t: &mut Transcript, deadline: tokio::time::Instant) -> Result<(), SendError> {
+async fn deliver(
+    conn: &mut Connection,
+    message: &Outgoing,
+    chunking: bool,
+    progress: &mut Progress,
+    t: &mut Transcript,
+    deadline: tokio::time::Instant,
+) -> Result<(), SendError> {
     let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
     // Domains are IDNA already; a non-ASCII part before the '@' needs SMTPUTF8 (RFC 6531). Without it such a
     // recipient is refused here, never offered to a server that would mangle or bounce it; the others get the mail.
     let smtputf8 = conn.capabilities.has("SMTPUTF8");
     if !smtputf8 && !from.is_ascii() {
-        return Err(SendError::new(ErrorKind::SenderRejected, Stage::MailFrom, Problem::NeedsSmtputf8, format!("the sender <{from}> has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent")));
+        return Err(SendError::new(
+            ErrorKind::SenderRejected,
+            Stage::MailFrom,
+            Problem::NeedsSmtputf8,
+            format!("the sender <{from}> has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent"),
+        ));
     }
     let (recipients, unsendable): (Vec<Address>, Vec<Address>) = message.recipients.iter().cloned().partition(|r| smtputf8 || r.user().is_ascii());
     for recipient in &unsendable {
@@ -223,7 +251,12 @@ async fn deliver(conn: &mut Connection, message: &Outgoing, chunking: bool, prog
         progress.rejected.push((recipient.to_string(), Rejection::NeedsSmtputf8));
     }
     if recipients.is_empty() {
-        return Err(SendError::new(ErrorKind::RecipientRejected, Stage::RcptTo, Problem::NeedsSmtputf8, "every recipient has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent"));
+        return Err(SendError::new(
+            ErrorKind::RecipientRejected,
+            Stage::RcptTo,
+            Problem::NeedsSmtputf8,
+            "every recipient has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent",
+        ));
     }
     let Envelope { mail, rcpts } = envelope(&from, &recipients, !message.data.is_ascii(), &conn.capabilities);
     let mut commands = vec![mail];

@@ -1,12 +1,12 @@
 //! `rust_mail_explain()`: a failed `rust_mail_send()` judged after the fact
 //! from its log row, by the same classifier and verdict as the walk.
 
-use crate::judge::classify::logged_error;
-use crate::judge::{classify, verdict, Cause, Context, Facts};
 use crate::config::Transport;
 use crate::error::UsageError;
-use crate::smtp::error::ErrorKind;
+use crate::judge::classify::logged_error;
+use crate::judge::{classify, verdict, Cause, Context, Facts};
 use crate::secrets::scrub_json;
+use crate::smtp::error::ErrorKind;
 use crate::smtp::reply::Reply;
 use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};

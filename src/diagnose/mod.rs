@@ -47,8 +47,7 @@ pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<
         transport.timeout = timeout;
     }
     let secrets = transport.secrets();
-    let mut result = pool::with_state(|state| state.runtime.block_on(Walk::new(transport, options).run()))
-        .map_err(UsageError::new)?;
+    let mut result = pool::with_state(|state| state.runtime.block_on(Walk::new(transport, options).run())).map_err(UsageError::new)?;
     scrub_json(&mut result, &secrets);
     Ok(result)
 }

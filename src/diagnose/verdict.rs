@@ -151,7 +151,10 @@ mod tests {
         let addresses = ["192.0.2.1".parse().unwrap()];
         let m365 = Relay { host: "contoso-com.mail.protection.outlook.com", addresses: &addresses };
         let a = records_advice(&RecordProblem::NoSpf, "contoso.com", &m365);
-        assert!(a.contains("TXT record on contoso.com") && a.contains("\"v=spf1 include:spf.protection.outlook.com -all\"") && a.contains("Microsoft 365"), "{a}");
+        assert!(
+            a.contains("TXT record on contoso.com") && a.contains("\"v=spf1 include:spf.protection.outlook.com -all\"") && a.contains("Microsoft 365"),
+            "{a}"
+        );
         let a = records_advice(&RecordProblem::SpfMissesRelay("v=spf1 mx -all".into()), "contoso.com", &m365);
         assert!(a.contains("\"v=spf1 mx include:spf.protection.outlook.com -all\""), "{a}");
         let relay = Relay { host: "smtp.provider.example", addresses: &addresses };
@@ -196,7 +199,8 @@ mod tests {
         assert_eq!(v.advice[0], "Add an SPF record.");
         assert!(!walk_verdict(Cause::Throttled, &t, None, None, &found).advice.iter().any(|a| a.contains("SPF") || a.starts_with("Warning")));
         // The size offered in EHLO when the failure has none; the scan's ports in the advice.
-        let found = Findings { size_limit: Some(10_485_760), ports: Some(vec![PortState { port: 465, state: "open", service: Some("smtps") }]), ..Findings::default() };
+        let found =
+            Findings { size_limit: Some(10_485_760), ports: Some(vec![PortState { port: 465, state: "open", service: Some("smtps") }]), ..Findings::default() };
         assert!(walk_verdict(Cause::MessageTooLarge, &t, None, None, &found).advice[0].contains("10485760 bytes"));
         assert!(walk_verdict(Cause::PortBlocked, &t, None, None, &found).advice.iter().any(|a| a.contains("port 465 with security 'tls' (smtps)")));
     }

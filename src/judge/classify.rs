@@ -66,12 +66,7 @@ pub fn classify(failure: Option<&SendError>, facts: &Facts) -> Cause {
     // site's account.
     let explained_by_interception = matches!(
         cause,
-        Cause::TlsCertificateInvalid
-            | Cause::AuthFailed
-            | Cause::AuthUnavailable
-            | Cause::RelayDenied
-            | Cause::AnonymousRejected
-            | Cause::StarttlsUnavailable
+        Cause::TlsCertificateInvalid | Cause::AuthFailed | Cause::AuthUnavailable | Cause::RelayDenied | Cause::AnonymousRejected | Cause::StarttlsUnavailable
     );
     if facts.foreign_banner && explained_by_interception {
         Cause::Intercepted
@@ -190,14 +185,23 @@ mod tests {
         // Per day: Microsoft 365's submission quota (its 5.2.0 is generic, the wording decides), Gmail's daily limits.
         let m365 = "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.";
         assert_eq!(cause(Stage::Message, m365), Cause::DailyLimitReached);
-        assert_eq!(cause(Stage::Message, "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852"), Cause::DailyLimitReached);
+        assert_eq!(
+            cause(
+                Stage::Message,
+                "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852"
+            ),
+            Cause::DailyLimitReached
+        );
         assert_eq!(cause(Stage::RcptTo, "550 5.4.5 Daily SMTP relay sending limit exceeded for customer."), Cause::DailyLimitReached);
         // The relay's daily limit with a generic code: "relay" in it does not make it a relay refusal.
         assert_eq!(cause(Stage::RcptTo, "550 5.7.1 Daily SMTP relay limit exceeded for customer."), Cause::DailyLimitReached);
         // Microsoft's name for its 10,000 recipients a day, a day's limit whatever the reply code says.
         assert_eq!(cause(Stage::RcptTo, "421 4.7.0 Recipient rate limit exceeded"), Cause::DailyLimitReached);
         // A rate: Gmail's, Microsoft's throttling, Microsoft's connections at once.
-        assert_eq!(cause(Stage::MailFrom, "421 4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address, rate limited."), Cause::Throttled);
+        assert_eq!(
+            cause(Stage::MailFrom, "421 4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address, rate limited."),
+            Cause::Throttled
+        );
         assert_eq!(cause(Stage::MailFrom, "451 4.7.500 Server busy. Please try again later from [203.0.113.5]. (AS761)"), Cause::Throttled);
         assert_eq!(cause(Stage::Message, "432 4.3.2 Concurrent connections limit exceeded."), Cause::Throttled);
         // Recipients in one message, and Postfix's recipients from one client (a rate).
@@ -207,7 +211,10 @@ mod tests {
         // Quotas that are no sending limit: Microsoft's send-as refusal, the sending mailbox full, a recipient's full
         // mailbox, Microsoft's blocked tenant.
         assert_eq!(cause(Stage::MailFrom, "550 5.7.60 SMTP; Client does not have permissions to send as this sender"), Cause::SenderNotAllowed);
-        assert_eq!(cause(Stage::Message, "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded"), Cause::SenderMailboxFull);
+        assert_eq!(
+            cause(Stage::Message, "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded"),
+            Cause::SenderMailboxFull
+        );
         assert_eq!(cause(Stage::RcptTo, "552 5.2.2 <rcpt@example.com> Quota exceeded (mailbox for user is full)"), Cause::RecipientRejected);
         assert_eq!(cause(Stage::MailFrom, "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP."), Cause::Unknown);
     }
@@ -264,7 +271,8 @@ mod tests {
     #[test]
     fn block_lists_are_named() {
         assert_eq!(
-            named_blocklist("Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1").as_deref(),
+            named_blocklist("Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1")
+                .as_deref(),
             Some("zen.spamhaus.org")
         );
         assert_eq!(named_blocklist("Rejected: 192.0.2.1 listed at bl.spamcop.net").as_deref(), Some("bl.spamcop.net"));

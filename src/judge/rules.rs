@@ -175,7 +175,21 @@ pub const RULES: &[Rule] = &[
     // additional messages" and "454 4.7.0 Too many login attempts, please try again later".
     // ("quota exceeded" alone is not read: a recipient's full mailbox says it too, Dovecot's "552 5.2.2 Quota exceeded
     // (mailbox for user is full)").
-    rule("postfix", Words(&["too much mail", "too many connections", "too many messages", "too many recipients from", "rate limit", "rate that prevents", "unusual rate", "throttl", "too many login attempts"]), C::Throttled),
+    rule(
+        "postfix",
+        Words(&[
+            "too much mail",
+            "too many connections",
+            "too many messages",
+            "too many recipients from",
+            "rate limit",
+            "rate that prevents",
+            "unusual rate",
+            "throttl",
+            "too many login attempts",
+        ]),
+        C::Throttled,
+    ),
     // Postfix: smtpd_recipient_limit ("452 4.5.3 Error: too many recipients") without its enhanced code; after the
     // rule above, which reads anvil's "too many recipients from ip" as a rate.
     rule("postfix", Words(&["too many recipients", "recipients per message"]), C::TooManyRecipients),
@@ -188,12 +202,22 @@ pub const RULES: &[Rule] = &[
     // Exim and cPanel hosts: "535 Incorrect authentication data"; Amazon SES: "535 Authentication Credentials Invalid";
     // SendGrid: "535 Authentication failed: Bad username / password"; Zoho ZeptoMail: "535 Authentication Failed";
     // Google: "535 5.7.8 Username and Password not accepted".
-    at("exim", &[S::Auth], Words(&["incorrect authentication data", "credentials invalid", "authentication failed", "not accepted", "authentication unsuccessful"]), C::AuthFailed),
+    at(
+        "exim",
+        &[S::Auth],
+        Words(&["incorrect authentication data", "credentials invalid", "authentication failed", "not accepted", "authentication unsuccessful"]),
+        C::AuthFailed,
+    ),
     // Postfix: "503 5.5.1 Error: authentication not enabled".
     at("postfix", &[S::Auth], Words(&["authentication not enabled"]), C::AuthUnavailable),
     // Message size wording without RFC 3463 codes: Exim "552 Message size exceeds maximum permitted",
     // Sendmail "552 5.2.3 Message exceeds maximum fixed size"; Zoho ZeptoMail "5.2.0 Email size exceeded the policy".
-    at("exim", ENVELOPE, Words(&["size exceeds", "size exceeded", "exceeds maximum", "message too large", "message too big", "message size"]), C::MessageTooLarge),
+    at(
+        "exim",
+        ENVELOPE,
+        Words(&["size exceeds", "size exceeded", "exceeds maximum", "message too large", "message too big", "message size"]),
+        C::MessageTooLarge,
+    ),
     // Exim, Sendmail, cPanel hosts: "550 No Such User Here", "550 5.1.1 <a>... User unknown".
     at("exim", &[S::RcptTo], Words(&["no such user", "user unknown", "does not exist", "recipient not found", "unknown user"]), C::RecipientRejected),
 ];
@@ -206,10 +230,7 @@ fn reply_matches(rule: &Rule, stage: Stage, reply: &Reply, text: &str) -> bool {
         && class_ok
         && match rule.on {
             Enhanced(codes) => codes.contains(&enhanced),
-            EnhancedRange(prefix, low, high) => enhanced
-                .strip_prefix(prefix)
-                .and_then(|d| d.parse::<u16>().ok())
-                .is_some_and(|d| (low..=high).contains(&d)),
+            EnhancedRange(prefix, low, high) => enhanced.strip_prefix(prefix).and_then(|d| d.parse::<u16>().ok()).is_some_and(|d| (low..=high).contains(&d)),
             Words(words) => words.iter().any(|w| text.contains(w)),
         }
 }

@@ -164,18 +164,14 @@ fn value(name: &str, c: &Context) -> Option<String> {
         })),
         "size" => c.size_limit.map(|size| size.to_string()),
         "size_mb" => c.size_limit.map(|size| format!("{:.1}", size as f64 / 1_000_000.0)),
-        "offered_auth" => (!c.offered_auth.is_empty())
-            .then(|| c.offered_auth.iter().map(|m| format!("'{}'", m.to_ascii_lowercase())).collect::<Vec<_>>().join(", ")),
+        "offered_auth" => {
+            (!c.offered_auth.is_empty()).then(|| c.offered_auth.iter().map(|m| format!("'{}'", m.to_ascii_lowercase())).collect::<Vec<_>>().join(", "))
+        }
         "other_ports" => Some(ports(
-            USUAL_PORTS
-                .iter()
-                .filter(|(port, _)| *port != c.port)
-                .map(|(port, security)| format!("port {port} with security '{security}'"))
-                .collect(),
+            USUAL_PORTS.iter().filter(|(port, _)| *port != c.port).map(|(port, security)| format!("port {port} with security '{security}'")).collect(),
         )),
-        "found_ports" => (!c.open_ports.is_empty()).then(|| {
-            ports(c.open_ports.iter().map(|(port, service)| format!("port {port} with security '{}' ({service})", security_for(service))).collect())
-        }),
+        "found_ports" => (!c.open_ports.is_empty())
+            .then(|| ports(c.open_ports.iter().map(|(port, service)| format!("port {port} with security '{}' ({service})", security_for(service))).collect())),
         _ => None,
     }
 }
@@ -541,7 +537,11 @@ mod tests {
         assert!(rate.contains("within minutes") && rate.contains("30 messages a minute") && !rate.contains("a day"), "{rate}");
         let recipients = advice(Cause::TooManyRecipients, "smtp.office365.com", "550 5.2.254 Sender throttled due to continuous too many recipients errors.");
         assert!(recipients.contains("Split the recipients") && recipients.contains("500 recipients in one message"), "{recipients}");
-        let full = advice(Cause::SenderMailboxFull, "smtp.office365.com", "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded");
+        let full = advice(
+            Cause::SenderMailboxFull,
+            "smtp.office365.com",
+            "554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded",
+        );
         assert!(full.contains("Sent Items"), "{full}");
     }
 
@@ -577,7 +577,10 @@ mod tests {
         let reply = crate::smtp::reply::Reply::new(552, vec!["5.3.4 Message too big for system".into()]);
         let e = SendError { size_limit: Some(1000), ..SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "refused", reply) };
         let c = Context::for_outcome(&t, None, Some(&e));
-        assert_eq!((c.detail.as_str(), c.code, c.enhanced.as_deref(), c.size_limit), ("552 5.3.4 Message too big for system", Some(552), Some("5.3.4"), Some(1000)));
+        assert_eq!(
+            (c.detail.as_str(), c.code, c.enhanced.as_deref(), c.size_limit),
+            ("552 5.3.4 Message too big for system", Some(552), Some("5.3.4"), Some(1000))
+        );
         assert_eq!(Context::for_error(&t, None, &e).detail, c.detail);
         let c = Context::for_outcome(&t, None, None);
         assert_eq!((c.detail.as_str(), c.code, c.enhanced), ("", None, None));

@@ -11,9 +11,7 @@ use std::str::FromStr;
 /// from: one line break lets a contact form add its own Bcc (header injection).
 pub fn check_header_safe(field: &str, value: &str) -> Result<(), UsageError> {
     if value.contains(['\r', '\n', '\0']) {
-        return Err(UsageError::new(format!(
-            "{field} contains a line break or NUL byte (CR, LF or NUL): refused as header injection"
-        )));
+        return Err(UsageError::new(format!("{field} contains a line break or NUL byte (CR, LF or NUL): refused as header injection")));
     }
     Ok(())
 }
@@ -137,9 +135,7 @@ fn address_problem(text: &str) -> Option<String> {
     if local.contains('@') && !local.starts_with('"') {
         return Some("it has more than one '@'".into());
     }
-    let label_ok = |l: &str| {
-        !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-    };
+    let label_ok = |l: &str| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-');
     let literal = domain.starts_with('[') && domain.ends_with(']');
     if !literal && !domain.split('.').all(label_ok) {
         return Some(format!("the domain '{domain}' is not a valid domain name"));
@@ -167,8 +163,7 @@ pub(super) fn mailboxes(fields: &Fields, key: &str) -> Result<Vec<Mailbox>, Usag
     let mut out = Vec::new();
     for (i, (item_key, item)) in items.iter().enumerate() {
         let text = match item {
-            Value::Bytes(b) => String::from_utf8(b.clone())
-                .map_err(|_| UsageError::new(format!("{field}[{i}] must be valid UTF-8")))?,
+            Value::Bytes(b) => String::from_utf8(b.clone()).map_err(|_| UsageError::new(format!("{field}[{i}] must be valid UTF-8")))?,
             Value::Null if matches!(item_key, Key::Name(_)) => String::new(),
             v => return Err(UsageError::new(format!("{field}[{i}] must be a string, got {}", v.type_name()))),
         };

@@ -39,7 +39,11 @@ pub(super) fn attachments(fields: &Fields, limits: &Limits) -> Result<Attachment
                 let cid = match (f.bool("inline")?, f.string("cid")?) {
                     (Some(true) | None, Some(cid)) => Some(content_id(&f.path("cid"), cid)?),
                     (Some(false), Some(_)) => return Err(UsageError::new(format!("{field}: a 'cid' is for an inline part, but 'inline' is false"))),
-                    (Some(true), None) => return Err(UsageError::new(format!("{field}: an inline part needs a 'cid', the name the html refers to it by (<img src=\"cid:logo\">)"))),
+                    (Some(true), None) => {
+                        return Err(UsageError::new(format!(
+                            "{field}: an inline part needs a 'cid', the name the html refers to it by (<img src=\"cid:logo\">)"
+                        )))
+                    }
                     (Some(false) | None, None) => None,
                 };
                 (f.string("path")?, f.bytes("content")?.map(<[u8]>::to_vec), f.string("name")?, f.string("type")?, cid)
@@ -75,8 +79,7 @@ pub(super) fn attachments(fields: &Fields, limits: &Limits) -> Result<Attachment
         // An inline part without a name (in-memory content) is typed by its type alone.
         let mime = mime.unwrap_or_else(|| guess_mime(name.as_deref().unwrap_or_default()).to_string());
         check_header_safe(&format!("{field}['type']"), &mime)?;
-        let content_type = ContentType::parse(&mime)
-            .map_err(|_| UsageError::new(format!("{field}: '{mime}' is not a valid MIME type")))?;
+        let content_type = ContentType::parse(&mime).map_err(|_| UsageError::new(format!("{field}: '{mime}' is not a valid MIME type")))?;
         match cid {
             None => found.attached.push(Attachment::new(name.unwrap_or_default()).body(Body::new(content), content_type)),
             Some(cid) => {

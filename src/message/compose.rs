@@ -11,9 +11,7 @@ use lettre::message::{Body, MultiPart, MultiPartBuilder, SinglePart};
 
 /// Headers that have their own `$message` key: setting them through
 /// `headers` as well would give a message two From lines or break its MIME structure.
-const STRUCTURAL_HEADERS: &[&str] = &[
-    "from", "to", "cc", "bcc", "reply-to", "subject", "content-type", "content-transfer-encoding", "mime-version",
-];
+const STRUCTURAL_HEADERS: &[&str] = &["from", "to", "cc", "bcc", "reply-to", "subject", "content-type", "content-transfer-encoding", "mime-version"];
 
 /// A part of a composed message: one body, or several in a multipart.
 enum Part {
@@ -98,8 +96,8 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
             date = Some(value);
             continue;
         }
-        let header_name = HeaderName::new_from_ascii(name.clone())
-            .map_err(|_| UsageError::new(format!("$message['headers']: '{name}' is not a valid header name")))?;
+        let header_name =
+            HeaderName::new_from_ascii(name.clone()).map_err(|_| UsageError::new(format!("$message['headers']: '{name}' is not a valid header name")))?;
         let mut one = lettre::message::header::Headers::new();
         one.insert_raw(HeaderValue::new(header_name, value));
         extra_headers.push_str(&one.to_string());
@@ -190,11 +188,7 @@ pub fn is_rfc5322_date(value: &str) -> bool {
         [b'+' | b'-', digits @ ..] => digits.len() == 4 && number(&zone[1..3], 2, 2, 0..=99) && number(&zone[3..], 2, 2, 0..=59),
         _ => ZONES.iter().any(|z| z.eq_ignore_ascii_case(zone)),
     };
-    number(day, 1, 2, 1..=31)
-        && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(month))
-        && number(year, 4, 4, 1900..=9999)
-        && time_ok
-        && zone_ok
+    number(day, 1, 2, 1..=31) && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(month)) && number(year, 4, 4, 1900..=9999) && time_ok && zone_ok
 }
 
 /// A text/plain or text/html part in the caller's charset. UTF-8 text may be
@@ -207,9 +201,7 @@ fn text_part(subtype: &str, charset: &str, bytes: &[u8]) -> Result<SinglePart, U
         (true, Ok(text)) => Body::new(crlf_line_ends(text)),
         (true, Err(_)) => {
             let key = if subtype == "html" { "html" } else { "text" };
-            return Err(UsageError::new(format!(
-                "$message['{key}'] is not valid UTF-8: set $message['charset'] to the charset it is in"
-            )));
+            return Err(UsageError::new(format!("$message['{key}'] is not valid UTF-8: set $message['charset'] to the charset it is in")));
         }
         (false, _) => Body::new(bytes.to_vec()),
     };

@@ -9,10 +9,10 @@ mod compose;
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
 
-use address::check_value_safe;
-use compose::composed_message;
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
+use address::check_value_safe;
+use compose::composed_message;
 use lettre::Address;
 
 /// A message ready for the wire: the envelope for MAIL FROM / RCPT TO and
@@ -27,9 +27,7 @@ pub struct Outgoing {
     pub message_id: Option<String>,
 }
 
-const MESSAGE_KEYS: &[&str] = &[
-    "from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope",
-];
+const MESSAGE_KEYS: &[&str] = &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope"];
 
 /// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
 /// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
@@ -64,8 +62,9 @@ impl Limits {
     pub fn from_fields(f: &Fields) -> Result<Limits, UsageError> {
         let attachment_bytes = match f.int("max_attachment_bytes")? {
             None => DEFAULT_MAX_ATTACHMENT_BYTES,
-            Some(n) => u64::try_from(n)
-                .map_err(|_| UsageError::new(format!("{} must be a number of bytes (0 or more), got {n}", f.path("max_attachment_bytes"))))?,
+            Some(n) => {
+                u64::try_from(n).map_err(|_| UsageError::new(format!("{} must be a number of bytes (0 or more), got {n}", f.path("max_attachment_bytes"))))?
+            }
         };
         Ok(Limits { attachment_bytes })
     }
@@ -94,19 +93,14 @@ pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing,
 fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     for key in MESSAGE_KEYS.iter().filter(|k| !matches!(**k, "raw" | "envelope")) {
         if fields.get(key).is_some() {
-            return Err(UsageError::new(format!(
-                "{} cannot be combined with $message['raw']: a raw message is sent as it is",
-                fields.path(key)
-            )));
+            return Err(UsageError::new(format!("{} cannot be combined with $message['raw']: a raw message is sent as it is", fields.path(key))));
         }
     }
     let raw = fields.bytes("raw")?.unwrap_or_default();
     if raw.is_empty() {
         return Err(UsageError::new("$message['raw'] is empty"));
     }
-    let envelope = fields
-        .array("envelope")?
-        .ok_or_else(|| UsageError::new("$message['envelope'] is required with $message['raw'] (from and to)"))?;
+    let envelope = fields.array("envelope")?.ok_or_else(|| UsageError::new("$message['envelope'] is required with $message['raw'] (from and to)"))?;
     let envelope = Fields::new("message['envelope']", envelope, &["from", "to"])?;
     for key in ["from", "to"] {
         if let Some(value) = envelope.get(key) {
@@ -117,11 +111,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
         None | Some("") | Some("<>") => None,
         Some(from) => Some(parse_address(&envelope.path("from"), from)?),
     };
-    let recipients = envelope
-        .string_list("to")?
-        .iter()
-        .map(|to| parse_address(&envelope.path("to"), to))
-        .collect::<Result<Vec<_>, _>>()?;
+    let recipients = envelope.string_list("to")?.iter().map(|to| parse_address(&envelope.path("to"), to)).collect::<Result<Vec<_>, _>>()?;
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
@@ -132,10 +122,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
 fn header_value(raw: &[u8], name: &str) -> Option<String> {
     let text = String::from_utf8_lossy(raw);
     let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
-    head.lines()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim().to_string())
+    head.lines().filter_map(|line| line.split_once(':')).find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
 }
 
 #[cfg(test)]
@@ -184,11 +171,8 @@ mod tests {
             let err = from_value(&m).unwrap_err();
             assert!(err.0.contains(&format!("$message['{key}']")) && err.0.contains("header injection"), "{}", err.0);
         }
-        let m = msg(&[
-            ("from", Value::str("me@example.com")),
-            ("to", Value::str("you@example.com")),
-            ("headers", list(&["X-Test: a\r\nBcc: evil@example.com"])),
-        ]);
+        let m =
+            msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("headers", list(&["X-Test: a\r\nBcc: evil@example.com"]))]);
         assert!(from_value(&m).unwrap_err().0.contains("header injection"));
     }
 
@@ -208,11 +192,7 @@ mod tests {
     #[test]
     fn custom_date_is_honoured_or_refused() {
         let with_date = |date: &str| {
-            from_value(&msg(&[
-                ("from", Value::str("me@example.com")),
-                ("to", Value::str("you@example.com")),
-                ("headers", list(&[&format!("Date: {date}")])),
-            ]))
+            from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("headers", list(&[&format!("Date: {date}")]))]))
         };
         let data = String::from_utf8(with_date("Tue, 1 Jul 2025 10:52:37 +0200").unwrap().data).unwrap();
         assert_eq!(data.matches("Date:").count(), 1, "{data}");
@@ -292,10 +272,7 @@ mod tests {
 
     #[test]
     fn address_to_name_pairs() {
-        let pairs = Value::Array(vec![
-            (Key::Name("bob@example.com".into()), Value::str("Bob Smith")),
-            (Key::Index(0), Value::str("carol@example.com")),
-        ]);
+        let pairs = Value::Array(vec![(Key::Name("bob@example.com".into()), Value::str("Bob Smith")), (Key::Index(0), Value::str("carol@example.com"))]);
         let out = from_value(&msg(&[("from", Value::str("me@example.com")), ("to", pairs)])).unwrap();
         let data = String::from_utf8(out.data).unwrap();
         assert!(data.contains("To: \"Bob Smith\" <bob@example.com>, carol@example.com\r\n"), "{data}");
@@ -307,10 +284,7 @@ mod tests {
     #[test]
     fn raw_message_keeps_bytes_and_reads_message_id() {
         let raw = b"Message-ID: <abc@example.com>\nSubject: x\n\nbody \xe9\n".to_vec();
-        let m = msg(&[
-            ("raw", Value::Bytes(raw)),
-            ("envelope", Value::Array(msg(&[("from", Value::str("")), ("to", list(&["a@example.com"]))]))),
-        ]);
+        let m = msg(&[("raw", Value::Bytes(raw)), ("envelope", Value::Array(msg(&[("from", Value::str("")), ("to", list(&["a@example.com"]))])))]);
         let out = from_value(&m).unwrap();
         assert_eq!(out.data, b"Message-ID: <abc@example.com>\nSubject: x\n\nbody \xe9\n");
         assert_eq!(out.message_id.as_deref(), Some("<abc@example.com>"));
@@ -328,11 +302,8 @@ mod tests {
     #[test]
     fn attachment_entry_errors_name_the_entry() {
         let entry = Value::Array(vec![(Key::Name("path".into()), Value::Array(vec![]))]);
-        let m = msg(&[
-            ("from", Value::str("me@example.com")),
-            ("to", Value::str("you@example.com")),
-            ("attachments", Value::Array(vec![(Key::Index(0), entry)])),
-        ]);
+        let m =
+            msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("attachments", Value::Array(vec![(Key::Index(0), entry)]))]);
         assert_eq!(from_value(&m).unwrap_err().0, "$message['attachments'][0]['path'] must be a string, got array");
     }
 
@@ -354,11 +325,18 @@ mod tests {
         let expected = format!("$message['attachments'][0] '{huge}' is 68719476736 bytes: more than the 26214400 bytes a message may attach from files");
         assert!(err.starts_with(&expected) && err.contains("$options['max_attachment_bytes']"), "{err}");
         let err = attaching(&[&small, &small], &[("max_attachment_bytes", Value::Int(15))]).unwrap_err().0;
-        assert!(err.starts_with(&format!("$message['attachments'][1] '{small}' is 10 bytes, and the files attached before it 10: more than the 15 bytes")), "{err}");
+        assert!(
+            err.starts_with(&format!("$message['attachments'][1] '{small}' is 10 bytes, and the files attached before it 10: more than the 15 bytes")),
+            "{err}"
+        );
         assert!(attaching(&[&small, &small], &[("max_attachment_bytes", Value::str("20"))]).is_ok());
         // Content given in memory is in PHP's memory already, under its memory_limit: not counted.
         let content = Value::Array(msg(&[("content", Value::Bytes(vec![b'x'; 100])), ("name", Value::str("x.txt"))]));
-        let m = msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("attachments", Value::Array(vec![(Key::Index(0), content)]))]);
+        let m = msg(&[
+            ("from", Value::str("me@example.com")),
+            ("to", Value::str("you@example.com")),
+            ("attachments", Value::Array(vec![(Key::Index(0), content)])),
+        ]);
         assert!(super::from_value(&m, &Limits { attachment_bytes: 0 }).is_ok());
         let err = Limits::from_value(&msg(&[("max_attachment_bytes", Value::Int(-1))])).unwrap_err().0;
         assert_eq!(err, "$options['max_attachment_bytes'] must be a number of bytes (0 or more), got -1");
