@@ -173,7 +173,16 @@ fn implied_security(port: u16) -> Security {
     IMPLIED.iter().find(|(p, _)| *p == port).map_or(OTHERWISE.1, |(_, security)| *security)
 }
 
+/// What a `$transport` key left out stands for, where that is one value. Parsing takes these, and
+/// `./build.sh rules` exports them for the plugin. The others are derived: port and security imply each
+/// other ([`IMPLIED`], [`OTHERWISE`]), auth is 'auto' with a username and 'none' without, and helo is this
+/// machine's name.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_TLS_MIN_VERSION: &str = "1.2";
+pub const DEFAULT_VERIFY_PEER: bool = true;
+pub const DEFAULT_POOL: bool = true;
+pub const DEFAULT_ALLOW_INSECURE_AUTH: bool = false;
+pub const DEFAULT_CHUNKING: bool = true;
 
 impl Transport {
     /// A transport to connect with: credentials are required when `auth` asks for a login.
@@ -242,8 +251,8 @@ impl Transport {
             return Err(UsageError::new(format!("$transport needs {what} when 'auth' is not 'none'")));
         }
 
-        let tls_min_version = match f.choice("tls_min_version", TLS_VERSIONS)? {
-            Some("1.3") => TlsMinVersion::V1_3,
+        let tls_min_version = match f.choice("tls_min_version", TLS_VERSIONS)?.unwrap_or(DEFAULT_TLS_MIN_VERSION) {
+            "1.3" => TlsMinVersion::V1_3,
             _ => TlsMinVersion::V1_2,
         };
         let ca_file = f.string("ca_file")?.filter(|p| !p.is_empty()).map(PathBuf::from);
@@ -271,12 +280,12 @@ impl Transport {
             password,
             timeout: f.seconds("timeout")?.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT),
             tls_min_version,
-            verify_peer: f.bool("verify_peer")?.unwrap_or(true),
+            verify_peer: f.bool("verify_peer")?.unwrap_or(DEFAULT_VERIFY_PEER),
             ca_file,
             helo,
-            pool: f.bool("pool")?.unwrap_or(true),
-            allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(false),
-            chunking: f.bool("chunking")?.unwrap_or(true),
+            pool: f.bool("pool")?.unwrap_or(DEFAULT_POOL),
+            allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(DEFAULT_ALLOW_INSECURE_AUTH),
+            chunking: f.bool("chunking")?.unwrap_or(DEFAULT_CHUNKING),
         })
     }
 
