@@ -9,11 +9,12 @@ use crate::error::UsageError;
 use crate::message::Outgoing;
 use crate::message::{Limits, LIMIT_KEYS};
 use crate::pool;
+use crate::result::SendResult;
 use crate::send;
 use crate::smtp::client::Connection;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::value::{Fields, Key, Value};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{futures::Notified, Notify};
@@ -123,32 +124,6 @@ impl BatchOptions {
     }
 }
 
-/// The result array of a message that could not be read: the same keys as
-/// a send's, with error kind `invalid_input` and the exception's text that
-/// `rust_mail_send()` would have thrown. Nothing was sent.
-pub fn invalid_input(error: &UsageError) -> Json {
-    json!({
-        "ok": false,
-        "message_id": null,
-        "accepted": [],
-        "rejected": {},
-        "code": null,
-        "enhanced_code": null,
-        "reply": null,
-        "error": {
-            "kind": "invalid_input",
-            "message": error.0,
-            "transient": false,
-            "cause": "invalid_input",
-            "stage": "input",
-            "advice": [format!("Fix this message and send it again: {}. Nothing was sent.", error.0)],
-        },
-        "transcript": [],
-        "timings": {"connect": 0.0, "tls": 0.0, "auth": 0.0, "send": 0.0, "total": 0.0},
-        "reused_connection": false,
-    })
-}
-
 /// What the workers share: the queue, and a signal that a message in flight
 /// finished or came back.
 struct Shared {
@@ -182,7 +157,7 @@ impl Shared {
                 }
             };
             match q.messages[index].take().expect("a message is taken by one worker at a time") {
-                Err(e) => q.results[index] = invalid_input(&e),
+                Err(e) => q.results[index] = SendResult::invalid_input(&e).to_json(&[]),
                 Ok(message) => {
                     q.in_flight += 1;
                     // A message handed back had its slot already.
@@ -355,10 +330,10 @@ async fn worker(shared: Arc<Shared>, transport: Arc<Transport>, mut conn: Option
             }
             sent.result
         };
-        if !plan.transcripts.keep(result["ok"] == Json::Bool(true)) {
-            result["transcript"] = json!([]);
+        if !plan.transcripts.keep(result.ok) {
+            result.transcript = Json::Array(Vec::new());
         }
-        shared.finish(index, result);
+        shared.finish(index, result.to_json(&transport.secrets()));
     }
     conn
 }

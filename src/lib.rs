@@ -13,6 +13,7 @@ pub mod files;
 pub mod judge;
 pub mod message;
 pub mod pool;
+pub mod result;
 pub mod secrets;
 pub mod send;
 pub mod smtp;

@@ -4,7 +4,7 @@ use crate::config::Transport;
 use crate::judge::{classify, verdict, Context, Facts};
 use crate::message::Outgoing;
 use crate::pool;
-use crate::secrets::scrub_json;
+use crate::result::{Failure, SendResult, Timings};
 use crate::smtp::client::Connection;
 use crate::smtp::commands::{self as command, bdat_last, envelope, Envelope, DATA};
 use crate::smtp::data;
@@ -12,7 +12,7 @@ use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
 use lettre::Address;
-use serde_json::{json, Map, Value as Json};
+use serde_json::Value as Json;
 use std::time::Instant;
 
 /// How far a transaction got; reported whether it succeeded or not.
@@ -45,15 +45,6 @@ impl Rejection {
     }
 }
 
-/// Milliseconds spent in each phase of the call.
-#[derive(Debug, Default)]
-struct Timings {
-    connect: f64,
-    tls: f64,
-    auth: f64,
-    send: f64,
-}
-
 struct Outcome {
     result: Result<(), SendError>,
     progress: Progress,
@@ -71,14 +62,14 @@ pub fn send(message: &Outgoing, transport: &Transport) -> Result<Json, String> {
         if let Some(conn) = sent.conn {
             state.give_back(key, conn);
         }
-        sent.result
+        sent.result.to_json(&transport.secrets())
     })
 }
 
 /// What [`send_on`] did with one message.
 pub struct Sent {
-    /// The result array.
-    pub result: Json,
+    /// What happened, secrets not yet scrubbed ([`SendResult::to_json`] does).
+    pub result: SendResult,
     /// With `keep_open`, the connection for the next message when it is still good.
     pub conn: Option<Connection>,
     /// The server turned a new connection away before any transaction (a
@@ -96,23 +87,17 @@ pub async fn send_on(transport: &Transport, message: &Outgoing, conn: Option<Con
     let (outcome, conn) = attempt(transport, message, conn, keep_open, &mut t, deadline).await;
     let turned_away =
         !outcome.reused && matches!(&outcome.result, Err(e) if e.is_transient() && matches!(e.stage, Stage::Connect | Stage::Greeting | Stage::Ehlo));
-    Sent { result: finished(message, transport, outcome, &t, start), conn, turned_away }
+    Sent { result: result(message, transport, outcome, &t, start), conn, turned_away }
 }
 
-/// The result array of a message that was never sent, with `error` as the
+/// The result of a message that was never sent, with `error` as the
 /// reason (a batch whose time ran out before the message's turn).
-pub fn unsent(message: &Outgoing, transport: &Transport, error: SendError) -> Json {
+pub fn unsent(message: &Outgoing, transport: &Transport, error: SendError) -> SendResult {
     let start = Instant::now();
     let mut t = Transcript::new(start);
     t.info(error.message.clone());
     let outcome = Outcome { result: Err(error), progress: Progress::default(), timings: Timings::default(), reused: false };
-    finished(message, transport, outcome, &t, start)
-}
-
-fn finished(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
-    let mut result = result_json(message, transport, outcome, t, start);
-    scrub_json(&mut result, &transport.secrets());
-    result
+    result(message, transport, outcome, &t, start)
 }
 
 /// Tries a pooled connection first; if the server had closed it, opens a new
@@ -344,7 +329,7 @@ fn rest_is_pointless(replies: &[Reply], total: usize) -> bool {
     }
 }
 
-fn result_json(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> Json {
+fn result(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> SendResult {
     let Outcome { result, progress, timings, reused } = outcome;
     // The reply that decided the outcome: the error's, else the last one.
     let reply = match &result {
@@ -355,35 +340,34 @@ fn result_json(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &
     let error = result.as_ref().err().map(|e| {
         let cause = classify(Some(e), &Facts::of(transport));
         let v = verdict(cause, &Context::for_error(transport, from.clone(), e));
-        json!({
-            "kind": e.kind.as_str(),
-            "message": e.message,
-            "transient": e.is_transient(),
-            "cause": cause.as_str(),
-            "stage": e.stage.as_str(),
-            "advice": v.advice,
-        })
+        Failure {
+            kind: e.kind.as_str(),
+            message: e.message.clone(),
+            transient: e.is_transient(),
+            cause: cause.as_str(),
+            stage: e.stage.as_str(),
+            advice: v.advice,
+        }
     });
-    let rejected: Map<String, Json> = progress.rejected.iter().map(|(addr, why)| (addr.clone(), Json::String(why.text()))).collect();
-    json!({
-        "ok": result.is_ok(),
-        "message_id": message.message_id,
-        "accepted": progress.accepted,
-        "rejected": rejected,
-        "code": reply.as_ref().map(|r| r.code),
-        "enhanced_code": reply.as_ref().and_then(|r| r.enhanced.clone()),
-        "reply": reply.as_ref().map(Reply::text),
-        "error": error,
-        "transcript": t.to_json(),
-        "timings": {
-            "connect": round_ms(timings.connect),
-            "tls": round_ms(timings.tls),
-            "auth": round_ms(timings.auth),
-            "send": round_ms(timings.send),
-            "total": round_ms(start.elapsed().as_secs_f64() * 1000.0),
+    SendResult {
+        ok: result.is_ok(),
+        message_id: message.message_id.clone(),
+        accepted: progress.accepted,
+        rejected: progress.rejected.iter().map(|(addr, why)| (addr.clone(), Json::String(why.text()))).collect(),
+        code: reply.as_ref().map(|r| r.code),
+        enhanced_code: reply.as_ref().and_then(|r| r.enhanced.clone()),
+        reply: reply.as_ref().map(Reply::text),
+        error,
+        transcript: t.to_json(),
+        timings: Timings {
+            connect: round_ms(timings.connect),
+            tls: round_ms(timings.tls),
+            auth: round_ms(timings.auth),
+            send: round_ms(timings.send),
+            total: round_ms(start.elapsed().as_secs_f64() * 1000.0),
         },
-        "reused_connection": reused,
-    })
+        reused_connection: reused,
+    }
 }
 
 #[cfg(test)]
