@@ -337,6 +337,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_transport_is_refused_naming_its_key() {
+        for (name, key, value) in [
+            ("port of wrong type", "port", Value::str("twenty-five")),
+            ("timeout of wrong type", "timeout", Value::str("soon")),
+            ("unknown security", "security", Value::str("ssl-please")),
+            ("missing host", "host", Value::Null),
+        ] {
+            let mut pairs =
+                vec![("host", Value::str("smtp.example.com")), ("port", Value::Int(2525)), ("security", Value::str("none")), ("timeout", Value::Int(10))];
+            pairs.retain(|(k, _)| *k != key);
+            if value != Value::Null {
+                pairs.push((key, value));
+            }
+            let refusal = transport(&pairs).expect_err(name).0;
+            assert!(refusal.contains(&format!("$transport['{key}']")), "{name}: {refusal}");
+        }
+    }
+
+    #[test]
     fn starttls_is_decided_by_security_and_offer() {
         use StarttlsDecision::*;
         let cases = [

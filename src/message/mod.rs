@@ -355,4 +355,103 @@ mod tests {
         let data = String::from_utf8_lossy(&out.data);
         assert!(data.to_lowercase().contains("charset=iso-8859-1") && data.contains("Y2Fm6Q=="), "{data}");
     }
+
+    /// A minimal valid composed message with `fields` put over it (`Value::Null`: left out), as the end-to-end
+    /// tests compose theirs.
+    fn composed_with(fields: &[(&str, Value)]) -> Vec<(Key, Value)> {
+        let mut m = msg(&[
+            ("from", Value::str("sender@example.com")),
+            ("to", Value::str("rcpt@example.com")),
+            ("subject", Value::str("Hello")),
+            ("text", Value::str("Hello there")),
+        ]);
+        for (key, value) in fields {
+            m.retain(|(k, _)| *k != Key::Name(key.to_string()));
+            if *value != Value::Null {
+                m.push((Key::Name(key.to_string()), value.clone()));
+            }
+        }
+        m
+    }
+
+    fn entry(pairs: &[(&str, Value)]) -> Value {
+        Value::Array(msg(pairs))
+    }
+
+    fn items(values: Vec<Value>) -> Value {
+        Value::Array(values.into_iter().enumerate().map(|(i, v)| (Key::Index(i as i64), v)).collect())
+    }
+
+    #[test]
+    fn a_bad_message_is_refused_naming_its_field_before_anything_is_sent() {
+        let html = ("html", Value::str("<p>"));
+        let content = |more: &[(&str, Value)]| entry(&[&[("content", Value::str("x"))], more].concat());
+        let cases = vec![
+            ("header name with CRLF", vec![("headers", entry(&[("X-Bad\r\nBcc", Value::str("evil@example.com"))]))], "header"),
+            ("header value with CRLF", vec![("headers", list(&["X-Note: fine\r\nBcc: evil@example.com"]))], "header"),
+            ("header value with NUL", vec![("headers", entry(&[("X-Note", Value::str("a\0b"))]))], "header"),
+            ("subject with LF", vec![("subject", Value::str("Hi\nBcc: evil@example.com"))], "subject"),
+            ("to with CRLF", vec![("to", Value::str("rcpt@example.com\r\nBcc: evil@example.com"))], "to"),
+            ("from with NUL", vec![("from", Value::str("sender@example.com\0"))], "from"),
+            ("cc with CR", vec![("cc", list(&["ok@example.com", "x@example.com\rBcc: evil@example.com"]))], "cc"),
+            ("unreadable attachment", vec![("attachments", list(&["/nonexistent/rust-mail/missing.pdf"]))], "attachments"),
+            ("attachments of wrong type", vec![("attachments", Value::Int(42))], "attachments"),
+            ("inline part without html", vec![("attachments", items(vec![content(&[("cid", Value::str("logo"))])]))], "html"),
+            (
+                "inline without a cid",
+                vec![html.clone(), ("attachments", items(vec![content(&[("name", Value::str("a.png")), ("inline", Value::Bool(true))])]))],
+                "cid",
+            ),
+            (
+                "cid with inline false",
+                vec![html.clone(), ("attachments", items(vec![content(&[("inline", Value::Bool(false)), ("cid", Value::str("a"))])]))],
+                "cid",
+            ),
+            ("cid written as a URL", vec![html.clone(), ("attachments", items(vec![content(&[("cid", Value::str("cid:logo"))])]))], "cid"),
+            ("cid with CRLF", vec![html.clone(), ("attachments", items(vec![content(&[("cid", Value::str("logo\r\nBcc: evil@example.com"))])]))], "cid"),
+            (
+                "cid given twice",
+                vec![html.clone(), ("attachments", items(vec![content(&[("cid", Value::str("logo"))]), content(&[("cid", Value::str("logo"))])]))],
+                "cid",
+            ),
+            ("to of wrong type", vec![("to", Value::Int(42))], "to"),
+            ("missing from", vec![("from", Value::Null)], "from"),
+            ("a date that is no date", vec![("headers", list(&["Date: next Tuesday"]))], "headers']['Date'] 'next Tuesday' is not an RFC 5322 date"),
+        ];
+        for (name, fields, field) in cases {
+            let refusal = from_value(&composed_with(&fields)).expect_err(name).0;
+            assert!(refusal.to_lowercase().contains(&field.to_lowercase()), "{name}: {refusal}");
+        }
+    }
+
+    #[test]
+    fn a_name_given_as_the_key_is_refused_with_the_swap_to_make() {
+        let cc = entry(&[("Bob Smith", Value::str("bob@example.com"))]);
+        assert_eq!(
+            from_value(&composed_with(&[("cc", cc)])).unwrap_err().0,
+            "$message['cc'] has a name as a key and an address as its value ('Bob Smith' => 'bob@example.com'): swap them, the key is the address: ['bob@example.com' => 'Bob Smith']"
+        );
+    }
+
+    #[test]
+    fn an_internationalised_domain_goes_as_idna_and_an_invalid_one_is_named() {
+        let out = from_value(&composed_with(&[("to", Value::str("anna@bücher.example"))])).unwrap();
+        assert_eq!(out.recipients[0].to_string(), "anna@xn--bcher-kva.example");
+        assert!(String::from_utf8(out.data).unwrap().contains("To: anna@xn--bcher-kva.example\r\n"));
+        let refusal = from_value(&composed_with(&[("to", Value::str("anna@\u{2488}x.example"))])).unwrap_err().0;
+        assert!(
+            refusal.starts_with("$message['to']: 'anna@\u{2488}x.example' has a domain that is not a valid internationalised domain name (IDNA)"),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn an_inline_image_sits_beside_the_html_in_multipart_related() {
+        let image = entry(&[("content", Value::Bytes(b"\x89PNG".to_vec())), ("name", Value::str("logo.png")), ("cid", Value::str("logo"))]);
+        let out = from_value(&composed_with(&[("html", Value::str("<img src=\"cid:logo\">")), ("attachments", items(vec![image]))])).unwrap();
+        let data = String::from_utf8(out.data).unwrap();
+        let (related, logo) = (data.find("multipart/related").expect("a related part"), data.find("Content-ID: <logo>").expect("the image's Content-ID"));
+        assert!(data.find("multipart/alternative").is_some_and(|alternative| alternative < related) && related < logo, "{data}");
+        assert!(data.contains("Content-Type: image/png"), "{data}");
+    }
 }
