@@ -5,9 +5,9 @@ use crate::judge::{classify, verdict, Context, Facts};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::result::{Failure, SendResult, Timings};
+use crate::smtp::client::transaction::{judge_message, reset_after, Next, Transaction};
 use crate::smtp::client::Connection;
-use crate::smtp::commands::{self as command, bdat_last, envelope, Envelope, DATA};
-use crate::smtp::data;
+use crate::smtp::commands as command;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
@@ -182,14 +182,8 @@ async fn settle(
 ) -> Option<Connection> {
     let reusable = match result {
         Ok(()) => true,
-        // A refused MAIL, RCPT or DATA leaves the session open; RSET
-        // (RFC 5321 section 4.1.1.5) clears the transaction.
-        Err(e)
-            if matches!(e.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
-                && e.reply.as_ref().is_some_and(|r| r.code != 421) =>
-        {
-            keep_open && conn.command(command::RSET, t, deadline).await.is_ok_and(|r| r.code == 250)
-        }
+        // RSET clears a refused transaction, and the session goes on.
+        Err(e) if reset_after(e) => keep_open && conn.command(command::RSET, t, deadline).await.is_ok_and(|r| r.code == 250),
         Err(_) => false,
     };
     if keep_open && reusable {
@@ -200,16 +194,8 @@ async fn settle(
     }
 }
 
-/// One mail transaction: MAIL FROM, RCPT TO for each recipient, then the
-/// message: `BDAT <n> LAST` with the message right behind it when the
-/// server offers CHUNKING (RFC 3030) and `chunking` is on, else DATA.
-///
-/// A server that offers PIPELINING (RFC 2920) gets all of them in one write
-/// and answers in order: one round trip instead of one per command, which is
-/// most of a send's time on a distant server; with BDAT the message goes in
-/// that same write, so a warm connection needs one round trip per mail.
-/// Without PIPELINING, each command waits for its reply, and the
-/// transaction stops at the first reply that makes the rest pointless.
+/// One mail transaction (see [`Transaction`]) for the recipients this
+/// server can take.
 async fn deliver(
     conn: &mut Connection,
     message: &Outgoing,
@@ -243,90 +229,37 @@ async fn deliver(
             "every recipient has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent",
         ));
     }
-    let Envelope { mail, rcpts } = envelope(&from, &recipients, !message.data.is_ascii(), &conn.capabilities);
-    let mut commands = vec![mail];
-    commands.extend(rcpts);
-    // With BDAT the chunk follows the last command in the same write.
-    let chunked = chunking && conn.capabilities.has("CHUNKING");
-    let chunk = if chunked { data::chunk(&message.data) } else { Vec::new() };
-    commands.push(if chunked { bdat_last(chunk.len()) } else { DATA.to_string() });
 
-    let pipelined = conn.capabilities.has("PIPELINING");
-    if pipelined {
-        let lines: Vec<&str> = commands.iter().map(String::as_str).collect();
-        conn.write_lines_and_chunk(&lines, &chunk, t, deadline).await?;
-    }
-    let mut replies: Vec<Reply> = Vec::with_capacity(commands.len());
-    for (i, command) in commands.iter().enumerate() {
-        if !pipelined {
-            if rest_is_pointless(&replies, commands.len()) {
-                break;
-            }
-            let last = i + 1 == commands.len();
-            conn.write_lines_and_chunk(&[command], if last { &chunk } else { &[] }, t, deadline).await?;
+    let transaction = Transaction::plan(&from, recipients.iter().map(ToString::to_string).collect(), &message.data, chunking, &conn.capabilities);
+    let (mut written, mut replies) = (0, Vec::new());
+    loop {
+        if let Some(write) = transaction.next_write(written, &replies) {
+            conn.write_lines_and_chunk(&write.lines, write.chunk, t, deadline).await?;
+            written += write.lines.len();
         }
-        replies.push(conn.read_reply(t, deadline, Stage::of_command(command)).await?);
+        if replies.len() == written {
+            break;
+        }
+        replies.push(conn.read_reply(t, deadline, transaction.stage_of_reply(replies.len())).await?);
     }
 
-    // The reply to DATA (a 354 to go on) or to BDAT (the verdict on the message).
-    let final_reply = (replies.len() == commands.len()).then(|| replies.pop()).flatten();
-    let mut replies = replies.into_iter();
-    let mail = replies.next().expect("MAIL FROM always gets a reply");
-    progress.last_reply = Some(mail.clone());
-    let refused = if !mail.is_positive() {
-        Some(SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), mail))
-    } else {
-        progress.sender_accepted = true;
-        let mut last_refusal = None;
-        for (recipient, reply) in recipients.iter().zip(replies) {
-            progress.last_reply = Some(reply.clone());
-            if reply.is_positive() {
-                progress.accepted.push(recipient.to_string());
-            } else {
-                progress.rejected.push((recipient.to_string(), Rejection::Reply(reply.clone())));
-                last_refusal = Some((recipient, reply));
+    let judged = transaction.judge(replies);
+    progress.sender_accepted = judged.sender_accepted;
+    progress.accepted = judged.accepted;
+    progress.rejected.extend(judged.refused.into_iter().map(|(recipient, reply)| (recipient, Rejection::Reply(reply))));
+    progress.last_reply = judged.last_reply;
+    let reply = match judged.next {
+        Next::Fail { error, end_empty_data } => {
+            if end_empty_data {
+                conn.send_data(b"", t, deadline).await?;
             }
+            return Err(error);
         }
-        progress.accepted.is_empty().then(|| {
-            let (recipient, reply) = last_refusal.expect("a recipient was sent, and none was accepted");
-            SendError::from_reply(ErrorKind::RecipientRejected, Stage::RcptTo, &format!("the server refused every recipient (last: <{recipient}>)"), reply)
-        })
+        Next::SendMessage => conn.send_data(&message.data, t, deadline).await?,
+        Next::Judge(reply) => reply,
     };
-    if let Some(error) = refused {
-        // A pipelined DATA that a server accepted all the same is ended with
-        // an empty message, which has no recipient to go to, so that the
-        // session stays in step. A pipelined BDAT chunk was read and
-        // dropped by the server already (RFC 3030 section 3).
-        if !chunked && final_reply.is_some_and(|r| r.code == 354) {
-            conn.send_data(b"", t, deadline).await?;
-        }
-        return Err(error);
-    }
-
-    let mut reply = final_reply.expect("DATA or BDAT was sent once a recipient was accepted");
-    if !chunked {
-        progress.last_reply = Some(reply.clone());
-        if reply.code != 354 {
-            return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply));
-        }
-        reply = conn.send_data(&message.data, t, deadline).await?;
-    }
     progress.last_reply = Some(reply.clone());
-    if !reply.is_positive() {
-        return Err(SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "the server refused the message", reply));
-    }
-    Ok(())
-}
-
-/// Without pipelining: whether the next of `total` commands (MAIL, RCPTs,
-/// DATA) is pointless given the replies so far: no RCPT after a refused
-/// sender, no DATA when every recipient was refused.
-fn rest_is_pointless(replies: &[Reply], total: usize) -> bool {
-    match replies.first() {
-        None => false,
-        Some(mail) if !mail.is_positive() => true,
-        Some(_) => replies.len() == total - 1 && !replies[1..].iter().any(Reply::is_positive),
-    }
+    judge_message(reply)
 }
 
 fn result(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> SendResult {
@@ -367,25 +300,5 @@ fn result(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Trans
             total: round_ms(start.elapsed().as_secs_f64() * 1000.0),
         },
         reused_connection: reused,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reply(code: u16) -> Reply {
-        Reply::new(code, vec![])
-    }
-
-    #[test]
-    fn sequential_transaction_stops_when_the_rest_is_pointless() {
-        // MAIL, two RCPTs, DATA: four commands.
-        assert!(!rest_is_pointless(&[], 4));
-        assert!(rest_is_pointless(&[reply(550)], 4));
-        assert!(!rest_is_pointless(&[reply(250)], 4));
-        assert!(!rest_is_pointless(&[reply(250), reply(550)], 4));
-        assert!(rest_is_pointless(&[reply(250), reply(550), reply(450)], 4));
-        assert!(!rest_is_pointless(&[reply(250), reply(550), reply(250)], 4));
     }
 }

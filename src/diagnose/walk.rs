@@ -12,6 +12,7 @@ use super::verdict::{records_advice, records_detail, Warning};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::UsageError;
 use crate::judge::classify::{may_be_plain_text_port, names_other_domain};
+use crate::smtp::client::transaction::judge_message;
 use crate::smtp::client::{choose_mechanism, connect_first, starttls_not_offered, Connection};
 use crate::smtp::commands::{self, envelope, Envelope};
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
@@ -463,11 +464,11 @@ impl Walk {
             Ok(reply) => reply,
             Err(e) => return Err(self.fail("send", e, json!({}))),
         };
-        if !reply.is_positive() {
-            let failed = SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "the server refused the message", reply);
-            return Err(self.fail("send", failed, json!({})));
+        let accepted = reply.one_line();
+        if let Err(refused) = judge_message(reply) {
+            return Err(self.fail("send", refused, json!({})));
         }
-        self.record("send", "ok", format!("test message accepted: {}", reply.one_line()), json!({ "reply": reply.one_line() }));
+        self.record("send", "ok", format!("test message accepted: {accepted}"), json!({ "reply": accepted }));
         Ok(())
     }
 
