@@ -118,6 +118,9 @@ EOF
 run_tests() {
   deps
   build
+  echo "== Rust format and lints"
+  cargo fmt --check
+  cargo clippy --quiet --all-targets --no-default-features -- -D warnings
   echo "== Rust unit tests"
   cargo test --quiet --no-default-features
   echo "== PHP API tests (php/tests/*.phpt)"

@@ -6,14 +6,15 @@
 
 use crate::config::Transport;
 use crate::error::UsageError;
-use crate::message::{Limits, LIMIT_KEYS};
-use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::message::Outgoing;
+use crate::message::{Limits, LIMIT_KEYS};
 use crate::pool;
+use crate::result::SendResult;
 use crate::send;
 use crate::smtp::client::Connection;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::value::{Fields, Key, Value};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{futures::Notified, Notify};
@@ -123,32 +124,6 @@ impl BatchOptions {
     }
 }
 
-/// The result array of a message that could not be read: the same keys as
-/// a send's, with error kind `invalid_input` and the exception's text that
-/// `rust_mail_send()` would have thrown. Nothing was sent.
-pub fn invalid_input(error: &UsageError) -> Json {
-    json!({
-        "ok": false,
-        "message_id": null,
-        "accepted": [],
-        "rejected": {},
-        "code": null,
-        "enhanced_code": null,
-        "reply": null,
-        "error": {
-            "kind": "invalid_input",
-            "message": error.0,
-            "transient": false,
-            "cause": "invalid_input",
-            "stage": "input",
-            "advice": [format!("Fix this message and send it again: {}. Nothing was sent.", error.0)],
-        },
-        "transcript": [],
-        "timings": {"connect": 0.0, "tls": 0.0, "auth": 0.0, "send": 0.0, "total": 0.0},
-        "reused_connection": false,
-    })
-}
-
 /// What the workers share: the queue, and a signal that a message in flight
 /// finished or came back.
 struct Shared {
@@ -182,7 +157,7 @@ impl Shared {
                 }
             };
             match q.messages[index].take().expect("a message is taken by one worker at a time") {
-                Err(e) => q.results[index] = invalid_input(&e),
+                Err(e) => q.results[index] = SendResult::invalid_input(&e).to_json(&[]),
                 Ok(message) => {
                     q.in_flight += 1;
                     // A message handed back had its slot already.
@@ -292,7 +267,13 @@ pub fn send_many(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transp
 
 type Finished = (Vec<Json>, Vec<Connection>);
 
-async fn run(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport, options: &BatchOptions, workers: usize, mut pooled: Vec<Connection>) -> Result<Finished, String> {
+async fn run(
+    messages: Vec<Result<Outgoing, UsageError>>,
+    transport: &Transport,
+    options: &BatchOptions,
+    workers: usize,
+    mut pooled: Vec<Connection>,
+) -> Result<Finished, String> {
     let start = Instant::now();
     let plan = Plan {
         start,
@@ -349,10 +330,10 @@ async fn worker(shared: Arc<Shared>, transport: Arc<Transport>, mut conn: Option
             }
             sent.result
         };
-        if !plan.transcripts.keep(result["ok"] == Json::Bool(true)) {
-            result["transcript"] = json!([]);
+        if !plan.transcripts.keep(result.ok) {
+            result.transcript = Json::Array(Vec::new());
         }
-        shared.finish(index, result);
+        shared.finish(index, result.to_json(&transport.secrets()));
     }
     conn
 }
@@ -382,7 +363,8 @@ mod tests {
 
     #[test]
     fn options_default_and_refuse_what_makes_no_sense() {
-        let defaults = BatchOptions { connections: 4, max_messages: 1000, per_minute: None, timeout: None, transcripts: Transcripts::All, limits: Limits::default() };
+        let defaults =
+            BatchOptions { connections: 4, max_messages: 1000, per_minute: None, timeout: None, transcripts: Transcripts::All, limits: Limits::default() };
         assert_eq!(options(&[]).unwrap(), defaults);
         assert_eq!(options(&[("max_attachment_bytes", Value::Int(1000))]).unwrap().limits, Limits { attachment_bytes: 1000 });
         assert_eq!(options(&[("transcripts", Value::str("failed"))]).unwrap().transcripts, Transcripts::Failed);
@@ -405,7 +387,10 @@ mod tests {
         assert!(more.check_count(5000).is_ok() && more.check_count(5001).is_err());
         assert_eq!(options(&[("max_messages", Value::Int(0))]).unwrap_err().0, "$options['max_messages'] must be a positive number of messages, got 0");
         // Ten sends' worth of the transport's timeout, at most an hour; a timeout given is kept.
-        let transport = |seconds: u64| Transport { timeout: Duration::from_secs(seconds), ..Transport::settings_only(&crate::value::named(&[("host", Value::str("h"))])).unwrap() };
+        let transport = |seconds: u64| Transport {
+            timeout: Duration::from_secs(seconds),
+            ..Transport::settings_only(&crate::value::named(&[("host", Value::str("h"))])).unwrap()
+        };
         assert_eq!(defaults.timeout_for(&transport(30)), Duration::from_secs(300));
         assert_eq!(defaults.timeout_for(&transport(1000)), Duration::from_secs(3600));
         assert_eq!(options(&[("timeout", Value::Int(20))]).unwrap().timeout_for(&transport(30)), Duration::from_secs(20));

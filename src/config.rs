@@ -3,8 +3,8 @@
 
 use crate::error::UsageError;
 use crate::message::check_header_safe;
+use crate::secrets::{self, Secret};
 use crate::value::{Fields, Key, Value};
-use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -84,17 +84,6 @@ impl AuthMode {
 pub enum TlsMinVersion {
     V1_2,
     V1_3,
-}
-
-/// A password or OAuth2 token. Its `Debug` never shows it, so it cannot
-/// leak through a log line or a panic message.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -184,21 +173,16 @@ fn implied_security(port: u16) -> Security {
     IMPLIED.iter().find(|(p, _)| *p == port).map_or(OTHERWISE.1, |(_, security)| *security)
 }
 
-/// How a secret can cross the wire, each the text that is sent with `{user}`
-/// and `{secret}` filled in, plain or in base64: as given, and as AUTH
-/// LOGIN, AUTH PLAIN (RFC 4616) and XOAUTH2 encode it. Every form is kept
-/// out of results, transcripts and exceptions.
-pub const SECRET_FORMS: [(bool, &str); 4] = [
-    (false, "{secret}"),
-    (true, "{secret}"),
-    (true, "\0{user}\0{secret}"),
-    (true, "user={user}\x01auth=Bearer {secret}\x01\x01"),
-];
-
-/// Shorter forms are not scrubbed: they would match ordinary text.
-pub const SECRET_MIN_LENGTH: usize = 4;
-
+/// What a `$transport` key left out stands for, where that is one value. Parsing takes these, and
+/// `./build.sh rules` exports them for the plugin. The others are derived: port and security imply each
+/// other ([`IMPLIED`], [`OTHERWISE`]), auth is 'auto' with a username and 'none' without, and helo is this
+/// machine's name.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_TLS_MIN_VERSION: &str = "1.2";
+pub const DEFAULT_VERIFY_PEER: bool = true;
+pub const DEFAULT_POOL: bool = true;
+pub const DEFAULT_ALLOW_INSECURE_AUTH: bool = false;
+pub const DEFAULT_CHUNKING: bool = true;
 
 impl Transport {
     /// A transport to connect with: credentials are required when `auth` asks for a login.
@@ -241,10 +225,9 @@ impl Transport {
             _ => Security::Opportunistic,
         });
         let port = match f.int("port")? {
-            Some(p) => u16::try_from(p)
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?,
+            Some(p) => {
+                u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?
+            }
             None => implied_port(security),
         };
         let security = security.unwrap_or_else(|| implied_security(port));
@@ -268,13 +251,13 @@ impl Transport {
             return Err(UsageError::new(format!("$transport needs {what} when 'auth' is not 'none'")));
         }
 
-        let tls_min_version = match f.choice("tls_min_version", TLS_VERSIONS)? {
-            Some("1.3") => TlsMinVersion::V1_3,
+        let tls_min_version = match f.choice("tls_min_version", TLS_VERSIONS)?.unwrap_or(DEFAULT_TLS_MIN_VERSION) {
+            "1.3" => TlsMinVersion::V1_3,
             _ => TlsMinVersion::V1_2,
         };
         let ca_file = f.string("ca_file")?.filter(|p| !p.is_empty()).map(PathBuf::from);
         if let Some(path) = &ca_file {
-            crate::smtp::tls::ca_certificates(path).map_err(|e| UsageError::new(format!("$transport['ca_file'] {e}")))?;
+            crate::files::ca_certificates(path).map_err(|e| UsageError::new(format!("$transport['ca_file'] {e}")))?;
         }
         let helo = f.string("helo")?;
         if let Some(h) = &helo {
@@ -297,12 +280,12 @@ impl Transport {
             password,
             timeout: f.seconds("timeout")?.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT),
             tls_min_version,
-            verify_peer: f.bool("verify_peer")?.unwrap_or(true),
+            verify_peer: f.bool("verify_peer")?.unwrap_or(DEFAULT_VERIFY_PEER),
             ca_file,
             helo,
-            pool: f.bool("pool")?.unwrap_or(true),
-            allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(false),
-            chunking: f.bool("chunking")?.unwrap_or(true),
+            pool: f.bool("pool")?.unwrap_or(DEFAULT_POOL),
+            allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(DEFAULT_ALLOW_INSECURE_AUTH),
+            chunking: f.bool("chunking")?.unwrap_or(DEFAULT_CHUNKING),
         })
     }
 
@@ -321,7 +304,7 @@ impl Transport {
     /// encodings in which it crosses the wire.
     pub fn secrets(&self) -> Vec<String> {
         let Some(Secret(secret)) = &self.password else { return Vec::new() };
-        secret_forms(self.username.as_deref().unwrap_or_default(), secret)
+        secrets::forms(self.username.as_deref().unwrap_or_default(), secret)
     }
 }
 
@@ -332,20 +315,7 @@ pub fn secrets_in(entries: &[(Key, Value)]) -> Vec<String> {
         Some((_, Value::Bytes(b))) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     };
-    secret_forms(&text("username"), &text("password"))
-}
-
-/// The secret as it could leak: plain, and as each SASL mechanism puts it on the wire.
-fn secret_forms(user: &str, secret: &str) -> Vec<String> {
-    use base64::Engine;
-    if secret.is_empty() {
-        return Vec::new();
-    }
-    let forms = SECRET_FORMS.iter().map(|(base64, template)| {
-        let text = template.replace("{user}", user).replace("{secret}", secret);
-        if *base64 { base64::engine::general_purpose::STANDARD.encode(text) } else { text }
-    });
-    forms.filter(|form| form.len() >= SECRET_MIN_LENGTH).collect()
+    secrets::forms(&text("username"), &text("password"))
 }
 
 /// This machine's name, as RFC 5321 section 4.1.4 asks the EHLO argument to be;
@@ -364,6 +334,25 @@ mod tests {
 
     fn transport(pairs: &[(&str, Value)]) -> Result<Transport, UsageError> {
         Transport::from_value(&crate::value::named(pairs))
+    }
+
+    #[test]
+    fn a_bad_transport_is_refused_naming_its_key() {
+        for (name, key, value) in [
+            ("port of wrong type", "port", Value::str("twenty-five")),
+            ("timeout of wrong type", "timeout", Value::str("soon")),
+            ("unknown security", "security", Value::str("ssl-please")),
+            ("missing host", "host", Value::Null),
+        ] {
+            let mut pairs =
+                vec![("host", Value::str("smtp.example.com")), ("port", Value::Int(2525)), ("security", Value::str("none")), ("timeout", Value::Int(10))];
+            pairs.retain(|(k, _)| *k != key);
+            if value != Value::Null {
+                pairs.push((key, value));
+            }
+            let refusal = transport(&pairs).expect_err(name).0;
+            assert!(refusal.contains(&format!("$transport['{key}']")), "{name}: {refusal}");
+        }
     }
 
     #[test]
@@ -408,10 +397,7 @@ mod tests {
 
     #[test]
     fn only_a_transport_to_connect_with_needs_the_password() {
-        let entries: Vec<_> = [("host", "h"), ("auth", "login"), ("username", "u")]
-            .iter()
-            .map(|(k, v)| (Key::Name(k.to_string()), Value::str(v)))
-            .collect();
+        let entries: Vec<_> = [("host", "h"), ("auth", "login"), ("username", "u")].iter().map(|(k, v)| (Key::Name(k.to_string()), Value::str(v))).collect();
         assert!(Transport::from_value(&entries).unwrap_err().0.contains("'password'"));
         assert_eq!(Transport::settings_only(&entries).unwrap().username.as_deref(), Some("u"));
     }
@@ -436,10 +422,10 @@ mod tests {
 
     #[test]
     fn refusals_never_quote_the_password() {
-        let err = transport(&[("host", Value::str("h")), ("username", Value::str("u")), ("password", Value::str("hunter22")),
-                              ("auth", Value::str("hunter22"))])
-        .unwrap_err()
-        .0;
+        let err =
+            transport(&[("host", Value::str("h")), ("username", Value::str("u")), ("password", Value::str("hunter22")), ("auth", Value::str("hunter22"))])
+                .unwrap_err()
+                .0;
         assert!(err.starts_with("$transport['auth'] must be one of") && !err.contains("hunter22"), "{err}");
     }
 

@@ -16,9 +16,9 @@ impl UsageError {
         UsageError(message.into())
     }
 
-    /// The refusal with each of `secrets` replaced by `[redacted]`.
+    /// The refusal with each of `secrets` replaced by [`crate::secrets::REDACTED`].
     pub fn scrubbed(self, secrets: &[String]) -> Self {
-        UsageError(crate::smtp::transcript::scrub(&self.0, secrets))
+        UsageError(crate::secrets::scrub(&self.0, secrets))
     }
 }
 

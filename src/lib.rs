@@ -5,14 +5,16 @@
 //! `cargo test --no-default-features`. The `php` module is the thin binding.
 
 pub mod batch;
-pub mod classify;
 pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod judge;
 pub mod message;
 pub mod pool;
+pub mod result;
+pub mod secrets;
 pub mod send;
 pub mod smtp;
 pub mod value;

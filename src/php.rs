@@ -7,13 +7,13 @@ use crate::error::UsageError;
 use crate::message::Limits;
 use crate::value::{Key, Value};
 use crate::{diagnose, message, pool, send, VERSION};
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::convert::FromZval;
 use ext_php_rs::flags::{DataType, IniEntryPermission};
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 use ext_php_rs::zend::{ce, ClassEntry, IniEntryDef, IniEntryDefs, ModuleEntry};
-use ext_php_rs::boxed::ZBox;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 use serde_json::Value as Json;
 use std::os::raw::{c_char, c_int, c_void};
@@ -237,7 +237,6 @@ fn without_secrets<T>(transport: &[(Key, Value)], parsed: Result<T, UsageError>)
     parsed.map_err(|e| e.scrubbed(&secrets_in(transport)))
 }
 
-
 extern "C" {
     /// The table of this module's ini settings, as phpinfo() shows them; main/php_ini.c.
     fn display_ini_entries(module: *mut ModuleEntry);
@@ -289,11 +288,12 @@ static INI: IniEntryDefs<2> = IniEntryDefs::new([
 /// MINIT: the ini settings and the exception class.
 pub fn startup(_ty: i32, module_number: i32) -> i32 {
     IniEntryDef::register(INI.as_slice(), module_number);
-    let registered = ClassBuilder::new(EXCEPTION_CLASS)
-        .extends((ce::exception, "Exception"))
-        .registration(|_, _| {})
-        .register();
-    if registered.is_ok() { 0 } else { -1 }
+    let registered = ClassBuilder::new(EXCEPTION_CLASS).extends((ce::exception, "Exception")).registration(|_, _| {}).register();
+    if registered.is_ok() {
+        0
+    } else {
+        -1
+    }
 }
 
 extern "C" {

@@ -137,10 +137,7 @@ pub fn with_state<R>(f: impl FnOnce(&mut ProcessState) -> R) -> Result<R, String
         abandon_inherited(guard.take().expect("checked above"));
     }
     if guard.is_none() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         *guard = Some(ProcessState { pid, runtime, idle: HashMap::new() });
     }
     Ok(f(guard.as_mut().expect("created above")))

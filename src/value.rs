@@ -64,12 +64,7 @@ impl<'a> Fields<'a> {
         for (key, _) in entries {
             match key {
                 Key::Name(name) if known.contains(&name.as_str()) => {}
-                Key::Name(name) => {
-                    return Err(UsageError::new(format!(
-                        "${arg}['{name}'] is not a known key (known: {})",
-                        known.join(", ")
-                    )))
-                }
+                Key::Name(name) => return Err(UsageError::new(format!("${arg}['{name}'] is not a known key (known: {})", known.join(", ")))),
                 Key::Index(i) => return Err(UsageError::new(format!("${arg} must be an array with string keys, got index {i}"))),
             }
         }
@@ -104,9 +99,7 @@ impl<'a> Fields<'a> {
     pub fn string(&self, name: &str) -> Result<Option<String>, UsageError> {
         match self.bytes(name)? {
             None => Ok(None),
-            Some(b) => String::from_utf8(b.to_vec())
-                .map(Some)
-                .map_err(|_| UsageError::new(format!("{} must be valid UTF-8", self.path(name)))),
+            Some(b) => String::from_utf8(b.to_vec()).map(Some).map_err(|_| UsageError::new(format!("{} must be valid UTF-8", self.path(name)))),
         }
     }
 
@@ -172,9 +165,7 @@ impl<'a> Fields<'a> {
                 .find(|c| c.eq_ignore_ascii_case(s.trim()))
                 .copied()
                 .map(Some)
-                .ok_or_else(|| {
-                    UsageError::new(format!("{} must be one of {}, got '{}'", self.path(name), choices.join(", "), s))
-                }),
+                .ok_or_else(|| UsageError::new(format!("{} must be one of {}, got '{}'", self.path(name), choices.join(", "), s))),
         }
     }
 
@@ -188,18 +179,10 @@ impl<'a> Fields<'a> {
                 for (i, (_, item)) in items.iter().enumerate() {
                     match item {
                         Value::Bytes(b) => {
-                            let s = String::from_utf8(b.clone()).map_err(|_| {
-                                UsageError::new(format!("{}[{i}] must be valid UTF-8", self.path(name)))
-                            })?;
+                            let s = String::from_utf8(b.clone()).map_err(|_| UsageError::new(format!("{}[{i}] must be valid UTF-8", self.path(name))))?;
                             out.extend(split_commas(&s));
                         }
-                        v => {
-                            return Err(UsageError::new(format!(
-                                "{}[{i}] must be a string, got {}",
-                                self.path(name),
-                                v.type_name()
-                            )))
-                        }
+                        v => return Err(UsageError::new(format!("{}[{i}] must be a string, got {}", self.path(name), v.type_name()))),
                     }
                 }
                 Ok(out)
@@ -256,10 +239,7 @@ mod tests {
 
     #[test]
     fn split_commas_keeps_quoted_names_whole() {
-        assert_eq!(
-            split_commas(r#""Doe, Jane" <jane@example.com>, bob@example.com,, "#),
-            vec![r#""Doe, Jane" <jane@example.com>"#, "bob@example.com"]
-        );
+        assert_eq!(split_commas(r#""Doe, Jane" <jane@example.com>, bob@example.com,, "#), vec![r#""Doe, Jane" <jane@example.com>"#, "bob@example.com"]);
     }
 
     #[test]
@@ -288,9 +268,16 @@ mod tests {
     #[test]
     fn bools_take_what_forms_and_ini_files_hold_and_nothing_else() {
         let given = [
-            (Value::Bool(false), Some(false)), (Value::Int(1), Some(true)), (Value::str("false"), Some(false)),
-            (Value::str(" Yes "), Some(true)), (Value::str("off"), Some(false)), (Value::str(""), Some(false)),
-            (Value::str("0"), Some(false)), (Value::str("nope"), None), (Value::Int(2), None), (Value::Float(1.0), None),
+            (Value::Bool(false), Some(false)),
+            (Value::Int(1), Some(true)),
+            (Value::str("false"), Some(false)),
+            (Value::str(" Yes "), Some(true)),
+            (Value::str("off"), Some(false)),
+            (Value::str(""), Some(false)),
+            (Value::str("0"), Some(false)),
+            (Value::str("nope"), None),
+            (Value::Int(2), None),
+            (Value::Float(1.0), None),
         ];
         for (value, expected) in given {
             let m = map(&[("pool", value.clone())]);
@@ -304,9 +291,7 @@ mod tests {
 
     #[test]
     fn string_list_accepts_list_and_commas() {
-        let m = map(&[
-            ("to", Value::Array(vec![(Key::Index(0), Value::str("a@x.org, b@x.org")), (Key::Index(1), Value::str("c@x.org"))])),
-        ]);
+        let m = map(&[("to", Value::Array(vec![(Key::Index(0), Value::str("a@x.org, b@x.org")), (Key::Index(1), Value::str("c@x.org"))]))]);
         let f = Fields::new("message", &m, &["to"]).unwrap();
         assert_eq!(f.string_list("to").unwrap(), vec!["a@x.org", "b@x.org", "c@x.org"]);
     }

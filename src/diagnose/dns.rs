@@ -42,8 +42,7 @@ pub async fn mx_hosts(domain: &str, nameserver: Option<SocketAddr>, deadline: In
         .await
         .map_err(|_| format!("the MX lookup of {domain} took longer than the timeout"))?
         .map_err(|e| describe(&e, domain, "MX"))?;
-    let mut records: Vec<(u16, String)> =
-        lookup.iter().map(|mx| (mx.preference(), mx.exchange().to_utf8().trim_end_matches('.').to_string())).collect();
+    let mut records: Vec<(u16, String)> = lookup.iter().map(|mx| (mx.preference(), mx.exchange().to_utf8().trim_end_matches('.').to_string())).collect();
     records.sort();
     Ok(records.into_iter().map(|(_, host)| host).collect())
 }

@@ -1,15 +1,15 @@
 //! `rust_mail_explain()`: a failed `rust_mail_send()` judged after the fact
 //! from its log row, by the same classifier and verdict as the walk.
 
-use crate::classify::{classify, logged_error, Cause, Facts};
 use crate::config::Transport;
 use crate::error::UsageError;
+use crate::judge::classify::logged_error;
+use crate::judge::{classify, verdict, Cause, Context, Facts};
+use crate::secrets::scrub_json;
 use crate::smtp::error::ErrorKind;
-use crate::send::scrub_json;
 use crate::smtp::reply::Reply;
 use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};
-use super::verdict::{verdict, Context};
 
 /// Explains a failed `rust_mail_send()` after the fact (a log entry): the
 /// verdict a diagnosis would give for that error and reply, with advice for

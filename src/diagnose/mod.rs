@@ -7,7 +7,8 @@
 //! (port scan, TLS and greeting probes); `walk` drives the connection step
 //! by step; `report` turns the steps into the result. These record what
 //! happened as data ([`crate::smtp::error::SendError`]: stage, problem, reply) and
-//! judge nothing: [`crate::classify`] decides the cause, [`verdict`] words it.
+//! judge nothing: [`crate::judge`] decides the cause and words it, and [`verdict`]
+//! adds what the walk learnt.
 //! [`records`] reads the From domain's SPF and DMARC records; `explain`
 //! judges a logged failure after the fact.
 
@@ -27,7 +28,7 @@ pub use options::Options;
 use crate::config::Transport;
 use crate::error::UsageError;
 use crate::pool;
-use crate::send::scrub_json;
+use crate::secrets::scrub_json;
 use crate::value::{Key, Value};
 use serde_json::Value as Json;
 use walk::Walk;
@@ -46,8 +47,7 @@ pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<
         transport.timeout = timeout;
     }
     let secrets = transport.secrets();
-    let mut result = pool::with_state(|state| state.runtime.block_on(Walk::new(transport, options).run()))
-        .map_err(UsageError::new)?;
+    let mut result = pool::with_state(|state| state.runtime.block_on(Walk::new(transport, options).run())).map_err(UsageError::new)?;
     scrub_json(&mut result, &secrets);
     Ok(result)
 }

@@ -3,14 +3,14 @@
 //! what it learnt of the server, the transcript, and the verdict:
 //! [`classify`] decides the cause, [`walk_verdict`] words it. Pure.
 
-use crate::classify::{classify, Facts};
+use super::probes::PortState;
+use super::verdict::{walk_verdict, Findings};
 use crate::config::{Security, Transport};
+use crate::judge::{classify, Facts};
 use crate::smtp::error::SendError;
 use crate::smtp::tls::CertInfo;
 use serde_json::{json, Value as Json};
 use std::net::SocketAddr;
-use super::probes::PortState;
-use super::verdict::{walk_verdict, Findings};
 
 pub const STEP_NAMES: [&str; 9] = ["dns", "sender_dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
 /// With implicit TLS the handshake comes before the greeting.
@@ -52,11 +52,7 @@ pub fn cert_json(c: &CertInfo) -> Json {
 
 /// The JSON result of a walk that ended with `failure` (`None`: it went through).
 pub fn result(transport: &Transport, from: Option<String>, found: Found, failure: Option<&SendError>, transcript: Json) -> Json {
-    let facts = Facts {
-        security: transport.security,
-        foreign_banner: found.findings.foreign_banner.is_some(),
-        identity_proven: found.certificate_verified,
-    };
+    let facts = Facts { security: transport.security, foreign_banner: found.findings.foreign_banner.is_some(), identity_proven: found.certificate_verified };
     let cause = classify(failure, &facts);
     let v = walk_verdict(cause, transport, from, failure, &found.findings);
     let mut steps = found.steps;
@@ -67,7 +63,7 @@ pub fn result(transport: &Transport, from: Option<String>, found: Found, failure
         }
     }
     json!({
-        "ok": cause == crate::classify::Cause::Ok,
+        "ok": cause == crate::judge::Cause::Ok,
         "steps": steps,
         "ports": found.findings.ports.as_ref().map(|ports| ports.iter().map(PortState::to_json).collect::<Vec<_>>()),
         "server": {

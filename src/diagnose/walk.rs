@@ -1,14 +1,21 @@
 //! The walk: one connection driven step by step (dns, sender_dns, tcp,
 //! greeting, ehlo, tls, auth, envelope, send), each step recorded as it
 //! happened. I/O only: what failed is reported as data ([`SendError`]) for
-//! [`crate::classify`] to judge.
+//! [`crate::judge`] to judge.
 
-use crate::classify::{may_be_plain_text_port, names_other_domain};
+use super::dns;
+use super::options::Options;
+use super::probes;
+use super::records::{self, RecordProblem, Relay};
+use super::report::{self, cert_json, Found};
+use super::verdict::{records_advice, records_detail, Warning};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::UsageError;
-use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
+use crate::judge::classify::{may_be_plain_text_port, names_other_domain};
+use crate::smtp::client::transaction::judge_message;
 use crate::smtp::client::{choose_mechanism, connect_first, starttls_not_offered, Connection};
 use crate::smtp::commands::{self, envelope, Envelope};
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::{round_ms, Transcript};
 use crate::value::{Key, Value};
@@ -16,12 +23,6 @@ use serde_json::{json, Value as Json};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
-use super::options::Options;
-use super::records::{self, RecordProblem, Relay};
-use super::report::{self, cert_json, Found};
-use super::verdict::{records_advice, records_detail, Warning};
-use super::probes;
-use super::dns;
 
 /// How long the From domain's SPF and DMARC lookups may take: they only warn.
 const RECORDS_PATIENCE: Duration = Duration::from_secs(4);
@@ -258,7 +259,8 @@ impl Walk {
     async fn explain_silence(&mut self, conn: &mut Connection) -> Failure {
         let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
         if probes::speaks_tls(conn.peer, &self.transport, probe_deadline).await {
-            let detail = format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, self.transport.security.as_str());
+            let detail =
+                format!("port {} expects TLS from the first byte (implicit TLS), but security is '{}'", self.transport.port, self.transport.security.as_str());
             return self.fail("greeting", failure(Stage::Greeting, Problem::ImplicitTlsPort, detail), json!({ "implicit_tls": true }));
         }
         match conn.command(&commands::ehlo(&self.transport.helo), &mut self.t, self.deadline).await {
@@ -357,10 +359,7 @@ impl Walk {
                 let data = json!({ "certificate": failure.presented.as_ref().map(cert_json) });
                 let mut error = failure.error;
                 if self.plain_text_port(&error.problem, conn.peer).await {
-                    let detail = format!(
-                        "port {} answers in plain text, so it expects security 'starttls' or 'opportunistic', not 'tls'",
-                        self.transport.port
-                    );
+                    let detail = format!("port {} answers in plain text, so it expects security 'starttls' or 'opportunistic', not 'tls'", self.transport.port);
                     error = SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::PlainTextPort, detail);
                 }
                 Err(self.fail("tls", error, data))
@@ -465,11 +464,11 @@ impl Walk {
             Ok(reply) => reply,
             Err(e) => return Err(self.fail("send", e, json!({}))),
         };
-        if !reply.is_positive() {
-            let failed = SendError::from_reply(ErrorKind::DataRejected, Stage::Message, "the server refused the message", reply);
-            return Err(self.fail("send", failed, json!({})));
+        let accepted = reply.one_line();
+        if let Err(refused) = judge_message(reply) {
+            return Err(self.fail("send", refused, json!({})));
         }
-        self.record("send", "ok", format!("test message accepted: {}", reply.one_line()), json!({ "reply": reply.one_line() }));
+        self.record("send", "ok", format!("test message accepted: {accepted}"), json!({ "reply": accepted }));
         Ok(())
     }
 

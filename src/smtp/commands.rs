@@ -56,10 +56,7 @@ pub fn envelope<R: AsRef<str>>(from: &str, recipients: &[R], body_8bit: bool, ca
     if body_8bit && capabilities.has("8BITMIME") {
         parameters.push_str(" BODY=8BITMIME");
     }
-    Envelope {
-        mail: format!("MAIL FROM:<{from}>{parameters}"),
-        rcpts: recipients.iter().map(|r| format!("RCPT TO:<{}>", r.as_ref())).collect(),
-    }
+    Envelope { mail: format!("MAIL FROM:<{from}>{parameters}"), rcpts: recipients.iter().map(|r| format!("RCPT TO:<{}>", r.as_ref())).collect() }
 }
 
 #[cfg(test)]

@@ -265,14 +265,7 @@ impl SendError {
     }
 
     pub fn from_reply(kind: ErrorKind, stage: Stage, what: &str, reply: Reply) -> Self {
-        SendError {
-            kind,
-            stage,
-            problem: Problem::Refused,
-            message: format!("{what}: {}", reply.one_line()),
-            reply: Some(reply),
-            size_limit: None,
-        }
+        SendError { kind, stage, problem: Problem::Refused, message: format!("{what}: {}", reply.one_line()), reply: Some(reply), size_limit: None }
     }
 
     /// Worth retrying later: a 4xx reply (RFC 5321 section 4.2.1, "transient
@@ -281,10 +274,7 @@ impl SendError {
     pub fn is_transient(&self) -> bool {
         match &self.reply {
             Some(reply) => reply.is_transient(),
-            None => matches!(
-                self.kind,
-                ErrorKind::Dns | ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Timeout | ErrorKind::Protocol
-            ),
+            None => matches!(self.kind, ErrorKind::Dns | ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Timeout | ErrorKind::Protocol),
         }
     }
 }

@@ -181,7 +181,14 @@ mod capability_tests {
     fn reads_extensions_and_auth_forms() {
         let reply = Reply::new(
             250,
-            vec!["mx.example.com Hello".into(), "PIPELINING".into(), "SIZE 1000".into(), "AUTH PLAIN LOGIN".into(), "AUTH=LOGIN XOAUTH2".into(), "STARTTLS".into()],
+            vec![
+                "mx.example.com Hello".into(),
+                "PIPELINING".into(),
+                "SIZE 1000".into(),
+                "AUTH PLAIN LOGIN".into(),
+                "AUTH=LOGIN XOAUTH2".into(),
+                "STARTTLS".into(),
+            ],
         );
         let caps = Capabilities::from_ehlo(&reply);
         assert!(caps.has("starttls") && caps.has("SIZE") && !caps.has("CHUNKING"));

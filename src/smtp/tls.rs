@@ -9,55 +9,11 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 /// The system's trusted roots (Debian's /etc/ssl/certs), read once per
 /// process. Empty when the system has none; Mozilla's list is used then.
 static SYSTEM_ROOTS: Lazy<Vec<CertificateDer<'static>>> = Lazy::new(|| rustls_native_certs::load_native_certs().certs);
-
-/// Largest `ca_file` read: a bundle of every public CA is about 200 KiB.
-pub const MAX_CA_FILE: u64 = 1024 * 1024;
-
-/// Which version of a file was read: a file changed in place gets a new
-/// modification time or size, and is read again.
-type FileVersion = (PathBuf, Option<SystemTime>, u64);
-
-/// Certificates of each `ca_file` read in this process, so that a TLS
-/// connection does not read and parse the file again.
-static CA_FILES: Lazy<Mutex<HashMap<FileVersion, Arc<Vec<CertificateDer<'static>>>>>> = Lazy::new(Default::default);
-
-/// Enough distinct files for any real configuration; beyond it the cache
-/// starts afresh rather than grow.
-const MAX_CACHED_CA_FILES: usize = 32;
-
-/// The certificates in a PEM `ca_file`. The file is checked on every call
-/// (open_basedir, a regular file, at most [`MAX_CA_FILE`] bytes) and read
-/// only when it is new or has changed. Errors start with the quoted path.
-pub fn ca_certificates(path: &Path) -> Result<Arc<Vec<CertificateDer<'static>>>, String> {
-    let metadata = crate::files::check(path, Some(MAX_CA_FILE))?;
-    let version = (path.to_path_buf(), metadata.modified().ok(), metadata.len());
-    let mut cache = CA_FILES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(certs) = cache.get(&version) {
-        return Ok(certs.clone());
-    }
-    let certs = Arc::new(pem_certificates(&crate::files::read(path, Some(MAX_CA_FILE))?));
-    if certs.is_empty() {
-        return Err(format!("'{}' holds no PEM certificate", path.display()));
-    }
-    if cache.len() >= MAX_CACHED_CA_FILES {
-        cache.clear();
-    }
-    cache.insert(version, certs.clone());
-    Ok(certs)
-}
-
-/// The certificates of the PEM blocks in `pem`; anything else is skipped.
-pub fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
-    rustls_pemfile::certs(&mut &pem[..]).filter_map(Result::ok).collect()
-}
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
@@ -168,7 +124,7 @@ pub fn client_config(transport: &Transport) -> Result<(Arc<ClientConfig>, Arc<Re
             roots.add_parsable_certificates(SYSTEM_ROOTS.iter().cloned());
         }
         if let Some(path) = &transport.ca_file {
-            let certs = ca_certificates(path).map_err(|e| format!("ca_file {e}"))?;
+            let certs = crate::files::ca_certificates(path).map_err(|e| format!("ca_file {e}"))?;
             let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
             if added == 0 {
                 return Err(format!("ca_file '{}' holds no usable CA certificate", path.display()));
@@ -275,38 +231,6 @@ mod tests {
             expired: true,
             self_signed,
         }
-    }
-
-    const CA_PEM: &[u8] = include_bytes!("testdata/ca.pem");
-
-    fn temp_file(name: &str, content: &[u8]) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("rust-mail-tls-{}-{name}", std::process::id()));
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    #[test]
-    fn ca_file_must_be_a_small_regular_file_of_certificates() {
-        assert_eq!(ca_certificates(Path::new("/dev/zero")).unwrap_err(), "'/dev/zero' is not a regular file");
-        let big = temp_file("big.pem", &vec![b'x'; MAX_CA_FILE as usize + 1]);
-        assert!(ca_certificates(&big).unwrap_err().contains("more than the 1048576 allowed"));
-        let empty = temp_file("empty.pem", b"no certificate here");
-        assert!(ca_certificates(&empty).unwrap_err().ends_with("holds no PEM certificate"));
-        for path in [big, empty] {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
-
-    #[test]
-    fn ca_file_is_read_once_until_it_changes() {
-        let path = temp_file("ca.pem", CA_PEM);
-        let first = ca_certificates(&path).unwrap();
-        assert_eq!(first.len(), 1);
-        assert!(Arc::ptr_eq(&first, &ca_certificates(&path).unwrap()), "the second call must come from the cache");
-        // Two certificates now: a different size, so a different version of the file.
-        std::fs::write(&path, [CA_PEM, CA_PEM].concat()).unwrap();
-        assert_eq!(ca_certificates(&path).unwrap().len(), 2);
-        std::fs::remove_file(path).unwrap();
     }
 
     #[test]

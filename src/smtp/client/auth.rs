@@ -3,8 +3,8 @@
 
 use super::Connection;
 use crate::config::{AuthMode, Security, Transport};
-use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::commands;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
 use crate::smtp::transcript::Transcript;
 use base64::Engine;
@@ -54,7 +54,8 @@ impl Connection {
         let b64 = base64::engine::general_purpose::STANDARD;
 
         let first = if mechanism.supports_initial_response() {
-            let response = mechanism.response(&credentials, None).map_err(|e| SendError::new(ErrorKind::Auth, Stage::Auth, Problem::Internal, e.to_string()))?;
+            let response =
+                mechanism.response(&credentials, None).map_err(|e| SendError::new(ErrorKind::Auth, Stage::Auth, Problem::Internal, e.to_string()))?;
             commands::auth(mechanism, Some(&b64.encode(response)))
         } else {
             commands::auth(mechanism, None)
@@ -82,7 +83,12 @@ impl Connection {
             reply = self.read_reply(t, deadline, Stage::Auth).await?;
         }
         if reply.code != 235 {
-            return Err(SendError::from_reply(ErrorKind::Auth, Stage::Auth, &format!("login as {} failed", transport.username.as_deref().unwrap_or("")), reply));
+            return Err(SendError::from_reply(
+                ErrorKind::Auth,
+                Stage::Auth,
+                &format!("login as {} failed", transport.username.as_deref().unwrap_or("")),
+                reply,
+            ));
         }
         self.authenticated = true;
         Ok(Some((mechanism, reply)))

@@ -7,9 +7,9 @@
 
 use super::net::{self, Stream};
 use crate::config::{starttls_decision, Security, StarttlsDecision, Transport};
-use crate::smtp::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::commands;
 use crate::smtp::data;
+use crate::smtp::error::{CertProblem, ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::reply::{parse_line, Capabilities, LineParse, Reply};
 use crate::smtp::tls::{self, TlsInfo};
 use crate::smtp::transcript::{redact_client_line, Direction, Transcript};
@@ -65,9 +65,7 @@ pub struct Connection {
 fn io_error(e: io::Error, stage: Stage) -> SendError {
     let while_doing = stage.waiting_for();
     match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            SendError::new(ErrorKind::Protocol, stage, Problem::Closed, format!("the server closed the connection {while_doing}"))
-        }
+        io::ErrorKind::UnexpectedEof => SendError::new(ErrorKind::Protocol, stage, Problem::Closed, format!("the server closed the connection {while_doing}")),
         kind => SendError::new(ErrorKind::Protocol, stage, Problem::Io(kind), format!("connection failed {while_doing}: {e}")),
     }
 }
@@ -204,9 +202,7 @@ impl Connection {
                 };
                 // The certificate check names a self-signed certificate whatever rustls tripped on first.
                 let problem = match (problem, presented()) {
-                    (TlsProblem::Certificate(CertProblem::UnknownIssuer | CertProblem::BadSignature | CertProblem::Other), Some(cert))
-                        if cert.self_signed =>
-                    {
+                    (TlsProblem::Certificate(CertProblem::UnknownIssuer | CertProblem::BadSignature | CertProblem::Other), Some(cert)) if cert.self_signed => {
                         TlsProblem::Certificate(CertProblem::SelfSigned)
                     }
                     (problem, _) => problem,
@@ -274,10 +270,7 @@ impl Connection {
             io.write_all(bytes).await?;
             io.flush().await
         };
-        timeout_at(deadline, write)
-            .await
-            .map_err(|_| timeout_error(stage))?
-            .map_err(|e| io_error(e, stage))
+        timeout_at(deadline, write).await.map_err(|_| timeout_error(stage))?.map_err(|e| io_error(e, stage))
     }
 
     /// Reads one complete reply, every line recorded.
@@ -297,10 +290,7 @@ impl Connection {
                 }
                 Ok(())
             };
-            timeout_at(deadline, read)
-                .await
-                .map_err(|_| timeout_error(stage))?
-                .map_err(|e| io_error(e, stage))?;
+            timeout_at(deadline, read).await.map_err(|_| timeout_error(stage))?.map_err(|e| io_error(e, stage))?;
             reply_bytes += raw.len();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
             t.push(Direction::Server, line.clone());
@@ -365,7 +355,6 @@ impl Connection {
         self.io.as_ref().map(|io| io.get_ref().raw_fd())
     }
 }
-
 
 /// Refuses a reply that has grown past what any real server sends, as it
 /// is read, so that a hostile server cannot fill memory. `line` is the

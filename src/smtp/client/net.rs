@@ -65,9 +65,8 @@ pub async fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<Soc
     let lookup = timeout_at(deadline, tokio::net::lookup_host((host, port)))
         .await
         .map_err(|_| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Timeout, format!("looking up {host} took longer than the timeout")))?;
-    let addrs: Vec<SocketAddr> = lookup
-        .map_err(|e| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("cannot resolve {host}: {e}")))?
-        .collect();
+    let addrs: Vec<SocketAddr> =
+        lookup.map_err(|e| SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("cannot resolve {host}: {e}")))?.collect();
     if addrs.is_empty() {
         return Err(SendError::new(ErrorKind::Dns, Stage::Dns, Problem::Unresolved, format!("{host} has no address")));
     }
@@ -131,9 +130,7 @@ pub async fn connect_tcp(addr: SocketAddr, deadline: Instant) -> Result<TcpStrea
     let stream = match timeout_at(deadline, TcpStream::connect(addr)).await {
         Err(_) => return Err(ConnectFailure::Timeout),
         Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => return Err(ConnectFailure::Refused),
-        Ok(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => {
-            return Err(ConnectFailure::Unreachable(e))
-        }
+        Ok(Err(e)) if matches!(e.raw_os_error(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => return Err(ConnectFailure::Unreachable(e)),
         Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(ConnectFailure::Timeout),
         Ok(Err(e)) => return Err(ConnectFailure::Other(e)),
         Ok(Ok(stream)) => stream,
@@ -162,7 +159,12 @@ pub struct Attempt {
 /// Connects to `addrs` (those of `host`) in turn, each attempt noted in the
 /// transcript; the first that answers wins. The send path and the
 /// diagnosis both connect so; the diagnosis also reports the attempts.
-pub async fn connect_first(addrs: &[SocketAddr], host: &str, t: &mut Transcript, deadline: Instant) -> (Result<(TcpStream, SocketAddr), SendError>, Vec<Attempt>) {
+pub async fn connect_first(
+    addrs: &[SocketAddr],
+    host: &str,
+    t: &mut Transcript,
+    deadline: Instant,
+) -> (Result<(TcpStream, SocketAddr), SendError>, Vec<Attempt>) {
     let mut attempts = Vec::new();
     let mut failures = Vec::new();
     for &addr in addrs {

@@ -1,0 +1,457 @@
+//! What to send: a message composed here from its parts with lettre's
+//! builder ([`compose`], with its [`address`]es and [`attachments`]), or one
+//! the caller composed (`raw` + `envelope`).
+
+mod address;
+mod attachments;
+mod compose;
+
+pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
+pub use compose::is_rfc5322_date;
+
+use crate::error::UsageError;
+use crate::value::{Fields, Key, Value};
+use address::check_value_safe;
+use compose::composed_message;
+use lettre::Address;
+
+/// A message ready for the wire: the envelope for MAIL FROM / RCPT TO and
+/// the bytes for DATA.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// `None` is the null reverse-path `<>` (RFC 5321 section 4.5.5).
+    pub envelope_from: Option<Address>,
+    pub recipients: Vec<Address>,
+    /// The message; its line ends are made CRLF on the wire (`smtp::data`).
+    pub data: Vec<u8>,
+    pub message_id: Option<String>,
+}
+
+const MESSAGE_KEYS: &[&str] = &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope"];
+
+/// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
+/// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
+/// files' size while the message is sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of the files one message attaches by path, together.
+    pub attachment_bytes: u64,
+}
+
+/// 25 MiB: a whole message of about that size is what common providers accept (Gmail 25 MB; Microsoft 365 35 MB by
+/// default), and base64 grows attachments by a third on the way, so a provider would refuse more anyway, while a
+/// path to a backup or a log of gigabytes is refused before it is read.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
+
+/// The `$options` keys of [`Limits`], which `rust_mail_send()` and `rust_mail_send_many()` both take.
+pub const LIMIT_KEYS: &[&str] = &["max_attachment_bytes"];
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES }
+    }
+}
+
+impl Limits {
+    /// `rust_mail_send()`'s `$options`.
+    pub fn from_value(entries: &[(Key, Value)]) -> Result<Limits, UsageError> {
+        Limits::from_fields(&Fields::new("options", entries, LIMIT_KEYS)?)
+    }
+
+    /// The limits among a call's options.
+    pub fn from_fields(f: &Fields) -> Result<Limits, UsageError> {
+        let attachment_bytes = match f.int("max_attachment_bytes")? {
+            None => DEFAULT_MAX_ATTACHMENT_BYTES,
+            Some(n) => {
+                u64::try_from(n).map_err(|_| UsageError::new(format!("{} must be a number of bytes (0 or more), got {n}", f.path("max_attachment_bytes"))))?
+            }
+        };
+        Ok(Limits { attachment_bytes })
+    }
+
+    /// The refusal of a file that would take a message's attachments over the limit: it was not read.
+    pub(super) fn attachment_refusal(&self, field: &str, path: &str, size: u64, before: u64) -> UsageError {
+        let before = if before > 0 { format!(", and the files attached before it {before}") } else { String::new() };
+        UsageError::new(format!(
+            "{field} '{path}' is {size} bytes{before}: more than the {} bytes a message may attach from files \
+             ($options['max_attachment_bytes']); nothing was sent",
+            self.attachment_bytes
+        ))
+    }
+}
+
+/// Builds the outgoing message from `$message`.
+pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing, UsageError> {
+    let fields = Fields::new("message", message, MESSAGE_KEYS)?;
+    if fields.get("raw").is_some() {
+        raw_message(&fields)
+    } else {
+        composed_message(&fields, limits)
+    }
+}
+
+fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
+    for key in MESSAGE_KEYS.iter().filter(|k| !matches!(**k, "raw" | "envelope")) {
+        if fields.get(key).is_some() {
+            return Err(UsageError::new(format!("{} cannot be combined with $message['raw']: a raw message is sent as it is", fields.path(key))));
+        }
+    }
+    let raw = fields.bytes("raw")?.unwrap_or_default();
+    if raw.is_empty() {
+        return Err(UsageError::new("$message['raw'] is empty"));
+    }
+    let envelope = fields.array("envelope")?.ok_or_else(|| UsageError::new("$message['envelope'] is required with $message['raw'] (from and to)"))?;
+    let envelope = Fields::new("message['envelope']", envelope, &["from", "to"])?;
+    for key in ["from", "to"] {
+        if let Some(value) = envelope.get(key) {
+            check_value_safe(&envelope.path(key), value)?;
+        }
+    }
+    let envelope_from = match envelope.string("from")?.as_deref().map(str::trim) {
+        None | Some("") | Some("<>") => None,
+        Some(from) => Some(parse_address(&envelope.path("from"), from)?),
+    };
+    let recipients = envelope.string_list("to")?.iter().map(|to| parse_address(&envelope.path("to"), to)).collect::<Result<Vec<_>, _>>()?;
+    if recipients.is_empty() {
+        return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
+    }
+    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id") })
+}
+
+/// The value of the first header `name` in the header block of a raw message.
+fn header_value(raw: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
+    head.lines().filter_map(|line| line.split_once(':')).find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    fn msg(pairs: &[(&str, Value)]) -> Vec<(Key, Value)> {
+        crate::value::named(pairs)
+    }
+
+    /// A message under the default limits.
+    fn from_value(message: &[(Key, Value)]) -> Result<Outgoing, UsageError> {
+        super::from_value(message, &Limits::default())
+    }
+
+    fn list(items: &[&str]) -> Value {
+        Value::Array(items.iter().enumerate().map(|(i, s)| (Key::Index(i as i64), Value::str(s))).collect())
+    }
+
+    #[test]
+    fn composes_alternative_with_bcc_only_in_envelope() {
+        let out = from_value(&msg(&[
+            ("from", Value::str("Zoë <zoe@example.com>")),
+            ("to", Value::str("a@example.com, \"Doe, J\" <j@example.com>")),
+            ("bcc", list(&["hidden@example.com"])),
+            ("subject", Value::str("Grüße")),
+            ("text", Value::str("plain")),
+            ("html", Value::str("<b>html</b>")),
+        ]))
+        .unwrap();
+        let data = String::from_utf8(out.data).unwrap();
+        assert!(data.contains("multipart/alternative"));
+        assert!(!data.contains("hidden@example.com"));
+        assert_eq!(out.recipients.len(), 3);
+        assert_eq!(out.envelope_from.unwrap().to_string(), "zoe@example.com");
+        assert!(out.message_id.unwrap().ends_with("@example.com>"));
+    }
+
+    #[test]
+    fn header_injection_is_refused_with_the_field_named() {
+        for (key, value) in [("subject", "Hi\r\nBcc: x@evil.test"), ("to", "a@example.com\nBcc: x@evil.test"), ("from", "a@example.com\0")] {
+            let mut m = msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com"))]);
+            m.retain(|(k, _)| *k != Key::Name(key.into()));
+            m.push((Key::Name(key.into()), Value::str(value)));
+            let err = from_value(&m).unwrap_err();
+            assert!(err.0.contains(&format!("$message['{key}']")) && err.0.contains("header injection"), "{}", err.0);
+        }
+        let m =
+            msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("headers", list(&["X-Test: a\r\nBcc: evil@example.com"]))]);
+        assert!(from_value(&m).unwrap_err().0.contains("header injection"));
+    }
+
+    #[test]
+    fn repeated_headers_keep_every_value_in_order() {
+        let m = msg(&[
+            ("from", Value::str("me@example.com")),
+            ("to", Value::str("you@example.com")),
+            ("headers", list(&["X-List: one", "X-Other: x", "X-List: two"])),
+        ]);
+        let data = String::from_utf8(from_value(&m).unwrap().data).unwrap();
+        let head = data.split("\r\n\r\n").next().unwrap();
+        let lines: Vec<&str> = head.lines().filter(|l| l.starts_with("X-")).collect();
+        assert_eq!(lines, ["X-List: one", "X-Other: x", "X-List: two"], "{data}");
+    }
+
+    #[test]
+    fn custom_date_is_honoured_or_refused() {
+        let with_date = |date: &str| {
+            from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("headers", list(&[&format!("Date: {date}")]))]))
+        };
+        let data = String::from_utf8(with_date("Tue, 1 Jul 2025 10:52:37 +0200").unwrap().data).unwrap();
+        assert_eq!(data.matches("Date:").count(), 1, "{data}");
+        assert!(data.contains("Date: Tue, 1 Jul 2025 10:52:37 +0200\r\n"), "{data}");
+        for ok in ["1 Jul 2025 10:52 -0700", "Wed, 02 Oct 2002 08:00:00 EST", "Tue, 01 Jul 2025 08:52:37 +0000 (UTC)"] {
+            assert!(is_rfc5322_date(ok), "{ok}");
+        }
+        for bad in ["tomorrow", "2025-07-01T10:52:37Z", "Tue, 32 Jul 2025 10:52:37 +0200", "Tue, 1 Jul 2025 25:00 +0200", "Xyz, 1 Jul 2025 10:52 +0200"] {
+            let err = with_date(bad).unwrap_err().0;
+            assert!(err.starts_with("$message['headers']['Date']") && err.contains("not an RFC 5322 date"), "{err}");
+        }
+    }
+
+    #[test]
+    fn structural_headers_are_refused() {
+        let with_header = |name: &str| {
+            from_value(&msg(&[
+                ("from", Value::str("me@example.com")),
+                ("to", Value::str("you@example.com")),
+                ("headers", Value::Array(vec![(Key::Name(name.into()), Value::str("x"))])),
+            ]))
+            .unwrap_err()
+            .0
+        };
+        let err = with_header("Content-Type");
+        assert!(err.contains("$message['text']") && err.contains("$message['html']") && err.contains("$message['charset']"), "{err}");
+        assert!(with_header("Reply-To").contains("set Reply-To with $message['reply_to']"));
+    }
+
+    #[test]
+    fn invalid_addresses_say_what_is_wrong() {
+        for (address, problem) in [
+            ("not an address", "'not an address' has no '@'"),
+            ("bob@", "no domain after the '@'"),
+            ("@example.com", "nothing before the '@'"),
+            ("bob@exa mple.com", "has spaces"),
+            ("bob@@example.com", "more than one '@'"),
+            ("bob@-example.com", "the domain '-example.com' is not a valid domain name"),
+            ("Bob <bob@example.com", "without its closing '>'"),
+        ] {
+            let err = from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str(address))])).unwrap_err().0;
+            assert!(err.starts_with(&format!("$message['to'] is not a valid address ('{address}'): ")), "{err}");
+            assert!(err.contains(problem) && !err.contains("Invalid input"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_address_that_would_break_the_envelope_line_is_refused() {
+        let raw = |from: &str, to: &str| {
+            let envelope = Value::Array(msg(&[("from", Value::str(from)), ("to", Value::str(to))]));
+            from_value(&msg(&[("raw", Value::str("Subject: x\r\n\r\nx\r\n")), ("envelope", envelope)]))
+        };
+        let composed = |key: &str, value: Value| {
+            let mut m = msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com"))]);
+            m.retain(|(k, _)| *k != Key::Name(key.into()));
+            m.push((Key::Name(key.into()), value));
+            from_value(&m)
+        };
+        let injected = r#""a> NOTIFY=NEVER"@example.com"#;
+        let as_pair = Value::Array(vec![(Key::Name(injected.into()), Value::str("Bob"))]);
+        for (err, field, address, problem) in [
+            (raw(&format!("<{injected}>"), "you@example.com"), "$message['envelope']['from']", injected, "a space and '>'"),
+            (raw("me@example.com", injected), "$message['envelope']['to']", injected, "a space and '>'"),
+            (composed("bcc", as_pair), "$message['bcc']", injected, "a space and '>'"),
+            (raw("me@example.com", r#""<a"@example.com"#), "$message['envelope']['to']", r#""<a"@example.com"#, "has '<',"),
+        ] {
+            let err = err.unwrap_err().0;
+            assert!(err.starts_with(&format!("{field} '{address}' cannot be sent in MAIL FROM or RCPT TO")), "{err}");
+            assert!(err.contains(problem), "{problem}: {err}");
+        }
+        // A quoted part without them is fine in the envelope; with them, fine in Reply-To, a header only.
+        assert_eq!(raw("me@example.com", r#""a.b"@example.com"#).unwrap().recipients[0].to_string(), r#""a.b"@example.com"#);
+        let out = composed("reply_to", Value::Array(vec![(Key::Name(injected.into()), Value::str("Bob"))])).unwrap();
+        assert!(String::from_utf8(out.data).unwrap().contains(injected));
+        assert!(crate::diagnose::options::Options::from_value(&msg(&[("from", Value::str(injected))])).is_err());
+    }
+
+    #[test]
+    fn address_to_name_pairs() {
+        let pairs = Value::Array(vec![(Key::Name("bob@example.com".into()), Value::str("Bob Smith")), (Key::Index(0), Value::str("carol@example.com"))]);
+        let out = from_value(&msg(&[("from", Value::str("me@example.com")), ("to", pairs)])).unwrap();
+        let data = String::from_utf8(out.data).unwrap();
+        assert!(data.contains("To: \"Bob Smith\" <bob@example.com>, carol@example.com\r\n"), "{data}");
+        let reversed = Value::Array(vec![(Key::Name("Bob Smith".into()), Value::str("bob@example.com"))]);
+        let err = from_value(&msg(&[("from", Value::str("me@example.com")), ("cc", reversed)])).unwrap_err().0;
+        assert!(err.contains("swap them") && err.contains("['bob@example.com' => 'Bob Smith']"), "{err}");
+    }
+
+    #[test]
+    fn raw_message_keeps_bytes_and_reads_message_id() {
+        let raw = b"Message-ID: <abc@example.com>\nSubject: x\n\nbody \xe9\n".to_vec();
+        let m = msg(&[("raw", Value::Bytes(raw)), ("envelope", Value::Array(msg(&[("from", Value::str("")), ("to", list(&["a@example.com"]))])))]);
+        let out = from_value(&m).unwrap();
+        assert_eq!(out.data, b"Message-ID: <abc@example.com>\nSubject: x\n\nbody \xe9\n");
+        assert_eq!(out.message_id.as_deref(), Some("<abc@example.com>"));
+        assert!(out.envelope_from.is_none());
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        assert!(from_value(&msg(&[("to", Value::str("a@example.com"))])).unwrap_err().0.contains("$message['from']"));
+        assert!(from_value(&msg(&[("from", Value::str("a@example.com"))])).unwrap_err().0.contains("recipient"));
+        let bad = from_value(&msg(&[("from", Value::str("not an address")), ("to", Value::str("a@example.com"))]));
+        assert!(bad.unwrap_err().0.contains("$message['from'] is not a valid address"));
+    }
+
+    #[test]
+    fn attachment_entry_errors_name_the_entry() {
+        let entry = Value::Array(vec![(Key::Name("path".into()), Value::Array(vec![]))]);
+        let m =
+            msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("attachments", Value::Array(vec![(Key::Index(0), entry)]))]);
+        assert_eq!(from_value(&m).unwrap_err().0, "$message['attachments'][0]['path'] must be a string, got array");
+    }
+
+    #[test]
+    fn files_attached_by_path_are_bounded_together_before_they_are_read() {
+        let file = |name: &str, len: u64| {
+            let path = std::env::temp_dir().join(format!("rust-mail-limits-{}-{name}", std::process::id()));
+            std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        // 64 GiB, sparse: read whole, it would take the machine's memory; refused by its size, it takes nothing.
+        let (small, huge) = (file("small", 10), file("huge", 64 << 30));
+        let attaching = |paths: &[&str], options: &[(&str, Value)]| {
+            let list = Value::Array(paths.iter().enumerate().map(|(i, p)| (Key::Index(i as i64), Value::str(p))).collect());
+            let limits = Limits::from_value(&msg(options))?;
+            super::from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("attachments", list)]), &limits)
+        };
+        let err = attaching(&[&huge], &[]).unwrap_err().0;
+        let expected = format!("$message['attachments'][0] '{huge}' is 68719476736 bytes: more than the 26214400 bytes a message may attach from files");
+        assert!(err.starts_with(&expected) && err.contains("$options['max_attachment_bytes']"), "{err}");
+        let err = attaching(&[&small, &small], &[("max_attachment_bytes", Value::Int(15))]).unwrap_err().0;
+        assert!(
+            err.starts_with(&format!("$message['attachments'][1] '{small}' is 10 bytes, and the files attached before it 10: more than the 15 bytes")),
+            "{err}"
+        );
+        assert!(attaching(&[&small, &small], &[("max_attachment_bytes", Value::str("20"))]).is_ok());
+        // Content given in memory is in PHP's memory already, under its memory_limit: not counted.
+        let content = Value::Array(msg(&[("content", Value::Bytes(vec![b'x'; 100])), ("name", Value::str("x.txt"))]));
+        let m = msg(&[
+            ("from", Value::str("me@example.com")),
+            ("to", Value::str("you@example.com")),
+            ("attachments", Value::Array(vec![(Key::Index(0), content)])),
+        ]);
+        assert!(super::from_value(&m, &Limits { attachment_bytes: 0 }).is_ok());
+        let err = Limits::from_value(&msg(&[("max_attachment_bytes", Value::Int(-1))])).unwrap_err().0;
+        assert_eq!(err, "$options['max_attachment_bytes'] must be a number of bytes (0 or more), got -1");
+        assert!(Limits::from_value(&msg(&[("max_attachment_size", Value::Int(1))])).unwrap_err().0.contains("max_attachment_size"));
+        std::fs::remove_file(small).unwrap();
+        std::fs::remove_file(huge).unwrap();
+    }
+
+    #[test]
+    fn non_utf8_body_needs_its_charset() {
+        let base = [("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("text", Value::Bytes(b"caf\xe9".to_vec()))];
+        assert!(from_value(&msg(&base)).unwrap_err().0.contains("charset"));
+        let mut latin = base.to_vec();
+        latin.push(("charset", Value::str("ISO-8859-1")));
+        let out = from_value(&msg(&latin)).unwrap();
+        let data = String::from_utf8_lossy(&out.data);
+        assert!(data.to_lowercase().contains("charset=iso-8859-1") && data.contains("Y2Fm6Q=="), "{data}");
+    }
+
+    /// A minimal valid composed message with `fields` put over it (`Value::Null`: left out), as the end-to-end
+    /// tests compose theirs.
+    fn composed_with(fields: &[(&str, Value)]) -> Vec<(Key, Value)> {
+        let mut m = msg(&[
+            ("from", Value::str("sender@example.com")),
+            ("to", Value::str("rcpt@example.com")),
+            ("subject", Value::str("Hello")),
+            ("text", Value::str("Hello there")),
+        ]);
+        for (key, value) in fields {
+            m.retain(|(k, _)| *k != Key::Name(key.to_string()));
+            if *value != Value::Null {
+                m.push((Key::Name(key.to_string()), value.clone()));
+            }
+        }
+        m
+    }
+
+    fn entry(pairs: &[(&str, Value)]) -> Value {
+        Value::Array(msg(pairs))
+    }
+
+    fn items(values: Vec<Value>) -> Value {
+        Value::Array(values.into_iter().enumerate().map(|(i, v)| (Key::Index(i as i64), v)).collect())
+    }
+
+    #[test]
+    fn a_bad_message_is_refused_naming_its_field_before_anything_is_sent() {
+        let html = ("html", Value::str("<p>"));
+        let content = |more: &[(&str, Value)]| entry(&[&[("content", Value::str("x"))], more].concat());
+        let cases = vec![
+            ("header name with CRLF", vec![("headers", entry(&[("X-Bad\r\nBcc", Value::str("evil@example.com"))]))], "header"),
+            ("header value with CRLF", vec![("headers", list(&["X-Note: fine\r\nBcc: evil@example.com"]))], "header"),
+            ("header value with NUL", vec![("headers", entry(&[("X-Note", Value::str("a\0b"))]))], "header"),
+            ("subject with LF", vec![("subject", Value::str("Hi\nBcc: evil@example.com"))], "subject"),
+            ("to with CRLF", vec![("to", Value::str("rcpt@example.com\r\nBcc: evil@example.com"))], "to"),
+            ("from with NUL", vec![("from", Value::str("sender@example.com\0"))], "from"),
+            ("cc with CR", vec![("cc", list(&["ok@example.com", "x@example.com\rBcc: evil@example.com"]))], "cc"),
+            ("unreadable attachment", vec![("attachments", list(&["/nonexistent/rust-mail/missing.pdf"]))], "attachments"),
+            ("attachments of wrong type", vec![("attachments", Value::Int(42))], "attachments"),
+            ("inline part without html", vec![("attachments", items(vec![content(&[("cid", Value::str("logo"))])]))], "html"),
+            (
+                "inline without a cid",
+                vec![html.clone(), ("attachments", items(vec![content(&[("name", Value::str("a.png")), ("inline", Value::Bool(true))])]))],
+                "cid",
+            ),
+            (
+                "cid with inline false",
+                vec![html.clone(), ("attachments", items(vec![content(&[("inline", Value::Bool(false)), ("cid", Value::str("a"))])]))],
+                "cid",
+            ),
+            ("cid written as a URL", vec![html.clone(), ("attachments", items(vec![content(&[("cid", Value::str("cid:logo"))])]))], "cid"),
+            ("cid with CRLF", vec![html.clone(), ("attachments", items(vec![content(&[("cid", Value::str("logo\r\nBcc: evil@example.com"))])]))], "cid"),
+            (
+                "cid given twice",
+                vec![html.clone(), ("attachments", items(vec![content(&[("cid", Value::str("logo"))]), content(&[("cid", Value::str("logo"))])]))],
+                "cid",
+            ),
+            ("to of wrong type", vec![("to", Value::Int(42))], "to"),
+            ("missing from", vec![("from", Value::Null)], "from"),
+            ("a date that is no date", vec![("headers", list(&["Date: next Tuesday"]))], "headers']['Date'] 'next Tuesday' is not an RFC 5322 date"),
+        ];
+        for (name, fields, field) in cases {
+            let refusal = from_value(&composed_with(&fields)).expect_err(name).0;
+            assert!(refusal.to_lowercase().contains(&field.to_lowercase()), "{name}: {refusal}");
+        }
+    }
+
+    #[test]
+    fn a_name_given_as_the_key_is_refused_with_the_swap_to_make() {
+        let cc = entry(&[("Bob Smith", Value::str("bob@example.com"))]);
+        assert_eq!(
+            from_value(&composed_with(&[("cc", cc)])).unwrap_err().0,
+            "$message['cc'] has a name as a key and an address as its value ('Bob Smith' => 'bob@example.com'): swap them, the key is the address: ['bob@example.com' => 'Bob Smith']"
+        );
+    }
+
+    #[test]
+    fn an_internationalised_domain_goes_as_idna_and_an_invalid_one_is_named() {
+        let out = from_value(&composed_with(&[("to", Value::str("anna@bücher.example"))])).unwrap();
+        assert_eq!(out.recipients[0].to_string(), "anna@xn--bcher-kva.example");
+        assert!(String::from_utf8(out.data).unwrap().contains("To: anna@xn--bcher-kva.example\r\n"));
+        let refusal = from_value(&composed_with(&[("to", Value::str("anna@\u{2488}x.example"))])).unwrap_err().0;
+        assert!(
+            refusal.starts_with("$message['to']: 'anna@\u{2488}x.example' has a domain that is not a valid internationalised domain name (IDNA)"),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn an_inline_image_sits_beside_the_html_in_multipart_related() {
+        let image = entry(&[("content", Value::Bytes(b"\x89PNG".to_vec())), ("name", Value::str("logo.png")), ("cid", Value::str("logo"))]);
+        let out = from_value(&composed_with(&[("html", Value::str("<img src=\"cid:logo\">")), ("attachments", items(vec![image]))])).unwrap();
+        let data = String::from_utf8(out.data).unwrap();
+        let (related, logo) = (data.find("multipart/related").expect("a related part"), data.find("Content-ID: <logo>").expect("the image's Content-ID"));
+        assert!(data.find("multipart/alternative").is_some_and(|alternative| alternative < related) && related < logo, "{data}");
+        assert!(data.contains("Content-Type: image/png"), "{data}");
+    }
+}
