@@ -19,7 +19,7 @@ def test_package_holds_the_plugin_its_rules_and_a_loadable_extension(tmp_path):
     # One top folder, as WordPress's "Upload Plugin" expects; nothing from the tests.
     assert {name.split("/", 1)[0] for name in names} == {"rust-mail"}
     for needed in ["rust-mail/rust-mail.php", "rust-mail/readme.txt", "rust-mail/uninstall.php",
-                   "rust-mail/data/classifier.json", "rust-mail/includes/class-rust-mail-smtp-engine.php",
+                   "rust-mail/data/classifier.json", "rust-mail/src/Transport/PhpMailer.php",
                    "rust-mail/extension/rust_mail.so", "rust-mail/extension/README.txt"]:
         assert needed in names, needed
     assert not [name for name in names if "mu-plugins" in name or name.endswith(".py")]

@@ -1,4 +1,4 @@
-"""The plugin's explanations without the extension (wp-plugin/includes/class-rust-mail-rules.php, reading
+"""The plugin's explanations without the extension (wp-plugin/src/Explain/Classifier.php, reading
 wp-plugin/data/classifier.json) against the extension's own rust_mail_explain(), in one PHP process with both: every
 real reply of tests/replies.tsv and every error kind without a reply, under several transports, must give exactly the
 same cause, summary and advice."""
@@ -9,7 +9,8 @@ from pathlib import Path
 from test_replies import rows
 
 ROOT = Path(__file__).resolve().parents[1]
-RULES_CLASS = ROOT / "wp-plugin" / "includes" / "class-rust-mail-rules.php"
+AUTOLOAD = ROOT / "wp-plugin" / "src" / "autoload.php"
+DATA_CLASS = ROOT / "wp-plugin" / "src" / "Explain" / "Data.php"
 EXPORT = ROOT / "wp-plugin" / "data" / "classifier.json"
 
 # The error kind a send logs for a refusal at each stage of the table, and the stage as the extension's error.stage
@@ -84,7 +85,7 @@ $out = [];
 foreach (%s as $failure) {
     foreach (%s as $transport) {
         $got = [];
-        foreach (['rust_mail_explain', 'Rust_Mail_Rules::explain'] as $explain) {
+        foreach (['rust_mail_explain', 'RustMail_Explain_Classifier::explain'] as $explain) {
             try {
                 $got[] = $explain($failure, $transport);
             } catch (Throwable $e) {
@@ -99,7 +100,7 @@ harness_print($out);
 
 
 def compare(php, failures, transports):
-    run = php.run(COMPARE % (php.php_literal(str(RULES_CLASS)), php.php_literal(failures), php.php_literal(transports)),
+    run = php.run(COMPARE % (php.php_literal(str(AUTOLOAD)), php.php_literal(failures), php.php_literal(transports)),
                   timeout=300)
     return run.json()
 
@@ -148,11 +149,11 @@ define('ABSPATH', __DIR__);
 require %s;
 $replies = [];
 foreach (%s as [$stage, $code, $enhanced, $text, $security]) {
-    $replies[] = Rust_Mail_Rules::cause_of_reply($stage, $code, $enhanced, $text, $security);
+    $replies[] = RustMail_Explain_Classifier::cause_of_reply($stage, $code, $enhanced, $text, $security);
 }
 $kinds = [];
 foreach (%s as $kind) {
-    $kinds[] = [Rust_Mail_Rules::cause_of_kind($kind), rust_mail_explain(['kind' => $kind], ['host' => 'h'])['cause']];
+    $kinds[] = [RustMail_Explain_Classifier::cause_of_kind($kind), rust_mail_explain(['kind' => $kind], ['host' => 'h'])['cause']];
 }
 harness_print(['replies' => $replies, 'kinds' => $kinds]);
 '''
@@ -165,7 +166,7 @@ def test_cause_of_reply_and_cause_of_kind_give_the_classifier_s_causes(php):
         code, enhanced, text = parse_reply(line)
         security = "none" if cause == "starttls_required" else "starttls"
         calls.append([ERROR_STAGE[stage], code, enhanced or "", text, security])
-    run = php.run(CAUSES % (php.php_literal(str(RULES_CLASS)), php.php_literal(calls), php.php_literal(KINDS)))
+    run = php.run(CAUSES % (php.php_literal(str(AUTOLOAD)), php.php_literal(calls), php.php_literal(KINDS)))
     got = run.json()
     wrong = [(row, cause) for row, cause in zip(table, got["replies"]) if row[2] != cause]
     assert not wrong, wrong
@@ -177,7 +178,7 @@ def test_the_plugin_reads_the_export_build_sh_rules_writes():
     when that file is stale against the Rust code)."""
     build = (ROOT / "build.sh").read_text()
     assert "--example export_rules > \"$out.tmp\"" in build and 'out="$ROOT/wp-plugin/data/classifier.json"' in build
-    assert "dirname( __DIR__ ) . '/data/classifier.json'" in RULES_CLASS.read_text()
+    assert "dirname( __DIR__, 2 ) . '/data/classifier.json'" in DATA_CLASS.read_text()
     exported = subprocess.run(["cargo", "run", "--quiet", "--no-default-features", "--example", "export_rules"],
                               cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert exported.returncode == 0, exported.stderr

@@ -61,13 +61,11 @@ function rust_mail_uninstall_legacy_transients() {
 // WordPress includes this file from inside uninstall_plugin(): its top level is a function's scope, not the global one.
 global $wpdb;
 
-// The plugin is inactive, so its classes are not loaded: only those that revoke the sign-in, before it is deleted.
-foreach ( array( 'rules', 'settings', 'oauth', 'oauth-grant' ) as $rust_mail_class ) {
-	require_once __DIR__ . "/includes/class-rust-mail-$rust_mail_class.php";
-}
+// The plugin is inactive, so its classes are not loaded: the autoloader finds those that revoke the sign-in.
+require_once __DIR__ . '/src/autoload.php';
 try {
-	Rust_Mail_OAuth_Grant::revoke();
-} catch ( Rust_Mail_OAuth_Exception ) {
+	RustMail_OAuth_Grant::revoke();
+} catch ( RustMail_OAuth_Exception ) {
 	// Google could not be reached or refused: nobody is left to tell, and uninstalling must not stop here.
 }
 

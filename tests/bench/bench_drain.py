@@ -24,7 +24,7 @@ from wpstack import WpStack  # noqa: E402
 
 def drain_rate(stack, sink, count, connections):
     stack.set_constants({"RUST_MAIL_TEST_HOLD": True, "RUST_MAIL_TEST_CONNECTIONS": connections})
-    stack.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . Rust_Mail_Log::table()); out(true);")
+    stack.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table()); out(true);")
     stack.php(f"for ($i = 0; $i < {count}; $i++) {{ wp_mail(\"r$i@example.com\", \"Backlog $i\", 'x'); }} out(true);")
     before = sink.counts()["mesg"]
     started = time.perf_counter()

@@ -102,7 +102,7 @@ def php_seconds(stack, code):
 
 
 def unsent(stack):
-    return stack.php("global $wpdb; out((int) $wpdb->get_var('SELECT COUNT(*) FROM ' . Rust_Mail_Log::table() . \" WHERE status <> 'sent'\"));")
+    return stack.php("global $wpdb; out((int) $wpdb->get_var('SELECT COUNT(*) FROM ' . RustMail_Log_Store::table() . \" WHERE status <> 'sent'\"));")
 
 
 def cli_drain(stack):
@@ -119,14 +119,14 @@ def throughput_benchmark(stack, count):
         immediate = php_seconds(stack, mail_loop)
         stack.set_settings(port=sink.port, delivery="queued")
         stack.set_constants({"RUST_MAIL_TEST_HOLD": True})
-        stack.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . Rust_Mail_Log::table()); out(true);")
+        stack.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table()); out(true);")
         queued = php_seconds(stack, mail_loop)
         started = time.perf_counter()
         cli_drain(stack)
         drained = time.perf_counter() - started
         left = unsent(stack)
 
-        stack.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . Rust_Mail_Log::table()); out(true);")
+        stack.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table()); out(true);")
         started = time.perf_counter()
         storing = threading.Thread(target=php_seconds, args=(stack, mail_loop))
         storing.start()

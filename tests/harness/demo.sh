@@ -20,13 +20,13 @@ if ( ! function_exists( "rust_mail_send" ) ) {
 }
 $sent = wp_mail( "someone@example.com", "Hello from the rust-mail demo", "This mail went through wp_mail(), the rust-mail plugin and the rust_mail extension.", array( "Cc: Ops <ops@example.com>" ) );
 global $wpdb;
-$table = Rust_Mail_Log::table();
+$table = RustMail_Log_Store::table();
 $id    = (int) $wpdb->get_var( "SELECT MAX(id) FROM $table" );
 printf( "wp_mail() returned %s\n", $sent ? "true" : "false" );
-if ( Rust_Mail_Log::STATUS_QUEUED === $wpdb->get_var( "SELECT status FROM $table WHERE id = $id" ) ) {
+if ( RustMail_Log_Store::STATUS_QUEUED === $wpdb->get_var( "SELECT status FROM $table WHERE id = $id" ) ) {
 	// What the outbox does after the response of a page, done here so that the row below shows the outcome.
 	echo "   (delivery \"queued\": the mail was stored first; sending it now, as after the response of a page)\n";
-	Rust_Mail_Outbox::drain( array( $id ) );
+	RustMail_Outbox_Drain::drain( array( $id ) );
 }
 $row = $wpdb->get_row( "SELECT * FROM $table WHERE id = $id", ARRAY_A );
 printf( "\n== connection log row %d\n", $row["id"] );
@@ -35,7 +35,7 @@ foreach ( array( "created_at", "status", "from_address", "recipients", "subject"
 }
 echo "\n== SMTP transcript (AUTH redacted)\n";
 foreach ( json_decode( $row["transcript"], true ) as $line ) {
-	echo "  ", Rust_Mail_Admin::transcript_line( $line ), "\n";
+	echo "  ", RustMail_Admin_Pages::transcript_line( $line ), "\n";
 }
 exit( $sent ? 0 : 1 );
 '

@@ -49,7 +49,7 @@ def wp(wp_session):
     """The session's site with the plugin's default test settings, an empty log, and no constants."""
     wp_session.clear_constants()
     wp_session.set_settings()
-    wp_session.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . Rust_Mail_Log::table()); out(true);")
+    wp_session.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table()); out(true);")
     yield wp_session
     wp_session.clear_constants()
 

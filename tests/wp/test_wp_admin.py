@@ -53,7 +53,7 @@ def test_action_without_nonce_is_refused(wp):
     browser = wp.browser()
     page = browser.post("/wp-admin/admin-post.php", {"action": "rust_mail_save_settings", "rust_mail[host]": "evil.example"})
     assert page.status == 403
-    assert wp.php("out(Rust_Mail_Settings::get('host'));") == "127.0.0.1"
+    assert wp.php("out(RustMail_Settings_Store::get('host'));") == "127.0.0.1"
 
 
 def test_stranger_subject_from_a_form_is_shown_as_text(wp, capture):
@@ -170,7 +170,7 @@ def test_no_secret_in_the_database_and_nothing_written_under_the_web_root(wp, ca
     browser.post("/wp-admin/admin-post.php", fields)
     assert server.messages()[0].login == "mailer"
     keys = wp.php("""
-        $key = new ReflectionMethod('Rust_Mail_Settings', 'key'); $key->setAccessible(true);
+        $key = new ReflectionMethod('RustMail_Settings_Secrets', 'key'); $key->setAccessible(true);
         out(array(bin2hex($key->invoke(null, 'password')), base64_encode($key->invoke(null, 'password')), AUTH_KEY, SECURE_AUTH_SALT));
     """)
     dump = subprocess.run(["mysqldump", "-uroot", "--skip-extended-insert", wp.env["DB_NAME"]], capture_output=True,

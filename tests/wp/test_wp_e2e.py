@@ -13,7 +13,7 @@ def test_login_preset_test_mail_log_transcript_diagnosis(wp, capture):
     # contact form mail below, which the search for 'alert' must list first): names, addresses, reply, transcript.
     hostile_entry = wp.php("""
         $x = "<script>alert(3)</script><img src=x onerror=alert(4)>";
-        out(Rust_Mail_Log::add(array(
+        out(RustMail_Log_Store::add(array(
             'status' => 'failed', 'from_address' => '"' . $x . '" <a@example.com>', 'recipients' => "$x@example.com",
             'subject' => $x, 'reply' => "550 $x", 'error_kind' => 'recipient_rejected', 'error_message' => "refused: $x",
             'caller' => "plugin:$x", 'transcript' => array(array(1, 'server', "220 $x"), array(2, 'client', "EHLO $x")),

@@ -16,7 +16,7 @@ def send(wp, subject, to="someone@example.com"):
 
 
 def preset_values(wp, preset):
-    return wp.php(f"out(Rust_Mail_Settings::presets()[{php_string(preset)}]['values']);")
+    return wp.php(f"out(RustMail_Settings_Presets::all()[{php_string(preset)}]['values']);")
 
 
 def readable_ca(wp, certs):
@@ -98,14 +98,14 @@ def test_switching_engines_keeps_settings_outbox_and_log(wp, capture):
     # WP-Cron off: a drain it spawned from a page load would take the held message before the test's own drain.
     wp.set_constants({"RUST_MAIL_TEST_HOLD": True, "DISABLE_WP_CRON": True})
     assert send(wp, "Held in the outbox") is True
-    before = wp.php("out(get_option(Rust_Mail_Settings::OPTION));")
+    before = wp.php("out(get_option(RustMail_Settings_Store::OPTION));")
     [held] = wp.log_rows()
     assert held["status"] == "queued" and server.count() == 0
 
     wp.use_engine("phpmailer")
     try:
-        assert wp.php("out(get_option(Rust_Mail_Settings::OPTION));") == before
-        assert wp.php("out(Rust_Mail_Outbox::drain());")["sent"] == 1
+        assert wp.php("out(get_option(RustMail_Settings_Store::OPTION));") == before
+        assert wp.php("out(RustMail_Outbox_Drain::drain());")["sent"] == 1
         [message] = server.messages()
         assert message.message["Subject"] == "Held in the outbox"
         [row] = wp.log_rows()
@@ -119,14 +119,14 @@ def test_switching_engines_keeps_settings_outbox_and_log(wp, capture):
     rows = wp.log_rows()
     assert [r["status"] for r in rows] == ["sent", "sent"]
     assert [json.loads(r["attempt_log"])[-1]["engine"] for r in rows] == ["phpmailer", "extension"]
-    assert wp.php("out(get_option(Rust_Mail_Settings::OPTION));") == before
+    assert wp.php("out(get_option(RustMail_Settings_Store::OPTION));") == before
 
 
 def test_site_health_names_the_engine_and_what_the_extension_adds(wp):
     tests = {}
     for engine in ("extension", "phpmailer"):
         wp.use_engine(engine)
-        tests[engine] = wp.php("out(Rust_Mail_Engine::site_health_test());")
+        tests[engine] = wp.php("out(RustMail_Admin_Site_Health::engine());")
     wp.use_engine("extension")
     assert tests["extension"]["status"] == "good" and "rust_mail extension" in tests["extension"]["label"]
     assert tests["phpmailer"]["status"] == "recommended" and "PHPMailer" in tests["phpmailer"]["label"]

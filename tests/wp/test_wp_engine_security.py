@@ -161,7 +161,7 @@ def test_bare_cr_and_lf_cannot_smuggle_a_second_message(wp, engine, smtp_server,
     raw = f"From: a@example.com\r\nTo: b@example.com\r\nSubject: one\r\n\r\nHello{ending}{SMUGGLED}".encode()
     result = wp.php(
         f"$raw = base64_decode('{base64.b64encode(raw).decode()}');\n"
-        "out(Rust_Mail_Engine::send_raw($raw, array('from' => 'a@example.com', 'to' => array('b@example.com')), "
+        "out(RustMail_Transport_Registry::send_raw($raw, array('from' => 'a@example.com', 'to' => array('b@example.com')), "
         f"array('host' => '127.0.0.1', 'port' => {server.port}, 'security' => 'none', 'timeout' => {TIMEOUT})));")
     assert result["ok"] is True, result["error"]
 

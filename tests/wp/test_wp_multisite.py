@@ -18,7 +18,7 @@ ACTIONS = ["rust_mail_save_settings", "rust_mail_send_test", "rust_mail_diagnose
 def net(wp_network):
     wp_network.clear_constants()
     wp_network.set_settings()
-    wp_network.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . Rust_Mail_Log::table()); out(true);")
+    wp_network.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table()); out(true);")
     for mail in wp_network.mail_dir.glob("*"):
         mail.unlink()
     yield wp_network

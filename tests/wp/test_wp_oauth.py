@@ -36,7 +36,7 @@ def m365(wp, token_endpoint, smtp_server, certs):
     # The CA next to the site, where PHP-FPM's user can read it too (Diagnose and Send test mail run there).
     wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": token_endpoint.url})
     set_oauth_settings(wp, port=server.port, ca_file=wp.site_ca(certs))
-    wp.php("Rust_Mail_OAuth::forget(); out(true);")
+    wp.php("RustMail_OAuth_Token::forget(); out(true);")
     return server
 
 
@@ -48,7 +48,7 @@ def set_oauth_settings(wp, secret=CLIENT_SECRET, **values):
 
 
 def cached(wp):
-    return wp.php("out(Rust_Mail_Settings::get_plugin_option('rust_mail_oauth_token', null));")
+    return wp.php("out(RustMail_Settings_Store::get_plugin_option('rust_mail_oauth_token', null));")
 
 
 def test_token_is_fetched_once_and_used_for_xoauth2(wp, engine, token_endpoint, m365):
@@ -168,10 +168,10 @@ def test_settings_form_keeps_the_secret_encrypted(wp, token_endpoint, m365):
     # A blank secret field keeps the saved one; only a constant sets the token URL.
     form.update({"rust_mail[oauth_client_secret]": "", "rust_mail[oauth_token_url]": "https://evil.example/{tenant}"})
     browser.post("/wp-admin/admin-post.php", dict(browser.form_fields(browser.get(SETTINGS), "rust_mail_save_settings"), **form))
-    got = wp.php("out(array(Rust_Mail_Settings::get('oauth_client_secret'), Rust_Mail_Settings::get('oauth_tenant')));")
+    got = wp.php("out(array(RustMail_Settings_Store::get('oauth_client_secret'), RustMail_Settings_Store::get('oauth_tenant')));")
     assert got == ["NewSecret-" + CLIENT_SECRET, "tenant.example"]
     wp.clear_constants()
-    assert wp.php("out(Rust_Mail_OAuth::token_url());") == "https://login.microsoftonline.com/tenant.example/oauth2/v2.0/token"
+    assert wp.php("out(RustMail_OAuth_Token::token_url());") == "https://login.microsoftonline.com/tenant.example/oauth2/v2.0/token"
 
 
 def test_constants_configure_the_app(wp, token_endpoint, m365):
@@ -190,7 +190,7 @@ def test_constants_configure_the_app(wp, token_endpoint, m365):
     assert token_endpoint.requests == [] and m365.messages == []
     assert "Define RUST_MAIL_HOST, RUST_MAIL_PORT, RUST_MAIL_SECURITY" in wp.log_rows()[-1]["error_message"]
     wp.set_constants({**app, **server})
-    assert set(wp.php("out(Rust_Mail_Settings::fixed_keys());")) >= {
+    assert set(wp.php("out(RustMail_Settings_Store::fixed_keys());")) >= {
         "oauth_tenant", "oauth_client_id", "oauth_client_secret", "oauth_token_url"}
     assert wp.send_mail() == {"result": True, "failed": []}
     page = wp.browser().get(SETTINGS).text

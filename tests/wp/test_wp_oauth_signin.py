@@ -39,7 +39,7 @@ def site(wp, auth_server, smtp_server, certs):
     smtp = configure(wp, auth_server, smtp_server, certs)
     wp.php("delete_metadata('user', 0, 'rust_mail_oauth_pending', '', true); out(true);")
     yield smtp
-    wp.php("Rust_Mail_OAuth_Grant::forget(); out(true);")
+    wp.php("RustMail_OAuth_Grant::forget(); out(true);")
 
 
 def configure(stack, auth_server, smtp_server, certs, **constants):
@@ -49,7 +49,7 @@ def configure(stack, auth_server, smtp_server, certs, **constants):
     stack.set_constants(dict(auth_server.constants(), **constants))
     stack.set_settings(oauth_client_secret=CLIENT_SECRET, port=smtp.port, security="starttls", auth="xoauth2",
                        username="", oauth_client_id=CLIENT_ID, ca_file=stack.site_ca(certs), pool=False)
-    stack.php("Rust_Mail_OAuth_Grant::forget(); out(true);")
+    stack.php("RustMail_OAuth_Grant::forget(); out(true);")
     return smtp
 
 
@@ -78,11 +78,11 @@ def sign_in(browser, auth_server, provider="microsoft"):
 
 
 def grant(wp):
-    return wp.php("out(Rust_Mail_OAuth_Grant::get());")
+    return wp.php("out(RustMail_OAuth_Grant::get());")
 
 
 def stored_refresh_token(wp):
-    return wp.php("$g = Rust_Mail_OAuth_Grant::get(); out(Rust_Mail_Settings::decrypt($g['refresh'], 'oauth_refresh_token'));")
+    return wp.php("$g = RustMail_OAuth_Grant::get(); out(RustMail_Settings_Secrets::decrypt($g['refresh'], 'oauth_refresh_token'));")
 
 
 def test_browser_signs_in_with_microsoft_and_sends_a_test_mail(wp, auth_server, site):
@@ -100,7 +100,7 @@ def test_browser_signs_in_with_microsoft_and_sends_a_test_mail(wp, auth_server, 
     record = grant(wp)
     assert record["provider"] == "microsoft" and record["account"] == MAILBOX and record["tenant"] == "common"
     assert record["refresh"].startswith("sodium2:") and stored_refresh_token(wp) == auth_server.current_refresh_token(MAILBOX)
-    assert wp.php("out(Rust_Mail_Settings::get('username'));") == MAILBOX
+    assert wp.php("out(RustMail_Settings_Store::get('username'));") == MAILBOX
     for shot in ["oauth-sign-in-buttons.png", "oauth-consent.png", "oauth-connected-notice.png", "oauth-connected.png",
                  "oauth-test-mail-sent.png"]:
         assert (ARTIFACTS / shot).stat().st_size > 0
@@ -139,7 +139,7 @@ def test_rotated_refresh_token_survives_two_concurrent_workers(wp, auth_server, 
     """Two PHP-FPM workers need a new access token at the same moment: one refreshes, the other waits for its token.
     The server revokes the whole sign-in if a rotated refresh token is spent twice, so a lost race shows."""
     sign_in(wp.browser(), auth_server)
-    wp.php("Rust_Mail_OAuth::forget(); out(true);")
+    wp.php("RustMail_OAuth_Token::forget(); out(true);")
     auth_server.refresh_delay = 1.5
     results = {}
 
@@ -162,7 +162,7 @@ def test_rotated_refresh_token_survives_two_concurrent_workers(wp, auth_server, 
     # The rotated token was kept: the next refresh works with it.
     assert stored_refresh_token(wp) == auth_server.current_refresh_token(MAILBOX)
     auth_server.refresh_delay = 0
-    wp.php("Rust_Mail_OAuth::forget(); out(true);")
+    wp.php("RustMail_OAuth_Token::forget(); out(true);")
     assert wp.send_mail("Third")["result"] is True
     assert len(auth_server.grant_requests("refresh_token")) == 2
     assert not any(f["revoked"] for f in auth_server.families.values())
@@ -327,7 +327,7 @@ def test_no_token_or_secret_in_any_page_log_row_transcript_or_file(wp, auth_serv
     fields["test_to"] = "inbox@example.com"
     assert "Test mail sent to inbox@example.com." in browser.post("/wp-admin/admin-post.php", fields).text
     browser.post("/wp-admin/admin-post.php", browser.form_fields(browser.get(SETTINGS), "rust_mail_diagnose"))
-    wp.php("Rust_Mail_OAuth::forget(); out(true);")
+    wp.php("RustMail_OAuth_Token::forget(); out(true);")
     assert wp.send_mail("Refreshed")["result"] is True
     auth_server.revoke(MAILBOX)
     assert wp.send_mail("Refused")["result"] is False
@@ -384,7 +384,7 @@ def test_multisite_sign_in_is_the_network_admins_alone(wp_network, smtp_server, 
         assert net.php("switch_to_blog(2); out(wp_mail('x@example.com', 'From site 2', 'y'));") is True
         assert [m.auth_user for m in smtp.messages] == [MAILBOX]
     finally:
-        net.php("Rust_Mail_OAuth_Grant::forget(); out(true);")
+        net.php("RustMail_OAuth_Grant::forget(); out(true);")
         net.clear_constants()
         auth_server.stop()
 

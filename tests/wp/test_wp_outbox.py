@@ -27,7 +27,7 @@ def outbox(wp, engine):
     """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0), on each engine, with no alert sent
     yet this hour."""
     set_constants(wp, RUST_MAIL_TEST_RETRY_DELAY=0)
-    wp.php("Rust_Mail_Settings::delete_plugin_option(Rust_Mail_Outbox::LAST_ALERT_OPTION); out(true);")
+    wp.php("RustMail_Settings_Store::delete_plugin_option(RustMail_Outbox_Health::LAST_ALERT_OPTION); out(true);")
     return wp
 
 
@@ -43,7 +43,7 @@ def queue(wp, subject="Hello", to="someone@example.com", extra=""):
         {extra}
         $sent = wp_mail({php_string(to)}, {php_string(subject)}, 'Body of ' . {php_string(subject)});
         global $wpdb;
-        out(array($sent, $wpdb->get_var('SELECT status FROM ' . Rust_Mail_Log::table() . ' ORDER BY id DESC LIMIT 1')));
+        out(array($sent, $wpdb->get_var('SELECT status FROM ' . RustMail_Log_Store::table() . ' ORDER BY id DESC LIMIT 1')));
     """)
 
 
@@ -209,11 +209,11 @@ def test_a_burst_over_the_rate_limit_waits_and_goes_at_the_configured_pace(outbo
     waiting = [row for row in rows(outbox) if row["status"] == "queued"]
     assert len(waiting) == 3 and all(row["attempts"] == "0" for row in waiting)
     # The next attempt is when the oldest delivery leaves the minute, not before.
-    due = outbox.php("global $wpdb; out($wpdb->get_var('SELECT MIN(next_attempt_at) > UTC_TIMESTAMP() + INTERVAL 50 SECOND FROM ' . Rust_Mail_Log::table() . \" WHERE status = 'queued'\"));")
+    due = outbox.php("global $wpdb; out($wpdb->get_var('SELECT MIN(next_attempt_at) > UTC_TIMESTAMP() + INTERVAL 50 SECOND FROM ' . RustMail_Log_Store::table() . \" WHERE status = 'queued'\"));")
     assert due == "1"
     assert drain(outbox) == {}
     # A minute later (the deliveries moved back a minute, the waits brought forward): the rest go.
-    outbox.php("global $wpdb; $t = Rust_Mail_Log::table(); $wpdb->query(\"UPDATE $t SET sent_at = sent_at - INTERVAL 61 SECOND, next_attempt_at = UTC_TIMESTAMP()\"); out(true);")
+    outbox.php("global $wpdb; $t = RustMail_Log_Store::table(); $wpdb->query(\"UPDATE $t SET sent_at = sent_at - INTERVAL 61 SECOND, next_attempt_at = UTC_TIMESTAMP()\"); out(true);")
     assert drain(outbox) == {"sent": 3}
     assert len(server.messages()) == 8
     assert {row["status"] for row in rows(outbox)} == {"sent"}
@@ -355,7 +355,7 @@ def test_a_sender_killed_before_handing_over_is_taken_over_after_its_lease_and_s
     set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
     queue(outbox, subject="Never handed over")
     # A claim as a drain makes it, by a process that died at once.
-    outbox.php("""global $wpdb; $wpdb->query($wpdb->prepare('UPDATE ' . Rust_Mail_Log::table() . " SET status = 'sending',
+    outbox.php("""global $wpdb; $wpdb->query($wpdb->prepare('UPDATE ' . RustMail_Log_Store::table() . " SET status = 'sending',
         lease_owner = 'dead-drain', lease_until = %s", gmdate('Y-m-d H:i:s', time() + 3))); out(true);""")
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued", timeout=1)
@@ -392,7 +392,7 @@ def test_a_message_in_flight_when_its_lease_runs_out_is_not_sent_again_and_its_a
     queue(wp, subject="Slow answer")
     first = start_drain(wp)
     wait_until_in_flight(wp)
-    wp.php("global $wpdb; $wpdb->query('UPDATE ' . Rust_Mail_Log::table() . \" SET lease_until = '2000-01-01 00:00:00'\"); out(true);")
+    wp.php("global $wpdb; $wpdb->query('UPDATE ' . RustMail_Log_Store::table() . \" SET lease_until = '2000-01-01 00:00:00'\"); out(true);")
     assert drain(wp) == {}
     assert rows(wp)[0]["status"] == "unconfirmed"
     assert finished(first) == {"sent": 1}
@@ -474,7 +474,7 @@ def test_with_body_logging_off_no_body_is_in_clear_while_queued_nor_after_failin
     assert "Body of Magic login" not in row["raw"]
     good = smtp_server()
     wp.set_settings(port=good.port, delivery="queued")
-    assert wp.php(f"out(Rust_Mail_Outbox::resend({row['id']}) > 0);") is True
+    assert wp.php(f"out(RustMail_Outbox_Drain::resend({row['id']}) > 0);") is True
     assert b"Body of Magic login" in good.messages[0].raw, "the sealed bytes are the message"
 
 
@@ -498,11 +498,11 @@ def test_a_key_link_no_core_filter_announced_is_never_logged_nor_kept(wp, smtp_s
 def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox, closed_port):
     outbox.set_settings(port=closed_port, delivery="queued")
     queue(outbox)
-    outbox.php("global $wpdb; $wpdb->query('UPDATE ' . Rust_Mail_Log::table() . ' SET created_at = created_at - INTERVAL 2 HOUR, next_attempt_at = next_attempt_at - INTERVAL 1 HOUR'); delete_option('rust_mail_last_cron'); out(true);")
+    outbox.php("global $wpdb; $wpdb->query('UPDATE ' . RustMail_Log_Store::table() . ' SET created_at = created_at - INTERVAL 2 HOUR, next_attempt_at = next_attempt_at - INTERVAL 1 HOUR'); delete_option('rust_mail_last_cron'); out(true);")
     page = outbox.browser().get("/wp-admin/index.php").text
     assert "Mail has been waiting in the outbox since" in page and "WP-Cron has not run" in page
     assert "rust-mail-chart" in page, "the dashboard widget's chart"
-    health = outbox.php("out(Rust_Mail_Outbox::site_health_test());")
+    health = outbox.php("out(RustMail_Admin_Site_Health::outbox());")
     assert health["status"] == "critical" and "cli/drain.php" in health["description"]
     drain(outbox)  # cron runs again: no longer "stopped"
     assert "WP-Cron has not run" not in outbox.browser().get("/wp-admin/index.php").text
@@ -513,12 +513,12 @@ def test_upgrade_from_the_log_without_an_outbox_keeps_rows_and_settings(wp, capt
     wp.set_settings(port=server.port, delivery="immediate", from_name="Kept")
     queue(wp, subject="Before the upgrade")
     upgraded = wp.php("""
-        global $wpdb; $t = Rust_Mail_Log::table();
+        global $wpdb; $t = RustMail_Log_Store::table();
         $wpdb->query("ALTER TABLE $t DROP COLUMN raw, DROP COLUMN envelope, DROP COLUMN attempts, DROP COLUMN next_attempt_at");
-        update_option(Rust_Mail_Log::DB_VERSION_OPTION, '2');
-        Rust_Mail_Log::maybe_upgrade();
+        update_option(RustMail_Log_Store::DB_VERSION_OPTION, '2');
+        RustMail_Log_Store::maybe_upgrade();
         out(array($wpdb->get_var("SELECT subject FROM $t"), $wpdb->get_var("SHOW COLUMNS FROM $t LIKE 'next_attempt_at'"),
-                  Rust_Mail_Settings::get('from_name')));
+                  RustMail_Settings_Store::get('from_name')));
     """)
     assert upgraded == ["Before the upgrade", "next_attempt_at", "Kept"]
 
@@ -531,16 +531,16 @@ def test_upgrade_keeps_a_key_carrying_message_queued_by_the_previous_version_sen
     wp.set_settings(port=server.port, delivery="queued")
     link = "https://shop.example/my-account/lost-password/?key=Zx9sd8f7sdQw&id=5"
     queue(wp, subject="Plain", extra="")
-    wp.php(f"""global $wpdb; $t = Rust_Mail_Log::table();
+    wp.php(f"""global $wpdb; $t = RustMail_Log_Store::table();
         wp_mail('c@example.com', 'Your link', 'Follow ' . {php_string(link)});
         // As version 3 stored them: a message without a key in clear.
         foreach ($wpdb->get_results("SELECT * FROM $t WHERE carries_key = 0", ARRAY_A) as $row) {{
-            $wpdb->update($t, array('raw' => Rust_Mail_Outbox::unseal($row, 'outbox_raw'),
-                                    'mail_data' => Rust_Mail_Outbox::unseal($row, 'outbox_mail_data')), array('id' => $row['id']));
+            $wpdb->update($t, array('raw' => RustMail_Log_Store::unseal($row, 'outbox_raw'),
+                                    'mail_data' => RustMail_Log_Store::unseal($row, 'outbox_mail_data')), array('id' => $row['id']));
         }}
         $wpdb->query("ALTER TABLE $t DROP COLUMN sealed, DROP COLUMN in_flight_at");
-        update_option(Rust_Mail_Log::DB_VERSION_OPTION, '3');
-        Rust_Mail_Log::maybe_upgrade(); out(true);""")
+        update_option(RustMail_Log_Store::DB_VERSION_OPTION, '3');
+        RustMail_Log_Store::maybe_upgrade(); out(true);""")
     assert [(row["subject"], row["sealed"]) for row in rows(wp)] == [("Plain", "0"), ("Your link", "1")]
     assert drain(wp) == {"sent": 2}
     assert [m.message["Subject"] for m in server.messages()] == ["Plain", "Your link"]

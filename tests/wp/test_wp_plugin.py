@@ -113,9 +113,9 @@ def test_without_the_extension_mail_goes_through_phpmailer_to_the_server_not_to_
     result = wp.php("""
         global $phpmailer;
         $sent = wp_mail('someone@example.com', 'Without the extension', 'Body');
-        out(array('sent' => $sent, 'mailer' => get_class($phpmailer), 'engine' => Rust_Mail_Engine::current()));
+        out(array('sent' => $sent, 'mailer' => get_class($phpmailer), 'engine' => RustMail_Transport_Registry::current()));
     """, extension=False)
-    assert result == {"sent": True, "mailer": "Rust_Mail_PHPMailer", "engine": "phpmailer"}
+    assert result == {"sent": True, "mailer": "RustMail_Mail_Composer", "engine": "phpmailer"}
     [message] = server.messages()
     assert message.message["Subject"] == "Without the extension"
     assert (mbox.stat().st_size if mbox.exists() else 0) == before, "core's mail() must not run"
@@ -138,7 +138,7 @@ def test_constants_configure_and_route(wp, capture):
         "RUST_MAIL_AUTH": "none", "RUST_MAIL_FROM": "support@example.com", "RUST_MAIL_FROM_NAME": "Support",
         "RUST_MAIL_FORCE_FROM": True,
     })
-    state = wp.php("out(array(Rust_Mail_Settings::is_configured(), Rust_Mail_Settings::fixed_keys(), Rust_Mail_Settings::transport()));")
+    state = wp.php("out(array(RustMail_Settings_Store::is_configured(), RustMail_Settings_Store::fixed_keys(), RustMail_Transport_Connection::transport()));")
     assert state[0] is True
     assert set(state[1]) == {"host", "port", "security", "auth", "from", "from_name", "force_from"}
     assert state[2]["host"] == "127.0.0.1" and state[2]["port"] == server.port
@@ -149,12 +149,12 @@ def test_constants_configure_and_route(wp, capture):
 
 
 def test_every_transport_key_has_a_constant(wp):
-    keys = wp.php("out(array_keys(Rust_Mail_Settings::transport_keys()));")
+    keys = wp.php("out(array_keys(RustMail_Settings_Schema::transport_keys()));")
     # The extension's own list (its rules export): every key rust_mail_send() takes, and no other.
     assert set(keys) == {"host", "port", "security", "auth", "username", "password", "timeout", "tls_min_version",
                          "verify_peer", "ca_file", "helo", "pool", "allow_insecure_auth", "chunking"}
     wp.set_constants({f"RUST_MAIL_{key.upper()}": "x" for key in keys})
-    assert set(wp.php("out(Rust_Mail_Settings::fixed_keys());")) == set(keys)
+    assert set(wp.php("out(RustMail_Settings_Store::fixed_keys());")) == set(keys)
 
 
 def test_from_setting_replaces_default_but_not_plugin_from_unless_forced(wp, capture):
@@ -172,17 +172,17 @@ def test_password_stored_encrypted_with_key_outside_the_database(wp):
     wp.set_settings(password="Pl41n-Secret")
     stored = wp.php("out(get_option('rust_mail_settings')['password']);")
     assert stored.startswith("sodium2:") and "Pl41n-Secret" not in stored
-    assert wp.php("out(Rust_Mail_Settings::get('password'));") == "Pl41n-Secret"
+    assert wp.php("out(RustMail_Settings_Store::get('password'));") == "Pl41n-Secret"
     # Each field has its own key: the password's ciphertext copied into the client secret does not decrypt there.
     swapped = wp.php("""
         $s = get_option('rust_mail_settings'); $s['oauth_client_secret'] = $s['password'];
         update_option('rust_mail_settings', $s);
-        out(Rust_Mail_Settings::get('oauth_client_secret'));
+        out(RustMail_Settings_Store::get('oauth_client_secret'));
     """)
     assert swapped == ""
     # A different key (as after changing the salts) cannot read it, and says so.
     wp.set_constants({"RUST_MAIL_SECRET_KEY": "another key, long enough to be a key of its own"})
-    assert wp.php("out(array(Rust_Mail_Settings::get('password'), Rust_Mail_Settings::saved_password_unreadable()));") == ["", True]
+    assert wp.php("out(array(RustMail_Settings_Store::get('password'), RustMail_Settings_Store::saved_password_unreadable()));") == ["", True]
 
 
 @pytest.mark.parametrize("constants", [
@@ -196,8 +196,8 @@ def test_no_secret_is_stored_under_a_public_key(wp, constants):
     with a notice that says what to add to wp-config.php."""
     wp.set_constants(constants)
     result = wp.php("""
-        $refused = Rust_Mail_Settings::save(array('preset' => 'custom', 'host' => 'h', 'auth' => 'login', 'password' => 'Pl41n-Secret'));
-        out(array($refused, get_option('rust_mail_settings')['password'] ?? '', Rust_Mail_Settings::key_problem()));
+        $refused = RustMail_Settings_Store::save(array('preset' => 'custom', 'host' => 'h', 'auth' => 'login', 'password' => 'Pl41n-Secret'));
+        out(array($refused, get_option('rust_mail_settings')['password'] ?? '', RustMail_Settings_Secrets::key_problem()));
     """)
     refused, stored, problem = result
     assert refused == ["password"] and stored == ""
@@ -208,13 +208,13 @@ def test_save_applies_preset_keeps_password_and_skips_constants(wp):
     wp.set_settings(password="kept-secret")
     wp.set_constants({"RUST_MAIL_PORT": 2525})
     result = wp.php("""
-        Rust_Mail_Settings::save(array('preset' => 'm365', 'host' => 'ignored', 'port' => '1', 'username' => 'me@example.com', 'password' => ''));
+        RustMail_Settings_Store::save(array('preset' => 'm365', 'host' => 'ignored', 'port' => '1', 'username' => 'me@example.com', 'password' => ''));
         $s = get_option('rust_mail_settings');
-        out(array($s['host'], $s['security'], $s['auth'], $s['username'], Rust_Mail_Settings::get('password'), Rust_Mail_Settings::get('port')));
+        out(array($s['host'], $s['security'], $s['auth'], $s['username'], RustMail_Settings_Store::get('password'), RustMail_Settings_Store::get('port')));
     """)
     # The preset wins over typed host/port; the port constant wins over both; an empty password field keeps it.
     assert result == ["smtp.office365.com", "starttls", "login", "me@example.com", "kept-secret", 2525]
-    forgotten = wp.php("Rust_Mail_Settings::save(array('preset' => 'custom', 'forget_password' => '1')); out(Rust_Mail_Settings::get('password'));")
+    forgotten = wp.php("RustMail_Settings_Store::save(array('preset' => 'custom', 'forget_password' => '1')); out(RustMail_Settings_Store::get('password'));")
     assert forgotten == ""
 
 
@@ -224,10 +224,10 @@ def test_retention_purge_is_scheduled_and_removes_old_rows(wp, capture):
     for _ in range(3):
         send(wp)
     result = wp.php("""
-        global $wpdb; $t = Rust_Mail_Log::table();
+        global $wpdb; $t = RustMail_Log_Store::table();
         $wpdb->query("UPDATE $t SET created_at = UTC_TIMESTAMP() - INTERVAL 10 DAY WHERE id <= (SELECT MIN(id) + 1 FROM (SELECT id FROM $t) AS x)");
-        $scheduled = wp_next_scheduled(Rust_Mail_Log::PURGE_HOOK);
-        do_action(Rust_Mail_Log::PURGE_HOOK);
+        $scheduled = wp_next_scheduled(RustMail_Log_Store::PURGE_HOOK);
+        do_action(RustMail_Log_Store::PURGE_HOOK);
         out(array((bool) $scheduled, (int) $wpdb->get_var("SELECT COUNT(*) FROM $t")));
     """)
     assert result == [True, 1]

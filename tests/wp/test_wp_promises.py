@@ -153,5 +153,5 @@ def test_uninstall_on_a_network_removes_the_networks_and_every_sites_data(wp_net
         """)
     assert net.php("require_once ABSPATH . 'wp-admin/includes/plugin.php'; "
                    "out(array(is_plugin_active_for_network('rust-mail/rust-mail.php'), "
-                   "$GLOBALS['wpdb']->get_var(\"SHOW TABLES LIKE '\" . Rust_Mail_Log::table() . \"'\")));") == [
+                   "$GLOBALS['wpdb']->get_var(\"SHOW TABLES LIKE '\" . RustMail_Log_Store::table() . \"'\")));") == [
         True, "wp_rust_mail_log"]

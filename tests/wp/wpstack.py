@@ -257,8 +257,8 @@ class WpStack:
         code = f"$s = json_decode({php_string(json.dumps(settings))}, true);\n"
         for key, secret in (("password", password), ("oauth_client_secret", oauth_client_secret)):
             if secret is not None:
-                code += f"$s['{key}'] = Rust_Mail_Settings::encrypt({php_string(secret)}, '{key}');\n"
-        code += "Rust_Mail_Settings::update_plugin_option(Rust_Mail_Settings::OPTION, $s); out(true);"
+                code += f"$s['{key}'] = RustMail_Settings_Secrets::encrypt({php_string(secret)}, '{key}');\n"
+        code += "RustMail_Settings_Store::update_plugin_option(RustMail_Settings_Store::OPTION, $s); out(true);"
         self.php(code)
 
     def site_ca(self, certs):
@@ -285,7 +285,7 @@ class WpStack:
             "out(array('result' => $result, 'failed' => $failed));\n")
 
     def log_rows(self):
-        return self.php("global $wpdb; out($wpdb->get_results('SELECT * FROM ' . Rust_Mail_Log::table() . ' ORDER BY id', ARRAY_A));")
+        return self.php("global $wpdb; out($wpdb->get_results('SELECT * FROM ' . RustMail_Log_Store::table() . ' ORDER BY id', ARRAY_A));")
 
     def browser(self, user="admin", password=None):
         return Browser(self.url).login(user, password or self.admin_password)

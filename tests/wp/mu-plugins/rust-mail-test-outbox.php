@@ -54,10 +54,10 @@ if ( defined( 'RUST_MAIL_TEST_HOLD' ) && RUST_MAIL_TEST_HOLD ) {
 add_action(
 	'init',
 	static function () {
-		if ( empty( $_GET['rust_mail_test_drain'] ) || ! class_exists( 'Rust_Mail_Outbox' ) ) { // phpcs:ignore WordPress.Security.NonceVerification
+		if ( empty( $_GET['rust_mail_test_drain'] ) || ! class_exists( 'RustMail_Outbox_Drain' ) ) { // phpcs:ignore WordPress.Security.NonceVerification
 			return;
 		}
-		echo wp_json_encode( (object) Rust_Mail_Outbox::drain() );
+		echo wp_json_encode( (object) RustMail_Outbox_Drain::drain() );
 		exit;
 	}
 );

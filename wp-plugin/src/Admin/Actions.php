@@ -1,0 +1,140 @@
+<?php
+/**
+ * The admin's actions (admin-post.php). Each checks the capability, then its nonce, then sanitizes its input, and
+ * hands plain values to a service (settings, outbox, OAuth) that a command line could call the same way.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class RustMail_Admin_Actions {
+
+	/** admin-post.php actions, each with a nonce of the same name. */
+	const ACTION_SAVE     = 'rust_mail_save_settings';
+	const ACTION_TEST     = 'rust_mail_send_test';
+	const ACTION_DIAGNOSE = 'rust_mail_diagnose';
+
+	/** admin-post.php action: the Plugins screen's "Send them now", for the mail queued before deactivating. */
+	const ACTION_SEND_QUEUED = 'rust_mail_send_queued';
+
+	/** admin-post.php action on one message of the outbox; its nonce names the operation and the message. */
+	const ACTION_OUTBOX = 'rust_mail_outbox';
+
+	/** What the outbox action may do to a message. */
+	const OUTBOX_OPERATIONS = array( 'send_now', 'cancel', 'resend' );
+
+
+	public static function register() {
+		add_action( 'admin_post_' . self::ACTION_SAVE, array( __CLASS__, 'handle_save' ) );
+		add_action( 'admin_post_' . self::ACTION_TEST, array( __CLASS__, 'handle_test_mail' ) );
+		add_action( 'admin_post_' . self::ACTION_DIAGNOSE, array( __CLASS__, 'handle_diagnose' ) );
+		add_action( 'admin_post_' . self::ACTION_OUTBOX, array( __CLASS__, 'handle_outbox' ) );
+		add_action( 'admin_post_' . self::ACTION_SEND_QUEUED, array( __CLASS__, 'handle_send_queued' ) );
+	}
+
+	/** Capability first, then the nonce; dies with 403 otherwise. */
+	private static function guard_action( $action ) {
+		RustMail_Admin_Pages::require_capability();
+		check_admin_referer( $action );
+	}
+
+	public static function handle_save() {
+		self::guard_action( self::ACTION_SAVE );
+		$input = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized per key in RustMail_Settings_Store::save().
+		$refused = RustMail_Settings_Store::save( $input );
+		// A new secret or app must not keep using the old app's token until it expires.
+		RustMail_OAuth_Token::forget();
+		if ( $refused ) {
+			RustMail_Admin_Notices::flash( 'error', __( 'Settings saved, but not the password or client secret you entered.', 'rust-mail' ) . ' ' . RustMail_Settings_Secrets::key_problem() );
+		} else {
+			RustMail_Admin_Notices::flash( 'success', __( 'Settings saved.', 'rust-mail' ) );
+		}
+		self::redirect( RustMail_Admin_Pages::settings_url() );
+	}
+
+	public static function handle_test_mail() {
+		self::guard_action( self::ACTION_TEST );
+		$to = isset( $_POST['test_to'] ) ? sanitize_email( wp_unslash( $_POST['test_to'] ) ) : '';
+		if ( ! is_email( $to ) ) {
+			RustMail_Admin_Notices::flash( 'error', __( 'Enter a valid address to send the test mail to.', 'rust-mail' ) );
+			self::redirect( RustMail_Admin_Pages::settings_url() );
+		}
+		$test = RustMail_Mail_Test_Mail::send( $to );
+		if ( $test['sent'] ) {
+			/* translators: %s: recipient address */
+			RustMail_Admin_Notices::flash( 'success', sprintf( __( 'Test mail sent to %s.', 'rust-mail' ), $to ), $test['log_id'] );
+		} else {
+			// What went wrong, in the classifier's words: with or without the extension, and without Diagnose.
+			$explanation = $test['explanation'];
+			/* translators: %s: recipient address */
+			$message = sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to );
+			RustMail_Admin_Notices::flash( 'error', $explanation ? $message . ' ' . $explanation['cause'] . ' ' . implode( ' ', $explanation['advice'] ) : $message, $test['log_id'] );
+		}
+		self::redirect( RustMail_Admin_Pages::settings_url() );
+	}
+
+	public static function handle_diagnose() {
+		self::guard_action( self::ACTION_DIAGNOSE );
+		if ( ! RustMail_Transport_Extension::diagnose_available() ) {
+			RustMail_Admin_Notices::flash( 'error', __( 'Diagnose needs the rust_mail extension, which is not loaded in this PHP. The settings page says how to install it; until then, Send test mail reports what went wrong.', 'rust-mail' ) );
+			self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-engine' );
+		}
+		$from      = (string) RustMail_Settings_Store::get( 'from' );
+		$diagnosis = RustMail_Transport_Diagnosis::run( is_email( $from ) ? $from : get_option( 'admin_email' ), wp_get_current_user()->user_email );
+		// Kept for the page the browser is redirected to; per user, and briefly.
+		RustMail_Admin_Notices::keep_for_user( RustMail_Admin_Notices::DIAGNOSIS_META, $diagnosis, 15 * MINUTE_IN_SECONDS );
+		self::redirect( RustMail_Admin_Pages::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );
+	}
+
+	/** The nonce action of one operation on one message. */
+	public static function outbox_nonce_action( $operation, $id ) {
+		return self::ACTION_OUTBOX . '_' . $operation . '_' . (int) $id;
+	}
+
+	/** Send now, cancel or send again one message of the outbox, then show it. */
+	public static function handle_outbox() {
+		RustMail_Admin_Pages::require_capability();
+		$operation = isset( $_POST['operation'] ) ? sanitize_key( wp_unslash( $_POST['operation'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- names the nonce checked next.
+		$id        = isset( $_POST['entry'] ) ? absint( $_POST['entry'] ) : 0; // phpcs:ignore WordPress.Security.NonceVerification -- names the nonce checked next.
+		check_admin_referer( self::outbox_nonce_action( $operation, $id ) );
+		if ( ! in_array( $operation, self::OUTBOX_OPERATIONS, true ) || ! $id ) {
+			wp_die( esc_html__( 'Unknown operation.', 'rust-mail' ), 400 );
+		}
+		$shown = $id;
+		if ( 'send_now' === $operation ) {
+			RustMail_Outbox_Drain::send_now( $id );
+			RustMail_Admin_Notices::flash( 'success', __( 'The message was tried now; its status is below.', 'rust-mail' ) );
+		} elseif ( 'cancel' === $operation ) {
+			$cancelled = RustMail_Outbox_Store::cancel( $id );
+			RustMail_Admin_Notices::flash( $cancelled ? 'success' : 'error', $cancelled ? __( 'The message was cancelled: it will not be sent.', 'rust-mail' ) : __( 'Only a message that waits in the outbox can be cancelled.', 'rust-mail' ) );
+		} else {
+			$resent = RustMail_Outbox_Drain::resend( $id );
+			RustMail_Admin_Notices::flash( $resent ? 'success' : 'error', $resent ? __( 'The message was sent again as a new entry, shown here.', 'rust-mail' ) : __( 'This message can no longer be sent again: its content is not kept.', 'rust-mail' ) );
+			$shown = $resent ? $resent : $id;
+		}
+		self::redirect( RustMail_Log_Store::url( array( 'entry' => $shown ) ) );
+	}
+
+	/** "Send them now" on the Plugins screen: every queued message, due or not, in this request; then back there. */
+	public static function handle_send_queued() {
+		self::guard_action( self::ACTION_SEND_QUEUED );
+		$counts = RustMail_Outbox_Drain::send_all_now();
+		$sent   = ( $counts['sent'] ?? 0 ) + ( $counts['partial'] ?? 0 );
+		$failed = $counts['failed'] ?? 0;
+		$left   = RustMail_Admin_Notices::queued_count();
+		/* translators: 1: number of messages sent, 2: number of messages that failed */
+		$message = sprintf( __( 'Rust Mail sent %1$d queued messages; %2$d failed.', 'rust-mail' ), $sent, $failed );
+		if ( $left ) {
+			/* translators: %d: number of messages */
+			$message .= ' ' . sprintf( _n( '%d message still waits: the connection log says why.', '%d messages still wait: the connection log says why.', $left, 'rust-mail' ), $left );
+		}
+		RustMail_Admin_Notices::flash( $left || $failed ? 'warning' : 'success', $message );
+		self::redirect( is_multisite() ? network_admin_url( 'plugins.php' ) : admin_url( 'plugins.php' ) );
+	}
+
+	private static function redirect( $url ) {
+		wp_safe_redirect( $url );
+		exit;
+	}
+}

@@ -1,0 +1,145 @@
+<?php
+/**
+ * The admin screens: the settings page, the connection log (list and entry), the dashboard widget, and what their
+ * views share (capability, times, transcripts with secrets redacted).
+ *
+ * Every page and action requires the capability (manage_options; on multisite manage_network_options, and the pages
+ * are network admin screens: the settings, the log and Diagnose are the network's, never a subsite administrator's);
+ * every action then checks its nonce, then sanitizes its input.
+ * Values are escaped where they are printed: subjects and addresses in the log come from strangers.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class RustMail_Admin_Pages {
+
+	const SETTINGS_PAGE = 'rust-mail';
+
+	public static function register() {
+		// The network's on multisite.
+		add_action( is_multisite() ? 'network_admin_menu' : 'admin_menu', array( __CLASS__, 'add_menu' ) );
+		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'enqueue_assets' ) );
+		add_filter( ( is_multisite() ? 'network_admin_' : '' ) . 'plugin_action_links_' . plugin_basename( RUST_MAIL_PLUGIN_FILE ), array( __CLASS__, 'plugin_action_links' ) );
+		// The outbox at a glance.
+		add_action( is_multisite() ? 'wp_network_dashboard_setup' : 'wp_dashboard_setup', array( __CLASS__, 'add_dashboard_widget' ) );
+	}
+
+	/** Who may see and change the mail settings, the log and Diagnose. */
+	public static function capability() {
+		return is_multisite() ? 'manage_network_options' : 'manage_options';
+	}
+
+	public static function add_menu() {
+		add_menu_page(
+			__( 'Rust Mail', 'rust-mail' ),
+			__( 'Rust Mail', 'rust-mail' ),
+			self::capability(),
+			self::SETTINGS_PAGE,
+			array( __CLASS__, 'render_settings_page' ),
+			'dashicons-email-alt'
+		);
+		add_submenu_page( self::SETTINGS_PAGE, __( 'Rust Mail settings', 'rust-mail' ), __( 'Settings', 'rust-mail' ), self::capability(), self::SETTINGS_PAGE, array( __CLASS__, 'render_settings_page' ) );
+		add_submenu_page( self::SETTINGS_PAGE, __( 'Connection log', 'rust-mail' ), __( 'Connection log', 'rust-mail' ), self::capability(), RustMail_Log_Store::PAGE, array( __CLASS__, 'render_log_page' ) );
+	}
+
+	public static function plugin_action_links( $links ) {
+		array_unshift( $links, '<a href="' . esc_url( self::settings_url() ) . '">' . esc_html__( 'Settings', 'rust-mail' ) . '</a>' );
+		return $links;
+	}
+
+	public static function enqueue_assets( $hook ) {
+		if ( 'toplevel_page_' . self::SETTINGS_PAGE !== $hook ) {
+			return;
+		}
+		wp_enqueue_script( 'rust-mail-settings', plugins_url( 'assets/settings.js', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION, true );
+		$presets = array();
+		$also    = array();
+		$limits  = array();
+		foreach ( RustMail_Settings_Presets::all() as $name => $preset ) {
+			$presets[ $name ] = $preset['values'];
+			$also[ $name ]    = $preset['also'] ?? (object) array();
+			$limits[ $name ]  = $preset['limits'] ?? (object) array();
+		}
+		wp_add_inline_script(
+			'rust-mail-settings',
+			'window.rustMailSettings = ' . wp_json_encode(
+				array(
+					'presets' => $presets,
+					'also'    => $also,
+					'limits'  => $limits,
+					'fixed'   => RustMail_Settings_Store::fixed_keys(),
+				)
+			) . ';',
+			'before'
+		);
+	}
+
+	/** The settings screen: on multisite in the network admin. */
+	public static function settings_url( array $args = array() ) {
+		$path = 'admin.php?page=' . self::SETTINGS_PAGE;
+		return add_query_arg( $args, is_multisite() ? network_admin_url( $path ) : admin_url( $path ) );
+	}
+
+	public static function render_settings_page() {
+		self::require_capability();
+		require __DIR__ . '/views/settings-page.php';
+	}
+
+	public static function render_log_page() {
+		self::require_capability();
+		$entry_id = isset( $_GET['entry'] ) ? absint( $_GET['entry'] ) : 0; // phpcs:ignore WordPress.Security.NonceVerification -- viewing, not acting.
+		if ( $entry_id ) {
+			$entry = RustMail_Log_Store::get( $entry_id );
+			require __DIR__ . '/views/log-entry.php';
+			return;
+		}
+		$table = new RustMail_Admin_Log_Table();
+		$table->prepare_items();
+		require __DIR__ . '/views/log-list.php';
+	}
+
+	public static function require_capability() {
+		if ( ! current_user_can( self::capability() ) ) {
+			wp_die( esc_html__( 'Sorry, you are not allowed to manage mail settings.', 'rust-mail' ), 403 );
+		}
+	}
+
+	public static function add_dashboard_widget() {
+		if ( current_user_can( self::capability() ) ) {
+			wp_add_dashboard_widget( 'rust_mail_outbox', __( 'Mail (Rust Mail)', 'rust-mail' ), array( __CLASS__, 'render_dashboard_widget' ) );
+		}
+	}
+
+	public static function render_dashboard_widget() {
+		require __DIR__ . '/views/mail-chart.php';
+		echo '<p><a href="' . esc_url( RustMail_Log_Store::url() ) . '">' . esc_html__( 'Connection log', 'rust-mail' ) . '</a></p>';
+	}
+
+
+	/**
+	 * Defence in depth: the extension already redacts AUTH in transcripts, but nothing the plugin prints may ever
+	 * contain the password, plain or in the base64 forms AUTH uses.
+	 */
+	public static function redact( $text ) {
+		$user  = (string) RustMail_Settings_Store::get( 'username' );
+		$forms = array();
+		foreach ( array( RustMail_Settings_Store::get( 'password' ), RustMail_Settings_Store::get( 'oauth_client_secret' ), RustMail_OAuth_Token::cached_token( true ) ) as $secret ) {
+			array_push( $forms, ...RustMail_Explain_Redactor::forms( $user, $secret ) );
+		}
+		return RustMail_Explain_Redactor::text( $text, $forms );
+	}
+
+	/** One transcript line ([ms, direction, text]) as text. */
+	public static function transcript_line( $line ) {
+		$line = array_values( (array) $line );
+		return sprintf( '%6s ms  %-6s %s', $line[0] ?? '', $line[1] ?? '', self::redact( $line[2] ?? '' ) );
+	}
+
+	/** Log timestamps are stored in UTC; shown in the site's time zone and format. */
+	public static function format_time( $utc ) {
+		$timestamp = strtotime( $utc . ' UTC' );
+		return wp_date( get_option( 'date_format' ) . ' H:i:s', $timestamp );
+	}
+}

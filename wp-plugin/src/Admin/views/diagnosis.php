@@ -1,0 +1,61 @@
+<?php
+/**
+ * A rust_mail_diagnose() result: verdict, advice, steps and transcript. Expects $rust_mail_diagnosis.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+$rust_mail_verdict = (array) ( $rust_mail_diagnosis['verdict'] ?? array() );
+$rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
+?>
+<div class="rust-mail-diagnosis-result">
+	<div class="notice inline <?php echo $rust_mail_ok ? 'notice-success' : 'notice-error'; ?>">
+		<p>
+			<strong><?php echo $rust_mail_ok ? esc_html__( 'The connection works.', 'rust-mail' ) : esc_html__( 'The connection has a problem.', 'rust-mail' ); ?></strong>
+			<?php echo esc_html( RustMail_Admin_Pages::redact( (string) ( $rust_mail_verdict['summary'] ?? '' ) ) ); ?>
+		</p>
+		<?php if ( ! empty( $rust_mail_verdict['cause'] ) ) : ?>
+			<p><?php esc_html_e( 'Cause:', 'rust-mail' ); ?> <code><?php echo esc_html( (string) $rust_mail_verdict['cause'] ); ?></code></p>
+		<?php endif; ?>
+		<?php if ( ! empty( $rust_mail_verdict['advice'] ) ) : ?>
+			<ul class="ul-disc">
+				<?php foreach ( (array) $rust_mail_verdict['advice'] as $rust_mail_advice ) : ?>
+					<li><?php echo esc_html( RustMail_Admin_Pages::redact( (string) $rust_mail_advice ) ); ?></li>
+				<?php endforeach; ?>
+			</ul>
+		<?php endif; ?>
+	</div>
+
+	<table class="widefat striped rust-mail-steps">
+		<thead>
+			<tr>
+				<th scope="col"><?php esc_html_e( 'Step', 'rust-mail' ); ?></th>
+				<th scope="col"><?php esc_html_e( 'Result', 'rust-mail' ); ?></th>
+				<th scope="col"><?php esc_html_e( 'Time', 'rust-mail' ); ?></th>
+				<th scope="col"><?php esc_html_e( 'Detail', 'rust-mail' ); ?></th>
+			</tr>
+		</thead>
+		<tbody>
+			<?php foreach ( (array) ( $rust_mail_diagnosis['steps'] ?? array() ) as $rust_mail_step ) : ?>
+				<?php $rust_mail_step = (array) $rust_mail_step; ?>
+				<tr>
+					<td><?php echo esc_html( (string) ( $rust_mail_step['name'] ?? '' ) ); ?></td>
+					<td><span class="rust-mail-step-<?php echo esc_attr( (string) ( $rust_mail_step['status'] ?? '' ) ); ?>"><?php echo esc_html( (string) ( $rust_mail_step['status'] ?? '' ) ); ?></span></td>
+					<td><?php echo esc_html( isset( $rust_mail_step['ms'] ) ? $rust_mail_step['ms'] . ' ms' : '' ); ?></td>
+					<td><?php echo esc_html( RustMail_Admin_Pages::redact( (string) ( $rust_mail_step['detail'] ?? '' ) ) ); ?></td>
+				</tr>
+			<?php endforeach; ?>
+		</tbody>
+	</table>
+
+	<?php if ( ! empty( $rust_mail_diagnosis['transcript'] ) ) : ?>
+		<h3><?php esc_html_e( 'Transcript', 'rust-mail' ); ?></h3>
+		<pre class="rust-mail-transcript"><?php
+		foreach ( (array) $rust_mail_diagnosis['transcript'] as $rust_mail_line ) {
+			echo esc_html( RustMail_Admin_Pages::transcript_line( $rust_mail_line ) ) . "\n";
+		}
+		?></pre>
+	<?php endif; ?>
+</div>

@@ -1,0 +1,309 @@
+<?php
+/**
+ * The connection log: one row per wp_mail() call, in a table of its own, purged after the retention period.
+ * On multisite one table for the whole network (each row names its site), read only on the network admin screens.
+ *
+ * The same row is the message's place in the outbox (RustMail_Outbox_Drain): its composed bytes, envelope and attempts,
+ * written in the one INSERT that logs it, before any network I/O. The bytes are dropped once the message has its
+ * final outcome, unless it may be sent again (see RustMail_Outbox_Outcome::finish()).
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class RustMail_Log_Store {
+
+	/** Bump when the table definition changes; maybe_upgrade() then runs dbDelta() again. */
+	const DB_VERSION        = '4';
+	const DB_VERSION_OPTION = 'rust_mail_db_version';
+	const PURGE_HOOK        = 'rust_mail_purge_log';
+
+	const STATUS_SENT      = 'sent';
+	const STATUS_FAILED    = 'failed';
+	const STATUS_PARTIAL   = 'partial';
+	const STATUS_QUEUED    = 'queued';
+	const STATUS_SENDING   = 'sending';
+	const STATUS_CANCELLED = 'cancelled';
+
+	/**
+	 * Possibly sent: the worker sending it stopped (killed, or its lease ran out) after handing it to a server and
+	 * before recording the answer. It may have arrived, so it is never sent again on its own: the admin decides.
+	 */
+	const STATUS_UNCONFIRMED = 'unconfirmed';
+
+	/** A cancelled message: never sent, its bytes and core's arguments dropped. */
+	const CANCELLED_FIELDS = array( 'status' => self::STATUS_CANCELLED, 'next_attempt_at' => null, 'raw' => null, 'mail_data' => null );
+
+	/** Statuses after which nothing more happens to a message unless someone sends it again. */
+	const FINAL_STATUSES = array( self::STATUS_SENT, self::STATUS_FAILED, self::STATUS_PARTIAL, self::STATUS_CANCELLED, self::STATUS_UNCONFIRMED );
+
+	/** The log's admin screen, which the alert mail links to too. */
+	const PAGE = 'rust-mail-log';
+
+	/** The log's screen (one entry with `entry`, one status with `status`): on multisite in the network admin. */
+	public static function url( array $args = array() ) {
+		$path = 'admin.php?page=' . self::PAGE;
+		return add_query_arg( $args, is_multisite() ? network_admin_url( $path ) : admin_url( $path ) );
+	}
+
+	public static function table() {
+		global $wpdb;
+		return ( is_multisite() ? $wpdb->base_prefix : $wpdb->prefix ) . 'rust_mail_log';
+	}
+
+	public static function activate() {
+		self::install_table();
+		self::schedule_purge();
+	}
+
+	/** Creates or upgrades the table when the stored version differs (also covers updates by copying files). */
+	public static function maybe_upgrade() {
+		if ( RustMail_Settings_Store::get_plugin_option( self::DB_VERSION_OPTION ) !== self::DB_VERSION ) {
+			self::install_table();
+		}
+		self::schedule_purge();
+	}
+
+	private static function schedule_purge() {
+		if ( ! wp_next_scheduled( self::PURGE_HOOK ) ) {
+			wp_schedule_event( time() + HOUR_IN_SECONDS, 'daily', self::PURGE_HOOK );
+		}
+	}
+
+	private static function install_table() {
+		global $wpdb;
+		require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+		$table   = self::table();
+		$charset = $wpdb->get_charset_collate();
+		// dbDelta() wants two spaces after PRIMARY KEY and one column per line.
+		dbDelta(
+			"CREATE TABLE $table (
+  id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  created_at datetime NOT NULL,
+  blog_id bigint(20) unsigned NOT NULL DEFAULT 0,
+  status varchar(20) NOT NULL,
+  from_address varchar(320) NOT NULL DEFAULT '',
+  recipients text NOT NULL,
+  subject text NOT NULL,
+  message_id varchar(255) NOT NULL DEFAULT '',
+  smtp_code smallint(5) unsigned DEFAULT NULL,
+  enhanced_code varchar(32) NOT NULL DEFAULT '',
+  reply text NOT NULL,
+  error_kind varchar(64) NOT NULL DEFAULT '',
+  error_cause varchar(64) NOT NULL DEFAULT '',
+  error_message text NOT NULL,
+  duration_ms int(10) unsigned DEFAULT NULL,
+  caller varchar(255) NOT NULL DEFAULT '',
+  transcript longtext NOT NULL,
+  body longtext,
+  raw longblob,
+  envelope text,
+  mail_data longtext,
+  carries_key tinyint(1) NOT NULL DEFAULT 0,
+  attempts smallint(5) unsigned NOT NULL DEFAULT 0,
+  attempt_log longtext,
+  next_attempt_at datetime DEFAULT NULL,
+  expires_at datetime DEFAULT NULL,
+  lease_owner varchar(40) NOT NULL DEFAULT '',
+  lease_until datetime DEFAULT NULL,
+  in_flight_at datetime DEFAULT NULL,
+  sealed tinyint(1) NOT NULL DEFAULT 0,
+  connection varchar(16) NOT NULL DEFAULT '',
+  recipient_count int(10) unsigned NOT NULL DEFAULT 0,
+  sent_at datetime DEFAULT NULL,
+  PRIMARY KEY  (id),
+  KEY created_at (created_at),
+  KEY status (status),
+  KEY due (status,next_attempt_at),
+  KEY sent (connection,sent_at),
+  KEY lease_owner (lease_owner),
+  KEY error_cause (error_cause)
+) $charset;"
+		);
+		// Before version 4 only a message that carries a key was sealed, and nothing said so but that flag.
+		$wpdb->query( "UPDATE $table SET sealed = 1 WHERE carries_key = 1 AND sealed = 0 AND raw IS NOT NULL" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		RustMail_Settings_Store::update_plugin_option( self::DB_VERSION_OPTION, self::DB_VERSION );
+	}
+
+	/**
+	 * A stored message's bytes or core's arguments in clear. Every message is stored sealed (encrypted) where the site
+	 * has a strong key, so that neither the database nor a dump of it holds a body, or a key it carries, in clear.
+	 */
+	public static function unseal( array $row, $field ) {
+		$data = (string) $row[ 'outbox_raw' === $field ? 'raw' : 'mail_data' ];
+		return empty( $row['sealed'] ) ? $data : (string) RustMail_Settings_Secrets::decrypt( $data, $field );
+	}
+
+	/**
+	 * Adds one row. Missing fields get empty values; `transcript` is stored as JSON.
+	 *
+	 * @return int the new row's id
+	 */
+	public static function add( array $row ) {
+		global $wpdb;
+		$row = array_merge(
+			array(
+				'created_at'    => gmdate( 'Y-m-d H:i:s' ),
+				'blog_id'       => get_current_blog_id(),
+				'status'        => self::STATUS_FAILED,
+				'from_address'  => '',
+				'recipients'    => '',
+				'subject'       => '',
+				'message_id'    => '',
+				'smtp_code'     => null,
+				'enhanced_code' => '',
+				'reply'         => '',
+				'error_kind'    => '',
+				'error_cause'   => '',
+				'error_message' => '',
+				'duration_ms'   => null,
+				'caller'        => '',
+				'transcript'    => array(),
+				'body'          => null,
+			),
+			$row
+		);
+		$row['transcript'] = wp_json_encode( $row['transcript'] );
+		foreach ( array( 'envelope', 'mail_data', 'attempt_log' ) as $json ) {
+			if ( isset( $row[ $json ] ) && ! is_string( $row[ $json ] ) ) {
+				$row[ $json ] = wp_json_encode( $row[ $json ] );
+			}
+		}
+		// The table must never stop mail: a failed insert is only reported to the debug log.
+		if ( false === $wpdb->insert( self::table(), $row ) ) {
+			if ( defined( 'WP_DEBUG' ) && WP_DEBUG ) {
+				error_log( 'rust-mail: could not write the connection log: ' . $wpdb->last_error ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			}
+			return 0;
+		}
+		return (int) $wpdb->insert_id;
+	}
+
+	public static function get( $id ) {
+		global $wpdb;
+		$table = self::table();
+		$row   = $wpdb->get_row( $wpdb->prepare( "SELECT * FROM $table WHERE id = %d", $id ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		if ( $row ) {
+			// mail_data stays as stored: it may be sealed (see unseal()).
+			foreach ( array( 'transcript', 'envelope', 'attempt_log' ) as $json ) {
+				$row[ $json ] = json_decode( (string) $row[ $json ], true ) ?: array();
+			}
+		}
+		return $row;
+	}
+
+	/**
+	 * Rows for the list page, newest first.
+	 *
+	 * @param array $args status ('' for all), search, per_page, page.
+	 * @return array{rows: array, total: int}
+	 */
+	public static function query( array $args ) {
+		global $wpdb;
+		$table  = self::table();
+		$where  = array( '1=1' );
+		$params = array();
+		if ( ! empty( $args['status'] ) ) {
+			$where[]  = 'status = %s';
+			$params[] = $args['status'];
+		}
+		if ( ! empty( $args['cause'] ) ) {
+			$where[]  = 'error_cause = %s';
+			$params[] = $args['cause'];
+		}
+		if ( ! empty( $args['search'] ) ) {
+			$like     = '%' . $wpdb->esc_like( $args['search'] ) . '%';
+			$where[]  = '(subject LIKE %s OR recipients LIKE %s OR from_address LIKE %s OR error_message LIKE %s OR caller LIKE %s)';
+			$params   = array_merge( $params, array( $like, $like, $like, $like, $like ) );
+		}
+		$where_sql = implode( ' AND ', $where );
+		$count_sql = "SELECT COUNT(*) FROM $table WHERE $where_sql";
+		$total     = (int) $wpdb->get_var( $params ? $wpdb->prepare( $count_sql, $params ) : $count_sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+
+		$per_page = max( 1, (int) $args['per_page'] );
+		$offset   = max( 0, ( (int) $args['page'] - 1 ) * $per_page );
+		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_cause, error_message, duration_ms, caller, attempts, next_attempt_at, connection
+			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
+		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+		return array( 'rows' => $rows, 'total' => $total );
+	}
+
+	/** @return string[] the causes of failure the log holds, for the list's filter */
+	public static function causes() {
+		global $wpdb;
+		$table = self::table();
+		return $wpdb->get_col( "SELECT DISTINCT error_cause FROM $table WHERE error_cause <> '' ORDER BY error_cause" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	}
+
+	/** @return array<string, int> row count per status */
+	public static function status_counts() {
+		global $wpdb;
+		$table  = self::table();
+		$counts = array();
+		foreach ( $wpdb->get_results( "SELECT status, COUNT(*) AS n FROM $table GROUP BY status", ARRAY_A ) as $row ) { // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+			$counts[ $row['status'] ] = (int) $row['n'];
+		}
+		return $counts;
+	}
+
+	/** How the chart groups statuses: what reached the server, what did not, what is still to go. */
+	const CHART_GROUPS = array(
+		self::STATUS_SENT      => 'sent',
+		self::STATUS_PARTIAL   => 'sent',
+		self::STATUS_FAILED    => 'failed',
+		self::STATUS_QUEUED    => 'queued',
+		self::STATUS_SENDING   => 'queued',
+		self::STATUS_UNCONFIRMED => 'failed',
+	);
+
+	/**
+	 * Mail per day (UTC) for the last `$days` days, oldest first, every day present.
+	 *
+	 * @return array<string, array{sent: int, failed: int, queued: int}>
+	 */
+	public static function daily_counts( $days ) {
+		global $wpdb;
+		$table  = self::table();
+		$counts = array();
+		for ( $day = $days - 1; $day >= 0; $day-- ) {
+			$counts[ gmdate( 'Y-m-d', time() - $day * DAY_IN_SECONDS ) ] = array( 'sent' => 0, 'failed' => 0, 'queued' => 0 );
+		}
+		$since = array_key_first( $counts ) . ' 00:00:00';
+		$rows  = $wpdb->get_results( $wpdb->prepare( "SELECT DATE(created_at) AS day, status, COUNT(*) AS n FROM $table WHERE created_at >= %s GROUP BY day, status", $since ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		foreach ( $rows as $row ) {
+			$group = self::CHART_GROUPS[ $row['status'] ] ?? null;
+			if ( $group && isset( $counts[ $row['day'] ] ) ) {
+				$counts[ $row['day'] ][ $group ] += (int) $row['n'];
+			}
+		}
+		return $counts;
+	}
+
+	/** The scheduled purge: deletes rows older than the retention period, but never a message still to be sent. */
+	public static function purge_expired() {
+		global $wpdb;
+		$days   = max( 1, (int) RustMail_Settings_Store::get( 'retention_days' ) );
+		$cutoff = gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS );
+		$table  = self::table();
+		$final  = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
+		return (int) $wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE created_at < %s AND status IN ($final)", $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	}
+
+	/** @return array<string, string> every status with its label, in the order the log's views list them */
+	public static function status_labels() {
+		return array(
+			RustMail_Log_Store::STATUS_SENT      => __( 'Sent', 'rust-mail' ),
+			RustMail_Log_Store::STATUS_FAILED    => __( 'Failed', 'rust-mail' ),
+			RustMail_Log_Store::STATUS_PARTIAL   => __( 'Partly sent', 'rust-mail' ),
+			RustMail_Log_Store::STATUS_QUEUED    => __( 'Queued', 'rust-mail' ),
+			RustMail_Log_Store::STATUS_SENDING   => __( 'Sending', 'rust-mail' ),
+			RustMail_Log_Store::STATUS_CANCELLED => __( 'Cancelled', 'rust-mail' ),
+			RustMail_Log_Store::STATUS_UNCONFIRMED => __( 'Possibly sent', 'rust-mail' ),
+		);
+	}
+
+	public static function status_label( $status ) {
+		return self::status_labels()[ $status ] ?? $status;
+	}
+}

@@ -1,0 +1,264 @@
+<?php
+/**
+ * Settings: stored in one option, each of them (but the preset) overridable by a RUST_MAIL_<KEY> constant in
+ * wp-config.php. On multisite they are the network's: one network option, edited on a network admin screen, because
+ * every site's mail (password resets of the network's users among it) goes through them.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class RustMail_Settings_Store {
+
+	const OPTION = 'rust_mail_settings';
+
+	/** The preset only chooses what the form fills in, so it is the one setting a constant cannot fix. */
+	public static function is_fixed_by_constant( $key ) {
+		return 'preset' !== $key && defined( RustMail_Settings_Schema::constant_name( $key ) );
+	}
+
+	/** @return string[] keys fixed by constants in wp-config.php */
+	public static function fixed_keys() {
+		return array_values( array_filter( array_keys( RustMail_Settings_Schema::keys() + RustMail_Settings_Schema::CONSTANT_ONLY_KEYS ), array( __CLASS__, 'is_fixed_by_constant' ) ) );
+	}
+
+	/** @var array|null the option as this request read it: a drain reads settings for every message it sends. */
+	private static $stored = null;
+
+	private static function stored() {
+		if ( null === self::$stored ) {
+			$stored       = self::get_plugin_option( self::OPTION, array() );
+			self::$stored = is_array( $stored ) ? $stored : array();
+		}
+		return self::$stored;
+	}
+
+	/** Forgets what stored() read, when the option changes in this request (the form, another plugin, a test). */
+	public static function watch_option() {
+		$forget = static function () {
+			self::$stored = null;
+		};
+		foreach ( array( 'add_option_', 'update_option_', 'delete_option_', 'add_site_option_', 'update_site_option_', 'delete_site_option_' ) as $hook ) {
+			add_action( $hook . self::OPTION, $forget );
+		}
+	}
+
+	/**
+	 * The plugin's own options (settings, log version, OAuth2 token): the network's on multisite, else the site's.
+	 * Every option of the plugin goes through these three, so no subsite can hold a setting of its own.
+	 */
+	public static function get_plugin_option( $name, $default = false ) {
+		return is_multisite() ? get_site_option( $name, $default ) : get_option( $name, $default );
+	}
+
+	public static function update_plugin_option( $name, $value ) {
+		return is_multisite() ? update_site_option( $name, $value ) : update_option( $name, $value, false );
+	}
+
+	public static function delete_plugin_option( $name ) {
+		return is_multisite() ? delete_site_option( $name ) : delete_option( $name );
+	}
+
+	/**
+	 * One of the plugin's options as the database has it now, bypassing the request's caches (another PHP worker may
+	 * have changed it a moment ago: the OAuth2 token and sign-in).
+	 *
+	 * @return array{0: string|null, 1: mixed} the stored (serialized) text, null when there is none, and its value.
+	 */
+	public static function read_plugin_option( $name ) {
+		global $wpdb;
+		if ( is_multisite() ) {
+			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT meta_value FROM {$wpdb->sitemeta} WHERE site_id = %d AND meta_key = %s ORDER BY meta_id LIMIT 1", get_current_network_id(), $name ) );
+		} else {
+			$raw = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s LIMIT 1", $name ) );
+		}
+		return array( $raw, null === $raw ? null : maybe_unserialize( $raw ) );
+	}
+
+	/**
+	 * Compare-and-swap on one of the plugin's options: one UPDATE that matches the option only while its stored text
+	 * is still exactly $old_raw (byte for byte), so of two workers that read the same value only one replaces it.
+	 *
+	 * @param string $old_raw the stored text as read_plugin_option() returned it.
+	 * @param mixed  $value   the new value; it must differ from the old one.
+	 * @return bool whether this write took place.
+	 */
+	public static function swap_plugin_option( $name, $old_raw, $value ) {
+		global $wpdb;
+		if ( is_multisite() ) {
+			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->sitemeta} SET meta_value = %s WHERE site_id = %d AND meta_key = %s AND BINARY meta_value = %s", maybe_serialize( $value ), get_current_network_id(), $name, $old_raw ) );
+			wp_cache_delete( get_current_network_id() . ':' . $name, 'site-options' );
+		} else {
+			$rows = $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->options} SET option_value = %s WHERE option_name = %s AND BINARY option_value = %s", maybe_serialize( $value ), $name, $old_raw ) );
+			wp_cache_delete( $name, 'options' );
+		}
+		return 1 === $rows;
+	}
+
+	/**
+	 * The effective value of a setting: constant, else stored option, else default. Secrets come back decrypted.
+	 */
+	public static function get( $key ) {
+		if ( self::is_fixed_by_constant( $key ) ) {
+			return constant( RustMail_Settings_Schema::constant_name( $key ) );
+		}
+		$stored = self::stored();
+		if ( ! array_key_exists( $key, $stored ) || isset( RustMail_Settings_Schema::CONSTANT_ONLY_KEYS[ $key ] ) ) {
+			return RustMail_Settings_Schema::default_value( $key );
+		}
+		if ( in_array( $key, RustMail_Settings_Schema::secret_keys(), true ) ) {
+			$plain = RustMail_Settings_Secrets::decrypt( (string) $stored[ $key ], $key );
+			return null === $plain ? '' : $plain;
+		}
+		return $stored[ $key ];
+	}
+
+	/** @param string $key 'password' or another secret key. */
+	public static function has_saved_password( $key = 'password' ) {
+		return self::is_fixed_by_constant( $key ) || '' !== (string) ( self::stored()[ $key ] ?? '' );
+	}
+
+	/** True when a password is stored but cannot be decrypted any more (for example after the salts changed). */
+	public static function saved_password_unreadable() {
+		$stored = (string) ( self::stored()['password'] ?? '' );
+		return ! self::is_fixed_by_constant( 'password' ) && '' !== $stored && null === RustMail_Settings_Secrets::decrypt( $stored, 'password' );
+	}
+
+	/**
+	 * Why a secret fixed in wp-config.php cannot be used by a connection, or '' when it can: the settings that decide
+	 * where it is sent must be fixed there too.
+	 *
+	 * @param string $prefix '' for the primary connection (its password and the OAuth2 app), FALLBACK for the fallback.
+	 */
+	public static function constant_secret_problem( $prefix = '' ) {
+		$own     = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
+		$secrets = array_filter( $own, array( __CLASS__, 'is_fixed_by_constant' ) );
+		if ( ! $secrets ) {
+			return '';
+		}
+		$editable = array();
+		foreach ( RustMail_Settings_Schema::SECRET_DESTINATION_KEYS as $key ) {
+			if ( ! self::is_fixed_by_constant( $prefix . $key ) ) {
+				$editable[] = $prefix . $key;
+			}
+		}
+		if ( ! $editable ) {
+			return '';
+		}
+		return sprintf(
+			/* translators: 1: secret constants such as RUST_MAIL_PASSWORD, 2: the constants that are missing */
+			__( 'The secret in %1$s is not used: it is only sent to a server that wp-config.php fixes too, so that nobody who can change these settings can send it to a server of their own. Define %2$s in wp-config.php as well.', 'rust-mail' ),
+			implode( ', ', array_map( array( 'RustMail_Settings_Schema', 'constant_name' ), $secrets ) ),
+			implode( ', ', array_map( array( 'RustMail_Settings_Schema', 'constant_name' ), $editable ) )
+		);
+	}
+
+	/** Configured means there is a server to send to; RUST_MAIL_HOST alone is enough. */
+	public static function is_configured() {
+		return '' !== trim( (string) self::get( 'host' ) );
+	}
+
+	public static function has_fallback() {
+		return '' !== trim( (string) self::get( RustMail_Settings_Schema::FALLBACK . 'host' ) );
+	}
+
+	/** @return array<string, int> a connection's rate limits that are set (above 0), by unprefixed name */
+	public static function limits( $prefix ) {
+		$limits = array();
+		foreach ( array_keys( RustMail_Settings_Schema::LIMIT_KEYS ) as $key ) {
+			$value = (int) self::get( $prefix . $key );
+			if ( $value > 0 ) {
+				$limits[ $key ] = $value;
+			}
+		}
+		return $limits;
+	}
+
+	/**
+	 * Saves the settings form. Values fixed by constants are ignored; a preset overrides the fields it fills;
+	 * an empty password (or client secret) field keeps the saved one.
+	 *
+	 * @param array $input unslashed $_POST['rust_mail'] values.
+	 * @return string[] the secrets that were not stored because there is no strong key (see key_problem()).
+	 */
+	public static function save( array $input ) {
+		$settings = self::stored();
+		foreach ( RustMail_Settings_Schema::keys() as $key => $type ) {
+			if ( 'secret' === $type || self::is_fixed_by_constant( $key ) ) {
+				continue;
+			}
+			$settings[ $key ] = self::sanitize( $key, $type, $input[ $key ] ?? null );
+		}
+
+		$presets = RustMail_Settings_Presets::all();
+		$preset = $presets[ $settings['preset'] ];
+		foreach ( $preset['values'] as $key => $value ) {
+			if ( ! self::is_fixed_by_constant( $key ) && ! in_array( $settings[ $key ], $preset['also'][ $key ] ?? array(), true ) ) {
+				$settings[ $key ] = $value;
+			}
+		}
+		// A preset's published limits fill the limits left at 0; a lower limit of the owner's own is kept.
+		foreach ( $preset['limits'] ?? array() as $key => $value ) {
+			if ( ! self::is_fixed_by_constant( $key ) && 0 === $settings[ $key ] ) {
+				$settings[ $key ] = $value;
+			}
+		}
+
+		$refused = array();
+		foreach ( RustMail_Settings_Schema::secret_keys() as $key ) {
+			if ( self::is_fixed_by_constant( $key ) ) {
+				continue;
+			}
+			if ( ! empty( $input[ 'forget_' . $key ] ) ) {
+				$settings[ $key ] = '';
+			} elseif ( isset( $input[ $key ] ) && '' !== $input[ $key ] ) {
+				$encrypted = RustMail_Settings_Secrets::encrypt( (string) $input[ $key ], $key );
+				if ( null === $encrypted ) {
+					$refused[] = $key;
+				} else {
+					$settings[ $key ] = $encrypted;
+				}
+			}
+		}
+
+		self::update_plugin_option( self::OPTION, $settings );
+		return $refused;
+	}
+
+	/**
+	 * Stores some settings as they are (values the plugin decided, such as the address a sign-in gave for the user
+	 * name); keys fixed by constants are left alone.
+	 *
+	 * @param array<string, mixed> $values non-secret settings.
+	 */
+	public static function update( array $values ) {
+		$settings = self::stored();
+		foreach ( $values as $key => $value ) {
+			if ( isset( RustMail_Settings_Schema::keys()[ $key ] ) && 'secret' !== RustMail_Settings_Schema::keys()[ $key ] && ! self::is_fixed_by_constant( $key ) ) {
+				$settings[ $key ] = self::sanitize( $key, RustMail_Settings_Schema::keys()[ $key ], $value );
+			}
+		}
+		self::update_plugin_option( self::OPTION, $settings );
+	}
+
+	private static function sanitize( $key, $type, $value ) {
+		switch ( $type ) {
+			case 'bool':
+				return ! empty( $value );
+			case 'int':
+				$number = absint( $value );
+				if ( isset( RustMail_Settings_Schema::LIMIT_KEYS[ RustMail_Settings_Schema::base_key( $key ) ] ) ) {
+					return $number; // 0: no limit.
+				}
+				return $number ?: RustMail_Settings_Schema::default_value( $key );
+			case 'choice':
+				return in_array( $value, RustMail_Settings_Schema::choices( $key ), true ) ? $value : RustMail_Settings_Schema::default_value( $key );
+			default:
+				if ( 'from' === $key ) {
+					return sanitize_email( (string) $value );
+				}
+				return sanitize_text_field( (string) $value );
+		}
+	}
+}

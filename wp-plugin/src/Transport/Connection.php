@@ -1,0 +1,55 @@
+<?php
+/**
+ * A connection's `$transport` array, from the settings, with the OAuth2 token where one is configured.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class RustMail_Transport_Connection {
+
+	/**
+	 * The `$transport` array for rust_mail_send() and rust_mail_diagnose(). Empty optional strings are left out so that
+	 * the extension applies its own defaults. With an OAuth2 app configured, the password is its access token.
+	 *
+	 * @param bool   $with_secret false for a transport that is only described (explaining a logged failure): no
+	 *                            password is decrypted and no OAuth2 token fetched.
+	 * @param string $prefix      '' for the primary connection, FALLBACK for the fallback (which has no OAuth2 app:
+	 *                            with XOAUTH2 its password is the token).
+	 * @throws RustMail_OAuth_Exception when the token cannot be had.
+	 * @throws RustMail_Settings_Exception when a secret from wp-config.php would go to a server the page chose.
+	 */
+	public static function transport( $with_secret = true, $prefix = '' ) {
+		$problem = $with_secret ? RustMail_Settings_Store::constant_secret_problem( $prefix ) : '';
+		if ( '' !== $problem ) {
+			throw new RustMail_Settings_Exception( $problem );
+		}
+		$transport = array();
+		foreach ( RustMail_Settings_Schema::transport_keys() as $key => $type ) {
+			if ( 'secret' === $type && ! $with_secret ) {
+				continue;
+			}
+			$value = RustMail_Settings_Store::get( $prefix . $key );
+			if ( 'string' === $type || 'secret' === $type ) {
+				$value = (string) $value;
+				if ( '' === $value ) {
+					continue;
+				}
+			} elseif ( 'int' === $type ) {
+				$value = (int) $value;
+			} elseif ( 'bool' === $type ) {
+				$value = (bool) $value;
+			}
+			$transport[ $key ] = $value;
+		}
+		if ( 'none' === $transport['auth'] ) {
+			unset( $transport['username'], $transport['password'] );
+		} elseif ( $with_secret && '' === $prefix && 'xoauth2' === $transport['auth'] && RustMail_OAuth_Token::is_configured() ) {
+			// The one place every send and every diagnosis gets its transport: the app's fresh token replaces the
+			// password here. Throws RustMail_OAuth_Exception when no token can be had.
+			$transport['password'] = RustMail_OAuth_Token::token();
+		}
+		return $transport;
+	}
+}

@@ -1,0 +1,39 @@
+<?php
+/**
+ * Diagnose: the extension's step-by-step walk of the configured connection (rust_mail_diagnose()), with the envelope
+ * tried too (MAIL FROM and RCPT TO, then RSET: nothing is sent), so that "may not send as this address" and relay
+ * refusals show up here and not only on the first real mail. Plain arguments: the settings page calls it, and a
+ * command could.
+ *
+ * @package RustMail
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+class RustMail_Transport_Diagnosis {
+
+	/**
+	 * @param string $from the envelope sender to try.
+	 * @param string $to   the recipient to try.
+	 * @return array rust_mail_diagnose()'s answer (ok, steps, verdict with cause, summary and advice); a transport
+	 *               that cannot be built (no OAuth2 token, unusable settings, refused input) is a verdict too.
+	 */
+	public static function run( $from, $to ) {
+		try {
+			$diagnosis = rust_mail_diagnose( RustMail_Transport_Connection::transport(), array( 'from' => $from, 'to' => $to ) );
+		} catch ( Throwable $e ) {
+			$error     = RustMail_Transport_Result::error( RustMail_Transport_Result::of_exception( $e ) );
+			$diagnosis = array(
+				'ok'      => false,
+				'steps'   => array(),
+				'verdict' => array(
+					'cause'   => $error['kind'],
+					'summary' => $error['message'],
+					'advice'  => $e instanceof RustMail_OAuth_Exception ? $e->advice() : array(),
+				),
+			);
+		}
+		RustMail_OAuth_Token::forget_if_refused( (string) ( $diagnosis['verdict']['cause'] ?? '' ) );
+		return $diagnosis;
+	}
+}
