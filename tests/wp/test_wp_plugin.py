@@ -157,6 +157,15 @@ def test_every_transport_key_has_a_constant(wp):
     assert set(wp.php("out(RustMail_Settings_Store::fixed_keys());")) == set(keys)
 
 
+def test_a_secret_is_removed_even_without_the_exported_marker(wp):
+    """The marker is the extension's (its export); with the data file damaged (the admin notice says so) the secret
+    still goes, with nothing in its place, and nothing throws."""
+    redact = "out(RustMail_Explain_Redactor::text('login hunter22 failed', RustMail_Explain_Redactor::forms('u', 'hunter22')));"
+    assert wp.php(redact) == "login [redacted] failed"
+    damaged = "(new ReflectionProperty('RustMail_Explain_Data', 'data'))->setValue(null, false);\n"
+    assert wp.php(damaged + redact) == "login  failed"
+
+
 def test_from_setting_replaces_default_but_not_plugin_from_unless_forced(wp, capture):
     server = capture()
     wp.set_settings(port=server.port, **{"from": "site@example.com", "from_name": "Site"})

@@ -2,7 +2,7 @@
 /**
  * Keeps secrets out of what the plugin shows and stores: one list of the forms a secret takes on the wire (the
  * extension's, from its export: the secret itself and the AUTH PLAIN, LOGIN and XOAUTH2 encodings) and one marker,
- * the extension's `[redacted]`.
+ * the extension's (its export's `redaction.marker`).
  *
  * Plain PHP: no WordPress function, so the rules export test runs it without WordPress.
  *
@@ -13,8 +13,13 @@ defined( 'ABSPATH' ) || exit;
 
 final class RustMail_Explain_Redactor {
 
-	/** What a secret is replaced with, everywhere, as the extension does. */
-	const MARKER = '[redacted]';
+	/**
+	 * What a secret is replaced with, everywhere, as the extension does. Without the export (a damaged data file,
+	 * which the admin notice reports) the secret is still removed, with nothing in its place.
+	 */
+	public static function marker() {
+		return (string) ( RustMail_Explain_Data::get()['redaction']['marker'] ?? '' );
+	}
 
 	/**
 	 * The password (or token) and the encodings in which it crosses the wire, as the extension keeps them out of
@@ -53,7 +58,7 @@ final class RustMail_Explain_Redactor {
 
 	/** A text with every form replaced by the marker. */
 	public static function text( $text, array $forms ) {
-		return $forms ? str_replace( $forms, self::MARKER, (string) $text ) : (string) $text;
+		return $forms ? str_replace( $forms, self::marker(), (string) $text ) : (string) $text;
 	}
 
 	/** Every string in a nested array (a verdict, a result) with every form replaced by the marker. */

@@ -444,7 +444,7 @@ final class RustMail_Transport_PhpMailer implements RustMail_Transport_Interface
 			$entry['line'] = RustMail_Explain_Redactor::text( $entry['line'], $secrets );
 			// PHPMailer's own hiding of a login line, in the one marker.
 			if ( '[credentials hidden]' === $entry['line'] ) {
-				$entry['line'] = RustMail_Explain_Redactor::MARKER;
+				$entry['line'] = RustMail_Explain_Redactor::marker();
 			}
 		}
 		return $lines;

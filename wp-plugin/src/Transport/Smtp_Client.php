@@ -97,7 +97,7 @@ class RustMail_Transport_Smtp_Client extends PHPMailer\PHPMailer\SMTP {
 			return $this->write_unlogged( $data );
 		}
 		if ( 'AUTH' === $command && preg_match( '/^AUTH \S+ /', $data ) ) {
-			$this->edebug( 'CLIENT -> SERVER: ' . strtok( $data, ' ' ) . ' ' . strtok( ' ' ) . ' ' . RustMail_Explain_Redactor::MARKER, self::DEBUG_CLIENT );
+			$this->edebug( 'CLIENT -> SERVER: ' . strtok( $data, ' ' ) . ' ' . strtok( ' ' ) . ' ' . RustMail_Explain_Redactor::marker(), self::DEBUG_CLIENT );
 			return $this->write_unlogged( $data );
 		}
 		return parent::client_send( $data, $command );
