@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from wpstack import php_string
+from wpstack import REPO, php_string
 
 def send(wp, to="someone@example.com", subject="Hello", headers="array()", **kw):
     """wp_mail() once; returns its result and every wp_mail_failed (message, data) it fired."""
@@ -155,6 +155,24 @@ def test_every_transport_key_has_a_constant(wp):
                          "verify_peer", "ca_file", "helo", "pool", "allow_insecure_auth", "chunking"}
     wp.set_constants({f"RUST_MAIL_{key.upper()}": "x" for key in keys})
     assert set(wp.php("out(RustMail_Settings_Store::fixed_keys());")) == set(keys)
+
+
+def test_each_setting_has_one_schema_entry_with_the_extensions_defaults(wp):
+    """A `$transport` key's default is the extension's (its export), but for port and security, where the plugin
+    keeps submission on 587; each entry says which presets set it, and every field the page shows has a label."""
+    entries = wp.php("out(RustMail_Settings_Schema::entries());")
+    exported = json.loads((REPO / "wp-plugin" / "data" / "classifier.json").read_text())["defaults"]
+    for key, value in exported["values"].items():
+        assert entries[key]["default"] == value and entries[f"fallback_{key}"]["default"] == value, key
+    assert entries["auth"]["default"] == exported["auth"]["otherwise"]
+    assert (entries["port"]["default"], entries["security"]["default"]) == (587, "starttls")
+    assert entries["fallback_host"]["default"] == "" and entries["fallback_port"]["default"] == 587
+    assert entries["host"]["presets"] == ["m365", "outlook", "godaddy", "localhost", "gmail"]
+    assert entries["rate_per_day"]["presets"] == ["godaddy"] and entries["from"]["presets"] == []
+    assert entries["security"]["choices"] == ["none", "starttls", "opportunistic", "tls"]
+    assert entries["fallback_security"]["choice_labels"]["tls"] == "TLS from the start (port 465)"
+    shown = [entry for entry in entries.values() if "section" in entry]
+    assert shown and all(entry["label"] and entry["control"] for entry in shown)
 
 
 def test_a_secret_is_removed_even_without_the_exported_marker(wp):

@@ -328,7 +328,7 @@ final class RustMail_Explain_Classifier {
 
 	/**
 	 * The settings the advice names, with the extension's defaults: the port from the security setting and the
-	 * security from the port, auth 'auto' when a username is given.
+	 * security from the port, and the auth of a transport with a username or without one (the export's defaults).
 	 *
 	 * @return array{host: string, port: int, security: string, auth: string, user: ?string}
 	 */
@@ -346,7 +346,7 @@ final class RustMail_Explain_Classifier {
 		$user      = self::string_field( $transport, 'username' );
 		$user      = '' === $user ? null : $user;
 		$auth      = self::string_field( $transport, 'auth' );
-		$auth      = in_array( $auth, $keys['auth']['choices'], true ) ? $auth : ( null === $user ? 'none' : 'auto' );
+		$auth      = in_array( $auth, $keys['auth']['choices'], true ) ? $auth : self::data()['defaults']['auth'][ null === $user ? 'otherwise' : 'with_username' ];
 		return array(
 			'host'     => $host,
 			'port'     => $port,

@@ -40,7 +40,7 @@ class RustMail_OAuth_Token {
 		if ( RustMail_OAuth_Grant::exists() ) {
 			return true;
 		}
-		foreach ( array_keys( RustMail_Settings_Schema::OAUTH_KEYS ) as $key ) {
+		foreach ( RustMail_Settings_Schema::OAUTH_APP_KEYS as $key ) {
 			if ( '' === trim( (string) RustMail_Settings_Store::get( $key ) ) ) {
 				return false;
 			}

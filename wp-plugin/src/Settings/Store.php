@@ -20,7 +20,7 @@ class RustMail_Settings_Store {
 
 	/** @return string[] keys fixed by constants in wp-config.php */
 	public static function fixed_keys() {
-		return array_values( array_filter( array_keys( RustMail_Settings_Schema::keys() + RustMail_Settings_Schema::CONSTANT_ONLY_KEYS ), array( __CLASS__, 'is_fixed_by_constant' ) ) );
+		return array_values( array_filter( array_keys( RustMail_Settings_Schema::keys() + RustMail_Settings_Schema::constant_only_keys() ), array( __CLASS__, 'is_fixed_by_constant' ) ) );
 	}
 
 	/** @var array|null the option as this request read it: a drain reads settings for every message it sends. */
@@ -104,7 +104,7 @@ class RustMail_Settings_Store {
 			return constant( RustMail_Settings_Schema::constant_name( $key ) );
 		}
 		$stored = self::stored();
-		if ( ! array_key_exists( $key, $stored ) || isset( RustMail_Settings_Schema::CONSTANT_ONLY_KEYS[ $key ] ) ) {
+		if ( ! array_key_exists( $key, $stored ) || isset( RustMail_Settings_Schema::constant_only_keys()[ $key ] ) ) {
 			return RustMail_Settings_Schema::default_value( $key );
 		}
 		if ( in_array( $key, RustMail_Settings_Schema::secret_keys(), true ) ) {
@@ -166,7 +166,7 @@ class RustMail_Settings_Store {
 	/** @return array<string, int> a connection's rate limits that are set (above 0), by unprefixed name */
 	public static function limits( $prefix ) {
 		$limits = array();
-		foreach ( array_keys( RustMail_Settings_Schema::LIMIT_KEYS ) as $key ) {
+		foreach ( RustMail_Settings_Schema::limit_keys() as $key ) {
 			$value = (int) self::get( $prefix . $key );
 			if ( $value > 0 ) {
 				$limits[ $key ] = $value;
@@ -248,7 +248,7 @@ class RustMail_Settings_Store {
 				return ! empty( $value );
 			case 'int':
 				$number = absint( $value );
-				if ( isset( RustMail_Settings_Schema::LIMIT_KEYS[ RustMail_Settings_Schema::base_key( $key ) ] ) ) {
+				if ( in_array( RustMail_Settings_Schema::base_key( $key ), RustMail_Settings_Schema::limit_keys(), true ) ) {
 					return $number; // 0: no limit.
 				}
 				return $number ?: RustMail_Settings_Schema::default_value( $key );

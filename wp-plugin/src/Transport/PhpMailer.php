@@ -128,7 +128,8 @@ final class RustMail_Transport_PhpMailer implements RustMail_Transport_Interface
 	 * from each other. An empty HELO name is this machine's, as the extension's is.
 	 */
 	private static function settings( array $transport ) {
-		$t = array_merge( array_intersect_key( RustMail_Settings_Schema::DEFAULTS, RustMail_Settings_Schema::transport_keys() ), $transport );
+		$keys = array_keys( RustMail_Settings_Schema::transport_keys() );
+		$t    = array_merge( array_combine( $keys, array_map( array( 'RustMail_Settings_Schema', 'default_value' ), $keys ) ), $transport );
 		if ( '' === (string) $t['helo'] ) {
 			$t['helo'] = gethostname() ? gethostname() : 'localhost';
 		}

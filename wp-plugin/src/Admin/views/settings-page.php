@@ -10,93 +10,24 @@ defined( 'ABSPATH' ) || exit;
 $rust_mail_presets = RustMail_Settings_Presets::all();
 $rust_mail_current = RustMail_Settings_Store::get( 'preset' );
 
-$rust_mail_choice_labels = array(
-	'security'        => array(
-		'none'          => __( 'None (plain text)', 'rust-mail' ),
-		'starttls'      => __( 'STARTTLS (required)', 'rust-mail' ),
-		'opportunistic' => __( 'STARTTLS when offered', 'rust-mail' ),
-		'tls'           => __( 'TLS from the start (port 465)', 'rust-mail' ),
-	),
-	'auth'            => array(
-		'none'    => __( 'No login', 'rust-mail' ),
-		'login'   => __( 'LOGIN', 'rust-mail' ),
-		'plain'   => __( 'PLAIN', 'rust-mail' ),
-		'xoauth2' => __( 'OAuth2 token (XOAUTH2)', 'rust-mail' ),
-		'auto'    => __( 'Whatever the server offers', 'rust-mail' ),
-	),
-	'tls_min_version' => array(
-		'1.2' => __( 'TLS 1.2', 'rust-mail' ),
-		'1.3' => __( 'TLS 1.3', 'rust-mail' ),
-	),
-	'delivery'        => array(
-		'queued'    => __( 'Queued (recommended)', 'rust-mail' ),
-		'immediate' => __( 'Immediate', 'rust-mail' ),
-	),
-);
-
-// Each field: label, control (text, email, number, select, checkbox, password), description.
-$rust_mail_sections = array(
-	__( 'Mail server', 'rust-mail' ) => array(
-		'host'                => array( __( 'Host', 'rust-mail' ), 'text', __( 'Name or IP address of the SMTP server.', 'rust-mail' ) ),
-		'port'                => array( __( 'Port', 'rust-mail' ), 'number', __( 'Usually 587 (STARTTLS), 465 (TLS) or 25.', 'rust-mail' ) ),
-		'security'            => array( __( 'Encryption', 'rust-mail' ), 'select', '' ),
-		'auth'                => array( __( 'Authentication', 'rust-mail' ), 'select', '' ),
-		'username'            => array( __( 'User name', 'rust-mail' ), 'text', '' ),
-		'password'            => array( __( 'Password', 'rust-mail' ), 'password', __( 'Stored encrypted with a key from wp-config.php; never shown again.', 'rust-mail' ) ),
-	),
-	// Shown by settings.js only while the authentication is XOAUTH2.
-	__( 'OAuth2 app (Microsoft 365, Outlook.com, Google)', 'rust-mail' ) => array(
-		'oauth_tenant'        => array( __( 'Tenant ID', 'rust-mail' ), 'text', __( 'Directory (tenant) ID of your Microsoft Entra ID, or its domain such as contoso.onmicrosoft.com. With these three filled in, the plugin fetches the OAuth2 token itself and the password field is not used; the user name stays the mailbox address. For a sign-in below it may stay empty (common: any Microsoft account); consumers limits it to Outlook.com accounts; Google does not use it.', 'rust-mail' ) ),
-		'oauth_client_id'     => array( __( 'Client ID', 'rust-mail' ), 'text', __( 'Application (client) ID of the app registration.', 'rust-mail' ) ),
-		'oauth_client_secret' => array( __( 'Client secret', 'rust-mail' ), 'password', __( 'The secret\'s value (not its ID). Stored encrypted with a key from wp-config.php; never shown again.', 'rust-mail' ) ),
-		'oauth_token_url'     => array( __( 'Token URL', 'rust-mail' ), 'static', __( 'Where the token is fetched; only RUST_MAIL_OAUTH_TOKEN_URL in wp-config.php changes it (for example for login.microsoftonline.us).', 'rust-mail' ) ),
-		'oauth_signin'        => array( __( 'Mailbox sign-in', 'rust-mail' ), 'signin', '' ),
-	),
-	__( 'Sender', 'rust-mail' )      => array(
-		'from'                => array( __( 'From address', 'rust-mail' ), 'email', __( 'Replaces WordPress\'s default wordpress@ address.', 'rust-mail' ) ),
-		'from_name'           => array( __( 'From name', 'rust-mail' ), 'text', __( 'Replaces the default name "WordPress".', 'rust-mail' ) ),
-		'force_from'          => array( __( 'Force From', 'rust-mail' ), 'checkbox', __( 'Use this From address and name for all mail, even when a plugin sets its own (for example to send as support@ through another mailbox\'s login).', 'rust-mail' ) ),
-	),
-	__( 'Advanced', 'rust-mail' )    => array(
-		'timeout'             => array( __( 'Timeout (seconds)', 'rust-mail' ), 'number', '' ),
-		'tls_min_version'     => array( __( 'Minimum TLS version', 'rust-mail' ), 'select', '' ),
-		'verify_peer'         => array( __( 'Verify certificate', 'rust-mail' ), 'checkbox', __( 'Check that the server\'s certificate is valid and names the host.', 'rust-mail' ) ),
-		'ca_file'             => array( __( 'CA file', 'rust-mail' ), 'text', __( 'Path to extra trusted certificates (PEM), for a server with a private CA.', 'rust-mail' ) ),
-		'helo'                => array( __( 'HELO name', 'rust-mail' ), 'text', __( 'Name to greet the server with; empty uses this machine\'s name.', 'rust-mail' ) ),
-		'pool'                => array( __( 'Reuse connections', 'rust-mail' ), 'checkbox', __( 'Keep the connection open for the next mail from the same PHP process.', 'rust-mail' ) ),
-		'allow_insecure_auth' => array( __( 'Allow login without encryption', 'rust-mail' ), 'checkbox', __( 'Send the password over an unencrypted connection. Only for a server on this machine.', 'rust-mail' ) ),
-	),
-	__( 'Delivery', 'rust-mail' )    => array(
-		'delivery'            => array( __( 'Delivery', 'rust-mail' ), 'select', __( 'Queued: WordPress gets "sent" as soon as the message is safely stored, the page does not wait for the server, and a server that is down, slow or throttling is tried again later. Immediate: the page waits for the server, and a failure is final, as in WordPress without this plugin.', 'rust-mail' ) ),
-		'retry_hours'         => array( __( 'Keep retrying for (hours)', 'rust-mail' ), 'number', __( 'Queued mail refused for a while (4xx replies, no connection) is retried, less and less often, for this long.', 'rust-mail' ) ),
-		'alert_mail'          => array( __( 'Alert mail', 'rust-mail' ), 'checkbox', __( 'Mail the site administrator (at most once an hour, through the fallback connection when there is one) when mail fails or is stuck.', 'rust-mail' ) ),
-	),
-	__( 'Fallback connection', 'rust-mail' ) => array(
-		'fallback_host'       => array( __( 'Host', 'rust-mail' ), 'text', __( 'A second server, used when the first one fails for a while or is over its limits. Empty: none.', 'rust-mail' ) ),
-		'fallback_port'       => array( __( 'Port', 'rust-mail' ), 'number', '' ),
-		'fallback_security'   => array( __( 'Encryption', 'rust-mail' ), 'select', '' ),
-		'fallback_auth'       => array( __( 'Authentication', 'rust-mail' ), 'select', '' ),
-		'fallback_username'   => array( __( 'User name', 'rust-mail' ), 'text', '' ),
-		'fallback_password'   => array( __( 'Password', 'rust-mail' ), 'password', '' ),
-	),
-	__( 'Rate limits', 'rust-mail' ) => array(
-		'rate_per_minute'              => array( __( 'Messages a minute', 'rust-mail' ), 'number', __( 'The most the server takes; 0 for no limit. Mail over a limit waits in the outbox instead of failing. The Microsoft 365 preset fills in Microsoft\'s limits (30 a minute, 10,000 recipients a day).', 'rust-mail' ) ),
-		'rate_per_day'                 => array( __( 'Messages a day', 'rust-mail' ), 'number', '' ),
-		'recipients_per_day'           => array( __( 'Recipients a day', 'rust-mail' ), 'number', '' ),
-		'fallback_rate_per_minute'     => array( __( 'Fallback: messages a minute', 'rust-mail' ), 'number', '' ),
-		'fallback_rate_per_day'        => array( __( 'Fallback: messages a day', 'rust-mail' ), 'number', '' ),
-		'fallback_recipients_per_day'  => array( __( 'Fallback: recipients a day', 'rust-mail' ), 'number', '' ),
-	),
-	__( 'Connection log', 'rust-mail' ) => array(
-		'retention_days'      => array( __( 'Keep entries for (days)', 'rust-mail' ), 'number', '' ),
-		'log_bodies'          => array( __( 'Store message bodies', 'rust-mail' ), 'checkbox', __( 'Off by default: bodies contain password-reset links and other secrets.', 'rust-mail' ) ),
-	),
+// Each section's fields, in the schema's order.
+$rust_mail_sections = array_fill_keys( array_keys( RustMail_Settings_Schema::sections() ), array() );
+foreach ( RustMail_Settings_Schema::entries() as $rust_mail_key => $rust_mail_entry ) {
+	if ( isset( $rust_mail_entry['section'] ) ) {
+		$rust_mail_sections[ $rust_mail_entry['section'] ][ $rust_mail_key ] = $rust_mail_entry;
+	}
+}
+// Not a setting: the mailbox sign-in's buttons, last in the OAuth2 app's section.
+$rust_mail_sections['oauth']['oauth_signin'] = array(
+	'control' => 'signin',
+	'label'   => __( 'Mailbox sign-in', 'rust-mail' ),
 );
 
 /**
  * Prints one field's control, or its fixed value when a constant sets it.
  */
-$rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_labels ) {
+$rust_mail_field = static function ( $key, array $entry ) {
+	$control = $entry['control'];
 	if ( 'signin' === $control ) {
 		RustMail_Admin_OAuth_Signin::render_controls();
 		return;
@@ -113,8 +44,8 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 		case 'select':
 			printf( '<select id="%s" name="%s" %s>', esc_attr( $id ), esc_attr( $name ), disabled( $fixed, true, false ) );
 			// The choices the settings accept (for the server's keys: the extension's); a choice without a label shows as it is.
-			foreach ( RustMail_Settings_Schema::choices( $key ) as $choice ) {
-				$label = $rust_mail_choice_labels[ RustMail_Settings_Schema::base_key( $key ) ][ $choice ] ?? $choice;
+			foreach ( $entry['choices'] as $choice ) {
+				$label = $entry['choice_labels'][ $choice ] ?? $choice;
 				printf( '<option value="%s" %s>%s</option>', esc_attr( $choice ), selected( (string) $value, $choice, false ), esc_html( $label ) );
 			}
 			echo '</select>';
@@ -201,17 +132,17 @@ $rust_mail_field = static function ( $key, $control ) use ( $rust_mail_choice_la
 			<?php endforeach; ?>
 		</fieldset>
 
-		<?php foreach ( $rust_mail_sections as $rust_mail_title => $rust_mail_fields ) : ?>
-			<div<?php echo isset( $rust_mail_fields['oauth_tenant'] ) ? ' id="rust-mail-oauth-section"' : ''; ?>>
+		<?php foreach ( RustMail_Settings_Schema::sections() as $rust_mail_section => $rust_mail_title ) : ?>
+			<div<?php echo 'oauth' === $rust_mail_section ? ' id="rust-mail-oauth-section"' : ''; ?>>
 			<h2><?php echo esc_html( $rust_mail_title ); ?></h2>
 			<table class="form-table" role="presentation">
-				<?php foreach ( $rust_mail_fields as $rust_mail_key => $rust_mail_def ) : ?>
+				<?php foreach ( $rust_mail_sections[ $rust_mail_section ] as $rust_mail_key => $rust_mail_entry ) : ?>
 					<tr>
-						<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_key ) ); ?>"><?php echo esc_html( $rust_mail_def[0] ); ?></label></th>
+						<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_key ) ); ?>"><?php echo esc_html( $rust_mail_entry['label'] ); ?></label></th>
 						<td>
-							<?php $rust_mail_field( $rust_mail_key, $rust_mail_def[1] ); ?>
-							<?php if ( '' !== $rust_mail_def[2] ) : ?>
-								<p class="description"><?php echo esc_html( $rust_mail_def[2] ); ?></p>
+							<?php $rust_mail_field( $rust_mail_key, $rust_mail_entry ); ?>
+							<?php if ( isset( $rust_mail_entry['help'] ) ) : ?>
+								<p class="description"><?php echo esc_html( $rust_mail_entry['help'] ); ?></p>
 							<?php endif; ?>
 						</td>
 					</tr>
