@@ -55,7 +55,8 @@ fn transport_json() -> Json {
 }
 
 /// What each `$transport` key left out stands for, so that the plugin keeps
-/// no table of its own.
+/// no table of its own (port and security: `transport.implied` and
+/// `transport.otherwise`).
 fn defaults_json() -> Json {
     json!({
         "values": {
@@ -65,10 +66,6 @@ fn defaults_json() -> Json {
             "pool": DEFAULT_POOL,
             "allow_insecure_auth": DEFAULT_ALLOW_INSECURE_AUTH,
             "chunking": DEFAULT_CHUNKING,
-        },
-        "port_security": {
-            "implied": IMPLIED.iter().map(|(port, security)| json!({ "port": port, "security": security.as_str() })).collect::<Vec<_>>(),
-            "otherwise": { "port": OTHERWISE.0, "security": OTHERWISE.1.as_str() },
         },
         "auth": { "with_username": AuthMode::Auto.as_str(), "otherwise": AuthMode::None.as_str() },
     })

@@ -81,7 +81,7 @@ class RustMail_Settings_Schema {
 				'help'    => fn () => __( 'Name or IP address of the SMTP server.', 'rust-mail' ),
 			),
 			// The extension, given neither port nor security, uses port 25 with STARTTLS when offered (its export's
-			// defaults.port_security.otherwise): a relay's setup. The form starts from what most servers want, mail
+			// transport.otherwise): a relay's setup. The form starts from what most servers want, mail
 			// submission on 587 with STARTTLS, as it always has.
 			'port'                        => array(
 				'default' => 587,
