@@ -1,7 +1,7 @@
 """Fixtures for the rust-mail integration tests. The machinery lives in tests/harness/."""
 import pytest
 
-from diagnose.diag_servers import NetNamespace
+from harness.diag_servers import NetNamespace
 from harness.certs import CertificateSet
 from harness.php import PhpRunner, extension_path
 from harness.ports import closed_port as hold_closed_port
@@ -79,7 +79,7 @@ def smtp_sink():
 
 @pytest.fixture
 def netns():
-    """A fresh network namespace with only its own loopback (diagnose/diag_servers.py), removed afterwards."""
+    """A fresh network namespace with only its own loopback (harness/diag_servers.py), removed afterwards."""
     namespace = NetNamespace()
     yield namespace
     namespace.destroy()

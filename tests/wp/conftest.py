@@ -1,13 +1,10 @@
 """Fixtures for the WordPress tests: one real stack per session (MariaDB, PHP-FPM with the extension under test,
 nginx, WordPress with the plugin), reset between tests."""
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wpstack import CaptureServer, WpStack  # noqa: E402
+from harness.wpstack import CaptureServer, WpStack
 
 
 def _extension():

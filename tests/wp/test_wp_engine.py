@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from wpstack import ARTIFACTS, LOG, SETTINGS, php_string, run_browser
+from harness.wpstack import ARTIFACTS, LOG, SETTINGS, php_string, run_browser
 
 USER, PASSWORD = "site@contoso.example", "Pa55-word-of-the-mailbox"
 

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from harness.oauth_server import AuthorizationServer
-from wpstack import ARTIFACTS, LOG, SETTINGS, Browser, run_browser
+from harness.wpstack import ARTIFACTS, LOG, SETTINGS, Browser, run_browser
 
 CLIENT_ID = "0d2c7a61-5b1e-4f0a-9c3d-8e7f6a5b4c3d"
 CLIENT_SECRET = "Yx8~delegated-" + secrets.token_hex(12)

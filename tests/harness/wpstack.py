@@ -20,8 +20,8 @@ from pathlib import Path
 
 from harness.ports import start_on_a_port
 
-WP_TESTS = Path(__file__).resolve().parent
-REPO = WP_TESTS.parent.parent
+REPO = Path(__file__).resolve().parents[2]
+WP_TESTS = REPO / "tests" / "wp"
 STACK_SCRIPT = REPO / "tests" / "harness" / "wp-stack.sh"
 CAPTURE_SCRIPT = WP_TESTS / "capture_smtp.py"
 MU_PLUGINS = WP_TESTS / "mu-plugins"
