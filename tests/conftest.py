@@ -10,6 +10,11 @@ from harness.sink import SmtpSink
 from harness.smtpserver import ServerConfig, SilentServer, SmtpTestServer
 
 
+def pytest_configure(config):
+    # The slow tier: `pytest -m soak` runs it alone, `pytest -m "not soak"` everything else; `./build.sh test` runs both.
+    config.addinivalue_line("markers", "soak: long runs (RSS loop, valgrind, load, package, rules export, Chromium)")
+
+
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory):
     return CertificateSet(tmp_path_factory.mktemp("certs"))

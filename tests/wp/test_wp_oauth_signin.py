@@ -85,6 +85,7 @@ def stored_refresh_token(wp):
     return wp.php("$g = Rust_Mail_OAuth_Grant::get(); out(Rust_Mail_Settings::decrypt($g['refresh'], 'oauth_refresh_token'));")
 
 
+@pytest.mark.soak  # headless Chromium
 def test_browser_signs_in_with_microsoft_and_sends_a_test_mail(wp, auth_server, site):
     """Headless Chromium: the admin clicks "Sign in with Microsoft", consents, lands back connected, sends a test mail."""
     output = run_browser(wp, "oauth.mjs", MAILBOX=MAILBOX, TEST_TO="inbox@example.com")
