@@ -122,8 +122,19 @@ run_tests() {
   cargo test --quiet --no-default-features
   echo "== PHP API tests (php/tests/*.phpt)"
   tests/harness/run-phpt.sh
-  echo "== integration and end-to-end tests (tests/)"
-  RUST_MAIL_SO="$SO" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/
+  echo "== integration and end-to-end tests (tests/), in tiers"
+  pytest_tier "API and diagnose tests" tests/ --ignore=tests/wp -m "not soak"
+  pytest_tier "WordPress tests" tests/wp -m "not soak"
+  pytest_tier "soak tests: RSS loop, valgrind, load, package, rules export, Chromium" tests/ -m soak
+}
+
+# One tier of tests/: its name, then pytest's arguments. Says how long the tier took.
+pytest_tier() {
+  local name=$1 started=$SECONDS
+  shift
+  echo "== $name"
+  RUST_MAIL_SO="$SO" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"
+  echo "== $name: $((SECONDS - started)) s"
 }
 
 run_bench() {
