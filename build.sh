@@ -115,6 +115,10 @@ EOF
   echo "== packaged $out"
 }
 
+# Tests bound to a few milliseconds (test_chunking.py) or to a second (test_deadlines.py): no other tier runs beside
+# them.
+TIMING_TESTS=(tests/test_chunking.py tests/test_deadlines.py)
+
 run_tests() {
   deps
   build
@@ -123,8 +127,18 @@ run_tests() {
   echo "== PHP API tests (php/tests/*.phpt)"
   tests/harness/run-phpt.sh
   echo "== integration and end-to-end tests (tests/), in tiers"
-  pytest_tier "API and diagnose tests" tests/ --ignore=tests/wp -m "not soak"
-  pytest_tier "WordPress tests" tests/wp -m "not soak"
+  pytest_tier "timing tests" "${TIMING_TESTS[@]}"
+  # The API and the WordPress tiers share nothing (servers on ports the kernel gives; each WordPress stack has its
+  # own database, directory and ports): side by side, one per core, each line marked with its tier.
+  local api wordpress failed=0
+  (pytest_tier "API and diagnose tests" tests/ --ignore=tests/wp "${TIMING_TESTS[@]/#/--ignore=}" -m "not soak" 2>&1 |
+    sed -u 's/^/[api] /') &
+  api=$!
+  (pytest_tier "WordPress tests" tests/wp -m "not soak" 2>&1 | sed -u 's/^/[wp] /') &
+  wordpress=$!
+  wait "$api" || failed=1
+  wait "$wordpress" || failed=1
+  [ "$failed" = 0 ]
   pytest_tier "soak tests: RSS loop, valgrind, load, package, rules export, Chromium" tests/ -m soak
 }
 
