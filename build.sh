@@ -115,6 +115,10 @@ EOF
   echo "== packaged $out"
 }
 
+# Tests bound to a few milliseconds (test_chunking.py) or to a second (test_deadlines.py): no other tier runs beside
+# them.
+TIMING_TESTS=(tests/test_chunking.py tests/test_deadlines.py)
+
 run_tests() {
   deps
   build
@@ -125,8 +129,31 @@ run_tests() {
   cargo test --quiet --no-default-features
   echo "== PHP API tests (php/tests/*.phpt)"
   tests/harness/run-phpt.sh
-  echo "== integration and end-to-end tests (tests/)"
-  RUST_MAIL_SO="$SO" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/
+  echo "== integration and end-to-end tests (tests/), in tiers"
+  pytest_tier "timing tests" "${TIMING_TESTS[@]}"
+  # The API and the WordPress tests share nothing (servers on ports the kernel gives; each pytest run has its own
+  # WordPress stack: database, directory and ports): two lanes side by side, one per core, of about the same length,
+  # each line marked with its lane.
+  local first second failed=0
+  ( (pytest_tier "API and diagnose tests" tests/ --ignore=tests/wp "${TIMING_TESTS[@]/#/--ignore=}" -m "not soak"
+     pytest_tier "WordPress outbox tests" tests/wp/test_wp_outbox.py -m "not soak") 2>&1 | sed -u 's/^/[1] /') &
+  first=$!
+  (pytest_tier "WordPress tests but the outbox's" tests/wp --ignore=tests/wp/test_wp_outbox.py -m "not soak" 2>&1 |
+    sed -u 's/^/[2] /') &
+  second=$!
+  wait "$first" || failed=1
+  wait "$second" || failed=1
+  [ "$failed" = 0 ]
+  pytest_tier "soak tests: RSS loop, valgrind, load, package, rules export, Chromium" tests/ -m soak
+}
+
+# One tier of tests/: its name, then pytest's arguments. Says how long the tier took.
+pytest_tier() {
+  local name=$1 started=$SECONDS
+  shift
+  echo "== $name"
+  RUST_MAIL_SO="$SO" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"
+  echo "== $name: $((SECONDS - started)) s"
 }
 
 run_bench() {

@@ -1,13 +1,18 @@
 """Fixtures for the rust-mail integration tests. The machinery lives in tests/harness/."""
 import pytest
 
-from diagnose.diag_servers import NetNamespace
+from harness.diag_servers import NetNamespace
 from harness.certs import CertificateSet
 from harness.php import PhpRunner, extension_path
 from harness.ports import closed_port as hold_closed_port
 from harness.postfix import Postfix
 from harness.sink import SmtpSink
 from harness.smtpserver import ServerConfig, SilentServer, SmtpTestServer
+
+
+def pytest_configure(config):
+    # The slow tier: `pytest -m soak` runs it alone, `pytest -m "not soak"` everything else; `./build.sh test` runs both.
+    config.addinivalue_line("markers", "soak: long runs (RSS loop, valgrind, load, package, rules export, Chromium)")
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +84,7 @@ def smtp_sink():
 
 @pytest.fixture
 def netns():
-    """A fresh network namespace with only its own loopback (diagnose/diag_servers.py), removed afterwards."""
+    """A fresh network namespace with only its own loopback (harness/diag_servers.py), removed afterwards."""
     namespace = NetNamespace()
     yield namespace
     namespace.destroy()

@@ -24,7 +24,7 @@ from functools import partial
 
 import pytest
 
-from diagnose.diag_support import diagnose, expect
+from harness.diag_support import diagnose, expect
 from harness import hostile
 from harness.hostile import (DnsBlackHole, HostileServer, drip_ehlo, mute, stall_after_data, starttls_then_silence,
                              tls_record_trickled)

@@ -4,6 +4,11 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
+
+# In the soak tier (pytest -m soak): it builds the package.
+pytestmark = pytest.mark.soak
+
 REPO = Path(__file__).resolve().parent.parent
 
 

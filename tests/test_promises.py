@@ -11,13 +11,13 @@ import pytest
 from harness.hostile import HostileServer, greeting_junk
 from harness.mail import (CREDENTIALS, PASSWORD, USER, assert_failed, assert_no_secret, assert_sent, compose,
                           secret_forms, send, transport_for)
+from harness.smtpserver import ServerConfig, SmtpTestServer
 
 RAW = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: raw\r\n\r\nHello\r\n"
 
 
-def throws(php, fn, *args):
-    """Calls fn, which must throw a RustMailException; returns its message."""
-    result, exception = php.call(fn, *args)
+def refusal_message(result, exception):
+    """The message of the RustMailException a call must have thrown, instead of returning `result`."""
     assert result is None and exception is not None, f"expected an exception, got {result!r}"
     assert exception["class"] == "RustMailException", exception
     return exception["message"]
@@ -56,13 +56,12 @@ BAD_VALUES = {"CR": "\rBcc: evil@example.com", "LF": "\nBcc: evil@example.com", 
               "trailing CR": "\r", "trailing LF": "\n", "trailing CRLF": "\r\n", "trailing NUL": "\0"}
 
 
-@pytest.mark.parametrize("bad", BAD_VALUES.values(), ids=BAD_VALUES.keys())
-@pytest.mark.parametrize("names, build", INJECTABLE.values(), ids=INJECTABLE.keys())
-def test_cr_lf_and_nul_are_refused_in_every_field(php, smtp_server, names, build, bad):
-    server = smtp_server(auth=CREDENTIALS)
-    message, transport_fields = build(bad)
-    error = throws(php, "rust_mail_send", message, transport_for(server, **transport_fields))
-    assert error.startswith(names), error
+@pytest.mark.parametrize("bad", BAD_VALUES, ids=BAD_VALUES.keys())
+@pytest.mark.parametrize("field", INJECTABLE, ids=INJECTABLE.keys())
+def test_cr_lf_and_nul_are_refused_in_every_field(refusals, field, bad):
+    server, answers = refusals
+    error = refusal_message(*answers[field, bad])
+    assert error.startswith(INJECTABLE[field][0]), error
     assert "contains a line break or NUL byte (CR, LF or NUL): refused as header injection" in error, error
     assert PASSWORD not in error
     assert server.connections == 0 and server.messages == []
@@ -236,19 +235,41 @@ EXCEPTIONS_WITH_CREDENTIALS = {
 }
 
 
-@pytest.mark.parametrize("fn, fields, other, says", EXCEPTIONS_WITH_CREDENTIALS.values(),
-                         ids=EXCEPTIONS_WITH_CREDENTIALS.keys())
-def test_exceptions_raised_with_credentials_present_carry_no_secret(php, smtp_server, fn, fields, other, says):
-    server = smtp_server(auth=CREDENTIALS)
+def credentialed_call(server, fn, fields, other):
+    """The arguments of `fn` for one case of EXCEPTIONS_WITH_CREDENTIALS."""
     transport = transport_for(server, **{**CREDENTIALED, **fields})
-    args = {
+    return {
         "rust_mail_send": (compose(**other), transport),
         "rust_mail_send_many": ([compose()], transport, other),
         "rust_mail_diagnose": (transport, other),
         "rust_mail_explain": ({"kind": "auth", "message": "login failed", "code": 535, **other}, transport),
     }[fn]
-    error = throws(php, fn, *args)
+
+
+@pytest.mark.parametrize("case", EXCEPTIONS_WITH_CREDENTIALS, ids=EXCEPTIONS_WITH_CREDENTIALS.keys())
+def test_exceptions_raised_with_credentials_present_carry_no_secret(refusals, case):
+    server, answers = refusals
+    says = EXCEPTIONS_WITH_CREDENTIALS[case][3]
+    error = refusal_message(*answers[case])
     assert error.startswith(says), error
     for form in secret_forms(USER, PASSWORD):
         assert form not in error, f"secret leaked as {form!r}: {error}"
     assert server.connections == 0 and server.auth_attempts == []
+
+
+@pytest.fixture(scope="module")
+def refusals(php, certs):
+    """Every call of the two refusal tables above, made in ONE php process against one server that takes the sentinel
+    credentials. Each call is refused while its arguments are read, before any connection, so it needs no process or
+    server of its own; the server's counters still show that none of them connected.
+    Yields (server, {(field, bad value) or case: (result, exception)})."""
+    server = SmtpTestServer(ServerConfig(auth=CREDENTIALS), certs).start()
+    calls = {}
+    for field, (_, build) in INJECTABLE.items():
+        for bad, value in BAD_VALUES.items():
+            message, transport_fields = build(value)
+            calls[field, bad] = ("rust_mail_send", (message, transport_for(server, **transport_fields)))
+    for case, (fn, fields, other, _) in EXCEPTIONS_WITH_CREDENTIALS.items():
+        calls[case] = (fn, credentialed_call(server, fn, fields, other))
+    yield server, dict(zip(calls, php.call_many(calls.values())))
+    server.stop()

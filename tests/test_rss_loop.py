@@ -3,6 +3,11 @@ input (RustMailException), and rust_mail_explain(). After a warm-up the process'
 nothing a call allocates may outlive it, whether it succeeded or threw."""
 import time
 
+import pytest
+
+# In the soak tier (pytest -m soak): a 100,000-call loop.
+pytestmark = pytest.mark.soak
+
 CALLS = 100_000   # every third one a real send: 33,333 mails, about 7 s on 2 cores
 WARM_UP = 10_000
 CHECKPOINT_EVERY = 10_000

@@ -6,7 +6,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from test_replies import rows
+
+# In the soak tier (pytest -m soak): every reply of replies.tsv through both explainers.
+pytestmark = pytest.mark.soak
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTOLOAD = ROOT / "wp-plugin" / "src" / "autoload.php"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.diag_servers import NetNamespace
+from harness.diag_servers import NetNamespace
 from harness.hostile import (HostileServer, close_in_data, endless_long_lines, endless_reply, greeting_junk,
                              many_long_replies, megabyte_ehlo, megabyte_line, one_byte_a_second)
 from harness.mail import (PASSWORD, USER, assert_failed, assert_no_secret, assert_sent, compose, secret_forms, send,

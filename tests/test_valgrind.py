@@ -16,7 +16,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from harness.php import PHPLIB, extension_path
+
+# In the soak tier (pytest -m soak): everything under valgrind, slow by tens.
+pytestmark = pytest.mark.soak
 
 REPO = Path(__file__).resolve().parent.parent
 PHPT_DIR = REPO / "php" / "tests"

@@ -14,12 +14,11 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
-sys.path.insert(0, str(TESTS / "wp"))
 
 from harness.delayproxy import DelayProxy  # noqa: E402
 from harness.php import extension_path  # noqa: E402
 from harness.sink import SmtpSink  # noqa: E402
-from wpstack import WpStack  # noqa: E402
+from harness.wpstack import WpStack  # noqa: E402
 
 
 def drain_rate(stack, sink, count, connections):

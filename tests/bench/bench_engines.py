@@ -14,11 +14,10 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
-sys.path.insert(0, str(TESTS / "wp"))
 
 from harness.php import extension_path  # noqa: E402
 from harness.sink import SmtpSink  # noqa: E402
-from wpstack import WpStack  # noqa: E402
+from harness.wpstack import WpStack  # noqa: E402
 
 LOOP = "$t = microtime(true); for ($i = 0; $i < {count}; $i++) {{ wp_mail('to@example.com', 'Bench ' . $i, 'Body'); }} out(microtime(true) - $t);"
 

@@ -25,14 +25,13 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 sys.path.insert(0, str(TESTS))
-sys.path.insert(0, str(TESTS / "wp"))
 
 from harness.certs import CertificateSet  # noqa: E402
 from harness.delayproxy import DelayProxy  # noqa: E402
 from harness.php import extension_path  # noqa: E402
 from harness.postfix import Dovecot, Postfix  # noqa: E402
 from harness.sink import SmtpSink, find_smtp_sink  # noqa: E402
-from wpstack import WpStack  # noqa: E402
+from harness.wpstack import WpStack  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-Pa55word"
 SIZES = {"2 KB": 2 * 1024, "100 KB": 100 * 1024, "10 MB": 10 * 1024 * 1024}

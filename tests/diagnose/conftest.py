@@ -1,7 +1,7 @@
 """Fixtures of the rust_mail_diagnose() scenarios; the shared ones live in tests/conftest.py."""
 import pytest
 
-from diag_servers import MX_DOMAIN, MX_HOST, SUBMISSION_HOST, Dnsmasq, Nginx
+from harness.diag_servers import MX_DOMAIN, MX_HOST, SUBMISSION_HOST, Dnsmasq, Nginx
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Regressions: where the walk, rust_mail_explain() and rust_mail_send() used to disagree (issue 8), they now give
 the same cause, and the walk's steps say where it stopped."""
-from diag_support import FROM, TO, diagnose, expect, explain_send, transport_for
+from harness.diag_support import FROM, TO, diagnose, expect, explain_send, transport_for
 from harness.mail import CREDENTIALS, PASSWORD, USER
 
 MESSAGE = {"from": FROM, "to": TO, "subject": "t", "text": "t"}

@@ -2,7 +2,7 @@
 import re
 import subprocess
 
-from diag_support import FROM, STEP_NAMES, TO
+from harness.diag_support import FROM, STEP_NAMES, TO
 from harness.mail import CREDENTIALS, PASSWORD, USER
 from harness.php import EXAMPLES, run_example as run_php_example
 

@@ -2,8 +2,8 @@
 
 Firewall faults are made for real with iptables inside a network namespace the
 test creates; DNS is a real dnsmasq on loopback."""
-from diag_servers import MX_DOMAIN, MX_HOST, issue_certificate
-from diag_support import FROM, TO, diagnose, expect, transport_for
+from harness.diag_servers import MX_DOMAIN, MX_HOST, issue_certificate
+from harness.diag_support import FROM, TO, diagnose, expect, transport_for
 
 RUN_TIMEOUT = 6   # options.timeout: the whole run must end within it
 SLACK = 2         # php start-up and teardown on top of it

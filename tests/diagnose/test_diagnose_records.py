@@ -3,8 +3,8 @@ must authorise the relay and the domain must have a DMARC record. The records co
 loopback; the relay is a loopback SMTP server reached by name."""
 import pytest
 
-from diag_servers import SUBMISSION_HOST, Dnsmasq
-from diag_support import TO, diagnose, expect, transport_for
+from harness.diag_servers import SUBMISSION_HOST, Dnsmasq
+from harness.diag_support import TO, diagnose, expect, transport_for
 
 DOMAIN = "site.example"
 FROM = f"wordpress@{DOMAIN}"

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from diag_support import FROM, TO, diagnose, expect, transport_for
+from harness.diag_support import FROM, TO, diagnose, expect, transport_for
 from harness.mail import CREDENTIALS, USER
 
 M365_BANNER = "BN0PR04CA0014.outlook.office365.com Microsoft ESMTP MAIL Service ready"

@@ -1,9 +1,9 @@
 """rust_mail_diagnose() on the wrong protocol, TLS faults and intercepted connections."""
 import pytest
 
-from diag_servers import (SUBMISSION_HOST, LegacyStarttlsServer, issue_certificate, legacy_implicit_tls_server,
+from harness.diag_servers import (SUBMISSION_HOST, LegacyStarttlsServer, issue_certificate, legacy_implicit_tls_server,
                           old_ciphers_tls_server)
-from diag_support import diagnose, expect, transport_for
+from harness.diag_support import diagnose, expect, transport_for
 
 RUN_TIMEOUT = 8
 SLACK = 2

@@ -5,7 +5,7 @@ and rust_mail_explain() of the send result, and they must name the same cause; t
 """
 import pytest
 
-from diag_support import TO, diagnose, expect, explain_send, mentions, transport_for
+from harness.diag_support import TO, diagnose, expect, explain_send, mentions, transport_for
 from harness.mail import PASSWORD, USER, describe, send
 from harness.postfix import Dovecot
 

@@ -1,13 +1,10 @@
 """Fixtures for the WordPress tests: one real stack per session (MariaDB, PHP-FPM with the extension under test,
 nginx, WordPress with the plugin), reset between tests."""
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wpstack import CaptureServer, WpStack  # noqa: E402
+from harness.wpstack import CaptureServer, WpStack
 
 
 def _extension():
@@ -44,9 +41,26 @@ def wp_version(wp_session):
     return tuple(int(part) for part in wp_session.php("global $wp_version; out($wp_version);").split("-")[0].split("."))
 
 
+def pytest_collection_modifyitems(items):
+    """Each module's tests on the PHPMailer engine run after its other tests. Switching engines restarts PHP-FPM
+    (seconds): this way it happens twice per module, not twice per such test."""
+    module_order = {}
+    for item in items:
+        module_order.setdefault(item.path, len(module_order))
+    items.sort(key=lambda item: (module_order[item.path], engine_of(item) == "phpmailer"))
+
+
+def engine_of(item):
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("engine") if callspec else None
+
+
 @pytest.fixture
-def wp(wp_session):
-    """The session's site with the plugin's default test settings, an empty log, and no constants."""
+def wp(wp_session, request):
+    """The session's site with the plugin's default test settings, an empty log, and no constants; on the extension
+    engine unless the test asks for `engine`."""
+    if "engine" not in request.fixturenames:
+        wp_session.use_engine("extension")
     wp_session.clear_constants()
     wp_session.set_settings()
     wp_session.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table()); out(true);")
@@ -57,10 +71,9 @@ def wp(wp_session):
 @pytest.fixture(params=["extension", "phpmailer"])
 def engine(request, wp):
     """Runs a test on each engine: the rust_mail extension, and PHPMailer's SMTP with PHP (PHP-FPM and the CLI)
-    restarted without the extension. Back to the extension afterwards."""
+    restarted without the extension. The next test that does not ask for an engine is back on the extension (`wp`)."""
     wp.use_engine(request.param)
-    yield request.param
-    wp.use_engine("extension")
+    return request.param
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from wpstack import LOG, SETTINGS, Browser
+from harness.wpstack import LOG, SETTINGS, Browser
 
 XSS_SUBJECT = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 ACTIONS = ["rust_mail_save_settings", "rust_mail_send_test", "rust_mail_diagnose"]

@@ -5,7 +5,7 @@ that it reads what they made PHP do."""
 import re
 
 from test_wp_differential import parsed, png_bytes
-from wpstack import Browser
+from harness.wpstack import Browser
 
 # What PHP writes for a diagnostic ("PHP Deprecated:  ...", "PHP Warning:  ...", "PHP Notice:  ..."), and for those
 # WordPress raises itself (_doing_it_wrong, _deprecated_function: E_USER_NOTICE / E_USER_DEPRECATED).

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from wpstack import WP_TESTS
+from harness.wpstack import WP_TESTS
 
 DIFFERENTIAL = "require '{script}';"
 IGNORED_HEADERS = {"message-id", "date", "x-mailer"}

@@ -1,5 +1,10 @@
 """Headless Chromium (Debian's, driven by playwright-core from npm) through the real wp-admin pages."""
-from wpstack import ARTIFACTS, run_browser
+import pytest
+
+from harness.wpstack import ARTIFACTS, run_browser
+
+# In the soak tier (pytest -m soak): headless Chromium.
+pytestmark = pytest.mark.soak
 
 XSS_SUBJECT = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 SCREENSHOTS = ["settings-preset-m365.png", "settings-saved.png", "log-list.png", "log-entry-transcript.png",

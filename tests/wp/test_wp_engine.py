@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from wpstack import ARTIFACTS, LOG, SETTINGS, php_string, run_browser
+from harness.wpstack import ARTIFACTS, LOG, SETTINGS, php_string, run_browser
 
 USER, PASSWORD = "site@contoso.example", "Pa55-word-of-the-mailbox"
 
@@ -133,6 +133,7 @@ def test_site_health_names_the_engine_and_what_the_extension_adds(wp):
     assert "Diagnose" in tests["phpmailer"]["description"] and "extension=rust_mail.so" in tests["phpmailer"]["description"]
 
 
+@pytest.mark.soak  # headless Chromium
 @pytest.mark.parametrize("engine_name", ["extension", "phpmailer"])
 def test_admin_sees_the_engine_on_the_settings_page_and_in_the_log(wp, capture, engine_name):
     """Headless Chromium on each engine: the settings page's engine box (and Diagnose only with the extension), a test

@@ -13,7 +13,7 @@ from harness.hostile import HostileServer, endless_long_lines, endless_reply, me
 from harness.mail import PASSWORD, USER, secret_forms
 from test_security import (SMUGGLED, SMUGGLING_ENDINGS, RemoteServerNamespace,
                            assert_one_message_with_the_smuggled_lines_as_body)
-from wpstack import php_string
+from harness.wpstack import php_string
 
 TIMEOUT = 3
 

@@ -8,6 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+# In the soak tier (pytest -m soak): PHP-FPM under load for RUST_MAIL_LOAD_SECONDS.
+pytestmark = pytest.mark.soak
+
 SECONDS = int(os.environ.get("RUST_MAIL_LOAD_SECONDS", "20"))
 CONNECTIONS = 4   # one per FPM worker: they are all kept busy
 WRK_SCRIPT = Path(__file__).resolve().parent / "load.lua"

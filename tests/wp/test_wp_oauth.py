@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from harness.oauth_server import AuthorizationServer
-from wpstack import LOG, SETTINGS
+from harness.wpstack import LOG, SETTINGS
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "6f1c0b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"

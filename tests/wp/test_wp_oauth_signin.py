@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from harness.oauth_server import AuthorizationServer
-from wpstack import ARTIFACTS, LOG, SETTINGS, Browser, run_browser
+from harness.wpstack import ARTIFACTS, LOG, SETTINGS, Browser, run_browser
 
 CLIENT_ID = "0d2c7a61-5b1e-4f0a-9c3d-8e7f6a5b4c3d"
 CLIENT_SECRET = "Yx8~delegated-" + secrets.token_hex(12)
@@ -85,6 +85,7 @@ def stored_refresh_token(wp):
     return wp.php("$g = RustMail_OAuth_Grant::get(); out(RustMail_Settings_Secrets::decrypt($g['refresh'], 'oauth_refresh_token'));")
 
 
+@pytest.mark.soak  # headless Chromium
 def test_browser_signs_in_with_microsoft_and_sends_a_test_mail(wp, auth_server, site):
     """Headless Chromium: the admin clicks "Sign in with Microsoft", consents, lands back connected, sends a test mail."""
     output = run_browser(wp, "oauth.mjs", MAILBOX=MAILBOX, TEST_TO="inbox@example.com")

@@ -5,19 +5,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from test_wp_differential import png_bytes
-from wpstack import LOG, php_string
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness.hostile import HostileServer, close_in_data, stall_after_data  # noqa: E402
-from harness.ports import closed_port as hold_closed_port  # noqa: E402
+from harness.hostile import HostileServer, close_in_data, stall_after_data
+from harness.ports import closed_port as hold_closed_port
+from harness.wpstack import LOG, php_string
 
 DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from wpstack import REPO, php_string
+from harness.wpstack import REPO, php_string
 
 def send(wp, to="someone@example.com", subject="Hello", headers="array()", **kw):
     """wp_mail() once; returns its result and every wp_mail_failed (message, data) it fired."""

@@ -12,7 +12,7 @@ import urllib.request
 import zipfile
 
 from test_wp_outbox import drain, set_constants
-from wpstack import LOG, php_string
+from harness.wpstack import LOG, php_string
 
 ALICE, BOB, CAROL, DAVE = "alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"
 

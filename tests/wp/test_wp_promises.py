@@ -3,7 +3,7 @@ really happened, a partly refused recipient list, a server that never answers, a
 every site of a multisite network)."""
 import json
 
-from wpstack import php_string
+from harness.wpstack import php_string
 
 # wp_mail() once, with both of core's outcome hooks counted and the call timed.
 WP_MAIL = """

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from harness.ports import start_on_a_port
 
-WP_TESTS = Path(__file__).resolve().parent
-REPO = WP_TESTS.parent.parent
+REPO = Path(__file__).resolve().parents[2]
+WP_TESTS = REPO / "tests" / "wp"
 STACK_SCRIPT = REPO / "tests" / "harness" / "wp-stack.sh"
 CAPTURE_SCRIPT = WP_TESTS / "capture_smtp.py"
 MU_PLUGINS = WP_TESTS / "mu-plugins"
@@ -242,8 +242,9 @@ class WpStack:
             scan_dir.mkdir()
             for ini in (self.dir / "php" / "cli-conf.d").iterdir():
                 text = ini.read_text()
-                lines = [line for line in text.splitlines()
-                         if not (line.startswith("extension=") and "rust_mail" in line)]
+                # Without the extension, and with the opcache of scripts compiled without it (wp-stack.sh).
+                lines = [line.replace("/cli-opcache-with-extension", "/cli-opcache-without-extension")
+                         for line in text.splitlines() if not (line.startswith("extension=") and "rust_mail" in line)]
                 (scan_dir / ini.name).write_text("\n".join(lines) + "\n")
         return scan_dir
 
