@@ -333,3 +333,27 @@ def test_password_reset_mail_body_is_never_logged(wp, capture):
     key = re.search(r"key=([A-Za-z0-9]{20})", message.raw.decode()).group(1)
     [row] = wp.log_rows()
     assert row["status"] == "sent" and row["body"] is None and key not in json.dumps(row)
+
+
+@pytest.mark.parametrize("missing, problem", [
+    ("data/classifier.json", "Rust Mail is incomplete: data/classifier.json is missing."),
+    ("src/Mail/Router.php", "Rust Mail is incomplete: the file of RustMail_Mail_Router is missing."),
+])
+def test_a_half_installed_plugin_says_so_and_leaves_mail_to_core(wp, capture, missing, problem):
+    """The bootstrap's guard: with a file of the plugin missing (an upload cut short), wp_mail() is core's, untouched and
+    without an exception, and the admin is told what is wrong on every admin page."""
+    path = wp.wp / "wp-content" / "plugins" / "rust-mail" / missing
+    hidden = path.with_name(path.name + ".hidden")
+    path.rename(hidden)
+    try:
+        server = capture()
+        sent = wp.php("add_action('phpmailer_init', function ($m) { $m->isSMTP(); $m->Host = '127.0.0.1';"
+                      f" $m->Port = {server.port}; $m->SMTPAutoTLS = false; }});"
+                      "out(array(wp_mail('someone@example.com', 'Still sent', 'Body'), has_filter('pre_wp_mail', array('RustMail_Mail_Router', 'prepare_call'))));")
+        assert sent == [True, False], "core sent it; the plugin hooked nothing"
+        assert [m.message["Subject"] for m in server.messages()] == ["Still sent"]
+        page = wp.browser().get("/wp-admin/")
+        assert page.status == 200 and problem in page.text and "WordPress sends mail the usual way until then." in page.text
+    finally:
+        hidden.rename(path)
+    assert problem not in wp.browser().get("/wp-admin/").text
