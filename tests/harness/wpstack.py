@@ -252,6 +252,15 @@ class WpStack:
         """Replaces the plugin's settings (starting from defaults pointed at the stack's own SMTP server). Delivery is
         immediate unless a test asks for the outbox's queued mode: most tests check what wp_mail() itself returns.
         Secrets are stored encrypted, as the settings page stores them."""
+        self.php(self.settings_code(password, oauth_client_secret, **values) + " out(true);")
+
+    def reset(self):
+        """A test's starting point, in one PHP run: the default test settings and an empty log."""
+        self.php(self.settings_code() + " global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table());"
+                 " out(true);")
+
+    def settings_code(self, password=None, oauth_client_secret=None, **values):
+        """The PHP that stores set_settings()'s settings."""
         settings = {"preset": "custom", "host": "127.0.0.1", "port": self.smtp_port, "security": "none", "auth": "none",
                     "delivery": "immediate"}
         settings.update(values)
@@ -259,8 +268,7 @@ class WpStack:
         for key, secret in (("password", password), ("oauth_client_secret", oauth_client_secret)):
             if secret is not None:
                 code += f"$s['{key}'] = RustMail_Settings_Secrets::encrypt({php_string(secret)}, '{key}');\n"
-        code += "RustMail_Settings_Store::update_plugin_option(RustMail_Settings_Store::OPTION, $s); out(true);"
-        self.php(code)
+        return code + "RustMail_Settings_Store::update_plugin_option(RustMail_Settings_Store::OPTION, $s);"
 
     def site_ca(self, certs):
         """The test CA next to the site, where PHP-FPM's user can read it too; its path."""

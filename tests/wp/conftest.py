@@ -62,8 +62,7 @@ def wp(wp_session, request):
     if "engine" not in request.fixturenames:
         wp_session.use_engine("extension")
     wp_session.clear_constants()
-    wp_session.set_settings()
-    wp_session.php("global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table()); out(true);")
+    wp_session.reset()
     yield wp_session
     wp_session.clear_constants()
 
