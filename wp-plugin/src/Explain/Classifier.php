@@ -117,15 +117,11 @@ final class RustMail_Explain_Classifier {
 
 	/**
 	 * Whether a failure of this kind without a server reply is worth another try (a refused or timed-out
-	 * connection, DNS) rather than final (a certificate, a login). From the export's `kinds.<kind>.transient` where
-	 * it carries one; until then, the kinds the extension's error.rs calls transient.
+	 * connection, DNS) rather than final (a certificate, a login): the export's `kinds.<kind>.transient`, as the
+	 * extension's error.rs decides it. A kind the extension does not have (the plugin's own) is final.
 	 */
 	public static function kind_is_transient( string $kind ) {
-		$exported = self::data()['kinds'][ $kind ]['transient'] ?? null;
-		if ( is_bool( $exported ) ) {
-			return $exported;
-		}
-		return in_array( $kind, array( 'dns', 'connect_refused', 'connect_timeout', 'timeout', 'protocol' ), true );
+		return true === ( self::data()['kinds'][ $kind ]['transient'] ?? false );
 	}
 
 	/** A logged failure's cause: its reply judged at the stage its kind stands for, else the kind's own cause. */
