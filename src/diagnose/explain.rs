@@ -17,7 +17,11 @@ use serde_json::{json, Value as Json};
 /// an older row is classified from its kind and reply.
 pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<Json, UsageError> {
     let failure = failure_of_result(failure)?;
-    let f = Fields::new("failure", &failure, &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice"])?;
+    let f = Fields::new(
+        "failure",
+        &failure,
+        &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice", "retry_after"],
+    )?;
     let kinds = ErrorKind::ALL.map(ErrorKind::as_str);
     let kind = f.choice("kind", &kinds)?.ok_or_else(|| UsageError::new("$failure['kind'] is required"))?;
     let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).expect("one of ALL");
@@ -34,6 +38,11 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
     let causes = Cause::ALL.map(Cause::as_str);
     let given = f.choice("cause", &causes)?.and_then(Cause::from_name);
     let transport = Transport::settings_only(transport)?;
+    // An API's reply line already holds its status and the provider's code: it is the detail as it stands.
+    let (message, reply) = match (&transport.api, reply) {
+        (Some(_), Some(reply)) => (reply.lines.concat(), None),
+        (_, reply) => (message, reply),
+    };
     let error = logged_error(kind, message, reply);
     let cause = given.unwrap_or_else(|| classify(Some(&error), &Facts::of(&transport)));
     let context = Context::for_error(&transport, f.string("from")?, &error);

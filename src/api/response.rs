@@ -1,0 +1,267 @@
+//! Each API's answer judged: accepted, or a [`Refusal`] with its kind, cause, provider code, message and
+//! `Retry-After`. Pure, tested on the error bodies each provider documents.
+
+use super::{Provider, Refusal};
+use crate::judge::Cause;
+use crate::smtp::error::ErrorKind;
+use serde_json::Value as Json;
+use std::time::SystemTime;
+
+/// What the API answered, as far as judging it needs.
+pub struct Answer<'a> {
+    pub status: u16,
+    /// `Retry-After`, if sent.
+    pub retry_after: Option<&'a str>,
+    /// SES's `x-amzn-ErrorType`, if sent.
+    pub error_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// The id the provider gave an accepted message (Gmail `id`, SES `MessageId`, Mailgun `id`), if any.
+pub type Accepted = Option<String>;
+
+/// Judges `answer`; `sender` is the envelope sender (an SES identity check names it when it is the sender that
+/// is not verified), `now` the time a `Retry-After` date counts from.
+pub fn judge(provider: Provider, answer: &Answer, sender: Option<&str>, now: SystemTime) -> Result<Accepted, Refusal> {
+    let json: Option<Json> = serde_json::from_slice(answer.body).ok();
+    if (200..300).contains(&answer.status) {
+        let id = json.as_ref().and_then(|j| ["id", "MessageId"].iter().find_map(|k| j[k].as_str())).map(str::to_string);
+        return Ok(id);
+    }
+    let (code, message) = provider_error(provider, json.as_ref(), answer);
+    let (kind, cause) = match json {
+        // Not the API's answer (an HTML error page of a proxy, a wrong api_base): only the status can say.
+        None if !(answer.status == 429 || answer.status >= 500 || answer.status == 401 || answer.status == 413) => (ErrorKind::Protocol, Cause::Unknown),
+        _ => judged(provider, answer.status, code.as_deref(), &message, sender),
+    };
+    let retry_after = if matches!(answer.status, 429 | 503) { answer.retry_after.and_then(|value| retry_after_secs(value, now)) } else { None };
+    let transient = answer.status == 429 || answer.status >= 500 || cause == Cause::Throttled;
+    let message = if message.is_empty() && json.is_none() { one_line(&String::from_utf8_lossy(answer.body), 200) } else { message };
+    Err(Refusal {
+        status: answer.status,
+        kind,
+        cause,
+        provider_code: code,
+        message,
+        retry_after,
+        transient,
+        recipients_refused: cause == Cause::RecipientRejected,
+    })
+}
+
+/// The provider's error code and message, from where each puts them.
+fn provider_error(provider: Provider, json: Option<&Json>, answer: &Answer) -> (Option<String>, String) {
+    let text = |v: &Json| v.as_str().map(|s| one_line(s, 500));
+    let Some(json) = json else { return (None, String::new()) };
+    let (code, message) = match provider {
+        // {"error": {"code": "ErrorSendAsDenied", "message": "..."}}
+        Provider::Graph => (text(&json["error"]["code"]), text(&json["error"]["message"])),
+        // {"error": {"code": 403, "message": "...", "errors": [{"reason": "insufficientPermissions"}], "status": "PERMISSION_DENIED"}}
+        Provider::Gmail => (text(&json["error"]["errors"][0]["reason"]).or_else(|| text(&json["error"]["status"])), text(&json["error"]["message"])),
+        // x-amzn-ErrorType: MessageRejected[:http://internal.amazon.com/...], body {"message": "..."}
+        Provider::Ses => (
+            answer.error_type.map(|t| t.split(':').next().unwrap_or_default().trim().to_string()).filter(|t| !t.is_empty()).or_else(|| text(&json["__type"])),
+            text(&json["message"]).or_else(|| text(&json["Message"])),
+        ),
+        // {"message": "..."}
+        Provider::Mailgun => (None, text(&json["message"])),
+    };
+    (code, message.unwrap_or_default())
+}
+
+/// The kind and cause of a refusal with the API's own error body.
+fn judged(provider: Provider, status: u16, code: Option<&str>, message: &str, sender: Option<&str>) -> (ErrorKind, Cause) {
+    use Cause::*;
+    use ErrorKind::{Auth, DataRejected, RecipientRejected as Recipients, SenderRejected as Sender};
+    let says = |words: &str| message.to_ascii_lowercase().contains(words);
+    let by_code = match (provider, code.unwrap_or_default()) {
+        (Provider::Graph, "ErrorAccessDenied") => Some((Sender, ApiPermissionMissing)),
+        (Provider::Graph, "MailboxNotEnabledForRESTAPI" | "ResourceNotFound" | "ErrorMailboxNotFound") => Some((Sender, ApiMailboxUnavailable)),
+        (Provider::Graph, "ErrorSendAsDenied") => Some((Sender, SenderNotAllowed)),
+        (Provider::Graph, "ErrorInvalidRecipients") => Some((Recipients, RecipientRejected)),
+        (Provider::Graph, "ErrorMessageSizeExceeded") => Some((DataRejected, MessageTooLarge)),
+        (Provider::Graph, "ApplicationThrottled" | "ErrorTooManyObjectsOpened") => Some((DataRejected, Throttled)),
+        (Provider::Gmail, "insufficientPermissions" | "forbidden") => Some((Sender, ApiPermissionMissing)),
+        (Provider::Gmail, "rateLimitExceeded" | "userRateLimitExceeded") => Some((DataRejected, Throttled)),
+        (Provider::Gmail, "dailyLimitExceeded") => Some((DataRejected, DailyLimitReached)),
+        (Provider::Gmail, "failedPrecondition") => Some((Sender, ApiMailboxUnavailable)),
+        (Provider::Ses, "MessageRejected") if says("daily message quota") => Some((DataRejected, DailyLimitReached)),
+        (Provider::Ses, "MessageRejected") if says("not verified") => Some(ses_unverified(message, sender)),
+        (Provider::Ses, "MailFromDomainNotVerifiedException") => Some((Sender, SenderNotAllowed)),
+        (Provider::Ses, "AccountSendingPausedException" | "SendingPausedException") => Some((Sender, ApiAccountPaused)),
+        (Provider::Ses, "TooManyRequestsException" | "Throttling" | "ThrottlingException" | "LimitExceededException") => Some((DataRejected, Throttled)),
+        (Provider::Ses, "AccessDenied" | "AccessDeniedException") => Some((Sender, ApiPermissionMissing)),
+        (Provider::Ses, "SignatureDoesNotMatch" | "InvalidSignatureException" | "UnrecognizedClientException" | "InvalidClientTokenId") => {
+            Some((Auth, ApiTokenRejected))
+        }
+        (Provider::Mailgun, _) if says("sandbox subdomains") || says("authorized recipients") => Some((Sender, ApiSandbox)),
+        _ => None,
+    };
+    by_code.unwrap_or(match status {
+        401 => (Auth, ApiTokenRejected),
+        403 => (Sender, ApiPermissionMissing),
+        413 => (DataRejected, MessageTooLarge),
+        429 => (DataRejected, Throttled),
+        500.. => (DataRejected, ApiUnavailable),
+        400..=499 => (DataRejected, ApiRequestRejected),
+        // A redirect or another status the API does not answer with.
+        _ => (ErrorKind::Protocol, Unknown),
+    })
+}
+
+/// SES's "Email address is not verified. The following identities failed the check in region EU-WEST-1: a, b":
+/// the sender's identity (or its domain) not verified, or, in the sandbox, a recipient's.
+fn ses_unverified(message: &str, sender: Option<&str>) -> (ErrorKind, Cause) {
+    let failed = message.rsplit_once(':').map_or("", |(_, list)| list).to_ascii_lowercase();
+    let names_sender = sender.map(str::to_ascii_lowercase).is_some_and(|from| {
+        let domain = from.rsplit_once('@').map_or("", |(_, d)| d).to_string();
+        failed.split([',', ' ']).any(|identity| !identity.is_empty() && (identity == from || identity == domain))
+    });
+    if names_sender || failed.trim().is_empty() {
+        (ErrorKind::SenderRejected, Cause::SenderNotAllowed)
+    } else {
+        (ErrorKind::SenderRejected, Cause::ApiSandbox)
+    }
+}
+
+/// `Retry-After` (RFC 9110 section 10.2.3): seconds, or an HTTP date counted from `now` (none in the past).
+pub fn retry_after_secs(value: &str, now: SystemTime) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).map_or(0, |wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0)))
+}
+
+/// `text` on one line, at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn refusal(provider: Provider, status: u16, error_type: Option<&str>, body: &str) -> Refusal {
+        let answer = Answer { status, retry_after: Some("30"), error_type, body: body.as_bytes() };
+        judge(provider, &answer, Some("me@example.com"), UNIX_EPOCH).expect_err("refused")
+    }
+
+    fn graph(code: &str) -> String {
+        format!(r#"{{"error":{{"code":"{code}","message":"It says why.","innerError":{{"request-id":"r1"}}}}}}"#)
+    }
+
+    fn gmail(status: u16, reason: &str) -> String {
+        format!(
+            r#"{{"error":{{"code":{status},"message":"Says why.","errors":[{{"message":"Says why.","domain":"global","reason":"{reason}"}}],"status":"X"}}}}"#
+        )
+    }
+
+    #[test]
+    fn accepted_answers_give_the_providers_id() {
+        let ok =
+            |provider, status, body: &str| judge(provider, &Answer { status, retry_after: None, error_type: None, body: body.as_bytes() }, None, UNIX_EPOCH);
+        assert_eq!(ok(Provider::Graph, 202, ""), Ok(None));
+        assert_eq!(ok(Provider::Gmail, 200, r#"{"id":"18c","threadId":"18c","labelIds":["SENT"]}"#), Ok(Some("18c".into())));
+        assert_eq!(ok(Provider::Ses, 200, r#"{"MessageId":"0102-abc"}"#), Ok(Some("0102-abc".into())));
+        assert_eq!(ok(Provider::Mailgun, 200, r#"{"id":"<1@example.com>","message":"Queued. Thank you."}"#), Ok(Some("<1@example.com>".into())));
+    }
+
+    #[test]
+    fn each_providers_errors_map_to_their_causes() {
+        let cases = [
+            (refusal(Provider::Graph, 403, None, &graph("ErrorAccessDenied")), ErrorKind::SenderRejected, Cause::ApiPermissionMissing),
+            (refusal(Provider::Graph, 404, None, &graph("MailboxNotEnabledForRESTAPI")), ErrorKind::SenderRejected, Cause::ApiMailboxUnavailable),
+            (refusal(Provider::Graph, 403, None, &graph("ErrorSendAsDenied")), ErrorKind::SenderRejected, Cause::SenderNotAllowed),
+            (refusal(Provider::Graph, 400, None, &graph("ErrorInvalidRecipients")), ErrorKind::RecipientRejected, Cause::RecipientRejected),
+            (refusal(Provider::Graph, 413, None, &graph("ErrorMessageSizeExceeded")), ErrorKind::DataRejected, Cause::MessageTooLarge),
+            (refusal(Provider::Graph, 401, None, &graph("InvalidAuthenticationToken")), ErrorKind::Auth, Cause::ApiTokenRejected),
+            (refusal(Provider::Graph, 429, None, &graph("ApplicationThrottled")), ErrorKind::DataRejected, Cause::Throttled),
+            (refusal(Provider::Graph, 400, None, &graph("ErrorInvalidArgument")), ErrorKind::DataRejected, Cause::ApiRequestRejected),
+            (refusal(Provider::Gmail, 403, None, &gmail(403, "insufficientPermissions")), ErrorKind::SenderRejected, Cause::ApiPermissionMissing),
+            (refusal(Provider::Gmail, 429, None, &gmail(429, "rateLimitExceeded")), ErrorKind::DataRejected, Cause::Throttled),
+            (refusal(Provider::Gmail, 403, None, &gmail(403, "userRateLimitExceeded")), ErrorKind::DataRejected, Cause::Throttled),
+            (refusal(Provider::Gmail, 403, None, &gmail(403, "dailyLimitExceeded")), ErrorKind::DataRejected, Cause::DailyLimitReached),
+            (refusal(Provider::Gmail, 400, None, &gmail(400, "invalidArgument")), ErrorKind::DataRejected, Cause::ApiRequestRejected),
+            (refusal(Provider::Gmail, 400, None, &gmail(400, "failedPrecondition")), ErrorKind::SenderRejected, Cause::ApiMailboxUnavailable),
+            (
+                refusal(
+                    Provider::Ses,
+                    400,
+                    Some("MessageRejected:http://internal.amazon.com/coral/com.amazonaws.sailfish/"),
+                    r#"{"message":"Email address is not verified. The following identities failed the check in region EU-WEST-1: me@example.com"}"#,
+                ),
+                ErrorKind::SenderRejected,
+                Cause::SenderNotAllowed,
+            ),
+            (
+                refusal(
+                    Provider::Ses,
+                    400,
+                    Some("MessageRejected"),
+                    r#"{"message":"Email address is not verified. The following identities failed the check in region EU-WEST-1: you@example.org"}"#,
+                ),
+                ErrorKind::SenderRejected,
+                Cause::ApiSandbox,
+            ),
+            (
+                refusal(Provider::Ses, 400, Some("MessageRejected"), r#"{"message":"Daily message quota exceeded."}"#),
+                ErrorKind::DataRejected,
+                Cause::DailyLimitReached,
+            ),
+            (
+                refusal(Provider::Ses, 400, Some("AccountSendingPausedException"), r#"{"message":"Sending is paused for this account."}"#),
+                ErrorKind::SenderRejected,
+                Cause::ApiAccountPaused,
+            ),
+            (refusal(Provider::Ses, 429, Some("TooManyRequestsException"), r#"{"message":"Too Many Requests"}"#), ErrorKind::DataRejected, Cause::Throttled),
+            (
+                refusal(Provider::Ses, 403, Some("InvalidSignatureException"), r#"{"message":"The request signature we calculated does not match"}"#),
+                ErrorKind::Auth,
+                Cause::ApiTokenRejected,
+            ),
+            (refusal(Provider::Mailgun, 401, None, "Forbidden"), ErrorKind::Auth, Cause::ApiTokenRejected),
+            (
+                refusal(
+                    Provider::Mailgun,
+                    403,
+                    None,
+                    r#"{"message":"Sandbox subdomains are for test purposes only. Please add your own domain or add the address to authorized recipients in Account Settings."}"#,
+                ),
+                ErrorKind::SenderRejected,
+                Cause::ApiSandbox,
+            ),
+            (refusal(Provider::Mailgun, 400, None, r#"{"message":"to parameter is not a valid address"}"#), ErrorKind::DataRejected, Cause::ApiRequestRejected),
+            (refusal(Provider::Mailgun, 503, None, "<html>Service Unavailable</html>"), ErrorKind::DataRejected, Cause::ApiUnavailable),
+            (refusal(Provider::Graph, 404, None, "<html>Not Found</html>"), ErrorKind::Protocol, Cause::Unknown),
+        ];
+        for (refusal, kind, cause) in cases {
+            assert_eq!((refusal.kind, refusal.cause), (kind, cause), "{refusal:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_providers_code_words_and_retry_after() {
+        let r = refusal(Provider::Gmail, 429, None, &gmail(429, "rateLimitExceeded"));
+        assert_eq!((r.provider_code.as_deref(), r.message.as_str(), r.retry_after, r.transient), (Some("rateLimitExceeded"), "Says why.", Some(30), true));
+        assert_eq!(r.reply_line("Too Many Requests"), "429 rateLimitExceeded: Says why.");
+        let r = refusal(Provider::Graph, 403, None, &graph("ErrorSendAsDenied"));
+        assert_eq!((r.retry_after, r.transient, r.recipients_refused), (None, false, false));
+        assert!(refusal(Provider::Graph, 400, None, &graph("ErrorInvalidRecipients")).recipients_refused);
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(retry_after_secs(" 120 ", now), Some(120));
+        assert_eq!(retry_after_secs("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(30));
+        assert_eq!(retry_after_secs("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(0));
+        assert_eq!(retry_after_secs("soon", now), None);
+    }
+}
