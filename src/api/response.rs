@@ -24,7 +24,12 @@ pub type Accepted = Option<String>;
 /// is not verified), `now` the time a `Retry-After` date counts from.
 pub fn judge(provider: Provider, answer: &Answer, sender: Option<&str>, now: SystemTime) -> Result<Accepted, Refusal> {
     let json: Option<Json> = serde_json::from_slice(answer.body).ok();
-    if (200..300).contains(&answer.status) {
+    // Graph answers 202 with no body; the others 200 with JSON naming the message.
+    let accepted = match provider {
+        Provider::Graph => answer.status == 202,
+        _ => answer.status == 200 && json.is_some(),
+    };
+    if accepted {
         let id = json.as_ref().and_then(|j| ["id", "MessageId"].iter().find_map(|k| j[k].as_str())).map(str::to_string);
         return Ok(id);
     }
@@ -85,7 +90,8 @@ fn judged(provider: Provider, status: u16, code: Option<&str>, message: &str, se
         (Provider::Gmail, "rateLimitExceeded" | "userRateLimitExceeded") => Some((DataRejected, Throttled)),
         (Provider::Gmail, "dailyLimitExceeded") => Some((DataRejected, DailyLimitReached)),
         (Provider::Gmail, "failedPrecondition") => Some((Sender, ApiMailboxUnavailable)),
-        (Provider::Ses, "MessageRejected") if says("daily message quota") => Some((DataRejected, DailyLimitReached)),
+        // SES says a day's quota in words, under MessageRejected or TooManyRequestsException.
+        (Provider::Ses, _) if says("daily message quota") => Some((DataRejected, DailyLimitReached)),
         (Provider::Ses, "MessageRejected") if says("not verified") => Some(ses_unverified(message, sender)),
         (Provider::Ses, "MailFromDomainNotVerifiedException") => Some((Sender, SenderNotAllowed)),
         (Provider::Ses, "AccountSendingPausedException" | "SendingPausedException") => Some((Sender, ApiAccountPaused)),
@@ -104,7 +110,7 @@ fn judged(provider: Provider, status: u16, code: Option<&str>, message: &str, se
         429 => (DataRejected, Throttled),
         500.. => (DataRejected, ApiUnavailable),
         400..=499 => (DataRejected, ApiRequestRejected),
-        // A redirect or another status the API does not answer with.
+        // A redirect, or a success the API does not answer with (an HTML page of a portal).
         _ => (ErrorKind::Protocol, Unknown),
     })
 }
@@ -216,6 +222,11 @@ mod tests {
                 Cause::DailyLimitReached,
             ),
             (
+                refusal(Provider::Ses, 429, Some("TooManyRequestsException"), r#"{"message":"Daily message quota exceeded."}"#),
+                ErrorKind::DataRejected,
+                Cause::DailyLimitReached,
+            ),
+            (
                 refusal(Provider::Ses, 400, Some("AccountSendingPausedException"), r#"{"message":"Sending is paused for this account."}"#),
                 ErrorKind::SenderRejected,
                 Cause::ApiAccountPaused,
@@ -240,6 +251,8 @@ mod tests {
             (refusal(Provider::Mailgun, 400, None, r#"{"message":"to parameter is not a valid address"}"#), ErrorKind::DataRejected, Cause::ApiRequestRejected),
             (refusal(Provider::Mailgun, 503, None, "<html>Service Unavailable</html>"), ErrorKind::DataRejected, Cause::ApiUnavailable),
             (refusal(Provider::Graph, 404, None, "<html>Not Found</html>"), ErrorKind::Protocol, Cause::Unknown),
+            (refusal(Provider::Graph, 200, None, "<html>Sign in to the network</html>"), ErrorKind::Protocol, Cause::Unknown),
+            (refusal(Provider::Gmail, 200, None, "<html>Sign in to the network</html>"), ErrorKind::Protocol, Cause::Unknown),
         ];
         for (refusal, kind, cause) in cases {
             assert_eq!((refusal.kind, refusal.cause), (kind, cause), "{refusal:?}");
