@@ -102,8 +102,10 @@ impl ProcessState {
         });
     }
 
-    /// Says QUIT on every idle connection and closes it; returns how many.
+    /// Says QUIT on every idle connection and closes it; returns how many. The HTTPS API clients go too, with
+    /// their kept-alive connections (not counted: the client does not say how many it holds).
     pub fn close_idle(&mut self) -> usize {
+        self.http.clear();
         let conns: Vec<Connection> = self.idle.drain().flat_map(|(_, conns)| conns).collect();
         let closed = conns.len();
         self.quit_all(conns);

@@ -13,6 +13,7 @@ use crate::message::Outgoing;
 use crate::pool;
 use crate::result::{SendResult, Timings};
 use crate::send::failure_of;
+use crate::smtp::client::net::ConnectFailure;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage, TlsProblem};
 use crate::smtp::tls::{self, RecordingVerifier};
 use crate::smtp::transcript::{round_ms, Direction, Transcript};
@@ -185,7 +186,9 @@ async fn send_retrying(http: &Http, transport: &Transport, message: &Outgoing, b
         Json::Array(entries) => entries,
         _ => Vec::new(),
     };
-    transcript.push(serde_json::json!({ "ms": 0.0, "dir": "info", "line": format!("waited {} s as Retry-After asked, then sent again", wait.as_secs()) }));
+    // Each attempt's lines count from its own start; the note stands at the end of the first.
+    let note = format!("waited {} s as Retry-After asked, then sent again", wait.as_secs());
+    transcript.push(serde_json::json!({ "ms": first.timings.total, "dir": "info", "line": note }));
     if let Json::Array(entries) = again.transcript {
         transcript.extend(entries);
     }
@@ -255,13 +258,9 @@ pub async fn send_on(http: &Http, transport: &Transport, message: &Outgoing, dea
         Err(_) => {
             t.push(Direction::Client, format!("POST {} ({size} bytes)", request.path));
             let connecting = http.connects.begun.load(Ordering::Relaxed) > http.connects.ended.load(Ordering::Relaxed);
+            // A connection still being made when the time ran out: the server never answered it.
             let error = if connecting {
-                SendError::new(
-                    ErrorKind::ConnectTimeout,
-                    Stage::Connect,
-                    Problem::ConnectTimeout,
-                    format!("no answer from {}:{} before the timeout: a firewall may be dropping the connection", target.host, target.port),
-                )
+                ConnectFailure::Timeout.into_send_error(peer(target))
             } else {
                 SendError::new(
                     ErrorKind::Timeout,
@@ -344,19 +343,16 @@ fn request_error(e: &reqwest::Error, http: &Http, target: &super::ApiTarget) -> 
             return SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::Tls(tls::problem(tls_error)), message);
         }
         if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            let addr = SocketAddr::from(([0, 0, 0, 0], target.port));
             let failure = match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => Some(crate::smtp::client::net::ConnectFailure::Refused),
-                std::io::ErrorKind::TimedOut if e.is_connect() => Some(crate::smtp::client::net::ConnectFailure::Timeout),
+                std::io::ErrorKind::ConnectionRefused => Some(ConnectFailure::Refused),
+                std::io::ErrorKind::TimedOut if e.is_connect() => Some(ConnectFailure::Timeout),
                 _ if matches!(io.raw_os_error(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => {
-                    Some(crate::smtp::client::net::ConnectFailure::Unreachable(std::io::Error::from(io.kind())))
+                    Some(ConnectFailure::Unreachable(std::io::Error::from(io.kind())))
                 }
                 _ => None,
             };
             if let Some(failure) = failure {
-                let mut error = failure.into_send_error(addr);
-                error.message = error.message.replace(&addr.to_string(), &format!("{}:{}", target.host, target.port));
-                return error;
+                return failure.into_send_error(peer(target));
             }
         }
         // An io::Error's source() skips the error it wraps (a rustls error, another io::Error): step into it.
@@ -364,18 +360,22 @@ fn request_error(e: &reqwest::Error, http: &Http, target: &super::ApiTarget) -> 
         source = wrapped.or_else(|| error.source());
     }
     if e.is_timeout() && e.is_connect() {
-        let message = format!("no answer from {}:{} before the timeout: a firewall may be dropping the connection", target.host, target.port);
-        return SendError::new(ErrorKind::ConnectTimeout, Stage::Connect, Problem::ConnectTimeout, message);
+        return ConnectFailure::Timeout.into_send_error(peer(target));
     }
     if e.is_connect() {
-        let message = format!("cannot connect to {}:{} over TLS: {}", target.host, target.port, causes(e));
+        let message = format!("cannot connect to {} over TLS: {}", peer(target), innermost_cause(e));
         return SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::Tls(TlsProblem::Closed), message);
     }
-    SendError::new(ErrorKind::Protocol, Stage::Request, Problem::Closed, format!("the request to {} failed: {}", target.host, causes(e)))
+    SendError::new(ErrorKind::Protocol, Stage::Request, Problem::Closed, format!("the request to {} failed: {}", target.host, innermost_cause(e)))
+}
+
+/// `host:port` of the API, as failures name it.
+fn peer(target: &super::ApiTarget) -> String {
+    format!("{}:{}", target.host, target.port)
 }
 
 /// The error's innermost cause, which says what happened (the outer ones name the request).
-fn causes(e: &reqwest::Error) -> String {
+fn innermost_cause(e: &reqwest::Error) -> String {
     let mut last: &dyn std::error::Error = e;
     while let Some(source) = last.source() {
         last = source;

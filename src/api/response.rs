@@ -40,7 +40,7 @@ pub fn judge(provider: Provider, answer: &Answer, sender: Option<&str>, now: Sys
         _ => judged(provider, answer.status, code.as_deref(), &message, sender),
     };
     let retry_after = if matches!(answer.status, 429 | 503) { answer.retry_after.and_then(|value| retry_after_secs(value, now)) } else { None };
-    let transient = answer.status == 429 || answer.status >= 500 || cause == Cause::Throttled;
+    let transient = is_transient(answer.status, cause);
     let message = if message.is_empty() && json.is_none() { one_line(&String::from_utf8_lossy(answer.body), 200) } else { message };
     Err(Refusal {
         status: answer.status,
@@ -52,6 +52,27 @@ pub fn judge(provider: Provider, answer: &Answer, sender: Option<&str>, now: Sys
         transient,
         recipients_refused: cause == Cause::RecipientRejected,
     })
+}
+
+/// A logged refusal (its status, the provider's code and the reply line) judged again as when it was answered,
+/// for `rust_mail_explain()` of a row that kept no cause.
+pub fn logged(provider: Provider, status: u16, code: Option<String>, reply: String, sender: Option<&str>) -> Refusal {
+    let (kind, cause) = judged(provider, status, code.as_deref(), &reply, sender);
+    Refusal {
+        status,
+        kind,
+        cause,
+        provider_code: code,
+        message: reply,
+        retry_after: None,
+        transient: is_transient(status, cause),
+        recipients_refused: cause == Cause::RecipientRejected,
+    }
+}
+
+/// Throttling and the provider's own failures pass; the rest needs a change first.
+fn is_transient(status: u16, cause: Cause) -> bool {
+    status == 429 || status >= 500 || cause == Cause::Throttled
 }
 
 /// The provider's error code and message, from where each puts them.
@@ -267,6 +288,16 @@ mod tests {
         let r = refusal(Provider::Graph, 403, None, &graph("ErrorSendAsDenied"));
         assert_eq!((r.retry_after, r.transient, r.recipients_refused), (None, false, false));
         assert!(refusal(Provider::Graph, 400, None, &graph("ErrorInvalidRecipients")).recipients_refused);
+    }
+
+    #[test]
+    fn a_logged_refusal_is_judged_again_from_its_reply_line() {
+        let graph = logged(Provider::Graph, 403, Some("ErrorAccessDenied".into()), "403 ErrorAccessDenied: Access is denied.".into(), None);
+        assert_eq!((graph.kind, graph.cause, graph.transient), (ErrorKind::SenderRejected, Cause::ApiPermissionMissing, false));
+        let line = "400 MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: rcpt@example.com";
+        let ses = logged(Provider::Ses, 400, Some("MessageRejected".into()), line.into(), Some("sender@example.com"));
+        assert_eq!(ses.cause, Cause::ApiSandbox);
+        assert!(logged(Provider::Mailgun, 503, None, "503 Service Unavailable".into(), None).transient);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::UsageError;
 use crate::judge::classify::logged_error;
 use crate::judge::{classify, verdict, Cause, Context, Facts};
 use crate::secrets::scrub_json;
-use crate::smtp::error::ErrorKind;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
 use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};
@@ -38,14 +38,18 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
     let causes = Cause::ALL.map(Cause::as_str);
     let given = f.choice("cause", &causes)?.and_then(Cause::from_name);
     let transport = Transport::settings_only(transport)?;
-    // An API's reply line already holds its status and the provider's code: it is the detail as it stands.
-    let (message, reply) = match (&transport.api, reply) {
-        (Some(_), Some(reply)) => (reply.lines.concat(), None),
-        (_, reply) => (message, reply),
+    let from = f.string("from")?;
+    let error = match (&transport.api, reply) {
+        // An API's answer is judged by the API's rules; its reply line holds the status and the provider's code.
+        (Some(api), Some(reply)) => {
+            let line = reply.lines.concat();
+            let refusal = crate::api::response::logged(api.provider, reply.code, reply.enhanced, line.clone(), from.as_deref());
+            SendError { kind, stage: Stage::Request, problem: Problem::Api(Box::new(refusal)), message: line, reply: None, size_limit: None }
+        }
+        (_, reply) => logged_error(kind, message, reply),
     };
-    let error = logged_error(kind, message, reply);
     let cause = given.unwrap_or_else(|| classify(Some(&error), &Facts::of(&transport)));
-    let context = Context::for_error(&transport, f.string("from")?, &error);
+    let context = Context::for_error(&transport, from, &error);
     let v = verdict(cause, &context);
     let mut result = json!({ "cause": cause.as_str(), "summary": v.summary, "advice": v.advice });
     scrub_json(&mut result, &transport.secrets());
