@@ -4,8 +4,14 @@
 use super::{Provider, Refusal};
 use crate::judge::Cause;
 use crate::smtp::error::ErrorKind;
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 use std::time::SystemTime;
+use Cause::{
+    ApiAccountPaused, ApiMailboxUnavailable, ApiPermissionMissing, ApiRequestRejected, ApiSandbox, ApiTokenRejected, ApiUnavailable, DailyLimitReached,
+    MessageTooLarge, RecipientRejected as RecipientsRefused, SenderNotAllowed, Throttled,
+};
+use ErrorKind::{Auth, DataRejected, RecipientRejected, SenderRejected};
+use Provider::{Gmail, Graph, Mailgun, Ses};
 
 /// What the API answered, as far as judging it needs.
 pub struct Answer<'a> {
@@ -71,7 +77,7 @@ pub fn logged(provider: Provider, status: u16, code: Option<String>, reply: Stri
 }
 
 /// Throttling and the provider's own failures pass; the rest needs a change first.
-fn is_transient(status: u16, cause: Cause) -> bool {
+pub fn is_transient(status: u16, cause: Cause) -> bool {
     status == 429 || status >= 500 || cause == Cause::Throttled
 }
 
@@ -95,45 +101,146 @@ fn provider_error(provider: Provider, json: Option<&Json>, answer: &Answer) -> (
     (code, message.unwrap_or_default())
 }
 
-/// The kind and cause of a refusal with the API's own error body.
-fn judged(provider: Provider, status: u16, code: Option<&str>, message: &str, sender: Option<&str>) -> (ErrorKind, Cause) {
-    use Cause::*;
-    use ErrorKind::{Auth, DataRejected, RecipientRejected as Recipients, SenderRejected as Sender};
-    let says = |words: &str| message.to_ascii_lowercase().contains(words);
-    let by_code = match (provider, code.unwrap_or_default()) {
-        (Provider::Graph, "ErrorAccessDenied") => Some((Sender, ApiPermissionMissing)),
-        (Provider::Graph, "MailboxNotEnabledForRESTAPI" | "ResourceNotFound" | "ErrorMailboxNotFound") => Some((Sender, ApiMailboxUnavailable)),
-        (Provider::Graph, "ErrorSendAsDenied") => Some((Sender, SenderNotAllowed)),
-        (Provider::Graph, "ErrorInvalidRecipients") => Some((Recipients, RecipientRejected)),
-        (Provider::Graph, "ErrorMessageSizeExceeded") => Some((DataRejected, MessageTooLarge)),
-        (Provider::Graph, "ApplicationThrottled" | "ErrorTooManyObjectsOpened") => Some((DataRejected, Throttled)),
-        (Provider::Gmail, "insufficientPermissions" | "forbidden") => Some((Sender, ApiPermissionMissing)),
-        (Provider::Gmail, "rateLimitExceeded" | "userRateLimitExceeded") => Some((DataRejected, Throttled)),
-        (Provider::Gmail, "dailyLimitExceeded") => Some((DataRejected, DailyLimitReached)),
-        (Provider::Gmail, "failedPrecondition") => Some((Sender, ApiMailboxUnavailable)),
-        // SES says a day's quota in words, under MessageRejected or TooManyRequestsException.
-        (Provider::Ses, _) if says("daily message quota") => Some((DataRejected, DailyLimitReached)),
-        (Provider::Ses, "MessageRejected") if says("not verified") => Some(ses_unverified(message, sender)),
-        (Provider::Ses, "MailFromDomainNotVerifiedException") => Some((Sender, SenderNotAllowed)),
-        (Provider::Ses, "AccountSendingPausedException" | "SendingPausedException") => Some((Sender, ApiAccountPaused)),
-        (Provider::Ses, "TooManyRequestsException" | "Throttling" | "ThrottlingException" | "LimitExceededException") => Some((DataRejected, Throttled)),
-        (Provider::Ses, "AccessDenied" | "AccessDeniedException") => Some((Sender, ApiPermissionMissing)),
-        (Provider::Ses, "SignatureDoesNotMatch" | "InvalidSignatureException" | "UnrecognizedClientException" | "InvalidClientTokenId") => {
-            Some((Auth, ApiTokenRejected))
+/// The HTTP statuses a row of [`ERRORS`] holds for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Any,
+    Is(u16),
+    /// From the first to the second, both included.
+    Range(u16, u16),
+}
+
+impl Status {
+    fn holds(self, status: u16) -> bool {
+        match self {
+            Status::Any => true,
+            Status::Is(s) => s == status,
+            Status::Range(from, to) => (from..=to).contains(&status),
         }
-        (Provider::Mailgun, _) if says("sandbox subdomains") || says("authorized recipients") => Some((Sender, ApiSandbox)),
-        _ => None,
-    };
-    by_code.unwrap_or(match status {
-        401 => (Auth, ApiTokenRejected),
-        403 => (Sender, ApiPermissionMissing),
-        413 => (DataRejected, MessageTooLarge),
-        429 => (DataRejected, Throttled),
-        500.. => (DataRejected, ApiUnavailable),
-        400..=499 => (DataRejected, ApiRequestRejected),
+    }
+
+    fn to_json(self) -> Json {
+        match self {
+            Status::Any => Json::Null,
+            Status::Is(s) => json!(s),
+            Status::Range(from, to) => json!([from, to]),
+        }
+    }
+}
+
+/// One row of [`ERRORS`]: an answer of a provider (`None`: any) and what it means.
+pub struct ErrorRule {
+    pub provider: Option<Provider>,
+    pub status: Status,
+    /// The provider's error code (`None`: any, or none given).
+    pub code: Option<&'static str>,
+    /// Words the provider's message has, compared in lower case (`None`: any).
+    pub message_contains: Option<&'static str>,
+    pub kind: ErrorKind,
+    pub cause: Cause,
+}
+
+impl ErrorRule {
+    fn holds(&self, provider: Provider, status: u16, code: Option<&str>, lower_message: &str) -> bool {
+        self.provider.is_none_or(|p| p == provider)
+            && self.status.holds(status)
+            && self.code.is_none_or(|c| code.is_some_and(|code| code.eq_ignore_ascii_case(c)))
+            && self.message_contains.is_none_or(|words| lower_message.contains(words))
+    }
+
+    /// As `./build.sh rules` exports it for the plugin's PHPMailer engine, which judges with the same rows.
+    pub fn to_json(&self) -> Json {
+        json!({
+            "api": self.provider.map(Provider::as_str),
+            "status": self.status.to_json(),
+            "code": self.code,
+            "message_contains": self.message_contains,
+            "kind": self.kind.as_str(),
+            "cause": self.cause.as_str(),
+            "transient": is_transient(0, self.cause),
+        })
+    }
+}
+
+const fn row(
+    provider: Option<Provider>,
+    status: Status,
+    code: Option<&'static str>,
+    message_contains: Option<&'static str>,
+    kind: ErrorKind,
+    cause: Cause,
+) -> ErrorRule {
+    ErrorRule { provider, status, code, message_contains, kind, cause }
+}
+
+const fn code(provider: Provider, code: &'static str, kind: ErrorKind, cause: Cause) -> ErrorRule {
+    row(Some(provider), Status::Any, Some(code), None, kind, cause)
+}
+
+const fn says(provider: Provider, words: &'static str, kind: ErrorKind, cause: Cause) -> ErrorRule {
+    row(Some(provider), Status::Any, None, Some(words), kind, cause)
+}
+
+const fn status(status: Status, kind: ErrorKind, cause: Cause) -> ErrorRule {
+    row(None, status, None, None, kind, cause)
+}
+
+/// What each provider's documented errors mean, first match wins: by error code (Graph's `error.code`, Gmail's
+/// `errors[0].reason`, SES's `x-amzn-ErrorType`), by the provider's words where it has no code for the case,
+/// then by HTTP status alone. `./build.sh rules` exports the table, so the plugin judges without a copy.
+/// SES's `MessageRejected` "not verified" is refined by [`ses_unverified`]: the identities it lists tell an
+/// unverified sender from a sandboxed recipient.
+pub const ERRORS: &[ErrorRule] = &[
+    code(Graph, "ErrorAccessDenied", SenderRejected, ApiPermissionMissing),
+    code(Graph, "MailboxNotEnabledForRESTAPI", SenderRejected, ApiMailboxUnavailable),
+    code(Graph, "ResourceNotFound", SenderRejected, ApiMailboxUnavailable),
+    code(Graph, "ErrorMailboxNotFound", SenderRejected, ApiMailboxUnavailable),
+    code(Graph, "ErrorSendAsDenied", SenderRejected, SenderNotAllowed),
+    code(Graph, "ErrorInvalidRecipients", RecipientRejected, RecipientsRefused),
+    code(Graph, "ErrorMessageSizeExceeded", DataRejected, MessageTooLarge),
+    code(Graph, "ApplicationThrottled", DataRejected, Throttled),
+    code(Graph, "ErrorTooManyObjectsOpened", DataRejected, Throttled),
+    code(Gmail, "insufficientPermissions", SenderRejected, ApiPermissionMissing),
+    code(Gmail, "forbidden", SenderRejected, ApiPermissionMissing),
+    code(Gmail, "rateLimitExceeded", DataRejected, Throttled),
+    code(Gmail, "userRateLimitExceeded", DataRejected, Throttled),
+    code(Gmail, "dailyLimitExceeded", DataRejected, DailyLimitReached),
+    code(Gmail, "failedPrecondition", SenderRejected, ApiMailboxUnavailable),
+    // SES says a day's quota in words, under MessageRejected or TooManyRequestsException.
+    says(Ses, "daily message quota", DataRejected, DailyLimitReached),
+    row(Some(Ses), Status::Any, Some("MessageRejected"), Some("not verified"), SenderRejected, SenderNotAllowed),
+    code(Ses, "MailFromDomainNotVerifiedException", SenderRejected, SenderNotAllowed),
+    code(Ses, "AccountSendingPausedException", SenderRejected, ApiAccountPaused),
+    code(Ses, "SendingPausedException", SenderRejected, ApiAccountPaused),
+    code(Ses, "TooManyRequestsException", DataRejected, Throttled),
+    code(Ses, "Throttling", DataRejected, Throttled),
+    code(Ses, "ThrottlingException", DataRejected, Throttled),
+    code(Ses, "LimitExceededException", DataRejected, Throttled),
+    code(Ses, "AccessDenied", SenderRejected, ApiPermissionMissing),
+    code(Ses, "AccessDeniedException", SenderRejected, ApiPermissionMissing),
+    code(Ses, "SignatureDoesNotMatch", Auth, ApiTokenRejected),
+    code(Ses, "InvalidSignatureException", Auth, ApiTokenRejected),
+    code(Ses, "UnrecognizedClientException", Auth, ApiTokenRejected),
+    code(Ses, "InvalidClientTokenId", Auth, ApiTokenRejected),
+    says(Mailgun, "sandbox subdomains", SenderRejected, ApiSandbox),
+    says(Mailgun, "authorized recipients", SenderRejected, ApiSandbox),
+    status(Status::Is(401), Auth, ApiTokenRejected),
+    status(Status::Is(403), SenderRejected, ApiPermissionMissing),
+    status(Status::Is(413), DataRejected, MessageTooLarge),
+    status(Status::Is(429), DataRejected, Throttled),
+    status(Status::Range(500, 599), DataRejected, ApiUnavailable),
+    status(Status::Range(400, 499), DataRejected, ApiRequestRejected),
+];
+
+/// The kind and cause of a refusal with the API's own error body, by [`ERRORS`].
+fn judged(provider: Provider, status: u16, code: Option<&str>, message: &str, sender: Option<&str>) -> (ErrorKind, Cause) {
+    let lower = message.to_ascii_lowercase();
+    match ERRORS.iter().find(|rule| rule.holds(provider, status, code, &lower)) {
+        Some(rule) if provider == Ses && rule.code == Some("MessageRejected") => ses_unverified(message, sender),
+        Some(rule) => (rule.kind, rule.cause),
         // A redirect, or a success the API does not answer with (an HTML page of a portal).
-        _ => (ErrorKind::Protocol, Unknown),
-    })
+        None => (ErrorKind::Protocol, Cause::Unknown),
+    }
 }
 
 /// SES's "Email address is not verified. The following identities failed the check in region EU-WEST-1: a, b":
@@ -188,6 +295,22 @@ mod tests {
         format!(
             r#"{{"error":{{"code":{status},"message":"Says why.","errors":[{{"message":"Says why.","domain":"global","reason":"{reason}"}}],"status":"X"}}}}"#
         )
+    }
+
+    #[test]
+    fn the_exported_table_is_the_one_judged_by() {
+        // A code is matched whatever its case, and a row with a code does not hold for an answer without one.
+        let rule = ERRORS.iter().find(|r| r.code == Some("ErrorSendAsDenied")).unwrap();
+        assert!(rule.holds(Provider::Graph, 403, Some("errorsendasdenied"), ""));
+        assert!(!rule.holds(Provider::Graph, 403, None, "") && !rule.holds(Provider::Gmail, 403, Some("ErrorSendAsDenied"), ""));
+        assert_eq!(
+            rule.to_json(),
+            json!({"api": "graph", "status": null, "code": "ErrorSendAsDenied", "message_contains": null, "kind": "sender_rejected", "cause": "sender_not_allowed", "transient": false})
+        );
+        let last = ERRORS.last().unwrap().to_json();
+        assert_eq!((&last["status"], &last["api"], &last["cause"]), (&json!([400, 499]), &Json::Null, &json!("api_request_rejected")));
+        // Words are compared in lower case, so every row's words must be lower case.
+        assert!(ERRORS.iter().filter_map(|r| r.message_contains).all(|w| w == w.to_ascii_lowercase()));
     }
 
     #[test]
