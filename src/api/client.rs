@@ -251,7 +251,17 @@ pub async fn send_on(http: &Http, transport: &Transport, message: &Outgoing, dea
         Ok(Ok(answer)) => answer,
         Ok(Err(e)) => {
             t.push(Direction::Client, format!("POST {} ({size} bytes)", request.path));
-            let error = request_error(&e, http, target);
+            let mut error = request_error(&e, http, target);
+            if error.kind == ErrorKind::ConnectTimeout && tcp_answers(target, deadline).await {
+                // The connection was made and the TLS handshake went unanswered: a server that is not speaking TLS
+                // there, or hung; not a firewall, which would have left the connection unanswered too.
+                error = SendError::new(
+                    ErrorKind::Timeout,
+                    Stage::TlsHandshake,
+                    Problem::Timeout,
+                    format!("{} accepted the connection but did not answer the TLS handshake before the timeout", peer(target)),
+                );
+            }
             t.info(error.message.clone());
             return result(transport, message, Err(error), &t, timings, false);
         }
@@ -367,6 +377,13 @@ fn request_error(e: &reqwest::Error, http: &Http, target: &super::ApiTarget) -> 
         return SendError::new(ErrorKind::Tls, Stage::TlsHandshake, Problem::Tls(TlsProblem::Closed), message);
     }
     SendError::new(ErrorKind::Protocol, Stage::Request, Problem::Closed, format!("the request to {} failed: {}", target.host, innermost_cause(e)))
+}
+
+/// Whether `target` accepts a TCP connection by `deadline`: after a connection attempt ran out of time, it tells a
+/// dropped connection from an unanswered TLS handshake. The HTTP client's connect timeout leaves a tenth of the
+/// call's time for it.
+async fn tcp_answers(target: &super::ApiTarget, deadline: Deadline) -> bool {
+    matches!(timeout_at(deadline, tokio::net::TcpStream::connect((target.host.as_str(), target.port))).await, Ok(Ok(_)))
 }
 
 /// `host:port` of the API, as failures name it.
