@@ -331,3 +331,52 @@ def test_mailgun_refusals(servers, certs):
     status, _, body = mailgun_post(server, certs)
     assert status == 403 and "authorized recipients" in json.loads(body)["message"]
     assert server.messages() == []
+
+
+# ---------------------------------------------------------------- an independent client: curl
+
+def curl(*args, data=None):
+    import subprocess
+    completed = subprocess.run(["curl", "-sS", "--http1.1", "-o", "-", "-w", "\n%{http_code}", *args],
+                               input=data, capture_output=True, timeout=30)
+    assert completed.returncode == 0, completed.stderr
+    body, _, status = completed.stdout.rpartition(b"\n")
+    return int(status), body
+
+
+def test_ses_takes_a_request_curl_signed_with_its_own_sigv4(servers, certs):
+    server = servers(SesServer, keys={KEY_ID: SECRET})
+    status, body = curl("--cacert", certs.ca, "--aws-sigv4", "aws:amz:eu-west-1:ses", "--user", f"{KEY_ID}:{SECRET}",
+                        "-H", "Content-Type: application/json", "--data-binary", "@-",
+                        f"{server.base}/v2/email/outbound-emails", data=ses_body())
+    assert status == 200, body
+    assert server.requests[0].mime == MIME and server.signature_failures == []
+    status, _ = curl("--cacert", certs.ca, "--aws-sigv4", "aws:amz:eu-west-1:ses", "--user", f"{KEY_ID}:wrong",
+                     "-H", "Content-Type: application/json", "--data-binary", "@-",
+                     f"{server.base}/v2/email/outbound-emails", data=ses_body())
+    assert status == 403 and server.signature_failures == ["signature mismatch"]
+
+
+def test_mailgun_takes_curls_multipart_form(servers, certs, tmp_path):
+    server = servers(MailgunServer)
+    message = tmp_path / "message.mime"
+    message.write_bytes(MIME)
+    status, body = curl("--cacert", certs.ca, "--user", "api:key-mailgun-test", "-F", "to=rcpt@example.com",
+                        "-F", f"message=@{message}", f"{server.base}/v3/example.com/messages.mime")
+    assert status == 200, body
+    assert server.requests[0].mime == MIME and server.requests[0].recipients == ["rcpt@example.com"]
+    assert server.violations == []
+
+
+def test_graph_and_gmail_take_curls_requests(servers, certs):
+    graph = servers(GraphServer, tokens=[TOKEN])
+    status, _ = curl("--cacert", certs.ca, "-H", f"Authorization: Bearer {TOKEN}", "-H", "Content-Type: text/plain",
+                     "--data-binary", "@-", f"{graph.base}/v1.0/users/alice@contoso.example/sendMail",
+                     data=base64.b64encode(MIME))
+    assert status == 202 and graph.requests[0].mime == MIME
+    gmail = servers(GmailServer, tokens=[TOKEN])
+    status, _ = curl("--cacert", certs.ca, "-H", f"Authorization: Bearer {TOKEN}", "-H", "Content-Type: message/rfc822",
+                     "--data-binary", "@-", f"{gmail.base}/upload/gmail/v1/users/me/messages/send?uploadType=media",
+                     data=MIME)
+    assert status == 200 and gmail.requests[0].mime == MIME
+    assert graph.violations == gmail.violations == []

@@ -72,6 +72,8 @@ class ApiRequest:
     answered_at: float = None
     answer: str = None         # the scripted name it got ("ok" for an accepted message)
     chunked: bool = False
+    answer_headers: dict = None  # the headers the server answered with
+
 
     @property
     def message(self):
@@ -118,6 +120,7 @@ class ApiServer:
         self._revoke_after = None
         self._queue = []                # [(name, params)] for the next requests, in order
         self._default = ("ok", {})
+        self._chooser = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -152,6 +155,12 @@ class ApiServer:
         self._default = (name, params)
         return self
 
+    def answer_by(self, choose):
+        """`choose(request)` -> (name, params) or None, asked first for each request that passed the contract checks
+        (its mime is decoded by then): answers that depend on the message, e.g. a 429 for each message's first try."""
+        self._chooser = choose
+        return self
+
     def revoke_after(self, count, revoke=None):
         """After `count` accepted messages the credentials stop working (`revoke`, if given, is called then: e.g.
         the OAuth2 server's invalidate_access_tokens)."""
@@ -162,15 +171,21 @@ class ApiServer:
         if name not in ("ok", "stall", "garbage", "throttled", "unavailable") and name not in self.ERRORS:
             raise KeyError(f"{self.api} server has no answer named {name!r}: {sorted(self.ERRORS)}")
 
-    def _next_answer(self):
+    def _next_answer(self, request):
+        if self._chooser is not None:
+            with self._lock:
+                chosen = self._chooser(request)
+            if chosen is not None:
+                self._check_name(chosen[0])
+                return chosen
         with self._lock:
             return self._queue.pop(0) if self._queue else self._default
 
     # -- what the tests read
 
     def messages(self):
-        """Requests the server accepted (2xx), in arrival order."""
-        return [r for r in self.requests if r.status is not None and 200 <= r.status < 300]
+        """Requests whose message the server accepted, in arrival order."""
+        return [r for r in self.requests if r.answer == "ok" and r.status is not None and 200 <= r.status < 300]
 
     def by_message_id(self):
         """Message-ID -> [requests carrying it], in arrival order."""
@@ -186,7 +201,7 @@ class ApiServer:
         """The scripted answer for a request that passed the contract checks, or None for `ok`."""
         if self.delay:
             time.sleep(self.delay)
-        name, params = self._next_answer()
+        name, params = self._next_answer(request)
         request.answer = name
         if name == "ok":
             return None
@@ -298,8 +313,11 @@ class _Handler(BaseHTTPRequestHandler):
                 owner._stopping.wait()
                 self.close_connection = True
                 return
-            if 200 <= answer.status < 300:
+            if 200 <= answer.status < 300 and request.answer == "ok":
                 owner.accepted_one()
+            # Recorded before the answer leaves, so a client that has it finds it recorded.
+            request.status, request.answered_at = answer.status, time.monotonic()
+            request.answer_headers = dict(answer.headers)
             self.send_response(answer.status)
             for name, value in answer.headers:
                 self.send_header(name, value)
@@ -307,7 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(answer.body)
             self.wfile.flush()
-            request.status, request.answered_at = answer.status, time.monotonic()
+
         finally:
             with owner._lock:
                 owner.in_flight -= 1
