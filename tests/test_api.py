@@ -65,7 +65,7 @@ def api(certs, auth):
             fields = {"region": "eu-west-1", "username": KEY_ID, "password": SECRET}
             secrets = [SECRET]
         else:
-            server = MailgunServer(certs, key=MAILGUN_KEY, domains=("example.com",), **options)
+            server = MailgunServer(certs, key=MAILGUN_KEY, **dict({"domains": ("example.com",)}, **options))
             fields = {"password": MAILGUN_KEY}
             secrets = [MAILGUN_KEY, base64.b64encode(f"api:{MAILGUN_KEY}".encode()).decode()]
         started.append(server)
@@ -287,6 +287,46 @@ def test_ses_request_id_in_the_transcript_is_the_one_the_server_sent(php, api):
     assert f"x-amzn-requestid: {request.answer_headers['x-amzn-RequestId']}".lower() in lines, lines
 
 
+@pytest.mark.parametrize("kind", APIS)
+def test_a_path_in_api_base_is_kept_as_a_prefix(php, api, kind):
+    target = api(kind, prefix="/proxy/" + kind)
+    target.transport["api_base"] = target.server.base + "/proxy/" + kind
+    result = send(php, compose(), target.transport)
+    assert_sent(result, kind)
+    request = only_request(target.server)
+    assert request.path.startswith(f"/proxy/{kind}/")
+
+
+def test_graph_and_gmail_name_the_mailbox_in_the_path_and_mailgun_the_domain(php, api):
+    gmail = api("gmail", transport={"username": MAILBOX})
+    assert_sent(send(php, compose(), gmail.transport), "gmail")
+    assert only_request(gmail.server).mailbox == MAILBOX
+    mailgun = api("mailgun", domains=("mg.example.org",), transport={"username": "mg.example.org"})
+    assert_sent(send(php, compose(), mailgun.transport), "mailgun")
+    assert only_request(mailgun.server).mailbox == "mg.example.org"
+
+
+@pytest.mark.parametrize("kind, cert, words", [("graph", "selfsigned", "self-signed"),
+                                               ("gmail", "wrongname", "other.example"),
+                                               ("ses", "expired", "expired")])
+def test_a_certificate_that_does_not_verify_stops_before_the_request(php, api, kind, cert, words):
+    """As over SMTP (the same cause, and a message that says what is wrong with the certificate)."""
+    target = api(kind, cert=cert)
+    result = send(php, compose(), target.transport)
+    error = assert_error(result, "tls", "tls_certificate_invalid", stage="tls_handshake")
+    assert words in error["message"], error["message"]
+    assert target.server.requests == []
+    assert_no_secret(result, target)
+
+
+def test_a_refused_connection_is_transient(php, api, closed_port):
+    target = api("ses")
+    target.transport["api_base"] = f"https://127.0.0.1:{closed_port}"
+    result = send(php, compose(), target.transport)
+    error = assert_error(result, "connect_refused", "connection_refused", stage="connect")
+    assert error["transient"] is True
+
+
 # ---------------------------------------------------------------- each error class
 
 T, F, ANY = True, False, None
@@ -391,16 +431,17 @@ def numbered(count):
     return [compose(subject=f"message {i}", headers={"Message-ID": f"<many-{i}@example.com>"}) for i in range(count)]
 
 
-def first_try_throttled(server, retry_after=1):
+def first_try_throttled(server, answer="throttled", retry_after=1):
     def choose(request):
         seen = server.by_message_id().get(request.message_id, [])
-        return ("throttled", {"retry_after": retry_after}) if len(seen) == 1 else None
+        return (answer, {"retry_after": retry_after}) if len(seen) == 1 else None
     server.answer_by(choose)
 
 
-def test_a_429_storm_on_graph_is_waited_out_in_order_with_at_most_4_in_flight(php, api):
+@pytest.mark.parametrize("answer", ["throttled", "unavailable"])
+def test_a_429_storm_on_graph_is_waited_out_in_order_with_at_most_4_in_flight(php, api, answer):
     target = api("graph", delay=0.2)
-    first_try_throttled(target.server, retry_after=1)
+    first_try_throttled(target.server, answer, retry_after=1)
     results, elapsed = send_many(php, numbered(10), target.transport, {"timeout": 60})
     assert len(results) == 10
     for i, result in enumerate(results):
@@ -409,7 +450,8 @@ def test_a_429_storm_on_graph_is_waited_out_in_order_with_at_most_4_in_flight(ph
     tries = target.server.by_message_id()
     assert sorted(tries) == sorted(f"many-{i}@example.com" for i in range(10))
     for message_id, requests in tries.items():
-        assert [r.status for r in requests] == [429, 202], (message_id, [r.status for r in requests])
+        first = 429 if answer == "throttled" else 503
+        assert [r.status for r in requests] == [first, 202], (message_id, [r.status for r in requests])
         # Retry-After: 1 was honoured: the second try came at least a second after the 429.
         assert requests[1].at - requests[0].answered_at >= 0.95, message_id
     assert 2 <= target.server.peak <= 4, target.server.peak
