@@ -73,6 +73,7 @@ class ApiRequest:
     answer: str = None         # the scripted name it got ("ok" for an accepted message)
     chunked: bool = False
     answer_headers: dict = None  # the headers the server answered with
+    answer_body: bytes = None
 
 
     @property
@@ -317,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
                 owner.accepted_one()
             # Recorded before the answer leaves, so a client that has it finds it recorded.
             request.status, request.answered_at = answer.status, time.monotonic()
-            request.answer_headers = dict(answer.headers)
+            request.answer_headers, request.answer_body = dict(answer.headers), answer.body
             self.send_response(answer.status)
             for name, value in answer.headers:
                 self.send_header(name, value)
