@@ -552,6 +552,19 @@ def test_a_stalled_server_cannot_hold_the_call_past_its_timeout(php, api, kind):
     assert target.server.requests[0].status is None
 
 
+def test_a_stalled_server_cannot_hold_send_many_past_its_deadline(php, api):
+    target = api("gmail", transport={"timeout": 2})
+    target.server.always("stall")
+    results, elapsed = send_many(php, numbered(3), target.transport, {"timeout": 6})
+    assert len(results) == 3
+    for result in results:
+        error = assert_error(result, "timeout", "timeout")
+        assert error["transient"] is True
+    assert elapsed < 6 + 4, elapsed
+    # Each message was sent once at most: a message whose answer never came is not sent again.
+    assert all(len(requests) == 1 for requests in target.server.by_message_id().values())
+
+
 def test_graph_refuses_a_message_over_4_mb_of_base64_before_sending(php, api):
     target = api("graph")
     big = compose(attachments=[{"content": b"\xa5" * 3_200_000, "name": "big.bin"}])
