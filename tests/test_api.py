@@ -297,6 +297,12 @@ def test_a_path_in_api_base_is_kept_as_a_prefix(php, api, kind):
     assert request.path.startswith(f"/proxy/{kind}/")
 
 
+def test_mailgun_region_eu_with_an_api_base_goes_to_the_api_base(php, api):
+    target = api("mailgun", transport={"region": "eu"})
+    assert_sent(send(php, compose(), target.transport), "mailgun")
+    assert len(target.server.messages()) == 1
+
+
 def test_graph_and_gmail_name_the_mailbox_in_the_path_and_mailgun_the_domain(php, api):
     gmail = api("gmail", transport={"username": MAILBOX})
     assert_sent(send(php, compose(), gmail.transport), "gmail")
@@ -675,6 +681,8 @@ REFUSALS = [
     ("mailgun", {"chunking": False}, "chunking", ["api"]),
     ("ses", {"region": None}, "region", ["ses"]),
     ("graph", {"region": "eu-west-1"}, "region", ["graph"]),
+    ("gmail", {"region": "eu"}, "region", ["gmail"]),
+    ("mailgun", {"region": "asia"}, "region", ["asia", "eu"]),
     ("graph", {"username": None}, "username", ["graph"]),
     ("ses", {"username": None}, "username", ["ses"]),
 ]
