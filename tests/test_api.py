@@ -424,7 +424,6 @@ def test_each_provider_error_maps_to_its_kind_cause_and_advice(php, api, kind, a
     assert_no_secret(result, target)
 
 
-@pytest.mark.parametrize("kind", APIS)
 def provider_message(kind, body):
     """The message in a provider's error body (Mailgun's 401 is the bare word)."""
     try:
@@ -447,6 +446,7 @@ def test_verify_peer_false_takes_a_self_signed_certificate(php, api):
     assert len(target.server.messages()) == 1
 
 
+@pytest.mark.parametrize("kind", APIS)
 def test_an_html_page_where_the_api_belongs_is_a_protocol_error(php, api, kind):
     target = api(kind)
     target.server.always("garbage")
