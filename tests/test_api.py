@@ -333,6 +333,34 @@ def test_a_refused_connection_is_transient(php, api, closed_port):
     assert error["transient"] is True
 
 
+@pytest.mark.parametrize("kind", APIS)
+def test_http2_where_the_server_offers_it(php, smtp_server, api, kind):
+    """The same request, byte for byte the same message, over HTTP/2 (ALPN h2); the transcript says so."""
+    target = api(kind, http2=True)
+    result = send(php, DIFFERENTIAL, target.transport)
+    assert_sent(result, kind)
+    request = only_request(target.server)
+    assert request.protocol == "HTTP/2"
+    assert any("HTTP/2" in e["line"] for e in result["transcript"] if e["dir"] == "client"), result["transcript"]
+    plain = api(kind)
+    assert_sent(send(php, DIFFERENTIAL, plain.transport), kind)
+    assert only_request(plain.server).protocol == "HTTP/1.1"
+    assert only_request(plain.server).mime == request.mime
+
+
+def test_send_many_over_http2_keeps_at_most_4_streams_for_graph(php, api):
+    target = api("graph", http2=True, delay=0.3)
+    first_try_throttled(target.server, retry_after=1)
+    results, _ = send_many(php, numbered(10), target.transport, {"timeout": 60})
+    assert all(r["ok"] for r in results), [describe(r) for r in results if not r["ok"]]
+    assert all(len(tries) == 2 for tries in target.server.by_message_id().values())
+    assert {r.protocol for r in target.server.requests} == {"HTTP/2"}
+    # (The contract does not say one connection: the client may open one per request started before the first
+    # handshake ended; never more than the requests in flight, and the retries go on the open ones.)
+    assert target.server.connections <= 4, target.server.connections
+    assert 2 <= target.server.peak <= 4, target.server.peak
+
+
 # ---------------------------------------------------------------- each error class
 
 T, F, ANY = True, False, None

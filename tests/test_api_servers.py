@@ -337,20 +337,23 @@ def test_mailgun_refusals(servers, certs):
 
 def curl(*args, data=None):
     import subprocess
-    completed = subprocess.run(["curl", "-sS", "--http1.1", "-o", "-", "-w", "\n%{http_code}", *args],
+    version = [] if "--http2" in args else ["--http1.1"]
+    completed = subprocess.run(["curl", "-sS", *version, "-o", "-", "-w", "\n%{http_code}", *args],
                                input=data, capture_output=True, timeout=30)
     assert completed.returncode == 0, completed.stderr
     body, _, status = completed.stdout.rpartition(b"\n")
     return int(status), body
 
 
-def test_ses_takes_a_request_curl_signed_with_its_own_sigv4(servers, certs):
-    server = servers(SesServer, keys={KEY_ID: SECRET})
-    status, body = curl("--cacert", certs.ca, "--aws-sigv4", "aws:amz:eu-west-1:ses", "--user", f"{KEY_ID}:{SECRET}",
+@pytest.mark.parametrize("http2", [False, True])
+def test_ses_takes_a_request_curl_signed_with_its_own_sigv4(servers, certs, http2):
+    server = servers(SesServer, keys={KEY_ID: SECRET}, http2=http2)
+    status, body = curl(*(["--http2"] if http2 else []), "--cacert", certs.ca, "--aws-sigv4", "aws:amz:eu-west-1:ses", "--user", f"{KEY_ID}:{SECRET}",
                         "-H", "Content-Type: application/json", "--data-binary", "@-",
                         f"{server.base}/v2/email/outbound-emails", data=ses_body())
     assert status == 200, body
     assert server.requests[0].mime == MIME and server.signature_failures == []
+    assert server.requests[0].protocol == ("HTTP/2" if http2 else "HTTP/1.1")
     status, _ = curl("--cacert", certs.ca, "--aws-sigv4", "aws:amz:eu-west-1:ses", "--user", f"{KEY_ID}:wrong",
                      "-H", "Content-Type: application/json", "--data-binary", "@-",
                      f"{server.base}/v2/email/outbound-emails", data=ses_body())
@@ -380,3 +383,27 @@ def test_graph_and_gmail_take_curls_requests(servers, certs):
                      data=MIME)
     assert status == 200 and gmail.requests[0].mime == MIME
     assert graph.violations == gmail.violations == []
+
+
+def test_http2_when_offered_with_curl(servers, certs):
+    server = servers(GraphServer, tokens=[TOKEN], http2=True)
+    import subprocess
+    completed = subprocess.run(
+        ["curl", "-sS", "--http2", "--cacert", certs.ca, "-o", "/dev/null", "-w", "%{http_version} %{http_code}\n",
+         "-H", f"Authorization: Bearer {TOKEN}", "-H", "Content-Type: text/plain", "--data-binary", "@-",
+         f"{server.base}/v1.0/users/alice%40contoso.example/sendMail",
+         "--next", "--http2", "--cacert", certs.ca, "-o", "/dev/null", "-w", "%{http_version} %{http_code}\n",
+         "-H", "Authorization: Bearer wrong", "-H", "Content-Type: text/plain", "--data-binary", "eA==",
+         f"{server.base}/v1.0/users/alice%40contoso.example/sendMail"],
+        input=base64.b64encode(MIME), capture_output=True, timeout=30)
+    assert completed.stdout.decode().split("\n")[:2] == ["2 202", "2 401"], completed
+    assert [r.protocol for r in server.requests] == ["HTTP/2", "HTTP/2"]
+    assert server.requests[0].mime == MIME and server.connections == 1
+    assert server.violations == []
+
+
+def test_a_server_that_offers_http2_still_speaks_http11(servers, certs):
+    """Python's HTTP/1.1 client against a server that offers h2: ALPN settles on http/1.1."""
+    server = servers(SesServer, keys={KEY_ID: SECRET}, http2=True)
+    status, _, _ = ses_post(server, certs)
+    assert status == 200 and server.requests[0].protocol == "HTTP/1.1"

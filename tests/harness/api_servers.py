@@ -72,6 +72,7 @@ class ApiRequest:
     answered_at: float = None
     answer: str = None         # the scripted name it got ("ok" for an accepted message)
     chunked: bool = False
+    protocol: str = "HTTP/1.1"   # or "HTTP/2" (ALPN h2, with ApiServer(http2=True))
     answer_headers: dict = None  # the headers the server answered with
     answer_body: bytes = None
 
@@ -106,8 +107,9 @@ class ApiServer:
     api = None
     ERRORS = {}   # name -> (status, provider code, provider message)
 
-    def __init__(self, certs, cert="good", delay=0.0):
+    def __init__(self, certs, cert="good", delay=0.0, http2=False):
         self.certs = certs
+        self.http2 = http2              # offer h2 by ALPN (and http/1.1); a client that takes it speaks HTTP/2
         self.delay = delay              # seconds each answer waits (lets concurrent requests overlap)
         self.requests = []
         self.violations = []            # breaches of the documented contract, in words
@@ -126,7 +128,7 @@ class ApiServer:
         self._stopping = threading.Event()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*certs.pair(cert))
-        context.set_alpn_protocols(["http/1.1"])
+        context.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
         self._context = context
         self._httpd = _HttpsServer(self)
         self.host = "127.0.0.1"
@@ -234,6 +236,28 @@ class ApiServer:
     def error(self, name, params):
         raise NotImplementedError
 
+    def process(self, request):
+        """Records the request and decides its Answer; None for a stall (returns only once the server stops)."""
+        with self._lock:
+            self.requests.append(request)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            try:
+                answer = self.handle(request)
+            except _Stall:
+                self._stopping.wait()
+                return None
+            if 200 <= answer.status < 300 and request.answer == "ok":
+                self.accepted_one()
+            # Recorded before the answer leaves, so a client that has it finds it recorded.
+            request.status, request.answered_at = answer.status, time.monotonic()
+            request.answer_headers, request.answer_body = dict(answer.headers), answer.body
+            return answer
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
 
 class _HttpsServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -264,7 +288,10 @@ class _HttpsServer(ThreadingHTTPServer):
         with owner._lock:
             owner.handshakes += 1
         try:
-            _Handler(tls, client_address, self, number)
+            if tls.selected_alpn_protocol() == "h2":
+                _serve_h2(owner, tls, number)
+            else:
+                _Handler(tls, client_address, self, number)
         except Exception:
             pass
         finally:
@@ -303,33 +330,17 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         request = ApiRequest(self.command, url.path, dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
                              self.headers, body, self.number, arrived, chunked=chunked)
-        with owner._lock:
-            owner.requests.append(request)
-            owner.in_flight += 1
-            owner.peak = max(owner.peak, owner.in_flight)
-        try:
-            try:
-                answer = owner.handle(request)
-            except _Stall:
-                owner._stopping.wait()
-                self.close_connection = True
-                return
-            if 200 <= answer.status < 300 and request.answer == "ok":
-                owner.accepted_one()
-            # Recorded before the answer leaves, so a client that has it finds it recorded.
-            request.status, request.answered_at = answer.status, time.monotonic()
-            request.answer_headers, request.answer_body = dict(answer.headers), answer.body
-            self.send_response(answer.status)
-            for name, value in answer.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-            self.wfile.flush()
-
-        finally:
-            with owner._lock:
-                owner.in_flight -= 1
+        answer = owner.process(request)
+        if answer is None:
+            self.close_connection = True
+            return
+        self.send_response(answer.status)
+        for name, value in answer.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+        self.wfile.flush()
 
     def read_body(self, chunked):
         if chunked:
@@ -343,6 +354,80 @@ class _Handler(BaseHTTPRequestHandler):
                 data += self.rfile.read(size)
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+
+def _serve_h2(owner, sock, number):
+    """One HTTP/2 connection (python3-h2): each request, once its stream ends, is processed in a thread of its own,
+    so requests on the connection run concurrently (and one can stall while the others are answered)."""
+    import http.client
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+    lock = threading.Lock()
+    streams = {}
+
+    def flush():
+        data = connection.data_to_send()
+        if data:
+            sock.sendall(data)
+
+    def respond(stream_id, headers, body, arrived):
+        pseudo = {name: value for name, value in headers if name.startswith(":")}
+        message = http.client.HTTPMessage()
+        for name, value in headers:
+            if not name.startswith(":"):
+                message[name] = value
+        if "host" not in message:
+            message["Host"] = pseudo.get(":authority", "")
+        url = urllib.parse.urlsplit(pseudo.get(":path", "/"))
+        request = ApiRequest(pseudo.get(":method", ""), url.path,
+                             dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)), message, bytes(body),
+                             number, arrived, protocol="HTTP/2")
+        answer = owner.process(request)
+        if answer is None:
+            return
+        with lock:
+            try:
+                connection.send_headers(stream_id, [(":status", str(answer.status)),
+                                                    *[(n.lower(), str(v)) for n, v in answer.headers],
+                                                    ("content-length", str(len(answer.body)))],
+                                        end_stream=not answer.body)
+                if answer.body:
+                    connection.send_data(stream_id, answer.body, end_stream=True)
+                flush()
+            except Exception:
+                pass
+
+    with lock:
+        connection.initiate_connection()
+        flush()
+    terminated = False
+    while not owner._stopping.is_set() and not terminated:
+        try:
+            data = sock.recv(65536)
+        except (OSError, ValueError):
+            break
+        if not data:
+            break
+        with lock:
+            try:
+                events = connection.receive_data(data)
+            except Exception:
+                break
+            for event in events:
+                if isinstance(event, h2.events.RequestReceived):
+                    streams[event.stream_id] = (event.headers, bytearray(), time.monotonic())
+                elif isinstance(event, h2.events.DataReceived):
+                    streams[event.stream_id][1].extend(event.data)
+                    connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded) and event.stream_id in streams:
+                    threading.Thread(target=respond, args=(event.stream_id, *streams.pop(event.stream_id)),
+                                     daemon=True).start()
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    terminated = True
+            flush()
 
 
 def _json(status, value, headers=()):
@@ -454,7 +539,7 @@ class GraphServer(ApiServer):
             return self.error("expired_token", {})
         if user.lower() != self.mailbox.lower():
             return ("e", 404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.", [])
-        if request.chunked or request.headers.get("Content-Length") is None:
+        if request.protocol == "HTTP/1.1" and (request.chunked or request.headers.get("Content-Length") is None):
             self.violation("graph: no Content-Length")
             return ("e", 411, "LengthRequired", "A Content-Length header is required on the request.", [])
         if len(request.body) > GRAPH_LIMIT:
