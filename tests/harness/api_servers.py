@@ -8,7 +8,8 @@ transports (issue 21):
 - Mailgun `POST /v3/{domain}/messages.mime` (multipart/form-data: `to` + the file part `message`), basic auth
   `api:{key}`, 200 + `{"id", "message"}`.
 
-Each server is HTTP/1.1 over TLS (a certificate from certs.py, keep-alive) on 127.0.0.1, port from the kernel. It
+Each server is HTTP/1.1 over TLS (a certificate from certs.py, keep-alive), or HTTP/2 when made with http2=True (ALPN
+h2, python3-h2), on 127.0.0.1, port from the kernel. It
 checks what the provider checks (method, path, Content-Type, the Authorization form, the body's encoding) and
 answers a broken request as the provider does, noting the breach in `violations` (a test asserts it stays empty).
 Every request is recorded (`requests`: an ApiRequest with the decoded MIME, the recipients, the headers, the
