@@ -586,6 +586,19 @@ def test_a_stalled_server_cannot_hold_the_call_past_its_timeout(php, api, kind):
     assert target.server.requests[0].status is None
 
 
+def test_a_server_that_accepts_and_never_speaks_cannot_hold_the_call(php, api, silent_server):
+    """TCP is connected (the kernel accepts), the TLS handshake never answered: as over SMTP with security tls, a
+    timeout at tls_handshake, not a firewall dropping the connection."""
+    target = api("graph", transport={"timeout": 3})
+    target.transport["api_base"] = f"https://127.0.0.1:{silent_server.port}"
+    result, exception, elapsed = call(php, "rust_mail_send", compose(), target.transport)
+    assert exception is None, exception
+    assert result["ok"] is False and result["error"]["kind"] == "timeout", describe(result)
+    assert result["error"]["cause"] == "timeout" and result["error"]["transient"] is True
+    assert result["error"]["stage"] == "tls_handshake", describe(result)
+    assert elapsed < 3 + 4, elapsed
+
+
 def test_a_stalled_server_cannot_hold_send_many_past_its_deadline(php, api):
     target = api("gmail", transport={"timeout": 2})
     target.server.always("stall")
