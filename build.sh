@@ -22,11 +22,13 @@ SO="$ROOT/target/release/librust_mail.so"
 # a machine that has them all does not wait on apt. Installed without Recommends, so a
 # library a program needs only for what the tests do with it is named here too:
 # libnet-ssleay-perl for swaks's STARTTLS (a Recommends of swaks). valgrind's one runtime need, libc6-dbg, is a
-# Depends; wrk's LuaJIT too. php8.2-zip: WordPress zips a personal data export (tests/wp/test_wp_privacy.py).
+# Depends; wrk's LuaJIT too. php8.2-zip: WordPress zips a personal data export (tests/wp/test_wp_privacy.py). curl: an
+# independent client (its own SigV4 and multipart) for the API contract servers' self-tests (tests/test_api_servers.py);
+# python3-h2: those servers speak HTTP/2 too, when a test asks (harness/api_servers.py).
 PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-mbstring php8.2-xml php8.2-curl php8.2-zip
   clang libclang-dev pkg-config
-  postfix swaks libnet-ssleay-perl python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl
+  postfix swaks libnet-ssleay-perl python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl curl python3-h2
   mariadb-server wordpress nginx chromium nodejs
   valgrind wrk
   dovecot-core python3-matplotlib
