@@ -125,7 +125,7 @@ class RustMail_Admin_Pages {
 	public static function redact( $text ) {
 		$user  = (string) RustMail_Settings_Store::get( 'username' );
 		$forms = array();
-		foreach ( array( RustMail_Settings_Store::get( 'password' ), RustMail_Settings_Store::get( 'oauth_client_secret' ), RustMail_OAuth_Token::cached_token( true ) ) as $secret ) {
+		foreach ( array( RustMail_Settings_Store::get( 'password' ), RustMail_Settings_Store::get( 'oauth_client_secret' ), RustMail_OAuth_Token::cached_token( true ), RustMail_OAuth_Token::cached_token( true, RustMail_OAuth_Token::GRAPH_SCOPE ) ) as $secret ) {
 			array_push( $forms, ...RustMail_Explain_Redactor::forms( $user, $secret ) );
 		}
 		return RustMail_Explain_Redactor::text( $text, $forms );

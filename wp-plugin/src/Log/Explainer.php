@@ -36,6 +36,7 @@ class RustMail_Log_Explainer {
 			'oauth_grant_revoked' => array( __( 'No OAuth2 token: Microsoft or Google no longer accepts the mailbox\'s sign-in (invalid_grant: revoked, expired, or the password changed).', 'rust-mail' ), __( 'Sign in again with the button on the Rust Mail settings page; until then no token is asked for.', 'rust-mail' ) ),
 			'settings'      => array( __( 'The settings cannot be used as they are: a secret from wp-config.php would go to a server chosen on the settings page.', 'rust-mail' ), __( 'Fix the server (host, port, encryption, certificate checks) in wp-config.php too, as the settings page says.', 'rust-mail' ) ),
 			'invalid_input' => array( __( 'The settings or the message were not accepted by the extension.', 'rust-mail' ), __( 'Check the settings page for a value out of range.', 'rust-mail' ) ),
+			'engine'        => array( __( 'This connection needs the rust_mail extension: Amazon SES\'s API signs each request with AWS Signature Version 4, which the PHPMailer engine does not do.', 'rust-mail' ), __( 'Install the rust_mail extension (see the settings page), or send through Amazon SES\'s SMTP interface (email-smtp.REGION.amazonaws.com, port 587, with SMTP credentials) with the Custom preset.', 'rust-mail' ) ),
 			'wordpress'     => array( __( 'WordPress stopped the mail before it reached the server (for example an invalid address or an empty message).', 'rust-mail' ), __( 'Check the recipient and From addresses the calling plugin used.', 'rust-mail' ) ),
 		);
 	}
