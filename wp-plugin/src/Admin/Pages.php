@@ -66,13 +66,31 @@ class RustMail_Admin_Pages {
 			'rust-mail-settings',
 			'window.rustMailSettings = ' . wp_json_encode(
 				array(
-					'presets' => $presets,
-					'also'    => $also,
-					'limits'  => $limits,
-					'fixed'   => RustMail_Settings_Store::fixed_keys(),
+					'presets'   => $presets,
+					'also'      => $also,
+					'limits'    => $limits,
+					'fixed'     => RustMail_Settings_Store::fixed_keys(),
+					'apiFields' => RustMail_Settings_Presets::api_fields(),
 				)
 			) . ';',
 			'before'
+		);
+	}
+
+	/**
+	 * A preset an explanation's cause proposes, for a link to the settings page: Microsoft's retired password login
+	 * (5.7.139, 5.7.30) to the Graph API, which needs no SMTP AUTH. Null for every other cause.
+	 *
+	 * @return array{preset: string, label: string, url: string}|null
+	 */
+	public static function proposed_preset( $cause ) {
+		if ( 'basic_auth_retired' !== $cause ) {
+			return null;
+		}
+		return array(
+			'preset' => 'm365_graph',
+			'label'  => __( 'Switch to the Microsoft 365 (Graph API) preset', 'rust-mail' ),
+			'url'    => self::settings_url( array( 'preset' => 'm365_graph' ) ) . '#rust-mail-presets',
 		);
 	}
 

@@ -43,7 +43,8 @@ class RustMail_Log_Explainer {
 
 	/**
 	 * @param array $entry a log row.
-	 * @return array{cause: string, advice: string[]}|null null for a mail that was sent, or waits without a failure yet.
+	 * @return array{cause: string, advice: string[], code?: string}|null the summary, the advice and the classifier's
+	 *         cause; null for a mail that was sent, or waits without a failure yet.
 	 */
 	public static function for_entry( array $entry ) {
 		if ( RustMail_Log_Store::STATUS_SENT === $entry['status'] || ( '' === (string) $entry['error_kind'] && RustMail_Log_Store::STATUS_PARTIAL !== $entry['status'] ) ) {
@@ -72,7 +73,7 @@ class RustMail_Log_Explainer {
 				$failure['cause'] = (string) $entry['error_cause'];
 			}
 			$verdict = self::explain( $failure, RustMail_Transport_Connection::transport( false ) );
-			return array( 'cause' => $verdict['summary'], 'advice' => $verdict['advice'] );
+			return array( 'cause' => $verdict['summary'], 'advice' => $verdict['advice'], 'code' => (string) $verdict['cause'] );
 		} catch ( Throwable $e ) {
 			// An older row, settings the extension no longer accepts, or the exported rules unreadable (the admin
 			// notice says so): the transcript below still tells the story.
