@@ -62,7 +62,7 @@ final class RustMail_Explain_Classifier {
 		}
 		if ( null !== $given ) {
 			$cause = $given;
-		} elseif ( isset( $transport['api'] ) && null !== $reply ) {
+		} elseif ( '' !== (string) self::string_field( $transport, 'api' ) && null !== $reply ) {
 			// An API's answer: its status and provider code, judged by the API's table, never by SMTP's rules.
 			$cause = self::judge_api_answer( (string) $transport['api'], $reply['code'], $reply['enhanced'], $reply['text'] )['cause'];
 		} else {

@@ -132,7 +132,10 @@ class RustMail_Settings_Store {
 	 * @param string $prefix '' for the primary connection (its password and the OAuth2 app), FALLBACK for the fallback.
 	 */
 	public static function constant_secret_problem( $prefix = '' ) {
-		$own     = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
+		$own = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
+		if ( '' !== $prefix && 'graph' === self::get( $prefix . 'api' ) ) {
+			$own[] = 'oauth_client_secret'; // A Graph fallback gets the app's token (RustMail_OAuth_Token::is_configured()).
+		}
 		$secrets = array_filter( $own, array( __CLASS__, 'is_fixed_by_constant' ) );
 		if ( ! $secrets ) {
 			return '';

@@ -66,8 +66,10 @@ final class RustMail_Transport_Http_Api {
 			return self::refused( $t, 'invalid_input', $problem );
 		}
 		$request = self::request( $raw, $envelope, $t );
-		if ( strlen( $request['body'] ) > self::LIMITS[ $api ] ) {
-			$message = sprintf( 'the message is %d bytes as the %s API takes it, more than its limit of %d bytes', strlen( $request['body'] ), $api, self::LIMITS[ $api ] );
+		// Graph's limit is of its base64 request body; the others' of the message.
+		$size = 'mailgun' === $api ? strlen( $raw ) : strlen( $request['body'] );
+		if ( $size > self::LIMITS[ $api ] ) {
+			$message = sprintf( 'the message is %d bytes as the %s API takes it, more than its limit of %d bytes: send it over SMTP, or with smaller attachments', $size, $api, self::LIMITS[ $api ] );
 			return self::failed( $t, array( 'kind' => 'data_rejected', 'cause' => 'message_too_large', 'transient' => false ), 'input', $message, null, array(), null );
 		}
 		return self::post( $request, $envelope, $t, $raw );
