@@ -71,7 +71,8 @@ final class RustMail_Explain_Classifier {
 		$context = $settings + array(
 			'from'     => self::string_field( $failure, 'from' ),
 			// The reply as a person would quote it, else the error's own words.
-			'detail'   => null === $reply ? (string) self::string_field( $failure, 'message' ) : self::one_line( $reply ),
+			// An API's reply line is already "{status} {provider code}: {message}".
+			'detail'   => null === $reply ? (string) self::string_field( $failure, 'message' ) : ( '' !== (string) self::string_field( $transport, 'api' ) ? $reply['text'] : self::one_line( $reply ) ),
 			'code'     => null === $reply ? null : $reply['code'],
 			'enhanced' => null === $reply || '' === $reply['enhanced'] ? null : $reply['enhanced'],
 		);
