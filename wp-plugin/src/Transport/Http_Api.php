@@ -169,8 +169,16 @@ final class RustMail_Transport_Http_Api {
 	}
 
 	/**
-	 * Graph and Gmail take the recipients from the headers: the envelope's recipients that no To or Cc header names
-	 * (wp_mail()'s Bcc) go in a Bcc header, right after the last From, To or Cc header, folded as address headers are.
+	 * A composed message as an API needs it, on either engine: Graph and Gmail take the recipients from the headers,
+	 * so the envelope's recipients that no To or Cc header names (wp_mail()'s Bcc) go in a Bcc header. The extension
+	 * adds it to the messages it composes; the plugin hands it composed bytes (`raw`), so the plugin adds it.
+	 */
+	public static function for_api( $raw, array $envelope, $api ) {
+		return in_array( $api, array( 'graph', 'gmail' ), true ) ? self::with_bcc( $raw, $envelope ) : $raw;
+	}
+
+	/**
+	 * The Bcc header of for_api(), right after the last From, To or Cc header, folded as address headers are.
 	 */
 	private static function with_bcc( $raw, array $envelope ) {
 		$end    = strpos( $raw, "\r\n\r\n" );
