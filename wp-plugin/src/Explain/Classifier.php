@@ -135,8 +135,8 @@ final class RustMail_Explain_Classifier {
 	/**
 	 * An HTTP API's refusal, judged as the extension judges it: the export's `api.errors` table (rows of api, status,
 	 * code, message_contains, kind, cause, transient; first match wins). Where no row matches, or while the export has
-	 * no table yet, only what HTTP itself says: 401 is a refused token, 429 and 5xx are worth another try, and the
-	 * cause is the kind's.
+	 * no table yet, only what HTTP itself says, in the contract's causes: 401 a refused token, 429 throttling, 5xx the
+	 * API unavailable (these two worth another try), another 4xx a refused request.
 	 *
 	 * @param string      $api     graph, gmail, ses or mailgun.
 	 * @param int         $status  the HTTP status.
@@ -160,12 +160,12 @@ final class RustMail_Explain_Classifier {
 				'transient' => true === $row['transient'],
 			);
 		}
-		$transient = 429 === $status || $status >= 500;
-		$kind      = 401 === $status ? 'auth' : ( $status >= 400 ? 'data_rejected' : 'protocol' );
+		$kind  = 401 === $status ? 'auth' : ( $status >= 400 ? 'data_rejected' : 'protocol' );
+		$cause = 401 === $status ? 'api_token_rejected' : ( 429 === $status ? 'throttled' : ( $status >= 500 ? 'api_unavailable' : ( $status >= 400 ? 'api_request_rejected' : 'unknown' ) ) );
 		return array(
 			'kind'      => $kind,
-			'cause'     => self::cause_of_kind( $kind ),
-			'transient' => $transient,
+			'cause'     => self::is_cause( $cause ) ? $cause : 'unknown',
+			'transient' => 429 === $status || $status >= 500,
 		);
 	}
 

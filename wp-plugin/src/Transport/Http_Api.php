@@ -293,7 +293,7 @@ final class RustMail_Transport_Http_Api {
 
 	/**
 	 * The provider's error code and words from an error body: Graph's {"error": {"code", "message"}}, Google's
-	 * {"error": {"errors": [{"reason"}], "message"}}, Mailgun's {"message"}.
+	 * {"error": {"errors": [{"reason"}], "status", "message"}}, Mailgun's {"message"}.
 	 *
 	 * @return array{0: string|null, 1: string, 2: bool} code, message, and whether the body was the API's JSON.
 	 */
@@ -305,8 +305,9 @@ final class RustMail_Transport_Http_Api {
 		$error   = is_array( $json['error'] ?? null ) ? $json['error'] : array();
 		$message = (string) ( $error['message'] ?? $json['message'] ?? ( is_string( $json['error'] ?? null ) ? $json['error'] : '' ) );
 		$code    = null;
-		if ( 'gmail' === $api && isset( $error['errors'][0]['reason'] ) ) {
-			$code = (string) $error['errors'][0]['reason'];
+		if ( 'gmail' === $api ) {
+			// Google's reason, else its status (PERMISSION_DENIED).
+			$code = (string) ( $error['errors'][0]['reason'] ?? ( is_string( $error['status'] ?? null ) ? $error['status'] : '' ) );
 		} elseif ( isset( $error['code'] ) && is_string( $error['code'] ) ) {
 			$code = $error['code'];
 		}
