@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.api_servers import GraphServer
+from harness.api_servers import GmailServer, GraphServer, MailgunServer
 from harness.diag_servers import NetNamespace
 from harness.oauth_server import AuthorizationServer, GRAPH_APP_ONLY_SCOPE
 from harness.wpstack import LOG, SETTINGS, php_string
@@ -254,6 +254,39 @@ def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
     finally:
         server.stop()
         endpoint.stop()
+
+
+@pytest.mark.parametrize("api", ["gmail", "mailgun"])
+def test_gmail_and_mailgun_take_the_message_as_their_contracts_say(wp, engine, certs, api):
+    """Gmail (media upload, the Bcc in a header) and Mailgun (messages.mime with the envelope's recipients), and a
+    refused key or token said as such; the contract server notes any breach of the API's documented contract."""
+    skip_without_extension_api(wp, engine)
+    secret = f"{api}-secret-" + secrets.token_hex(8)
+    if api == "gmail":
+        server, user = GmailServer(certs, account="bob@gmail.example", tokens=[secret]), "bob@gmail.example"
+    else:
+        server, user = MailgunServer(certs, key=secret, domains=["mg.example.com"]), "mg.example.com"
+    try:
+        store(wp, {"password": secret}, api=api, api_base=server.base, username=user, ca_file=wp.site_ca(certs))
+        sent = wp.php("out(wp_mail('to@example.com', 'Over the API', 'Body', array('Bcc: hidden@example.com')));")
+        assert sent is True
+        [request] = server.messages()
+        message = request.message
+        assert message["Subject"] == "Over the API" and message["To"] == "to@example.com"
+        if api == "gmail":
+            assert message["Bcc"] == "hidden@example.com"
+        else:
+            assert message["Bcc"] is None and sorted(request.recipients) == ["hidden@example.com", "to@example.com"]
+        [row] = wp.log_rows()
+        assert (row["status"], row["smtp_code"]) == ("sent", "200")
+        store(wp, {"password": "wrong-" + secret}, api=api, api_base=server.base, username=user, ca_file=wp.site_ca(certs))
+        assert wp.send_mail("Wrong key")["result"] is False
+        row = wp.log_rows()[-1]
+        assert (row["status"], row["error_kind"], row["smtp_code"]) == ("failed", "auth", "401")
+        assert secret not in json.dumps(wp.log_rows())
+        assert server.violations == []
+    finally:
+        server.stop()
 
 
 def test_amazon_ses_on_the_phpmailer_engine_is_refused_and_the_page_says_why(wp):
