@@ -351,3 +351,33 @@ def test_a_secret_in_wp_config_goes_only_to_an_api_base_fixed_there_too(wp, engi
     [row] = wp.log_rows()
     assert row["error_kind"] == "settings" and "RUST_MAIL_API_BASE" in row["error_message"]
     assert "RUST_MAIL_HOST" not in row["error_message"]
+
+
+def test_sign_in_asks_for_the_apis_scope(wp):
+    """Sign in with Microsoft asks for delegated Graph Mail.Send with the Graph preset, Google for gmail.send with the
+    Gmail API; over SMTP both keep SMTP's scope."""
+    scopes = "out(array_map(fn ($p) => $p['scope'], RustMail_OAuth_Grant::providers()));"
+    assert wp.php(scopes) == {"microsoft": "https://outlook.office.com/SMTP.Send offline_access openid email",
+                              "google": "https://mail.google.com/ openid email"}
+    store(wp, api="graph", preset="m365_graph")
+    assert wp.php(scopes)["microsoft"] == "https://graph.microsoft.com/Mail.Send offline_access openid email"
+    store(wp, api="gmail", preset="gmail_api")
+    assert wp.php(scopes)["google"] == "https://www.googleapis.com/auth/gmail.send openid email"
+
+
+def test_the_certificate_is_checked_against_the_ca_file_setting(wp, engine, certs):
+    """verify_peer and ca_file apply to the API's HTTPS: without the test CA the server's certificate is refused and
+    no token goes out; with verify_peer off it is not checked."""
+    skip_without_extension_api(wp, engine)
+    server = GraphServer(certs, mailbox=MAILBOX, tokens=[TOKEN])
+    try:
+        store(wp, {"password": TOKEN}, api="graph", api_base=server.base, username=MAILBOX, verify_peer=True)
+        assert wp.send_mail("Untrusted")["result"] is False
+        row = wp.log_rows()[-1]
+        assert (row["error_kind"], row["error_cause"]) == ("tls", "tls_certificate_invalid"), row
+        assert server.requests == []
+        store(wp, {"password": TOKEN}, api="graph", api_base=server.base, username=MAILBOX, verify_peer=False)
+        assert wp.send_mail("Unchecked")["result"] is True
+        assert [m.message["Subject"] for m in server.messages()] == ["Unchecked"]
+    finally:
+        server.stop()
