@@ -157,7 +157,8 @@ final class RustMail_Explain_Classifier {
 			return array(
 				'kind'      => (string) $row['kind'],
 				'cause'     => (string) $row['cause'],
-				'transient' => true === $row['transient'],
+				// As the extension decides it with the answer's status: a row's own flag, and 429 and 5xx always.
+				'transient' => true === $row['transient'] || 429 === $status || $status >= 500,
 			);
 		}
 		$kind  = 401 === $status ? 'auth' : ( $status >= 400 ? 'data_rejected' : 'protocol' );
