@@ -55,9 +55,14 @@ class RustMailException extends \Exception {}
  *   host: string, port?: int, security?: 'none'|'starttls'|'opportunistic'|'tls',
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
  *   timeout?: int|float, tls_min_version?: '1.2'|'1.3', verify_peer?: bool, ca_file?: string,
- *   helo?: string, pool?: bool, allow_insecure_auth?: bool, chunking?: bool
+ *   helo?: string, pool?: bool, allow_insecure_auth?: bool, chunking?: bool,
+ *   api?: 'graph'|'gmail'|'ses'|'mailgun', api_base?: string, region?: string
  * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
  *   `BDAT <n> LAST` (RFC 3030) instead of DATA when the server offers CHUNKING.
+ *   `api`: send over that HTTPS API instead of SMTP (`host`, `port`, `security`, `auth`, `helo`,
+ *   `allow_insecure_auth` and `chunking` are then refused): `api_base` (https:// only) overrides its base URL,
+ *   `region` is SES's AWS region (required) or Mailgun's 'us'/'eu'; `username` is the mailbox (graph, gmail),
+ *   the access key id (ses) or the sending domain (mailgun), `password` the token, secret key or API key.
  * @param array{max_attachment_bytes?: int}|null $options `max_attachment_bytes` (default 26214400, 25 MiB): the
  *   most bytes the files of `attachments` given by path may have together; each file's size is checked before it is
  *   read, and over it RustMailException names the file, its size and the cap (nothing is sent). Those files are read
@@ -68,8 +73,9 @@ class RustMailException extends \Exception {}
  *   error: null|array{
  *     kind: 'dns'|'connect_refused'|'connect_timeout'|'tls'|'auth'|'sender_rejected'|'recipient_rejected'|'data_rejected'|'timeout'|'protocol',
  *     message: string, transient: bool,
- *     cause: string, advice: list<string>,
- *     stage: 'dns'|'connect'|'tls_handshake'|'greeting'|'ehlo'|'starttls'|'auth'|'mail'|'rcpt'|'data'|'message'|'rset'|'quit'
+ *     cause: string,
+ *     stage: 'dns'|'connect'|'tls_handshake'|'greeting'|'ehlo'|'starttls'|'auth'|'mail'|'rcpt'|'data'|'message'|'rset'|'quit'|'request'|'input',
+ *     advice: list<string>, retry_after: ?int
  *   },
  *   transcript: list<array{ms: float, dir: 'client'|'server'|'info', line: string}>,
  *   timings: array{connect: float, tls: float, auth: float, send: float, total: float},

@@ -67,7 +67,7 @@ pub enum Transcripts {
 
 impl Transcripts {
     /// Whether a result keeps its transcript.
-    fn keep(self, ok: bool) -> bool {
+    pub fn keep(self, ok: bool) -> bool {
         match self {
             Transcripts::All => true,
             Transcripts::Failed => !ok,
@@ -245,6 +245,9 @@ impl Plan {
 
 /// Sends every message; one result per message, in the order given.
 pub fn send_many(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport, options: &BatchOptions) -> Result<Vec<Json>, String> {
+    if transport.api.is_some() {
+        return crate::api::client::send_many(messages, transport, options);
+    }
     let key = transport.pool_key();
     // At least one worker, which also reports messages that cannot be read when no message can.
     let workers = options.connections.min(messages.iter().filter(|m| m.is_ok()).count()).max(1);

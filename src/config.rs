@@ -1,6 +1,7 @@
 //! `$transport`: where and how to connect, shared by `rust_mail_send()` and
 //! `rust_mail_diagnose()`.
 
+use crate::api::{ApiTarget, Provider, API_CHOICES, MAILGUN_REGIONS};
 use crate::error::UsageError;
 use crate::message::check_header_safe;
 use crate::secrets::{self, Secret};
@@ -104,6 +105,8 @@ pub struct Transport {
     /// Send the message with `BDAT <n> LAST` (RFC 3030) when the server
     /// offers CHUNKING; off, always DATA.
     pub chunking: bool,
+    /// An HTTPS API instead of an SMTP server: the host and port are then its base URL's, the security 'tls'.
+    pub api: Option<ApiTarget>,
 }
 
 /// What a `$transport` key holds. The extension parses by this table, and
@@ -156,7 +159,13 @@ pub const TRANSPORT_SCHEMA: &[(&str, KeyType)] = &[
     ("pool", KeyType::Bool),
     ("allow_insecure_auth", KeyType::Bool),
     ("chunking", KeyType::Bool),
+    ("api", KeyType::Choice(API_CHOICES)),
+    ("api_base", KeyType::Text),
+    ("region", KeyType::Text),
 ];
+
+/// The keys that only mean something to an SMTP server: refused beside `api`.
+pub const SMTP_ONLY_KEYS: &[&str] = &["host", "port", "security", "auth", "helo", "allow_insecure_auth", "chunking"];
 
 /// Ports whose security goes without saying, and the reverse: either one
 /// given alone implies the other (RFC 8314: 465 is TLS from the first byte;
@@ -207,49 +216,16 @@ impl Transport {
         let keys: Vec<&str> = TRANSPORT_SCHEMA.iter().map(|(key, _)| *key).collect();
         let f = Fields::new("transport", entries, &keys)?;
 
-        // CR, LF and NUL are refused before trimming: a trailing line break is an injection attempt too.
-        let host = f.string("host")?.unwrap_or_default();
-        check_header_safe(&f.path("host"), &host)?;
-        let host = host.trim().to_string();
-        if host.is_empty() {
-            return Err(UsageError::new("$transport['host'] is required"));
-        }
-        if host.contains(char::is_whitespace) || host.contains('/') {
-            return Err(UsageError::new(format!("$transport['host'] '{host}' is not a host name or address")));
-        }
-
-        let security = f.choice("security", SECURITY_CHOICES)?.map(|s| match s {
-            "none" => Security::None,
-            "starttls" => Security::Starttls,
-            "tls" => Security::Tls,
-            _ => Security::Opportunistic,
-        });
-        let port = match f.int("port")? {
-            Some(p) => {
-                u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?
-            }
-            None => implied_port(security),
-        };
-        let security = security.unwrap_or_else(|| implied_security(port));
-
         let username = f.string("username")?.filter(|u| !u.is_empty());
         let password = f.string("password")?.filter(|p| !p.is_empty()).map(Secret);
         if let Some(user) = &username {
             check_header_safe(&f.path("username"), user)?;
         }
-        let auth = match f.choice("auth", AUTH_CHOICES)? {
-            Some("none") => AuthMode::None,
-            Some("plain") => AuthMode::Plain,
-            Some("login") => AuthMode::Login,
-            Some("xoauth2") => AuthMode::Xoauth2,
-            Some(_) => AuthMode::Auto,
-            None if username.is_some() => AuthMode::Auto,
-            None => AuthMode::None,
+        let api = api_target(&f, username.as_deref(), password.is_some() || !needs_secret)?;
+        let endpoint = match &api {
+            Some(api) => Endpoint { host: api.host.clone(), port: api.port, security: Security::Tls, auth: AuthMode::None, helo: default_helo() },
+            None => smtp_endpoint(&f, username.is_some(), password.is_some() || !needs_secret)?,
         };
-        if auth != AuthMode::None && (username.is_none() || (needs_secret && password.is_none())) {
-            let what = if auth == AuthMode::Xoauth2 { "'username' and 'password' (the OAuth2 access token)" } else { "'username' and 'password'" };
-            return Err(UsageError::new(format!("$transport needs {what} when 'auth' is not 'none'")));
-        }
 
         let tls_min_version = match f.choice("tls_min_version", TLS_VERSIONS)?.unwrap_or(DEFAULT_TLS_MIN_VERSION) {
             "1.3" => TlsMinVersion::V1_3,
@@ -259,33 +235,23 @@ impl Transport {
         if let Some(path) = &ca_file {
             crate::files::ca_certificates(path).map_err(|e| UsageError::new(format!("$transport['ca_file'] {e}")))?;
         }
-        let helo = f.string("helo")?;
-        if let Some(h) = &helo {
-            check_header_safe(&f.path("helo"), h)?;
-        }
-        let helo = match helo {
-            Some(h) if !h.trim().is_empty() => h.trim().to_string(),
-            _ => default_helo(),
-        };
-        if helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
-            return Err(UsageError::new(format!("$transport['helo'] '{}' must be a single host name", helo.escape_debug())));
-        }
 
         Ok(Transport {
-            host,
-            port,
-            security,
-            auth,
+            host: endpoint.host,
+            port: endpoint.port,
+            security: endpoint.security,
+            auth: endpoint.auth,
             username,
             password,
             timeout: f.seconds("timeout")?.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT),
             tls_min_version,
             verify_peer: f.bool("verify_peer")?.unwrap_or(DEFAULT_VERIFY_PEER),
             ca_file,
-            helo,
+            helo: endpoint.helo,
             pool: f.bool("pool")?.unwrap_or(DEFAULT_POOL),
             allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(DEFAULT_ALLOW_INSECURE_AUTH),
             chunking: f.bool("chunking")?.unwrap_or(DEFAULT_CHUNKING),
+            api,
         })
     }
 
@@ -306,6 +272,120 @@ impl Transport {
         let Some(Secret(secret)) = &self.password else { return Vec::new() };
         secrets::forms(self.username.as_deref().unwrap_or_default(), secret)
     }
+}
+
+/// Where an SMTP transport connects and how it logs in.
+struct Endpoint {
+    host: String,
+    port: u16,
+    security: Security,
+    auth: AuthMode,
+    helo: String,
+}
+
+/// The SMTP server of a transport without `api`: host, port and security (each implied by the other), the login,
+/// and the EHLO name. `has_password` is true too when the transport is only described.
+fn smtp_endpoint(f: &Fields, has_username: bool, has_password: bool) -> Result<Endpoint, UsageError> {
+    for key in ["api_base", "region"] {
+        if f.get(key).is_some() {
+            return Err(UsageError::new(format!("$transport['{key}'] is only for an HTTPS API: set 'api' too, or leave '{key}' out for SMTP")));
+        }
+    }
+    // CR, LF and NUL are refused before trimming: a trailing line break is an injection attempt too.
+    let host = f.string("host")?.unwrap_or_default();
+    check_header_safe(&f.path("host"), &host)?;
+    let host = host.trim().to_string();
+    if host.is_empty() {
+        return Err(UsageError::new("$transport['host'] is required"));
+    }
+    if host.contains(char::is_whitespace) || host.contains('/') {
+        return Err(UsageError::new(format!("$transport['host'] '{host}' is not a host name or address")));
+    }
+
+    let security = f.choice("security", SECURITY_CHOICES)?.map(|s| match s {
+        "none" => Security::None,
+        "starttls" => Security::Starttls,
+        "tls" => Security::Tls,
+        _ => Security::Opportunistic,
+    });
+    let port = match f.int("port")? {
+        Some(p) => {
+            u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| UsageError::new(format!("$transport['port'] must be between 1 and 65535, got {p}")))?
+        }
+        None => implied_port(security),
+    };
+    let security = security.unwrap_or_else(|| implied_security(port));
+
+    let auth = match f.choice("auth", AUTH_CHOICES)? {
+        Some("none") => AuthMode::None,
+        Some("plain") => AuthMode::Plain,
+        Some("login") => AuthMode::Login,
+        Some("xoauth2") => AuthMode::Xoauth2,
+        Some(_) => AuthMode::Auto,
+        None if has_username => AuthMode::Auto,
+        None => AuthMode::None,
+    };
+    if auth != AuthMode::None && !(has_username && has_password) {
+        let what = if auth == AuthMode::Xoauth2 { "'username' and 'password' (the OAuth2 access token)" } else { "'username' and 'password'" };
+        return Err(UsageError::new(format!("$transport needs {what} when 'auth' is not 'none'")));
+    }
+
+    let helo = f.string("helo")?;
+    if let Some(h) = &helo {
+        check_header_safe(&f.path("helo"), h)?;
+    }
+    let helo = match helo {
+        Some(h) if !h.trim().is_empty() => h.trim().to_string(),
+        _ => default_helo(),
+    };
+    if helo.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(UsageError::new(format!("$transport['helo'] '{}' must be a single host name", helo.escape_debug())));
+    }
+    Ok(Endpoint { host, port, security, auth, helo })
+}
+
+/// The HTTPS API of a transport with `api`, `None` without. `has_password`: as for [`smtp_endpoint`].
+fn api_target(f: &Fields, username: Option<&str>, has_password: bool) -> Result<Option<ApiTarget>, UsageError> {
+    let Some(name) = f.choice("api", API_CHOICES)? else { return Ok(None) };
+    let provider = Provider::from_name(name).expect("one of API_CHOICES");
+    if let Some(key) = SMTP_ONLY_KEYS.iter().find(|key| f.get(key).is_some()) {
+        return Err(UsageError::new(format!(
+            "$transport['{key}'] is for SMTP and cannot be combined with 'api' => '{name}': the API's address is 'api_base', its login 'username' and 'password'"
+        )));
+    }
+    if !has_password {
+        return Err(UsageError::new(format!("$transport['password'] is required with 'api' => '{name}': {}", provider.password_means())));
+    }
+    if username.is_none() && matches!(provider, Provider::Graph | Provider::Ses) {
+        return Err(UsageError::new(format!("$transport['username'] is required with 'api' => '{name}': {}", provider.username_means())));
+    }
+    let region = f.string("region")?.map(|r| r.trim().to_ascii_lowercase()).filter(|r| !r.is_empty());
+    let region = match (provider, region) {
+        (Provider::Graph | Provider::Gmail, Some(_)) => {
+            return Err(UsageError::new(format!("$transport['region'] does not apply to 'api' => '{name}': its region is in 'api_base' (national clouds)")));
+        }
+        (Provider::Graph | Provider::Gmail, None) => None,
+        (Provider::Ses, None) => {
+            return Err(UsageError::new("$transport['region'] is required with 'api' => 'ses': the AWS region of the SES account, e.g. 'eu-west-1'"))
+        }
+        (Provider::Ses, Some(r)) if r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => Some(r),
+        (Provider::Ses, Some(r)) => {
+            return Err(UsageError::new(format!("$transport['region'] '{}' is not an AWS region, such as 'eu-west-1'", r.escape_debug())))
+        }
+        (Provider::Mailgun, Some(r)) if MAILGUN_REGIONS.contains(&r.as_str()) => Some(r),
+        (Provider::Mailgun, Some(r)) => {
+            return Err(UsageError::new(format!("$transport['region'] must be 'us' or 'eu' for Mailgun, got '{}'", r.escape_debug())))
+        }
+        (Provider::Mailgun, None) => None,
+    };
+    let base = match f.string("api_base")?.map(|b| b.trim().to_string()).filter(|b| !b.is_empty()) {
+        Some(base) => {
+            check_header_safe(&f.path("api_base"), &base)?;
+            base
+        }
+        None => provider.default_base(region.as_deref()),
+    };
+    ApiTarget::new(provider, &base, region).map(Some).map_err(|why| UsageError::new(format!("$transport['api_base'] '{base}' {why}")))
 }
 
 /// The secrets of a transport array as given, before (or without) parsing it: for
@@ -427,6 +507,38 @@ mod tests {
                 .unwrap_err()
                 .0;
         assert!(err.starts_with("$transport['auth'] must be one of") && !err.contains("hunter22"), "{err}");
+    }
+
+    #[test]
+    fn an_api_transport_takes_its_address_from_the_base_and_refuses_smtp_keys() {
+        let graph = |extra: &[(&str, Value)]| {
+            let mut pairs = vec![("api", Value::str("graph")), ("username", Value::str("me@example.com")), ("password", Value::str("token-1"))];
+            pairs.extend(extra.iter().cloned());
+            transport(&pairs)
+        };
+        let t = graph(&[]).unwrap();
+        let api = t.api.as_ref().unwrap();
+        assert_eq!((api.base.as_str(), t.host.as_str(), t.port, t.security), ("https://graph.microsoft.com", "graph.microsoft.com", 443, Security::Tls));
+        let t = graph(&[("api_base", Value::str("https://127.0.0.1:8443/graph"))]).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("127.0.0.1", 8443));
+        for key in SMTP_ONLY_KEYS {
+            let refusal = graph(&[(key, Value::str("x"))]).unwrap_err().0;
+            assert!(refusal.starts_with(&format!("$transport['{key}'] is for SMTP")), "{refusal}");
+        }
+        assert!(graph(&[("region", Value::str("eu"))]).unwrap_err().0.starts_with("$transport['region'] does not apply"));
+        assert!(graph(&[("api_base", Value::str("http://graph.example"))]).unwrap_err().0.contains("must start with https://"));
+        let ses = |pairs: &[(&str, Value)]| transport(&[&[("api", Value::str("ses")), ("password", Value::str("secret-1"))], pairs].concat());
+        assert!(ses(&[("username", Value::str("AKID"))]).unwrap_err().0.starts_with("$transport['region'] is required"));
+        assert!(ses(&[("region", Value::str("eu-west-1"))]).unwrap_err().0.starts_with("$transport['username'] is required"));
+        let t = ses(&[("username", Value::str("AKID")), ("region", Value::str("eu-west-1"))]).unwrap();
+        assert_eq!(t.host, "email.eu-west-1.amazonaws.com");
+        let mailgun = transport(&[("api", Value::str("mailgun")), ("region", Value::str("eu"))]);
+        assert!(mailgun.unwrap_err().0.starts_with("$transport['password'] is required"));
+        // SMTP stays as it was, and the API keys are refused without 'api'.
+        assert!(transport(&[("host", Value::str("h")), ("region", Value::str("eu"))])
+            .unwrap_err()
+            .0
+            .starts_with("$transport['region'] is only for an HTTPS API"));
     }
 
     #[test]

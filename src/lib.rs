@@ -4,6 +4,7 @@
 //! [`value::Value`]s and returns JSON values, so it is unit-tested with plain
 //! `cargo test --no-default-features`. The `php` module is the thin binding.
 
+pub mod api;
 pub mod batch;
 pub mod config;
 pub mod diagnose;

@@ -33,7 +33,7 @@ pub fn set_idle_timeout(secs: u64) {
     IDLE_TIMEOUT_SECS.store(secs, Ordering::Relaxed);
 }
 
-fn idle_timeout() -> Duration {
+pub fn idle_timeout() -> Duration {
     Duration::from_secs(IDLE_TIMEOUT_SECS.load(Ordering::Relaxed))
 }
 
@@ -50,6 +50,8 @@ pub struct ProcessState {
     /// which keeps a forked child free of threads it does not own.
     pub runtime: tokio::runtime::Runtime,
     idle: HashMap<u64, Vec<Connection>>,
+    /// The HTTPS API clients, each keeping its connections alive, by [`crate::api::client::client_key`].
+    pub http: HashMap<u64, crate::api::client::Http>,
 }
 
 static STATE: Mutex<Option<ProcessState>> = Mutex::new(None);
@@ -100,8 +102,10 @@ impl ProcessState {
         });
     }
 
-    /// Says QUIT on every idle connection and closes it; returns how many.
+    /// Says QUIT on every idle connection and closes it; returns how many. The HTTPS API clients go too, with
+    /// their kept-alive connections (not counted: the client does not say how many it holds).
     pub fn close_idle(&mut self) -> usize {
+        self.http.clear();
         let conns: Vec<Connection> = self.idle.drain().flat_map(|(_, conns)| conns).collect();
         let closed = conns.len();
         self.quit_all(conns);
@@ -138,7 +142,7 @@ pub fn with_state<R>(f: impl FnOnce(&mut ProcessState) -> R) -> Result<R, String
     }
     if guard.is_none() {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
-        *guard = Some(ProcessState { pid, runtime, idle: HashMap::new() });
+        *guard = Some(ProcessState { pid, runtime, idle: HashMap::new(), http: HashMap::new() });
     }
     Ok(f(guard.as_mut().expect("created above")))
 }
@@ -156,6 +160,8 @@ fn abandon_inherited(state: ProcessState) {
         }
         std::mem::forget(conn);
     }
+    // The HTTP clients' connections live in the parent's runtime too: never touched, never closed here.
+    std::mem::forget(state.http);
     std::mem::forget(state.runtime);
 }
 
@@ -190,7 +196,7 @@ mod tests {
         };
         let (old_token, mut old_server_side) = connect();
         let (fresh, _fresh_server_side) = connect();
-        let mut state = ProcessState { pid: std::process::id(), runtime, idle: HashMap::new() };
+        let mut state = ProcessState { pid: std::process::id(), runtime, idle: HashMap::new(), http: HashMap::new() };
         state.give_back(1, old_token);
         // The connection of key 1 (a token since rotated) has sat past the idle lifetime.
         state.idle.get_mut(&1).unwrap()[0].last_used = std::time::Instant::now() - idle_timeout() - Duration::from_secs(1);

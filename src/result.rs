@@ -35,6 +35,8 @@ pub struct Failure {
     pub cause: &'static str,
     pub stage: &'static str,
     pub advice: Vec<String>,
+    /// Seconds to wait before sending again, from an API's `Retry-After` (429, 503); null otherwise.
+    pub retry_after: Option<u64>,
 }
 
 /// Milliseconds spent in each phase of the call.
@@ -67,6 +69,7 @@ impl SendResult {
                 cause: "invalid_input",
                 stage: "input",
                 advice: vec![format!("Fix this message and send it again: {}. Nothing was sent.", error.0)],
+                retry_after: None,
             }),
             transcript: Json::Array(Vec::new()),
             timings: Timings::default(),
@@ -92,7 +95,7 @@ mod tests {
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["ok", "message_id", "accepted", "rejected", "code", "enhanced_code", "reply", "error", "transcript", "timings", "reused_connection"]);
         let error: Vec<&str> = json["error"].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(error, ["kind", "message", "transient", "cause", "stage", "advice"]);
+        assert_eq!(error, ["kind", "message", "transient", "cause", "stage", "advice", "retry_after"]);
         assert_eq!(json["timings"], serde_json::json!({"connect": 0.0, "tls": 0.0, "auth": 0.0, "send": 0.0, "total": 0.0}));
         assert_eq!(json["error"]["advice"][0], "Fix this message and send it again: $message['from'] is required. Nothing was sent.");
     }

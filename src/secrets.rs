@@ -21,10 +21,10 @@ impl fmt::Debug for Secret {
 
 /// How a secret can cross the wire, each the text that is sent with `{user}`
 /// and `{secret}` filled in, plain or in base64: as given, and as AUTH
-/// LOGIN, AUTH PLAIN (RFC 4616) and XOAUTH2 encode it. Every form is kept
-/// out of results, transcripts and exceptions.
-pub const SECRET_FORMS: [(bool, &str); 4] =
-    [(false, "{secret}"), (true, "{secret}"), (true, "\0{user}\0{secret}"), (true, "user={user}\x01auth=Bearer {secret}\x01\x01")];
+/// LOGIN, AUTH PLAIN (RFC 4616) and XOAUTH2 encode it, and as Mailgun's HTTP basic auth (user `api`) does.
+/// Every form is kept out of results, transcripts and exceptions.
+pub const SECRET_FORMS: [(bool, &str); 5] =
+    [(false, "{secret}"), (true, "{secret}"), (true, "\0{user}\0{secret}"), (true, "user={user}\x01auth=Bearer {secret}\x01\x01"), (true, "api:{secret}")];
 
 /// Shorter forms are not scrubbed: they would match ordinary text.
 pub const SECRET_MIN_LENGTH: usize = 4;

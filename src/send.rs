@@ -54,6 +54,9 @@ struct Outcome {
 
 /// Sends `message` and describes what happened as the result array.
 pub fn send(message: &Outgoing, transport: &Transport) -> Result<Json, String> {
+    if transport.api.is_some() {
+        return crate::api::client::send(message, transport);
+    }
     let key = transport.pool_key();
     pool::with_state(|state| {
         let pooled = if transport.pool { state.take(key) } else { None };
@@ -262,6 +265,25 @@ async fn deliver(
     judge_message(reply)
 }
 
+/// A failed send judged: its cause and the advice for this transport, as the result's `error`.
+pub fn failure_of(e: &SendError, transport: &Transport, from: Option<String>) -> Failure {
+    let cause = classify(Some(e), &Facts::of(transport));
+    let v = verdict(cause, &Context::for_error(transport, from, e));
+    let retry_after = match &e.problem {
+        Problem::Api(refusal) => refusal.retry_after,
+        _ => None,
+    };
+    Failure {
+        kind: e.kind.as_str(),
+        message: e.message.clone(),
+        transient: e.is_transient(),
+        cause: cause.as_str(),
+        stage: e.stage.as_str(),
+        advice: v.advice,
+        retry_after,
+    }
+}
+
 fn result(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Transcript, start: Instant) -> SendResult {
     let Outcome { result, progress, timings, reused } = outcome;
     // The reply that decided the outcome: the error's, else the last one.
@@ -270,18 +292,7 @@ fn result(message: &Outgoing, transport: &Transport, outcome: Outcome, t: &Trans
         Ok(()) => progress.last_reply.clone(),
     };
     let from = message.envelope_from.as_ref().map(ToString::to_string);
-    let error = result.as_ref().err().map(|e| {
-        let cause = classify(Some(e), &Facts::of(transport));
-        let v = verdict(cause, &Context::for_error(transport, from.clone(), e));
-        Failure {
-            kind: e.kind.as_str(),
-            message: e.message.clone(),
-            transient: e.is_transient(),
-            cause: cause.as_str(),
-            stage: e.stage.as_str(),
-            advice: v.advice,
-        }
-    });
+    let error = result.as_ref().err().map(|e| failure_of(e, transport, from.clone()));
     SendResult {
         ok: result.is_ok(),
         message_id: message.message_id.clone(),

@@ -6,7 +6,7 @@ use crate::error::UsageError;
 use crate::judge::classify::logged_error;
 use crate::judge::{classify, verdict, Cause, Context, Facts};
 use crate::secrets::scrub_json;
-use crate::smtp::error::ErrorKind;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
 use crate::value::{Fields, Key, Value};
 use serde_json::{json, Value as Json};
@@ -17,7 +17,11 @@ use serde_json::{json, Value as Json};
 /// an older row is classified from its kind and reply.
 pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<Json, UsageError> {
     let failure = failure_of_result(failure)?;
-    let f = Fields::new("failure", &failure, &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice"])?;
+    let f = Fields::new(
+        "failure",
+        &failure,
+        &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice", "retry_after"],
+    )?;
     let kinds = ErrorKind::ALL.map(ErrorKind::as_str);
     let kind = f.choice("kind", &kinds)?.ok_or_else(|| UsageError::new("$failure['kind'] is required"))?;
     let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).expect("one of ALL");
@@ -34,9 +38,18 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
     let causes = Cause::ALL.map(Cause::as_str);
     let given = f.choice("cause", &causes)?.and_then(Cause::from_name);
     let transport = Transport::settings_only(transport)?;
-    let error = logged_error(kind, message, reply);
+    let from = f.string("from")?;
+    let error = match (&transport.api, reply) {
+        // An API's answer is judged by the API's rules; its reply line holds the status and the provider's code.
+        (Some(api), Some(reply)) => {
+            let line = reply.lines.concat();
+            let refusal = crate::api::response::logged(api.provider, reply.code, reply.enhanced, line.clone(), from.as_deref());
+            SendError { kind, stage: Stage::Request, problem: Problem::Api(Box::new(refusal)), message: line, reply: None, size_limit: None }
+        }
+        (_, reply) => logged_error(kind, message, reply),
+    };
     let cause = given.unwrap_or_else(|| classify(Some(&error), &Facts::of(&transport)));
-    let context = Context::for_error(&transport, f.string("from")?, &error);
+    let context = Context::for_error(&transport, from, &error);
     let v = verdict(cause, &context);
     let mut result = json!({ "cause": cause.as_str(), "summary": v.summary, "advice": v.advice });
     scrub_json(&mut result, &transport.secrets());

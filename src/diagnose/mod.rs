@@ -43,6 +43,13 @@ pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<
         transport_entries.push((Key::Name("host".into()), Value::str(domain)));
     }
     let mut transport = Transport::from_value(&transport_entries)?;
+    if let Some(api) = &transport.api {
+        // The walk speaks SMTP; an API's own steps (token, permission) are not walked yet.
+        return Err(UsageError::new(format!(
+            "rust_mail_diagnose() does not walk an HTTPS API yet ($transport['api'] = '{}'): send a test with rust_mail_send()",
+            api.provider.as_str()
+        )));
+    }
     if let Some(timeout) = options.timeout {
         transport.timeout = timeout;
     }

@@ -32,12 +32,19 @@ pub enum Cause {
     SenderMailboxFull,
     Blocklisted,
     MessageTooLarge,
+    ApiTokenRejected,
+    ApiPermissionMissing,
+    ApiMailboxUnavailable,
+    ApiSandbox,
+    ApiAccountPaused,
+    ApiRequestRejected,
+    ApiUnavailable,
     Timeout,
     Unknown,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 31] = [
+    pub const ALL: [Cause; 38] = [
         Cause::Ok,
         Cause::DnsFailed,
         Cause::PortBlocked,
@@ -67,6 +74,13 @@ impl Cause {
         Cause::SenderMailboxFull,
         Cause::Blocklisted,
         Cause::MessageTooLarge,
+        Cause::ApiTokenRejected,
+        Cause::ApiPermissionMissing,
+        Cause::ApiMailboxUnavailable,
+        Cause::ApiSandbox,
+        Cause::ApiAccountPaused,
+        Cause::ApiRequestRejected,
+        Cause::ApiUnavailable,
         Cause::Timeout,
         Cause::Unknown,
     ];
@@ -102,6 +116,13 @@ impl Cause {
             Cause::SenderMailboxFull => "sender_mailbox_full",
             Cause::Blocklisted => "blocklisted",
             Cause::MessageTooLarge => "message_too_large",
+            Cause::ApiTokenRejected => "api_token_rejected",
+            Cause::ApiPermissionMissing => "api_permission_missing",
+            Cause::ApiMailboxUnavailable => "api_mailbox_unavailable",
+            Cause::ApiSandbox => "api_sandbox",
+            Cause::ApiAccountPaused => "api_account_paused",
+            Cause::ApiRequestRejected => "api_request_rejected",
+            Cause::ApiUnavailable => "api_unavailable",
             Cause::Timeout => "timeout",
             Cause::Unknown => "unknown",
         }

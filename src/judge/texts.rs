@@ -30,6 +30,8 @@ pub struct Context {
     /// What is wrong with the server's certificate, when the handshake said
     /// (a logged failure does not keep it).
     pub certificate: Option<CertProblem>,
+    /// The transport's HTTPS API ([`crate::api::Provider::as_str`]), if it sends through one.
+    pub api: Option<&'static str>,
 }
 
 impl Context {
@@ -49,6 +51,7 @@ impl Context {
             offered_auth: Vec::new(),
             open_ports: Vec::new(),
             certificate: None,
+            api: transport.api.as_ref().map(|a| a.provider.as_str()),
         }
     }
 
@@ -61,6 +64,11 @@ impl Context {
     /// detail) or did not (no detail).
     pub fn for_outcome(transport: &Transport, from: Option<String>, failure: Option<&SendError>) -> Context {
         let Some(e) = failure else { return Context::new(transport, from, String::new(), None) };
+        // An API's answer stands where a reply would: its status and the provider's error code.
+        if let crate::smtp::error::Problem::Api(refusal) = &e.problem {
+            let code = Some(refusal.status).filter(|status| *status != 0);
+            return Context { code, ..Context::new(transport, from, e.message.clone(), refusal.provider_code.clone()) };
+        }
         let detail = e.reply.as_ref().map(|r| r.one_line()).unwrap_or_else(|| e.message.clone());
         Context {
             code: e.reply.as_ref().map(|r| r.code),
@@ -94,6 +102,8 @@ pub enum When {
     Code(u16, u16),
     /// The certificate's problem is one of these ([`CertProblem::as_str`]).
     Certificate(&'static [&'static str]),
+    /// The transport sends through one of these HTTPS APIs ([`crate::api::API_CHOICES`]).
+    Api(&'static [&'static str]),
     /// One of these holds.
     Any(&'static [When]),
 }
@@ -187,6 +197,7 @@ impl When {
             When::HostSuffix(suffixes) => suffixes.iter().any(|s| c.host.ends_with(s)),
             When::Code(low, high) => c.code.is_some_and(|code| (low..=high).contains(&code)),
             When::Certificate(problems) => c.certificate.is_some_and(|p| problems.contains(&p.as_str())),
+            When::Api(apis) => c.api.is_some_and(|api| apis.contains(&api)),
             When::Any(whens) => whens.iter().any(|w| w.holds(c)),
         }
     }
@@ -200,6 +211,7 @@ impl When {
             When::HostSuffix(suffixes) => json!({ "host_suffix": suffixes }),
             When::Code(low, high) => json!({ "code": [low, high] }),
             When::Certificate(problems) => json!({ "certificate": problems }),
+            When::Api(apis) => json!({ "api": apis }),
             When::Any(whens) => json!({ "any": whens.iter().map(|w| w.to_json()).collect::<Vec<_>>() }),
         }
     }
@@ -312,6 +324,7 @@ pub const TEXTS: &[Text] = &[
     ]),
     text(Cause::BasicAuthRetired, "{host}:{port} no longer accepts a password for {user|the account} (5.7.30): basic authentication is retired.", &[
         Say("Set auth to 'xoauth2' and give an OAuth2 access token as password (Microsoft 365 scope: https://outlook.office365.com/.default)."),
+        Say("Or switch to the Microsoft 365 (Graph API) preset: it sends over HTTPS (port 443) with an OAuth2 token and needs no SMTP login at all."),
     ]),
     text(Cause::AnonymousRejected, "{host}:{port} only accepts mail from logged-in clients: {detail}.", &[
         Say("Set auth to 'auto' (or 'login') with the mailbox's username and password, or 'xoauth2' with a token."),
@@ -322,6 +335,7 @@ pub const TEXTS: &[Text] = &[
         Say("Grant {user|the account} the \"Send As\" right on {from|the From address} (Microsoft 365: Exchange admin center > mailbox > delegation)."),
         Say("Or set the From address to the mailbox that logs in ({user|the account})."),
         Say("On Postfix, the administrator lists which logins own which addresses (smtpd_sender_login_maps); on Amazon SES, SendGrid or Zoho, verify the From address or its domain as a sender identity first."),
+        First(&[(Some(When::Api(&["ses"])), &["In the Amazon SES console of this region, verify {from|the From address} or its domain (Verified identities), or send From an identity that is verified."])]),
     ]),
     text(Cause::SenderUnauthenticated, "The receiving server refused the mail because the From domain of {from|the From address} does not authenticate it (SPF, DKIM or DMARC): {detail}.", &[
         Say("Add the server this site sends through to the From domain's SPF record (for Microsoft 365: include:spf.protection.outlook.com; for Google: include:_spf.google.com), and sign with DKIM where the provider offers it."),
@@ -336,6 +350,7 @@ pub const TEXTS: &[Text] = &[
     ]),
     text(Cause::MessageTooLarge, "{host}:{port} refused the message as too large: {detail}.", &[First(&[
         (Some(When::Has("size")), &["The server accepts messages up to {size} bytes (about {size_mb} MB, its EHLO SIZE); attachments grow by a third in transit: send smaller attachments or a link."]),
+        (Some(When::Api(&["graph", "gmail", "ses", "mailgun"])), &["The API takes requests up to its own limit (Graph 4 MB of base64, Gmail 35 MB, SES 40 MB, Mailgun 25 MB): send smaller attachments or a link, or send this message over SMTP."]),
         (None, &["Send smaller attachments (they grow by a third in transit) or a link to the file instead."]),
     ])]),
     text(Cause::StarttlsRequired, "{host}:{port} demands encryption (STARTTLS) before it takes mail, but security is '{security}': {detail}.", &[
@@ -396,6 +411,42 @@ pub const TEXTS: &[Text] = &[
     text(Cause::SenderMailboxFull, "The mailbox of {user|the account} is full, so {host}:{port} does not let it send: {detail}.", &[
         Say("Microsoft 365 keeps every message sent with SMTP AUTH in the mailbox's Sent Items: empty Sent Items, and set a retention policy that empties it before the mailbox fills up again."),
         Say("Or give the mailbox more storage; it sends again once it is under its quota."),
+    ]),
+    text(Cause::ApiTokenRejected, "{host} refused the token or key of {user|the account}: {detail}.", &[First(&[
+        (Some(When::Api(&["graph"])), &["The access token is expired or not for Microsoft Graph: sign in again (Microsoft 365 (Graph API) preset), or check the app's tenant, client ID and secret; app-only tokens use the scope https://graph.microsoft.com/.default."]),
+        (Some(When::Api(&["gmail"])), &["The access token is expired or revoked: sign in with Google again (Gmail API preset), or check the app's client ID and secret."]),
+        (Some(When::Api(&["ses"])), &["Check the access key id (username '{user|the key id}') and the secret access key (password), and that the key is active in IAM: SES refused the signature."]),
+        (Some(When::Api(&["mailgun"])), &["Check the Mailgun API key (password), and that region matches the account ('us' or 'eu'): a key of one region is refused by the other."]),
+        (None, &["Check the token or key given as password."]),
+    ])]),
+    text(Cause::ApiPermissionMissing, "{host} refused: the app or key may not send mail for {user|the account}: {detail}.", &[First(&[
+        (Some(When::Api(&["graph"])), &[
+            "In Microsoft Entra ID, give the app the Microsoft Graph permission Mail.Send (application permission for app-only, delegated for a sign-in) and grant admin consent.",
+            "If an RBAC for Applications scope limits the app to some mailboxes, include {user|the mailbox} in it (New-ManagementScope, then New-ManagementRoleAssignment -Role \"Application Mail.Send\").",
+        ]),
+        (Some(When::Api(&["gmail"])), &["Sign in with Google again, asking for the scope https://www.googleapis.com/auth/gmail.send: the token lacks it."]),
+        (Some(When::Api(&["ses"])), &["Give the IAM user or role of key {user|the key id} the permission ses:SendRawEmail (and ses:SendEmail) for the From identity."]),
+        (None, &["Give the credentials the permission to send mail for this mailbox."]),
+    ])]),
+    text(Cause::ApiMailboxUnavailable, "{user|The mailbox} cannot send through {host}: {detail}.", &[First(&[
+        (Some(When::Api(&["graph"])), &["{user|The mailbox} has no Exchange Online mailbox: assign it a licence that includes Exchange Online, or set username to a mailbox that has one."]),
+        (Some(When::Api(&["gmail"])), &["Gmail is not enabled for {user|the account}: turn on Gmail for the user in the Google Workspace admin console, or sign in with an account that has Gmail."]),
+        (None, &["Set username to a mailbox that exists and may send."]),
+    ])]),
+    text(Cause::ApiSandbox, "The account sends only to verified or authorized recipients (a sandbox): {detail}.", &[First(&[
+        (Some(When::Api(&["ses"])), &["The SES account is in the sandbox of this region: request production access in the SES console (Account dashboard), or verify each recipient for tests."]),
+        (Some(When::Api(&["mailgun"])), &["A Mailgun sandbox domain sends only to authorized recipients: add and verify your own domain in Mailgun and set username to it, or add the recipient under authorized recipients."]),
+        (None, &["Leave the provider's sandbox, or verify the recipient."]),
+    ])]),
+    text(Cause::ApiAccountPaused, "Amazon SES has paused sending for this account: {detail}.", &[
+        Say("Read the notice in the SES console (Reputation metrics, Account dashboard): sending is paused for too many bounces or complaints; fix the cause and ask AWS to resume sending."),
+    ]),
+    text(Cause::ApiRequestRejected, "{host} refused the request: {detail}.", &[
+        Say("Change what the provider names in its words above: {detail}."),
+        Say("If the message looks right, check username ('{user|not set}') and api_base."),
+    ]),
+    text(Cause::ApiUnavailable, "{host} failed on its side and did not take the message: {detail}.", &[
+        Say("Send it again later (the outbox retries it, after Retry-After when the API gives one); if it lasts, check the provider's status page."),
     ]),
     text(Cause::Timeout, "{host}:{port} accepted the connection but stopped answering: {detail}.", &[
         Say("Retry later; if it persists, the server or a filtering proxy in between is overloaded or broken."),
@@ -474,6 +525,7 @@ mod tests {
             offered_auth: vec!["XOAUTH2".into()],
             open_ports: vec![],
             certificate: None,
+            api: None,
         };
         let v = verdict(Cause::SenderNotAllowed, &c);
         assert!(v.summary.contains("site@example.com") && v.summary.contains("support@example.com"));

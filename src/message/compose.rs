@@ -44,6 +44,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
 
     let mut recipient_count = 0;
+    let mut bcc = lettre::message::Mailboxes::new();
     for key in ["to", "cc", "bcc", "reply_to"] {
         for mailbox in mailboxes(fields, key)? {
             // Reply-To is a header only; the others are the envelope's recipients too (an address => name
@@ -55,7 +56,10 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
             builder = match key {
                 "to" => builder.to(mailbox),
                 "cc" => builder.cc(mailbox),
-                "bcc" => builder.bcc(mailbox),
+                "bcc" => {
+                    bcc.push(mailbox.clone());
+                    builder.bcc(mailbox)
+                }
                 _ => builder.reply_to(mailbox),
             };
         }
@@ -152,7 +156,12 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
         let end = data.windows(4).position(|w| w == b"\r\n\r\n").map_or(data.len(), |i| i + 2);
         data.splice(end..end, extra_headers.into_bytes());
     }
-    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: envelope.to().to_vec(), data, message_id })
+    let bcc_header = bcc.iter().next().is_some().then(|| {
+        let mut headers = lettre::message::header::Headers::new();
+        headers.set(lettre::message::header::Bcc::from(bcc));
+        headers.to_string()
+    });
+    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: envelope.to().to_vec(), data, message_id, bcc_header })
 }
 
 /// An RFC 5322 date-time (section 3.3, with the obsolete zone names of

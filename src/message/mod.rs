@@ -25,6 +25,9 @@ pub struct Outgoing {
     /// The message; its line ends are made CRLF on the wire (`smtp::data`).
     pub data: Vec<u8>,
     pub message_id: Option<String>,
+    /// The `Bcc:` header line of a composed message's bcc recipients, folded as the other address headers and
+    /// ended by CRLF; never in `data`. Only for an API that takes the recipients from the headers (Graph, Gmail).
+    pub bcc_header: Option<String>,
 }
 
 const MESSAGE_KEYS: &[&str] = &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope"];
@@ -115,7 +118,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
-    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id") })
+    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id"), bcc_header: None })
 }
 
 /// The value of the first header `name` in the header block of a raw message.

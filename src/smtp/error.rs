@@ -88,6 +88,10 @@ pub enum Stage {
     Message,
     Rset,
     Quit,
+    /// An HTTPS API: sending the request and waiting for its answer.
+    Request,
+    /// Before anything was sent: the message cannot go as it is (larger than the API takes).
+    Input,
 }
 
 impl Stage {
@@ -106,6 +110,8 @@ impl Stage {
             Stage::Message => "message",
             Stage::Rset => "rset",
             Stage::Quit => "quit",
+            Stage::Request => "request",
+            Stage::Input => "input",
         }
     }
 
@@ -142,6 +148,8 @@ impl Stage {
             Stage::Message => "after the message",
             Stage::Rset => "to RSET",
             Stage::Quit => "to QUIT",
+            Stage::Request => "to the request",
+            Stage::Input => "before sending",
         }
     }
 }
@@ -243,6 +251,8 @@ pub enum Problem {
     NeedsSmtputf8,
     /// A state the client should never be in.
     Internal,
+    /// An HTTPS API refused the request or answered with what is not its API: its answer, judged.
+    Api(Box<crate::api::Refusal>),
 }
 
 /// A failed delivery attempt.
@@ -271,7 +281,11 @@ impl SendError {
     /// Worth retrying later: a 4xx reply (RFC 5321 section 4.2.1, "transient
     /// negative completion") or a network failure. A 5xx is permanent, and so
     /// are TLS and credential problems, which need a configuration change.
+    /// An API's refusal says for itself (see [`crate::api::Refusal::transient`]).
     pub fn is_transient(&self) -> bool {
+        if let Problem::Api(refusal) = &self.problem {
+            return refusal.transient;
+        }
         match &self.reply {
             Some(reply) => reply.is_transient(),
             None => matches!(self.kind, ErrorKind::Dns | ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Timeout | ErrorKind::Protocol),

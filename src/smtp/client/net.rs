@@ -94,7 +94,8 @@ impl ConnectFailure {
         }
     }
 
-    pub fn describe(&self, addr: SocketAddr) -> String {
+    /// What happened, for `addr` (an address, or a host name and port).
+    pub fn describe(&self, addr: impl std::fmt::Display) -> String {
         match self {
             ConnectFailure::Timeout => format!("no answer from {addr} before the timeout: a firewall may be dropping the connection"),
             ConnectFailure::Refused => format!("{addr} refused the connection: nothing listens on that port"),
@@ -103,7 +104,7 @@ impl ConnectFailure {
         }
     }
 
-    pub fn into_send_error(self, addr: SocketAddr) -> SendError {
+    pub fn into_send_error(self, addr: impl std::fmt::Display) -> SendError {
         let (kind, problem) = match self {
             ConnectFailure::Timeout => (ErrorKind::ConnectTimeout, Problem::ConnectTimeout),
             ConnectFailure::Refused | ConnectFailure::Other(_) => (ErrorKind::ConnectRefused, Problem::ConnectRefused),

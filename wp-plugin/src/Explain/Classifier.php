@@ -272,6 +272,8 @@ final class RustMail_Explain_Classifier {
 				return (bool) array_filter( $values, fn ( $suffix ) => str_ends_with( $context['host'], $suffix ) );
 			case 'code':
 				return null !== $context['code'] && $context['code'] >= $values[0] && $context['code'] <= $values[1];
+			case 'api':
+				return in_array( $context['api'] ?? null, $values, true );
 			case 'certificate':
 				// A logged failure does not keep what was wrong with the certificate: the general advice applies.
 				return false;
@@ -422,6 +424,7 @@ final class RustMail_Explain_Classifier {
 			'security' => $security ?? self::implied( $implied, 'port', $port, 'security' ) ?? $otherwise['security'],
 			'auth'     => $auth,
 			'user'     => $user,
+			'api'      => self::string_field( $transport, 'api' ),
 		);
 	}
 
