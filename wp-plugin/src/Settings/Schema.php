@@ -33,20 +33,6 @@ class RustMail_Settings_Schema {
 	const SMTP_ONLY_KEYS = array( 'host', 'port', 'security', 'auth', 'helo', 'allow_insecure_auth', 'chunking' );
 
 	/**
-	 * The API transport's `$transport` keys as the contract of issue 21 declares them, for as long as the extension's
-	 * export (data/classifier.json) does not list them yet: the export's own declaration replaces each one as soon as
-	 * `./build.sh rules` writes it (exported_transport_keys()), and this constant goes then.
-	 */
-	const API_TRANSPORT_KEYS = array(
-		'api'      => array(
-			'type'    => 'choice',
-			'choices' => array( 'graph', 'gmail', 'ses', 'mailgun' ),
-		),
-		'api_base' => array( 'type' => 'text' ),
-		'region'   => array( 'type' => 'text' ),
-	);
-
-	/**
 	 * OAuth2 for auth 'xoauth2': the app registration. With all three set, the plugin fetches the access token itself
 	 * (RustMail_OAuth_Token: client credentials), because a pasted token expires within the hour. With a mailbox signed in
 	 * (Sign in with Microsoft or Google, RustMail_OAuth_Grant), the client ID and secret are that sign-in's app, and
@@ -484,12 +470,9 @@ class RustMail_Settings_Schema {
 
 	/** @return array<string, array{type: string, choices?: string[]}> the `$transport` keys, as the extension declares them */
 	private static function exported_transport_keys() {
-		$data = RustMail_Explain_Data::get();
-		if ( null === $data ) {
-			return array();
-		}
-		// The API's keys first (the page shows `api` above the server), each as the export declares it once it does.
-		return array_replace( self::API_TRANSPORT_KEYS, $data['transport']['keys'] ?? array() );
+		$keys = RustMail_Explain_Data::get()['transport']['keys'] ?? array();
+		// `api` first: it decides which of the others apply, and the page shows it above the server.
+		return array_merge( array_intersect_key( $keys, array( 'api' => true ) ), $keys );
 	}
 
 	/**

@@ -14,22 +14,6 @@ defined( 'ABSPATH' ) || exit;
 
 final class RustMail_Transport_Http_Api {
 
-	/** The providers' own base URLs ({region} for Mailgun's EU). */
-	const DEFAULT_BASES = array(
-		'graph'   => 'https://graph.microsoft.com',
-		'gmail'   => 'https://gmail.googleapis.com',
-		'mailgun' => 'https://api.mailgun.net',
-	);
-
-	const MAILGUN_EU_BASE = 'https://api.eu.mailgun.net';
-
-	/** Largest request body each API takes (Graph: the base64 text; the others: the message). */
-	const LIMITS = array(
-		'graph'   => 4194304,
-		'gmail'   => 36700160,
-		'mailgun' => 26214400,
-	);
-
 	/** What each API answers when it took the message. */
 	const ACCEPTED = array(
 		'graph'   => 202,
@@ -58,7 +42,7 @@ final class RustMail_Transport_Http_Api {
 		if ( 'ses' === $api ) {
 			return self::refused( $t, 'engine', __( 'Amazon SES needs the rust_mail extension: its requests are signed with AWS Signature Version 4, which the PHPMailer engine does not do. Install the extension, or send through SES\'s SMTP interface (email-smtp.REGION.amazonaws.com, port 587) instead.', 'rust-mail' ) );
 		}
-		if ( ! isset( self::DEFAULT_BASES[ $api ] ) ) {
+		if ( ! isset( self::ACCEPTED[ $api ] ) ) {
 			return self::refused( $t, 'invalid_input', "\$transport['api'] must be one of graph, gmail, ses, mailgun; got '{$api}'" );
 		}
 		$problem = self::input_problem( $envelope, $t );
@@ -67,9 +51,10 @@ final class RustMail_Transport_Http_Api {
 		}
 		$request = self::request( $raw, $envelope, $t );
 		// Graph's limit is of its base64 request body; the others' of the message.
-		$size = 'mailgun' === $api ? strlen( $raw ) : strlen( $request['body'] );
-		if ( $size > self::LIMITS[ $api ] ) {
-			$message = sprintf( 'the message is %d bytes as the %s API takes it, more than its limit of %d bytes: send it over SMTP, or with smaller attachments', $size, $api, self::LIMITS[ $api ] );
+		$size  = 'mailgun' === $api ? strlen( $raw ) : strlen( $request['body'] );
+		$limit = (int) self::provider( $api )['size_limit'];
+		if ( $size > $limit ) {
+			$message = sprintf( 'the message is %d bytes as the %s API takes it, more than its limit of %d bytes: send it over SMTP, or with smaller attachments', $size, $api, $limit );
 			return self::failed( $t, array( 'kind' => 'data_rejected', 'cause' => 'message_too_large', 'transient' => false ), 'input', $message, null, array(), null );
 		}
 		return self::post( $request, $envelope, $t, $raw );
@@ -116,15 +101,25 @@ final class RustMail_Transport_Http_Api {
 		return '';
 	}
 
-	/** The base URL: api_base, else the provider's (Mailgun's EU one for region eu), without a trailing slash. */
+	/**
+	 * An API's base URL and size limit, as the extension declares them (the export's `api.providers`).
+	 *
+	 * @return array{base: string|array<string, string>, size_limit: int}
+	 */
+	private static function provider( $api ) {
+		return RustMail_Explain_Data::get()['api']['providers'][ $api ];
+	}
+
+	/** The base URL: api_base, else the provider's (Mailgun's by region, us unless eu), without a trailing slash. */
 	private static function base( array $t ) {
 		if ( '' !== (string) $t['api_base'] ) {
 			return rtrim( (string) $t['api_base'], '/' );
 		}
-		if ( 'mailgun' === $t['api'] && 'eu' === strtolower( (string) $t['region'] ) ) {
-			return self::MAILGUN_EU_BASE;
+		$base = self::provider( $t['api'] )['base'];
+		if ( is_array( $base ) ) {
+			$base = $base[ strtolower( (string) $t['region'] ) ] ?? $base['us'];
 		}
-		return self::DEFAULT_BASES[ $t['api'] ];
+		return rtrim( str_replace( '{region}', rawurlencode( (string) $t['region'] ), (string) $base ), '/' );
 	}
 
 	/** @return array{url: string, path: string, headers: array, body: string} the API's request for this message. */
