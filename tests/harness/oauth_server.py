@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MICROSOFT_SMTP_SCOPE = "https://outlook.office.com/SMTP.Send"
 GOOGLE_SMTP_SCOPE = "https://mail.google.com/"
 APP_ONLY_SCOPE = "https://outlook.office365.com/.default"
+# The app's token for Microsoft Graph (sendMail with the application permission Mail.Send).
+GRAPH_APP_ONLY_SCOPE = "https://graph.microsoft.com/.default"
 
 
 def b64url(data):
@@ -236,7 +238,7 @@ class AuthorizationServer:
     def client_credentials(self, path, form):
         if path != f"/{self.tenant}/oauth2/v2.0/token":
             return 404, {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."}
-        if form.get("scope") != APP_ONLY_SCOPE:
+        if form.get("scope") not in (APP_ONLY_SCOPE, GRAPH_APP_ONLY_SCOPE):
             return 400, {"error": "invalid_request", "error_description": "AADSTS900144: bad grant or scope."}
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return 401, {

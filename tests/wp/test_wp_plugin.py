@@ -152,7 +152,8 @@ def test_every_transport_key_has_a_constant(wp):
     keys = wp.php("out(array_keys(RustMail_Settings_Schema::transport_keys()));")
     # The extension's own list (its rules export): every key rust_mail_send() takes, and no other.
     assert set(keys) == {"host", "port", "security", "auth", "username", "password", "timeout", "tls_min_version",
-                         "verify_peer", "ca_file", "helo", "pool", "allow_insecure_auth", "chunking"}
+                         "verify_peer", "ca_file", "helo", "pool", "allow_insecure_auth", "chunking",
+                         "api", "api_base", "region"}
     wp.set_constants({f"RUST_MAIL_{key.upper()}": "x" for key in keys})
     assert set(wp.php("out(RustMail_Settings_Store::fixed_keys());")) == set(keys)
 

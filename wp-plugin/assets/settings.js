@@ -24,7 +24,7 @@
 	function applyPreset( name ) {
 		var values = config.presets[ name ] || {};
 		var also = ( config.also || {} )[ name ] || {};
-		[ 'host', 'port', 'security', 'auth' ].forEach( function ( key ) {
+		[ 'api', 'host', 'port', 'security', 'auth' ].forEach( function ( key ) {
 			var input = field( key );
 			if ( ! input || config.fixed.indexOf( key ) !== -1 ) {
 				return;
@@ -45,18 +45,40 @@
 		} );
 	}
 
-	// The OAuth2 app fields only matter for XOAUTH2; hidden otherwise so the common setups stay short.
+	// The fields of the connection's kind: an API hides the SMTP server's and names the user name and password its way.
+	function apiFields() {
+		var api = field( 'api' );
+		return ( config.apiFields || {} )[ api ? api.value : '' ] || { hide: [], labels: {}, oauth: false };
+	}
+
+	function showFields() {
+		var fields = apiFields();
+		Array.prototype.forEach.call( document.querySelectorAll( '#rust-mail-settings tr[data-rust-mail-key]' ), function ( row ) {
+			var key = row.getAttribute( 'data-rust-mail-key' ), label = row.querySelector( 'label[data-label]' );
+			row.hidden = fields.hide.indexOf( key ) !== -1;
+			if ( label ) {
+				label.textContent = fields.labels[ key ] || label.getAttribute( 'data-label' );
+			}
+		} );
+	}
+
+	// The OAuth2 app fields only matter for XOAUTH2 and the Graph and Gmail APIs; hidden otherwise so the common
+	// setups stay short.
 	function showOAuth() {
-		var auth = field( 'auth' ), section = document.getElementById( 'rust-mail-oauth-section' );
-		if ( auth && section ) {
-			section.hidden = auth.value !== 'xoauth2';
+		var auth = field( 'auth' ), api = field( 'api' ), section = document.getElementById( 'rust-mail-oauth-section' );
+		if ( section ) {
+			section.hidden = api && api.value ? ! apiFields().oauth : ! auth || auth.value !== 'xoauth2';
 		}
+		showFields();
 	}
 
 	document.addEventListener( 'DOMContentLoaded', function () {
 		var auth = field( 'auth' );
 		if ( auth ) {
 			auth.addEventListener( 'change', showOAuth );
+		}
+		if ( field( 'api' ) ) {
+			field( 'api' ).addEventListener( 'change', showOAuth );
 		}
 		showOAuth();
 		var radios = document.querySelectorAll( '#rust-mail-presets input[type=radio]' );
@@ -68,6 +90,7 @@
 			} );
 			if ( radio.checked ) {
 				applyPreset( radio.value );
+				showOAuth();
 			}
 		} );
 	} );

@@ -67,8 +67,9 @@ class RustMail_Admin_Notices {
 			self::notice( 'error', __( 'Rust Mail: the saved SMTP password can no longer be decrypted (the keys in wp-config.php changed). Enter it again.', 'rust-mail' ), RustMail_Admin_Pages::settings_url() );
 		}
 		$problems = array( RustMail_Settings_Store::constant_secret_problem(), RustMail_Settings_Store::constant_secret_problem( RustMail_Settings_Schema::FALLBACK ) );
-		if ( 'none' !== RustMail_Settings_Store::get( 'auth' ) ) {
-			// Only a login needs a stored secret; a site without one is not nagged about its salts.
+		if ( 'none' !== RustMail_Settings_Store::get( 'auth' ) || RustMail_Settings_Store::uses_api() ) {
+			// Only a login (an API's token or key among them) needs a stored secret; a site without one is not nagged
+			// about its salts.
 			$problems[] = RustMail_Settings_Secrets::key_problem();
 		}
 		$problems = array_merge( $problems, RustMail_Outbox_Health::problems() );

@@ -66,13 +66,31 @@ class RustMail_Admin_Pages {
 			'rust-mail-settings',
 			'window.rustMailSettings = ' . wp_json_encode(
 				array(
-					'presets' => $presets,
-					'also'    => $also,
-					'limits'  => $limits,
-					'fixed'   => RustMail_Settings_Store::fixed_keys(),
+					'presets'   => $presets,
+					'also'      => $also,
+					'limits'    => $limits,
+					'fixed'     => RustMail_Settings_Store::fixed_keys(),
+					'apiFields' => RustMail_Settings_Presets::api_fields(),
 				)
 			) . ';',
 			'before'
+		);
+	}
+
+	/**
+	 * A preset an explanation's cause proposes, for a link to the settings page: Microsoft's retired password login
+	 * (5.7.139, 5.7.30) to the Graph API, which needs no SMTP AUTH. Null for every other cause.
+	 *
+	 * @return array{preset: string, label: string, url: string}|null
+	 */
+	public static function proposed_preset( $cause ) {
+		if ( 'basic_auth_retired' !== $cause ) {
+			return null;
+		}
+		return array(
+			'preset' => 'm365_graph',
+			'label'  => __( 'Switch to the Microsoft 365 (Graph API) preset', 'rust-mail' ),
+			'url'    => self::settings_url( array( 'preset' => 'm365_graph' ) ) . '#rust-mail-presets',
 		);
 	}
 
@@ -125,7 +143,7 @@ class RustMail_Admin_Pages {
 	public static function redact( $text ) {
 		$user  = (string) RustMail_Settings_Store::get( 'username' );
 		$forms = array();
-		foreach ( array( RustMail_Settings_Store::get( 'password' ), RustMail_Settings_Store::get( 'oauth_client_secret' ), RustMail_OAuth_Token::cached_token( true ) ) as $secret ) {
+		foreach ( array( RustMail_Settings_Store::get( 'password' ), RustMail_Settings_Store::get( 'oauth_client_secret' ), RustMail_OAuth_Token::cached_token( true ), RustMail_OAuth_Token::cached_token( true, RustMail_OAuth_Token::GRAPH_SCOPE ) ) as $secret ) {
 			array_push( $forms, ...RustMail_Explain_Redactor::forms( $user, $secret ) );
 		}
 		return RustMail_Explain_Redactor::text( $text, $forms );

@@ -60,11 +60,19 @@ final class RustMail_Explain_Classifier {
 		if ( null !== $given && ! isset( self::data()['verdicts'][ $given ] ) ) {
 			throw new InvalidArgumentException( "\$failure['cause'] '$given' is not a known cause" );
 		}
-		$cause   = $given ?? self::cause_of_logged( $kind, $reply, $settings['security'] );
+		if ( null !== $given ) {
+			$cause = $given;
+		} elseif ( '' !== (string) self::string_field( $transport, 'api' ) && null !== $reply ) {
+			// An API's answer: its status and provider code, judged by the API's table, never by SMTP's rules.
+			$cause = self::judge_api_answer( (string) $transport['api'], $reply['code'], $reply['enhanced'], $reply['text'] )['cause'];
+		} else {
+			$cause = self::cause_of_logged( $kind, $reply, $settings['security'] );
+		}
 		$context = $settings + array(
 			'from'     => self::string_field( $failure, 'from' ),
 			// The reply as a person would quote it, else the error's own words.
-			'detail'   => null === $reply ? (string) self::string_field( $failure, 'message' ) : self::one_line( $reply ),
+			// An API's reply line is already "{status} {provider code}: {message}".
+			'detail'   => null === $reply ? (string) self::string_field( $failure, 'message' ) : ( '' !== (string) self::string_field( $transport, 'api' ) ? $reply['text'] : self::one_line( $reply ) ),
 			'code'     => null === $reply ? null : $reply['code'],
 			'enhanced' => null === $reply || '' === $reply['enhanced'] ? null : $reply['enhanced'],
 		);
@@ -122,6 +130,58 @@ final class RustMail_Explain_Classifier {
 	 */
 	public static function kind_is_transient( string $kind ) {
 		return true === ( self::data()['kinds'][ $kind ]['transient'] ?? false );
+	}
+
+	/**
+	 * An HTTP API's refusal, judged as the extension judges it: the export's `api.errors` table (rows of api, status,
+	 * code, message_contains, kind, cause, transient; first match wins). Where no row matches, or while the export has
+	 * no table yet, only what HTTP itself says, in the contract's causes: 401 a refused token, 429 throttling, 5xx the
+	 * API unavailable (these two worth another try), another 4xx a refused request.
+	 *
+	 * @param string      $api     graph, gmail, ses or mailgun.
+	 * @param int         $status  the HTTP status.
+	 * @param string|null $code    the provider's error code ('ErrorSendAsDenied', 'rateLimitExceeded'), '' or null without one.
+	 * @param string      $message the provider's message.
+	 * @return array{kind: string, cause: string, transient: bool}
+	 */
+	public static function judge_api_answer( string $api, int $status, $code, string $message ) {
+		$code  = (string) $code;
+		$lower = self::ascii_lower( $message );
+		foreach ( self::data()['api']['errors'] ?? array() as $row ) {
+			if ( ( null !== ( $row['api'] ?? null ) && $row['api'] !== $api )
+				|| ! self::status_matches( $row['status'] ?? null, $status )
+				|| ( null !== ( $row['code'] ?? null ) && strcasecmp( (string) $row['code'], $code ) !== 0 )
+				|| ( null !== ( $row['message_contains'] ?? null ) && ! str_contains( $lower, self::ascii_lower( (string) $row['message_contains'] ) ) ) ) {
+				continue;
+			}
+			return array(
+				'kind'      => (string) $row['kind'],
+				'cause'     => (string) $row['cause'],
+				// As the extension decides it with the answer's status: a row's own flag, and 429 and 5xx always.
+				'transient' => true === $row['transient'] || 429 === $status || $status >= 500,
+			);
+		}
+		$kind  = 401 === $status ? 'auth' : ( $status >= 400 ? 'data_rejected' : 'protocol' );
+		$cause = 401 === $status ? 'api_token_rejected' : ( 429 === $status ? 'throttled' : ( $status >= 500 ? 'api_unavailable' : ( $status >= 400 ? 'api_request_rejected' : 'unknown' ) ) );
+		return array(
+			'kind'      => $kind,
+			'cause'     => self::is_cause( $cause ) ? $cause : 'unknown',
+			'transient' => 429 === $status || $status >= 500,
+		);
+	}
+
+	/** A table row's status: null (any), one status, a [from, to] range, or a class such as '4xx'. */
+	private static function status_matches( $want, int $status ) {
+		if ( null === $want ) {
+			return true;
+		}
+		if ( is_array( $want ) ) {
+			return $status >= (int) $want[0] && $status <= (int) $want[1];
+		}
+		if ( is_string( $want ) && preg_match( '/^([1-5])xx$/i', $want, $m ) ) {
+			return (int) floor( $status / 100 ) === (int) $m[1];
+		}
+		return (int) $want === $status;
 	}
 
 	/** A logged failure's cause: its reply judged at the stage its kind stands for, else the kind's own cause. */
@@ -331,6 +391,19 @@ final class RustMail_Explain_Classifier {
 	 * @return array{host: string, port: int, security: string, auth: string, user: ?string}
 	 */
 	public static function transport_defaults( array $transport ) {
+		$api = self::string_field( $transport, 'api' );
+		if ( null !== $api && '' !== $api ) {
+			// An API has no SMTP server: the advice names the API's host, on port 443.
+			$base = (string) self::string_field( $transport, 'api_base' );
+			$user = (string) self::string_field( $transport, 'username' );
+			return array(
+				'host'     => '' === $base ? $api : (string) parse_url( $base, PHP_URL_HOST ), // phpcs:ignore WordPress.WP.AlternativeFunctions -- plain PHP, no WordPress here.
+				'port'     => 443,
+				'security' => 'tls',
+				'auth'     => 'none',
+				'user'     => '' === $user ? null : $user,
+			);
+		}
 		$host = trim( (string) self::string_field( $transport, 'host' ) );
 		if ( '' === $host ) {
 			throw new InvalidArgumentException( "\$transport['host'] is required" );

@@ -36,13 +36,15 @@ class RustMail_Log_Explainer {
 			'oauth_grant_revoked' => array( __( 'No OAuth2 token: Microsoft or Google no longer accepts the mailbox\'s sign-in (invalid_grant: revoked, expired, or the password changed).', 'rust-mail' ), __( 'Sign in again with the button on the Rust Mail settings page; until then no token is asked for.', 'rust-mail' ) ),
 			'settings'      => array( __( 'The settings cannot be used as they are: a secret from wp-config.php would go to a server chosen on the settings page.', 'rust-mail' ), __( 'Fix the server (host, port, encryption, certificate checks) in wp-config.php too, as the settings page says.', 'rust-mail' ) ),
 			'invalid_input' => array( __( 'The settings or the message were not accepted by the extension.', 'rust-mail' ), __( 'Check the settings page for a value out of range.', 'rust-mail' ) ),
+			'engine'        => array( __( 'This connection needs the rust_mail extension: Amazon SES\'s API signs each request with AWS Signature Version 4, which the PHPMailer engine does not do.', 'rust-mail' ), __( 'Install the rust_mail extension (see the settings page), or send through Amazon SES\'s SMTP interface (email-smtp.REGION.amazonaws.com, port 587, with SMTP credentials) with the Custom preset.', 'rust-mail' ) ),
 			'wordpress'     => array( __( 'WordPress stopped the mail before it reached the server (for example an invalid address or an empty message).', 'rust-mail' ), __( 'Check the recipient and From addresses the calling plugin used.', 'rust-mail' ) ),
 		);
 	}
 
 	/**
 	 * @param array $entry a log row.
-	 * @return array{cause: string, advice: string[]}|null null for a mail that was sent, or waits without a failure yet.
+	 * @return array{cause: string, advice: string[], code?: string}|null the summary, the advice and the classifier's
+	 *         cause; null for a mail that was sent, or waits without a failure yet.
 	 */
 	public static function for_entry( array $entry ) {
 		if ( RustMail_Log_Store::STATUS_SENT === $entry['status'] || ( '' === (string) $entry['error_kind'] && RustMail_Log_Store::STATUS_PARTIAL !== $entry['status'] ) ) {
@@ -71,7 +73,7 @@ class RustMail_Log_Explainer {
 				$failure['cause'] = (string) $entry['error_cause'];
 			}
 			$verdict = self::explain( $failure, RustMail_Transport_Connection::transport( false ) );
-			return array( 'cause' => $verdict['summary'], 'advice' => $verdict['advice'] );
+			return array( 'cause' => $verdict['summary'], 'advice' => $verdict['advice'], 'code' => (string) $verdict['cause'] );
 		} catch ( Throwable $e ) {
 			// An older row, settings the extension no longer accepts, or the exported rules unreadable (the admin
 			// notice says so): the transcript below still tells the story.

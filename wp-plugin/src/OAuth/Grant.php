@@ -37,23 +37,26 @@ class RustMail_OAuth_Grant {
 	const DEFAULT_TENANT = 'common';
 
 	/**
-	 * The two providers: names, scopes (SMTP, plus `openid email` to learn which account signed in) and the settings
+	 * The two providers: names, scopes (SMTP's or the API's, plus `openid email` to learn which account signed in) and the settings
 	 * (constant-only) that hold their endpoints. Microsoft has no endpoint to revoke a refresh token (OAuth2 v2.0):
 	 * only the user or an administrator can, at Microsoft.
 	 *
 	 * @return array<string, array{label: string, scope: string, token_key: string, revoke_key: string}>
 	 */
 	public static function providers() {
+		// Over the Graph or Gmail API the token is for that API's sending scope instead of SMTP's (a sign-in made for
+		// the other one is refused at its next renewal: sign in again after switching).
+		$api = (string) RustMail_Settings_Store::get( 'api' );
 		return array(
 			'microsoft' => array(
 				'label'      => 'Microsoft',
-				'scope'      => 'https://outlook.office.com/SMTP.Send offline_access openid email',
+				'scope'      => ( 'graph' === $api ? 'https://graph.microsoft.com/Mail.Send' : 'https://outlook.office.com/SMTP.Send' ) . ' offline_access openid email',
 				'token_key'  => 'oauth_token_url',
 				'revoke_key' => '',
 			),
 			'google'    => array(
 				'label'      => 'Google',
-				'scope'      => 'https://mail.google.com/ openid email',
+				'scope'      => ( 'gmail' === $api ? 'https://www.googleapis.com/auth/gmail.send' : 'https://mail.google.com/' ) . ' openid email',
 				'token_key'  => 'oauth_google_token_url',
 				'revoke_key' => 'oauth_google_revoke_url',
 			),

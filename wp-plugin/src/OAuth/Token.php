@@ -20,6 +20,9 @@ class RustMail_OAuth_Token {
 
 	const SCOPE = 'https://outlook.office365.com/.default';
 
+	/** The app's token for Microsoft Graph (sendMail with the application permission Mail.Send). */
+	const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+
 	/** The cause of a sign-in that the provider no longer accepts (`invalid_grant`): only signing in again helps. */
 	const GRANT_REVOKED = 'oauth_grant_revoked';
 
@@ -30,16 +33,29 @@ class RustMail_OAuth_Token {
 	const EXPIRY_MARGIN = 300;
 
 	/**
-	 * True when auth is XOAUTH2 and the plugin has what it needs to fetch the token itself: a mailbox's sign-in (even
-	 * one the provider revoked: its failure says to sign in again), or the app's client credentials.
+	 * True when a connection's password is an OAuth2 access token and the plugin has what it needs to fetch it itself:
+	 * - the primary with auth XOAUTH2, or over the Graph or Gmail API: a mailbox's sign-in (even one the provider
+	 *   revoked: its failure says to sign in again), or the app's client credentials (Microsoft only);
+	 * - the fallback over the Graph API: the app's client credentials (a sign-in is the primary's mailbox).
+	 *
+	 * @param string $prefix '' for the primary connection, FALLBACK for the fallback.
 	 */
-	public static function is_configured() {
-		if ( 'xoauth2' !== RustMail_Settings_Store::get( 'auth' ) ) {
+	public static function is_configured( $prefix = '' ) {
+		$api = (string) RustMail_Settings_Store::get( $prefix . 'api' );
+		if ( '' !== $prefix ) {
+			return 'graph' === $api && self::app_is_configured();
+		}
+		if ( '' === $api ? 'xoauth2' !== RustMail_Settings_Store::get( 'auth' ) : ! in_array( $api, array( 'graph', 'gmail' ), true ) ) {
 			return false;
 		}
 		if ( RustMail_OAuth_Grant::exists() ) {
 			return true;
 		}
+		return 'gmail' !== $api && self::app_is_configured();
+	}
+
+	/** Whether the app's tenant, client ID and client secret are all set (client credentials). */
+	private static function app_is_configured() {
 		foreach ( RustMail_Settings_Schema::OAUTH_APP_KEYS as $key ) {
 			if ( '' === trim( (string) RustMail_Settings_Store::get( $key ) ) ) {
 				return false;
@@ -48,21 +64,28 @@ class RustMail_OAuth_Token {
 		return true;
 	}
 
+	/** The scope of the app's own token for a connection: Graph's over the Graph API, else Exchange's SMTP. */
+	public static function scope( $prefix = '' ) {
+		return 'graph' === RustMail_Settings_Store::get( $prefix . 'api' ) ? self::GRAPH_SCOPE : self::SCOPE;
+	}
+
 	/**
-	 * A valid access token, from the cache or from the token endpoint.
+	 * A valid access token for a connection, from the cache or from the token endpoint.
 	 *
+	 * @param string $prefix '' for the primary connection, FALLBACK for the fallback.
 	 * @throws RustMail_OAuth_Exception when the endpoint cannot be reached or refuses.
 	 */
-	public static function token() {
-		if ( RustMail_OAuth_Grant::exists() ) {
+	public static function token( $prefix = '' ) {
+		if ( '' === $prefix && RustMail_OAuth_Grant::exists() ) {
 			return RustMail_OAuth_Grant::access_token();
 		}
-		$token = self::cached_token();
+		$scope = self::scope( $prefix );
+		$token = self::cached_token( false, $scope );
 		if ( '' !== $token ) {
 			return $token;
 		}
-		list( $token, $expires_in ) = self::fetch( self::token_url() );
-		self::cache_token( $token, $expires_in );
+		list( $token, $expires_in ) = self::fetch( self::token_url(), $scope );
+		self::cache_token( $token, $expires_in, null, $scope );
 		return $token;
 	}
 
@@ -73,11 +96,11 @@ class RustMail_OAuth_Token {
 	 * @param string|null $grant_id the sign-in the token belongs to (RustMail_OAuth_Grant), null for the app's own:
 	 *                              a sign-in replaced while its token was being fetched does not pass it on.
 	 */
-	public static function cache_token( $token, $expires_in, $grant_id = null ) {
+	public static function cache_token( $token, $expires_in, $grant_id = null, $scope = self::SCOPE ) {
 		$encrypted = RustMail_Settings_Secrets::encrypt( $token, 'oauth_token' );
 		if ( $expires_in > self::EXPIRY_MARGIN && null !== $encrypted ) {
 			$record = array(
-				'for'     => self::cache_key( $grant_id ),
+				'for'     => self::cache_key( $grant_id, $scope ),
 				'token'   => $encrypted,
 				'expires' => time() + $expires_in - self::EXPIRY_MARGIN,
 			);
@@ -88,12 +111,13 @@ class RustMail_OAuth_Token {
 	/**
 	 * The cached token for the configured tenant and app while it is still good, else ''.
 	 *
-	 * @param bool $even_expired also an expired one (to redact it from what is shown).
+	 * @param bool   $even_expired also an expired one (to redact it from what is shown).
+	 * @param string $scope        the app's token for this scope (a sign-in's token has the sign-in's).
 	 */
-	public static function cached_token( $even_expired = false ) {
+	public static function cached_token( $even_expired = false, $scope = self::SCOPE ) {
 		// Read from the database, not the request's option cache: a worker waiting for another one's refresh polls it.
 		$cached = RustMail_Settings_Store::read_plugin_option( self::CACHE_OPTION )[1];
-		if ( ! is_array( $cached ) || ( $cached['for'] ?? '' ) !== self::cache_key() || ( ! $even_expired && (int) ( $cached['expires'] ?? 0 ) <= time() ) ) {
+		if ( ! is_array( $cached ) || ( $cached['for'] ?? '' ) !== self::cache_key( null, $scope ) || ( ! $even_expired && (int) ( $cached['expires'] ?? 0 ) <= time() ) ) {
 			return '';
 		}
 		return (string) RustMail_Settings_Secrets::decrypt( (string) ( $cached['token'] ?? '' ), 'oauth_token' );
@@ -103,11 +127,12 @@ class RustMail_OAuth_Token {
 	 * Tenant (inside the URL) and client ID: another app or tenant never gets this one's token; a sign-in's tokens
 	 * are its own (a new sign-in, or another mailbox, never gets the previous one's).
 	 */
-	private static function cache_key( $grant_id = null ) {
-		if ( null === $grant_id && RustMail_OAuth_Grant::exists() ) {
+	private static function cache_key( $grant_id = null, $scope = self::SCOPE ) {
+		if ( null === $grant_id && RustMail_OAuth_Grant::exists() && self::SCOPE === $scope ) {
 			$grant_id = RustMail_OAuth_Grant::id();
 		}
-		$login = null !== $grant_id ? 'grant|' . $grant_id : self::token_url();
+		// The app's token is for one scope: Exchange's SMTP token is no Graph token.
+		$login = null !== $grant_id ? 'grant|' . $grant_id : self::token_url() . ( self::SCOPE === $scope ? '' : '|' . $scope );
 		return hash( 'sha256', $login . '|' . trim( (string) RustMail_Settings_Store::get( 'oauth_client_id' ) ) );
 	}
 
@@ -117,7 +142,8 @@ class RustMail_OAuth_Token {
 	}
 
 	/**
-	 * After the server refused the login (the extension's classifier says `auth_failed`): a cached token it does not
+	 * After the server refused the login or the API the token (the classifier says `auth_failed`, or
+	 * `api_token_rejected`): a cached token it does not
 	 * take (wrong scope, or the app's service principal not yet registered in Exchange) would otherwise be sent again
 	 * until it expires, even after the admin fixed it.
 	 *
@@ -125,7 +151,7 @@ class RustMail_OAuth_Token {
 	 * @return bool whether the token was dropped.
 	 */
 	public static function forget_if_refused( $cause ) {
-		if ( 'auth_failed' !== $cause || ! self::is_configured() ) {
+		if ( ! in_array( $cause, array( 'auth_failed', 'api_token_rejected' ), true ) || ! self::is_configured() ) {
 			return false;
 		}
 		self::forget();
@@ -142,13 +168,13 @@ class RustMail_OAuth_Token {
 	 * @return array{0: string, 1: int} the access token and its lifetime in seconds.
 	 * @throws RustMail_OAuth_Exception when there is no token in the answer.
 	 */
-	private static function fetch( $url ) {
+	private static function fetch( $url, $scope ) {
 		$secret = (string) RustMail_Settings_Store::get( 'oauth_client_secret' );
 		$form   = array(
 			'grant_type'    => 'client_credentials',
 			'client_id'     => trim( (string) RustMail_Settings_Store::get( 'oauth_client_id' ) ),
 			'client_secret' => $secret,
-			'scope'         => self::SCOPE,
+			'scope'         => $scope,
 		);
 		list( $status, $body ) = self::post( $url, $form, array( $secret ) );
 		if ( 200 === $status && ! empty( $body['access_token'] ) && is_string( $body['access_token'] ) ) {

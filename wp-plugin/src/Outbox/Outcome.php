@@ -91,7 +91,12 @@ class RustMail_Outbox_Outcome {
 			$retry                   = $envelope['to'];
 		}
 
+		// An API that said when to come back (Retry-After) is not asked again sooner, whatever the backoff says: counted
+		// from now to the second above, as the row keeps whole seconds.
 		$next = $may_wait && $transient ? time() + self::retry_delay( $fields['attempts'], $row ) : null;
+		if ( null !== $next && null !== $error['retry_after'] ) {
+			$next = max( $next, (int) ceil( microtime( true ) + $error['retry_after'] ) );
+		}
 		if ( null !== $next && $next <= strtotime( $row['expires_at'] . ' UTC' ) ) {
 			$fields['status']          = RustMail_Log_Store::STATUS_QUEUED;
 			$fields['next_attempt_at'] = gmdate( 'Y-m-d H:i:s', $next );

@@ -18,6 +18,21 @@ class RustMail_Settings_Schema {
 	const SECRET_DESTINATION_KEYS = array( 'host', 'port', 'security', 'verify_peer', 'ca_file', 'allow_insecure_auth' );
 
 	/**
+	 * The same for a connection over an HTTP API (`api` set): which API, its base URL, and for SES and Mailgun the
+	 * region, which makes the default base URL (RustMail_Settings_Store::constant_secret_problem()).
+	 */
+	const API_SECRET_DESTINATION_KEYS = array( 'api', 'api_base', 'verify_peer', 'ca_file' );
+
+	/** The APIs whose default base URL is made from the region. */
+	const REGIONAL_APIS = array( 'ses', 'mailgun' );
+
+	/**
+	 * The `$transport` keys of an SMTP server, which the extension refuses with `api` set: a connection over an API
+	 * leaves them out (RustMail_Transport_Connection) and the settings page hides them.
+	 */
+	const SMTP_ONLY_KEYS = array( 'host', 'port', 'security', 'auth', 'helo', 'allow_insecure_auth', 'chunking' );
+
+	/**
 	 * OAuth2 for auth 'xoauth2': the app registration. With all three set, the plugin fetches the access token itself
 	 * (RustMail_OAuth_Token: client credentials), because a pasted token expires within the hour. With a mailbox signed in
 	 * (Sign in with Microsoft or Google, RustMail_OAuth_Grant), the client ID and secret are that sign-in's app, and
@@ -73,6 +88,28 @@ class RustMail_Settings_Schema {
 			'auto'    => __( 'Whatever the server offers', 'rust-mail' ),
 		);
 		$declared = array(
+			// Empty: SMTP, the server below. An API sends over HTTPS (port 443) instead.
+			'api'                         => array(
+				'default'       => '',
+				'section'       => 'server',
+				'control'       => 'select',
+				'label'         => fn () => __( 'Send through', 'rust-mail' ),
+				'choice_labels' => fn () => array(
+					''        => __( 'SMTP (the server below)', 'rust-mail' ),
+					'graph'   => __( 'Microsoft Graph API', 'rust-mail' ),
+					'gmail'   => __( 'Gmail API', 'rust-mail' ),
+					'ses'     => __( 'Amazon SES API', 'rust-mail' ),
+					'mailgun' => __( 'Mailgun API', 'rust-mail' ),
+				),
+				'help'          => fn () => __( 'An HTTP API sends over HTTPS (port 443), for hosts that block the SMTP ports or providers that switched password login off.', 'rust-mail' ),
+			),
+			'region'                      => array(
+				'default' => '',
+				'section' => 'server',
+				'control' => 'text',
+				'label'   => fn () => __( 'Region', 'rust-mail' ),
+				'help'    => fn () => __( 'Amazon SES: the AWS region, such as eu-west-1. Mailgun: us (default) or eu.', 'rust-mail' ),
+			),
 			'host'                        => array(
 				'default' => '',
 				'section' => 'server',
@@ -143,6 +180,13 @@ class RustMail_Settings_Schema {
 				'label'   => fn () => __( 'CA file', 'rust-mail' ),
 				'help'    => fn () => __( 'Path to extra trusted certificates (PEM), for a server with a private CA.', 'rust-mail' ),
 			),
+			'api_base'                    => array(
+				'default' => '',
+				'section' => 'advanced',
+				'control' => 'text',
+				'label'   => fn () => __( 'API base URL', 'rust-mail' ),
+				'help'    => fn () => __( 'Only for an API: another https:// address than the provider\'s own (a national cloud). Empty: the provider\'s.', 'rust-mail' ),
+			),
 			'helo'                        => array(
 				'default' => '',
 				'section' => 'advanced',
@@ -189,10 +233,13 @@ class RustMail_Settings_Schema {
 				'label'      => fn () => __( 'Recipients a day', 'rust-mail' ),
 			),
 			// The fallback has no host by default, so it is off until one is set.
+			'fallback_api'                => array( 'section' => 'fallback' ),
+			'fallback_region'             => array( 'section' => 'fallback' ),
+			'fallback_api_base'           => array( 'section' => 'fallback' ),
 			'fallback_host'               => array(
 				'default' => '',
 				'section' => 'fallback',
-				'help'    => fn () => __( 'A second server, used when the first one fails for a while or is over its limits. Empty: none.', 'rust-mail' ),
+				'help'    => fn () => __( 'A second server, used when the first one fails for a while or is over its limits. Empty (and no API above): none. It may be of the other kind: an API behind an SMTP server, or the reverse.', 'rust-mail' ),
 			),
 			'fallback_port'               => array( 'section' => 'fallback' ),
 			'fallback_security'           => array( 'section' => 'fallback' ),
@@ -268,7 +315,7 @@ class RustMail_Settings_Schema {
 			'preset'                      => array(
 				'type'    => 'choice',
 				'default' => 'custom',
-				'choices' => array( 'm365', 'm365_direct', 'outlook', 'godaddy', 'localhost', 'gmail', 'custom' ),
+				'choices' => array( 'm365', 'm365_graph', 'm365_direct', 'outlook', 'godaddy', 'localhost', 'gmail', 'gmail_api', 'ses', 'mailgun', 'custom' ),
 			),
 			'retention_days'              => array(
 				'type'    => 'int',
@@ -423,7 +470,9 @@ class RustMail_Settings_Schema {
 
 	/** @return array<string, array{type: string, choices?: string[]}> the `$transport` keys, as the extension declares them */
 	private static function exported_transport_keys() {
-		return RustMail_Explain_Data::get()['transport']['keys'] ?? array();
+		$keys = RustMail_Explain_Data::get()['transport']['keys'] ?? array();
+		// `api` first: it decides which of the others apply, and the page shows it above the server.
+		return array_merge( array_intersect_key( $keys, array( 'api' => true ) ), $keys );
 	}
 
 	/**

@@ -132,13 +132,16 @@ class RustMail_Settings_Store {
 	 * @param string $prefix '' for the primary connection (its password and the OAuth2 app), FALLBACK for the fallback.
 	 */
 	public static function constant_secret_problem( $prefix = '' ) {
-		$own     = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
+		$own = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
+		if ( '' !== $prefix && 'graph' === self::get( $prefix . 'api' ) ) {
+			$own[] = 'oauth_client_secret'; // A Graph fallback gets the app's token (RustMail_OAuth_Token::is_configured()).
+		}
 		$secrets = array_filter( $own, array( __CLASS__, 'is_fixed_by_constant' ) );
 		if ( ! $secrets ) {
 			return '';
 		}
 		$editable = array();
-		foreach ( RustMail_Settings_Schema::SECRET_DESTINATION_KEYS as $key ) {
+		foreach ( self::secret_destination_keys( $prefix ) as $key ) {
 			if ( ! self::is_fixed_by_constant( $prefix . $key ) ) {
 				$editable[] = $prefix . $key;
 			}
@@ -154,13 +157,37 @@ class RustMail_Settings_Store {
 		);
 	}
 
-	/** Configured means there is a server to send to; RUST_MAIL_HOST alone is enough. */
+	/**
+	 * The settings that decide where a connection's secret goes: an SMTP server's, or with `api` set the API's (its
+	 * base URL, and the region that makes SES's and Mailgun's). The API is one of them either way, once it is set: a
+	 * secret fixed for an SMTP server must not follow an `api` chosen on the page to an `api_base` chosen there too.
+	 *
+	 * @return string[] unprefixed keys
+	 */
+	public static function secret_destination_keys( $prefix = '' ) {
+		$api = (string) self::get( $prefix . 'api' );
+		if ( '' === $api ) {
+			return RustMail_Settings_Schema::SECRET_DESTINATION_KEYS;
+		}
+		$keys = RustMail_Settings_Schema::API_SECRET_DESTINATION_KEYS;
+		if ( in_array( $api, RustMail_Settings_Schema::REGIONAL_APIS, true ) ) {
+			$keys[] = 'region';
+		}
+		return $keys;
+	}
+
+	/** Whether a connection sends over an HTTP API (`api` set) rather than SMTP. */
+	public static function uses_api( $prefix = '' ) {
+		return '' !== (string) self::get( $prefix . 'api' );
+	}
+
+	/** Configured means there is a server to send to: an API, or a host (RUST_MAIL_HOST alone is enough). */
 	public static function is_configured() {
-		return '' !== trim( (string) self::get( 'host' ) );
+		return self::uses_api() || '' !== trim( (string) self::get( 'host' ) );
 	}
 
 	public static function has_fallback() {
-		return '' !== trim( (string) self::get( RustMail_Settings_Schema::FALLBACK . 'host' ) );
+		return self::uses_api( RustMail_Settings_Schema::FALLBACK ) || '' !== trim( (string) self::get( RustMail_Settings_Schema::FALLBACK . 'host' ) );
 	}
 
 	/** @return array<string, int> a connection's rate limits that are set (above 0), by unprefixed name */

@@ -15,8 +15,8 @@ class RustMail_Transport_Connection {
 	 *
 	 * @param bool   $with_secret false for a transport that is only described (explaining a logged failure): no
 	 *                            password is decrypted and no OAuth2 token fetched.
-	 * @param string $prefix      '' for the primary connection, FALLBACK for the fallback (which has no OAuth2 app:
-	 *                            with XOAUTH2 its password is the token).
+	 * @param string $prefix      '' for the primary connection, FALLBACK for the fallback (which has no OAuth2 app
+	 *                            for XOAUTH2, where its password is the token; a Graph fallback gets the app's token).
 	 * @throws RustMail_OAuth_Exception when the token cannot be had.
 	 * @throws RustMail_Settings_Exception when a secret from wp-config.php would go to a server the page chose.
 	 */
@@ -31,7 +31,7 @@ class RustMail_Transport_Connection {
 				continue;
 			}
 			$value = RustMail_Settings_Store::get( $prefix . $key );
-			if ( 'string' === $type || 'secret' === $type ) {
+			if ( 'string' === $type || 'secret' === $type || ( 'choice' === $type && '' === $value ) ) {
 				$value = (string) $value;
 				if ( '' === $value ) {
 					continue;
@@ -43,12 +43,17 @@ class RustMail_Transport_Connection {
 			}
 			$transport[ $key ] = $value;
 		}
-		if ( 'none' === $transport['auth'] ) {
+		if ( isset( $transport['api'] ) ) {
+			// The extension refuses an SMTP server's keys with an API.
+			$transport = array_diff_key( $transport, array_flip( RustMail_Settings_Schema::SMTP_ONLY_KEYS ) );
+		} elseif ( 'none' === $transport['auth'] ) {
 			unset( $transport['username'], $transport['password'] );
-		} elseif ( $with_secret && '' === $prefix && 'xoauth2' === $transport['auth'] && RustMail_OAuth_Token::is_configured() ) {
-			// The one place every send and every diagnosis gets its transport: the app's fresh token replaces the
-			// password here. Throws RustMail_OAuth_Exception when no token can be had.
-			$transport['password'] = RustMail_OAuth_Token::token();
+		}
+		if ( $with_secret && RustMail_OAuth_Token::is_configured( $prefix ) ) {
+			// The one place every send and every diagnosis gets its transport: the app's fresh token (for XOAUTH2, or
+			// the bearer token of Graph and Gmail) replaces the password here. Throws RustMail_OAuth_Exception when no
+			// token can be had.
+			$transport['password'] = RustMail_OAuth_Token::token( $prefix );
 		}
 		return $transport;
 	}

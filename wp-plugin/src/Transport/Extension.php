@@ -27,10 +27,15 @@ final class RustMail_Transport_Extension implements RustMail_Transport_Parallel 
 	}
 
 	public static function send( $raw, array $envelope, array $transport ) {
+		$raw = RustMail_Transport_Http_Api::for_api( $raw, $envelope, $transport['api'] ?? '' );
 		return rust_mail_send( array( 'raw' => $raw, 'envelope' => $envelope ), $transport );
 	}
 
 	public static function send_many( array $messages, array $transport, $connections, $seconds ) {
+		foreach ( $messages as &$message ) {
+			$message['raw'] = RustMail_Transport_Http_Api::for_api( $message['raw'], $message['envelope'], $transport['api'] ?? '' );
+		}
+		unset( $message );
 		return rust_mail_send_many(
 			$messages,
 			$transport,

@@ -47,6 +47,10 @@ final class RustMail_Transport_PhpMailer implements RustMail_Transport_Interface
 	}
 
 	public static function send( $raw, array $envelope, array $transport ) {
+		if ( ! empty( $transport['api'] ) ) {
+			// An HTTP API instead of an SMTP server: WordPress's HTTP API carries it.
+			return RustMail_Transport_Http_Api::send( $raw, $envelope, $transport );
+		}
 		self::$transcript = array();
 		self::$started    = microtime( true );
 		$t                = self::settings( $transport );
@@ -172,7 +176,7 @@ final class RustMail_Transport_PhpMailer implements RustMail_Transport_Interface
 	 * reads the file whole, with neither PHP's open_basedir nor a limit: /dev/zero would fill memory. So it must pass
 	 * the extension's rules first: within open_basedir, a regular file of at most 1 MiB, with a PEM certificate in it.
 	 */
-	private static function ca_file_problem( $path ) {
+	public static function ca_file_problem( $path ) {
 		// PHP's own open_basedir check, which the extension asks too: only its warning tells it from a missing file.
 		$warning = '';
 		set_error_handler( // phpcs:ignore WordPress.PHP.DevelopmentFunctions

@@ -53,12 +53,14 @@ class RustMail_Transport_Result {
 			$transient = null !== $code && $code < 500;
 		}
 		$result['error'] = array(
-			'kind'      => $kind,
-			'message'   => $failure['message'],
-			'transient' => $transient,
-			'cause'     => $verdict['cause'],
-			'advice'    => $verdict['advice'],
-			'stage'     => $stage,
+			'kind'        => $kind,
+			'message'     => $failure['message'],
+			'transient'   => $transient,
+			'cause'       => $verdict['cause'],
+			'advice'      => $verdict['advice'],
+			// Only an HTTP API's 429 or 503 says when to come back (RustMail_Transport_Http_Api).
+			'retry_after' => null,
+			'stage'       => $stage,
 		);
 		return $result;
 	}
@@ -87,13 +89,14 @@ class RustMail_Transport_Result {
 	}
 
 	/**
-	 * @return array{kind: string, cause: string, message: string, transient: bool} of a result's `error`, all empty
-	 *         when there is none.
+	 * @return array{kind: string, cause: string, message: string, transient: bool, retry_after: int|null} of a
+	 *         result's `error`, all empty when there is none; retry_after is the seconds an API asked to wait.
 	 */
 	public static function error( array $result ) {
 		$error = is_array( $result['error'] ?? null ) ? $result['error'] : array();
 		$kind  = (string) ( $error['kind'] ?? '' );
 		return array(
+			'retry_after' => is_numeric( $error['retry_after'] ?? null ) ? max( 0, (int) ceil( (float) $error['retry_after'] ) ) : null,
 			'kind'      => $kind,
 			// The diagnosis's cause, which the extension's classifier gives; a failure of the plugin's own (oauth,
 			// settings, invalid_input) is its own cause.

@@ -26,6 +26,10 @@ $rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
 				<?php endforeach; ?>
 			</ul>
 		<?php endif; ?>
+		<?php $rust_mail_proposed = RustMail_Admin_Pages::proposed_preset( (string) ( $rust_mail_verdict['cause'] ?? '' ) ); ?>
+		<?php if ( $rust_mail_proposed ) : ?>
+			<p><a class="button" id="rust-mail-propose-preset" href="<?php echo esc_url( $rust_mail_proposed['url'] ); ?>"><?php echo esc_html( $rust_mail_proposed['label'] ); ?></a></p>
+		<?php endif; ?>
 	</div>
 
 	<table class="widefat striped rust-mail-steps">

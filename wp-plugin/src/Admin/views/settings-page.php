@@ -9,6 +9,14 @@ defined( 'ABSPATH' ) || exit;
 
 $rust_mail_presets = RustMail_Settings_Presets::all();
 $rust_mail_current = RustMail_Settings_Store::get( 'preset' );
+// An explanation's link may propose a preset (basic_auth_retired: the Graph API); it only picks the radio, saving is the form's.
+$rust_mail_proposed = isset( $_GET['preset'] ) ? sanitize_key( wp_unslash( $_GET['preset'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- only preselects a choice on the form.
+if ( isset( $rust_mail_presets[ $rust_mail_proposed ] ) ) {
+	$rust_mail_current = $rust_mail_proposed;
+}
+// The fields of the saved connection's kind: an API hides the SMTP server's and names the user name and password its way.
+$rust_mail_api    = (string) RustMail_Settings_Store::get( 'api' );
+$rust_mail_fields = RustMail_Settings_Presets::api_fields()[ $rust_mail_api ] ?? RustMail_Settings_Presets::api_fields()[''];
 
 // Each section's fields, in the schema's order.
 $rust_mail_sections = array_fill_keys( array_keys( RustMail_Settings_Schema::sections() ), array() );
@@ -22,6 +30,14 @@ $rust_mail_sections['oauth']['oauth_signin'] = array(
 	'control' => 'signin',
 	'label'   => __( 'Mailbox sign-in', 'rust-mail' ),
 );
+// Not a setting either: over the Graph API, the lines that limit the app to the mailbox, with the saved values.
+if ( 'graph' === $rust_mail_api ) {
+	$rust_mail_sections['oauth']['graph_rbac'] = array(
+		'control' => 'graph_rbac',
+		'label'   => __( 'Limit the app to the mailbox', 'rust-mail' ),
+		'help'    => __( 'The application permission Mail.Send lets the app send as any mailbox of the tenant. Run these lines in Exchange Online PowerShell (Connect-ExchangeOnline) so that it may send only as this one (RBAC for Applications); then remove the Mail.Send permission from the app registration, which the role assignment replaces.', 'rust-mail' ),
+	);
+}
 
 /**
  * Prints one field's control, or its fixed value when a constant sets it.
@@ -30,6 +46,15 @@ $rust_mail_field = static function ( $key, array $entry ) {
 	$control = $entry['control'];
 	if ( 'signin' === $control ) {
 		RustMail_Admin_OAuth_Signin::render_controls();
+		return;
+	}
+	if ( 'graph_rbac' === $control ) {
+		$lines = RustMail_Settings_Presets::graph_rbac_lines( RustMail_Settings_Store::get( 'username' ), RustMail_Settings_Store::get( 'oauth_client_id' ) );
+		if ( $lines ) {
+			echo '<pre id="rust-mail-graph-rbac"><code>' . esc_html( implode( "\n", $lines ) ) . '</code></pre>';
+		} else {
+			echo '<p id="rust-mail-graph-rbac">' . esc_html__( 'Save the mailbox (user name) and the client ID first: the lines are filled in with them.', 'rust-mail' ) . '</p>';
+		}
 		return;
 	}
 	$name  = 'rust_mail[' . $key . ']';
@@ -44,7 +69,11 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		case 'select':
 			printf( '<select id="%s" name="%s" %s>', esc_attr( $id ), esc_attr( $name ), disabled( $fixed, true, false ) );
 			// The choices the settings accept (for the server's keys: the extension's); a choice without a label shows as it is.
-			foreach ( $entry['choices'] as $choice ) {
+			$choices = $entry['choices'];
+			if ( '' === ( $entry['default'] ?? null ) && ! in_array( '', $choices, true ) ) {
+				array_unshift( $choices, '' ); // The setting's empty default (`api`: SMTP) is a choice too.
+			}
+			foreach ( $choices as $choice ) {
 				$label = $entry['choice_labels'][ $choice ] ?? $choice;
 				printf( '<option value="%s" %s>%s</option>', esc_attr( $choice ), selected( (string) $value, $choice, false ), esc_html( $label ) );
 			}
@@ -105,6 +134,12 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		<?php endif; ?>
 	</div>
 
+	<?php if ( 'ses' === $rust_mail_api && ! RustMail_Transport_Extension::is_available() ) : ?>
+		<div class="notice notice-warning inline" id="rust-mail-ses-needs-extension"><p>
+			<?php esc_html_e( 'Amazon SES needs the rust-mail extension: its API requests are signed with AWS Signature Version 4, which the PHPMailer engine does not do, so mail through this connection fails until the extension is loaded. Without it, use Amazon SES\'s SMTP interface (email-smtp.REGION.amazonaws.com, port 587) with the Custom preset.', 'rust-mail' ); ?>
+		</p></div>
+	<?php endif; ?>
+
 	<?php if ( RustMail_Settings_Store::fixed_keys() ) : ?>
 		<div class="notice notice-info inline"><p>
 			<?php
@@ -137,8 +172,8 @@ $rust_mail_field = static function ( $key, array $entry ) {
 			<h2><?php echo esc_html( $rust_mail_title ); ?></h2>
 			<table class="form-table" role="presentation">
 				<?php foreach ( $rust_mail_sections[ $rust_mail_section ] as $rust_mail_key => $rust_mail_entry ) : ?>
-					<tr>
-						<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_key ) ); ?>"><?php echo esc_html( $rust_mail_entry['label'] ); ?></label></th>
+					<tr data-rust-mail-key="<?php echo esc_attr( $rust_mail_key ); ?>"<?php echo in_array( $rust_mail_key, $rust_mail_fields['hide'], true ) ? ' hidden' : ''; ?>>
+						<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_key ) ); ?>" data-label="<?php echo esc_attr( $rust_mail_entry['label'] ); ?>"><?php echo esc_html( $rust_mail_fields['labels'][ $rust_mail_key ] ?? $rust_mail_entry['label'] ); ?></label></th>
 						<td>
 							<?php $rust_mail_field( $rust_mail_key, $rust_mail_entry ); ?>
 							<?php if ( isset( $rust_mail_entry['help'] ) ) : ?>
@@ -167,7 +202,10 @@ $rust_mail_field = static function ( $key, array $entry ) {
 
 	<hr />
 	<h2 id="rust-mail-diagnosis"><?php esc_html_e( 'Diagnose the connection', 'rust-mail' ); ?></h2>
-	<?php if ( ! RustMail_Transport_Extension::diagnose_available() ) : ?>
+	<?php if ( '' !== $rust_mail_api ) : ?>
+		<p id="rust-mail-diagnose-unavailable"><?php esc_html_e( 'Diagnose walks SMTP connections; over an API, send a test mail above: its log entry says what went wrong and what to change.', 'rust-mail' ); ?></p>
+		<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false, array( 'disabled' => 'disabled', 'aria-describedby' => 'rust-mail-diagnose-unavailable' ) ); ?>
+	<?php elseif ( ! RustMail_Transport_Extension::diagnose_available() ) : ?>
 		<p id="rust-mail-diagnose-unavailable">
 			<?php esc_html_e( 'Diagnose walks the connection step by step with the rust_mail extension, which is not loaded in this PHP. Send test mail above still says what went wrong, in the same words.', 'rust-mail' ); ?>
 			<a href="#rust-mail-engine"><?php esc_html_e( 'How to install the extension', 'rust-mail' ); ?></a>
