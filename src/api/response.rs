@@ -119,6 +119,14 @@ impl Status {
         }
     }
 
+    /// The lowest status the row holds for (0: any), which says whether its answers are transient.
+    fn lowest(self) -> u16 {
+        match self {
+            Status::Any => 0,
+            Status::Is(s) | Status::Range(s, _) => s,
+        }
+    }
+
     fn to_json(self) -> Json {
         match self {
             Status::Any => Json::Null,
@@ -157,7 +165,7 @@ impl ErrorRule {
             "message_contains": self.message_contains,
             "kind": self.kind.as_str(),
             "cause": self.cause.as_str(),
-            "transient": is_transient(0, self.cause),
+            "transient": is_transient(self.status.lowest(), self.cause),
         })
     }
 }
@@ -307,6 +315,8 @@ mod tests {
             rule.to_json(),
             json!({"api": "graph", "status": null, "code": "ErrorSendAsDenied", "message_contains": null, "kind": "sender_rejected", "cause": "sender_not_allowed", "transient": false})
         );
+        let unavailable = ERRORS.iter().find(|r| r.status == Status::Range(500, 599)).unwrap().to_json();
+        assert_eq!((&unavailable["cause"], &unavailable["transient"]), (&json!("api_unavailable"), &json!(true)));
         let last = ERRORS.last().unwrap().to_json();
         assert_eq!((&last["status"], &last["api"], &last["cause"]), (&json!([400, 499]), &Json::Null, &json!("api_request_rejected")));
         // Words are compared in lower case, so every row's words must be lower case.

@@ -134,9 +134,8 @@ final class RustMail_Explain_Classifier {
 
 	/**
 	 * An HTTP API's refusal, judged as the extension judges it: the export's `api.errors` table (rows of api, status,
-	 * code, message_contains, kind, cause, transient; first match wins). Where no row matches, or while the export has
-	 * no table yet, only what HTTP itself says, in the contract's causes: 401 a refused token, 429 throttling, 5xx the
-	 * API unavailable (these two worth another try), another 4xx a refused request.
+	 * code, message_contains, kind, cause, transient; first match wins; its last rows go by the HTTP status alone).
+	 * An answer no row holds for (a redirect, a success the API does not answer with) is not the API's: protocol.
 	 *
 	 * @param string      $api     graph, gmail, ses or mailgun.
 	 * @param int         $status  the HTTP status.
@@ -147,7 +146,7 @@ final class RustMail_Explain_Classifier {
 	public static function judge_api_answer( string $api, int $status, $code, string $message ) {
 		$code  = (string) $code;
 		$lower = self::ascii_lower( $message );
-		foreach ( self::data()['api']['errors'] ?? array() as $row ) {
+		foreach ( self::data()['api']['errors'] as $row ) {
 			if ( ( null !== ( $row['api'] ?? null ) && $row['api'] !== $api )
 				|| ! self::status_matches( $row['status'] ?? null, $status )
 				|| ( null !== ( $row['code'] ?? null ) && strcasecmp( (string) $row['code'], $code ) !== 0 )
@@ -161,25 +160,20 @@ final class RustMail_Explain_Classifier {
 				'transient' => true === $row['transient'] || 429 === $status || $status >= 500,
 			);
 		}
-		$kind  = 401 === $status ? 'auth' : ( $status >= 400 ? 'data_rejected' : 'protocol' );
-		$cause = 401 === $status ? 'api_token_rejected' : ( 429 === $status ? 'throttled' : ( $status >= 500 ? 'api_unavailable' : ( $status >= 400 ? 'api_request_rejected' : 'unknown' ) ) );
 		return array(
-			'kind'      => $kind,
-			'cause'     => self::is_cause( $cause ) ? $cause : 'unknown',
-			'transient' => 429 === $status || $status >= 500,
+			'kind'      => 'protocol',
+			'cause'     => 'unknown',
+			'transient' => false,
 		);
 	}
 
-	/** A table row's status: null (any), one status, a [from, to] range, or a class such as '4xx'. */
+	/** A table row's status: null (any), one status, or a [from, to] range. */
 	private static function status_matches( $want, int $status ) {
 		if ( null === $want ) {
 			return true;
 		}
 		if ( is_array( $want ) ) {
 			return $status >= (int) $want[0] && $status <= (int) $want[1];
-		}
-		if ( is_string( $want ) && preg_match( '/^([1-5])xx$/i', $want, $m ) ) {
-			return (int) floor( $status / 100 ) === (int) $m[1];
 		}
 		return (int) $want === $status;
 	}

@@ -275,9 +275,10 @@ final class RustMail_Transport_Http_Api {
 		if ( '' !== $words || null !== $code ) {
 			self::note( 'info', trim( ( $code ?? '' ) . ' ' . $words ) );
 		}
-		if ( ! $is_api && ( $status < 400 || 'text/html' === strtolower( (string) strtok( (string) wp_remote_retrieve_header( $response, 'content-type' ), ';' ) ) ) ) {
-			// Not the API's answer: a proxy's page, a captive portal, a redirect.
-			$verdict = array( 'kind' => 'protocol', 'cause' => RustMail_Explain_Classifier::cause_of_kind( 'protocol' ), 'transient' => $status >= 500 );
+		if ( ! $is_api && ! in_array( $status, array( 401, 413, 429 ), true ) && $status < 500 ) {
+			// Not the API's answer (a proxy's page, a captive portal, a redirect): only these statuses say something
+			// whoever sent them, as the extension judges (src/api/response.rs).
+			$verdict = array( 'kind' => 'protocol', 'cause' => 'unknown', 'transient' => false );
 		} else {
 			$verdict = RustMail_Explain_Classifier::judge_api_answer( $t['api'], $status, $code, $words );
 		}
