@@ -200,4 +200,6 @@ def test_a_message_is_not_held_by_delayed_acknowledgements(php, postfix, certs):
     harness_print($medians);
     """
     medians = php.run(code).json()
-    assert all(ms < 25 for ms in medians.values()), medians
+    # A held reply waits the whole delayed ACK (40 ms), so a median under 35 ms says it was not held; 25 ms, the
+    # bound before, was passed once by 0.8 ms (25.76 ms for one size, 10-15 ms for the others) in a full run.
+    assert all(ms < 35 for ms in medians.values()), medians
