@@ -586,6 +586,21 @@ def test_a_stalled_server_cannot_hold_the_call_past_its_timeout(php, api, kind):
     assert target.server.requests[0].status is None
 
 
+def test_a_firewall_dropping_https_is_a_connect_timeout_at_the_port(php, netns):
+    """Outgoing packets to 443 vanish, as behind a host that blocks it: no answer at all, so the connect times out and
+    the cause is a blocked port; the TCP probe in the last tenth of the time is dropped too, so it is not mistaken
+    for an unanswered TLS handshake."""
+    netns.drop(443)
+    transport = {"api": "graph", "api_base": "https://127.0.0.1", "username": MAILBOX,
+                 "password": "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.sentinel-token", "timeout": 2}
+    result, exception, elapsed = call(netns.php(php), "rust_mail_send", compose(), transport)
+    assert exception is None, exception
+    error = assert_error(result, "connect_timeout", "port_blocked", stage="connect")
+    assert error["transient"] is True and "127.0.0.1:443" in error["message"], describe(result)
+    assert "sentinel-token" not in json.dumps(result)
+    assert elapsed < 2 + 4, elapsed
+
+
 def test_a_server_that_accepts_and_never_speaks_cannot_hold_the_call(php, api, silent_server):
     """TCP is connected (the kernel accepts), the TLS handshake never answered: as over SMTP with security tls, a
     timeout at tls_handshake, not a firewall dropping the connection."""
