@@ -236,6 +236,22 @@ def test_send_as_denied_gives_the_log_its_cause_and_advice(site, engine, blocked
         assert html.escape(text, quote=True).replace("&#x27;", "&#039;") in page, text
 
 
+def test_invalid_recipients_rejects_every_recipient_with_the_reply(site, engine, blocked, graph):
+    """Graph's ErrorInvalidRecipients refuses the whole request: both engines put every envelope recipient in
+    `rejected`, each with the reply line, as the extension does."""
+    if engine == "phpmailer" and not has_api_table(site):
+        pytest.skip("data/classifier.json has no api.errors table yet (./build.sh rules on the api-rust branch)")
+    graph.always("invalid_recipients")
+    store(site, {"password": TOKEN}, **graph_settings(site, graph, delivery="immediate"))
+    wp_mail_in(site, blocked, "Nobody resolves", ["Cc: cc@example.com", "Bcc: hidden@example.com"])
+    status, code, words = GraphServer.ERRORS["invalid_recipients"]
+    reply = f"{status} {code}: {words}"
+    row = site.log_rows()[0]
+    attempt = json.loads(row["attempt_log"])[0]
+    assert (attempt["engine"], attempt["error_cause"], attempt["reply"]) == (engine, "recipient_rejected", reply)
+    assert attempt["rejected"] == dict.fromkeys(["to@example.com", "cc@example.com", "hidden@example.com"], reply)
+
+
 def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
     """App-only Graph: client credentials with the scope https://graph.microsoft.com/.default, its token as bearer."""
     skip_without_extension_api(wp, engine)

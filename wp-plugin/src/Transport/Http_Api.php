@@ -284,7 +284,13 @@ final class RustMail_Transport_Http_Api {
 		}
 		$retry_after = in_array( $status, array( 429, 503 ), true ) ? self::retry_after( wp_remote_retrieve_header( $response, 'retry-after' ) ) : null;
 		$message     = sprintf( 'the %s API refused the message: %s', $t['api'], $reply );
-		return self::failed( $t, $verdict, 'request', $message, $status, $timings, $code, $reply, $retry_after );
+		$result      = self::failed( $t, $verdict, 'request', $message, $status, $timings, $code, $reply, $retry_after );
+		if ( 'recipient_rejected' === $verdict['cause'] ) {
+			// An API answers for the request, not each recipient: a recipient refusal is every recipient's, each
+			// with the reply line, as the extension's result says it (src/api/client.rs) and the outbox reads it.
+			$result['rejected'] = array_fill_keys( $envelope['to'], $result['reply'] );
+		}
+		return $result;
 	}
 
 	/**
