@@ -2,7 +2,8 @@
 /**
  * Runs when the plugin is deleted from the Plugins screen. Removes everything rust-mail stored:
  *
- * - option    rust_mail_settings     (server settings, the encrypted password and client secret, sender and log options)
+ * - option    rust_mail_settings     (server settings, the encrypted password and client secret, sender and log options,
+ *                                     the named connections with their encrypted passwords, the routing rules)
  * - option    rust_mail_db_version   (version of the log table)
  * - option    rust_mail_oauth_token  (the cached, encrypted OAuth2 access token)
  * - option    rust_mail_oauth_grant  (a mailbox's sign-in: its encrypted refresh token, address and dates); a Google

@@ -328,4 +328,8 @@ def php_value(value):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
+    if isinstance(value, dict):
+        return "array(" + ", ".join(f"{php_value(k)} => {php_value(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, list):
+        return "array(" + ", ".join(php_value(v) for v in value) + ")"
     return php_string(str(value))

@@ -15,6 +15,11 @@ class RustMail_Admin_Actions {
 	const ACTION_TEST     = 'rust_mail_send_test';
 	const ACTION_DIAGNOSE = 'rust_mail_diagnose';
 
+	/** admin-post.php actions on the named connections and the routing rules (RustMail_Settings_Connections, _Routes). */
+	const ACTION_SAVE_CONNECTION   = 'rust_mail_save_connection';
+	const ACTION_DELETE_CONNECTION = 'rust_mail_delete_connection';
+	const ACTION_SAVE_ROUTES       = 'rust_mail_save_routes';
+
 	/** admin-post.php action: the Plugins screen's "Send them now", for the mail queued before deactivating. */
 	const ACTION_SEND_QUEUED = 'rust_mail_send_queued';
 
@@ -31,6 +36,9 @@ class RustMail_Admin_Actions {
 		add_action( 'admin_post_' . self::ACTION_DIAGNOSE, array( __CLASS__, 'handle_diagnose' ) );
 		add_action( 'admin_post_' . self::ACTION_OUTBOX, array( __CLASS__, 'handle_outbox' ) );
 		add_action( 'admin_post_' . self::ACTION_SEND_QUEUED, array( __CLASS__, 'handle_send_queued' ) );
+		add_action( 'admin_post_' . self::ACTION_SAVE_CONNECTION, array( __CLASS__, 'handle_save_connection' ) );
+		add_action( 'admin_post_' . self::ACTION_DELETE_CONNECTION, array( __CLASS__, 'handle_delete_connection' ) );
+		add_action( 'admin_post_' . self::ACTION_SAVE_ROUTES, array( __CLASS__, 'handle_save_routes' ) );
 	}
 
 	/** Capability first, then the nonce; dies with 403 otherwise. */
@@ -85,6 +93,70 @@ class RustMail_Admin_Actions {
 		// Kept for the page the browser is redirected to; per user, and briefly.
 		RustMail_Admin_Notices::keep_for_user( RustMail_Admin_Notices::DIAGNOSIS_META, $diagnosis, 15 * MINUTE_IN_SECONDS );
 		self::redirect( RustMail_Admin_Pages::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );
+	}
+
+	/**
+	 * Adds a connection (`connection_name`) or changes a saved one (`connection_original`). Its fields are named as the
+	 * page names the connection's settings, rust_mail[connection:<name>:<key>] (empty name for a new one).
+	 */
+	public static function handle_save_connection() {
+		self::guard_action( self::ACTION_SAVE_CONNECTION );
+		$original = isset( $_POST['connection_original'] ) ? sanitize_text_field( wp_unslash( $_POST['connection_original'] ) ) : '';
+		// Not sanitized into another name: a name that is not allowed is refused as entered (RustMail_Settings_Connections::name_problem()).
+		$name   = isset( $_POST['connection_name'] ) ? trim( (string) wp_unslash( $_POST['connection_name'] ) ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
+		$fields = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized per key in RustMail_Settings_Connections::save().
+		$prefix = RustMail_Settings_Connections::KEY_PREFIX . $original . ':';
+		$input  = array();
+		foreach ( $fields as $key => $value ) {
+			if ( 0 === strpos( (string) $key, $prefix ) ) {
+				$input[ substr( $key, strlen( $prefix ) ) ] = $value;
+			} elseif ( 0 === strpos( (string) $key, 'forget_' . $prefix ) ) {
+				$input[ 'forget_' . substr( $key, strlen( 'forget_' . $prefix ) ) ] = $value;
+			}
+		}
+		$refused = RustMail_Settings_Connections::save( $name, $original, $input );
+		if ( '' !== $refused ) {
+			RustMail_Admin_Notices::flash( 'error', $refused );
+		} else {
+			/* translators: %s: connection name */
+			RustMail_Admin_Notices::flash( 'success', sprintf( __( 'Connection "%s" saved.', 'rust-mail' ), '' === $original ? $name : $original ) );
+		}
+		self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-connections' );
+	}
+
+	/** The nonce action of deleting one connection. */
+	public static function delete_connection_nonce_action( $name ) {
+		return self::ACTION_DELETE_CONNECTION . '_' . $name;
+	}
+
+	public static function handle_delete_connection() {
+		RustMail_Admin_Pages::require_capability();
+		$name = isset( $_POST['connection_name'] ) ? sanitize_text_field( wp_unslash( $_POST['connection_name'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- names the nonce checked next.
+		check_admin_referer( self::delete_connection_nonce_action( $name ) );
+		$refused = RustMail_Settings_Connections::delete( $name );
+		/* translators: %s: connection name */
+		RustMail_Admin_Notices::flash( '' === $refused ? 'success' : 'error', '' === $refused ? sprintf( __( 'Connection "%s" deleted.', 'rust-mail' ), $name ) : $refused );
+		self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-connections' );
+	}
+
+	/** Saves the routing rules, in the page's order; a row left empty or marked for deletion is dropped. */
+	public static function handle_save_routes() {
+		self::guard_action( self::ACTION_SAVE_ROUTES );
+		$rows  = isset( $_POST['routes'] ) && is_array( $_POST['routes'] ) ? wp_unslash( $_POST['routes'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- checked rule by rule in RustMail_Settings_Routes::validate().
+		$rules = array();
+		foreach ( $rows as $row ) {
+			if ( ! is_array( $row ) || ! empty( $row['delete'] ) || ( '' === trim( (string) ( $row['from'] ?? '' ) ) && '' === trim( (string) ( $row['caller'] ?? '' ) ) ) ) {
+				continue;
+			}
+			$rules[] = array_map( 'strval', array_intersect_key( $row, array_flip( array( 'from', 'caller', 'connection' ) ) ) );
+		}
+		$refused = RustMail_Settings_Routes::is_fixed_by_constant() ? array( __( 'The routing rules are set by RUST_MAIL_ROUTES in wp-config.php.', 'rust-mail' ) ) : RustMail_Settings_Routes::save( $rules );
+		if ( $refused ) {
+			RustMail_Admin_Notices::flash( 'error', __( 'The routing rules were not saved.', 'rust-mail' ) . ' ' . implode( ' ', $refused ) );
+		} else {
+			RustMail_Admin_Notices::flash( 'success', __( 'Routing rules saved.', 'rust-mail' ) );
+		}
+		self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-routes' );
 	}
 
 	/** The nonce action of one operation on one message. */

@@ -87,6 +87,7 @@ class RustMail_Admin_Log_Table extends WP_List_Table {
 			'smtp_code'    => __( 'SMTP code', 'rust-mail' ),
 			'duration_ms'  => __( 'Duration', 'rust-mail' ),
 			'attempts'     => __( 'Attempts', 'rust-mail' ),
+			'connection'   => __( 'Connection', 'rust-mail' ),
 			'caller'       => __( 'Sent by', 'rust-mail' ),
 		);
 		if ( ! is_multisite() ) {
@@ -165,17 +166,24 @@ class RustMail_Admin_Log_Table extends WP_List_Table {
 		return null === $item['duration_ms'] ? '' : esc_html( sprintf( __( '%s ms', 'rust-mail' ), number_format_i18n( (int) $item['duration_ms'] ) ) );
 	}
 
-	/** How many attempts, through which connection, and when the next one is for a message that waits. */
+	/** How many attempts, and when the next one is for a message that waits. */
 	protected function column_attempts( $item ) {
 		$text = number_format_i18n( (int) $item['attempts'] );
-		if ( 'fallback' === $item['connection'] ) {
-			$text .= ' ' . __( '(fallback)', 'rust-mail' );
-		}
 		if ( RustMail_Log_Store::STATUS_QUEUED === $item['status'] && $item['next_attempt_at'] ) {
 			/* translators: %s: date and time */
 			return esc_html( $text ) . '<br />' . esc_html( sprintf( __( 'next: %s', 'rust-mail' ), RustMail_Admin_Pages::format_time( $item['next_attempt_at'] ) ) );
 		}
 		return esc_html( $text );
+	}
+
+	/**
+	 * The connection the message was routed to and, when another one delivered it (the fallback), that one too:
+	 * "support → fallback". Rows from before routing have no route: they went to the primary.
+	 */
+	protected function column_connection( $item ) {
+		$routed = '' === $item['route'] ? RustMail_Settings_Connections::PRIMARY : $item['route'];
+		$names  = array_unique( array_filter( array( $routed, $item['connection'] ) ) );
+		return esc_html( implode( ' → ', array_map( array( 'RustMail_Settings_Connections', 'label' ), $names ) ) );
 	}
 
 	protected function column_caller( $item ) {

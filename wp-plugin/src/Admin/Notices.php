@@ -66,7 +66,8 @@ class RustMail_Admin_Notices {
 		if ( RustMail_Settings_Store::saved_password_unreadable() ) {
 			self::notice( 'error', __( 'Rust Mail: the saved SMTP password can no longer be decrypted (the keys in wp-config.php changed). Enter it again.', 'rust-mail' ), RustMail_Admin_Pages::settings_url() );
 		}
-		$problems = array( RustMail_Settings_Store::constant_secret_problem(), RustMail_Settings_Store::constant_secret_problem( RustMail_Settings_Schema::FALLBACK ) );
+		$problems = array_map( array( 'RustMail_Settings_Store', 'constant_secret_problem' ), array_values( RustMail_Settings_Connections::all() + array( 'fallback' => RustMail_Settings_Schema::FALLBACK ) ) );
+		array_push( $problems, RustMail_Settings_Connections::constant_problem(), RustMail_Settings_Routes::constant_problem() );
 		if ( 'none' !== RustMail_Settings_Store::get( 'auth' ) || RustMail_Settings_Store::uses_api() ) {
 			// Only a login (an API's token or key among them) needs a stored secret; a site without one is not nagged
 			// about its salts.

@@ -146,6 +146,12 @@ class RustMail_Admin_Pages {
 		foreach ( array( RustMail_Settings_Store::get( 'password' ), RustMail_Settings_Store::get( 'oauth_client_secret' ), RustMail_OAuth_Token::cached_token( true ), RustMail_OAuth_Token::cached_token( true, RustMail_OAuth_Token::GRAPH_SCOPE ) ) as $secret ) {
 			array_push( $forms, ...RustMail_Explain_Redactor::forms( $user, $secret ) );
 		}
+		// Every other connection's password, with its own user name.
+		foreach ( RustMail_Settings_Connections::all() as $prefix ) {
+			if ( '' !== $prefix ) {
+				array_push( $forms, ...RustMail_Explain_Redactor::forms( (string) RustMail_Settings_Store::get( $prefix . 'username' ), RustMail_Settings_Store::get( $prefix . 'password' ) ) );
+			}
+		}
 		return RustMail_Explain_Redactor::text( $text, $forms );
 	}
 

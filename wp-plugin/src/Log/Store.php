@@ -5,7 +5,8 @@
  *
  * The same row is the message's place in the outbox (RustMail_Outbox_Drain): its composed bytes, envelope and attempts,
  * written in the one INSERT that logs it, before any network I/O. The bytes are dropped once the message has its
- * final outcome, unless it may be sent again (see RustMail_Outbox_Outcome::finish()).
+ * final outcome, unless it may be sent again (see RustMail_Outbox_Outcome::finish()). `route` names the connection
+ * its routing rules chose (RustMail_Settings_Routes), which every retry uses; `connection` the one that delivered it.
  *
  * @package RustMail
  */
@@ -15,7 +16,7 @@ defined( 'ABSPATH' ) || exit;
 class RustMail_Log_Store {
 
 	/** Bump when the table definition changes; maybe_upgrade() then runs dbDelta() again. */
-	const DB_VERSION        = '4';
+	const DB_VERSION        = '5';
 	const DB_VERSION_OPTION = 'rust_mail_db_version';
 	const PURGE_HOOK        = 'rust_mail_purge_log';
 
@@ -109,7 +110,8 @@ class RustMail_Log_Store {
   lease_until datetime DEFAULT NULL,
   in_flight_at datetime DEFAULT NULL,
   sealed tinyint(1) NOT NULL DEFAULT 0,
-  connection varchar(16) NOT NULL DEFAULT '',
+  connection varchar(64) NOT NULL DEFAULT '',
+  route varchar(64) NOT NULL DEFAULT '',
   recipient_count int(10) unsigned NOT NULL DEFAULT 0,
   sent_at datetime DEFAULT NULL,
   PRIMARY KEY  (id),
@@ -223,7 +225,7 @@ class RustMail_Log_Store {
 
 		$per_page = max( 1, (int) $args['per_page'] );
 		$offset   = max( 0, ( (int) $args['page'] - 1 ) * $per_page );
-		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_cause, error_message, duration_ms, caller, attempts, next_attempt_at, connection
+		$rows_sql = "SELECT id, created_at, blog_id, status, from_address, recipients, subject, smtp_code, enhanced_code, error_kind, error_cause, error_message, duration_ms, caller, attempts, next_attempt_at, connection, route
 			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
 		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 		return array( 'rows' => $rows, 'total' => $total );

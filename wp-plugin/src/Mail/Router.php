@@ -228,13 +228,16 @@ class RustMail_Mail_Router {
 	public static function deliver( PHPMailer\PHPMailer\PHPMailer $mailer, $raw, $envelope_from, array $recipients ) {
 		$queued   = RustMail_Outbox_Delivery::is_queued_mode();
 		$envelope = array( 'from' => $envelope_from, 'to' => $recipients );
+		$caller   = self::$call['caller'] ?? RustMail_Mail_Caller::detect();
+		$route    = RustMail_Settings_Routes::pick( $mailer->From, $caller );
 		$stored   = RustMail_Outbox_Store::store(
 			array(
 				'from_address' => $mailer->From,
 				'recipients'   => self::recipients_text( $mailer ),
 				'subject'      => $mailer->Subject,
 				'message_id'   => $mailer->getLastMessageID(),
-				'caller'       => self::$call['caller'] ?? RustMail_Mail_Caller::detect(),
+				'caller'       => $caller,
+				'route'        => $route,
 				'body'         => self::may_log_body() ? self::body_text( $mailer ) : null,
 				'carries_key'  => ! empty( self::$call['carries_key'] ),
 				'raw'          => $raw,
@@ -249,7 +252,7 @@ class RustMail_Mail_Router {
 		if ( ! $stored['id'] ) {
 			// Not stored (the database refused the row, or a mail that carries a key and no key to seal it with):
 			// sent at once rather than lost.
-			return RustMail_Outbox_Delivery::send_through( $raw, $envelope, '' );
+			return RustMail_Outbox_Delivery::send_through( $raw, $envelope, RustMail_Settings_Connections::prefix( RustMail_Outbox_Delivery::route( array( 'route' => $route ) ) ) );
 		}
 		if ( $queued ) {
 			RustMail_Outbox_Drain::send_after_response( $stored['id'] );

@@ -1,7 +1,8 @@
 <?php
 /**
- * One attempt at a claimed message: the primary connection, then the fallback when the primary failed transiently or
- * is over its rate limit; a refused OAuth2 token is dropped and fetched again once.
+ * One attempt at a claimed message: the connection it was routed to (the primary unless a routing rule chose another),
+ * then the fallback when that one failed transiently or is over its rate limit; a refused OAuth2 token is dropped and
+ * fetched again once.
  *
  * @package RustMail
  */
@@ -22,25 +23,26 @@ class RustMail_Outbox_Delivery {
 	}
 
 	/**
-	 * Sends a claimed message through the primary connection, then through the fallback if the primary failed
-	 * transiently or is over its rate limit, and writes the outcome.
+	 * Sends a claimed message through the connection its routing rules chose (the primary when none did), then through
+	 * the fallback if that one failed transiently or is over its rate limit, and writes the outcome.
 	 *
 	 * @param array $row      the message's log row, as stored.
 	 * @param bool  $may_wait true when a transient failure is retried later and the outcome announced by the outbox
 	 *                        (queued mode, or a takeover); false for delivery "immediate", whose caller is waiting
 	 *                        and whose outcome core's wp_mail() announces.
-	 * @param array|null $primary_result the primary connection's result when it was already tried (send_in_parallel()).
+	 * @param array|null $routed_result the routed connection's result when it was already tried (send_in_parallel()).
 	 * @return array{outcome: string, result: array} the outcome and rust_mail_send()'s result (of the last attempt).
 	 */
-	public static function attempt( array $row, $may_wait, $primary_result = null ) {
+	public static function attempt( array $row, $may_wait, $routed_result = null ) {
 		$envelope    = RustMail_Outbox_Store::envelope( $row );
 		$raw         = RustMail_Log_Store::unseal( $row, 'outbox_raw' );
 		$attempts    = array();
 		$wait        = null;
 		$result      = null;
-		foreach ( self::connections() as $name => $prefix ) {
-			if ( 'primary' === $name && null !== $primary_result ) {
-				$result = $primary_result;
+		$routed      = self::route( $row );
+		foreach ( self::connections( $routed ) as $name => $prefix ) {
+			if ( $routed === $name && null !== $routed_result ) {
+				$result = $routed_result;
 			} else {
 				$over_limit = RustMail_Outbox_Rate_Limit::wait_seconds( $name, $prefix, count( $envelope['to'] ) );
 				if ( $over_limit > 0 ) {
@@ -62,11 +64,21 @@ class RustMail_Outbox_Delivery {
 		return array( 'outcome' => RustMail_Outbox_Outcome::finish( $row, $envelope, $attempts, $result, $may_wait ), 'result' => $result );
 	}
 
-	/** @return array<string, string> connection name => settings prefix, the primary first */
-	private static function connections() {
-		$connections = array( 'primary' => '' );
-		if ( RustMail_Settings_Store::has_fallback() ) {
-			$connections['fallback'] = RustMail_Settings_Schema::FALLBACK;
+	/**
+	 * The connection a stored message goes through: the one its routing rules chose when it was stored, or the primary
+	 * (rows from before routing, and a connection deleted or a fallback switched off since).
+	 */
+	public static function route( array $row ) {
+		$route = (string) ( $row['route'] ?? '' );
+		return '' !== $route && isset( RustMail_Settings_Connections::all()[ $route ] ) ? $route : RustMail_Settings_Connections::PRIMARY;
+	}
+
+	/** @return array<string, string> connection name => settings prefix: the routed connection, then the fallback */
+	private static function connections( $routed ) {
+		$all         = RustMail_Settings_Connections::all();
+		$connections = array( $routed => $all[ $routed ] );
+		if ( isset( $all[ RustMail_Settings_Connections::FALLBACK ] ) ) {
+			$connections[ RustMail_Settings_Connections::FALLBACK ] = $all[ RustMail_Settings_Connections::FALLBACK ];
 		}
 		return $connections;
 	}

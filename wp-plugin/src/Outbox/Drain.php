@@ -9,8 +9,8 @@
  *   the CLI drain (cli/drain.php) until `retry_hours` have passed. A permanent failure (5xx) fails it at once.
  * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer.
  *
- * Both try the fallback connection when the primary fails transiently, and keep a message that would exceed a
- * connection's rate limit waiting instead of failing it.
+ * Both try the fallback connection when the connection a message was routed to fails transiently, and keep a message
+ * that would exceed a connection's rate limit waiting instead of failing it.
  *
  * Claiming is one conditional UPDATE that sets an owner (the claim's token) and a lease: two workers (or a worker and
  * cron, or two web nodes sharing the database) never send the same message. The claim fences every later write: an
@@ -155,16 +155,18 @@ class RustMail_Outbox_Drain {
 		global $wpdb;
 		$timeout = (int) RustMail_Settings_Store::get( 'timeout' );
 		$sent    = array();
-		if ( self::sends_in_parallel( $rows ) ) {
+		$groups  = self::parallel_groups( $rows );
+		if ( $groups ) {
 			// The batch's deadline, which its lease covers: each connection's share of it, each message in its whole
 			// timeout, and no later than the drain's own deadline.
-			$share  = (int) ceil( count( $rows ) / RustMail_Transport_Registry::parallel_connections() ) * $timeout;
+			$ids    = array_merge( ...array_map( static fn ( $group ) => array_column( $group, 'id' ), array_values( $groups ) ) );
+			$share  = (int) ceil( count( $ids ) / RustMail_Transport_Registry::parallel_connections() ) * $timeout;
 			$budget = max( $timeout, min( $share, (int) ceil( $deadline - microtime( true ) ) ) );
-			if ( ! RustMail_Outbox_Store::hold( $owner, array_column( $rows, 'id' ), $budget ) ) {
+			if ( ! RustMail_Outbox_Store::hold( $owner, $ids, $budget ) ) {
 				RustMail_Outbox_Store::release( $owner );
 				return false;
 			}
-			$sent = self::send_in_parallel( $rows, $budget );
+			$sent = self::send_in_parallel( $groups, $budget );
 		}
 		$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 		$stop        = false;
@@ -173,9 +175,9 @@ class RustMail_Outbox_Drain {
 		try {
 			foreach ( $rows as $row ) {
 				$id      = (int) $row['id'];
-				$primary = $sent[ $id ] ?? null;
+				$routed  = $sent[ $id ] ?? null;
 				// A message already sent in parallel is finished whatever happens: handing it back would send it twice.
-				if ( null === $primary ) {
+				if ( null === $routed ) {
 					if ( $stop || microtime( true ) >= $deadline ) {
 						$stop = true;
 						continue;
@@ -188,7 +190,7 @@ class RustMail_Outbox_Drain {
 					if ( $stop ) {
 						continue;
 					}
-				} elseif ( empty( $primary['ok'] ) && $lease_until - time() < RustMail_Outbox_Store::lease_seconds( $timeout ) ) {
+				} elseif ( empty( $routed['ok'] ) && $lease_until - time() < RustMail_Outbox_Store::lease_seconds( $timeout ) ) {
 					// The fallback may still send it: the claims must outlive that too. A renewal only counts once committed.
 					$wpdb->query( 'COMMIT' );
 					RustMail_Outbox_Store::hold( $owner, array(), $timeout );
@@ -196,7 +198,7 @@ class RustMail_Outbox_Drain {
 					$opened      = microtime( true );
 					$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 				}
-				$outcome            = RustMail_Outbox_Delivery::attempt( $row, true, $primary )['outcome'];
+				$outcome            = RustMail_Outbox_Delivery::attempt( $row, true, $routed )['outcome'];
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
 				$tried[]            = $id;
 				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
@@ -216,41 +218,64 @@ class RustMail_Outbox_Drain {
 
 
 	/**
-	 * The primary connection's tries of a claimed batch at once, over parallel connections (RustMail_Transport_Registry::
-	 * send_many()): a backlog drains several times faster than one message after the other. Only where nothing needs
-	 * them one by one: the extension is loaded, and the primary connection has no rate limit (counted per delivery).
-	 * The fallback, retries and the outcome stay attempt()'s.
+	 * Each connection's tries of a claimed batch at once, over parallel connections (RustMail_Transport_Registry::
+	 * send_many()): a backlog drains several times faster than one message after the other. The connections' groups
+	 * go one after the other, each within what is left of the batch's deadline. The fallback, retries and the outcome
+	 * stay attempt()'s.
 	 *
-	 * @param int $seconds the whole batch's deadline: what is not started by then comes back unsent.
-	 * @return array<int, array> row id => the primary's result, for the messages that reached a server.
+	 * @param array<string, array[]> $groups  connection name => its rows (parallel_groups()).
+	 * @param int                    $seconds the whole batch's deadline: what is not started by then comes back unsent.
+	 * @return array<int, array> row id => the routed connection's result, for the messages that reached a server.
 	 */
-	private static function send_in_parallel( array $rows, $seconds ) {
-		$messages = array();
-		foreach ( $rows as $row ) {
-			$messages[ $row['id'] ] = array(
-				'raw'      => RustMail_Log_Store::unseal( $row, 'outbox_raw' ),
-				'envelope' => RustMail_Outbox_Store::envelope( $row ),
+	private static function send_in_parallel( array $groups, $seconds ) {
+		$until = microtime( true ) + $seconds;
+		$sent  = array();
+		foreach ( $groups as $name => $rows ) {
+			$prefix   = RustMail_Settings_Connections::prefix( $name );
+			$messages = array();
+			foreach ( $rows as $row ) {
+				$messages[ $row['id'] ] = array(
+					'raw'      => RustMail_Log_Store::unseal( $row, 'outbox_raw' ),
+					'envelope' => RustMail_Outbox_Store::envelope( $row ),
+				);
+			}
+			try {
+				$results = RustMail_Transport_Registry::send_many( $messages, RustMail_Outbox_Delivery::transport( $prefix ), max( 1, (int) floor( $until - microtime( true ) ) ) );
+			} catch ( Throwable $e ) {
+				// No token, settings that may not be used, a transport refused: each message then gets its own reason.
+				continue;
+			}
+			// A refused OAuth2 token is dropped; those messages are tried one by one, with a fresh one. A message whose
+			// turn never came (the deadline) is handed back as unsent: it costs no attempt.
+			$sent += array_filter(
+				$results,
+				static function ( $result ) use ( $prefix ) {
+					return ! self::never_started( $result ) && ! RustMail_Outbox_Delivery::drop_refused_token( $result, $prefix );
+				}
 			);
 		}
-		try {
-			$results = RustMail_Transport_Registry::send_many( $messages, RustMail_Outbox_Delivery::transport( '' ), $seconds );
-		} catch ( Throwable $e ) {
-			// No token, settings that may not be used, a transport refused: each message then gets its own reason.
-			return array();
-		}
-		// A refused OAuth2 token is dropped; those messages are tried one by one, with a fresh one. A message whose
-		// turn never came (the deadline) is handed back as unsent: it costs no attempt.
-		return array_filter(
-			$results,
-			static function ( $result ) {
-				return ! self::never_started( $result ) && ! RustMail_Outbox_Delivery::drop_refused_token( $result, '' );
-			}
-		);
+		return $sent;
 	}
 
-	/** Whether the batch may go over parallel connections: the extension is loaded and nothing counts it one by one. */
-	private static function sends_in_parallel( array $rows ) {
-		return count( $rows ) > 1 && RustMail_Transport_Registry::sends_in_parallel() && ! RustMail_Settings_Store::limits( '' );
+	/**
+	 * The batch's rows that may go over parallel connections, by the connection they are routed to: the extension is
+	 * loaded, and a connection has two or more of them and no rate limit (counted per delivery, one by one).
+	 *
+	 * @return array<string, array[]> connection name => rows
+	 */
+	private static function parallel_groups( array $rows ) {
+		if ( count( $rows ) < 2 || ! RustMail_Transport_Registry::sends_in_parallel() ) {
+			return array();
+		}
+		$groups = array();
+		foreach ( $rows as $row ) {
+			$groups[ RustMail_Outbox_Delivery::route( $row ) ][] = $row;
+		}
+		return array_filter(
+			$groups,
+			static fn ( $group, $name ) => count( $group ) > 1 && ! RustMail_Settings_Store::limits( RustMail_Settings_Connections::prefix( $name ) ),
+			ARRAY_FILTER_USE_BOTH
+		);
 	}
 
 	/**
@@ -295,6 +320,7 @@ class RustMail_Outbox_Drain {
 				'subject'      => $row['subject'],
 				'message_id'   => $row['message_id'],
 				'caller'       => $row['caller'],
+				'route'        => RustMail_Settings_Routes::pick( $row['from_address'], $row['caller'] ),
 				'body'         => $row['body'],
 				/* translators: %d: id of the log entry sent again */
 				'error_message' => sprintf( __( 'Sent again from log entry %d.', 'rust-mail' ), $id ),

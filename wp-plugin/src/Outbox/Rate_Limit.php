@@ -23,7 +23,7 @@ class RustMail_Outbox_Rate_Limit {
 	 * Seconds until a message with `$recipients` recipients may go through the connection without exceeding any of
 	 * its limits; 0 when it may go now.
 	 *
-	 * @param string $connection 'primary' or 'fallback', as the log records it.
+	 * @param string $connection the connection's name, as the log records it (primary, fallback, or its own).
 	 * @param string $prefix     the connection's settings prefix.
 	 */
 	public static function wait_seconds( $connection, $prefix, $recipients ) {

@@ -66,6 +66,10 @@ class RustMail_Outbox_Store {
 	 * for an OAuth2 token that another worker is fetching), and the time to write the outcome.
 	 */
 	public static function lease_seconds( $send_seconds ) {
+		// A message routed to a named connection waits for that connection's timeout, which may be longer.
+		foreach ( array_keys( RustMail_Settings_Connections::named() ) as $name ) {
+			$send_seconds = max( $send_seconds, (int) RustMail_Settings_Store::get( RustMail_Settings_Connections::prefix( $name ) . 'timeout' ) );
+		}
 		$seconds = $send_seconds + self::LEASE_MARGIN;
 		if ( RustMail_Settings_Store::has_fallback() ) {
 			$seconds += (int) RustMail_Settings_Store::get( RustMail_Settings_Schema::FALLBACK . 'timeout' );

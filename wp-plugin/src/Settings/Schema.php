@@ -533,8 +533,15 @@ class RustMail_Settings_Schema {
 		return $keys;
 	}
 
-	/** A fallback key's primary counterpart ('fallback_port' => 'port'): the same type, choices and default. */
+	/**
+	 * A fallback key's primary counterpart ('fallback_port' => 'port'), and a named connection's
+	 * ('connection:support:port' => 'port'): the same type, choices and default.
+	 */
 	public static function base_key( $key ) {
+		$named = RustMail_Settings_Connections::parse_key( $key );
+		if ( null !== $named ) {
+			return $named[1];
+		}
 		return 0 === strpos( $key, self::FALLBACK ) ? substr( $key, strlen( self::FALLBACK ) ) : $key;
 	}
 
@@ -557,7 +564,12 @@ class RustMail_Settings_Schema {
 		return $secret_keys;
 	}
 
+	/** The constant that fixes a setting: RUST_MAIL_<KEY>, or for a named connection its entry in RUST_MAIL_CONNECTIONS. */
 	public static function constant_name( $key ) {
+		$named = RustMail_Settings_Connections::parse_key( $key );
+		if ( null !== $named ) {
+			return sprintf( "RUST_MAIL_CONNECTIONS['%s']['%s']", $named[0], $named[1] );
+		}
 		return 'RUST_MAIL_' . strtoupper( $key );
 	}
 }

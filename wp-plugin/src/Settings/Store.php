@@ -15,6 +15,10 @@ class RustMail_Settings_Store {
 
 	/** The preset only chooses what the form fills in, so it is the one setting a constant cannot fix. */
 	public static function is_fixed_by_constant( $key ) {
+		$named = RustMail_Settings_Connections::parse_key( $key );
+		if ( null !== $named ) {
+			return RustMail_Settings_Connections::is_fixed( ...$named );
+		}
 		return 'preset' !== $key && defined( RustMail_Settings_Schema::constant_name( $key ) );
 	}
 
@@ -26,7 +30,8 @@ class RustMail_Settings_Store {
 	/** @var array|null the option as this request read it: a drain reads settings for every message it sends. */
 	private static $stored = null;
 
-	private static function stored() {
+	/** The settings option as stored (secrets encrypted), for those who write it: the form, the connections, the rules. */
+	public static function stored() {
 		if ( null === self::$stored ) {
 			$stored       = self::get_plugin_option( self::OPTION, array() );
 			self::$stored = is_array( $stored ) ? $stored : array();
@@ -100,6 +105,10 @@ class RustMail_Settings_Store {
 	 * The effective value of a setting: constant, else stored option, else default. Secrets come back decrypted.
 	 */
 	public static function get( $key ) {
+		$named = RustMail_Settings_Connections::parse_key( $key );
+		if ( null !== $named ) {
+			return RustMail_Settings_Connections::get( ...$named );
+		}
 		if ( self::is_fixed_by_constant( $key ) ) {
 			return constant( RustMail_Settings_Schema::constant_name( $key ) );
 		}
@@ -116,6 +125,10 @@ class RustMail_Settings_Store {
 
 	/** @param string $key 'password' or another secret key. */
 	public static function has_saved_password( $key = 'password' ) {
+		$named = RustMail_Settings_Connections::parse_key( $key );
+		if ( null !== $named ) {
+			return self::is_fixed_by_constant( $key ) || RustMail_Settings_Connections::has_saved_secret( ...$named );
+		}
 		return self::is_fixed_by_constant( $key ) || '' !== (string) ( self::stored()[ $key ] ?? '' );
 	}
 
@@ -129,12 +142,13 @@ class RustMail_Settings_Store {
 	 * Why a secret fixed in wp-config.php cannot be used by a connection, or '' when it can: the settings that decide
 	 * where it is sent must be fixed there too.
 	 *
-	 * @param string $prefix '' for the primary connection (its password and the OAuth2 app), FALLBACK for the fallback.
+	 * @param string $prefix '' for the primary connection (its password and the OAuth2 app), FALLBACK for the fallback,
+	 *                       a named connection's prefix (RustMail_Settings_Connections::prefix()) for that one.
 	 */
 	public static function constant_secret_problem( $prefix = '' ) {
 		$own = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
 		if ( '' !== $prefix && 'graph' === self::get( $prefix . 'api' ) ) {
-			$own[] = 'oauth_client_secret'; // A Graph fallback gets the app's token (RustMail_OAuth_Token::is_configured()).
+			$own[] = 'oauth_client_secret'; // A Graph fallback (or named connection) gets the app's token (RustMail_OAuth_Token::is_configured()).
 		}
 		$secrets = array_filter( $own, array( __CLASS__, 'is_fixed_by_constant' ) );
 		if ( ! $secrets ) {
@@ -269,7 +283,7 @@ class RustMail_Settings_Store {
 		self::update_plugin_option( self::OPTION, $settings );
 	}
 
-	private static function sanitize( $key, $type, $value ) {
+	public static function sanitize( $key, $type, $value ) {
 		switch ( $type ) {
 			case 'bool':
 				return ! empty( $value );

@@ -1,6 +1,7 @@
 <?php
 /**
- * The settings page: presets, server fields, sender, log options, test mail and diagnosis.
+ * The settings page: presets, server fields, sender, log options, connections and routing rules, test mail and
+ * diagnosis.
  *
  * @package RustMail
  */
@@ -189,6 +190,7 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		<?php submit_button( __( 'Save settings', 'rust-mail' ) ); ?>
 	</form>
 	<?php RustMail_Admin_OAuth_Signin::render_forms(); ?>
+	<?php require __DIR__ . '/connections.php'; ?>
 
 	<hr />
 	<h2><?php esc_html_e( 'Send a test mail', 'rust-mail' ); ?></h2>
