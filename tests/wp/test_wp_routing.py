@@ -94,14 +94,14 @@ def test_a_rule_with_both_from_and_caller_needs_both(wp, capture, newsletter_plu
 
 @pytest.mark.parametrize("order", ["domain first", "address first"])
 def test_the_first_matching_rule_wins(wp, capture, order):
-    primary, support = capture(), capture()
+    primary, support, vip = capture(), capture(), capture()
     domain_rule = {"from": "example.org", "caller": "", "connection": "support"}
-    address_rule = {"from": "vip@example.org", "caller": "", "connection": "primary"}
+    address_rule = {"from": "vip@example.org", "caller": "", "connection": "vip"}
     rules = [domain_rule, address_rule] if order == "domain first" else [address_rule, domain_rule]
-    wp.set_settings(port=primary.port, connections={"support": smtp(support)}, routes=rules)
+    wp.set_settings(port=primary.port, connections={"support": smtp(support), "vip": smtp(vip)}, routes=rules)
     mail_from(wp, "vip@example.org", "Both rules match")
-    winner, loser = (support, primary) if order == "domain first" else (primary, support)
-    assert subjects(winner) == ["Both rules match"] and subjects(loser) == []
+    winner, loser = (support, vip) if order == "domain first" else (vip, support)
+    assert subjects(winner) == ["Both rules match"] and subjects(loser) == [] and subjects(primary) == []
 
 
 def test_the_routed_connection_down_the_fallback_delivers_and_the_log_names_both(wp, capture, closed_port):
