@@ -8,7 +8,9 @@ import re
 
 import pytest
 
+from harness.api_servers import GraphServer
 from harness.wpstack import LOG, SETTINGS, php_string, run_browser
+from test_wp_api import MAILBOX, TOKEN, skip_without_extension_api
 from test_wp_outbox import drain, set_constants
 
 
@@ -57,6 +59,28 @@ def test_two_from_addresses_go_through_two_connections(wp, engine, capture):
     assert subjects(primary) == ["No rule"]
     assert (row_of(wp, "To a customer")["route"], row_of(wp, "To a customer")["connection"]) == ("support", "support")
     assert (row_of(wp, "No rule")["route"], row_of(wp, "No rule")["connection"]) == ("primary", "primary")
+
+
+def test_a_from_address_goes_through_a_graph_connection_and_the_rest_over_smtp(wp, engine, capture, certs):
+    """A named connection of the other kind: the mailbox's own address goes to the Graph contract server, with the
+    connection's own token (stored encrypted as the page stores it), on both engines."""
+    skip_without_extension_api(wp, engine)
+    primary, graph = capture(), GraphServer(certs, mailbox=MAILBOX, tokens=[TOKEN])
+    try:
+        m365 = {"api": "graph", "api_base": graph.base, "username": MAILBOX, "ca_file": wp.site_ca(certs),
+                "verify_peer": True, "timeout": 10}
+        wp.php(wp.settings_code(port=primary.port, connections={"m365": m365},
+                                routes=[{"from": MAILBOX, "caller": "", "connection": "m365"}])
+               + f" $s['connections']['m365']['password'] = RustMail_Settings_Secrets::encrypt({php_string(TOKEN)}, 'connection:m365:password');"
+               " RustMail_Settings_Store::update_plugin_option(RustMail_Settings_Store::OPTION, $s); out(true);")
+        assert mail_from(wp, MAILBOX, "Over Graph") is True
+        assert mail_from(wp, "shop@example.com", "Over SMTP") is True
+        assert [m.message["Subject"] for m in graph.messages()] == ["Over Graph"]
+        assert subjects(primary) == ["Over SMTP"]
+        row = row_of(wp, "Over Graph")
+        assert (row["connection"], row["smtp_code"]) == ("m365", "202") and TOKEN not in json.dumps(wp.log_rows())
+    finally:
+        graph.stop()
 
 
 def test_a_domain_rule_matches_every_address_of_the_domain_and_only_it(wp, capture):

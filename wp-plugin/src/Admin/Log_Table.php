@@ -178,11 +178,10 @@ class RustMail_Admin_Log_Table extends WP_List_Table {
 
 	/**
 	 * The connection the message was routed to and, when another one delivered it (the fallback), that one too:
-	 * "support → fallback". Rows from before routing have no route: they went to the primary.
+	 * "support → fallback".
 	 */
 	protected function column_connection( $item ) {
-		$routed = '' === $item['route'] ? RustMail_Settings_Connections::PRIMARY : $item['route'];
-		$names  = array_unique( array_filter( array( $routed, $item['connection'] ) ) );
+		$names = array_unique( array_filter( array( RustMail_Settings_Connections::route_of( $item ), $item['connection'] ) ) );
 		return esc_html( implode( ' → ', array_map( array( 'RustMail_Settings_Connections', 'label' ), $names ) ) );
 	}
 

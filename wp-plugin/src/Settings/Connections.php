@@ -217,6 +217,17 @@ class RustMail_Settings_Connections {
 		return self::FALLBACK === $name ? __( 'fallback', 'rust-mail' ) : $name;
 	}
 
+	/**
+	 * The connection a log row was routed to, as the log shows it: a row from before routing went to the primary; one
+	 * that never reached the outbox (WordPress refused the call: no attempt) has none ('').
+	 */
+	public static function route_of( array $row ) {
+		if ( '' !== (string) $row['route'] ) {
+			return $row['route'];
+		}
+		return (int) $row['attempts'] > 0 ? self::PRIMARY : '';
+	}
+
 	/** A connection in a sentence, for the log: "the primary connection", "the connection "support"". */
 	public static function described( $name ) {
 		if ( self::PRIMARY === $name ) {

@@ -57,8 +57,7 @@ defined( 'ABSPATH' ) || exit;
 			__( 'Sent by', 'rust-mail' )       => RustMail_Mail_Caller::label( $entry['caller'] ),
 			__( 'Attempts', 'rust-mail' )      => number_format_i18n( (int) $entry['attempts'] ),
 			__( 'Engine', 'rust-mail' )        => RustMail_Transport_Registry::label( (string) ( array_slice( (array) $entry['attempt_log'], -1 )[0]['engine'] ?? '' ) ),
-			// Rows from before routing have no route: they went to the primary.
-			__( 'Routed to', 'rust-mail' )     => RustMail_Settings_Connections::described( '' === $entry['route'] ? RustMail_Settings_Connections::PRIMARY : $entry['route'] ),
+			__( 'Routed to', 'rust-mail' )     => '' === RustMail_Settings_Connections::route_of( $entry ) ? '' : RustMail_Settings_Connections::described( RustMail_Settings_Connections::route_of( $entry ) ),
 			__( 'Delivered through', 'rust-mail' ) => '' === $entry['connection'] ? '' : RustMail_Settings_Connections::described( $entry['connection'] ),
 			__( 'Next attempt', 'rust-mail' )  => RustMail_Log_Store::STATUS_QUEUED === $entry['status'] && $entry['next_attempt_at'] ? RustMail_Admin_Pages::format_time( $entry['next_attempt_at'] ) : '',
 		);
