@@ -62,6 +62,18 @@
 		} );
 	}
 
+	// The same for the form of a named connection, whose fields are named rust_mail[connection:<name>:<key>].
+	function showConnectionFields() {
+		var form = document.getElementById( 'rust-mail-connection-form' );
+		var api = form && form.querySelector( 'select[name$=":api]"]' );
+		var fields = ( config.apiFields || {} )[ api ? api.value : '' ] || { hide: [], labels: {} };
+		Array.prototype.forEach.call( form ? form.querySelectorAll( 'tr[data-rust-mail-connection-key]' ) : [], function ( row ) {
+			var key = row.getAttribute( 'data-rust-mail-connection-key' ), label = row.querySelector( 'label[data-label]' );
+			row.hidden = fields.hide.indexOf( key ) !== -1;
+			label.textContent = fields.labels[ key ] || label.getAttribute( 'data-label' );
+		} );
+	}
+
 	// The OAuth2 app fields only matter for XOAUTH2 and the Graph and Gmail APIs; hidden otherwise so the common
 	// setups stay short.
 	function showOAuth() {
@@ -81,6 +93,10 @@
 			field( 'api' ).addEventListener( 'change', showOAuth );
 		}
 		showOAuth();
+		var connectionApi = document.querySelector( '#rust-mail-connection-form select[name$=":api]"]' );
+		if ( connectionApi ) {
+			connectionApi.addEventListener( 'change', showConnectionFields );
+		}
 		var radios = document.querySelectorAll( '#rust-mail-presets input[type=radio]' );
 		Array.prototype.forEach.call( radios, function ( radio ) {
 			radio.addEventListener( 'change', function () {

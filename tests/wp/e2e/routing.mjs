@@ -11,6 +11,12 @@ await withBrowser(ARTIFACTS, async (page) => {
 
   // Add the connection "support".
   const form = page.locator('#rust-mail-connection-form');
+  // Its fields follow its kind, as the primary's do: an API hides the SMTP server's and names the user name its way.
+  await form.locator('[name="rust_mail[connection::api]"]').selectOption('graph');
+  check(await form.locator('tr[data-rust-mail-connection-key="host"]').isHidden(), 'a Graph connection still shows the SMTP host');
+  check((await form.locator('tr[data-rust-mail-connection-key="username"] label').textContent()) === 'Mailbox', 'a Graph connection\'s user name is not labelled Mailbox');
+  await form.locator('[name="rust_mail[connection::api]"]').selectOption('');
+  check(await form.locator('tr[data-rust-mail-connection-key="host"]').isVisible(), 'an SMTP connection hides its host');
   await form.locator('#rust-mail-connection-name').fill('support');
   await form.locator('[name="rust_mail[connection::host]"]').fill('127.0.0.1');
   await form.locator('[name="rust_mail[connection::port]"]').fill(SUPPORT_PORT);

@@ -16,6 +16,8 @@ if ( false !== ( $rust_mail_named[ $rust_mail_editing ] ?? null ) ) { // Only a 
 	$rust_mail_editing = '';
 }
 $rust_mail_all_entries = RustMail_Settings_Schema::entries();
+// The fields of the connection's kind, as the primary's (settings.js switches them when its API changes).
+$rust_mail_kind_fields = RustMail_Settings_Presets::api_fields()[ (string) RustMail_Settings_Store::get( RustMail_Settings_Connections::prefix( $rust_mail_editing ) . 'api' ) ] ?? RustMail_Settings_Presets::api_fields()[''];
 $rust_mail_routes      = RustMail_Settings_Routes::all();
 ?>
 <hr />
@@ -90,8 +92,8 @@ $rust_mail_routes      = RustMail_Settings_Routes::all();
 			}
 			$rust_mail_setting = RustMail_Settings_Connections::prefix( $rust_mail_editing ) . $rust_mail_key;
 			?>
-			<tr>
-				<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_setting ) ); ?>"><?php echo esc_html( $rust_mail_entry['label'] ); ?></label></th>
+			<tr data-rust-mail-connection-key="<?php echo esc_attr( $rust_mail_key ); ?>"<?php echo in_array( $rust_mail_key, $rust_mail_kind_fields['hide'], true ) ? ' hidden' : ''; ?>>
+				<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_setting ) ); ?>" data-label="<?php echo esc_attr( $rust_mail_entry['label'] ); ?>"><?php echo esc_html( $rust_mail_kind_fields['labels'][ $rust_mail_key ] ?? $rust_mail_entry['label'] ); ?></label></th>
 				<td><?php $rust_mail_field( $rust_mail_setting, $rust_mail_entry ); ?></td>
 			</tr>
 		<?php endforeach; ?>
