@@ -91,27 +91,10 @@ def graph(blocked, certs):
     server.stop()
 
 
-def skip_without_extension_api(wp, engine):
-    """The extension engine needs an extension built with the API transports (branch api-rust)."""
-    if engine != "extension":
-        return
-    supported = wp.php(
-        "try { $r = rust_mail_send(array('from' => 'a@example.com', 'to' => 'b@example.com', 'subject' => 'x', 'text' => 'x'),"
-        " array('api' => 'graph', 'api_base' => 'https://127.0.0.1:9', 'username' => 'x', 'password' => 'y', 'timeout' => 2));"
-        " out(is_array($r)); } catch (Throwable $e) { out(false); }")
-    if not supported:
-        pytest.skip("the extension at RUST_MAIL_SO has no API transport yet (it refuses `api`)")
-
-
-def has_api_table(wp):
-    return wp.php("out(isset(RustMail_Explain_Data::get()['api']['errors']));")
-
-
 @pytest.fixture
 def site(wp, engine, graph, certs):
     """The site sending through Graph (a bearer token as the password), queued, retrying at once unless the API said
     when (Retry-After), WP-Cron off: the tests drain in the namespace themselves."""
-    skip_without_extension_api(wp, engine)
     wp.set_constants({"DISABLE_WP_CRON": True, "RUST_MAIL_TEST_RETRY_DELAY": 0})
     wp.ca_file = wp.site_ca(certs)
     return wp
@@ -220,8 +203,6 @@ def test_graph_unavailable_falls_back_to_smtp_on_an_open_port(site, blocked, gra
 
 
 def test_send_as_denied_gives_the_log_its_cause_and_advice(site, engine, blocked, graph):
-    if engine == "phpmailer" and not has_api_table(site):
-        pytest.skip("data/classifier.json has no api.errors table yet (./build.sh rules on the api-rust branch)")
     graph.always("send_as_denied")
     store(site, {"password": TOKEN}, **graph_settings(site, graph, delivery="immediate"))
     assert wp_mail_in(site, blocked, "Not allowed") is False
@@ -239,8 +220,6 @@ def test_send_as_denied_gives_the_log_its_cause_and_advice(site, engine, blocked
 def test_invalid_recipients_rejects_every_recipient_with_the_reply(site, engine, blocked, graph):
     """Graph's ErrorInvalidRecipients refuses the whole request: both engines put every envelope recipient in
     `rejected`, each with the reply line, as the extension does."""
-    if engine == "phpmailer" and not has_api_table(site):
-        pytest.skip("data/classifier.json has no api.errors table yet (./build.sh rules on the api-rust branch)")
     graph.always("invalid_recipients")
     store(site, {"password": TOKEN}, **graph_settings(site, graph, delivery="immediate"))
     wp_mail_in(site, blocked, "Nobody resolves", ["Cc: cc@example.com", "Bcc: hidden@example.com"])
@@ -250,11 +229,14 @@ def test_invalid_recipients_rejects_every_recipient_with_the_reply(site, engine,
     attempt = json.loads(row["attempt_log"])[0]
     assert (attempt["engine"], attempt["error_cause"], attempt["reply"]) == (engine, "recipient_rejected", reply)
     assert attempt["rejected"] == dict.fromkeys(["to@example.com", "cc@example.com", "hidden@example.com"], reply)
+    # The HTTP 400 is no SMTP 4xx: the row failed for good, and lists every recipient as refused for good.
+    assert row["status"] == "failed"
+    assert row["error_message"].splitlines()[1:] == [
+        f"{address}: {reply}" for address in ("to@example.com", "cc@example.com", "hidden@example.com")]
 
 
 def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
     """App-only Graph: client credentials with the scope https://graph.microsoft.com/.default, its token as bearer."""
-    skip_without_extension_api(wp, engine)
     endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
     server = GraphServer(certs, mailbox=MAILBOX, tokens=[endpoint.token])
     try:
@@ -276,7 +258,6 @@ def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
 def test_gmail_and_mailgun_take_the_message_as_their_contracts_say(wp, engine, certs, api):
     """Gmail (media upload, the Bcc in a header) and Mailgun (messages.mime with the envelope's recipients), and a
     refused key or token said as such; the contract server notes any breach of the API's documented contract."""
-    skip_without_extension_api(wp, engine)
     secret = f"{api}-secret-" + secrets.token_hex(8)
     if api == "gmail":
         server, user = GmailServer(certs, account="bob@gmail.example", tokens=[secret]), "bob@gmail.example"
@@ -384,7 +365,6 @@ def test_sign_in_asks_for_the_apis_scope(wp):
 def test_the_certificate_is_checked_against_the_ca_file_setting(wp, engine, certs):
     """verify_peer and ca_file apply to the API's HTTPS: without the test CA the server's certificate is refused and
     no token goes out; with verify_peer off it is not checked."""
-    skip_without_extension_api(wp, engine)
     server = GraphServer(certs, mailbox=MAILBOX, tokens=[TOKEN])
     try:
         store(wp, {"password": TOKEN}, api="graph", api_base=server.base, username=MAILBOX, verify_peer=True)
