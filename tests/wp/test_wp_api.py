@@ -298,6 +298,15 @@ def test_amazon_ses_on_the_phpmailer_engine_is_refused_and_the_page_says_why(wp)
     assert "Amazon SES needs the rust-mail extension" in page
 
 
+@pytest.mark.parametrize("engine_name", ["phpmailer", "extension"])
+def test_the_page_says_that_the_phpmailer_engine_opens_a_connection_per_api_mail(wp, certs, engine_name):
+    """WordPress's HTTP API keeps no connection alive, which the settings page says for the PHPMailer engine only."""
+    wp.use_engine(engine_name)
+    store(wp, {"password": TOKEN}, api="graph", api_base="https://127.0.0.1:9", username=MAILBOX, preset="m365_graph")
+    page = wp.browser().get(SETTINGS).text
+    assert ("each mail through this API opens a new HTTPS connection" in page) == (engine_name == "phpmailer")
+
+
 def test_the_settings_page_saves_the_graph_preset_and_shows_the_mailbox_rbac_lines(wp):
     browser = wp.browser()
     fields = browser.form_fields(browser.get(SETTINGS), "rust_mail_save_settings")

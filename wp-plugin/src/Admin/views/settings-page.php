@@ -140,6 +140,12 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		</p></div>
 	<?php endif; ?>
 
+	<?php if ( in_array( $rust_mail_api, array( 'graph', 'gmail', 'mailgun' ), true ) && ! RustMail_Transport_Extension::is_available() ) : ?>
+		<div class="notice notice-info inline" id="rust-mail-api-connection-per-mail"><p>
+			<?php esc_html_e( 'Without the rust-mail extension, each mail through this API opens a new HTTPS connection, with its own TLS handshake: WordPress\'s HTTP API keeps no connection open between requests. With the extension, one connection carries every mail of a page load or an outbox run.', 'rust-mail' ); ?>
+		</p></div>
+	<?php endif; ?>
+
 	<?php if ( RustMail_Settings_Store::fixed_keys() ) : ?>
 		<div class="notice notice-info inline"><p>
 			<?php
