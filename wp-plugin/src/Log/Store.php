@@ -194,14 +194,14 @@ class RustMail_Log_Store {
 	}
 
 	/**
-	 * Rows for the list page, newest first.
+	 * The WHERE clause of the list page's filters, for query() and the CSV export.
 	 *
-	 * @param array $args status ('' for all), search, per_page, page.
-	 * @return array{rows: array, total: int}
+	 * @param array $args status ('' for all), cause, search, since / until: days (Y-m-d) in the site's time zone,
+	 *                    both included, and before_id (rows older than that one).
+	 * @return array{0: string, 1: array} the clause and its parameters for $wpdb->prepare().
 	 */
-	public static function query( array $args ) {
+	private static function filter_clause( array $args ) {
 		global $wpdb;
-		$table  = self::table();
 		$where  = array( '1=1' );
 		$params = array();
 		if ( ! empty( $args['status'] ) ) {
@@ -217,7 +217,45 @@ class RustMail_Log_Store {
 			$where[]  = '(subject LIKE %s OR recipients LIKE %s OR from_address LIKE %s OR error_message LIKE %s OR caller LIKE %s)';
 			$params   = array_merge( $params, array( $like, $like, $like, $like, $like ) );
 		}
-		$where_sql = implode( ' AND ', $where );
+		// Rows are stored in UTC; the admin picks days on the site's calendar.
+		if ( ! empty( $args['since'] ) ) {
+			$where[]  = 'created_at >= %s';
+			$params[] = self::utc_day_start( $args['since'], 0 );
+		}
+		if ( ! empty( $args['until'] ) ) {
+			$where[]  = 'created_at < %s';
+			$params[] = self::utc_day_start( $args['until'], 1 );
+		}
+		if ( ! empty( $args['before_id'] ) ) {
+			$where[]  = 'id < %d';
+			$params[] = (int) $args['before_id'];
+		}
+		return array( implode( ' AND ', $where ), $params );
+	}
+
+	/** The UTC time at which the site's day `$day` (Y-m-d) plus `$days_later` days begins. */
+	private static function utc_day_start( $day, $days_later ) {
+		$start = new DateTimeImmutable( $day . ' 00:00:00', wp_timezone() );
+		return $start->modify( "+$days_later day" )->setTimezone( new DateTimeZone( 'UTC' ) )->format( 'Y-m-d H:i:s' );
+	}
+
+	/** A day as the list's date filter takes it (Y-m-d, a real date), or ''. */
+	public static function sanitize_day( $day ) {
+		$day   = (string) $day;
+		$parts = array_map( 'intval', explode( '-', $day ) );
+		return 1 === preg_match( '/^\d{4}-\d{2}-\d{2}$/', $day ) && checkdate( $parts[1], $parts[2], $parts[0] ) ? $day : '';
+	}
+
+	/**
+	 * Rows for the list page, newest first.
+	 *
+	 * @param array $args the filters of filter_clause(), per_page, page.
+	 * @return array{rows: array, total: int}
+	 */
+	public static function query( array $args ) {
+		global $wpdb;
+		$table = self::table();
+		list( $where_sql, $params ) = self::filter_clause( $args );
 		$count_sql = "SELECT COUNT(*) FROM $table WHERE $where_sql";
 		$total     = (int) $wpdb->get_var( $params ? $wpdb->prepare( $count_sql, $params ) : $count_sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 
@@ -227,6 +265,41 @@ class RustMail_Log_Store {
 			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
 		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 		return array( 'rows' => $rows, 'total' => $total );
+	}
+
+	/**
+	 * Every row the filters select, newest first, in batches: an export of a large log never holds it whole. Each
+	 * batch starts below the last id seen, so mail logged during the export shifts nothing.
+	 *
+	 * @param array $args the filters of filter_clause().
+	 * @return Generator<array> rows as query() returns them.
+	 */
+	public static function each_row( array $args ) {
+		$batch = 500;
+		$args  = array_merge( $args, array( 'per_page' => $batch, 'page' => 1 ) );
+		do {
+			$rows = self::query( $args )['rows'];
+			yield from $rows;
+			$args['before_id'] = $rows ? end( $rows )['id'] : 0;
+		} while ( count( $rows ) === $batch );
+	}
+
+	/**
+	 * Deletes log rows, never a message that is being sent or still waits (cancel it first).
+	 *
+	 * @param int[] $ids
+	 * @return int how many were deleted.
+	 */
+	public static function delete( array $ids ) {
+		global $wpdb;
+		$ids = array_filter( array_map( 'absint', $ids ) );
+		if ( ! $ids ) {
+			return 0;
+		}
+		$table = self::table();
+		$final = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
+		$in    = implode( ',', $ids );
+		return (int) $wpdb->query( "DELETE FROM $table WHERE id IN ($in) AND status IN ($final)" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- integers and constants.
 	}
 
 	/** @return string[] the causes of failure the log holds, for the list's filter */

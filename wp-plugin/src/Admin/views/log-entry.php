@@ -79,6 +79,9 @@ defined( 'ABSPATH' ) || exit;
 				<?php submit_button( $rust_mail_label, 'cancel' === $rust_mail_operation ? 'delete' : 'secondary', 'rust_mail_' . $rust_mail_operation, false ); ?>
 			</form>
 		<?php endforeach; ?>
+		<?php if ( null !== $entry['raw'] ) : ?>
+			<a class="button" id="rust-mail-download-eml" href="<?php echo esc_url( wp_nonce_url( add_query_arg( array( 'action' => RustMail_Admin_Actions::ACTION_EXPORT_EML, 'entry' => (int) $entry['id'] ), admin_url( 'admin-post.php' ) ), RustMail_Admin_Actions::eml_nonce_action( $entry['id'] ) ) ); ?>"><?php esc_html_e( 'Download as .eml', 'rust-mail' ); ?></a>
+		<?php endif; ?>
 		<table class="form-table rust-mail-entry-fields" role="presentation">
 			<?php foreach ( $rust_mail_rows as $rust_mail_label => $rust_mail_value ) : ?>
 				<tr>
