@@ -119,3 +119,21 @@ def test_bulk_delete_leaves_a_mail_that_still_waits(wp, closed_port):
     assert [row["subject"] for row in wp.log_rows()] == ["Waiting"]
     # The same request without the list's nonce changes nothing.
     assert browser.get(query.replace(nonce, "0")).status == 403
+
+
+def test_the_chart_has_dates_a_scale_and_each_days_figures(wp, capture, closed_port):
+    fail_mails(wp, closed_port, ["One", "Two"])
+    server = capture()
+    wp.set_settings(port=server.port)
+    wp.php("wp_mail('owner@example.com', 'Three', 'x'); out(true);")
+    page = html.unescape(wp.browser().get(LOG).text)
+    chart = page[page.index('class="rust-mail-chart"'):page.index("</details>")]
+    today = wp.php("out(wp_date(get_option('date_format'), time(), new DateTimeZone('UTC')));")
+    days = re.findall(r'<g class="rust-mail-chart-day"><title>([^<]+)</title>', chart)
+    assert len(days) == 14 and days[-1] == f"{today}: Sent 1, Failed 2, Queued 0"
+    assert all(day.endswith("Sent 0, Failed 0, Queued 0") for day in days[:-1])
+    assert re.search(r'class="rust-mail-chart-scale"[^>]*>\s*<span>3</span><span>0</span>', chart)  # the busiest day
+    axis = re.findall(r"<span style=\"flex:1;text-align:center\">([^<]*)</span>", chart)
+    assert len(axis) == 14 and axis[-1] == wp.php("out(wp_date('j M', time(), new DateTimeZone('UTC')));")
+    assert all(label for label in axis[1::2]) and not any(axis[0::2])  # every other day, today among them
+    assert "Show the figures" in chart and "<td>2</td>" in chart
