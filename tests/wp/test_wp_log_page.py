@@ -137,3 +137,25 @@ def test_the_chart_has_dates_a_scale_and_each_days_figures(wp, capture, closed_p
     assert len(axis) == 14 and axis[-1] == wp.php("out(wp_date('j M', time(), new DateTimeZone('UTC')));")
     assert all(label for label in axis[1::2]) and not any(axis[0::2])  # every other day, today among them
     assert "Show the figures" in chart and "<td>2</td>" in chart
+
+
+def test_the_size_cap_trims_the_oldest_entries_in_batches_and_keeps_waiting_mail(wp, capture, closed_port):
+    """1,205 entries over a cap of 200: the purge removes the oldest in batches of 1,000 and leaves the newest 200,
+    except that a message still waiting in the outbox is never removed, however old."""
+    wp.set_settings(port=closed_port, delivery="queued", log_max_rows=200)
+    wp.php("wp_mail('owner@example.com', 'Still waiting', 'x'); out(true);")
+    # 1,204 sent rows after it, written the way the log writes them.
+    wp.php("for ($i = 0; $i < 1204; $i++) { RustMail_Log_Store::add(array('status' => 'sent', 'subject' => \"Row $i\","
+           " 'recipients' => 'owner@example.com')); } out(true);")
+    queries = wp.php("""
+        global $wpdb; $deletes = 0;
+        add_filter('query', function ($sql) use (&$deletes) { if (0 === strpos($sql, 'DELETE')) { $deletes++; } return $sql; });
+        $deleted = RustMail_Log_Store::purge_expired();
+        out(array($deleted, $deletes));
+    """)
+    rows = wp.log_rows()
+    assert queries[0] == 1004 and queries[1] >= 2  # at least two DELETEs: no single one over 1,000 rows
+    assert len(rows) == 201 and rows[0]["subject"] == "Still waiting" and rows[0]["status"] == "queued"
+    assert [row["subject"] for row in rows[1:]] == [f"Row {i}" for i in range(1004, 1204)]
+    page = html.unescape(wp.browser().get(LOG).text)
+    assert "kept for 30 days and at most 200 entries" in page

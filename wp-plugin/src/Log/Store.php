@@ -353,14 +353,39 @@ class RustMail_Log_Store {
 		return $counts;
 	}
 
-	/** The scheduled purge: deletes rows older than the retention period, but never a message still to be sent. */
+	/** How many rows one DELETE of the purge removes: a large log is trimmed without holding its table for long. */
+	const PURGE_BATCH = 1000;
+
+	/**
+	 * The scheduled purge (daily): deletes rows older than the retention period, then the oldest rows beyond the
+	 * size cap (`log_max_rows`), in batches; never a message still to be sent.
+	 *
+	 * @return int how many rows were deleted.
+	 */
 	public static function purge_expired() {
 		global $wpdb;
-		$days   = max( 1, (int) RustMail_Settings_Store::get( 'retention_days' ) );
-		$cutoff = gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS );
-		$table  = self::table();
-		$final  = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
-		return (int) $wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE created_at < %s AND status IN ($final)", $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$table   = self::table();
+		$days    = max( 1, (int) RustMail_Settings_Store::get( 'retention_days' ) );
+		$deleted = self::delete_final_in_batches( $wpdb->prepare( 'created_at < %s', gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS ) ) );
+		// The newest row past the cap: it and every older one go.
+		$boundary = (int) $wpdb->get_var( $wpdb->prepare( "SELECT id FROM $table ORDER BY id DESC LIMIT 1 OFFSET %d", max( 1, (int) RustMail_Settings_Store::get( 'log_max_rows' ) ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		if ( $boundary ) {
+			$deleted += self::delete_final_in_batches( $wpdb->prepare( 'id <= %d', $boundary ) );
+		}
+		return $deleted;
+	}
+
+	/** Deletes the rows in a final status that `$condition` (prepared SQL) selects, oldest first, a batch at a time. */
+	private static function delete_final_in_batches( $condition ) {
+		global $wpdb;
+		$table   = self::table();
+		$final   = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
+		$deleted = 0;
+		do {
+			$batch    = (int) $wpdb->query( "DELETE FROM $table WHERE $condition AND status IN ($final) ORDER BY id LIMIT " . self::PURGE_BATCH ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by the callers; constants.
+			$deleted += $batch;
+		} while ( self::PURGE_BATCH === $batch );
+		return $deleted;
 	}
 
 	/** @return array<string, string> every status with its label, in the order the log's views list them */
