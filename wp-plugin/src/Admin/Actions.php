@@ -66,7 +66,14 @@ class RustMail_Admin_Actions {
 			RustMail_Admin_Notices::flash( 'error', __( 'Enter a valid address to send the test mail to.', 'rust-mail' ) );
 			self::redirect( RustMail_Admin_Pages::settings_url() );
 		}
-		$test = RustMail_Mail_Test_Mail::send( $to );
+		$html = ! empty( $_POST['test_html'] );
+		$body = isset( $_POST['test_body'] ) ? wp_unslash( $_POST['test_body'] ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized next, as HTML or as text.
+		$test = RustMail_Mail_Test_Mail::send(
+			$to,
+			isset( $_POST['test_subject'] ) ? sanitize_text_field( wp_unslash( $_POST['test_subject'] ) ) : '',
+			$html ? wp_kses_post( (string) $body ) : sanitize_textarea_field( (string) $body ),
+			$html
+		);
 		if ( $test['sent'] ) {
 			/* translators: %s: recipient address */
 			RustMail_Admin_Notices::flash( 'success', sprintf( __( 'Test mail sent to %s.', 'rust-mail' ), $to ), $test['log_id'] );

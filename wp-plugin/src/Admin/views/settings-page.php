@@ -203,6 +203,14 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_TEST ); ?>
 		<label for="rust-mail-test-to"><?php esc_html_e( 'Send to', 'rust-mail' ); ?></label>
 		<input type="email" class="regular-text" id="rust-mail-test-to" name="test_to" value="<?php echo esc_attr( wp_get_current_user()->user_email ); ?>" />
+		<details id="rust-mail-test-content">
+			<summary><?php esc_html_e( 'Subject and message (optional)', 'rust-mail' ); ?></summary>
+			<p><label for="rust-mail-test-subject"><?php esc_html_e( 'Subject', 'rust-mail' ); ?></label><br />
+				<input type="text" class="large-text" id="rust-mail-test-subject" name="test_subject" placeholder="<?php echo esc_attr( sprintf( /* translators: %s: site name */ __( 'Test mail from %s', 'rust-mail' ), get_bloginfo( 'name' ) ) ); ?>" /></p>
+			<p><label for="rust-mail-test-body"><?php esc_html_e( 'Message', 'rust-mail' ); ?></label><br />
+				<textarea class="large-text" rows="4" id="rust-mail-test-body" name="test_body"></textarea></p>
+			<p><label><input type="checkbox" name="test_html" value="1" id="rust-mail-test-html" /> <?php esc_html_e( 'Send the message as HTML (as a shop\'s order mail goes)', 'rust-mail' ); ?></label></p>
+		</details>
 		<?php submit_button( __( 'Send test mail', 'rust-mail' ), 'secondary', 'send_test', false ); ?>
 	</form>
 
