@@ -419,7 +419,12 @@ pub const TEXTS: &[Text] = &[
         (Some(When::Api(&["mailgun"])), &["Check the Mailgun API key (password), and that region matches the account ('us' or 'eu'): a key of one region is refused by the other."]),
         (None, &["Check the token or key given as password."]),
     ])]),
-    text(Cause::ApiPermissionMissing, "{host} refused: the app or key may not send mail for {user|the account}: {detail}.", &[First(&[
+    text(Cause::ApiTokenExpired, "The access token for {user|the account} has expired, so {host} would refuse it: {detail}.", &[First(&[
+        (Some(When::Api(&["graph"])), &["With the Microsoft 365 (Graph API) preset the plugin fetches a new app-only token itself (tenant, client ID and secret) when the old one expires: use it rather than a token pasted as password; for a sign-in, sign in with Microsoft again."]),
+        (Some(When::Api(&["gmail"])), &["Sign in with Google again (Gmail API preset): the plugin then renews the token itself; an access token pasted as password lasts an hour."]),
+        (None, &["Give a fresh access token as password."]),
+    ])]),
+    text(Cause::ApiPermissionMissing, "{host} does not let the app or key send mail for {user|the account}: {detail}.", &[First(&[
         (Some(When::Api(&["graph"])), &[
             "In Microsoft Entra ID, give the app the Microsoft Graph permission Mail.Send (application permission for app-only, delegated for a sign-in) and grant admin consent.",
             "If an RBAC for Applications scope limits the app to some mailboxes, include {user|the mailbox} in it (New-ManagementScope, then New-ManagementRoleAssignment -Role \"Application Mail.Send\").",
