@@ -41,9 +41,8 @@ SIGN_IN_SCOPES = {
     "microsoft": (MICROSOFT_SMTP_SCOPE, GRAPH_SEND_SCOPE, "https://graph.microsoft.com/Mail.Read"),
     "google": (GOOGLE_SMTP_SCOPE, GMAIL_SEND_SCOPE, "https://www.googleapis.com/auth/gmail.readonly"),
 }
-# Asked for at sign-in but not listed among the granted scopes of the access token (OpenID Connect's, and the
-# refresh token's own).
-NOT_ACCESS_SCOPES = {"offline_access", "openid", "email", "profile"}
+# Google lists OpenID Connect's `email` among the granted scopes under its own name.
+GOOGLE_SCOPE_NAMES = {"email": "https://www.googleapis.com/auth/userinfo.email"}
 
 
 def b64url(data):
@@ -80,6 +79,8 @@ class AuthorizationServer:
         self.app_roles = ["Mail.Send"]              # Graph application permissions consented for the app
         self.app_token_lifetime = 3599              # seconds; negative: Graph app-only tokens issued already expired
         self.app_tokens = {}                        # Graph app-only token -> its claims
+        self.declined = set()                       # scopes the user unticks on the consent page (Google's
+                                                    # granular consent): asked for, not granted
         self.requests = []                          # form fields of every token request (only the test reads them)
         self.refresh_delay = 0.0                    # seconds a refresh takes (to widen a race)
         self.access_tokens = {}                     # token -> {"account", "family", "provider"}
@@ -255,12 +256,18 @@ class AuthorizationServer:
         parts = urllib.parse.urlsplit(uri)
         return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and not parts.query
 
+    def granted(self, provider, asked):
+        """The scopes a sign-in grants, as the token answer lists them: what was asked, less offline_access (the
+        refresh token's, not the access token's) and what the user declined."""
+        names = GOOGLE_SCOPE_NAMES if provider == "google" else {}
+        return [names.get(s, s) for s in asked.split() if s != "offline_access" and s not in self.declined]
+
     def issue_code(self, form):
         code = "M.C" + secrets.token_urlsafe(24)
         with self.lock:
             self.codes[code] = {"client_id": form["client_id"], "redirect_uri": form["redirect_uri"],
                                 "challenge": form["code_challenge"], "provider": form["provider"],
-                                "scopes": [s for s in form.get("scope", "").split() if s not in NOT_ACCESS_SCOPES],
+                                "scopes": self.granted(form["provider"], form.get("scope", "")),
                                 "account": self.account, "used": False, "family": None}
         return code
 
