@@ -255,7 +255,7 @@ const fn text(cause: Cause, summary: &'static str, advice: &'static [Line]) -> T
 pub const TEXTS: &[Text] = &[
     text(Cause::Ok, "Mail can be sent through {host}:{port}.", &[]),
     text(Cause::DnsFailed, "The name {host} could not be found in DNS: {detail}.", &[
-        Say("Check the spelling of host '{host}'."),
+        First(&[(Some(When::Api(crate::api::API_CHOICES)), &["Check the spelling of the host '{host}' in api_base, or leave api_base out for the provider's own address."]), (None, &["Check the spelling of host '{host}'."])]),
         Say("If the site runs in a container or on a host with its own resolver, check that it can resolve public names."),
     ]),
     text(Cause::PortBlocked, "Nothing answered on {host}:{port}: a firewall between this site and the server is dropping the connection.", &[
@@ -288,6 +288,10 @@ pub const TEXTS: &[Text] = &[
             ]),
             (Some(When::Certificate(&["expired", "not_yet_valid"])), &[
                 "The certificate is outside its validity period: ask the server's administrator to renew it (or check this machine's clock).",
+            ]),
+            (Some(When::Api(crate::api::API_CHOICES)), &[
+                "Use the host name the certificate is issued for in api_base, instead of '{host}', or leave api_base out for the provider's own address.",
+                "If a proxy in between presents its own certificate, give its CA with ca_file.",
             ]),
             (None, &["Use the host name the certificate is issued for as host, instead of '{host}'.", "If the server uses a private CA, give its certificate with ca_file."]),
         ]),

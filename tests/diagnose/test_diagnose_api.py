@@ -174,12 +174,13 @@ def test_gmail_needs_a_sending_scope(php, certs, auth, scope, cause):
 
 # ---------------------------------------------------------------- the connection
 
-@pytest.mark.parametrize("cert, words", [("wrongname", ["other.example", "127.0.0.1"]), ("expired", ["expired"])])
-def test_a_bad_certificate_fails_the_tls_step_with_what_it_presented(php, certs, auth, graph, cert, words):
+@pytest.mark.parametrize("cert, words, advice", [("wrongname", ["other.example", "127.0.0.1"], ["api_base"]),
+                                                 ("expired", ["expired"], ["renew"])])
+def test_a_bad_certificate_fails_the_tls_step_with_what_it_presented(php, certs, auth, graph, cert, words, advice):
     server = graph(cert=cert)
     token = app_only_token(auth)
     diagnosis = run(php, api_transport("graph", server, certs, token, username=MAILBOX), [token])
-    expect(diagnosis, "tls_certificate_invalid", failed_step="tls")
+    expect(diagnosis, "tls_certificate_invalid", failed_step="tls", advice=advice)
     for word in words:
         assert word in diagnosis.summary, diagnosis
     assert diagnosis.raw["server"]["certificate"]["names"], diagnosis
@@ -199,7 +200,7 @@ def test_a_name_that_does_not_resolve_fails_the_dns_step(php, certs, dns_server)
     transport = {"api": "graph", "api_base": "https://graph.nothere.example:8443", "username": MAILBOX,
                  "password": "EwA-sentinel-diagnose-token"}
     diagnosis = run(php, transport, ["EwA-sentinel-diagnose-token"], nameserver=dns_server.address)
-    expect(diagnosis, "dns_failed", failed_step="dns", summary=["graph.nothere.example"])
+    expect(diagnosis, "dns_failed", failed_step="dns", summary=["graph.nothere.example"], advice=["api_base"])
 
 
 # ---------------------------------------------------------------- SES and Mailgun
