@@ -6,6 +6,7 @@ tcp 25, 465 and 587 (as the diagnosis tests firewall theirs); MariaDB is reached
 contract server (harness/api_servers.py) listens inside the same namespace. Each test runs on both engines: the
 extension, and PHPMailer's engine, which posts to the API with WordPress's HTTP API."""
 import base64
+import contextlib
 import email
 import email.policy
 import html
@@ -252,9 +253,10 @@ def test_invalid_recipients_rejects_every_recipient_with_the_reply(site, engine,
     assert attempt["rejected"] == dict.fromkeys(["to@example.com", "cc@example.com", "hidden@example.com"], reply)
 
 
-def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
-    """App-only Graph: client credentials with the scope https://graph.microsoft.com/.default, its token as bearer."""
-    skip_without_extension_api(wp, engine)
+@contextlib.contextmanager
+def graph_app_only_site(wp, certs):
+    """The Graph preset with the app's tenant, client ID and secret, pointed at an OAuth2 server that issues the
+    app-only token and a Graph server that checks it and its roles: (that OAuth2 server, that Graph server)."""
     endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
     server = GraphServer(certs, mailbox=MAILBOX, check_token=endpoint.check_access_token,
                          permissions=endpoint.token_permissions)
@@ -263,14 +265,21 @@ def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
         wp.php("RustMail_OAuth_Token::forget(); out(true);")
         store(wp, {"oauth_client_secret": CLIENT_SECRET}, api="graph", api_base=server.base, username=MAILBOX,
               ca_file=wp.site_ca(certs), oauth_tenant=TENANT, oauth_client_id=CLIENT_ID, preset="m365_graph")
+        yield endpoint, server
+    finally:
+        server.stop()
+        endpoint.stop()
+
+
+def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
+    """App-only Graph: client credentials with the scope https://graph.microsoft.com/.default, its token as bearer."""
+    skip_without_extension_api(wp, engine)
+    with graph_app_only_site(wp, certs) as (endpoint, server):
         assert wp.send_mail("App-only") == {"result": True, "failed": []}
         assert wp.send_mail("App-only again") == {"result": True, "failed": []}
         assert [r["scope"] for r in endpoint.requests] == [GRAPH_APP_ONLY_SCOPE]  # fetched once, then cached
         assert [m.message["Subject"] for m in server.messages()] == ["App-only", "App-only again"]
         assert server.violations == []
-    finally:
-        server.stop()
-        endpoint.stop()
 
 
 def diagnose_on_the_page(wp):
@@ -288,14 +297,7 @@ def test_diagnose_walks_a_graph_connection_and_reads_the_apps_token(wp, certs):
     """The Diagnose button of a Graph (app-only) connection walks it: dns, tcp, tls, the token the plugin fetched and
     its Mail.Send role, sending nothing; an app without Mail.Send is named as such, with what to change."""
     skip_without_extension_api(wp, "extension")
-    endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
-    server = GraphServer(certs, mailbox=MAILBOX, check_token=endpoint.check_access_token,
-                         permissions=endpoint.token_permissions)
-    try:
-        wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": endpoint.url})
-        wp.php("RustMail_OAuth_Token::forget(); out(true);")
-        store(wp, {"oauth_client_secret": CLIENT_SECRET}, api="graph", api_base=server.base, username=MAILBOX,
-              ca_file=wp.site_ca(certs), oauth_tenant=TENANT, oauth_client_id=CLIENT_ID, preset="m365_graph")
+    with graph_app_only_site(wp, certs) as (endpoint, server):
         page, steps = diagnose_on_the_page(wp)
         assert "The connection works." in page, page
         assert list(steps) == ["dns", "tcp", "tls", "token", "permission", "send"]
@@ -316,9 +318,6 @@ def test_diagnose_walks_a_graph_connection_and_reads_the_apps_token(wp, certs):
         for token in endpoint.app_tokens:
             assert token not in page and token.split(".")[1] not in page
         assert CLIENT_SECRET not in page
-    finally:
-        server.stop()
-        endpoint.stop()
 
 
 @pytest.mark.parametrize("declined", [False, True], ids=["granted", "gmail.send-declined"])
