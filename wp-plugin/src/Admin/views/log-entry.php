@@ -28,7 +28,7 @@ defined( 'ABSPATH' ) || exit;
 				<?php if ( $rust_mail_proposed ) : ?>
 					<p><a class="button" id="rust-mail-propose-preset" href="<?php echo esc_url( $rust_mail_proposed['url'] ); ?>"><?php echo esc_html( $rust_mail_proposed['label'] ); ?></a></p>
 				<?php endif; ?>
-				<?php if ( RustMail_Transport_Extension::diagnose_available() && ! RustMail_Settings_Store::uses_api() ) : ?>
+				<?php if ( RustMail_Transport_Extension::diagnose_available() ) : ?>
 					<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
 						<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>" />
 						<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>

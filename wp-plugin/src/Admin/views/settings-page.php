@@ -216,17 +216,18 @@ $rust_mail_field = static function ( $key, array $entry ) {
 
 	<hr />
 	<h2 id="rust-mail-diagnosis"><?php esc_html_e( 'Diagnose the connection', 'rust-mail' ); ?></h2>
-	<?php if ( '' !== $rust_mail_api ) : ?>
-		<p id="rust-mail-diagnose-unavailable"><?php esc_html_e( 'Diagnose walks SMTP connections; over an API, send a test mail above: its log entry says what went wrong and what to change.', 'rust-mail' ); ?></p>
-		<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false, array( 'disabled' => 'disabled', 'aria-describedby' => 'rust-mail-diagnose-unavailable' ) ); ?>
-	<?php elseif ( ! RustMail_Transport_Extension::diagnose_available() ) : ?>
+	<?php if ( ! RustMail_Transport_Extension::diagnose_available() ) : ?>
 		<p id="rust-mail-diagnose-unavailable">
 			<?php esc_html_e( 'Diagnose walks the connection step by step with the rust_mail extension, which is not loaded in this PHP. Send test mail above still says what went wrong, in the same words.', 'rust-mail' ); ?>
 			<a href="#rust-mail-engine"><?php esc_html_e( 'How to install the extension', 'rust-mail' ); ?></a>
 		</p>
 		<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false, array( 'disabled' => 'disabled', 'aria-describedby' => 'rust-mail-diagnose-unavailable' ) ); ?>
 	<?php else : ?>
-		<p><?php esc_html_e( 'Connects to the saved server step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+		<?php if ( '' !== $rust_mail_api ) : ?>
+			<p><?php esc_html_e( 'Connects to the API step by step (name lookup, port, encryption), then reads the access token and whether it may send mail, without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+		<?php else : ?>
+			<p><?php esc_html_e( 'Connects to the saved server step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+		<?php endif; ?>
 		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-diagnose-form">
 			<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>" />
 			<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>
