@@ -6,6 +6,8 @@
 #                       this PHP (for hosts where a control panel, not a shell, loads extensions); after
 #                       ./build.sh compat, a zip for PHP 8.4 too
 #   ./build.sh rules    export the classifier's rules and verdict texts to wp-plugin/data/classifier.json (commit it)
+#   ./build.sh pot [FILE]  the plugin's translatable strings, with the translators' comments, as a gettext template
+#                       (default wp-plugin/languages/rust-mail.pot), for translators and translation tools
 #   ./build.sh test     install what the tests need, build, run every test
 #   ./build.sh compat   the compatibility run: the extension built for PHP 8.4 and tested with WordPress 6.8 and 7.1
 #                       in a Debian trixie chroot (tests/compat/compat.sh; cached in /var/tmp/rust-mail-compat)
@@ -24,14 +26,14 @@ SO="$ROOT/target/release/librust_mail.so"
 # libnet-ssleay-perl for swaks's STARTTLS (a Recommends of swaks). valgrind's one runtime need, libc6-dbg, is a
 # Depends; wrk's LuaJIT too. php8.2-zip: WordPress zips a personal data export (tests/wp/test_wp_privacy.py). curl: an
 # independent client (its own SigV4 and multipart) for the API contract servers' self-tests (tests/test_api_servers.py);
-# python3-h2: those servers speak HTTP/2 too, when a test asks (harness/api_servers.py).
+# python3-h2: those servers speak HTTP/2 too, when a test asks (harness/api_servers.py). gettext: ./build.sh pot.
 PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-mbstring php8.2-xml php8.2-curl php8.2-zip
   clang libclang-dev pkg-config
   postfix swaks libnet-ssleay-perl python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl curl python3-h2
   mariadb-server wordpress nginx chromium nodejs
   valgrind wrk
-  dovecot-core python3-matplotlib
+  dovecot-core python3-matplotlib gettext
 )
 
 deps() {
@@ -76,6 +78,21 @@ rules() {
   cargo run --quiet --no-default-features --example export_rules > "$out.tmp"
   mv "$out.tmp" "$out"
   echo "== wrote $out"
+}
+
+# WordPress's translation functions, as xgettext keywords: the message's arguments, and a context (c).
+POT_KEYWORDS=(__:1 _e:1 esc_html__:1 esc_html_e:1 esc_attr__:1 esc_attr_e:1 _x:1,2c _ex:1,2c esc_html_x:1,2c
+              esc_attr_x:1,2c _n:1,2 _nx:1,2,4c _n_noop:1,2 _nx_noop:1,2,3c)
+
+pot() {
+  local out=${1:-"$ROOT/wp-plugin/languages/rust-mail.pot"} version
+  command -v xgettext >/dev/null || deps
+  version=$(sed -n 's/^ \* Version: *//p' wp-plugin/rust-mail.php)
+  mkdir -p "$(dirname "$out")"
+  (cd wp-plugin && find . -name '*.php' | sort |
+    xgettext --files-from=- --language=PHP --from-code=UTF-8 --add-comments=translators: --sort-by-file \
+      "${POT_KEYWORDS[@]/#/--keyword=}" --package-name="Rust Mail" --package-version="$version" -o "$out")
+  echo "== wrote $out ($(grep -c '^msgid ' "$out") strings)"
 }
 
 # The plugin folder as WordPress's "Upload Plugin" takes it, with the extension for one PHP beside the plugin's
@@ -168,11 +185,12 @@ run_bench() {
 case "${1:-}" in
   build)   build ;;
   rules)   rules ;;
+  pot)     pot "${2:-}" ;;
   package) package ;;
   install) deps; install_ext ;;
   test)    run_tests ;;
   compat)  tests/compat/compat.sh ;;
   demo)    deps; install_ext; tests/harness/demo.sh ;;
   bench)   shift; run_bench "$@" ;;
-  *) echo "usage: $0 build|install|package|rules|test|compat|demo|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|install|package|rules|pot|test|compat|demo|bench" >&2; exit 2 ;;
 esac

@@ -117,12 +117,21 @@ function rust_mail_send_many(array $messages, array $transport, ?array $options 
  * auth 'none' and a `from` option, sender_dns checks the From domain's SPF
  * record (does it authorise the relay?) and its DMARC record.
  *
+ * Over an HTTPS API (`api`) the steps are dns, tcp, tls (of the base URL's
+ * host and port), token (a JWT's audience and expiry; expired: cause
+ * 'api_token_expired'), permission (sends nothing: an app-only Graph token's
+ * `roles` must hold Mail.Send; a delegated token's scopes, from its `scp` or
+ * `token_scopes`, Mail.Send for Graph or gmail.send for Gmail; else
+ * 'api_permission_missing'), send (only with send_test). SES and Mailgun skip
+ * token and permission.
+ *
  * @param array $transport The same as for rust_mail_send(); `host` may be left
  *   out when `$options['mx_domain']` is given.
  * @param array{
  *   from?: string, to?: string|list<string>, send_test?: bool, scan_ports?: bool|list<int>,
- *   mx_domain?: string, nameserver?: string, timeout?: int|float
- * }|null $options
+ *   mx_domain?: string, nameserver?: string, timeout?: int|float, token_scopes?: string|list<string>
+ * }|null $options `token_scopes`: with an API, the scopes the token endpoint granted with the token (its
+ *   answer's `scope`), for an opaque delegated token; `mx_domain` and `scan_ports` are for SMTP only.
  * @return array{
  *   ok: bool,
  *   steps: list<array{name: string, status: 'ok'|'warn'|'fail'|'skip', ms: float, detail: string, data: array}>,

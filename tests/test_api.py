@@ -43,7 +43,8 @@ class Api:
 @pytest.fixture
 def api(certs, auth):
     """Factory: api(kind, **server options) -> Api. Graph and Gmail get a token the OAuth2 server issued for the
-    mailbox (and check each request's token with it); SES a key pair; Mailgun a key."""
+    mailbox by a sign-in asking for the API's sending scope (and check each request's token, and its scopes, with
+    it); SES a key pair; Mailgun a key."""
     started = []
     tokens = {}
 
@@ -54,10 +55,12 @@ def api(certs, auth):
                 tokens[provider] = sign_in(auth, provider, MAILBOX)
             token = tokens[provider]
             if kind == "graph":
-                server = GraphServer(certs, mailbox=MAILBOX, check_token=auth.check_access_token, **options)
+                server = GraphServer(certs, mailbox=MAILBOX, check_token=auth.check_access_token,
+                                     permissions=auth.token_permissions, **options)
                 fields = {"username": MAILBOX, "password": token}
             else:
-                server = GmailServer(certs, account=MAILBOX, check_token=auth.check_access_token, **options)
+                server = GmailServer(certs, account=MAILBOX, check_token=auth.check_access_token,
+                                     permissions=auth.token_permissions, **options)
                 fields = {"password": token}
             secrets = [token]
         elif kind == "ses":

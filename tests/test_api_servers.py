@@ -170,6 +170,69 @@ def test_tokens_from_the_oauth_server_and_their_invalidation(servers, certs):
         auth.stop()
 
 
+def client_credentials(auth):
+    """The app-only token for Microsoft Graph, as the plugin fetches it."""
+    import urllib.parse
+    import urllib.request
+    form = {"grant_type": "client_credentials", "client_id": auth.client_id, "client_secret": auth.client_secret,
+            "scope": "https://graph.microsoft.com/.default"}
+    with urllib.request.urlopen(auth.url.format(tenant=auth.tenant), urllib.parse.urlencode(form).encode(), timeout=10) as r:
+        return json.loads(r.read())["access_token"]
+
+
+def jwt_payload(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_graph_needs_mail_send_as_an_app_role_or_a_delegated_scope(servers, certs):
+    """As Graph: an app-only token (a JWT whose roles claim lists the application permissions) without Mail.Send,
+    or a sign-in's token without the delegated scope Mail.Send, gets 403 ErrorAccessDenied; with it, 202."""
+    auth = AuthorizationServer("contoso.onmicrosoft.com", "client-id", "client-secret")
+    try:
+        server = servers(GraphServer, check_token=auth.check_access_token, permissions=auth.token_permissions)
+        client = Client(server, certs)
+        app = client_credentials(auth)
+        assert jwt_payload(app)["roles"] == ["Mail.Send"] and jwt_payload(app)["aud"] == "https://graph.microsoft.com"
+        assert graph_post(client, token=app)[0] == 202
+        auth.app_roles = ["Mail.Read"]
+        status, _, body = graph_post(client, token=client_credentials(auth))
+        assert (status, json.loads(body)["error"]["code"]) == (403, "ErrorAccessDenied")
+        answer = sign_in(auth, "microsoft", "alice@contoso.example", answer=True)
+        assert answer["scope"] == "https://graph.microsoft.com/Mail.Send"   # the granted scopes, as Microsoft lists them
+        assert graph_post(client, token=answer["access_token"])[0] == 202
+        smtp = sign_in(auth, "microsoft", "alice@contoso.example", scope="https://outlook.office.com/SMTP.Send")
+        status, _, body = graph_post(client, token=smtp)
+        assert (status, json.loads(body)["error"]["code"]) == (403, "ErrorAccessDenied")
+        # An app-only token past its expiry is refused as Graph refuses it.
+        auth.app_roles, auth.app_token_lifetime = ["Mail.Send"], -60
+        status, _, body = graph_post(client, token=client_credentials(auth))
+        assert (status, json.loads(body)["error"]["code"]) == (401, "InvalidAuthenticationToken")
+        assert server.violations == []
+    finally:
+        auth.stop()
+
+
+def test_gmail_needs_a_sending_scope(servers, certs):
+    auth = AuthorizationServer("contoso.onmicrosoft.com", "client-id", "client-secret")
+    try:
+        server = servers(GmailServer, account="bob@gmail.example", check_token=auth.check_access_token,
+                         permissions=auth.token_permissions)
+        client = Client(server, certs)
+        path = "/upload/gmail/v1/users/me/messages/send?uploadType=media"
+        for scope, status in [(None, 200), ("https://mail.google.com/", 200),
+                              ("https://www.googleapis.com/auth/gmail.readonly https://mail.google.com/", 200)]:
+            token = sign_in(auth, "google", "bob@gmail.example", scope=scope)
+            assert client.post(path, MIME, {"Content-Type": "message/rfc822", "Authorization": f"Bearer {token}"})[0] == status
+        # gmail.readonly alone is no sending scope.
+        token = sign_in(auth, "google", "bob@gmail.example", scope="https://www.googleapis.com/auth/gmail.readonly")
+        status, _, body = client.post(path, MIME, {"Content-Type": "message/rfc822", "Authorization": f"Bearer {token}"})
+        assert (status, json.loads(body)["error"]["errors"][0]["reason"]) == (403, "insufficientPermissions")
+        assert server.violations == []
+    finally:
+        auth.stop()
+
+
 # ---------------------------------------------------------------- gmail
 
 def test_gmail_media_upload_is_accepted_and_recorded(servers, certs):

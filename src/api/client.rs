@@ -4,7 +4,7 @@
 
 use super::request::{build, Body, Login, Unsendable};
 use super::response::{judge, Answer};
-use super::{Provider, Refusal};
+use super::Provider;
 use crate::batch::BatchOptions;
 use crate::config::Transport;
 use crate::error::UsageError;
@@ -87,7 +87,7 @@ fn new_client(transport: &Transport) -> Result<Http, SendError> {
 }
 
 /// This process's client for `transport` (a new one each call with `pool` off).
-fn client_for(state: &mut pool::ProcessState, transport: &Transport) -> Result<Http, SendError> {
+pub fn client_for(state: &mut pool::ProcessState, transport: &Transport) -> Result<Http, SendError> {
     if !transport.pool {
         return new_client(transport);
     }
@@ -210,13 +210,37 @@ fn failed_before_request(transport: &Transport, message: &Outgoing, error: SendE
 
 /// Sends `message` by `deadline` and describes what happened.
 pub async fn send_on(http: &Http, transport: &Transport, message: &Outgoing, deadline: Deadline) -> SendResult {
-    let start = Instant::now();
-    let mut t = Transcript::new(start);
+    let mut t = Transcript::new(Instant::now());
+    let sent = exchange(http, transport, message, deadline, &mut t).await;
+    if sent.status.is_none() && sent.outcome.as_ref().is_err_and(|e| e.stage == Stage::Input) {
+        return failed_before_request(transport, message, sent.outcome.expect_err("refused before the request"));
+    }
+    let mut result = result(transport, message, sent.outcome, &t, sent.timings, sent.reused);
+    result.code = sent.status;
+    result.reply = sent.reply;
+    result
+}
+
+/// One request and the answer judged: what [`send_on`] makes a result of, and what Diagnose's send step records.
+pub struct Exchange {
+    /// `Ok` with the message accepted; the failure (stage `input`: refused before any request) otherwise.
+    pub outcome: Result<(), SendError>,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// The result's `reply` line, when an answer came.
+    pub reply: Option<String>,
+    timings: Timings,
+    reused: bool,
+}
+
+/// Sends `message` by `deadline`, writing what happens to `t`.
+pub async fn exchange(http: &Http, transport: &Transport, message: &Outgoing, deadline: Deadline, t: &mut Transcript) -> Exchange {
+    let unanswered = |outcome, timings, reused| Exchange { outcome, status: None, reply: None, timings, reused };
     let target = transport.api.as_ref().expect("an API transport");
     let login = Login { username: transport.username.as_deref(), secret: transport.password.as_ref().map_or("", |s| s.0.as_str()) };
     let request = match build(target, &login, message, SystemTime::now()) {
         Ok(request) => request,
-        Err(why) => return failed_before_request(transport, message, unsendable(target.provider, why)),
+        Err(why) => return unanswered(Err(unsendable(target.provider, why)), Timings::default(), false),
     };
     let size = request.body.size();
     let made_before = http.connects.made.load(Ordering::Relaxed);
@@ -263,7 +287,7 @@ pub async fn send_on(http: &Http, transport: &Transport, message: &Outgoing, dea
                 );
             }
             t.info(error.message.clone());
-            return result(transport, message, Err(error), &t, timings, false);
+            return unanswered(Err(error), timings, false);
         }
         Err(_) => {
             t.push(Direction::Client, format!("POST {} ({size} bytes)", request.path));
@@ -280,7 +304,7 @@ pub async fn send_on(http: &Http, transport: &Transport, message: &Outgoing, dea
                 )
             };
             t.info(error.message.clone());
-            return result(transport, message, Err(error), &t, timings, false);
+            return unanswered(Err(error), timings, false);
         }
     };
     t.push(Direction::Client, format!("POST {} ({}, {size} bytes)", request.path, version_name(version)));
@@ -307,27 +331,12 @@ pub async fn send_on(http: &Http, transport: &Transport, message: &Outgoing, dea
         Err(SendError { problem: Problem::Api(refusal), .. }) => refusal.reply_line(reason),
         _ => format!("{} {reason}", status.as_u16()).trim_end().to_string(),
     };
-    let mut sent = result(transport, message, outcome.map(|_| ()), &t, timings, !made);
-    sent.code = Some(status.as_u16());
-    sent.reply = Some(reply);
-    sent
+    Exchange { outcome: outcome.map(|_| ()), status: Some(status.as_u16()), reply: Some(reply), timings, reused: !made }
 }
 
 /// Why a message cannot go, as a send error at the stage `input`.
 fn unsendable(provider: Provider, why: Unsendable) -> SendError {
-    let refusal = |cause: Cause, message: String| {
-        let refusal = Refusal {
-            status: 0,
-            kind: ErrorKind::DataRejected,
-            cause,
-            provider_code: None,
-            message: message.clone(),
-            retry_after: None,
-            transient: false,
-            recipients_refused: false,
-        };
-        SendError { kind: ErrorKind::DataRejected, stage: Stage::Input, problem: Problem::Api(Box::new(refusal)), message, reply: None, size_limit: None }
-    };
+    let refusal = |cause: Cause, message: String| super::local_failure(ErrorKind::DataRejected, Stage::Input, cause, message);
     match why {
         Unsendable::TooLarge { size, limit } => {
             refusal(Cause::MessageTooLarge, format!("not sent: the request would be {size} bytes, more than the {limit} bytes {} takes", provider.title()))

@@ -10,7 +10,7 @@ pub mod request;
 pub mod response;
 
 use crate::judge::Cause;
-use crate::smtp::error::ErrorKind;
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 
 /// The values of `$transport['api']`, in [`Provider::ALL`]'s order.
 pub const API_CHOICES: &[&str] = &["graph", "gmail", "ses", "mailgun"];
@@ -164,6 +164,14 @@ impl Refusal {
             format!("{} {name}: {}", self.status, self.message)
         }
     }
+}
+
+/// A failure with its cause decided here, without an answer from the API: a message refused before sending, or
+/// what Diagnose read in the token. It is judged as the API's refusals are.
+pub fn local_failure(kind: ErrorKind, stage: Stage, cause: Cause, message: String) -> SendError {
+    let refusal =
+        Refusal { status: 0, kind, cause, provider_code: None, message: message.clone(), retry_after: None, transient: false, recipients_refused: false };
+    SendError { kind, stage, problem: Problem::Api(Box::new(refusal)), message, reply: None, size_limit: None }
 }
 
 #[cfg(test)]

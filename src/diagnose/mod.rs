@@ -20,11 +20,13 @@ mod explain;
 pub mod options;
 mod probes;
 mod report;
+pub mod token;
 mod walk;
 
 pub use explain::explain;
 pub use options::Options;
 
+use crate::api::client::client_for;
 use crate::config::Transport;
 use crate::error::UsageError;
 use crate::pool;
@@ -38,15 +40,15 @@ use walk::Walk;
 pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<Json, UsageError> {
     let options = Options::from_value(options)?;
     let mut transport_entries = transport.to_vec();
-    let has_host = transport_entries.iter().any(|(k, v)| *k == Key::Name("host".into()) && *v != Value::Null);
-    if let (false, Some(domain)) = (has_host, &options.mx_domain) {
+    let given = |key: &str| transport_entries.iter().any(|(k, v)| *k == Key::Name(key.into()) && *v != Value::Null);
+    // An API has no MX host to take: refused below, naming the option.
+    if let (false, false, Some(domain)) = (given("host"), given("api"), &options.mx_domain) {
         transport_entries.push((Key::Name("host".into()), Value::str(domain)));
     }
     let mut transport = Transport::from_value(&transport_entries)?;
-    if let Some(api) = &transport.api {
-        // The walk speaks SMTP; an API's own steps (token, permission) are not walked yet.
+    if let (Some(api), Some(key)) = (&transport.api, smtp_only_option(&options)) {
         return Err(UsageError::new(format!(
-            "rust_mail_diagnose() does not walk an HTTPS API yet ($transport['api'] = '{}'): send a test with rust_mail_send()",
+            "$options['{key}'] is for SMTP and does not apply to 'api' => '{}': the walk of an API reaches the host of its api_base on its port",
             api.provider.as_str()
         )));
     }
@@ -54,7 +56,16 @@ pub fn diagnose(transport: &[(Key, Value)], options: &[(Key, Value)]) -> Result<
         transport.timeout = timeout;
     }
     let secrets = transport.secrets();
-    let mut result = pool::with_state(|state| state.runtime.block_on(Walk::new(transport, options).run())).map_err(UsageError::new)?;
+    let mut result = pool::with_state(|state| {
+        let http = transport.api.is_some().then(|| client_for(state, &transport));
+        state.runtime.block_on(Walk::new(transport, options, http).run())
+    })
+    .map_err(UsageError::new)?;
     scrub_json(&mut result, &secrets);
     Ok(result)
+}
+
+/// An option of the SMTP walk that an API's walk has no use for.
+fn smtp_only_option(options: &Options) -> Option<&'static str> {
+    [("mx_domain", options.mx_domain.is_some()), ("scan_ports", options.scan_ports.is_some())].into_iter().find(|(_, given)| *given).map(|(key, _)| key)
 }

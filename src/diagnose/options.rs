@@ -18,9 +18,12 @@ pub struct Options {
     pub mx_domain: Option<String>,
     pub nameserver: Option<SocketAddr>,
     pub timeout: Option<Duration>,
+    /// The scopes the token endpoint granted with an API transport's token (its `scope`), for the permission
+    /// check of a delegated token that is opaque.
+    pub token_scopes: Vec<String>,
 }
 
-const OPTION_KEYS: &[&str] = &["from", "to", "send_test", "scan_ports", "mx_domain", "nameserver", "timeout"];
+const OPTION_KEYS: &[&str] = &["from", "to", "send_test", "scan_ports", "mx_domain", "nameserver", "timeout", "token_scopes"];
 
 impl Options {
     pub fn from_value(entries: &[(Key, Value)]) -> Result<Options, UsageError> {
@@ -68,6 +71,8 @@ impl Options {
             mx_domain,
             nameserver,
             timeout: f.seconds("timeout")?.map(Duration::from_secs_f64),
+            // As the token endpoint returns them: one string, space-separated (RFC 6749 section 3.3), or a list.
+            token_scopes: f.string_list("token_scopes")?.iter().flat_map(|s| s.split_whitespace().map(str::to_string)).collect(),
         })
     }
 }
@@ -86,5 +91,8 @@ mod tests {
         assert_eq!(opts(&[("nameserver", Value::str("127.0.0.1"))]).ok().unwrap().nameserver, Some("127.0.0.1:53".parse().unwrap()));
         assert_eq!(opts(&[("scan_ports", Value::Bool(true))]).ok().unwrap().scan_ports, Some(COMMON_PORTS.to_vec()));
         assert!(opts(&[("to", Value::str("a@b.c\r\nX: y"))]).err().unwrap().0.contains("header injection"));
+        let scopes = opts(&[("token_scopes", Value::str("https://graph.microsoft.com/Mail.Send offline_access"))]).ok().unwrap().token_scopes;
+        assert_eq!(scopes, ["https://graph.microsoft.com/Mail.Send", "offline_access"]);
+        assert!(opts(&[("token_scopes", Value::Int(1))]).is_err());
     }
 }

@@ -13,6 +13,8 @@ use serde_json::{json, Value as Json};
 use std::net::SocketAddr;
 
 pub const STEP_NAMES: [&str; 9] = ["dns", "sender_dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"];
+/// An HTTPS API's walk: the connection, then the token, then a send only with `send_test`.
+pub const API_STEP_NAMES: [&str; 6] = ["dns", "tcp", "tls", "token", "permission", "send"];
 /// With implicit TLS the handshake comes before the greeting.
 pub const IMPLICIT_TLS_STEP_NAMES: [&str; 9] = ["dns", "sender_dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"];
 
@@ -56,9 +58,13 @@ pub fn result(transport: &Transport, from: Option<String>, found: Found, failure
     let cause = classify(failure, &facts);
     let v = walk_verdict(cause, transport, from, failure, &found.findings);
     let mut steps = found.steps;
-    let names = if transport.security == Security::Tls { IMPLICIT_TLS_STEP_NAMES } else { STEP_NAMES };
+    let names: &[&str] = match (&transport.api, transport.security) {
+        (Some(_), _) => &API_STEP_NAMES,
+        (None, Security::Tls) => &IMPLICIT_TLS_STEP_NAMES,
+        (None, _) => &STEP_NAMES,
+    };
     for name in names {
-        if !steps.iter().any(|s| s["name"] == name) {
+        if !steps.iter().any(|s| s["name"] == *name) {
             steps.push(skipped(name));
         }
     }

@@ -1,17 +1,23 @@
 //! The walk: one connection driven step by step (dns, sender_dns, tcp,
 //! greeting, ehlo, tls, auth, envelope, send), each step recorded as it
 //! happened. I/O only: what failed is reported as data ([`SendError`]) for
-//! [`crate::judge`] to judge.
+//! [`crate::judge`] to judge. An HTTPS API's walk shares the dns, tcp and
+//! tls steps, then reads the token ([`super::token`]) and sends only with
+//! `send_test`.
 
 use super::dns;
 use super::options::Options;
 use super::probes;
 use super::records::{self, RecordProblem, Relay};
 use super::report::{self, cert_json, Found};
+use super::token::{duration, judge_permission, jwt_claims, permission_text, token_problem, Claims, Permission, TokenProblem};
 use super::verdict::{records_advice, records_detail, Warning};
+use crate::api::client::{self, Http};
+use crate::api::{local_failure, Provider};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
 use crate::error::UsageError;
 use crate::judge::classify::{may_be_plain_text_port, names_other_domain};
+use crate::judge::Cause;
 use crate::smtp::client::transaction::judge_message;
 use crate::smtp::client::{choose_mechanism, connect_first, starttls_not_offered, Connection};
 use crate::smtp::commands::{self, envelope, Envelope};
@@ -51,10 +57,13 @@ pub struct Walk {
     found: Found,
     /// The `send_test` message, composed at the envelope step.
     message: Option<Result<Vec<u8>, UsageError>>,
+    /// An API transport's HTTP client, for `send_test`.
+    http: Option<Result<Http, SendError>>,
 }
 
 impl Walk {
-    pub fn new(transport: Transport, options: Options) -> Walk {
+    /// `http`: with an API transport, the client that sends its test message.
+    pub fn new(transport: Transport, options: Options, http: Option<Result<Http, SendError>>) -> Walk {
         let start = std::time::Instant::now();
         Walk {
             deadline: Instant::now() + transport.timeout,
@@ -64,6 +73,7 @@ impl Walk {
             step_started: 0.0,
             found: Found::default(),
             message: None,
+            http,
         }
     }
 
@@ -101,13 +111,15 @@ impl Walk {
     }
 
     pub async fn run(mut self) -> Json {
-        let outcome = self.walk().await;
-        let failure = match outcome {
-            Ok(conn) => {
-                conn.quit(&mut self.t, self.deadline).await;
-                None
-            }
-            Err(f) => Some(f),
+        let failure = match self.transport.api.as_ref().map(|api| api.provider) {
+            Some(provider) => self.walk_api(provider).await.err(),
+            None => match self.walk().await {
+                Ok(conn) => {
+                    conn.quit(&mut self.t, self.deadline).await;
+                    None
+                }
+                Err(f) => Some(f),
+            },
         };
         report::result(&self.transport, self.options.from.clone(), self.found, failure.as_ref(), self.t.to_json())
     }
@@ -370,7 +382,7 @@ impl Walk {
     /// With implicit TLS, a handshake that failed without a TLS reason: does
     /// the port greet in plain text on a fresh connection?
     async fn plain_text_port(&mut self, problem: &Problem, peer: SocketAddr) -> bool {
-        if !may_be_plain_text_port(self.transport.security, problem) {
+        if self.transport.api.is_some() || !may_be_plain_text_port(self.transport.security, problem) {
             return false;
         }
         let probe_deadline = (Instant::now() + Duration::from_secs(5)).min(self.deadline);
@@ -411,7 +423,7 @@ impl Walk {
         };
         // The test message is composed now, so that the envelope can say whether it is 8-bit.
         if self.will_send() {
-            self.message = Some(test_message(&from, &self.options.to, &self.transport.helo));
+            self.message = Some(test_message(&from, &self.options.to, &self.transport.helo).map(|m| m.data));
         }
         let body_8bit = matches!(&self.message, Some(Ok(message)) if !message.is_ascii());
         let Envelope { mail, rcpts } = envelope(&from, &self.options.to, body_8bit, &conn.capabilities);
@@ -450,7 +462,10 @@ impl Walk {
         if reply.code != 354 {
             return Err(self.fail("send", SendError::from_reply(ErrorKind::DataRejected, Stage::Data, "the server refused DATA", reply), json!({})));
         }
-        let composed = self.message.take().unwrap_or_else(|| test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo));
+        let composed = self
+            .message
+            .take()
+            .unwrap_or_else(|| test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo).map(|m| m.data));
         let message = match composed {
             Ok(message) => message,
             Err(e) => {
@@ -472,6 +487,108 @@ impl Walk {
         Ok(())
     }
 
+    /// An HTTPS API: the server's name, port and certificate as for SMTP (a TLS connection of its own, closed
+    /// after the handshake), then what the token says, then the test message only with `send_test`.
+    async fn walk_api(&mut self, provider: Provider) -> Result<(), Failure> {
+        self.dns().await?;
+        let mut conn = self.tcp().await?;
+        self.tls(&mut conn).await?;
+        drop(conn);
+        let claims = self.token(provider)?;
+        self.permission(provider, claims.as_ref())?;
+        self.api_send().await
+    }
+
+    /// The bearer token (Graph, Gmail): a JWT's audience and expiry; an opaque token is only said to be one.
+    fn token(&mut self, provider: Provider) -> Result<Option<Claims>, Failure> {
+        self.begin();
+        if matches!(provider, Provider::Ses | Provider::Mailgun) {
+            let detail = format!("{} takes the key in password with each request: there is no token to read", provider.title());
+            self.record("token", "skip", detail, json!({}));
+            return Ok(None);
+        }
+        let token = self.transport.password.as_ref().map_or("", |s| s.0.as_str());
+        let Some(claims) = jwt_claims(token) else {
+            let detail = "an opaque access token (not a JWT): its expiry and scopes are not written in it";
+            self.record("token", "ok", detail, json!({ "format": "opaque" }));
+            return Ok(None);
+        };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let data = json!({
+            "format": "jwt",
+            "audience": claims.audience,
+            "expires_at": claims.exp,
+            "roles": claims.roles,
+            "scopes": claims.scopes,
+        });
+        if let Some(problem) = token_problem(provider, &claims, now) {
+            let cause = match problem {
+                TokenProblem::Expired(_) => Cause::ApiTokenExpired,
+                TokenProblem::WrongAudience(_) => Cause::ApiTokenRejected,
+            };
+            return Err(self.fail("token", local_failure(ErrorKind::Auth, Stage::Auth, cause, problem.text()), data));
+        }
+        let audience = claims.audience.as_deref().map(|a| format!(" for {a}")).unwrap_or_default();
+        let expiry = claims.exp.map(|exp| format!(", expires in {}", duration(exp - now))).unwrap_or_default();
+        self.record("token", "ok", format!("a JWT access token{audience}{expiry}"), data);
+        Ok(Some(claims))
+    }
+
+    /// Whether the token may send, read without sending: an app-only token's roles, a delegated token's scopes
+    /// (its own, or `token_scopes`).
+    fn permission(&mut self, provider: Provider, claims: Option<&Claims>) -> Result<(), Failure> {
+        self.begin();
+        if matches!(provider, Provider::Ses | Provider::Mailgun) {
+            let detail = format!("not checked: {} says whether the key may send only when a message is sent (send_test)", provider.title());
+            self.record("permission", "skip", detail, json!({}));
+            return Ok(());
+        }
+        let permission = judge_permission(provider, claims, &self.options.token_scopes);
+        let detail = permission_text(provider, &permission);
+        match permission {
+            Permission::Granted { grant, found } => {
+                self.record("permission", "ok", detail, json!({ "grant": grant.as_str(), "found": found }));
+                Ok(())
+            }
+            Permission::Missing { grant, have, need } => {
+                let data = json!({ "grant": grant.as_str(), "has": have, "needs": need });
+                Err(self.fail("permission", local_failure(ErrorKind::SenderRejected, Stage::Auth, Cause::ApiPermissionMissing, detail), data))
+            }
+            Permission::Unknown => {
+                self.record("permission", "skip", detail, json!({}));
+                Ok(())
+            }
+        }
+    }
+
+    /// `send_test` over the API: the test message sent as `rust_mail_send()` sends it.
+    async fn api_send(&mut self) -> Result<(), Failure> {
+        self.begin();
+        if !self.will_send() {
+            self.record("send", "skip", "nothing was sent: set send_test with 'from' and 'to' to send a test message", json!({}));
+            return Ok(());
+        }
+        let message = match test_message(self.options.from.as_deref().unwrap_or(""), &self.options.to, &self.transport.helo) {
+            Ok(message) => message,
+            Err(e) => {
+                return Err(self.fail("send", failure(Stage::Input, Problem::Internal, format!("the test message could not be composed: {e}")), json!({})))
+            }
+        };
+        let http = match self.http.take().expect("an API walk has its client") {
+            Ok(http) => http,
+            Err(e) => return Err(self.fail("send", e, json!({}))),
+        };
+        let sent = client::exchange(&http, &self.transport, &message, self.deadline, &mut self.t).await;
+        let data = json!({ "status": sent.status, "reply": sent.reply });
+        match sent.outcome {
+            Ok(()) => {
+                self.record("send", "ok", format!("test message accepted: {}", sent.reply.unwrap_or_default()), data);
+                Ok(())
+            }
+            Err(e) => Err(self.fail("send", e, data)),
+        }
+    }
+
     /// A command whose transport-level failure ends the walk at `step`.
     async fn command(&mut self, conn: &mut Connection, line: &str, step: &str) -> Result<Reply, Failure> {
         match conn.command(line, &mut self.t, self.deadline).await {
@@ -482,7 +599,7 @@ impl Walk {
 }
 
 /// The short message `send_test` delivers, composed like any other.
-fn test_message(from: &str, to: &[String], helo: &str) -> Result<Vec<u8>, UsageError> {
+fn test_message(from: &str, to: &[String], helo: &str) -> Result<crate::message::Outgoing, UsageError> {
     let field = |name: &str, value: Value| (Key::Name(name.to_string()), value);
     let recipients = to.iter().enumerate().map(|(i, t)| (Key::Index(i as i64), Value::str(t))).collect();
     let message = [
@@ -491,7 +608,7 @@ fn test_message(from: &str, to: &[String], helo: &str) -> Result<Vec<u8>, UsageE
         field("subject", Value::str("rust-mail diagnostic test")),
         field("text", Value::str(&format!("This message was sent by rust_mail_diagnose() from {helo} to check that mail is delivered.\n"))),
     ];
-    crate::message::from_value(&message, &crate::message::Limits::default()).map(|m| m.data)
+    crate::message::from_value(&message, &crate::message::Limits::default())
 }
 
 #[cfg(test)]
@@ -500,7 +617,7 @@ mod tests {
 
     #[test]
     fn test_message_reports_a_build_error() {
-        assert!(test_message("a@example.com", &["b@example.com".into()], "h").is_ok_and(|m| !m.is_empty()));
+        assert!(test_message("a@example.com", &["b@example.com".into()], "h").is_ok_and(|m| !m.data.is_empty()));
         assert!(test_message("not an address", &["b@example.com".into()], "h").is_err());
     }
 }

@@ -33,6 +33,7 @@ pub enum Cause {
     Blocklisted,
     MessageTooLarge,
     ApiTokenRejected,
+    ApiTokenExpired,
     ApiPermissionMissing,
     ApiMailboxUnavailable,
     ApiSandbox,
@@ -44,7 +45,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 38] = [
+    pub const ALL: [Cause; 39] = [
         Cause::Ok,
         Cause::DnsFailed,
         Cause::PortBlocked,
@@ -75,6 +76,7 @@ impl Cause {
         Cause::Blocklisted,
         Cause::MessageTooLarge,
         Cause::ApiTokenRejected,
+        Cause::ApiTokenExpired,
         Cause::ApiPermissionMissing,
         Cause::ApiMailboxUnavailable,
         Cause::ApiSandbox,
@@ -117,6 +119,7 @@ impl Cause {
             Cause::Blocklisted => "blocklisted",
             Cause::MessageTooLarge => "message_too_large",
             Cause::ApiTokenRejected => "api_token_rejected",
+            Cause::ApiTokenExpired => "api_token_expired",
             Cause::ApiPermissionMissing => "api_permission_missing",
             Cause::ApiMailboxUnavailable => "api_mailbox_unavailable",
             Cause::ApiSandbox => "api_sandbox",

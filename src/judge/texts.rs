@@ -255,7 +255,7 @@ const fn text(cause: Cause, summary: &'static str, advice: &'static [Line]) -> T
 pub const TEXTS: &[Text] = &[
     text(Cause::Ok, "Mail can be sent through {host}:{port}.", &[]),
     text(Cause::DnsFailed, "The name {host} could not be found in DNS: {detail}.", &[
-        Say("Check the spelling of host '{host}'."),
+        First(&[(Some(When::Api(crate::api::API_CHOICES)), &["Check the spelling of the host '{host}' in api_base, or leave api_base out for the provider's own address."]), (None, &["Check the spelling of host '{host}'."])]),
         Say("If the site runs in a container or on a host with its own resolver, check that it can resolve public names."),
     ]),
     text(Cause::PortBlocked, "Nothing answered on {host}:{port}: a firewall between this site and the server is dropping the connection.", &[
@@ -288,6 +288,10 @@ pub const TEXTS: &[Text] = &[
             ]),
             (Some(When::Certificate(&["expired", "not_yet_valid"])), &[
                 "The certificate is outside its validity period: ask the server's administrator to renew it (or check this machine's clock).",
+            ]),
+            (Some(When::Api(crate::api::API_CHOICES)), &[
+                "Use the host name the certificate is issued for in api_base, instead of '{host}', or leave api_base out for the provider's own address.",
+                "If a proxy in between presents its own certificate, give its CA with ca_file.",
             ]),
             (None, &["Use the host name the certificate is issued for as host, instead of '{host}'.", "If the server uses a private CA, give its certificate with ca_file."]),
         ]),
@@ -419,7 +423,12 @@ pub const TEXTS: &[Text] = &[
         (Some(When::Api(&["mailgun"])), &["Check the Mailgun API key (password), and that region matches the account ('us' or 'eu'): a key of one region is refused by the other."]),
         (None, &["Check the token or key given as password."]),
     ])]),
-    text(Cause::ApiPermissionMissing, "{host} refused: the app or key may not send mail for {user|the account}: {detail}.", &[First(&[
+    text(Cause::ApiTokenExpired, "The access token for {user|the account} has expired, so {host} would refuse it: {detail}.", &[First(&[
+        (Some(When::Api(&["graph"])), &["With the Microsoft 365 (Graph API) preset the plugin fetches a new app-only token itself (tenant, client ID and secret) when the old one expires: use it rather than a token pasted as password; for a sign-in, sign in with Microsoft again."]),
+        (Some(When::Api(&["gmail"])), &["Sign in with Google again (Gmail API preset): the plugin then renews the token itself; an access token pasted as password lasts an hour."]),
+        (None, &["Give a fresh access token as password."]),
+    ])]),
+    text(Cause::ApiPermissionMissing, "{host} does not let the app or key send mail for {user|the account}: {detail}.", &[First(&[
         (Some(When::Api(&["graph"])), &[
             "In Microsoft Entra ID, give the app the Microsoft Graph permission Mail.Send (application permission for app-only, delegated for a sign-in) and grant admin consent.",
             "If an RBAC for Applications scope limits the app to some mailboxes, include {user|the mailbox} in it (New-ManagementScope, then New-ManagementRoleAssignment -Role \"Application Mail.Send\").",

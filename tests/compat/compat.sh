@@ -30,6 +30,9 @@ PACKAGES=(
   "php$PHP_VERSION-xml" "php$PHP_VERSION-curl" "php$PHP_VERSION-zip"
   clang libclang-dev pkg-config gcc make ca-certificates
   mariadb-server nginx wordpress python3-aiosmtpd python3-pytest iproute2 openssl
+  # the HTTPS API contract servers (HTTP/2), in a network namespace whose iptables block the SMTP ports, with
+  # smtp-sink (postfix) as the SMTP fallback there
+  python3-h2 iptables postfix
   # the admin pages in a browser: trixie's Chromium, driven by playwright-core (installed on this machine, copied in)
   chromium nodejs
   # what sid's wordpress links and trixie's does not bring

@@ -10,10 +10,11 @@ ip link set lo up
 # The WordPress tests of the compatibility run: what changed across core releases is wp_mail() itself (the
 # differential, both engines), the outbox's delivery after wp_mail() has returned (faults, retries, the outcome's
 # actions), the admin pages in Chromium (the walk from preset to diagnosis, each engine's settings page and log entry)
+# the HTTPS APIs with the SMTP ports blocked (test_wp_api.py: the PHPMailer engine sends through core's HTTP API)
 # and PHP's notices (test_wp_compat.py, last: it reads the whole run's log). -k picks by module or test name.
 WP_TESTS=(tests/wp/test_wp_differential.py tests/wp/test_wp_outbox.py tests/wp/test_wp_e2e.py tests/wp/test_wp_engine.py
-          tests/wp/test_wp_compat.py)
-WP_SELECT="test_wp_differential or test_wp_compat or stored_first or two_attempts or permanent_failure"
+          tests/wp/test_wp_api.py tests/wp/test_wp_compat.py)
+WP_SELECT="test_wp_differential or test_wp_compat or test_wp_api or stored_first or two_attempts or permanent_failure"
 WP_SELECT+=" or transient_faults or a_451 or outcome or test_wp_e2e or admin_sees_the_engine"
 WP_SELECT=${RUST_MAIL_COMPAT_SELECT:-$WP_SELECT}
 WORDPRESSES=(/usr/share/wordpress /opt/wordpress-sid/usr/share/wordpress)

@@ -25,7 +25,11 @@ or SES's 403), as when a token expires mid-batch.
 
 Bearer tokens (Graph, Gmail) are checked by `check_token(mailbox, token)`, by default against the set `tokens`;
 tests pass the OAuth2 server's own check (harness/oauth_server.py), so only the tokens it issued and has not
-revoked get through. An unknown token gets the provider's documented 401.
+revoked get through. An unknown token gets the provider's documented 401. With `permissions(token)` (the OAuth2
+server's token_permissions: {"roles": [...]} for an app-only token, {"scopes": [...]} for a sign-in's), a token
+that may not send is refused as the provider refuses it: Graph needs the application permission Mail.Send in an
+app-only token's roles, or the delegated scope Mail.Send (403 ErrorAccessDenied); Gmail needs gmail.send or a
+broader mail scope (403 insufficientPermissions). Without it (a static `tokens` set) no scope is checked.
 """
 import base64
 import binascii
@@ -447,6 +451,21 @@ def _content_type(request):
     return request.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
+GRAPH_RESOURCE = "https://graph.microsoft.com/"
+# The scopes Google documents for users.messages.send.
+GMAIL_SEND_SCOPES = {"https://www.googleapis.com/auth/gmail.send", "https://www.googleapis.com/auth/gmail.compose",
+                     "https://www.googleapis.com/auth/gmail.modify", "https://mail.google.com/"}
+
+
+def graph_may_send(permissions):
+    """Graph's rule for sendMail: an app-only token's roles hold Mail.Send, a delegated token's scopes hold
+    Mail.Send (written bare, as in the token's scp claim, or with the resource in front, as the token endpoint
+    lists it)."""
+    if "roles" in permissions:
+        return "Mail.Send" in permissions["roles"]
+    return any(scope.removeprefix(GRAPH_RESOURCE).lower() == "mail.send" for scope in permissions["scopes"])
+
+
 def _user_path(path, prefix, suffix):
     """The decoded user of `{prefix}{user}{suffix}`, or None when the path is another."""
     if not (path.startswith(prefix) and path.endswith(suffix)) or len(path) <= len(prefix) + len(suffix):
@@ -486,10 +505,11 @@ class GraphServer(ApiServer):
     }
 
     def __init__(self, certs, mailbox="alice@contoso.example", tokens=(), check_token=None, prefix="",
-                 mailbox_concurrency=4, **options):
+                 mailbox_concurrency=4, permissions=None, **options):
         self.mailbox = mailbox
         self.tokens = set(tokens)
         self.check_token = check_token or (lambda mailbox, token: token in self.tokens)
+        self.permissions = permissions
         self.prefix = prefix
         self.mailbox_concurrency = mailbox_concurrency
         self._per_mailbox = {}
@@ -538,6 +558,8 @@ class GraphServer(ApiServer):
             return self.error("expired_token", {"message": "Access token is empty."})
         if not (self.credentials_valid and self.check_token(user, token)):
             return self.error("expired_token", {})
+        if self.permissions is not None and not graph_may_send(self.permissions(token)):
+            return self.error("access_denied", {})
         if user.lower() != self.mailbox.lower():
             return ("e", 404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.", [])
         if request.protocol == "HTTP/1.1" and (request.chunked or request.headers.get("Content-Length") is None):
@@ -598,10 +620,12 @@ class GmailServer(ApiServer):
         "internal": (500, "backendError", "Backend Error", "INTERNAL"),
     }
 
-    def __init__(self, certs, account="bob@gmail.example", tokens=(), check_token=None, prefix="", **options):
+    def __init__(self, certs, account="bob@gmail.example", tokens=(), check_token=None, prefix="", permissions=None,
+                 **options):
         self.account = account
         self.tokens = set(tokens)
         self.check_token = check_token or (lambda mailbox, token: token in self.tokens)
+        self.permissions = permissions
         self.prefix = prefix
         super().__init__(certs, **options)
 
@@ -634,6 +658,8 @@ class GmailServer(ApiServer):
             if token is None:
                 self.violation("gmail: no Authorization: Bearer header")
             return self.error("auth_error", {})
+        if self.permissions is not None and not GMAIL_SEND_SCOPES & set(self.permissions(token).get("scopes", ())):
+            return self.error("insufficient_permissions", {})
         if mailbox.lower() != self.account.lower():
             return self.error("invalid_argument", {"message": "Delegation denied for " + self.account})
         if request.query.get("uploadType") != "media":
@@ -944,10 +970,12 @@ class MailgunServer(ApiServer):
 SERVERS = {"graph": GraphServer, "gmail": GmailServer, "ses": SesServer, "mailgun": MailgunServer}
 
 
-def sign_in(auth_server, provider, account):
+def sign_in(auth_server, provider, account, scope=None, answer=False):
     """A delegated access token for `account` from the OAuth2 server (harness/oauth_server.py), by the
-    authorization code flow with PKCE, the test playing the browser. provider: "microsoft" or "google"."""
-    from .oauth_server import GOOGLE_SMTP_SCOPE, MICROSOFT_SMTP_SCOPE
+    authorization code flow with PKCE, the test playing the browser. provider: "microsoft" or "google"; scope: what
+    to ask for (by default the sending API's: Graph's Mail.Send, Gmail's gmail.send). answer: the token endpoint's
+    whole answer (with the granted `scope`) instead of the access token."""
+    from .oauth_server import GMAIL_SEND_SCOPE, GRAPH_SEND_SCOPE
     import urllib.request
     auth_server.account = account
     verifier = secrets.token_urlsafe(48)
@@ -957,10 +985,10 @@ def sign_in(auth_server, provider, account):
              "code_challenge": challenge, "code_challenge_method": "S256", "state": secrets.token_hex(8)}
     if provider == "microsoft":
         path, token_url = f"/{auth_server.tenant}/oauth2/v2.0/authorize", auth_server.url.format(tenant=auth_server.tenant)
-        query["scope"] = f"{MICROSOFT_SMTP_SCOPE} offline_access"
+        query["scope"] = f"{scope or GRAPH_SEND_SCOPE} offline_access"
     else:
         path, token_url = "/google/auth", auth_server.google_token_url
-        query.update(scope=GOOGLE_SMTP_SCOPE, access_type="offline")
+        query.update(scope=scope or GMAIL_SEND_SCOPE, access_type="offline")
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -980,5 +1008,6 @@ def sign_in(auth_server, provider, account):
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
             "client_id": auth_server.client_id, "code_verifier": verifier}
     form["client_secret"] = auth_server.client_secret
-    with opener.open(token_url, urllib.parse.urlencode(form).encode(), timeout=10) as answer:
-        return json.loads(answer.read())["access_token"]
+    with opener.open(token_url, urllib.parse.urlencode(form).encode(), timeout=10) as reply:
+        tokens = json.loads(reply.read())
+    return tokens if answer else tokens["access_token"]

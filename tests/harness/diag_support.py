@@ -10,6 +10,8 @@ from harness.mail import PASSWORD, TOKEN, USER, assert_no_secret
 STEP_NAMES = ["dns", "sender_dns", "tcp", "greeting", "ehlo", "tls", "auth", "envelope", "send"]
 # With implicit TLS (security 'tls') the handshake comes before the greeting, and the steps say so.
 IMPLICIT_TLS_STEP_NAMES = ["dns", "sender_dns", "tcp", "tls", "greeting", "ehlo", "auth", "envelope", "send"]
+# An HTTPS API (`api`): the connection, the token, the permission read from it, then a send only with send_test.
+API_STEP_NAMES = ["dns", "tcp", "tls", "token", "permission", "send"]
 STATUSES = {"ok", "warn", "fail", "skip"}
 CAUSES = {
     "ok", "dns_failed", "port_blocked", "connection_refused", "not_smtp", "tls_handshake_failed",
@@ -18,6 +20,8 @@ CAUSES = {
     "relay_denied", "direct_send_rejected", "intercepted", "recipient_rejected", "throttled", "timeout",
     "unknown", "starttls_required", "sender_unauthenticated", "greylisted", "blocklisted", "message_too_large",
     "address_needs_smtputf8", "daily_limit_reached", "too_many_recipients", "sender_mailbox_full",
+    "api_token_rejected", "api_token_expired", "api_permission_missing", "api_mailbox_unavailable", "api_sandbox",
+    "api_account_paused", "api_request_rejected", "api_unavailable",
 }
 FROM = USER
 TO = "rcpt@example.com"
@@ -77,7 +81,10 @@ def diagnose(php, transport, options=None, timeout=90):
     assert_no_secret(result, USER, TOKEN)
     diagnosis = Diagnosis(result, php.last_elapsed)
     names = [s.get("name") for s in diagnosis.steps]
-    expected = IMPLICIT_TLS_STEP_NAMES if transport.get("security") == "tls" else STEP_NAMES
+    if transport.get("api"):
+        expected = API_STEP_NAMES
+    else:
+        expected = IMPLICIT_TLS_STEP_NAMES if transport.get("security") == "tls" else STEP_NAMES
     assert names == expected, diagnosis
     assert all(s.get("status") in STATUSES for s in diagnosis.steps), diagnosis
     assert diagnosis.cause in CAUSES, diagnosis

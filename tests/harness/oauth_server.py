@@ -11,7 +11,12 @@ revoked, RFC 6749 4.1.2), and it rotates refresh tokens strictly: a refresh toke
 with invalid_grant and its whole family revoked, as RFC 9700 advises, so two workers spending the same refresh token
 would lose the sign-in. revoke() ends a sign-in as a user or an administrator does. Every token request is recorded.
 
-check_access_token() is what the test SMTP server asks before it accepts an XOAUTH2 login."""
+check_access_token() is what the test SMTP server asks before it accepts an XOAUTH2 login; token_permissions() is what
+the Graph and Gmail contract servers (harness/api_servers.py) ask to judge a token's scopes or roles, as the real APIs
+do. A sign-in grants the scopes the consent page was asked for (the token answer's `scope` lists them, as Microsoft's
+and Google's do); Microsoft Graph's app-only token (client credentials, scope https://graph.microsoft.com/.default)
+is JWT-shaped as Microsoft's is, with the application permissions admin consent granted (`app_roles`) in its `roles`
+claim; the other tokens are opaque."""
 import base64
 import hashlib
 import html
@@ -27,6 +32,17 @@ GOOGLE_SMTP_SCOPE = "https://mail.google.com/"
 APP_ONLY_SCOPE = "https://outlook.office365.com/.default"
 # The app's token for Microsoft Graph (sendMail with the application permission Mail.Send).
 GRAPH_APP_ONLY_SCOPE = "https://graph.microsoft.com/.default"
+# The delegated scopes of the sending APIs: Graph's sendMail and the Gmail API's messages.send.
+GRAPH_SEND_SCOPE = "https://graph.microsoft.com/Mail.Send"
+GMAIL_SEND_SCOPE = "https://www.googleapis.com/auth/gmail.send"
+# A sign-in asks for one of the provider's mail scopes at least: SMTP's, the sending API's, or a reading one (which
+# the tests use for a token that may not send).
+SIGN_IN_SCOPES = {
+    "microsoft": (MICROSOFT_SMTP_SCOPE, GRAPH_SEND_SCOPE, "https://graph.microsoft.com/Mail.Read"),
+    "google": (GOOGLE_SMTP_SCOPE, GMAIL_SEND_SCOPE, "https://www.googleapis.com/auth/gmail.readonly"),
+}
+# Google lists OpenID Connect's `email` among the granted scopes under its own name.
+GOOGLE_SCOPE_NAMES = {"email": "https://www.googleapis.com/auth/userinfo.email"}
 
 
 def b64url(data):
@@ -41,6 +57,17 @@ def id_token(audience, email):
     return f"{header}.{claims}."
 
 
+def app_only_token(client_id, tenant, roles, expires_in):
+    """Microsoft Graph's app-only access token: a JWT whose `roles` claim holds the app's application permissions.
+    Its signature is random bytes: Microsoft signs with RS256, and neither the client nor Diagnose checks it."""
+    now = int(time.time())
+    header = b64url(json.dumps({"typ": "JWT", "alg": "RS256", "kid": "test-key"}).encode())
+    claims = b64url(json.dumps({"aud": "https://graph.microsoft.com", "iss": f"https://sts.windows.net/{tenant}/",
+                                "iat": now, "nbf": now, "exp": now + expires_in, "appid": client_id,
+                                "idtyp": "app", "roles": list(roles), "tid": tenant}).encode())
+    return f"{header}.{claims}.{b64url(secrets.token_bytes(32))}"
+
+
 class AuthorizationServer:
     def __init__(self, tenant, client_id, client_secret, account="", redirect_uris=()):
         self.tenant = tenant
@@ -49,6 +76,11 @@ class AuthorizationServer:
         self.account = account                      # who signs in on the consent page
         self.redirect_uris = set(redirect_uris)     # registered; empty: any loopback http URI
         self.token = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(40)  # the client credentials grant's token
+        self.app_roles = ["Mail.Send"]              # Graph application permissions consented for the app
+        self.app_token_lifetime = 3599              # seconds; negative: Graph app-only tokens issued already expired
+        self.app_tokens = {}                        # Graph app-only token -> its claims
+        self.declined = set()                       # scopes the user unticks on the consent page (Google's
+                                                    # granular consent): asked for, not granted
         self.requests = []                          # form fields of every token request (only the test reads them)
         self.refresh_delay = 0.0                    # seconds a refresh takes (to widen a race)
         self.access_tokens = {}                     # token -> {"account", "family", "provider"}
@@ -158,8 +190,21 @@ class AuthorizationServer:
     def check_access_token(self, user, token):
         """For the SMTP server: a token this server issued, not revoked, for this very mailbox."""
         with self.lock:
+            app = self.app_tokens.get(token)
+            if app is not None:
+                # An app-only token is for the app, not a mailbox: Graph takes it for any mailbox until it expires.
+                return app["exp"] > time.time()
             issued = self.access_tokens.get(token)
             return bool(issued) and issued["account"] == user and not self.families[issued["family"]]["revoked"]
+
+    def token_permissions(self, token):
+        """What an access token this server issued may do, as the resource API reads it: {"roles": [...]} for a
+        Graph app-only token, {"scopes": [...]} for a sign-in's, or None for a token it did not issue."""
+        with self.lock:
+            if token in self.app_tokens:
+                return {"roles": list(self.app_tokens[token]["roles"])}
+            issued = self.access_tokens.get(token)
+            return {"scopes": list(self.families[issued["family"]]["scopes"])} if issued else None
 
     def current_refresh_token(self, account):
         """The refresh token of the account's live sign-in that has not been traded yet."""
@@ -197,10 +242,10 @@ class AuthorizationServer:
             return "PKCE with S256 is required."
         if not query.get("state"):
             return "A state is required."
-        needed = MICROSOFT_SMTP_SCOPE if provider == "microsoft" else GOOGLE_SMTP_SCOPE
+        needed = SIGN_IN_SCOPES[provider]
         scopes = query.get("scope", "").split()
-        if needed not in scopes or (provider == "microsoft" and "offline_access" not in scopes):
-            return f"The scope must include {needed}" + (" and offline_access" if provider == "microsoft" else "")
+        if not set(needed) & set(scopes) or (provider == "microsoft" and "offline_access" not in scopes):
+            return f"The scope must include {' or '.join(needed)}" + (" and offline_access" if provider == "microsoft" else "")
         if provider == "google" and query.get("access_type") != "offline":
             return "access_type=offline is needed for a refresh token."
         return None
@@ -211,11 +256,18 @@ class AuthorizationServer:
         parts = urllib.parse.urlsplit(uri)
         return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and not parts.query
 
+    def granted(self, provider, asked):
+        """The scopes a sign-in grants, as the token answer lists them: what was asked, less offline_access (the
+        refresh token's, not the access token's) and what the user declined."""
+        names = GOOGLE_SCOPE_NAMES if provider == "google" else {}
+        return [names.get(s, s) for s in asked.split() if s != "offline_access" and s not in self.declined]
+
     def issue_code(self, form):
         code = "M.C" + secrets.token_urlsafe(24)
         with self.lock:
             self.codes[code] = {"client_id": form["client_id"], "redirect_uri": form["redirect_uri"],
                                 "challenge": form["code_challenge"], "provider": form["provider"],
+                                "scopes": self.granted(form["provider"], form.get("scope", "")),
                                 "account": self.account, "used": False, "family": None}
         return code
 
@@ -247,7 +299,12 @@ class AuthorizationServer:
                                      "sent in the request is the client secret value, not the client secret "
                                      f"ID, for a secret added to app '{self.client_id}'.",
             }
-        return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": self.token}
+        token = self.token
+        if form.get("scope") == GRAPH_APP_ONLY_SCOPE:
+            with self.lock:
+                token = app_only_token(self.client_id, self.tenant, self.app_roles, self.app_token_lifetime)
+                self.app_tokens[token] = {"roles": list(self.app_roles), "exp": time.time() + self.app_token_lifetime}
+        return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
 
     def authorization_code(self, provider, form):
         with self.lock:
@@ -269,7 +326,7 @@ class AuthorizationServer:
             family = secrets.token_hex(8)
             code["family"] = family
             self.families[family] = {"account": code["account"], "revoked": False, "client_id": self.client_id,
-                                     "provider": provider}
+                                     "provider": provider, "scopes": code["scopes"]}
             return 200, dict(self.tokens(family), id_token=id_token(self.client_id, code["account"]))
 
     def refresh(self, provider, form):
@@ -310,4 +367,4 @@ class AuthorizationServer:
         self.refresh_tokens[refresh] = {"family": family, "used": False}
         self.issued += [access, refresh]
         return {"token_type": "Bearer", "expires_in": 3599, "access_token": access, "refresh_token": refresh,
-                "scope": MICROSOFT_SMTP_SCOPE if self.families[family]["provider"] == "microsoft" else GOOGLE_SMTP_SCOPE}
+                "scope": " ".join(self.families[family]["scopes"])}

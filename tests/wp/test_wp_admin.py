@@ -1,5 +1,7 @@
 """The admin pages over real HTTP (nginx + PHP-FPM): actions, escaping, access control, and no password leaks."""
 import base64
+import email
+import email.policy
 import re
 import subprocess
 
@@ -47,6 +49,41 @@ def test_save_settings_and_send_test_mail_over_http(wp, capture):
     assert row["caller"] == "plugin:rust-mail"
     detail = browser.get(f"{LOG}&entry={row['id']}")
     assert "SMTP transcript" in detail.text and "MAIL FROM:&lt;site@example.com&gt;" in detail.text
+
+
+@pytest.mark.parametrize("as_html", [False, True])
+def test_the_test_mail_takes_a_subject_a_body_and_html(wp, capture, as_html):
+    """What the owner typed is what the server receives: the subject, the body, as text or as HTML (a script tag in
+    it removed, as WordPress removes it from a post)."""
+    server = capture()
+    wp.set_settings(port=server.port)
+    browser = wp.browser()
+    fields = browser.form_fields(browser.get(SETTINGS), "rust_mail_send_test")
+    fields.update({"test_to": "owner@example.com", "test_subject": "Order #1042 – Bestätigung",
+                   "test_body": "<p>Thank you for your <b>order</b>.</p><script>alert(1)</script>\nSecond line"})
+    if as_html:
+        fields["test_html"] = "1"
+    assert "Test mail sent to owner@example.com." in browser.post("/wp-admin/admin-post.php", fields).text
+    [message] = server.messages()
+    parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
+    assert str(parsed["Subject"]) == "Order #1042 – Bestätigung"
+    assert parsed.get_content_type() == ("text/html" if as_html else "text/plain")
+    body = parsed.get_content()
+    assert "<script" not in body and "Second line" in body
+    assert ("<b>order</b>" in body) == as_html
+
+
+def test_the_test_mail_without_a_subject_or_body_is_the_plugins_own(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port)
+    browser = wp.browser()
+    fields = browser.form_fields(browser.get(SETTINGS), "rust_mail_send_test")
+    fields.update({"test_to": "owner@example.com", "test_subject": "", "test_body": ""})
+    browser.post("/wp-admin/admin-post.php", fields)
+    [message] = server.messages()
+    parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
+    assert str(parsed["Subject"]).startswith("Test mail from ") and parsed.get_content_type() == "text/plain"
+    assert "If you can read it, WordPress can send mail." in parsed.get_content()
 
 
 def test_action_without_nonce_is_refused(wp):

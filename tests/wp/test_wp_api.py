@@ -6,6 +6,7 @@ tcp 25, 465 and 587 (as the diagnosis tests firewall theirs); MariaDB is reached
 contract server (harness/api_servers.py) listens inside the same namespace. Each test runs on both engines: the
 extension, and PHPMailer's engine, which posts to the API with WordPress's HTTP API."""
 import base64
+import contextlib
 import email
 import email.policy
 import html
@@ -91,27 +92,10 @@ def graph(blocked, certs):
     server.stop()
 
 
-def skip_without_extension_api(wp, engine):
-    """The extension engine needs an extension built with the API transports (branch api-rust)."""
-    if engine != "extension":
-        return
-    supported = wp.php(
-        "try { $r = rust_mail_send(array('from' => 'a@example.com', 'to' => 'b@example.com', 'subject' => 'x', 'text' => 'x'),"
-        " array('api' => 'graph', 'api_base' => 'https://127.0.0.1:9', 'username' => 'x', 'password' => 'y', 'timeout' => 2));"
-        " out(is_array($r)); } catch (Throwable $e) { out(false); }")
-    if not supported:
-        pytest.skip("the extension at RUST_MAIL_SO has no API transport yet (it refuses `api`)")
-
-
-def has_api_table(wp):
-    return wp.php("out(isset(RustMail_Explain_Data::get()['api']['errors']));")
-
-
 @pytest.fixture
 def site(wp, engine, graph, certs):
     """The site sending through Graph (a bearer token as the password), queued, retrying at once unless the API said
     when (Retry-After), WP-Cron off: the tests drain in the namespace themselves."""
-    skip_without_extension_api(wp, engine)
     wp.set_constants({"DISABLE_WP_CRON": True, "RUST_MAIL_TEST_RETRY_DELAY": 0})
     wp.ca_file = wp.site_ca(certs)
     return wp
@@ -220,8 +204,6 @@ def test_graph_unavailable_falls_back_to_smtp_on_an_open_port(site, blocked, gra
 
 
 def test_send_as_denied_gives_the_log_its_cause_and_advice(site, engine, blocked, graph):
-    if engine == "phpmailer" and not has_api_table(site):
-        pytest.skip("data/classifier.json has no api.errors table yet (./build.sh rules on the api-rust branch)")
     graph.always("send_as_denied")
     store(site, {"password": TOKEN}, **graph_settings(site, graph, delivery="immediate"))
     assert wp_mail_in(site, blocked, "Not allowed") is False
@@ -239,8 +221,6 @@ def test_send_as_denied_gives_the_log_its_cause_and_advice(site, engine, blocked
 def test_invalid_recipients_rejects_every_recipient_with_the_reply(site, engine, blocked, graph):
     """Graph's ErrorInvalidRecipients refuses the whole request: both engines put every envelope recipient in
     `rejected`, each with the reply line, as the extension does."""
-    if engine == "phpmailer" and not has_api_table(site):
-        pytest.skip("data/classifier.json has no api.errors table yet (./build.sh rules on the api-rust branch)")
     graph.always("invalid_recipients")
     store(site, {"password": TOKEN}, **graph_settings(site, graph, delivery="immediate"))
     wp_mail_in(site, blocked, "Nobody resolves", ["Cc: cc@example.com", "Bcc: hidden@example.com"])
@@ -250,33 +230,123 @@ def test_invalid_recipients_rejects_every_recipient_with_the_reply(site, engine,
     attempt = json.loads(row["attempt_log"])[0]
     assert (attempt["engine"], attempt["error_cause"], attempt["reply"]) == (engine, "recipient_rejected", reply)
     assert attempt["rejected"] == dict.fromkeys(["to@example.com", "cc@example.com", "hidden@example.com"], reply)
+    # The HTTP 400 is no SMTP 4xx: the row failed for good, and lists every recipient as refused for good.
+    assert row["status"] == "failed"
+    assert row["error_message"].splitlines()[1:] == [
+        f"{address}: {reply}" for address in ("to@example.com", "cc@example.com", "hidden@example.com")]
 
 
-def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
-    """App-only Graph: client credentials with the scope https://graph.microsoft.com/.default, its token as bearer."""
-    skip_without_extension_api(wp, engine)
+@contextlib.contextmanager
+def graph_app_only_site(wp, certs):
+    """The Graph preset with the app's tenant, client ID and secret, pointed at an OAuth2 server that issues the
+    app-only token and a Graph server that checks it and its roles: (that OAuth2 server, that Graph server)."""
     endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
-    server = GraphServer(certs, mailbox=MAILBOX, tokens=[endpoint.token])
+    server = GraphServer(certs, mailbox=MAILBOX, check_token=endpoint.check_access_token,
+                         permissions=endpoint.token_permissions)
     try:
         wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": endpoint.url})
         wp.php("RustMail_OAuth_Token::forget(); out(true);")
         store(wp, {"oauth_client_secret": CLIENT_SECRET}, api="graph", api_base=server.base, username=MAILBOX,
               ca_file=wp.site_ca(certs), oauth_tenant=TENANT, oauth_client_id=CLIENT_ID, preset="m365_graph")
+        yield endpoint, server
+    finally:
+        server.stop()
+        endpoint.stop()
+
+
+def test_the_graph_preset_takes_the_apps_token_for_graph(wp, engine, certs):
+    """App-only Graph: client credentials with the scope https://graph.microsoft.com/.default, its token as bearer."""
+    with graph_app_only_site(wp, certs) as (endpoint, server):
         assert wp.send_mail("App-only") == {"result": True, "failed": []}
         assert wp.send_mail("App-only again") == {"result": True, "failed": []}
         assert [r["scope"] for r in endpoint.requests] == [GRAPH_APP_ONLY_SCOPE]  # fetched once, then cached
         assert [m.message["Subject"] for m in server.messages()] == ["App-only", "App-only again"]
         assert server.violations == []
+
+
+def diagnose_on_the_page(wp):
+    """Submits the settings page's Diagnose form as the admin; the page it ends on, and its steps table's rows."""
+    browser = wp.browser()
+    page = browser.post("/wp-admin/admin-post.php", browser.form_fields(browser.get(SETTINGS), "rust_mail_diagnose"))
+    assert page.status == 200 and "rust-mail-steps" in page.text, page.text[:2000]
+    table = page.text.split('class="widefat striped rust-mail-steps"', 1)[1].split("</table>", 1)[0]
+    rows = [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)]
+    return html.unescape(page.text), {row[0]: (row[1], row[3]) for row in rows}
+
+
+def test_diagnose_walks_a_graph_connection_and_reads_the_apps_token(wp, certs):
+    """The Diagnose button of a Graph (app-only) connection walks it: dns, tcp, tls, the token the plugin fetched and
+    its Mail.Send role, sending nothing; an app without Mail.Send is named as such, with what to change."""
+    with graph_app_only_site(wp, certs) as (endpoint, server):
+        page, steps = diagnose_on_the_page(wp)
+        assert "The connection works." in page, page
+        assert list(steps) == ["dns", "tcp", "tls", "token", "permission", "send"]
+        assert [status for status, _ in steps.values()] == ["ok", "ok", "ok", "ok", "ok", "skip"], steps
+        assert steps["permission"][1] == "the app-only token has the application permission Mail.Send"
+        assert steps["token"][1].startswith("a JWT access token for https://graph.microsoft.com, expires in")
+        assert server.requests == []                       # nothing sent
+        assert [r["scope"] for r in endpoint.requests] == [GRAPH_APP_ONLY_SCOPE]
+
+        endpoint.app_roles = ["Mail.ReadWrite"]
+        wp.php("RustMail_OAuth_Token::forget(); out(true);")
+        page, steps = diagnose_on_the_page(wp)
+        assert "The connection has a problem." in page and "api_permission_missing" in page, page
+        assert steps["permission"] == ("fail", "the app-only token's roles (Mail.ReadWrite) do not include the "
+                                               "application permission Mail.Send"), steps
+        assert "give the app the Microsoft Graph permission Mail.Send" in page
+        assert server.requests == []
+        for token in endpoint.app_tokens:
+            assert token not in page and token.split(".")[1] not in page
+        assert CLIENT_SECRET not in page
+
+
+@pytest.mark.parametrize("declined", [False, True], ids=["granted", "gmail.send-declined"])
+def test_diagnose_reads_the_scopes_google_granted_at_sign_in(wp, certs, declined):
+    """Sign in with Google for the Gmail API (the browser over HTTP): the plugin keeps the scopes Google's answer
+    granted, and Diagnose reads them, since Google's access token is opaque. With gmail.send unticked on the consent
+    page (Google's granular consent) the permission step fails and says which scope to ask for; nothing is sent."""
+    auth = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET, account=MAILBOX,
+                               redirect_uris={wp.url + "/wp-admin/admin-post.php"})
+    server = GmailServer(certs, account=MAILBOX, check_token=auth.check_access_token, permissions=auth.token_permissions)
+    try:
+        if declined:
+            auth.declined = {"https://www.googleapis.com/auth/gmail.send"}
+        wp.set_constants(auth.constants())
+        wp.php("RustMail_OAuth_Grant::forget(); out(true);")
+        store(wp, {"oauth_client_secret": CLIENT_SECRET}, api="gmail", api_base=server.base, username=MAILBOX,
+              ca_file=wp.site_ca(certs), oauth_client_id=CLIENT_ID)
+        browser = wp.browser()
+        fields = browser.form_fields(browser.get(SETTINGS), "rust_mail_oauth_signin")
+        consent = browser.post("/wp-admin/admin-post.php", dict(fields, provider="google"))
+        accept = browser.form_fields(consent, "accept")
+        callback = browser.post(auth.base + "/consent", dict(accept, decision="accept"), follow=False)
+        assert callback.status == 302
+        browser.get(callback.headers["Location"])
+        openid = "openid https://www.googleapis.com/auth/userinfo.email"
+        granted = openid if declined else "https://www.googleapis.com/auth/gmail.send " + openid
+        assert wp.php("out(RustMail_OAuth_Grant::scopes());") == granted
+        page, steps = diagnose_on_the_page(wp)
+        assert steps["token"][1].startswith("an opaque access token"), steps
+        if declined:
+            assert steps["permission"] == ("fail", f"the token's scopes ({openid}) do not include "
+                                                   "https://www.googleapis.com/auth/gmail.send"), steps
+            assert "api_permission_missing" in page and "asking for the scope https://www.googleapis.com/auth/gmail.send" in page
+        else:
+            assert "The connection works." in page, page
+            assert steps["permission"] == ("ok", "the delegated token has the scope https://www.googleapis.com/auth/gmail.send")
+        assert server.requests == []
+        assert not any(token in page for token in auth.issued)
     finally:
+        wp.php("RustMail_OAuth_Grant::forget(); out(true);")
         server.stop()
-        endpoint.stop()
+        auth.stop()
 
 
 @pytest.mark.parametrize("api", ["gmail", "mailgun"])
 def test_gmail_and_mailgun_take_the_message_as_their_contracts_say(wp, engine, certs, api):
     """Gmail (media upload, the Bcc in a header) and Mailgun (messages.mime with the envelope's recipients), and a
     refused key or token said as such; the contract server notes any breach of the API's documented contract."""
-    skip_without_extension_api(wp, engine)
     secret = f"{api}-secret-" + secrets.token_hex(8)
     if api == "gmail":
         server, user = GmailServer(certs, account="bob@gmail.example", tokens=[secret]), "bob@gmail.example"
@@ -315,6 +385,15 @@ def test_amazon_ses_on_the_phpmailer_engine_is_refused_and_the_page_says_why(wp)
     assert "Amazon SES needs the rust_mail extension" in row["error_message"]
     page = wp.browser().get(SETTINGS).text
     assert "Amazon SES needs the rust-mail extension" in page
+
+
+@pytest.mark.parametrize("engine_name", ["phpmailer", "extension"])
+def test_the_page_says_that_the_phpmailer_engine_opens_a_connection_per_api_mail(wp, certs, engine_name):
+    """WordPress's HTTP API keeps no connection alive, which the settings page says for the PHPMailer engine only."""
+    wp.use_engine(engine_name)
+    store(wp, {"password": TOKEN}, api="graph", api_base="https://127.0.0.1:9", username=MAILBOX, preset="m365_graph")
+    page = wp.browser().get(SETTINGS).text
+    assert ("each mail through this API opens a new HTTPS connection" in page) == (engine_name == "phpmailer")
 
 
 def test_the_settings_page_saves_the_graph_preset_and_shows_the_mailbox_rbac_lines(wp):
@@ -384,7 +463,6 @@ def test_sign_in_asks_for_the_apis_scope(wp):
 def test_the_certificate_is_checked_against_the_ca_file_setting(wp, engine, certs):
     """verify_peer and ca_file apply to the API's HTTPS: without the test CA the server's certificate is refused and
     no token goes out; with verify_peer off it is not checked."""
-    skip_without_extension_api(wp, engine)
     server = GraphServer(certs, mailbox=MAILBOX, tokens=[TOKEN])
     try:
         store(wp, {"password": TOKEN}, api="graph", api_base=server.base, username=MAILBOX, verify_peer=True)

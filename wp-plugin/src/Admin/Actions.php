@@ -26,6 +26,10 @@ class RustMail_Admin_Actions {
 	/** admin-post.php action on one message of the outbox; its nonce names the operation and the message. */
 	const ACTION_OUTBOX = 'rust_mail_outbox';
 
+	/** admin-post.php actions: the log's filtered list as CSV, and one message as .eml (its nonce names the message). */
+	const ACTION_EXPORT_CSV = 'rust_mail_export_csv';
+	const ACTION_EXPORT_EML = 'rust_mail_export_eml';
+
 	/** What the outbox action may do to a message. */
 	const OUTBOX_OPERATIONS = array( 'send_now', 'cancel', 'resend' );
 
@@ -39,6 +43,8 @@ class RustMail_Admin_Actions {
 		add_action( 'admin_post_' . self::ACTION_SAVE_CONNECTION, array( __CLASS__, 'handle_save_connection' ) );
 		add_action( 'admin_post_' . self::ACTION_DELETE_CONNECTION, array( __CLASS__, 'handle_delete_connection' ) );
 		add_action( 'admin_post_' . self::ACTION_SAVE_ROUTES, array( __CLASS__, 'handle_save_routes' ) );
+		add_action( 'admin_post_' . self::ACTION_EXPORT_CSV, array( __CLASS__, 'handle_export_csv' ) );
+		add_action( 'admin_post_' . self::ACTION_EXPORT_EML, array( __CLASS__, 'handle_export_eml' ) );
 	}
 
 	/** Capability first, then the nonce; dies with 403 otherwise. */
@@ -68,7 +74,14 @@ class RustMail_Admin_Actions {
 			RustMail_Admin_Notices::flash( 'error', __( 'Enter a valid address to send the test mail to.', 'rust-mail' ) );
 			self::redirect( RustMail_Admin_Pages::settings_url() );
 		}
-		$test = RustMail_Mail_Test_Mail::send( $to );
+		$html = ! empty( $_POST['test_html'] );
+		$body = isset( $_POST['test_body'] ) ? wp_unslash( $_POST['test_body'] ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized next, as HTML or as text.
+		$test = RustMail_Mail_Test_Mail::send(
+			$to,
+			isset( $_POST['test_subject'] ) ? sanitize_text_field( wp_unslash( $_POST['test_subject'] ) ) : '',
+			$html ? wp_kses_post( (string) $body ) : sanitize_textarea_field( (string) $body ),
+			$html
+		);
 		if ( $test['sent'] ) {
 			/* translators: %s: recipient address */
 			RustMail_Admin_Notices::flash( 'success', sprintf( __( 'Test mail sent to %s.', 'rust-mail' ), $to ), $test['log_id'] );
@@ -186,6 +199,29 @@ class RustMail_Admin_Actions {
 			$shown = $resent ? $resent : $id;
 		}
 		self::redirect( RustMail_Log_Store::url( array( 'entry' => $shown ) ) );
+	}
+
+	/** The log's list, with the filters it was shown with, as a CSV download. */
+	public static function handle_export_csv() {
+		self::guard_action( self::ACTION_EXPORT_CSV );
+		RustMail_Admin_Log_Export::send_csv( RustMail_Admin_Log_Table::current_filters() );
+		exit;
+	}
+
+	/** The nonce action of one message's .eml download. */
+	public static function eml_nonce_action( $id ) {
+		return self::ACTION_EXPORT_EML . '_' . (int) $id;
+	}
+
+	/** One message of the log as an .eml download, when its bytes are kept. */
+	public static function handle_export_eml() {
+		RustMail_Admin_Pages::require_capability();
+		$id = isset( $_GET['entry'] ) ? absint( $_GET['entry'] ) : 0; // phpcs:ignore WordPress.Security.NonceVerification -- names the nonce checked next.
+		check_admin_referer( self::eml_nonce_action( $id ) );
+		if ( ! RustMail_Admin_Log_Export::send_eml( $id ) ) {
+			wp_die( esc_html__( 'This message\'s content is not kept in the log, so it cannot be downloaded.', 'rust-mail' ), 404 );
+		}
+		exit;
 	}
 
 	/** "Send them now" on the Plugins screen: every queued message, due or not, in this request; then back there. */

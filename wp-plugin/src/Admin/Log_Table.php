@@ -1,6 +1,7 @@
 <?php
 /**
- * The connection log as a WP_List_Table: newest first, status views, search, pagination.
+ * The connection log as a WP_List_Table: newest first, status views, filters (cause, days, search), pagination with
+ * Screen Options, and bulk actions (send again, cancel, delete) that the browser confirms first.
  *
  * @package RustMail
  */
@@ -15,6 +16,15 @@ class RustMail_Admin_Log_Table extends WP_List_Table {
 
 	const PER_PAGE = 20;
 
+	/** The Screen Options setting (per user) of rows per page. */
+	const PER_PAGE_OPTION = 'rust_mail_log_per_page';
+
+	/** Bulk actions => what they do to each selected message (see process_bulk_action()). */
+	const BULK_ACTIONS = array( 'resend', 'cancel', 'delete' );
+
+	/** A subject longer than this is cut in the list; the whole one is in its tooltip and on the entry's page. */
+	const SUBJECT_WIDTH = 100;
+
 	public function __construct() {
 		parent::__construct(
 			array(
@@ -25,58 +35,127 @@ class RustMail_Admin_Log_Table extends WP_List_Table {
 		);
 	}
 
-	/** The status filter from the query string, limited to known statuses. */
+	/**
+	 * The list's filters from the query string, each limited to what it may be: a known status, a cause the log holds,
+	 * real days. The CSV export takes the same ones, so it holds what the list shows.
+	 *
+	 * @return array{status: string, cause: string, search: string, since: string, until: string}
+	 */
+	public static function current_filters() {
+		// phpcs:disable WordPress.Security.NonceVerification -- filters, not actions.
+		$value  = static fn ( $name ) => isset( $_REQUEST[ $name ] ) && is_string( $_REQUEST[ $name ] ) ? wp_unslash( $_REQUEST[ $name ] ) : '';
+		$status = sanitize_key( $value( 'status' ) );
+		$cause  = sanitize_key( $value( 'cause' ) );
+		// phpcs:enable
+		return array(
+			'status' => isset( RustMail_Log_Store::status_labels()[ $status ] ) ? $status : '',
+			'cause'  => in_array( $cause, RustMail_Log_Store::causes(), true ) ? $cause : '',
+			'search' => sanitize_text_field( $value( 's' ) ),
+			'since'  => RustMail_Log_Store::sanitize_day( $value( 'since' ) ),
+			'until'  => RustMail_Log_Store::sanitize_day( $value( 'until' ) ),
+		);
+	}
+
 	private function current_status() {
-		$status = isset( $_GET['status'] ) ? sanitize_key( wp_unslash( $_GET['status'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a filter, not an action.
-		return isset( RustMail_Log_Store::status_labels()[ $status ] ) ? $status : '';
+		return self::current_filters()['status'];
 	}
 
-	/** The cause filter from the query string, limited to the causes the log holds. */
-	private function current_cause() {
-		$cause = isset( $_GET['cause'] ) ? sanitize_key( wp_unslash( $_GET['cause'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a filter, not an action.
-		return in_array( $cause, RustMail_Log_Store::causes(), true ) ? $cause : '';
+	/** The list's URL with its filters and no action: where a bulk action returns to, and what the export is of. */
+	public static function filtered_url( array $args = array() ) {
+		return RustMail_Log_Store::url( array_merge( array_filter( self::current_filters() ), $args ) );
 	}
 
-	/** Above the table: the filter by cause of failure. */
-	protected function extra_tablenav( $which ) {
-		$causes = RustMail_Log_Store::causes();
-		if ( 'top' !== $which || ! $causes ) {
+	/**
+	 * Runs the bulk action the list's form asked for, before the page is drawn: capability, then the list's nonce,
+	 * then the ids; says what happened and returns to the list with its filters.
+	 */
+	public function process_bulk_action() {
+		$action = $this->current_action();
+		if ( ! in_array( $action, self::BULK_ACTIONS, true ) ) {
 			return;
 		}
-		$current = $this->current_cause();
-		echo '<div class="alignleft actions"><label class="screen-reader-text" for="rust-mail-cause">' . esc_html__( 'Filter by cause', 'rust-mail' ) . '</label>';
-		echo '<select name="cause" id="rust-mail-cause"><option value="">' . esc_html__( 'All causes', 'rust-mail' ) . '</option>';
-		foreach ( $causes as $cause ) {
-			printf( '<option value="%s" %s>%s</option>', esc_attr( $cause ), selected( $current, $cause, false ), esc_html( $cause ) );
+		RustMail_Admin_Pages::require_capability();
+		check_admin_referer( 'bulk-' . $this->_args['plural'] );
+		$ids = isset( $_REQUEST['entries'] ) ? array_map( 'absint', (array) wp_unslash( $_REQUEST['entries'] ) ) : array();
+		$ids = array_values( array_filter( $ids ) );
+		if ( ! $ids ) {
+			RustMail_Admin_Notices::flash( 'error', __( 'Select the messages first.', 'rust-mail' ) );
+		} elseif ( 'resend' === $action ) {
+			$done = count( RustMail_Outbox_Drain::resend_all( $ids ) );
+			/* translators: 1: number of messages sent again, 2: number selected */
+			RustMail_Admin_Notices::flash( $done === count( $ids ) ? 'success' : 'warning', sprintf( __( 'Sent again: %1$d of %2$d messages, each as a new entry (a message whose content is not kept, or that still waits, cannot be sent again).', 'rust-mail' ), $done, count( $ids ) ) );
+		} elseif ( 'cancel' === $action ) {
+			$done = count( array_filter( array_map( array( 'RustMail_Outbox_Store', 'cancel' ), $ids ) ) );
+			/* translators: 1: number of messages cancelled, 2: number selected */
+			RustMail_Admin_Notices::flash( $done === count( $ids ) ? 'success' : 'warning', sprintf( __( 'Cancelled: %1$d of %2$d messages (only a message that waits in the outbox can be cancelled).', 'rust-mail' ), $done, count( $ids ) ) );
+		} else {
+			$done = RustMail_Log_Store::delete( $ids );
+			/* translators: 1: number of entries deleted, 2: number selected */
+			RustMail_Admin_Notices::flash( $done === count( $ids ) ? 'success' : 'warning', sprintf( __( 'Deleted: %1$d of %2$d log entries (a message that waits or is being sent is never deleted: cancel it first).', 'rust-mail' ), $done, count( $ids ) ) );
 		}
-		echo '</select>';
+		wp_safe_redirect( self::filtered_url() );
+		exit;
+	}
+
+	protected function get_bulk_actions() {
+		return array(
+			'resend' => __( 'Send again', 'rust-mail' ),
+			'cancel' => __( 'Cancel', 'rust-mail' ),
+			'delete' => __( 'Delete from the log', 'rust-mail' ),
+		);
+	}
+
+	protected function column_cb( $item ) {
+		return sprintf(
+			'<label class="screen-reader-text" for="rust-mail-entry-%1$d">%2$s</label><input type="checkbox" id="rust-mail-entry-%1$d" name="entries[]" value="%1$d" />',
+			(int) $item['id'],
+			esc_html__( 'Select this message', 'rust-mail' )
+		);
+	}
+
+	/** Above the table: the filters by cause and by days, and the export of what they select. */
+	protected function extra_tablenav( $which ) {
+		if ( 'top' !== $which ) {
+			return;
+		}
+		$filters = self::current_filters();
+		echo '<div class="alignleft actions rust-mail-filters">';
+		$causes = RustMail_Log_Store::causes();
+		if ( $causes ) {
+			echo '<label class="screen-reader-text" for="rust-mail-cause">' . esc_html__( 'Filter by cause', 'rust-mail' ) . '</label>';
+			echo '<select name="cause" id="rust-mail-cause"><option value="">' . esc_html__( 'All causes', 'rust-mail' ) . '</option>';
+			foreach ( $causes as $cause ) {
+				printf( '<option value="%s" %s>%s</option>', esc_attr( $cause ), selected( $filters['cause'], $cause, false ), esc_html( $cause ) );
+			}
+			echo '</select>';
+		}
+		printf( '<label for="rust-mail-since">%s</label> <input type="date" name="since" id="rust-mail-since" value="%s" /> ', esc_html__( 'From', 'rust-mail' ), esc_attr( $filters['since'] ) );
+		printf( '<label for="rust-mail-until">%s</label> <input type="date" name="until" id="rust-mail-until" value="%s" /> ', esc_html__( 'to', 'rust-mail' ), esc_attr( $filters['until'] ) );
 		submit_button( __( 'Filter', 'rust-mail' ), '', 'filter_action', false );
+		printf(
+			' <a class="button" id="rust-mail-export-csv" href="%s">%s</a>',
+			esc_url( wp_nonce_url( add_query_arg( array_merge( array( 'action' => RustMail_Admin_Actions::ACTION_EXPORT_CSV ), array_filter( $filters ) ), admin_url( 'admin-post.php' ) ), RustMail_Admin_Actions::ACTION_EXPORT_CSV ) ),
+			esc_html__( 'Export these as CSV', 'rust-mail' )
+		);
 		echo '</div>';
 	}
 
 	public function prepare_items() {
-		$search = isset( $_REQUEST['s'] ) ? sanitize_text_field( wp_unslash( $_REQUEST['s'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification -- a search, not an action.
-		$result = RustMail_Log_Store::query(
-			array(
-				'status'   => $this->current_status(),
-				'cause'    => $this->current_cause(),
-				'search'   => $search,
-				'per_page' => self::PER_PAGE,
-				'page'     => $this->get_pagenum(),
-			)
-		);
+		$per_page = $this->get_items_per_page( self::PER_PAGE_OPTION, self::PER_PAGE );
+		$result   = RustMail_Log_Store::query( self::current_filters() + array( 'per_page' => $per_page, 'page' => $this->get_pagenum() ) );
 		$this->items           = $result['rows'];
-		$this->_column_headers = array( $this->get_columns(), array(), array() );
+		$this->_column_headers = array( $this->get_columns(), get_hidden_columns( $this->screen ), array(), 'subject' );
 		$this->set_pagination_args(
 			array(
 				'total_items' => $result['total'],
-				'per_page'    => self::PER_PAGE,
+				'per_page'    => $per_page,
 			)
 		);
 	}
 
 	public function get_columns() {
 		$columns = array(
+			'cb'           => '<input type="checkbox" />',
 			'created_at'   => __( 'Time', 'rust-mail' ),
 			'blog_id'      => __( 'Site', 'rust-mail' ),
 			'status'       => __( 'Status', 'rust-mail' ),
@@ -145,7 +224,7 @@ class RustMail_Admin_Log_Table extends WP_List_Table {
 		$subject = '' === $item['subject'] ? __( '(no subject)', 'rust-mail' ) : $item['subject'];
 		$url     = RustMail_Log_Store::url( array( 'entry' => (int) $item['id'] ) );
 		$actions = array( 'view' => sprintf( '<a href="%s">%s</a>', esc_url( $url ), esc_html__( 'Details and transcript', 'rust-mail' ) ) );
-		return sprintf( '<strong><a class="row-title" href="%s">%s</a></strong>', esc_url( $url ), esc_html( $subject ) ) . $this->row_actions( $actions );
+		return sprintf( '<strong><a class="row-title" href="%s" title="%s">%s</a></strong>', esc_url( $url ), esc_attr( $subject ), esc_html( mb_strimwidth( $subject, 0, self::SUBJECT_WIDTH, '…' ) ) ) . $this->row_actions( $actions );
 	}
 
 	protected function column_error( $item ) {

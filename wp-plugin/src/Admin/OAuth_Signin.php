@@ -111,7 +111,7 @@ class RustMail_Admin_OAuth_Signin {
 			/* translators: %s: why */
 			self::finish( 'error', sprintf( __( 'The sign-in could not be completed: %s', 'rust-mail' ), $e->getMessage() ) );
 		}
-		$grant_id = RustMail_OAuth_Grant::save( $pending['provider'], $tokens['refresh_token'], $tokens['account'], $pending['tenant'] );
+		$grant_id = RustMail_OAuth_Grant::save( $pending['provider'], $tokens['refresh_token'], $tokens['account'], $pending['tenant'], $tokens['scope'] );
 		if ( null === $grant_id ) {
 			self::finish( 'error', RustMail_Settings_Secrets::key_problem() );
 		}

@@ -17,6 +17,12 @@ class RustMail_Admin_Pages {
 
 	const SETTINGS_PAGE = 'rust-mail';
 
+	/** @var string the log screen's hook suffix, for its load action and its assets. */
+	private static $log_hook = '';
+
+	/** @var RustMail_Admin_Log_Table|null made when the log screen loads: its bulk action runs before output. */
+	private static $log_table = null;
+
 	public static function register() {
 		// The network's on multisite.
 		add_action( is_multisite() ? 'network_admin_menu' : 'admin_menu', array( __CLASS__, 'add_menu' ) );
@@ -24,6 +30,28 @@ class RustMail_Admin_Pages {
 		add_filter( ( is_multisite() ? 'network_admin_' : '' ) . 'plugin_action_links_' . plugin_basename( RUST_MAIL_PLUGIN_FILE ), array( __CLASS__, 'plugin_action_links' ) );
 		// The outbox at a glance.
 		add_action( is_multisite() ? 'wp_network_dashboard_setup' : 'wp_dashboard_setup', array( __CLASS__, 'add_dashboard_widget' ) );
+		// Screen Options are saved before any screen loads.
+		add_filter( 'set_screen_option_' . RustMail_Admin_Log_Table::PER_PAGE_OPTION, array( __CLASS__, 'save_log_per_page' ), 10, 3 );
+	}
+
+	/** The log's rows per page, as Screen Options saves it: 1 to 500. */
+	public static function save_log_per_page( $keep, $option, $value ) {
+		return min( 500, max( 1, absint( $value ) ) );
+	}
+
+	/** Before the log screen is drawn: its Screen Options, its table, and the bulk action it was asked for. */
+	public static function load_log_page() {
+		self::require_capability();
+		add_screen_option(
+			'per_page',
+			array(
+				'label'   => __( 'Messages per page', 'rust-mail' ),
+				'default' => RustMail_Admin_Log_Table::PER_PAGE,
+				'option'  => RustMail_Admin_Log_Table::PER_PAGE_OPTION,
+			)
+		);
+		self::$log_table = new RustMail_Admin_Log_Table();
+		self::$log_table->process_bulk_action();
 	}
 
 	/** Who may see and change the mail settings, the log and Diagnose. */
@@ -41,7 +69,8 @@ class RustMail_Admin_Pages {
 			'dashicons-email-alt'
 		);
 		add_submenu_page( self::SETTINGS_PAGE, __( 'Rust Mail settings', 'rust-mail' ), __( 'Settings', 'rust-mail' ), self::capability(), self::SETTINGS_PAGE, array( __CLASS__, 'render_settings_page' ) );
-		add_submenu_page( self::SETTINGS_PAGE, __( 'Connection log', 'rust-mail' ), __( 'Connection log', 'rust-mail' ), self::capability(), RustMail_Log_Store::PAGE, array( __CLASS__, 'render_log_page' ) );
+		self::$log_hook = (string) add_submenu_page( self::SETTINGS_PAGE, __( 'Connection log', 'rust-mail' ), __( 'Connection log', 'rust-mail' ), self::capability(), RustMail_Log_Store::PAGE, array( __CLASS__, 'render_log_page' ) );
+		add_action( 'load-' . self::$log_hook, array( __CLASS__, 'load_log_page' ) );
 	}
 
 	public static function plugin_action_links( $links ) {
@@ -50,6 +79,21 @@ class RustMail_Admin_Pages {
 	}
 
 	public static function enqueue_assets( $hook ) {
+		if ( self::$log_hook === $hook ) {
+			wp_enqueue_style( 'rust-mail-log', plugins_url( 'assets/log.css', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION );
+			wp_enqueue_script( 'rust-mail-log', plugins_url( 'assets/log.js', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION, true );
+			// The question each bulk action asks before it runs; %d is the number of messages selected.
+			$questions = array(
+				/* translators: %d: number of messages */
+				'resend' => __( 'Send these %d messages again, each as a new entry?', 'rust-mail' ),
+				/* translators: %d: number of messages */
+				'cancel' => __( 'Cancel these %d messages? Those waiting in the outbox will never be sent.', 'rust-mail' ),
+				/* translators: %d: number of messages */
+				'delete' => __( 'Delete these %d entries from the log? This cannot be undone.', 'rust-mail' ),
+			);
+			wp_add_inline_script( 'rust-mail-log', 'window.rustMailLog = ' . wp_json_encode( array( 'questions' => $questions ) ) . ';', 'before' );
+			return;
+		}
 		if ( 'toplevel_page_' . self::SETTINGS_PAGE !== $hook ) {
 			return;
 		}
@@ -113,7 +157,7 @@ class RustMail_Admin_Pages {
 			require __DIR__ . '/views/log-entry.php';
 			return;
 		}
-		$table = new RustMail_Admin_Log_Table();
+		$table = self::$log_table ?? new RustMail_Admin_Log_Table();
 		$table->prepare_items();
 		require __DIR__ . '/views/log-list.php';
 	}

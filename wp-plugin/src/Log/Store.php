@@ -196,14 +196,14 @@ class RustMail_Log_Store {
 	}
 
 	/**
-	 * Rows for the list page, newest first.
+	 * The WHERE clause of the list page's filters, for query() and the CSV export.
 	 *
-	 * @param array $args status ('' for all), search, per_page, page.
-	 * @return array{rows: array, total: int}
+	 * @param array $args status ('' for all), cause, search, since / until: days (Y-m-d) in the site's time zone,
+	 *                    both included, and before_id (rows older than that one).
+	 * @return array{0: string, 1: array} the clause and its parameters for $wpdb->prepare().
 	 */
-	public static function query( array $args ) {
+	private static function filter_clause( array $args ) {
 		global $wpdb;
-		$table  = self::table();
 		$where  = array( '1=1' );
 		$params = array();
 		if ( ! empty( $args['status'] ) ) {
@@ -219,7 +219,45 @@ class RustMail_Log_Store {
 			$where[]  = '(subject LIKE %s OR recipients LIKE %s OR from_address LIKE %s OR error_message LIKE %s OR caller LIKE %s)';
 			$params   = array_merge( $params, array( $like, $like, $like, $like, $like ) );
 		}
-		$where_sql = implode( ' AND ', $where );
+		// Rows are stored in UTC; the admin picks days on the site's calendar.
+		if ( ! empty( $args['since'] ) ) {
+			$where[]  = 'created_at >= %s';
+			$params[] = self::utc_day_start( $args['since'], 0 );
+		}
+		if ( ! empty( $args['until'] ) ) {
+			$where[]  = 'created_at < %s';
+			$params[] = self::utc_day_start( $args['until'], 1 );
+		}
+		if ( ! empty( $args['before_id'] ) ) {
+			$where[]  = 'id < %d';
+			$params[] = (int) $args['before_id'];
+		}
+		return array( implode( ' AND ', $where ), $params );
+	}
+
+	/** The UTC time at which the site's day `$day` (Y-m-d) plus `$days_later` days begins. */
+	private static function utc_day_start( $day, $days_later ) {
+		$start = new DateTimeImmutable( $day . ' 00:00:00', wp_timezone() );
+		return $start->modify( "+$days_later day" )->setTimezone( new DateTimeZone( 'UTC' ) )->format( 'Y-m-d H:i:s' );
+	}
+
+	/** A day as the list's date filter takes it (Y-m-d, a real date), or ''. */
+	public static function sanitize_day( $day ) {
+		$day   = (string) $day;
+		$parts = array_map( 'intval', explode( '-', $day ) );
+		return 1 === preg_match( '/^\d{4}-\d{2}-\d{2}$/', $day ) && checkdate( $parts[1], $parts[2], $parts[0] ) ? $day : '';
+	}
+
+	/**
+	 * Rows for the list page, newest first.
+	 *
+	 * @param array $args the filters of filter_clause(), per_page, page.
+	 * @return array{rows: array, total: int}
+	 */
+	public static function query( array $args ) {
+		global $wpdb;
+		$table = self::table();
+		list( $where_sql, $params ) = self::filter_clause( $args );
 		$count_sql = "SELECT COUNT(*) FROM $table WHERE $where_sql";
 		$total     = (int) $wpdb->get_var( $params ? $wpdb->prepare( $count_sql, $params ) : $count_sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 
@@ -229,6 +267,41 @@ class RustMail_Log_Store {
 			FROM $table WHERE $where_sql ORDER BY id DESC LIMIT %d OFFSET %d";
 		$rows     = $wpdb->get_results( $wpdb->prepare( $rows_sql, array_merge( $params, array( $per_page, $offset ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
 		return array( 'rows' => $rows, 'total' => $total );
+	}
+
+	/**
+	 * Every row the filters select, newest first, in batches: an export of a large log never holds it whole. Each
+	 * batch starts below the last id seen, so mail logged during the export shifts nothing.
+	 *
+	 * @param array $args the filters of filter_clause().
+	 * @return Generator<array> rows as query() returns them.
+	 */
+	public static function each_row( array $args ) {
+		$batch = 500;
+		$args  = array_merge( $args, array( 'per_page' => $batch, 'page' => 1 ) );
+		do {
+			$rows = self::query( $args )['rows'];
+			yield from $rows;
+			$args['before_id'] = $rows ? end( $rows )['id'] : 0;
+		} while ( count( $rows ) === $batch );
+	}
+
+	/**
+	 * Deletes log rows, never a message that is being sent or still waits (cancel it first).
+	 *
+	 * @param int[] $ids
+	 * @return int how many were deleted.
+	 */
+	public static function delete( array $ids ) {
+		global $wpdb;
+		$ids = array_filter( array_map( 'absint', $ids ) );
+		if ( ! $ids ) {
+			return 0;
+		}
+		$table = self::table();
+		$final = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
+		$in    = implode( ',', $ids );
+		return (int) $wpdb->query( "DELETE FROM $table WHERE id IN ($in) AND status IN ($final)" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- integers and constants.
 	}
 
 	/** @return string[] the causes of failure the log holds, for the list's filter */
@@ -282,14 +355,39 @@ class RustMail_Log_Store {
 		return $counts;
 	}
 
-	/** The scheduled purge: deletes rows older than the retention period, but never a message still to be sent. */
+	/** How many rows one DELETE of the purge removes: a large log is trimmed without holding its table for long. */
+	const PURGE_BATCH = 1000;
+
+	/**
+	 * The scheduled purge (daily): deletes rows older than the retention period, then the oldest rows beyond the
+	 * size cap (`log_max_rows`), in batches; never a message still to be sent.
+	 *
+	 * @return int how many rows were deleted.
+	 */
 	public static function purge_expired() {
 		global $wpdb;
-		$days   = max( 1, (int) RustMail_Settings_Store::get( 'retention_days' ) );
-		$cutoff = gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS );
-		$table  = self::table();
-		$final  = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
-		return (int) $wpdb->query( $wpdb->prepare( "DELETE FROM $table WHERE created_at < %s AND status IN ($final)", $cutoff ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$table   = self::table();
+		$days    = max( 1, (int) RustMail_Settings_Store::get( 'retention_days' ) );
+		$deleted = self::delete_final_in_batches( $wpdb->prepare( 'created_at < %s', gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS ) ) );
+		// The newest row past the cap: it and every older one go.
+		$boundary = (int) $wpdb->get_var( $wpdb->prepare( "SELECT id FROM $table ORDER BY id DESC LIMIT 1 OFFSET %d", max( 1, (int) RustMail_Settings_Store::get( 'log_max_rows' ) ) ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		if ( $boundary ) {
+			$deleted += self::delete_final_in_batches( $wpdb->prepare( 'id <= %d', $boundary ) );
+		}
+		return $deleted;
+	}
+
+	/** Deletes the rows in a final status that `$condition` (prepared SQL) selects, oldest first, a batch at a time. */
+	private static function delete_final_in_batches( $condition ) {
+		global $wpdb;
+		$table   = self::table();
+		$final   = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
+		$deleted = 0;
+		do {
+			$batch    = (int) $wpdb->query( "DELETE FROM $table WHERE $condition AND status IN ($final) ORDER BY id LIMIT " . self::PURGE_BATCH ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- prepared by the callers; constants.
+			$deleted += $batch;
+		} while ( self::PURGE_BATCH === $batch );
+		return $deleted;
 	}
 
 	/** @return array<string, string> every status with its label, in the order the log's views list them */

@@ -126,6 +126,19 @@ class RustMail_OAuth_Grant {
 	}
 
 
+	/**
+	 * The scopes the provider granted the sign-in, as its last token answer listed them (space-separated), or ''
+	 * when it did not say: Diagnose reads them to tell whether an opaque token may send.
+	 */
+	public static function scopes() {
+		return (string) ( self::get()['scope'] ?? '' );
+	}
+
+	/** A token answer's `scope` (RFC 6749 section 5.1: present when it differs from what was asked), or ''. */
+	private static function granted_scope( array $body ) {
+		return isset( $body['scope'] ) && is_string( $body['scope'] ) ? trim( $body['scope'] ) : '';
+	}
+
 	/** The stored sign-in, or null. */
 	public static function get() {
 		$record = RustMail_Settings_Store::read_plugin_option( self::OPTION )[1];
@@ -158,9 +171,10 @@ class RustMail_OAuth_Grant {
 	 * @param string $refresh_token the provider's refresh token.
 	 * @param string $account       the mailbox's address as the provider said it, or ''.
 	 * @param string $tenant        the tenant the sign-in used (Microsoft).
+	 * @param string $scope         the scopes the provider granted (its answer's `scope`), for Diagnose.
 	 * @return string|null the sign-in's id, or null when there is no strong key to encrypt the refresh token with.
 	 */
-	public static function save( $provider, $refresh_token, $account, $tenant ) {
+	public static function save( $provider, $refresh_token, $account, $tenant, $scope = '' ) {
 		$encrypted = RustMail_Settings_Secrets::encrypt( $refresh_token, self::SECRET_FIELD );
 		if ( null === $encrypted ) {
 			return null;
@@ -175,6 +189,7 @@ class RustMail_OAuth_Grant {
 				'tenant'     => $tenant,
 				'client_id'  => trim( (string) RustMail_Settings_Store::get( 'oauth_client_id' ) ),
 				'account'    => $account,
+				'scope'      => $scope,
 				'refresh'    => $encrypted,
 				'connected'  => time(),
 				'refreshed'  => time(),
@@ -197,7 +212,7 @@ class RustMail_OAuth_Grant {
 	/**
 	 * The code the browser brought back, traded for the sign-in's tokens.
 	 *
-	 * @return array{refresh_token: string, access_token: string, expires_in: int, account: string}
+	 * @return array{refresh_token: string, access_token: string, expires_in: int, account: string, scope: string}
 	 * @throws RustMail_OAuth_Exception when the provider refuses or the answer lacks a refresh token.
 	 */
 	public static function exchange( $provider, $code, $verifier, $tenant ) {
@@ -228,6 +243,7 @@ class RustMail_OAuth_Grant {
 			'access_token'  => $body['access_token'],
 			'expires_in'    => (int) ( $body['expires_in'] ?? 0 ),
 			'account'       => self::account( $body, $form['client_id'] ),
+			'scope'         => self::granted_scope( $body ),
 		);
 	}
 
@@ -376,6 +392,9 @@ class RustMail_OAuth_Grant {
 			$released['refresh'] = $rotated;
 		}
 		$released['refreshed'] = time();
+		if ( '' !== self::granted_scope( $body ) ) {
+			$released['scope'] = self::granted_scope( $body );
+		}
 		// The token is readable before the lock is released: a worker waiting on the lock that found the record
 		// released but the cache still empty would refresh a second time, spending the rotated token twice.
 		RustMail_OAuth_Token::cache_token( $body['access_token'], (int) ( $body['expires_in'] ?? 0 ), (string) $locked['id'] );

@@ -304,11 +304,37 @@ class RustMail_Outbox_Drain {
 	}
 
 	/**
-	 * Sends a failed or sent message again, as a new message (with a log row of its own) to its original recipients.
+	 * Sends a message of the log again, as a new entry, if its bytes are kept and nothing more happens to it.
 	 *
-	 * @return int the new row's id, or 0 when the message's bytes are no longer kept.
+	 * @return int the new entry's id, or 0 when it cannot be sent again.
 	 */
 	public static function resend( $id ) {
+		return self::resend_all( array( $id ) )[ $id ] ?? 0;
+	}
+
+	/**
+	 * Sends messages of the log again, each as a new entry, in one drain: through the extension, in parallel. Those
+	 * whose bytes are no longer kept, or that are not in a final status, are left out.
+	 *
+	 * @param int[] $ids
+	 * @return array<int, int> each id sent again => its new entry's id.
+	 */
+	public static function resend_all( array $ids ) {
+		$new = array();
+		foreach ( $ids as $id ) {
+			$stored = self::store_again( (int) $id );
+			if ( $stored ) {
+				$new[ (int) $id ] = $stored;
+			}
+		}
+		if ( $new ) {
+			self::drain( array_values( $new ) );
+		}
+		return $new;
+	}
+
+	/** A copy of a final message of the log, queued as a new entry; 0 when its bytes are no longer kept. */
+	private static function store_again( $id ) {
 		$row = RustMail_Log_Store::get( $id );
 		if ( ! $row || null === $row['raw'] || ! in_array( $row['status'], RustMail_Log_Store::FINAL_STATUSES, true ) ) {
 			return 0;
@@ -330,10 +356,7 @@ class RustMail_Outbox_Drain {
 			),
 			true
 		);
-		if ( $stored['id'] ) {
-			self::drain( array( $stored['id'] ) );
-		}
-		return $stored['id'];
+		return (int) $stored['id'];
 	}
 
 	/** The recipients a message was first addressed to (a retry narrows the envelope to those still owed it). */

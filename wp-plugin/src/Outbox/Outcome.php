@@ -21,6 +21,7 @@ class RustMail_Outbox_Outcome {
 			'connection'    => $connection,
 			'engine'        => RustMail_Transport_Registry::current(),
 			'ok'            => ! empty( $result['ok'] ),
+			'transient'     => $error['transient'],
 			'code'          => isset( $result['code'] ) ? (int) $result['code'] : null,
 			'enhanced_code' => (string) ( $result['enhanced_code'] ?? '' ),
 			'reply'         => (string) ( $result['reply'] ?? '' ),
@@ -35,7 +36,7 @@ class RustMail_Outbox_Outcome {
 
 	/**
 	 * Writes a claimed message's outcome: sent (or partly), retried later, or failed. Recipients refused with a
-	 * 4xx are retried on their own; those refused with a 5xx are not.
+	 * 4xx are retried on their own; those refused with a 5xx, or by an attempt that failed for good, are not.
 	 *
 	 * @return string the outcome: sent, partial, retry or failed.
 	 */
@@ -46,14 +47,14 @@ class RustMail_Outbox_Outcome {
 		$retry   = array();
 		$refused = '';
 		foreach ( (array) ( $result['rejected'] ?? array() ) as $address => $reply ) {
-			if ( RustMail_Transport_Result::refusal_is_transient( $reply ) ) {
+			if ( RustMail_Transport_Result::refusal_is_transient( $reply, $last ) ) {
 				$retry[] = $address;
 			}
 		}
 		// Recipients refused for good, by this attempt or an earlier one that sent to the others.
 		foreach ( $log as $earlier ) {
 			foreach ( (array) ( $earlier['rejected'] ?? array() ) as $address => $reply ) {
-				if ( ! RustMail_Transport_Result::refusal_is_transient( $reply ) ) {
+				if ( ! RustMail_Transport_Result::refusal_is_transient( $reply, $earlier ) ) {
 					$refused .= $address . ': ' . $reply . "\n";
 				}
 			}

@@ -324,6 +324,15 @@ class RustMail_Settings_Schema {
 				'control' => 'number',
 				'label'   => fn () => __( 'Keep entries for (days)', 'rust-mail' ),
 			),
+			// A busy site's log grows by the day; the cap bounds it whatever the retention.
+			'log_max_rows'                => array(
+				'type'    => 'int',
+				'default' => 100000,
+				'section' => 'log',
+				'control' => 'number',
+				'label'   => fn () => __( 'Keep at most (entries)', 'rust-mail' ),
+				'help'    => fn () => __( 'Once a day the oldest entries beyond this number are removed, a thousand at a time; a message that still waits is never removed.', 'rust-mail' ),
+			),
 			// RUST_MAIL_LOG_BODIES set to false keeps bodies out of the log whatever the page says.
 			'log_bodies'                  => array(
 				'type'    => 'bool',

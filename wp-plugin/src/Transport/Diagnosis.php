@@ -2,8 +2,9 @@
 /**
  * Diagnose: the extension's step-by-step walk of the configured connection (rust_mail_diagnose()), with the envelope
  * tried too (MAIL FROM and RCPT TO, then RSET: nothing is sent), so that "may not send as this address" and relay
- * refusals show up here and not only on the first real mail. Plain arguments: the settings page calls it, and a
- * command could.
+ * refusals show up here and not only on the first real mail. Over the Graph or Gmail API it reads the access token
+ * instead (its expiry, and its roles or the scopes the sign-in was granted), sending nothing. Plain arguments: the
+ * settings page calls it, and a command could.
  *
  * @package RustMail
  */
@@ -20,7 +21,17 @@ class RustMail_Transport_Diagnosis {
 	 */
 	public static function run( $from, $to ) {
 		try {
-			$diagnosis = rust_mail_diagnose( RustMail_Transport_Connection::transport(), array( 'from' => $from, 'to' => $to ) );
+			$transport = RustMail_Transport_Connection::transport();
+			$options   = array(
+				'from' => $from,
+				'to'   => $to,
+			);
+			if ( isset( $transport['api'] ) && RustMail_OAuth_Grant::exists() ) {
+				// A sign-in's token may be opaque (Google's always is): the scopes the provider granted with it say
+				// whether it may send. An app-only Graph token carries its roles in itself.
+				$options['token_scopes'] = RustMail_OAuth_Grant::scopes();
+			}
+			$diagnosis = rust_mail_diagnose( $transport, $options );
 		} catch ( Throwable $e ) {
 			$error     = RustMail_Transport_Result::error( RustMail_Transport_Result::of_exception( $e ) );
 			$diagnosis = array(

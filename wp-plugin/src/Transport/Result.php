@@ -113,10 +113,13 @@ class RustMail_Transport_Result {
 
 	/**
 	 * Whether a recipient's refusal (`rejected`'s "450 4.2.1 ..." text: the reply as the server sent it) is worth
-	 * another try: a 4xx reply is, by SMTP's own definition (RFC 5321, 4.2.1).
+	 * another try: a 4xx reply is, by SMTP's own definition (RFC 5321, 4.2.1), unless the attempt (an
+	 * RustMail_Outbox_Outcome::attempt_record()) failed for good as a whole. An HTTPS API refuses the whole request,
+	 * and its "400 ErrorInvalidRecipients: ..." line is an HTTP status, not SMTP's 4xx.
 	 */
-	public static function refusal_is_transient( $reply ) {
-		return '4' === substr( (string) $reply, 0, 1 );
+	public static function refusal_is_transient( $reply, array $attempt ) {
+		$attempt_may_be_retried = ! empty( $attempt['ok'] ) || ( $attempt['transient'] ?? true ); // Records written before 'transient' existed: by the reply alone.
+		return $attempt_may_be_retried && '4' === substr( (string) $reply, 0, 1 );
 	}
 
 	/** The text wp_mail_failed carries, like PHPMailer's own "SMTP Error: ..." messages. */

@@ -28,7 +28,7 @@ defined( 'ABSPATH' ) || exit;
 				<?php if ( $rust_mail_proposed ) : ?>
 					<p><a class="button" id="rust-mail-propose-preset" href="<?php echo esc_url( $rust_mail_proposed['url'] ); ?>"><?php echo esc_html( $rust_mail_proposed['label'] ); ?></a></p>
 				<?php endif; ?>
-				<?php if ( RustMail_Transport_Extension::diagnose_available() && ! RustMail_Settings_Store::uses_api() ) : ?>
+				<?php if ( RustMail_Transport_Extension::diagnose_available() ) : ?>
 					<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
 						<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>" />
 						<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>
@@ -80,6 +80,9 @@ defined( 'ABSPATH' ) || exit;
 				<?php submit_button( $rust_mail_label, 'cancel' === $rust_mail_operation ? 'delete' : 'secondary', 'rust_mail_' . $rust_mail_operation, false ); ?>
 			</form>
 		<?php endforeach; ?>
+		<?php if ( null !== $entry['raw'] ) : ?>
+			<a class="button" id="rust-mail-download-eml" href="<?php echo esc_url( wp_nonce_url( add_query_arg( array( 'action' => RustMail_Admin_Actions::ACTION_EXPORT_EML, 'entry' => (int) $entry['id'] ), admin_url( 'admin-post.php' ) ), RustMail_Admin_Actions::eml_nonce_action( $entry['id'] ) ) ); ?>"><?php esc_html_e( 'Download as .eml', 'rust-mail' ); ?></a>
+		<?php endif; ?>
 		<table class="form-table rust-mail-entry-fields" role="presentation">
 			<?php foreach ( $rust_mail_rows as $rust_mail_label => $rust_mail_value ) : ?>
 				<tr>

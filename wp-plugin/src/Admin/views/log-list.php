@@ -12,8 +12,9 @@ defined( 'ABSPATH' ) || exit;
 	<hr class="wp-header-end" />
 	<p>
 		<?php
-		/* translators: %d: number of days */
-		echo esc_html( sprintf( _n( 'One row per mail WordPress sent or tried to send, kept for %d day.', 'One row per mail WordPress sent or tried to send, kept for %d days.', (int) RustMail_Settings_Store::get( 'retention_days' ), 'rust-mail' ), (int) RustMail_Settings_Store::get( 'retention_days' ) ) );
+		$rust_mail_days = (int) RustMail_Settings_Store::get( 'retention_days' );
+		/* translators: 1: number of days, 2: number of entries */
+		echo esc_html( sprintf( _n( 'One row per mail WordPress sent or tried to send, kept for %1$d day and at most %2$s entries.', 'One row per mail WordPress sent or tried to send, kept for %1$d days and at most %2$s entries.', $rust_mail_days, 'rust-mail' ), $rust_mail_days, number_format_i18n( (int) RustMail_Settings_Store::get( 'log_max_rows' ) ) ) );
 		?>
 	</p>
 	<?php require __DIR__ . '/mail-chart.php'; ?>

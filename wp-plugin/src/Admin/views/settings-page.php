@@ -141,6 +141,12 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		</p></div>
 	<?php endif; ?>
 
+	<?php if ( in_array( $rust_mail_api, array( 'graph', 'gmail', 'mailgun' ), true ) && ! RustMail_Transport_Extension::is_available() ) : ?>
+		<div class="notice notice-info inline" id="rust-mail-api-connection-per-mail"><p>
+			<?php esc_html_e( 'Without the rust-mail extension, each mail through this API opens a new HTTPS connection, with its own TLS handshake: WordPress\'s HTTP API keeps no connection open between requests. With the extension, one connection carries every mail of a page load or an outbox run.', 'rust-mail' ); ?>
+		</p></div>
+	<?php endif; ?>
+
 	<?php if ( RustMail_Settings_Store::fixed_keys() ) : ?>
 		<div class="notice notice-info inline"><p>
 			<?php
@@ -199,22 +205,31 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_TEST ); ?>
 		<label for="rust-mail-test-to"><?php esc_html_e( 'Send to', 'rust-mail' ); ?></label>
 		<input type="email" class="regular-text" id="rust-mail-test-to" name="test_to" value="<?php echo esc_attr( wp_get_current_user()->user_email ); ?>" />
+		<details id="rust-mail-test-content">
+			<summary><?php esc_html_e( 'Subject and message (optional)', 'rust-mail' ); ?></summary>
+			<p><label for="rust-mail-test-subject"><?php esc_html_e( 'Subject', 'rust-mail' ); ?></label><br />
+				<input type="text" class="large-text" id="rust-mail-test-subject" name="test_subject" placeholder="<?php echo esc_attr( sprintf( /* translators: %s: site name */ __( 'Test mail from %s', 'rust-mail' ), get_bloginfo( 'name' ) ) ); ?>" /></p>
+			<p><label for="rust-mail-test-body"><?php esc_html_e( 'Message', 'rust-mail' ); ?></label><br />
+				<textarea class="large-text" rows="4" id="rust-mail-test-body" name="test_body"></textarea></p>
+			<p><label><input type="checkbox" name="test_html" value="1" id="rust-mail-test-html" /> <?php esc_html_e( 'Send the message as HTML (as a shop\'s order mail goes)', 'rust-mail' ); ?></label></p>
+		</details>
 		<?php submit_button( __( 'Send test mail', 'rust-mail' ), 'secondary', 'send_test', false ); ?>
 	</form>
 
 	<hr />
 	<h2 id="rust-mail-diagnosis"><?php esc_html_e( 'Diagnose the connection', 'rust-mail' ); ?></h2>
-	<?php if ( '' !== $rust_mail_api ) : ?>
-		<p id="rust-mail-diagnose-unavailable"><?php esc_html_e( 'Diagnose walks SMTP connections; over an API, send a test mail above: its log entry says what went wrong and what to change.', 'rust-mail' ); ?></p>
-		<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false, array( 'disabled' => 'disabled', 'aria-describedby' => 'rust-mail-diagnose-unavailable' ) ); ?>
-	<?php elseif ( ! RustMail_Transport_Extension::diagnose_available() ) : ?>
+	<?php if ( ! RustMail_Transport_Extension::diagnose_available() ) : ?>
 		<p id="rust-mail-diagnose-unavailable">
 			<?php esc_html_e( 'Diagnose walks the connection step by step with the rust_mail extension, which is not loaded in this PHP. Send test mail above still says what went wrong, in the same words.', 'rust-mail' ); ?>
 			<a href="#rust-mail-engine"><?php esc_html_e( 'How to install the extension', 'rust-mail' ); ?></a>
 		</p>
 		<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false, array( 'disabled' => 'disabled', 'aria-describedby' => 'rust-mail-diagnose-unavailable' ) ); ?>
 	<?php else : ?>
-		<p><?php esc_html_e( 'Connects to the saved server step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+		<?php if ( '' !== $rust_mail_api ) : ?>
+			<p><?php esc_html_e( 'Connects to the API step by step (name lookup, port, encryption), then reads the access token and whether it may send mail, without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+		<?php else : ?>
+			<p><?php esc_html_e( 'Connects to the saved server step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+		<?php endif; ?>
 		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-diagnose-form">
 			<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>" />
 			<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>
