@@ -233,8 +233,11 @@ class RustMail_Settings_Connections {
 		if ( self::PRIMARY === $name ) {
 			return __( 'the primary connection', 'rust-mail' );
 		}
+		if ( self::FALLBACK === $name ) {
+			return __( 'the fallback connection', 'rust-mail' );
+		}
 		/* translators: %s: connection name */
-		return self::FALLBACK === $name ? __( 'the fallback connection', 'rust-mail' ) : sprintf( __( 'the connection "%s"', 'rust-mail' ), $name );
+		return sprintf( __( 'the connection "%s"', 'rust-mail' ), $name );
 	}
 
 	/** Where a connection sends, for the page's list: the API, or host:port. */

@@ -67,8 +67,12 @@ $rust_mail_routes      = RustMail_Settings_Routes::all();
 
 <h3>
 	<?php
-	/* translators: %s: connection name */
-	echo esc_html( '' === $rust_mail_editing ? __( 'Add a connection', 'rust-mail' ) : sprintf( __( 'Change the connection "%s"', 'rust-mail' ), $rust_mail_editing ) );
+	if ( '' === $rust_mail_editing ) {
+		esc_html_e( 'Add a connection', 'rust-mail' );
+	} else {
+		/* translators: %s: connection name */
+		echo esc_html( sprintf( __( 'Change the connection "%s"', 'rust-mail' ), $rust_mail_editing ) );
+	}
 	?>
 </h3>
 <form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-connection-form">
