@@ -10,7 +10,7 @@ import pytest
 
 from harness.api_servers import GraphServer
 from harness.wpstack import LOG, SETTINGS, php_string, run_browser
-from test_wp_api import MAILBOX, TOKEN, skip_without_extension_api
+from test_wp_api import MAILBOX, TOKEN
 from test_wp_outbox import drain, set_constants
 
 
@@ -64,7 +64,6 @@ def test_two_from_addresses_go_through_two_connections(wp, engine, capture):
 def test_a_from_address_goes_through_a_graph_connection_and_the_rest_over_smtp(wp, engine, capture, certs):
     """A named connection of the other kind: the mailbox's own address goes to the Graph contract server, with the
     connection's own token (stored encrypted as the page stores it), on both engines."""
-    skip_without_extension_api(wp, engine)
     primary, graph = capture(), GraphServer(certs, mailbox=MAILBOX, tokens=[TOKEN])
     try:
         m365 = {"api": "graph", "api_base": graph.base, "username": MAILBOX, "ca_file": wp.site_ca(certs),
