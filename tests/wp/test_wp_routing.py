@@ -291,3 +291,30 @@ def test_chromium_adds_a_connection_and_a_rule_and_the_log_names_it(wp, capture)
     assert "routing: ok" in output
     # The page's test mail (sent by the plugin itself) went through the new connection, not the primary.
     assert [m.rcpt_tos for m in support.messages()] == [["routing-inbox@example.com"]] and primary.messages() == []
+
+
+def test_diagnose_walks_the_connection_chosen_and_names_it(wp, capture, closed_port):
+    """Diagnose offers every connection; it walks the one chosen (a closed port here, while the primary works) and
+    names it; a failed entry's "Diagnose the connection now" walks the connection that failed."""
+    primary = capture()
+    wp.set_settings(port=primary.port, connections={"support": {**smtp(primary), "port": closed_port}},
+                    routes=[{"from": "support@example.com", "caller": "", "connection": "support"}])
+    browser = wp.browser()
+    page = browser.get(SETTINGS)
+    options = re.findall(r'<option value="([^"]+)">([^<]+)</option>',
+                         page.text.split('id="rust-mail-diagnose-connection"', 1)[1].split("</select>", 1)[0])
+    assert options == [("primary", f"primary (127.0.0.1:{primary.port})"), ("support", f"support (127.0.0.1:{closed_port})")]
+    fields = browser.form_fields(page, "rust_mail_diagnose")
+    walked = browser.post("/wp-admin/admin-post.php", {**fields, "connection": "support"}).text
+    assert f"Walked: the connection &quot;support&quot; (127.0.0.1:{closed_port})." in walked
+    assert "The connection has a problem." in walked and "connection_refused" in walked
+    walked = browser.post("/wp-admin/admin-post.php", {**fields, "connection": "primary"}).text
+    assert f"Walked: the primary connection (127.0.0.1:{primary.port})." in walked and "The connection works." in walked
+    refused = browser.post("/wp-admin/admin-post.php", {**fields, "connection": "nosuch"}).text
+    assert "There is no connection named &quot;nosuch&quot; to diagnose." in refused
+
+    assert mail_from(wp, "support@example.com", "Support is down") is False
+    entry = browser.get(f"{LOG}&entry={row_of(wp, 'Support is down')['id']}")
+    form = browser.form_fields(entry, "rust_mail_diagnose")
+    assert form.get("connection") == "support"
+    assert "Walked: the connection &quot;support&quot;" in browser.post("/wp-admin/admin-post.php", form).text

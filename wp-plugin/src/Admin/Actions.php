@@ -101,8 +101,14 @@ class RustMail_Admin_Actions {
 			RustMail_Admin_Notices::flash( 'error', __( 'Diagnose needs the rust_mail extension, which is not loaded in this PHP. The settings page says how to install it; until then, Send test mail reports what went wrong.', 'rust-mail' ) );
 			self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-engine' );
 		}
+		$connection = isset( $_POST['connection'] ) ? sanitize_key( wp_unslash( $_POST['connection'] ) ) : RustMail_Settings_Connections::PRIMARY;
+		if ( ! isset( RustMail_Settings_Connections::all()[ $connection ] ) ) {
+			/* translators: %s: connection name */
+			RustMail_Admin_Notices::flash( 'error', sprintf( __( 'There is no connection named "%s" to diagnose.', 'rust-mail' ), $connection ) );
+			self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-diagnosis' );
+		}
 		$from      = (string) RustMail_Settings_Store::get( 'from' );
-		$diagnosis = RustMail_Transport_Diagnosis::run( is_email( $from ) ? $from : get_option( 'admin_email' ), wp_get_current_user()->user_email );
+		$diagnosis = RustMail_Transport_Diagnosis::run( is_email( $from ) ? $from : get_option( 'admin_email' ), wp_get_current_user()->user_email, $connection );
 		// Kept for the page the browser is redirected to; per user, and briefly.
 		RustMail_Admin_Notices::keep_for_user( RustMail_Admin_Notices::DIAGNOSIS_META, $diagnosis, 15 * MINUTE_IN_SECONDS );
 		self::redirect( RustMail_Admin_Pages::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );

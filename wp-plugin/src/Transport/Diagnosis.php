@@ -14,14 +14,16 @@ defined( 'ABSPATH' ) || exit;
 class RustMail_Transport_Diagnosis {
 
 	/**
-	 * @param string $from the envelope sender to try.
-	 * @param string $to   the recipient to try.
-	 * @return array rust_mail_diagnose()'s answer (ok, steps, verdict with cause, summary and advice); a transport
-	 *               that cannot be built (no OAuth2 token, unusable settings, refused input) is a verdict too.
+	 * @param string $from       the envelope sender to try.
+	 * @param string $to         the recipient to try.
+	 * @param string $connection the connection to walk (a name of RustMail_Settings_Connections::all()).
+	 * @return array rust_mail_diagnose()'s answer (ok, steps, verdict with cause, summary and advice) and the
+	 *               `connection` it walked; a transport that cannot be built (no OAuth2 token, unusable settings,
+	 *               refused input) is a verdict too.
 	 */
-	public static function run( $from, $to ) {
+	public static function run( $from, $to, $connection = RustMail_Settings_Connections::PRIMARY ) {
 		try {
-			$transport = RustMail_Transport_Connection::transport();
+			$transport = RustMail_Transport_Connection::transport( true, RustMail_Settings_Connections::prefix( $connection ) );
 			$options   = array(
 				'from' => $from,
 				'to'   => $to,
@@ -45,6 +47,7 @@ class RustMail_Transport_Diagnosis {
 			);
 		}
 		RustMail_OAuth_Token::forget_if_refused( (string) ( $diagnosis['verdict']['cause'] ?? '' ) );
+		$diagnosis['connection'] = $connection;
 		return $diagnosis;
 	}
 }

@@ -16,6 +16,13 @@ $rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
 			<strong><?php echo $rust_mail_ok ? esc_html__( 'The connection works.', 'rust-mail' ) : esc_html__( 'The connection has a problem.', 'rust-mail' ); ?></strong>
 			<?php echo esc_html( RustMail_Admin_Pages::redact( (string) ( $rust_mail_verdict['summary'] ?? '' ) ) ); ?>
 		</p>
+		<?php $rust_mail_walked = (string) ( $rust_mail_diagnosis['connection'] ?? RustMail_Settings_Connections::PRIMARY ); ?>
+		<p class="rust-mail-diagnosed-connection">
+			<?php
+			/* translators: 1: a connection in words, such as "the primary connection", 2: its API or host:port */
+			echo esc_html( sprintf( __( 'Walked: %1$s (%2$s).', 'rust-mail' ), RustMail_Settings_Connections::described( $rust_mail_walked ), RustMail_Settings_Connections::destination( $rust_mail_walked ) ) );
+			?>
+		</p>
 		<?php if ( ! empty( $rust_mail_verdict['cause'] ) ) : ?>
 			<p><?php esc_html_e( 'Cause:', 'rust-mail' ); ?> <code><?php echo esc_html( (string) $rust_mail_verdict['cause'] ); ?></code></p>
 		<?php endif; ?>

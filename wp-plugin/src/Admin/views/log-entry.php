@@ -32,6 +32,13 @@ defined( 'ABSPATH' ) || exit;
 					<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
 						<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>" />
 						<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>
+						<?php
+						// The connection whose attempt failed last, while it exists.
+						$rust_mail_failed_through = (string) ( array_slice( (array) $entry['attempt_log'], -1 )[0]['connection'] ?? '' );
+						?>
+						<?php if ( isset( RustMail_Settings_Connections::all()[ $rust_mail_failed_through ] ) ) : ?>
+							<input type="hidden" name="connection" value="<?php echo esc_attr( $rust_mail_failed_through ); ?>" />
+						<?php endif; ?>
 						<?php submit_button( __( 'Diagnose the connection now', 'rust-mail' ), 'secondary', 'diagnose', false ); ?>
 					</form>
 					<p></p>

@@ -233,6 +233,15 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-diagnose-form">
 			<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>" />
 			<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>
+			<?php $rust_mail_connections = RustMail_Settings_Connections::all(); ?>
+			<?php if ( count( $rust_mail_connections ) > 1 ) : ?>
+				<label for="rust-mail-diagnose-connection"><?php esc_html_e( 'Connection', 'rust-mail' ); ?></label>
+				<select name="connection" id="rust-mail-diagnose-connection">
+					<?php foreach ( array_keys( $rust_mail_connections ) as $rust_mail_name ) : ?>
+						<option value="<?php echo esc_attr( $rust_mail_name ); ?>"><?php echo esc_html( RustMail_Settings_Connections::label( $rust_mail_name ) . ' (' . RustMail_Settings_Connections::destination( $rust_mail_name ) . ')' ); ?></option>
+					<?php endforeach; ?>
+				</select>
+			<?php endif; ?>
 			<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false ); ?>
 		</form>
 		<?php
