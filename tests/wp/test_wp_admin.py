@@ -2,6 +2,7 @@
 import base64
 import email
 import email.policy
+import html
 import re
 import subprocess
 
@@ -84,6 +85,31 @@ def test_the_test_mail_without_a_subject_or_body_is_the_plugins_own(wp, capture)
     parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
     assert str(parsed["Subject"]).startswith("Test mail from ") and parsed.get_content_type() == "text/plain"
     assert "If you can read it, WordPress can send mail." in parsed.get_content()
+
+
+def test_site_health_info_has_a_rust_mail_section_without_secrets(wp, capture, closed_port):
+    """Tools > Site Health > Info: engine, each connection, delivery, queue, the last success and failure with its
+    cause; the password itself nowhere on the page."""
+    server = capture()
+    password = "info-secret-" + base64.b32encode(subprocess.check_output(["head", "-c", "10", "/dev/urandom"])).decode()
+    wp.set_settings(port=closed_port, auth="plain", username="u", password=password)
+    wp.php("wp_mail('x@example.com', 'Fails', 'y'); out(true);")
+    wp.set_settings(port=server.port, auth="none", connections={"support": {"host": "127.0.0.1", "port": server.port,
+                                                                            "security": "none", "auth": "none"}})
+    wp.php("wp_mail('x@example.com', 'Goes', 'y'); out(true);")
+    wp.set_settings(port=server.port, auth="plain", username="u", password=password, connections={"support": {
+        "host": "127.0.0.1", "port": server.port, "security": "none", "auth": "none"}})
+    page = wp.browser().get("/wp-admin/site-health.php?tab=debug")
+    assert page.status == 200 and password not in page.text
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.text)))
+    section = text[text.index("Rust Mail Plugin version"):]
+    assert "Engine rust_mail 0." in section
+    assert f"Connection: primary 127.0.0.1:{server.port}, none, auth plain, secret set, certificate checked" in section
+    assert f"Connection: support 127.0.0.1:{server.port}, none, auth none, no secret set, certificate checked" in section
+    assert "Delivery immediate" in section and "Waiting in the outbox 0" in section
+    assert re.search(r"Last mail sent \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", section)
+    assert re.search(r"Last mail failed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, cause connection_refused", section)
+    assert "Failed in the last 24 hours 1" in section
 
 
 def test_action_without_nonce_is_refused(wp):
