@@ -316,6 +316,25 @@ def test_password_from_wp_config_goes_only_to_the_server_wp_config_names(wp, cap
     assert message.login == "mailer"
 
 
+def test_a_password_from_wp_config_needs_only_its_server_there_and_keeps_its_guards(wp, capture):
+    """With the server fixed beside RUST_MAIL_PASSWORD, the guards left out of wp-config.php take their safe defaults
+    whatever the page says: no login without TLS (here: plain text on loopback, which the page allows), until
+    wp-config.php itself allows it."""
+    ours = capture(user="mailer", password="pw-from-wp-config")
+    wp.set_settings(port=ours.port, auth="plain", username="mailer", allow_insecure_auth=True, verify_peer=False)
+    server = {"RUST_MAIL_PASSWORD": "pw-from-wp-config", "RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": ours.port,
+              "RUST_MAIL_SECURITY": "none"}
+    wp.set_constants(server)
+    assert send(wp)["result"] is False
+    [row] = wp.log_rows()
+    assert row["error_kind"] != "settings" and "RUST_MAIL_VERIFY_PEER" not in row["error_message"]
+    assert "without TLS" in row["error_message"] or "insecure" in row["error_message"], row["error_message"]
+    assert ours.messages() == []
+    wp.set_constants({**server, "RUST_MAIL_ALLOW_INSECURE_AUTH": True})
+    assert send(wp)["result"] is True
+    assert [m.login for m in ours.messages()] == ["mailer"]
+
+
 def test_log_bodies_constant_false_wins_over_the_setting(wp, capture):
     server = capture()
     wp.set_settings(port=server.port, log_bodies=True)

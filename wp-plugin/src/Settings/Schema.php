@@ -15,13 +15,20 @@ class RustMail_Settings_Schema {
 	 * Settings that decide where a secret goes. A secret fixed in wp-config.php is used only when these are fixed there
 	 * too; otherwise an administrator could point it at their own server and read it (RustMail_Transport_Connection::transport()).
 	 */
-	const SECRET_DESTINATION_KEYS = array( 'host', 'port', 'security', 'verify_peer', 'ca_file', 'allow_insecure_auth' );
+	const SECRET_DESTINATION_KEYS = array( 'host', 'port', 'security' );
 
 	/**
 	 * The same for a connection over an HTTP API (`api` set): which API, its base URL, and for SES and Mailgun the
 	 * region, which makes the default base URL (RustMail_Settings_Store::constant_secret_problem()).
 	 */
-	const API_SECRET_DESTINATION_KEYS = array( 'api', 'api_base', 'verify_peer', 'ca_file' );
+	const API_SECRET_DESTINATION_KEYS = array( 'api', 'api_base' );
+
+	/**
+	 * The settings that guard a secret on its way (the certificate check, the CA it trusts, a login without TLS).
+	 * While a secret from wp-config.php is in use, each takes its constant, or else its safe default (checked, the
+	 * system's CAs, never without TLS), never the page's value (RustMail_Transport_Connection::transport()).
+	 */
+	const SECRET_GUARD_KEYS = array( 'verify_peer', 'ca_file', 'allow_insecure_auth' );
 
 	/** The APIs whose default base URL is made from the region. */
 	const REGIONAL_APIS = array( 'ses', 'mailgun' );

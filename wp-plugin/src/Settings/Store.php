@@ -146,11 +146,7 @@ class RustMail_Settings_Store {
 	 *                       a named connection's prefix (RustMail_Settings_Connections::prefix()) for that one.
 	 */
 	public static function constant_secret_problem( $prefix = '' ) {
-		$own = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
-		if ( '' !== $prefix && 'graph' === self::get( $prefix . 'api' ) ) {
-			$own[] = 'oauth_client_secret'; // A Graph fallback (or named connection) gets the app's token (RustMail_OAuth_Token::is_configured()).
-		}
-		$secrets = array_filter( $own, array( __CLASS__, 'is_fixed_by_constant' ) );
+		$secrets = self::constant_secrets( $prefix );
 		if ( ! $secrets ) {
 			return '';
 		}
@@ -169,6 +165,20 @@ class RustMail_Settings_Store {
 			implode( ', ', array_map( array( 'RustMail_Settings_Schema', 'constant_name' ), $secrets ) ),
 			implode( ', ', array_map( array( 'RustMail_Settings_Schema', 'constant_name' ), $editable ) )
 		);
+	}
+
+	/**
+	 * The secrets of a connection that wp-config.php fixes: then their destination must be fixed there too
+	 * (constant_secret_problem()), and the settings that guard them take no value from the page.
+	 *
+	 * @return string[] setting names
+	 */
+	public static function constant_secrets( $prefix = '' ) {
+		$own = '' === $prefix ? array_diff( RustMail_Settings_Schema::secret_keys(), array( RustMail_Settings_Schema::FALLBACK . 'password' ) ) : array( $prefix . 'password' );
+		if ( '' !== $prefix && 'graph' === self::get( $prefix . 'api' ) ) {
+			$own[] = 'oauth_client_secret'; // A Graph fallback (or named connection) gets the app's token (RustMail_OAuth_Token::is_configured()).
+		}
+		return array_values( array_filter( $own, array( __CLASS__, 'is_fixed_by_constant' ) ) );
 	}
 
 	/**

@@ -26,11 +26,16 @@ class RustMail_Transport_Connection {
 			throw new RustMail_Settings_Exception( $problem );
 		}
 		$transport = array();
+		$guarded   = $with_secret && RustMail_Settings_Store::constant_secrets( $prefix );
 		foreach ( RustMail_Settings_Schema::transport_keys() as $key => $type ) {
 			if ( 'secret' === $type && ! $with_secret ) {
 				continue;
 			}
 			$value = RustMail_Settings_Store::get( $prefix . $key );
+			if ( $guarded && in_array( $key, RustMail_Settings_Schema::SECRET_GUARD_KEYS, true ) && ! RustMail_Settings_Store::is_fixed_by_constant( $prefix . $key ) ) {
+				// A secret from wp-config.php: the page cannot lower its guard (see SECRET_GUARD_KEYS).
+				$value = RustMail_Settings_Schema::default_value( $key );
+			}
 			if ( 'string' === $type || 'secret' === $type || ( 'choice' === $type && '' === $value ) ) {
 				$value = (string) $value;
 				if ( '' === $value ) {
