@@ -3,11 +3,12 @@
 
 use super::address::{check_envelope_address, check_header_safe, mailboxes, parse_mailbox};
 use super::attachments::{attachments, Attachments};
+use super::header::{address_list, unstructured, unstructured_line};
 use super::{Limits, Outgoing};
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Body, MultiPart, MultiPartBuilder, SinglePart};
+use lettre::message::{Body, Mailbox, MultiPart, MultiPartBuilder, SinglePart};
 
 /// Headers that have their own `$message` key: setting them through
 /// `headers` as well would give a message two From lines or break its MIME structure.
@@ -44,8 +45,11 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
 
     let mut recipient_count = 0;
-    let mut bcc = lettre::message::Mailboxes::new();
-    for key in ["to", "cc", "bcc", "reply_to"] {
+    // Each address field's mailboxes, for the header lines written here (see `header`).
+    let mut address_fields: Vec<(&str, Vec<Mailbox>)> = vec![("From", vec![from_mailbox.clone()])];
+    let mut bcc = Vec::new();
+    for (key, header) in [("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("reply_to", "Reply-To")] {
+        let mut field_mailboxes = Vec::new();
         for mailbox in mailboxes(fields, key)? {
             // Reply-To is a header only; the others are the envelope's recipients too (an address => name
             // pair is read by lettre's address parser, which takes a quoted part with spaces).
@@ -53,6 +57,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
                 check_envelope_address(&fields.path(key), &mailbox.email)?;
                 recipient_count += 1;
             }
+            field_mailboxes.push(mailbox.clone());
             builder = match key {
                 "to" => builder.to(mailbox),
                 "cc" => builder.cc(mailbox),
@@ -63,6 +68,9 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
                 _ => builder.reply_to(mailbox),
             };
         }
+        if key != "bcc" && !field_mailboxes.is_empty() {
+            address_fields.push((header, field_mailboxes));
+        }
     }
     if recipient_count == 0 {
         return Err(UsageError::new("$message needs at least one recipient in 'to', 'cc' or 'bcc'"));
@@ -70,7 +78,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
 
     let subject = fields.string("subject")?.unwrap_or_default();
     check_header_safe(&fields.path("subject"), &subject)?;
-    builder = builder.subject(subject);
+    builder = builder.subject(subject.clone());
 
     let mut has_message_id = false;
     let mut date = None;
@@ -100,11 +108,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
             date = Some(value);
             continue;
         }
-        let header_name =
-            HeaderName::new_from_ascii(name.clone()).map_err(|_| UsageError::new(format!("$message['headers']: '{name}' is not a valid header name")))?;
-        let mut one = lettre::message::header::Headers::new();
-        one.insert_raw(HeaderValue::new(header_name, value));
-        extra_headers.push_str(&one.to_string());
+        extra_headers.push_str(&unstructured_line(&name, &value));
     }
     if !has_message_id {
         builder = builder.message_id(Some(new_message_id(from_mailbox.email.domain())));
@@ -142,6 +146,15 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     }
     .map_err(|e| UsageError::new(format!("$message could not be built: {e}")))?;
     let mut message = message;
+    // In place of lettre's lines, which fold neither address lists nor long words (see `header`).
+    let mut replace = |name: &'static str, raw: String, encoded: String| {
+        message.headers_mut().insert_raw(HeaderValue::dangerous_new_pre_encoded(HeaderName::new_from_ascii_str(name), raw, encoded));
+    };
+    replace("Subject", subject.clone(), unstructured("Subject", &subject));
+    for (name, mailboxes) in &address_fields {
+        let raw = mailboxes.iter().map(Mailbox::to_string).collect::<Vec<_>>().join(", ");
+        replace(name, raw, address_list(name, mailboxes));
+    }
     if let Some(date) = date {
         // In place of the Date lettre added, as PHPMailer honours a caller's Date.
         let name = HeaderName::new_from_ascii_str("Date");
@@ -156,11 +169,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
         let end = data.windows(4).position(|w| w == b"\r\n\r\n").map_or(data.len(), |i| i + 2);
         data.splice(end..end, extra_headers.into_bytes());
     }
-    let bcc_header = bcc.iter().next().is_some().then(|| {
-        let mut headers = lettre::message::header::Headers::new();
-        headers.set(lettre::message::header::Bcc::from(bcc));
-        headers.to_string()
-    });
+    let bcc_header = (!bcc.is_empty()).then(|| format!("Bcc: {}\r\n", address_list("Bcc", &bcc)));
     Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: envelope.to().to_vec(), data, message_id, bcc_header })
 }
 

@@ -5,6 +5,7 @@
 mod address;
 mod attachments;
 mod compose;
+mod header;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
