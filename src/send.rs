@@ -233,6 +233,18 @@ async fn deliver(
         ));
     }
 
+    // RFC 1870: a message over the server's SIZE would be refused after all of it was sent; say so before.
+    if let Some(limit) = conn.capabilities.size() {
+        let size = crate::smtp::data::size(&message.data);
+        if size > limit {
+            return Err(SendError::new(
+                ErrorKind::DataRejected,
+                Stage::MailFrom,
+                Problem::OverSizeLimit,
+                format!("the message is {size} bytes, more than the {limit} bytes the server takes (SIZE in its EHLO reply): nothing was sent"),
+            ));
+        }
+    }
     let transaction = Transaction::plan(&from, recipients.iter().map(ToString::to_string).collect(), &message.data, chunking, &conn.capabilities);
     let (mut written, mut replies) = (0, Vec::new());
     loop {

@@ -206,3 +206,25 @@ def test_seeded_random_messages_read_back_exactly(php, smtp_server):
     for seed in seeds:
         message, to, cc = cases[seed]
         check(seed, message, to, cc, by_seed[seed])
+
+
+# ---------------------------------------------------------------- SIZE (RFC 1870)
+
+@pytest.mark.parametrize("chunking", [False, True], ids=["DATA", "BDAT"])
+def test_a_message_over_the_servers_size_is_refused_before_sending(php, smtp_server, chunking):
+    server = smtp_server(size_limit=100_000, chunking=chunking)
+    big = compose(attachments=[{"content": b"\x00" * 90_000, "name": "big.bin"}])   # 120,000 bytes of base64
+    result = send(php, big, transport_for(server))
+    assert result["ok"] is False, result
+    error = result["error"]
+    assert (error["kind"], error["cause"], error["stage"], error["transient"]) == \
+        ("data_rejected", "message_too_large", "mail", False), error
+    assert "more than the 100000 bytes the server takes" in error["message"], error
+    assert any("100000 bytes" in advice for advice in error["advice"]), error
+    # Nothing of the transaction reached the server: no MAIL FROM, no message.
+    assert not any(c.startswith(("MAIL", "DATA", "BDAT")) for c in server.commands()), server.commands()
+    assert server.messages == []
+    # A message under the limit goes.
+    assert_sent(send(php, compose(attachments=[{"content": b"\x00" * 50_000, "name": "small.bin"}]),
+                     transport_for(server)))
+    assert len(server.messages) == 1
