@@ -228,3 +228,25 @@ def test_a_message_over_the_servers_size_is_refused_before_sending(php, smtp_ser
     assert_sent(send(php, compose(attachments=[{"content": b"\x00" * 50_000, "name": "small.bin"}]),
                      transport_for(server)))
     assert len(server.messages) == 1
+
+
+# ---------------------------------------------------------------- recipients
+
+def test_duplicate_recipients_get_one_rcpt(php, smtp_server):
+    """A mailbox named twice (in to, cc or bcc, its domain in any case) gets one RCPT TO; the part before the '@'
+    is compared exactly (RFC 5321 section 2.4 leaves its case to the server), so X@ and x@ both go."""
+    server = smtp_server()
+    message = compose(to=["x@example.com", "x@example.com", "y@Example.COM"], cc=["X@example.com", "y@example.com"],
+                      bcc="x@EXAMPLE.com")
+    result = send(php, message, transport_for(server))
+    assert_sent(result)
+    (received,) = server.messages
+    assert received.rcpt_tos == ["x@example.com", "y@Example.COM", "X@example.com"]
+    assert result["accepted"] == ["x@example.com", "y@Example.COM", "X@example.com"]
+    # The headers say what the caller wrote.
+    assert [a.addr_spec for a in received.message["To"].addresses] == ["x@example.com", "x@example.com",
+                                                                       "y@Example.COM"]
+    raw = {"raw": b"Subject: x\r\n\r\nx\r\n", "envelope": {"from": "a@example.com",
+                                                         "to": ["b@example.com", "b@EXAMPLE.com", "B@example.com"]}}
+    assert_sent(send(php, raw, transport_for(server)))
+    assert server.messages[1].rcpt_tos == ["b@example.com", "B@example.com"]

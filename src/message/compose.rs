@@ -4,7 +4,7 @@
 use super::address::{check_envelope_address, check_header_safe, mailboxes, parse_mailbox};
 use super::attachments::{attachments, Attachments};
 use super::header::{address_list, unstructured, unstructured_line};
-use super::{Limits, Outgoing};
+use super::{distinct_recipients, Limits, Outgoing};
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -170,7 +170,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
         data.splice(end..end, extra_headers.into_bytes());
     }
     let bcc_header = (!bcc.is_empty()).then(|| format!("Bcc: {}\r\n", address_list("Bcc", &bcc)));
-    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: envelope.to().to_vec(), data, message_id, bcc_header })
+    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: distinct_recipients(envelope.to()), data, message_id, bcc_header })
 }
 
 /// An RFC 5322 date-time (section 3.3, with the obsolete zone names of

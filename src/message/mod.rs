@@ -116,10 +116,19 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
         Some(from) => Some(parse_address(&envelope.path("from"), from)?),
     };
     let recipients = envelope.string_list("to")?.iter().map(|to| parse_address(&envelope.path("to"), to)).collect::<Result<Vec<_>, _>>()?;
+    let recipients = distinct_recipients(&recipients);
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
     Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id"), bcc_header: None })
+}
+
+/// Each recipient once, in the order first given: one RCPT TO per mailbox, however often it is in to, cc and bcc.
+/// Domains compare without case (RFC 5321 section 2.4); the part before the '@' is compared exactly, because RFC
+/// 5321 lets a server tell `Bob@` from `bob@`, so both are kept.
+fn distinct_recipients(recipients: &[Address]) -> Vec<Address> {
+    let mut seen = std::collections::HashSet::new();
+    recipients.iter().filter(|r| seen.insert((r.user().to_string(), r.domain().to_ascii_lowercase()))).cloned().collect()
 }
 
 /// The value of the first header `name` in the header block of a raw message.
