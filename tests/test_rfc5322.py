@@ -250,3 +250,21 @@ def test_duplicate_recipients_get_one_rcpt(php, smtp_server):
                                                          "to": ["b@example.com", "b@EXAMPLE.com", "B@example.com"]}}
     assert_sent(send(php, raw, transport_for(server)))
     assert server.messages[1].rcpt_tos == ["b@example.com", "B@example.com"]
+
+
+# ---------------------------------------------------------------- Message-ID
+
+def test_message_id_gets_its_angle_brackets(php, smtp_server):
+    server = smtp_server()
+    for given in ["abc-1@example.com", "<abc-2@example.com>", " abc-3@example.com "]:
+        result = send(php, compose(headers={"Message-ID": given}), transport_for(server))
+        assert_sent(result)
+        bare = given.strip().strip("<>")
+        assert result["message_id"] == f"<{bare}>"
+        assert f"\r\nMessage-ID: <{bare}>\r\n".encode() in server.messages[-1].raw
+    for bad in ["no-at-sign", "two words@example.com", "<a@b> <c@d>", "@example.com"]:
+        result, exception = php.call("rust_mail_send", compose(headers={"Message-ID": bad}), transport_for(server))
+        assert result is None and exception["class"] == "RustMailException", (bad, result)
+        assert exception["message"].startswith(f"$message['headers']['Message-ID'] '{bad}' is not a message id"), \
+            exception
+    assert len(server.messages) == 3

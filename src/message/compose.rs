@@ -92,7 +92,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
                 return Err(UsageError::new("$message['headers']: Message-ID may be given only once"));
             }
             has_message_id = true;
-            builder = builder.message_id(Some(value));
+            builder = builder.message_id(Some(message_id(&name, &value)?));
             continue;
         }
         if name.eq_ignore_ascii_case("date") {
@@ -281,6 +281,23 @@ fn custom_headers(fields: &Fields) -> Result<Vec<(String, String)>, UsageError> 
         headers.push((name, value));
     }
     Ok(headers)
+}
+
+/// A caller's Message-ID as RFC 5322 section 3.6.4 writes it, `<left@right>`: the angle brackets are added
+/// when missing; without an '@', or with spaces, it is refused.
+fn message_id(name: &str, value: &str) -> Result<String, UsageError> {
+    let id = value.trim();
+    let bare = id.strip_prefix('<').and_then(|rest| rest.strip_suffix('>')).unwrap_or(id);
+    let well_formed = bare.split_once('@').is_some_and(|(left, right)| {
+        !left.is_empty() && !right.is_empty() && !bare.contains(|c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>'))
+    });
+    if !well_formed {
+        return Err(UsageError::new(format!(
+            "$message['headers']['{name}'] '{value}' is not a message id: write it as <unique-part@example.com> (RFC 5322 section 3.6.4), \
+             or leave it out and one is made"
+        )));
+    }
+    Ok(format!("<{bare}>"))
 }
 
 /// A Message-ID in the sender's domain (RFC 5322 section 3.6.4): unique,
