@@ -143,8 +143,9 @@ function rust_mail_diagnose(array $transport, ?array $options = null): array {}
  *   `kind` and `message` from the result's `error`, and its `code`, `enhanced_code` and `reply`; `cause` (the
  *   `error`'s, in rows written since results carry it) is used as it is; without it the reply is classified.
  *   The rest of a result's `error` (`transient`, `advice`, `stage`) is accepted and ignored. A whole result as
- *   rust_mail_send() returned it is accepted too (its `error` and reply fields are the failure); one without an
- *   error is refused.
+ *   rust_mail_send() or rust_mail_send_many() returned it is accepted too (its `error` and reply fields are the
+ *   failure); one without an error is refused. An `invalid_input` failure (a message rust_mail_send_many() could
+ *   not read) has cause `invalid_input`, its message as the summary and the result's advice.
  * @param array $transport The transport the mail was sent with, as for rust_mail_send(); the password may be left out.
  * @return array{cause: string, summary: string, advice: list<string>}
  * @throws RustMailException on a programming error in the arguments.

@@ -268,3 +268,23 @@ def test_message_id_gets_its_angle_brackets(php, smtp_server):
         assert exception["message"].startswith(f"$message['headers']['Message-ID'] '{bad}' is not a message id"), \
             exception
     assert len(server.messages) == 3
+
+
+# ---------------------------------------------------------------- rust_mail_explain() on every send result
+
+def test_explain_takes_a_send_many_invalid_input_result(php, smtp_server):
+    server = smtp_server()
+    messages = {"good": compose(subject="goes"), "bad": compose(to="not an address")}
+    code = f"""
+    $transport = {php.php_literal(transport_for(server))};
+    $results = rust_mail_send_many({php.php_literal(messages)}, $transport);
+    harness_print(['results' => $results, 'why' => rust_mail_explain($results['bad'], $transport)]);
+    """
+    out = php.run(code).json()
+    assert out["results"]["good"]["ok"] is True and out["results"]["bad"]["error"]["kind"] == "invalid_input"
+    why = out["why"]
+    assert why["cause"] == "invalid_input", why
+    assert why["summary"].startswith("$message['to'] is not a valid address ('not an address')"), why
+    assert why["advice"] == out["results"]["bad"]["error"]["advice"], why
+    # Only the good message went.
+    assert [m.message["Subject"] for m in server.messages] == ["goes"]
