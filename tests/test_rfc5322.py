@@ -288,3 +288,41 @@ def test_explain_takes_a_send_many_invalid_input_result(php, smtp_server):
     assert why["advice"] == out["results"]["bad"]["error"]["advice"], why
     # Only the good message went.
     assert [m.message["Subject"] for m in server.messages] == ["goes"]
+
+
+# ---------------------------------------------------------------- SMTPUTF8 (RFC 6531)
+
+def test_a_non_ascii_address_in_a_header_is_refused_by_a_server_without_smtputf8(php, smtp_server):
+    """RFC 6531 section 3.4: raw UTF-8 headers must not go to a server without SMTPUTF8. Such an address in To is
+    refused clearly and nothing is sent; in bcc only that recipient is left out; a server that offers SMTPUTF8 gets
+    the message as it is."""
+    plain, utf8 = smtp_server(), smtp_server(smtputf8=True)
+    message = compose(to=["jürgen@example.com", "anna@example.com"])
+    result = send(php, message, transport_for(plain))
+    assert result["ok"] is False, result
+    error = result["error"]
+    assert (error["kind"], error["cause"], error["stage"]) == ("data_rejected", "address_needs_smtputf8", "mail"), error
+    assert error["message"].startswith("the message's To header has non-ASCII characters"), error
+    assert "nothing was sent" in error["message"] and "bcc" in error["message"], error
+    assert plain.messages == [] and "MAIL" not in plain.commands()
+    # In bcc, the address is in no header: only it is left out, and the headers the server gets are ASCII.
+    assert_sent(send(php, compose(to="anna@example.com", bcc="jürgen@example.com"), transport_for(plain)))
+    (received,) = plain.messages
+    assert received.rcpt_tos == ["anna@example.com"] and received.raw.split(b"\r\n\r\n")[0].isascii()
+    assert_sent(send(php, message, transport_for(utf8)))
+    assert "\r\nTo: jürgen@example.com, anna@example.com\r\n".encode() in utf8.messages[0].raw
+
+
+def test_diagnose_agrees_with_send_on_smtputf8(php, smtp_server):
+    from harness.diag_support import diagnose
+    server = smtp_server()
+    transport = transport_for(server)
+    diagnosis = diagnose(php, transport, {"timeout": 10, "from": "sender@example.com",
+                                          "to": ["anna@example.com", "jürgen@example.com"], "send_test": True})
+    assert diagnosis.cause == "address_needs_smtputf8", diagnosis
+    assert diagnosis.status("envelope") == "fail" and "jürgen@example.com" in diagnosis.step("envelope")["detail"]
+    # The walk offered the server no 8-bit address (the session log shows UTF-8 bytes as latin-1).
+    assert not any("jürgen".encode().decode("latin-1") in line for line in server.session_log), server.session_log
+    assert server.messages == []
+    result = send(php, compose(to=["anna@example.com", "jürgen@example.com"]), transport)
+    assert result["error"]["cause"] == diagnosis.cause
