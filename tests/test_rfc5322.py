@@ -326,3 +326,31 @@ def test_diagnose_agrees_with_send_on_smtputf8(php, smtp_server):
     assert server.messages == []
     result = send(php, compose(to=["anna@example.com", "jürgen@example.com"]), transport)
     assert result["error"]["cause"] == diagnosis.cause
+
+
+# ---------------------------------------------------------------- text bodies
+
+def text_part_of(received):
+    (part,) = [p for p in received.message.walk() if p.get_content_maintype() == "text"]
+    return part
+
+
+def test_a_body_in_another_charset_has_crlf_line_ends_inside_its_encoding(php, smtp_server):
+    server = smtp_server()
+    text = "Grüße\nzweite Zeile\r\ndritte\n".encode("iso-8859-1")
+    assert_sent(send(php, compose(text=text, charset="ISO-8859-1"), transport_for(server)))
+    part = text_part_of(server.messages[0])
+    assert part.get_content_charset() == "iso-8859-1"
+    assert part.get_payload(decode=True) == "Grüße\r\nzweite Zeile\r\ndritte\r\n".encode("iso-8859-1")
+
+
+@pytest.mark.parametrize("charset", ["UTF-8", "ISO-8859-1"])
+def test_a_nul_in_a_body_is_never_sent_raw(php, smtp_server, charset):
+    server = smtp_server()
+    assert_sent(send(php, compose(text=b"before\x00after\n", charset=charset), transport_for(server)))
+    received = server.messages[0]
+    assert b"\x00" not in received.raw
+    part = text_part_of(received)
+    assert part["Content-Transfer-Encoding"] in ("quoted-printable", "base64"), part["Content-Transfer-Encoding"]
+    # (A quoted-printable part ends in the line end of its last line.)
+    assert part.get_payload(decode=True).replace(b"\r\n", b"\n").rstrip(b"\n") == b"before\x00after"

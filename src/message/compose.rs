@@ -7,8 +7,8 @@ use super::header::{address_list, unstructured, unstructured_line};
 use super::{distinct_recipients, Limits, Outgoing};
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Body, Mailbox, MultiPart, MultiPartBuilder, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MaybeString, MultiPart, MultiPartBuilder, SinglePart};
 
 /// Headers that have their own `$message` key: setting them through
 /// `headers` as well would give a message two From lines or break its MIME structure.
@@ -211,19 +211,34 @@ pub fn is_rfc5322_date(value: &str) -> bool {
 
 /// A text/plain or text/html part in the caller's charset. UTF-8 text may be
 /// sent as 7bit or quoted-printable; bytes in any other charset go base64 so
-/// they reach the reader exactly as given.
+/// they reach the reader exactly as given. Either way its line ends are
+/// CRLF before it is encoded (RFC 2045 section 6.8: base64 of text encodes
+/// the canonical form), except in UTF-16 and UTF-32, whose line ends are not
+/// the bytes CR and LF.
 fn text_part(subtype: &str, charset: &str, bytes: &[u8]) -> Result<SinglePart, UsageError> {
     let content_type = ContentType::parse(&format!("text/{subtype}; charset={charset}"))
         .map_err(|_| UsageError::new(format!("$message['charset'] '{charset}' is not a valid charset name")))?;
     let body = match (charset.eq_ignore_ascii_case("utf-8"), std::str::from_utf8(bytes)) {
-        (true, Ok(text)) => Body::new(crlf_line_ends(text)),
+        (true, Ok(text)) => without_raw_nul(crlf_line_ends(text)),
         (true, Err(_)) => {
             let key = if subtype == "html" { "html" } else { "text" };
             return Err(UsageError::new(format!("$message['{key}'] is not valid UTF-8: set $message['charset'] to the charset it is in")));
         }
-        (false, _) => Body::new(bytes.to_vec()),
+        (false, _) if ["utf-16", "utf-32"].iter().any(|wide| charset.to_ascii_lowercase().starts_with(wide)) => Body::new(bytes.to_vec()),
+        (false, _) => without_raw_nul(crlf_byte_line_ends(bytes)),
     };
     Ok(SinglePart::builder().header(content_type).body(body))
+}
+
+/// A body as lettre encodes it, but never a NUL under 7bit or 8bit, which
+/// RFC 2045 section 2.7 forbids there and lettre would send raw:
+/// quoted-printable then, which writes it as =00.
+fn without_raw_nul<B: Into<MaybeString> + AsRef<[u8]>>(text: B) -> Body {
+    if text.as_ref().contains(&0) {
+        Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable).expect("quoted-printable encodes any bytes")
+    } else {
+        Body::new(text)
+    }
 }
 
 /// `text` with a CR before every LF that has none: the line ends lettre's
@@ -231,7 +246,11 @@ fn text_part(subtype: &str, charset: &str, bytes: &[u8]) -> Result<SinglePart, U
 /// inserts each CR with `String::insert`, which moves the rest of the text
 /// every time: quadratic, 10 s for a 10 MB text with LF line ends.
 fn crlf_line_ends(text: &str) -> String {
-    let bytes = text.as_bytes();
+    String::from_utf8(crlf_byte_line_ends(text.as_bytes())).expect("ASCII CRs added next to ASCII LFs keep the text valid UTF-8")
+}
+
+/// [`crlf_line_ends`] of text in any charset whose LF is the byte 0x0A.
+fn crlf_byte_line_ends(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32 + 2);
     let mut start = 0;
     for lf in memchr::memchr_iter(b'\n', bytes) {
@@ -243,7 +262,7 @@ fn crlf_line_ends(text: &str) -> String {
         start = lf + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    String::from_utf8(out).expect("ASCII CRs added next to ASCII LFs keep the text valid UTF-8")
+    out
 }
 
 /// `headers` as a list of "Name: value" lines or a name => value map.
