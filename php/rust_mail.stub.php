@@ -155,7 +155,8 @@ function rust_mail_explain(array $failure, array $transport): array {}
 /**
  * Closes this process's idle pooled connections, each with a QUIT (waiting at most half a second for the
  * servers), and returns how many it closed. For a queue worker or a long-running server between batches, or
- * before it forks; a request under PHP-FPM needs none of this. Connections also close by themselves once idle
+ * before it forks; a request under PHP-FPM needs none of this, nor the end of a script: when the process ends,
+ * idle connections say QUIT by themselves. Connections also close by themselves once idle
  * for `rust_mail.pool_idle_timeout` seconds (ini, default 120, a whole number from 1 to 3600, changeable with
  * ini_set(); shown in phpinfo()): a connection found older than that is closed instead of reused.
  */

@@ -8,6 +8,7 @@ import email.utils
 from email.header import decode_header, make_header
 import os
 import random
+import time
 
 import pytest
 
@@ -354,3 +355,23 @@ def test_a_nul_in_a_body_is_never_sent_raw(php, smtp_server, charset):
     assert part["Content-Transfer-Encoding"] in ("quoted-printable", "base64"), part["Content-Transfer-Encoding"]
     # (A quoted-printable part ends in the line end of its last line.)
     assert part.get_payload(decode=True).replace(b"\r\n", b"\n").rstrip(b"\n") == b"before\x00after"
+
+
+# ---------------------------------------------------------------- pooled connections at the end of a script
+
+def test_pooled_connections_say_quit_when_a_cli_script_ends(php, smtp_server):
+    first, second = smtp_server(), smtp_server()
+    code = f"""
+    foreach ([{php.php_literal(transport_for(first))}, {php.php_literal(transport_for(second))}] as $transport) {{
+        rust_mail_send({php.php_literal(compose())}, $transport);
+        rust_mail_send({php.php_literal(compose())}, $transport);
+    }}
+    harness_print('sent');
+    """
+    assert php.run(code).json() == "sent"
+    for server in (first, second):
+        assert len(server.messages) == 2 and server.connections == 1
+        deadline = time.monotonic() + 5
+        while "QUIT" not in server.commands() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.commands()[-1] == "QUIT", server.session_log
