@@ -375,3 +375,37 @@ def test_pooled_connections_say_quit_when_a_cli_script_ends(php, smtp_server):
         while "QUIT" not in server.commands() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.commands()[-1] == "QUIT", server.session_log
+
+
+# ---------------------------------------------------------------- refusals that name the right thing
+
+BAD_ADDRESSES = {
+    "bob@" + "d" * 64 + ".example.com": "the domain's label '" + "d" * 64 + "' is 64 characters: a label has at most 63",
+    "b" * 65 + "@example.com": "the part before the '@' is 65 characters: it has at most 64",
+    "x@[127.0.0.1]": "the domain is an address literal ([127.0.0.1]), which is not taken",
+    '"john doe"@example.com': "its quoted part before the '@' (\"john doe\") has spaces",
+    "a@example.com; b@example.com": "it has a ';': separate addresses with commas",
+}
+BAD_DATES = ["Fri, 31 Feb 2025 10:52:37 +0200", "29 Feb 2025 10:52 +0000", "Wed, 1 Jul 2025 10:52:37 +0200"]
+
+
+def test_address_and_date_refusals_name_the_problem(php, smtp_server):
+    server = smtp_server()
+    transport = transport_for(server)
+    calls = [("rust_mail_send", [compose(to=address), transport]) for address in BAD_ADDRESSES]
+    calls += [("rust_mail_send", [compose(headers={"Date": date}), transport]) for date in BAD_DATES]
+    calls.append(("rust_mail_send", [compose(headers={"Date": "Tue, 1 Jul 2025 10:52:37 +0200"}), transport]))
+    answers = php.call_many(calls)
+    for (address, problem), (result, exception) in zip(BAD_ADDRESSES.items(), answers):
+        assert result is None and exception["class"] == "RustMailException", (address, result)
+        message = exception["message"]
+        assert message.startswith(f"$message['to'] is not a valid address ('{address}'): {problem}"), message
+        assert "characters an address cannot have" not in message and "has spaces:" not in message, message
+    for date, (result, exception) in zip(BAD_DATES, answers[len(BAD_ADDRESSES):]):
+        assert result is None and exception["message"].startswith(
+            f"$message['headers']['Date'] '{date}' is not an RFC 5322 date of a day that exists"), (date, exception)
+    # Nothing refused reached the server; the real date went as given.
+    result, exception = answers[-1]
+    assert exception is None and result["ok"], result
+    (received,) = server.messages
+    assert b"\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\n" in received.raw

@@ -102,7 +102,8 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
             }
             if !is_rfc5322_date(&value) {
                 return Err(UsageError::new(format!(
-                    "{field} '{value}' is not an RFC 5322 date: write it as date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'"
+                    "{field} '{value}' is not an RFC 5322 date of a day that exists, with its weekday (if given) right: write it as \
+                     date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'"
                 )));
             }
             date = Some(value);
@@ -186,10 +187,10 @@ pub fn is_rfc5322_date(value: &str) -> bool {
             text = text[..open].trim_end();
         }
     }
+    let mut weekday = None;
     if let Some((day, rest)) = text.split_once(',') {
-        if !DAYS.iter().any(|d| d.eq_ignore_ascii_case(day.trim())) {
-            return false;
-        }
+        let Some(index) = DAYS.iter().position(|d| d.eq_ignore_ascii_case(day.trim())) else { return false };
+        weekday = Some(index);
         text = rest;
     }
     let parts: Vec<&str> = text.split_whitespace().collect();
@@ -206,7 +207,31 @@ pub fn is_rfc5322_date(value: &str) -> bool {
         [b'+' | b'-', digits @ ..] => digits.len() == 4 && number(&zone[1..3], 2, 2, 0..=99) && number(&zone[3..], 2, 2, 0..=59),
         _ => ZONES.iter().any(|z| z.eq_ignore_ascii_case(zone)),
     };
-    number(day, 1, 2, 1..=31) && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(month)) && number(year, 4, 4, 1900..=9999) && time_ok && zone_ok
+    let Some(month) = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month)) else { return false };
+    if !(number(day, 1, 2, 1..=31) && number(year, 4, 4, 1900..=9999) && time_ok && zone_ok) {
+        return false;
+    }
+    let (day, year): (u32, i64) = (day.parse().expect("checked"), year.parse().expect("checked"));
+    // A day the month has (no 31 February), and the weekday of that date when one is given.
+    day <= days_in_month(year, month) && weekday.is_none_or(|w| w == weekday_of(year, month, day))
+}
+
+fn days_in_month(year: i64, month: usize) -> u32 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]
+}
+
+/// The weekday (0 = Monday) of a date in the Gregorian calendar, from its day count since 1970-01-01, a Thursday
+/// (Howard Hinnant's days_from_civil).
+fn weekday_of(year: i64, month: usize, day: u32) -> usize {
+    let (m, d) = (month as i64 + 1, day as i64);
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    (days + 3).rem_euclid(7) as usize
 }
 
 /// A text/plain or text/html part in the caller's charset. UTF-8 text may be
