@@ -152,8 +152,9 @@ function rust_mail_diagnose(array $transport, ?array $options = null): array {}
  *   `kind` and `message` from the result's `error`, and its `code`, `enhanced_code` and `reply`; `cause` (the
  *   `error`'s, in rows written since results carry it) is used as it is; without it the reply is classified.
  *   The rest of a result's `error` (`transient`, `advice`, `stage`) is accepted and ignored. A whole result as
- *   rust_mail_send() returned it is accepted too (its `error` and reply fields are the failure); one without an
- *   error is refused.
+ *   rust_mail_send() or rust_mail_send_many() returned it is accepted too (its `error` and reply fields are the
+ *   failure); one without an error is refused. An `invalid_input` failure (a message rust_mail_send_many() could
+ *   not read) has cause `invalid_input`, its message as the summary and the result's advice.
  * @param array $transport The transport the mail was sent with, as for rust_mail_send(); the password may be left out.
  * @return array{cause: string, summary: string, advice: list<string>}
  * @throws RustMailException on a programming error in the arguments.
@@ -163,7 +164,8 @@ function rust_mail_explain(array $failure, array $transport): array {}
 /**
  * Closes this process's idle pooled connections, each with a QUIT (waiting at most half a second for the
  * servers), and returns how many it closed. For a queue worker or a long-running server between batches, or
- * before it forks; a request under PHP-FPM needs none of this. Connections also close by themselves once idle
+ * before it forks; a request under PHP-FPM needs none of this, nor the end of a script: when the process ends,
+ * idle connections say QUIT by themselves. Connections also close by themselves once idle
  * for `rust_mail.pool_idle_timeout` seconds (ini, default 120, a whole number from 1 to 3600, changeable with
  * ini_set(); shown in phpinfo()): a connection found older than that is closed instead of reused.
  */

@@ -296,6 +296,12 @@ pub fn startup(_ty: i32, module_number: i32) -> i32 {
     }
 }
 
+/// MSHUTDOWN: pooled connections say QUIT before the process ends.
+pub extern "C" fn shutdown(_ty: i32, _module_number: i32) -> i32 {
+    pool::close_at_exit();
+    0
+}
+
 extern "C" {
     /// PHP's own open_basedir check (main/fopen_wrappers.c), exported by
     /// every PHP binary: 0 when the path may be opened, -1 when not. With
@@ -323,4 +329,5 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(rust_mail_explain))
         .function(wrap_function!(rust_mail_pool_close))
         .info_function(php_module_info)
+        .shutdown_function(shutdown)
 }

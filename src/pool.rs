@@ -170,6 +170,16 @@ pub fn close_idle() -> Result<usize, String> {
     with_state(ProcessState::close_idle)
 }
 
+/// At the end of the process (MSHUTDOWN: a CLI script's end, a PHP-FPM worker's exit): each idle connection says
+/// QUIT, as RFC 5321 section 4.1.1.10 wants, instead of a bare close. Never in a forked child, whose connections
+/// are its parent's; and no state is made for a process that never sent.
+pub fn close_at_exit() {
+    let mut guard = lock();
+    if let Some(state) = guard.as_mut().filter(|s| s.pid == std::process::id()) {
+        state.close_idle();
+    }
+}
+
 /// For phpinfo(): idle connections in this process.
 pub fn idle_connections() -> usize {
     let guard = lock();

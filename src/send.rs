@@ -232,7 +232,34 @@ async fn deliver(
             "every recipient has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: nothing was sent",
         ));
     }
+    // RFC 6531 section 3.4: a message whose headers are not ASCII (an address with non-ASCII before the '@' in
+    // To, Cc, From or Reply-To; nothing else composed here is 8-bit) must not go to a server without SMTPUTF8.
+    if !smtputf8 {
+        if let Some(fields) = non_ascii_header_fields(&message.data) {
+            return Err(SendError::new(
+                ErrorKind::DataRejected,
+                Stage::MailFrom,
+                Problem::NeedsSmtputf8,
+                format!(
+                    "the message's {fields} header has non-ASCII characters, which only a server that offers SMTPUTF8 may get, and \
+                     this one does not: nothing was sent; an address with non-ASCII before the '@' may go in bcc, where only it is left out"
+                ),
+            ));
+        }
+    }
 
+    // RFC 1870: a message over the server's SIZE would be refused after all of it was sent; say so before.
+    if let Some(limit) = conn.capabilities.size() {
+        let size = crate::smtp::data::size(&message.data);
+        if size > limit {
+            return Err(SendError::new(
+                ErrorKind::DataRejected,
+                Stage::MailFrom,
+                Problem::OverSizeLimit,
+                format!("the message is {size} bytes, more than the {limit} bytes the server takes (SIZE in its EHLO reply): nothing was sent"),
+            ));
+        }
+    }
     let transaction = Transaction::plan(&from, recipients.iter().map(ToString::to_string).collect(), &message.data, chunking, &conn.capabilities);
     let (mut written, mut replies) = (0, Vec::new());
     loop {
@@ -263,6 +290,22 @@ async fn deliver(
     };
     progress.last_reply = Some(reply.clone());
     judge_message(reply)
+}
+
+/// The names of the header fields of `message` that are not ASCII, joined by ", "; `None` when all are.
+fn non_ascii_header_fields(message: &[u8]) -> Option<String> {
+    let head = message.split(|&b| b == b'\n').take_while(|line| !line.iter().all(|&b| b == b'\r'));
+    let mut names: Vec<String> = Vec::new();
+    let mut name = String::new();
+    for line in head {
+        if !line.starts_with(b" ") && !line.starts_with(b"\t") {
+            name = String::from_utf8_lossy(line.split(|&b| b == b':').next().unwrap_or_default()).trim().to_string();
+        }
+        if !line.is_ascii() && !names.contains(&name) {
+            names.push(name.clone());
+        }
+    }
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// A failed send judged: its cause and the advice for this transport, as the result's `error`.

@@ -5,6 +5,7 @@ use crate::config::Transport;
 use crate::error::UsageError;
 use crate::judge::classify::logged_error;
 use crate::judge::{classify, verdict, Cause, Context, Facts};
+use crate::result::SendResult;
 use crate::secrets::scrub_json;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::Reply;
@@ -22,6 +23,11 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
         &failure,
         &["kind", "message", "code", "enhanced_code", "reply", "from", "cause", "stage", "transient", "advice", "retry_after"],
     )?;
+    if f.string("kind")?.as_deref() == Some("invalid_input") {
+        let mut result = invalid_input(&f)?;
+        scrub_json(&mut result, &Transport::settings_only(transport)?.secrets());
+        return Ok(result);
+    }
     let kinds = ErrorKind::ALL.map(ErrorKind::as_str);
     let kind = f.choice("kind", &kinds)?.ok_or_else(|| UsageError::new("$failure['kind'] is required"))?;
     let kind = ErrorKind::ALL.into_iter().find(|k| k.as_str() == kind).expect("one of ALL");
@@ -59,6 +65,14 @@ pub fn explain(failure: &[(Key, Value)], transport: &[(Key, Value)]) -> Result<J
 /// What `rust_mail_explain()` is given: a failure (a log row's fields), or a
 /// whole `rust_mail_send()` result as it came back, whose `error` and the
 /// reply fields beside it are the failure.
+/// A message `rust_mail_send_many()` could not read (or a row of one): nothing reached a server, so there is no
+/// reply to judge; what was wrong with the message is the summary, with the advice its result gives.
+fn invalid_input(f: &Fields) -> Result<Json, UsageError> {
+    let message = f.string("message")?.unwrap_or_default();
+    let failure = SendResult::invalid_input(&UsageError::new(message.clone())).error.expect("an invalid_input result has its error");
+    Ok(json!({ "cause": failure.cause, "summary": message, "advice": failure.advice }))
+}
+
 fn failure_of_result(given: &[(Key, Value)]) -> Result<Vec<(Key, Value)>, UsageError> {
     let field = |name: &str| given.iter().find(|(k, _)| *k == Key::Name(name.into())).map(|(_, v)| v);
     if field("ok").is_none() {

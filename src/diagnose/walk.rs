@@ -425,6 +425,14 @@ impl Walk {
         if self.will_send() {
             self.message = Some(test_message(&from, &self.options.to, &self.transport.helo).map(|m| m.data));
         }
+        // As the send path: an address with non-ASCII before the '@' is never offered to a server without SMTPUTF8.
+        if !conn.capabilities.has("SMTPUTF8") {
+            if let Some(address) = std::iter::once(&from).chain(&self.options.to).find(|a| !a.is_ascii()) {
+                let detail = format!("<{address}> has non-ASCII characters before the '@', and the server does not offer SMTPUTF8: it was not sent");
+                let data = json!({ "from": from, "to": self.options.to });
+                return Err(self.fail("envelope", failure(Stage::MailFrom, Problem::NeedsSmtputf8, detail), data));
+            }
+        }
         let body_8bit = matches!(&self.message, Some(Ok(message)) if !message.is_ascii());
         let Envelope { mail, rcpts } = envelope(&from, &self.options.to, body_8bit, &conn.capabilities);
         let reply = self.command(conn, &mail, "envelope").await?;

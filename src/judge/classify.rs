@@ -60,6 +60,7 @@ pub fn classify(failure: Option<&SendError>, facts: &Facts) -> Cause {
         (Problem::Tls(_), _) => Cause::TlsHandshakeFailed,
         (Problem::NoAuthMechanism | Problem::InsecureAuth, _) => Cause::AuthUnavailable,
         (Problem::NeedsSmtputf8, _) => Cause::AddressNeedsSmtputf8,
+        (Problem::OverSizeLimit, _) => Cause::MessageTooLarge,
         // Judged from the API's answer by api::response, which knows each provider's codes.
         (Problem::Api(refusal), _) => refusal.cause,
     };

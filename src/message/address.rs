@@ -123,6 +123,15 @@ fn address_problem(text: &str) -> Option<String> {
     let Some((local, domain)) = spec.rsplit_once('@') else {
         return Some(format!("'{spec}' has no '@' (an address is user@domain)"));
     };
+    if spec.contains(';') {
+        return Some("it has a ';': separate addresses with commas, or give them as a list".into());
+    }
+    if local.starts_with('"') && local.ends_with('"') && local.len() > 1 && local.contains(char::is_whitespace) {
+        return Some(format!(
+            "its quoted part before the '@' ({local}) has spaces, which a server would read as the end of the address in RCPT TO: \
+             use an address without them"
+        ));
+    }
     if name.is_none() && spec.contains(char::is_whitespace) {
         return Some("it has spaces: put a name before the address in angle brackets".into());
     }
@@ -135,10 +144,18 @@ fn address_problem(text: &str) -> Option<String> {
     if local.contains('@') && !local.starts_with('"') {
         return Some("it has more than one '@'".into());
     }
+    if domain.starts_with('[') && domain.ends_with(']') {
+        return Some(format!("the domain is an address literal ({domain}), which is not taken: use the host's domain name"));
+    }
+    if let Some(label) = domain.split('.').find(|l| l.len() > 63) {
+        return Some(format!("the domain's label '{label}' is {} characters: a label has at most 63 (RFC 1035)", label.len()));
+    }
     let label_ok = |l: &str| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-');
-    let literal = domain.starts_with('[') && domain.ends_with(']');
-    if !literal && !domain.split('.').all(label_ok) {
+    if !domain.split('.').all(label_ok) {
         return Some(format!("the domain '{domain}' is not a valid domain name"));
+    }
+    if local.len() > 64 {
+        return Some(format!("the part before the '@' is {} characters: it has at most 64 (RFC 5321 section 4.5.3.1.1)", local.len()));
     }
     if Address::from_str(spec).is_err() {
         return Some(format!("the part before the '@' ('{local}') has characters an address cannot have without quotes"));

@@ -3,11 +3,12 @@
 
 use super::address::{check_envelope_address, check_header_safe, mailboxes, parse_mailbox};
 use super::attachments::{attachments, Attachments};
-use super::{Limits, Outgoing};
+use super::header::{address_list, unstructured, unstructured_line};
+use super::{distinct_recipients, Limits, Outgoing};
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Body, MultiPart, MultiPartBuilder, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MaybeString, MultiPart, MultiPartBuilder, SinglePart};
 
 /// Headers that have their own `$message` key: setting them through
 /// `headers` as well would give a message two From lines or break its MIME structure.
@@ -44,8 +45,11 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
 
     let mut recipient_count = 0;
-    let mut bcc = lettre::message::Mailboxes::new();
-    for key in ["to", "cc", "bcc", "reply_to"] {
+    // Each address field's mailboxes, for the header lines written here (see `header`).
+    let mut address_fields: Vec<(&str, Vec<Mailbox>)> = vec![("From", vec![from_mailbox.clone()])];
+    let mut bcc = Vec::new();
+    for (key, header) in [("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("reply_to", "Reply-To")] {
+        let mut field_mailboxes = Vec::new();
         for mailbox in mailboxes(fields, key)? {
             // Reply-To is a header only; the others are the envelope's recipients too (an address => name
             // pair is read by lettre's address parser, which takes a quoted part with spaces).
@@ -53,6 +57,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
                 check_envelope_address(&fields.path(key), &mailbox.email)?;
                 recipient_count += 1;
             }
+            field_mailboxes.push(mailbox.clone());
             builder = match key {
                 "to" => builder.to(mailbox),
                 "cc" => builder.cc(mailbox),
@@ -63,6 +68,9 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
                 _ => builder.reply_to(mailbox),
             };
         }
+        if key != "bcc" && !field_mailboxes.is_empty() {
+            address_fields.push((header, field_mailboxes));
+        }
     }
     if recipient_count == 0 {
         return Err(UsageError::new("$message needs at least one recipient in 'to', 'cc' or 'bcc'"));
@@ -70,7 +78,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
 
     let subject = fields.string("subject")?.unwrap_or_default();
     check_header_safe(&fields.path("subject"), &subject)?;
-    builder = builder.subject(subject);
+    builder = builder.subject(subject.clone());
 
     let mut has_message_id = false;
     let mut date = None;
@@ -84,7 +92,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
                 return Err(UsageError::new("$message['headers']: Message-ID may be given only once"));
             }
             has_message_id = true;
-            builder = builder.message_id(Some(value));
+            builder = builder.message_id(Some(message_id(&name, &value)?));
             continue;
         }
         if name.eq_ignore_ascii_case("date") {
@@ -94,17 +102,14 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
             }
             if !is_rfc5322_date(&value) {
                 return Err(UsageError::new(format!(
-                    "{field} '{value}' is not an RFC 5322 date: write it as date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'"
+                    "{field} '{value}' is not an RFC 5322 date of a day that exists, with its weekday (if given) right: write it as \
+                     date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'"
                 )));
             }
             date = Some(value);
             continue;
         }
-        let header_name =
-            HeaderName::new_from_ascii(name.clone()).map_err(|_| UsageError::new(format!("$message['headers']: '{name}' is not a valid header name")))?;
-        let mut one = lettre::message::header::Headers::new();
-        one.insert_raw(HeaderValue::new(header_name, value));
-        extra_headers.push_str(&one.to_string());
+        extra_headers.push_str(&unstructured_line(&name, &value));
     }
     if !has_message_id {
         builder = builder.message_id(Some(new_message_id(from_mailbox.email.domain())));
@@ -142,6 +147,15 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     }
     .map_err(|e| UsageError::new(format!("$message could not be built: {e}")))?;
     let mut message = message;
+    // In place of lettre's lines, which fold neither address lists nor long words (see `header`).
+    let mut replace = |name: &'static str, raw: String, encoded: String| {
+        message.headers_mut().insert_raw(HeaderValue::dangerous_new_pre_encoded(HeaderName::new_from_ascii_str(name), raw, encoded));
+    };
+    replace("Subject", subject.clone(), unstructured("Subject", &subject));
+    for (name, mailboxes) in &address_fields {
+        let raw = mailboxes.iter().map(Mailbox::to_string).collect::<Vec<_>>().join(", ");
+        replace(name, raw, address_list(name, mailboxes));
+    }
     if let Some(date) = date {
         // In place of the Date lettre added, as PHPMailer honours a caller's Date.
         let name = HeaderName::new_from_ascii_str("Date");
@@ -156,12 +170,8 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
         let end = data.windows(4).position(|w| w == b"\r\n\r\n").map_or(data.len(), |i| i + 2);
         data.splice(end..end, extra_headers.into_bytes());
     }
-    let bcc_header = bcc.iter().next().is_some().then(|| {
-        let mut headers = lettre::message::header::Headers::new();
-        headers.set(lettre::message::header::Bcc::from(bcc));
-        headers.to_string()
-    });
-    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: envelope.to().to_vec(), data, message_id, bcc_header })
+    let bcc_header = (!bcc.is_empty()).then(|| format!("Bcc: {}\r\n", address_list("Bcc", &bcc)));
+    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: distinct_recipients(envelope.to()), data, message_id, bcc_header })
 }
 
 /// An RFC 5322 date-time (section 3.3, with the obsolete zone names of
@@ -177,10 +187,10 @@ pub fn is_rfc5322_date(value: &str) -> bool {
             text = text[..open].trim_end();
         }
     }
+    let mut weekday = None;
     if let Some((day, rest)) = text.split_once(',') {
-        if !DAYS.iter().any(|d| d.eq_ignore_ascii_case(day.trim())) {
-            return false;
-        }
+        let Some(index) = DAYS.iter().position(|d| d.eq_ignore_ascii_case(day.trim())) else { return false };
+        weekday = Some(index);
         text = rest;
     }
     let parts: Vec<&str> = text.split_whitespace().collect();
@@ -197,24 +207,63 @@ pub fn is_rfc5322_date(value: &str) -> bool {
         [b'+' | b'-', digits @ ..] => digits.len() == 4 && number(&zone[1..3], 2, 2, 0..=99) && number(&zone[3..], 2, 2, 0..=59),
         _ => ZONES.iter().any(|z| z.eq_ignore_ascii_case(zone)),
     };
-    number(day, 1, 2, 1..=31) && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(month)) && number(year, 4, 4, 1900..=9999) && time_ok && zone_ok
+    let Some(month) = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month)) else { return false };
+    if !(number(day, 1, 2, 1..=31) && number(year, 4, 4, 1900..=9999) && time_ok && zone_ok) {
+        return false;
+    }
+    let (day, year): (u32, i64) = (day.parse().expect("checked"), year.parse().expect("checked"));
+    // A day the month has (no 31 February), and the weekday of that date when one is given.
+    day <= days_in_month(year, month) && weekday.is_none_or(|w| w == weekday_of(year, month, day))
+}
+
+fn days_in_month(year: i64, month: usize) -> u32 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]
+}
+
+/// The weekday (0 = Monday) of a date in the Gregorian calendar, from its day count since 1970-01-01, a Thursday
+/// (Howard Hinnant's days_from_civil).
+fn weekday_of(year: i64, month: usize, day: u32) -> usize {
+    let (m, d) = (month as i64 + 1, day as i64);
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    (days + 3).rem_euclid(7) as usize
 }
 
 /// A text/plain or text/html part in the caller's charset. UTF-8 text may be
 /// sent as 7bit or quoted-printable; bytes in any other charset go base64 so
-/// they reach the reader exactly as given.
+/// they reach the reader exactly as given. Either way its line ends are
+/// CRLF before it is encoded (RFC 2045 section 6.8: base64 of text encodes
+/// the canonical form), except in UTF-16 and UTF-32, whose line ends are not
+/// the bytes CR and LF.
 fn text_part(subtype: &str, charset: &str, bytes: &[u8]) -> Result<SinglePart, UsageError> {
     let content_type = ContentType::parse(&format!("text/{subtype}; charset={charset}"))
         .map_err(|_| UsageError::new(format!("$message['charset'] '{charset}' is not a valid charset name")))?;
     let body = match (charset.eq_ignore_ascii_case("utf-8"), std::str::from_utf8(bytes)) {
-        (true, Ok(text)) => Body::new(crlf_line_ends(text)),
+        (true, Ok(text)) => without_raw_nul(crlf_line_ends(text)),
         (true, Err(_)) => {
             let key = if subtype == "html" { "html" } else { "text" };
             return Err(UsageError::new(format!("$message['{key}'] is not valid UTF-8: set $message['charset'] to the charset it is in")));
         }
-        (false, _) => Body::new(bytes.to_vec()),
+        (false, _) if ["utf-16", "utf-32"].iter().any(|wide| charset.to_ascii_lowercase().starts_with(wide)) => Body::new(bytes.to_vec()),
+        (false, _) => without_raw_nul(crlf_byte_line_ends(bytes)),
     };
     Ok(SinglePart::builder().header(content_type).body(body))
+}
+
+/// A body as lettre encodes it, but never a NUL under 7bit or 8bit, which
+/// RFC 2045 section 2.7 forbids there and lettre would send raw:
+/// quoted-printable then, which writes it as =00.
+fn without_raw_nul<B: Into<MaybeString> + AsRef<[u8]>>(text: B) -> Body {
+    if text.as_ref().contains(&0) {
+        Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable).expect("quoted-printable encodes any bytes")
+    } else {
+        Body::new(text)
+    }
 }
 
 /// `text` with a CR before every LF that has none: the line ends lettre's
@@ -222,7 +271,11 @@ fn text_part(subtype: &str, charset: &str, bytes: &[u8]) -> Result<SinglePart, U
 /// inserts each CR with `String::insert`, which moves the rest of the text
 /// every time: quadratic, 10 s for a 10 MB text with LF line ends.
 fn crlf_line_ends(text: &str) -> String {
-    let bytes = text.as_bytes();
+    String::from_utf8(crlf_byte_line_ends(text.as_bytes())).expect("ASCII CRs added next to ASCII LFs keep the text valid UTF-8")
+}
+
+/// [`crlf_line_ends`] of text in any charset whose LF is the byte 0x0A.
+fn crlf_byte_line_ends(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32 + 2);
     let mut start = 0;
     for lf in memchr::memchr_iter(b'\n', bytes) {
@@ -234,7 +287,7 @@ fn crlf_line_ends(text: &str) -> String {
         start = lf + 1;
     }
     out.extend_from_slice(&bytes[start..]);
-    String::from_utf8(out).expect("ASCII CRs added next to ASCII LFs keep the text valid UTF-8")
+    out
 }
 
 /// `headers` as a list of "Name: value" lines or a name => value map.
@@ -272,6 +325,23 @@ fn custom_headers(fields: &Fields) -> Result<Vec<(String, String)>, UsageError> 
         headers.push((name, value));
     }
     Ok(headers)
+}
+
+/// A caller's Message-ID as RFC 5322 section 3.6.4 writes it, `<left@right>`: the angle brackets are added
+/// when missing; without an '@', or with spaces, it is refused.
+fn message_id(name: &str, value: &str) -> Result<String, UsageError> {
+    let id = value.trim();
+    let bare = id.strip_prefix('<').and_then(|rest| rest.strip_suffix('>')).unwrap_or(id);
+    let well_formed = bare.split_once('@').is_some_and(|(left, right)| {
+        !left.is_empty() && !right.is_empty() && !bare.contains(|c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>'))
+    });
+    if !well_formed {
+        return Err(UsageError::new(format!(
+            "$message['headers']['{name}'] '{value}' is not a message id: write it as <unique-part@example.com> (RFC 5322 section 3.6.4), \
+             or leave it out and one is made"
+        )));
+    }
+    Ok(format!("<{bare}>"))
 }
 
 /// A Message-ID in the sender's domain (RFC 5322 section 3.6.4): unique,

@@ -5,6 +5,7 @@
 mod address;
 mod attachments;
 mod compose;
+mod header;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
@@ -115,10 +116,19 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
         Some(from) => Some(parse_address(&envelope.path("from"), from)?),
     };
     let recipients = envelope.string_list("to")?.iter().map(|to| parse_address(&envelope.path("to"), to)).collect::<Result<Vec<_>, _>>()?;
+    let recipients = distinct_recipients(&recipients);
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
     Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id"), bcc_header: None })
+}
+
+/// Each recipient once, in the order first given: one RCPT TO per mailbox, however often it is in to, cc and bcc.
+/// Domains compare without case (RFC 5321 section 2.4); the part before the '@' is compared exactly, because RFC
+/// 5321 lets a server tell `Bob@` from `bob@`, so both are kept.
+fn distinct_recipients(recipients: &[Address]) -> Vec<Address> {
+    let mut seen = std::collections::HashSet::new();
+    recipients.iter().filter(|r| seen.insert((r.user().to_string(), r.domain().to_ascii_lowercase()))).cloned().collect()
 }
 
 /// The value of the first header `name` in the header block of a raw message.
@@ -203,7 +213,19 @@ mod tests {
         for ok in ["1 Jul 2025 10:52 -0700", "Wed, 02 Oct 2002 08:00:00 EST", "Tue, 01 Jul 2025 08:52:37 +0000 (UTC)"] {
             assert!(is_rfc5322_date(ok), "{ok}");
         }
-        for bad in ["tomorrow", "2025-07-01T10:52:37Z", "Tue, 32 Jul 2025 10:52:37 +0200", "Tue, 1 Jul 2025 25:00 +0200", "Xyz, 1 Jul 2025 10:52 +0200"] {
+        assert!(is_rfc5322_date("Thu, 29 Feb 2024 12:00:00 +0000") && is_rfc5322_date("Thu, 1 Jan 1970 00:00 +0000"));
+        assert!(is_rfc5322_date("Sat, 1 Jan 2000 00:00 +0000") && is_rfc5322_date("Mon, 1 Mar 2100 00:00 +0000"));
+        for bad in [
+            "tomorrow",
+            "2025-07-01T10:52:37Z",
+            "Tue, 32 Jul 2025 10:52:37 +0200",
+            "Tue, 1 Jul 2025 25:00 +0200",
+            "Xyz, 1 Jul 2025 10:52 +0200",
+            "31 Feb 2025 10:52 +0200",
+            "29 Feb 2025 10:52 +0200",
+            "31 Apr 2025 10:52 +0200",
+            "Wed, 1 Jul 2025 10:52:37 +0200",
+        ] {
             let err = with_date(bad).unwrap_err().0;
             assert!(err.starts_with("$message['headers']['Date']") && err.contains("not an RFC 5322 date"), "{err}");
         }
@@ -235,6 +257,11 @@ mod tests {
             ("bob@@example.com", "more than one '@'"),
             ("bob@-example.com", "the domain '-example.com' is not a valid domain name"),
             ("Bob <bob@example.com", "without its closing '>'"),
+            (&format!("bob@{}.example.com", "d".repeat(64)), "is 64 characters: a label has at most 63"),
+            (&format!("{}@example.com", "b".repeat(65)), "the part before the '@' is 65 characters: it has at most 64"),
+            ("x@[127.0.0.1]", "an address literal ([127.0.0.1])"),
+            ("\"john doe\"@example.com", "its quoted part before the '@' (\"john doe\") has spaces"),
+            ("a@example.com; b@example.com", "it has a ';': separate addresses with commas"),
         ] {
             let err = from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str(address))])).unwrap_err().0;
             assert!(err.starts_with(&format!("$message['to'] is not a valid address ('{address}'): ")), "{err}");

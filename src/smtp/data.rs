@@ -23,6 +23,28 @@ pub fn chunk(message: &[u8]) -> Vec<u8> {
     canonical(message, false)
 }
 
+/// The size of the message as [`chunk`] gives it, as RFC 1870 counts it
+/// (CRLF line ends, no dot-stuffing), without building it: each bare CR or
+/// LF becomes two octets, and an unended last line gets its CRLF.
+pub fn size(message: &[u8]) -> u64 {
+    let mut size = message.len() as u64;
+    let mut ends_a_line = false;
+    let mut at = 0;
+    while let Some(found) = memchr::memchr2(b'\r', b'\n', &message[at..]) {
+        let end = at + found;
+        let crlf = message[end] == b'\r' && message.get(end + 1) == Some(&b'\n');
+        if !crlf {
+            size += 1;
+        }
+        at = end + if crlf { 2 } else { 1 };
+        ends_a_line = at == message.len();
+    }
+    if !ends_a_line {
+        size += 2;
+    }
+    size
+}
+
 /// Every line ended by CRLF (bare CR and bare LF included), the last one
 /// too; with `stuff_dots`, a "." added to each line that starts with one.
 fn canonical(message: &[u8], stuff_dots: bool) -> Vec<u8> {
@@ -83,6 +105,13 @@ mod tests {
         // Unstuffed, the DATA form is the chunk plus the terminator.
         let message = "Subject: x\r\n\r\nbody\nmore";
         assert_eq!(wire(message), format!("{}.\r\n", chunk(message)));
+    }
+
+    #[test]
+    fn size_is_the_length_of_the_chunk() {
+        for message in ["", "a", "a\r\n", "a\n", "a\r", "\r\n", "\n\r", "a\r\r\nb", ".x\r\n.\r\n", "x\n\ny\r\n\r\n"] {
+            assert_eq!(size(message.as_bytes()), chunk(message.as_bytes()).len() as u64, "{}", message.escape_debug());
+        }
     }
 
     /// The sequences of the SMTP smuggling research (SEC Consult, 2023): each

@@ -249,6 +249,8 @@ pub enum Problem {
     /// does not offer SMTPUTF8 (RFC 6531 section 3.4: such a message must
     /// not be sent to it).
     NeedsSmtputf8,
+    /// The message is larger than the SIZE the server offered (RFC 1870): not sent.
+    OverSizeLimit,
     /// A state the client should never be in.
     Internal,
     /// An HTTPS API refused the request or answered with what is not its API: its answer, judged.

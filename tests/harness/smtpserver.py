@@ -69,6 +69,7 @@ class ServerConfig:
     idle_timeout: float = 300          # seconds a connection may sit idle before the server drops it
     pipelining: bool = False           # advertise PIPELINING (RFC 2920); aiosmtpd answers queued commands in order
     message_limit: int = None          # after this many accepted MAILs, MAIL gets Postfix's rate limit reply (a 450)
+    size_limit: int = 50 * 1024 * 1024  # the SIZE advertised in EHLO (RFC 1870), and the largest message taken
     smtputf8: bool = False             # advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with it
     chunking: bool = False             # advertise CHUNKING (RFC 3030) and take the message by BDAT as well
     hold_mail_reply: float = None      # seconds: answer MAIL FROM only once DATA or BDAT has arrived behind it
@@ -402,7 +403,7 @@ class SmtpTestServer:
             auth_require_tls=config.auth_require_tls and config.tls == "starttls",
             auth_exclude_mechanism=[m for m in KNOWN_MECHANISMS if m not in mechanisms],
             timeout=config.idle_timeout,
-            data_size_limit=50 * 1024 * 1024,
+            data_size_limit=config.size_limit,
             enable_SMTPUTF8=config.smtputf8,
         )
 

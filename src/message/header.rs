@@ -1,0 +1,181 @@
+//! Header fields as RFC 5322 wants them on the wire: folded at whitespace to
+//! about 78 octets, and never a line over 998 (section 2.1.1). What cannot
+//! be folded or sent as it is goes as RFC 2047 encoded-words: non-ASCII
+//! text, text that reads as an encoded-word (a reader would decode it, RFC
+//! 2047 section 5), and a word too long for any line. Address lists fold
+//! between addresses. lettre's own encoders fold neither address lists nor
+//! long ASCII words, and send lookalikes raw.
+
+use email_encoding::headers::writer::EmailWriter;
+use email_encoding::headers::{quoted_string, rfc2047};
+use lettre::message::Mailbox;
+use std::fmt::Write;
+
+/// The line length folding aims at (RFC 5322 section 2.1.1's 78, less the
+/// margin email-encoding's writer keeps).
+const FOLD_AT: usize = 76;
+/// RFC 5322's hard limit on a line, without its CRLF.
+const MAX_LINE: usize = 998;
+/// The longest word of a name sent as a quoted string, escapes counted: it
+/// fits a line with its quotes, after the longest "Name: " of an address field.
+const LONGEST_NAME_WORD: usize = MAX_LINE - 80;
+
+/// "Name: value\r\n" of an unstructured field (Subject, a custom header).
+pub fn unstructured_line(name: &str, value: &str) -> String {
+    format!("{name}: {}\r\n", unstructured(name, value))
+}
+
+/// The folded, encoded value of an unstructured field called `name`, for
+/// after its "Name: ". Runs of words that need encoding are encoded
+/// together, so that the spaces between them survive (a reader drops the
+/// whitespace between adjacent encoded-words).
+pub fn unstructured(name: &str, value: &str) -> String {
+    // A plain word may land on the first line, after "Name: ".
+    let longest_plain_word = MAX_LINE.saturating_sub(name.len() + 2);
+    let mut out = String::with_capacity(value.len() + value.len() / 32);
+    let mut w = EmailWriter::new(&mut out, name.len() + 2, 0, false);
+    let mut to_encode = String::new();
+    for word in value.split_inclusive(' ') {
+        let bare = word.trim_end_matches(' ');
+        if needs_encoding(bare) || bare.len() > longest_plain_word {
+            to_encode.push_str(word);
+            continue;
+        }
+        flush_encoded(&mut to_encode, &mut w);
+        w.folding().write_str(word).expect("writing to a String");
+    }
+    flush_encoded(&mut to_encode, &mut w);
+    drop(w);
+    out
+}
+
+/// Writes the words gathered in `words` as encoded-words, and the spaces
+/// after them as spaces.
+fn flush_encoded(words: &mut String, w: &mut EmailWriter<'_>) {
+    if words.is_empty() {
+        return;
+    }
+    let text = words.trim_end_matches(' ');
+    rfc2047::encode(text, w).expect("writing to a String");
+    for _ in text.len()..words.len() {
+        w.space();
+    }
+    words.clear();
+}
+
+/// A word that cannot go as it is: non-ASCII or control characters (other
+/// than tab), or one a reader would decode as an RFC 2047 encoded-word.
+fn needs_encoding(word: &str) -> bool {
+    word.bytes().any(|b| !(b == b'\t' || (b' '..=b'~').contains(&b))) || looks_encoded(word)
+}
+
+/// `=?` followed later by `?=`: what readers decode, even inside a longer word.
+fn looks_encoded(word: &str) -> bool {
+    word.find("=?").is_some_and(|start| word[start + 2..].contains("?="))
+}
+
+/// The value of an address field (From, To, Cc, Reply-To, Bcc): the
+/// mailboxes separated by ", ", folded between them.
+pub fn address_list(name: &str, mailboxes: &[Mailbox]) -> String {
+    let mut out = String::new();
+    let mut column = name.len() + 2;
+    for (i, mailbox) in mailboxes.iter().enumerate() {
+        // The first begins after "Name: "; each other one where the line it goes on is known only once it is written.
+        let text = mailbox_text(mailbox, if i == 0 { column } else { 1 });
+        let first_line = text.split("\r\n").next().unwrap_or_default().len();
+        if i > 0 {
+            out.push(',');
+            column += 1;
+            if column + 1 + first_line > FOLD_AT {
+                out.push_str("\r\n ");
+                column = 1;
+            } else {
+                out.push(' ');
+                column += 1;
+            }
+        }
+        out.push_str(&text);
+        column = match text.rsplit_once("\r\n") {
+            Some((_, last)) => last.len(),
+            None => column + first_line,
+        };
+    }
+    out
+}
+
+/// One mailbox, written from `column` on: `addr` or `name <addr>`, the name
+/// folded or encoded as a phrase.
+fn mailbox_text(mailbox: &Mailbox, column: usize) -> String {
+    let mut out = String::new();
+    let mut w = EmailWriter::new(&mut out, column, 0, false);
+    match mailbox.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => {
+            // A name is a quoted string, folded at its spaces; one with a word no line can hold is encoded (RFC
+            // 2047 section 6.2: a reader joins the encoded-words; Python's policy=default phrase parser puts a
+            // space between them, as it does in what it writes itself).
+            if name.split(' ').any(|word| word.len() + word.matches(['"', '\\']).count() > LONGEST_NAME_WORD) {
+                rfc2047::encode(name, &mut w)
+            } else {
+                quoted_string::encode(name, &mut w)
+            }
+            .expect("writing to a String");
+            w.space();
+            w.folding().write_str(&format!("<{}>", mailbox.email)).expect("writing to a String");
+        }
+        None => w.write_str(mailbox.email.as_ref()).expect("writing to a String"),
+    }
+    drop(w);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(name: &str, value: &str) -> Vec<String> {
+        format!("{name}: {value}").split("\r\n").map(str::to_string).collect()
+    }
+
+    #[test]
+    fn long_unbroken_text_is_encoded_and_every_line_fits() {
+        let subject = "x".repeat(5000);
+        let value = unstructured("Subject", &subject);
+        assert!(value.starts_with("=?utf-8?b?"), "{value}");
+        assert!(lines("Subject", &value).iter().all(|l| l.len() <= 78 && l.len() > 1), "{value}");
+    }
+
+    #[test]
+    fn text_with_spaces_is_folded_not_encoded() {
+        let subject = "word ".repeat(200);
+        let value = unstructured("Subject", subject.trim_end());
+        assert!(!value.contains("=?"), "{value}");
+        assert!(lines("Subject", &value).iter().all(|l| l.len() <= 78), "{value}");
+        assert_eq!(value.replace("\r\n", ""), subject.trim_end());
+        // A word longer than a fold but shorter than a line stays as it is, on its own line.
+        let url = format!("<https://example.com/{}>", "u".repeat(300));
+        assert_eq!(unstructured("List-Unsubscribe", &url), url);
+    }
+
+    #[test]
+    fn encoded_word_lookalikes_are_encoded() {
+        let value = unstructured("Subject", "Price =?utf-8?q?x?= list");
+        assert!(value.starts_with("Price =?utf-8?b?") && value.ends_with("?= list"), "{value}");
+        assert!(!value.contains("?q?"), "{value}");
+        assert_eq!(unstructured("Subject", "what? =? no"), "what? =? no");
+    }
+
+    #[test]
+    fn address_lists_fold_between_addresses() {
+        let mailboxes: Vec<Mailbox> = (0..60).map(|i| format!("user{i}@example.com").parse().unwrap()).collect();
+        let value = address_list("To", &mailboxes);
+        let all = lines("To", &value);
+        assert!(all.len() > 10 && all.iter().all(|l| l.len() <= 78), "{value}");
+        assert_eq!(value.replace("\r\n", ""), mailboxes.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "));
+        let named = Mailbox::new(Some("N".repeat(1200)), "n@example.com".parse().unwrap());
+        assert!(lines("To", &address_list("To", &[named])).iter().all(|l| l.len() <= 78));
+        // A long name that fits a line is sent as it is, on a line of its own.
+        let named = Mailbox::new(Some("N".repeat(900)), "n@example.com".parse().unwrap());
+        let value = address_list("To", &[Mailbox::new(None, "a@example.com".parse().unwrap()), named]);
+        assert_eq!(value, format!("a@example.com,\r\n {}\r\n <n@example.com>", "N".repeat(900)));
+    }
+}
