@@ -63,7 +63,7 @@ invalid address: $message['to'] is not a valid address ('not an address'): 'not 
 no domain: $message['to'] is not a valid address ('bob@'): there is no domain after the '@' (write user@example.com or Name <user@example.com>)
 name => address: $message['to'] has a name as a key and an address as its value ('Bob Smith' => 'bob@example.com'): swap them, the key is the address: ['bob@example.com' => 'Bob Smith']
 Content-Type header: $message['headers']['Content-Type']: Content-Type is not set as a custom header: it is made from $message['text'] (text/plain), $message['html'] (text/html; both: multipart/alternative), $message['charset'] and each attachment's 'type'
-Date not a date: $message['headers']['Date'] 'next Tuesday' is not an RFC 5322 date: write it as date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'
+Date not a date: $message['headers']['Date'] 'next Tuesday' is not an RFC 5322 date of a day that exists, with its weekday (if given) right: write it as date(DATE_RFC2822) gives it, e.g. 'Tue, 1 Jul 2025 10:52:37 +0200'
 timeout zero: $transport['timeout'] must be more than 0 and at most 3600 seconds, got 0
 unreadable file: $message['attachments'][0] '/nonexistent/file.pdf' cannot be read: No such file or directory (os error 2)
 wrong type: $message['subject'] must be a string, got array
