@@ -1,5 +1,7 @@
 """The plugin inside WordPress: routing, failures, settings and constants, the connection log, purge, uninstall."""
 import base64
+import email
+import email.policy
 import json
 import re
 
@@ -377,3 +379,37 @@ def test_a_half_installed_plugin_says_so_and_leaves_mail_to_core(wp, capture, mi
     finally:
         hidden.rename(path)
     assert problem not in wp.browser().get("/wp-admin/").text
+
+
+LONG_SUBJECT = ("Order summary: " + " ".join(f"item-{n}" for n in range(700)))[:5000]
+
+
+def test_a_5000_character_subject_reaches_a_server_that_enforces_998_octet_lines(wp, engine, capture):
+    """PHPMailer wraps a long subject's encoded-words at 998 octets without counting "Subject: ", a 1,006-octet line
+    that aiosmtpd (like any server enforcing RFC 5321's limit) refuses. The composer folds such lines; the subject
+    arrives whole, every line within 998 octets."""
+    server = capture()
+    wp.set_settings(port=server.port)
+    assert send(wp, subject=LONG_SUBJECT)["result"] is True
+    [message] = server.messages()
+    assert max(len(line) for line in message.raw.split(b"\r\n")) <= 998
+    assert str(email.message_from_bytes(message.raw, policy=email.policy.default)["Subject"]) == LONG_SUBJECT
+
+
+def test_header_folding_changes_only_lines_over_998_octets(wp):
+    folded = wp.php(
+        "$long_to = 'To: ' . implode(', ', array_map(fn ($n) => \"user$n@example.com\", range(1, 80)));"
+        "$subject = 'Subject: =?us-ascii?Q?' . str_repeat('x', 983) . '?=';"
+        "$unbreakable = 'X-Token: ' . str_repeat('y', 1200);"
+        "$header = implode(\"\\r\\n\", array('Date: Mon, 7 Dec 2026 16:14:01 +0000', $long_to, $subject, $unbreakable));"
+        "out(explode(\"\\r\\n\", RustMail_Mail_Header_Lines::fold($header)));")
+    assert folded[0] == "Date: Mon, 7 Dec 2026 16:14:01 +0000"
+    to_lines = [line for line in folded[1:] if line.startswith(("To:", " user"))]
+    assert len(to_lines) == 2 and all(len(line) <= 998 for line in to_lines) and to_lines[1].startswith(" user")
+    assert "".join(to_lines) == "To: " + ", ".join(f"user{n}@example.com" for n in range(1, 81))
+    subject_lines = [line for line in folded if line.startswith(("Subject:", " =?us-ascii"))]
+    assert len(subject_lines) == 2 and all(len(line) <= 998 for line in subject_lines)
+    assert subject_lines[0].startswith("Subject: =?us-ascii?Q?x") and subject_lines[0].endswith("x?=")
+    text = "".join(re.fullmatch(r"(?:Subject:)? =\?us-ascii\?Q\?(x+)\?=", line).group(1) for line in subject_lines)
+    assert text == "x" * 983
+    assert folded[-1] == "X-Token: " + "y" * 1200  # nothing to fold at: left as it is

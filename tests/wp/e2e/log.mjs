@@ -19,10 +19,10 @@ await withBrowser(ARTIFACTS, async (page) => {
   await Promise.all([page.waitForLoadState('load'), page.click('#screen-options-apply')]);
   await page.waitForSelector('#rust-mail-log');
   seen.rows = await page.locator('input[name="entries[]"]').count();
-  seen.statusColours = await page.$$eval('.rust-mail-status', (spans) => [...new Set(spans.map((s) => `${s.textContent}=${getComputedStyle(s).backgroundColor}`))]);
   const long = page.locator('.row-title', { hasText: LONG_SUBJECT }).first();
   seen.longSubjectRowHeight = await long.evaluate((a) => a.closest('tr').getBoundingClientRect().height);
   seen.longSubjectTitleLength = (await long.getAttribute('title')).length;
+  seen.shortSubjectRowHeight = await page.locator('.row-title', { hasText: 'Invoice 00' }).first().evaluate((a) => a.closest('tr').getBoundingClientRect().height);
   await page.screenshot({ path: join(ARTIFACTS, 'log-bulk-list.png'), fullPage: true });
 
   await page.check('#cb-select-all-1');
@@ -37,6 +37,7 @@ await withBrowser(ARTIFACTS, async (page) => {
   await Promise.all([page.waitForURL(/page=rust-mail-log/), page.click('#doaction')]);
   await page.waitForSelector('.notice');
   seen.notice = (await page.locator('.notice').allTextContents()).join(' | ');
+  seen.statusColours = await page.$$eval('.rust-mail-status', (spans) => [...new Set(spans.map((s) => `${s.textContent}=${getComputedStyle(s).backgroundColor}`))]);
   await page.screenshot({ path: join(ARTIFACTS, 'log-bulk-resent.png'), fullPage: true });
   check(seen.dialogs.length === 2, `expected two questions, saw: ${seen.dialogs.join(' / ')}`);
   console.log(JSON.stringify(seen));

@@ -64,7 +64,7 @@ class RustMail_Mail_Composer extends RustMail_Mail_Composer_Base {
 	protected function smtpSend( $header, $body ) {
 		// PHPMailer's SMTP::data() sends every line of the message followed by CRLF, the empty one after the body's
 		// final line break included: the same trailing CRLF here keeps the bytes on the wire identical to stock.
-		$raw        = static::stripTrailingWSP( $header ) . static::$LE . static::$LE . $body . static::$LE;
+		$raw        = RustMail_Mail_Header_Lines::fold( static::stripTrailingWSP( $header ) ) . static::$LE . static::$LE . $body . static::$LE;
 		$from       = '' === $this->Sender ? $this->From : $this->Sender;
 		$recipients = array();
 		foreach ( array( $this->to, $this->cc, $this->bcc ) as $group ) {
