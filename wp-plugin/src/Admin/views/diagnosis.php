@@ -9,6 +9,26 @@ defined( 'ABSPATH' ) || exit;
 
 $rust_mail_verdict = (array) ( $rust_mail_diagnosis['verdict'] ?? array() );
 $rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
+// The walk's step and status names are code; the page says them in words (the code stays in data-step, for tools).
+$rust_mail_step_labels   = array(
+	'dns'        => __( 'Name lookup', 'rust-mail' ),
+	'sender_dns' => __( 'Sender domain\'s DNS (SPF, DMARC)', 'rust-mail' ),
+	'tcp'        => __( 'Port reachable', 'rust-mail' ),
+	'greeting'   => __( 'Server greeting', 'rust-mail' ),
+	'ehlo'       => __( 'Server features', 'rust-mail' ),
+	'tls'        => __( 'Encryption and certificate', 'rust-mail' ),
+	'auth'       => __( 'Login', 'rust-mail' ),
+	'envelope'   => __( 'Sender and recipient accepted', 'rust-mail' ),
+	'token'      => __( 'Access token', 'rust-mail' ),
+	'permission' => __( 'Permission to send', 'rust-mail' ),
+	'send'       => __( 'Test message', 'rust-mail' ),
+);
+$rust_mail_status_labels = array(
+	'ok'   => __( 'Passed', 'rust-mail' ),
+	'fail' => __( 'Failed', 'rust-mail' ),
+	'warn' => __( 'Warning', 'rust-mail' ),
+	'skip' => __( 'Not tried', 'rust-mail' ),
+);
 ?>
 <div class="rust-mail-diagnosis-result">
 	<div class="notice inline <?php echo $rust_mail_ok ? 'notice-success' : 'notice-error'; ?>">
@@ -23,7 +43,7 @@ $rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
 			echo esc_html( sprintf( __( 'Walked: %1$s (%2$s).', 'rust-mail' ), RustMail_Settings_Connections::described( $rust_mail_walked ), RustMail_Settings_Connections::destination( $rust_mail_walked ) ) );
 			?>
 		</p>
-		<?php if ( ! empty( $rust_mail_verdict['cause'] ) ) : ?>
+		<?php if ( ! empty( $rust_mail_verdict['cause'] ) && 'ok' !== $rust_mail_verdict['cause'] ) : ?>
 			<p><?php esc_html_e( 'Cause:', 'rust-mail' ); ?> <code><?php echo esc_html( (string) $rust_mail_verdict['cause'] ); ?></code></p>
 		<?php endif; ?>
 		<?php if ( ! empty( $rust_mail_verdict['advice'] ) ) : ?>
@@ -51,9 +71,13 @@ $rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
 		<tbody>
 			<?php foreach ( (array) ( $rust_mail_diagnosis['steps'] ?? array() ) as $rust_mail_step ) : ?>
 				<?php $rust_mail_step = (array) $rust_mail_step; ?>
-				<tr>
-					<td><?php echo esc_html( (string) ( $rust_mail_step['name'] ?? '' ) ); ?></td>
-					<td><span class="rust-mail-step-<?php echo esc_attr( (string) ( $rust_mail_step['status'] ?? '' ) ); ?>"><?php echo esc_html( (string) ( $rust_mail_step['status'] ?? '' ) ); ?></span></td>
+				<?php
+				$rust_mail_step_name   = (string) ( $rust_mail_step['name'] ?? '' );
+				$rust_mail_step_status = (string) ( $rust_mail_step['status'] ?? '' );
+				?>
+				<tr data-step="<?php echo esc_attr( $rust_mail_step_name ); ?>" data-status="<?php echo esc_attr( $rust_mail_step_status ); ?>">
+					<td><?php echo esc_html( $rust_mail_step_labels[ $rust_mail_step_name ] ?? $rust_mail_step_name ); ?></td>
+					<td><span class="rust-mail-step-<?php echo esc_attr( $rust_mail_step_status ); ?>"><?php echo esc_html( $rust_mail_status_labels[ $rust_mail_step_status ] ?? $rust_mail_step_status ); ?></span></td>
 					<td><?php echo esc_html( isset( $rust_mail_step['ms'] ) ? $rust_mail_step['ms'] . ' ms' : '' ); ?></td>
 					<td><?php echo esc_html( RustMail_Admin_Pages::redact( (string) ( $rust_mail_step['detail'] ?? '' ) ) ); ?></td>
 				</tr>
