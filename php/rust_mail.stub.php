@@ -39,8 +39,9 @@ class RustMailException extends \Exception {}
  *   headers?: list<string>|array<string,string>,
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
  *   charset?: string,
- *   raw?: string, envelope?: array{from: string, to: string|list<string>}
- * } $message Either composed from its parts, or `raw` bytes plus their `envelope`.
+ *   raw?: string, envelope?: array{from: string, to: string|list<string>}, message_id?: ?string
+ * } $message Either composed from its parts, or `raw` bytes plus their `envelope` (what rust_mail_compose()
+ *   returns, taken as it is: `message_id`, when given with `raw`, must be the Message-ID the raw message carries).
  *   `to`, `cc`, `bcc`, `reply_to`: a string with commas, a list of strings, or address => name
  *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint.
  *   A non-ASCII domain is sent as IDNA (xn--...); a non-ASCII part before the '@' needs a server that offers
@@ -84,6 +85,18 @@ class RustMailException extends \Exception {}
  * @throws RustMailException on a programming error in the arguments.
  */
 function rust_mail_send(array $message, array $transport, ?array $options = null): array {}
+
+/**
+ * Composes a message without sending it: to preview, store or test it, or send it later with rust_mail_send().
+ *
+ * @param array $message As for rust_mail_send(), refused with the same RustMailException for the same bad input.
+ * @return array{raw: string, envelope: array{from: string, to: list<string>}, message_id: ?string}
+ *   `raw`: exactly the bytes rust_mail_send() sends for this message (every line ended by CRLF, before
+ *   dot-stuffing), its Date and Message-ID included; bcc recipients are in `envelope.to`, never in `raw`.
+ *   Passed back to rust_mail_send() as it is, the same bytes are sent.
+ * @throws RustMailException on a programming error in the message.
+ */
+function rust_mail_compose(array $message): array {}
 
 /**
  * Sends a list of messages over up to `connections` parallel connections of one transport (pooled ones first,

@@ -31,7 +31,11 @@ pub struct Outgoing {
     pub bcc_header: Option<String>,
 }
 
-const MESSAGE_KEYS: &[&str] = &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope"];
+const MESSAGE_KEYS: &[&str] =
+    &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope", "message_id"];
+
+/// The keys a raw message takes: what `rust_mail_compose()` returns, so that its result can be sent as it is.
+const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id"];
 
 /// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
 /// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
@@ -89,13 +93,29 @@ pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing,
     let fields = Fields::new("message", message, MESSAGE_KEYS)?;
     if fields.get("raw").is_some() {
         raw_message(&fields)
+    } else if fields.get("message_id").is_some() {
+        Err(UsageError::new(format!(
+            "{} goes with $message['raw'], as rust_mail_compose() returns it: set a composed message's Message-ID in $message['headers']",
+            fields.path("message_id")
+        )))
     } else {
         composed_message(&fields, limits)
     }
 }
 
+/// What `rust_mail_compose()` returns: the bytes `rust_mail_send()` sends (every line ended by CRLF, before
+/// dot-stuffing, as in `BDAT <n> LAST`), apart; and the envelope and Message-ID, which with them make a raw message
+/// `rust_mail_send()` takes back as it is.
+pub fn composed(message: &Outgoing) -> (Vec<u8>, serde_json::Value) {
+    let envelope = serde_json::json!({
+        "from": message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default(),
+        "to": message.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    (crate::smtp::data::chunk(&message.data), serde_json::json!({ "envelope": envelope, "message_id": message.message_id }))
+}
+
 fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
-    for key in MESSAGE_KEYS.iter().filter(|k| !matches!(**k, "raw" | "envelope")) {
+    for key in MESSAGE_KEYS.iter().filter(|k| !RAW_KEYS.contains(k)) {
         if fields.get(key).is_some() {
             return Err(UsageError::new(format!("{} cannot be combined with $message['raw']: a raw message is sent as it is", fields.path(key))));
         }
@@ -120,7 +140,18 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
-    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id"), bcc_header: None })
+    let message_id = header_value(raw, "message-id");
+    if let Some(given) = fields.string("message_id")? {
+        // The id a result reports is the one the message carries: a different one would name another message.
+        if message_id.as_deref() != Some(given.trim()) {
+            let carried = message_id.map_or("none".to_string(), |id| format!("'{id}'"));
+            return Err(UsageError::new(format!(
+                "{} '{given}' is not the Message-ID $message['raw'] carries ({carried}): pass the id of that message, or leave it out",
+                fields.path("message_id")
+            )));
+        }
+    }
+    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id, bcc_header: None })
 }
 
 /// Each recipient once, in the order first given: one RCPT TO per mailbox, however often it is in to, cc and bcc.
@@ -173,6 +204,23 @@ mod tests {
         assert_eq!(out.recipients.len(), 3);
         assert_eq!(out.envelope_from.unwrap().to_string(), "zoe@example.com");
         assert!(out.message_id.unwrap().ends_with("@example.com>"));
+    }
+
+    #[test]
+    fn composed_is_the_chunk_with_its_envelope_and_taken_back_as_raw() {
+        let out =
+            from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("bcc", Value::str("b@example.com"))])).unwrap();
+        let (raw, rest) = composed(&out);
+        assert_eq!(raw, crate::smtp::data::chunk(&out.data));
+        assert_eq!(rest["envelope"], serde_json::json!({"from": "me@example.com", "to": ["you@example.com", "b@example.com"]}));
+        let id = rest["message_id"].as_str().unwrap();
+        let back = |id: &str| {
+            let envelope = Value::Array(msg(&[("from", Value::str("me@example.com")), ("to", list(&["you@example.com", "b@example.com"]))]));
+            from_value(&msg(&[("raw", Value::Bytes(raw.clone())), ("envelope", envelope), ("message_id", Value::str(id))]))
+        };
+        let again = back(id).unwrap();
+        assert_eq!((again.data, again.recipients, again.message_id.as_deref()), (raw.clone(), out.recipients, Some(id)));
+        assert!(back("<other@example.com>").unwrap_err().0.contains("is not the Message-ID $message['raw'] carries"));
     }
 
     #[test]

@@ -1,0 +1,80 @@
+"""rust_mail_compose(): the bytes rust_mail_send() would send, composed without sending, and taken back by
+rust_mail_send() as they are; read at a real SMTP server."""
+import pytest
+
+from harness.mail import assert_sent, compose, send, transport_for
+
+
+def compose_and_send(php, message, transport):
+    """rust_mail_compose() then rust_mail_send() of its result as it is, in one php process."""
+    code = f"""
+    $composed = rust_mail_compose({php.php_literal(message)});
+    harness_print([$composed, rust_mail_send($composed, {php.php_literal(transport)})]);
+    """
+    composed, result = php.run(code).json()
+    # Text comes back from PHP as a string, other bytes as bytes.
+    raw = composed["raw"]
+    return {**composed, "raw": raw.encode() if isinstance(raw, str) else raw}, result
+
+
+@pytest.mark.parametrize("chunking", [False, True], ids=["DATA", "BDAT"])
+@pytest.mark.parametrize("fixed", [True, False], ids=["fixed-date-and-id", "made-by-compose"])
+def test_compose_then_send_round_trips_byte_for_byte(php, smtp_server, chunking, fixed):
+    headers = {"Date": "Tue, 1 Jul 2025 10:52:37 +0200", "Message-ID": "<order-1234@example.com>"} if fixed else {}
+    message = compose(to={"alice@example.com": "Alice"}, bcc="hidden@example.com", headers=headers,
+                      text=".a line with a dot\n..two\nGrüße\n", html="<p>Grüße</p>",
+                      attachments=[{"content": b"\x00\x01binary", "name": "a.bin"}])
+    server = smtp_server(chunking=chunking)
+    composed, result = compose_and_send(php, message, transport_for(server))
+    assert_sent(result)
+    (received,) = server.messages
+    assert received.raw == composed["raw"]
+    assert composed["envelope"] == {"from": "sender@example.com", "to": ["alice@example.com", "hidden@example.com"]}
+    assert (received.mail_from, received.rcpt_tos) == (composed["envelope"]["from"], composed["envelope"]["to"])
+    # Bcc in the envelope only; the Message-ID and Date sent are the composed ones.
+    assert b"hidden@example.com" not in composed["raw"]
+    assert result["message_id"] == composed["message_id"] == received.message["Message-ID"]
+    if fixed:
+        assert composed["message_id"] == "<order-1234@example.com>"
+        assert b"\r\nDate: Tue, 1 Jul 2025 10:52:37 +0200\r\n" in received.raw
+    assert received.message.get_body(("plain",)).get_content() == ".a line with a dot\n..two\nGrüße\n"
+
+
+def test_compose_refuses_bad_input_as_send_does(php, smtp_server):
+    server = smtp_server()
+    bad = [
+        compose(subject="Hi\r\nBcc: evil@example.com"),
+        compose(to="not an address"),
+        compose(**{"from": None}),
+        compose(headers=["Date: next Tuesday"]),
+        compose(attachments=["/nonexistent/rust-mail/missing.pdf"]),
+        compose(colour="red"),
+        {"raw": "Subject: x\r\n\r\nx\r\n"},
+    ]
+    calls = [call for message in bad for call in
+             (("rust_mail_compose", [message]), ("rust_mail_send", [message, transport_for(server)]))]
+    answers = php.call_many(calls)
+    for message, (composed, sent) in zip(bad, zip(answers[::2], answers[1::2])):
+        assert composed[0] is None and sent[0] is None, message
+        assert composed[1]["class"] == sent[1]["class"] == "RustMailException", message
+        assert composed[1]["message"] == sent[1]["message"], message
+    assert server.messages == []
+
+
+def test_a_message_id_given_with_raw_must_be_the_one_it_carries(php, smtp_server):
+    server = smtp_server()
+    raw = "Message-ID: <a@example.com>\r\nSubject: x\r\n\r\nx\r\n"
+    envelope = {"from": "sender@example.com", "to": ["rcpt@example.com"]}
+    (sent, _), (other, other_error), (composed, composed_error) = php.call_many([
+        ("rust_mail_send", [{"raw": raw, "envelope": envelope, "message_id": "<a@example.com>"}, transport_for(server)]),
+        ("rust_mail_send", [{"raw": raw, "envelope": envelope, "message_id": "<b@example.com>"}, transport_for(server)]),
+        ("rust_mail_send", [compose(message_id="<a@example.com>"), transport_for(server)]),
+    ])
+    assert_sent(sent)
+    assert sent["message_id"] == "<a@example.com>"
+    assert other is None and other_error["message"] == (
+        "$message['message_id'] '<b@example.com>' is not the Message-ID $message['raw'] carries ('<a@example.com>'): "
+        "pass the id of that message, or leave it out")
+    assert composed is None and composed_error["message"].startswith(
+        "$message['message_id'] goes with $message['raw'], as rust_mail_compose() returns it")
+    assert len(server.messages) == 1
