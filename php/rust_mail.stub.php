@@ -38,7 +38,7 @@ class RustMailException extends \Exception {}
  *   reply_to?: string|array<string>, subject?: string, text?: string, html?: string,
  *   headers?: list<string>|array<string,string>,
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
- *   charset?: string,
+ *   charset?: string, return_path?: string,
  *   raw?: string, envelope?: array{from: string, to: string|list<string>}, message_id?: ?string
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope` (what rust_mail_compose()
  *   returns, taken as it is: `message_id`, when given with `raw`, must be the Message-ID the raw message carries).
@@ -46,6 +46,8 @@ class RustMailException extends \Exception {}
  *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint.
  *   A non-ASCII domain is sent as IDNA (xn--...); a non-ASCII part before the '@' needs a server that offers
  *   SMTPUTF8, else that recipient is refused (in `rejected`) and the others get the mail.
+ *   `return_path`: the envelope sender (MAIL FROM), where bounces go, apart from the From header; '<>' or '' is
+ *   the null reverse-path; default the From address.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');

@@ -78,3 +78,42 @@ def test_a_message_id_given_with_raw_must_be_the_one_it_carries(php, smtp_server
     assert composed is None and composed_error["message"].startswith(
         "$message['message_id'] goes with $message['raw'], as rust_mail_compose() returns it")
     assert len(server.messages) == 1
+
+
+# ---------------------------------------------------------------- the envelope sender (return_path)
+
+def test_return_path_sets_mail_from_apart_from_the_from_header(php, smtp_server):
+    server = smtp_server()
+    result = send(php, compose(return_path="bounces@example.com"), transport_for(server))
+    assert_sent(result)
+    (received,) = server.messages
+    assert received.mail_from == "bounces@example.com"
+    assert received.message["From"] == "Sender <sender@example.com>"
+    assert "Return-Path" not in received.message  # the receiving server adds it, from MAIL FROM
+    assert "client: MAIL FROM:<bounces@example.com>" in [f"{t['dir']}: {t['line']}" for t in result["transcript"]]
+    # Composed, its envelope carries it; sent back as it is, the same MAIL FROM.
+    composed, result = compose_and_send(php, compose(return_path="bounces@example.com"), transport_for(server))
+    assert_sent(result)
+    assert composed["envelope"]["from"] == server.messages[-1].mail_from == "bounces@example.com"
+
+
+def test_a_null_return_path_sends_the_null_reverse_path(php, smtp_server):
+    server = smtp_server()
+    assert_sent(send(php, compose(return_path="<>"), transport_for(server)))
+    assert "MAIL FROM:<>" in server.client_lines()
+
+
+@pytest.mark.parametrize("return_path, refusal", [
+    ("bounces@example.com\r\nRCPT TO:<evil@example.com>",
+     "$message['return_path'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection"),
+    ("bounces@example.com\n", "$message['return_path'] contains a line break or NUL byte"),
+    ("not an address", "$message['return_path'] is not a valid address ('not an address'): "),
+    ('"a> NOTIFY=NEVER"@example.com', "$message['return_path'] '\"a> NOTIFY=NEVER\"@example.com' cannot be sent in MAIL FROM"),
+])
+def test_a_bad_return_path_is_refused_naming_it(php, smtp_server, return_path, refusal):
+    server = smtp_server()
+    for fn, args in [("rust_mail_send", [compose(return_path=return_path), transport_for(server)]),
+                     ("rust_mail_compose", [compose(return_path=return_path)])]:
+        result, exception = php.call(fn, *args)
+        assert result is None and exception["message"].startswith(refusal), exception
+    assert server.connections == 0

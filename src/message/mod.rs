@@ -32,7 +32,7 @@ pub struct Outgoing {
 }
 
 const MESSAGE_KEYS: &[&str] =
-    &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope", "message_id"];
+    &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope", "message_id", "return_path"];
 
 /// The keys a raw message takes: what `rust_mail_compose()` returns, so that its result can be sent as it is.
 const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id"];
@@ -126,15 +126,10 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     }
     let envelope = fields.array("envelope")?.ok_or_else(|| UsageError::new("$message['envelope'] is required with $message['raw'] (from and to)"))?;
     let envelope = Fields::new("message['envelope']", envelope, &["from", "to"])?;
-    for key in ["from", "to"] {
-        if let Some(value) = envelope.get(key) {
-            check_value_safe(&envelope.path(key), value)?;
-        }
+    if let Some(to) = envelope.get("to") {
+        check_value_safe(&envelope.path("to"), to)?;
     }
-    let envelope_from = match envelope.string("from")?.as_deref().map(str::trim) {
-        None | Some("") | Some("<>") => None,
-        Some(from) => Some(parse_address(&envelope.path("from"), from)?),
-    };
+    let envelope_from = envelope_sender(&envelope, "from")?.unwrap_or(None);
     let recipients = envelope.string_list("to")?.iter().map(|to| parse_address(&envelope.path("to"), to)).collect::<Result<Vec<_>, _>>()?;
     let recipients = distinct_recipients(&recipients);
     if recipients.is_empty() {
@@ -152,6 +147,19 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
         }
     }
     Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id, bcc_header: None })
+}
+
+/// The address for MAIL FROM in `fields[key]`: `None` when the key is not given, `Some(None)` for the null
+/// reverse-path, given as '' or '<>' (RFC 5321 section 4.5.5: no bounce comes back).
+fn envelope_sender(fields: &Fields, key: &str) -> Result<Option<Option<Address>>, UsageError> {
+    if let Some(value) = fields.get(key) {
+        check_value_safe(&fields.path(key), value)?;
+    }
+    Ok(match fields.string(key)?.as_deref().map(str::trim) {
+        None => None,
+        Some("") | Some("<>") => Some(None),
+        Some(from) => Some(Some(parse_address(&fields.path(key), from)?)),
+    })
 }
 
 /// Each recipient once, in the order first given: one RCPT TO per mailbox, however often it is in to, cc and bcc.
