@@ -34,7 +34,7 @@ class RustMailException extends \Exception {}
  * Sends one message over SMTP.
  *
  * @param array{
- *   from?: string, to?: string|array<string>, cc?: string|array<string>, bcc?: string|array<string>,
+ *   from?: string|array<string>, to?: string|array<string>, cc?: string|array<string>, bcc?: string|array<string>,
  *   reply_to?: string|array<string>, subject?: string, text?: string, html?: string,
  *   headers?: list<string>|array<string,string>,
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
@@ -43,7 +43,8 @@ class RustMailException extends \Exception {}
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope` (what rust_mail_compose()
  *   returns, taken as it is: `message_id`, when given with `raw`, must be the Message-ID the raw message carries).
  *   `to`, `cc`, `bcc`, `reply_to`: a string with commas, a list of strings, or address => name
- *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint.
+ *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint. `from` takes the same forms,
+ *   for one address.
  *   A non-ASCII domain is sent as IDNA (xn--...); a non-ASCII part before the '@' needs a server that offers
  *   SMTPUTF8, else that recipient is refused (in `rejected`) and the others get the mail.
  *   `return_path`: the envelope sender (MAIL FROM), where bounces go, apart from the From header; '<>' or '' is

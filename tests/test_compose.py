@@ -117,3 +117,34 @@ def test_a_bad_return_path_is_refused_naming_it(php, smtp_server, return_path, r
         result, exception = php.call(fn, *args)
         assert result is None and exception["message"].startswith(refusal), exception
     assert server.connections == 0
+
+
+# ---------------------------------------------------------------- from as address => name
+
+@pytest.mark.parametrize("sender", [{"shop@example.com": "Zoë's Shop, Ltd"}, {"shop@example.com": ""}, ["shop@example.com"]],
+                         ids=["pair", "pair-without-name", "list"])
+def test_from_takes_address_to_name_as_the_other_fields_do(php, smtp_server, sender):
+    server = smtp_server()
+    assert_sent(send(php, compose(**{"from": sender}), transport_for(server)))
+    (received,) = server.messages
+    assert received.mail_from == "shop@example.com"
+    (address,) = received.message["From"].addresses
+    name = next(iter(sender.values())) if isinstance(sender, dict) else ""
+    assert (address.addr_spec, address.display_name) == ("shop@example.com", name)
+
+
+@pytest.mark.parametrize("sender, refusal", [
+    ({"Shop": "shop@example.com"}, "$message['from'] has a name as a key and an address as its value ('Shop' => "
+                                   "'shop@example.com'): swap them, the key is the address: ['shop@example.com' => 'Shop']"),
+    ({"a@example.com": "A", "b@example.com": "B"},
+     "$message['from'] has 2 addresses: it takes one (the sender); put the others in $message['reply_to']"),
+    ({"shop@example.com": "Shop\r\nBcc: evil@example.com"},
+     "$message['from']['shop@example.com'] contains a line break or NUL byte (CR, LF or NUL): refused as header injection"),
+    ({'"a> NOTIFY=NEVER"@example.com': "A"}, "$message['from'] '\"a> NOTIFY=NEVER\"@example.com' cannot be sent in MAIL FROM"),
+    ([], "$message['from'] is required"),
+])
+def test_a_bad_from_pair_is_refused_naming_it(php, smtp_server, sender, refusal):
+    server = smtp_server()
+    result, exception = php.call("rust_mail_send", compose(**{"from": sender}), transport_for(server))
+    assert result is None and exception["message"].startswith(refusal), exception
+    assert server.connections == 0

@@ -1,7 +1,7 @@
 //! A message composed from its parts with lettre's builder: the body
 //! parts, the headers the caller adds, the Date and Message-ID.
 
-use super::address::{check_envelope_address, check_header_safe, mailboxes, parse_mailbox};
+use super::address::{check_envelope_address, check_header_safe, mailboxes};
 use super::attachments::{attachments, Attachments};
 use super::header::{address_list, unstructured, unstructured_line};
 use super::{distinct_recipients, envelope_sender, Limits, Outgoing};
@@ -39,9 +39,19 @@ impl Part {
 }
 
 pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgoing, UsageError> {
-    let from = fields.string("from")?.ok_or_else(|| UsageError::new("$message['from'] is required"))?;
-    // lettre's mailbox parser takes no quoted part with spaces or angle brackets: the sender needs no envelope check.
-    let from_mailbox = parse_mailbox(&fields.path("from"), &from)?;
+    // One mailbox, written as the other address fields are (a string, or ['address' => 'name']).
+    let from_mailbox = match &mailboxes(fields, "from")?[..] {
+        [] => return Err(UsageError::new("$message['from'] is required")),
+        [one] => one.clone(),
+        more => {
+            return Err(UsageError::new(format!(
+                "$message['from'] has {} addresses: it takes one (the sender); put the others in $message['reply_to']",
+                more.len()
+            )))
+        }
+    };
+    // Given as a pair, the address went through lettre's address parser, which takes a quoted part with spaces.
+    check_envelope_address(&fields.path("from"), &from_mailbox.email)?;
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
     // Where bounces go (MAIL FROM), apart from the From header; by default the From address.
     let return_path = envelope_sender(fields, "return_path")?;
