@@ -39,6 +39,7 @@ class RustMailException extends \Exception {}
  *   headers?: list<string>|array<string,string>,
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
  *   charset?: string, return_path?: string,
+ *   dsn?: array{notify?: string|list<'success'|'failure'|'delay'|'never'>, ret?: 'headers'|'full', envid?: string},
  *   raw?: string, envelope?: array{from: string, to: string|list<string>}, message_id?: ?string
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope` (what rust_mail_compose()
  *   returns, taken as it is: `message_id`, when given with `raw`, must be the Message-ID the raw message carries).
@@ -49,6 +50,8 @@ class RustMailException extends \Exception {}
  *   SMTPUTF8, else that recipient is refused (in `rejected`) and the others get the mail.
  *   `return_path`: the envelope sender (MAIL FROM), where bounces go, apart from the From header; '<>' or '' is
  *   the null reverse-path; default the From address.
+ *   `dsn` (RFC 3461, with `raw` too): NOTIFY= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only
+ *   when the server offers DSN (else left out, with an `info` line in the transcript); `never` stands alone.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');
@@ -93,9 +96,10 @@ function rust_mail_send(array $message, array $transport, ?array $options = null
  * Composes a message without sending it: to preview, store or test it, or send it later with rust_mail_send().
  *
  * @param array $message As for rust_mail_send(), refused with the same RustMailException for the same bad input.
- * @return array{raw: string, envelope: array{from: string, to: list<string>}, message_id: ?string}
+ * @return array{raw: string, envelope: array{from: string, to: list<string>}, message_id: ?string, dsn?: array}
  *   `raw`: exactly the bytes rust_mail_send() sends for this message (every line ended by CRLF, before
- *   dot-stuffing), its Date and Message-ID included; bcc recipients are in `envelope.to`, never in `raw`.
+ *   dot-stuffing), its Date and Message-ID included; bcc recipients are in `envelope.to`, never in `raw`; `dsn`
+ *   only when the message asks for it.
  *   Passed back to rust_mail_send() as it is, the same bytes are sent.
  * @throws RustMailException on a programming error in the message.
  */

@@ -4,7 +4,7 @@
 use super::address::{check_envelope_address, check_header_safe, mailboxes};
 use super::attachments::{attachments, Attachments};
 use super::header::{address_list, unstructured, unstructured_line};
-use super::{distinct_recipients, envelope_sender, Limits, Outgoing};
+use super::{distinct_recipients, envelope_sender, Dsn, Limits, Outgoing};
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
@@ -55,6 +55,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
     // Where bounces go (MAIL FROM), apart from the From header; by default the From address.
     let return_path = envelope_sender(fields, "return_path")?;
+    let dsn = Dsn::from_fields(fields)?;
 
     let mut recipient_count = 0;
     // Each address field's mailboxes, for the header lines written here (see `header`).
@@ -184,7 +185,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     }
     let bcc_header = (!bcc.is_empty()).then(|| format!("Bcc: {}\r\n", address_list("Bcc", &bcc)));
     let envelope_from = return_path.unwrap_or_else(|| envelope.from().cloned());
-    Ok(Outgoing { envelope_from, recipients: distinct_recipients(envelope.to()), data, message_id, bcc_header })
+    Ok(Outgoing { envelope_from, recipients: distinct_recipients(envelope.to()), data, message_id, bcc_header, dsn })
 }
 
 /// An RFC 5322 date-time (section 3.3, with the obsolete zone names of

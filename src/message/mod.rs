@@ -5,10 +5,12 @@
 mod address;
 mod attachments;
 mod compose;
+mod dsn;
 mod header;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
+pub use dsn::Dsn;
 
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
@@ -29,13 +31,31 @@ pub struct Outgoing {
     /// The `Bcc:` header line of a composed message's bcc recipients, folded as the other address headers and
     /// ended by CRLF; never in `data`. Only for an API that takes the recipients from the headers (Graph, Gmail).
     pub bcc_header: Option<String>,
+    /// The delivery status notifications asked for (RFC 3461), sent to a server that offers DSN.
+    pub dsn: Option<Dsn>,
 }
 
-const MESSAGE_KEYS: &[&str] =
-    &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope", "message_id", "return_path"];
+const MESSAGE_KEYS: &[&str] = &[
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "text",
+    "html",
+    "headers",
+    "attachments",
+    "charset",
+    "raw",
+    "envelope",
+    "message_id",
+    "return_path",
+    "dsn",
+];
 
 /// The keys a raw message takes: what `rust_mail_compose()` returns, so that its result can be sent as it is.
-const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id"];
+const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn"];
 
 /// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
 /// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
@@ -111,7 +131,11 @@ pub fn composed(message: &Outgoing) -> (Vec<u8>, serde_json::Value) {
         "from": message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default(),
         "to": message.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
-    (crate::smtp::data::chunk(&message.data), serde_json::json!({ "envelope": envelope, "message_id": message.message_id }))
+    let mut rest = serde_json::json!({ "envelope": envelope, "message_id": message.message_id });
+    if let Some(dsn) = &message.dsn {
+        rest["dsn"] = dsn.to_json();
+    }
+    (crate::smtp::data::chunk(&message.data), rest)
 }
 
 fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
@@ -146,7 +170,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
             )));
         }
     }
-    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id, bcc_header: None })
+    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id, bcc_header: None, dsn: Dsn::from_fields(fields)? })
 }
 
 /// The address for MAIL FROM in `fields[key]`: `None` when the key is not given, `Some(None)` for the null
