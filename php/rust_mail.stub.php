@@ -35,7 +35,7 @@ class RustMailException extends \Exception {}
  *
  * @param array{
  *   from?: string|array<string>, to?: string|array<string>, cc?: string|array<string>, bcc?: string|array<string>,
- *   reply_to?: string|array<string>, subject?: string, text?: string, html?: string,
+ *   reply_to?: string|array<string>, subject?: string, text?: string|true, html?: string,
  *   headers?: list<string>|array<string,string>,
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
  *   charset?: string, return_path?: string,
@@ -48,6 +48,8 @@ class RustMailException extends \Exception {}
  *   for one address.
  *   A non-ASCII domain is sent as IDNA (xn--...); a non-ASCII part before the '@' needs a server that offers
  *   SMTPUTF8, else that recipient is refused (in `rejected`) and the others get the mail.
+ *   `text` true: the plain-text part made from `html` (paragraphs, list items and line breaks kept as lines, each
+ *   link's URL after its text), beside the html as multipart/alternative.
  *   `return_path`: the envelope sender (MAIL FROM), where bounces go, apart from the From header; '<>' or '' is
  *   the null reverse-path; default the From address.
  *   `dsn` (RFC 3461, with `raw` too): NOTIFY= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only

@@ -148,3 +148,40 @@ def test_a_bad_from_pair_is_refused_naming_it(php, smtp_server, sender, refusal)
     result, exception = php.call("rust_mail_send", compose(**{"from": sender}), transport_for(server))
     assert result is None and exception["message"].startswith(refusal), exception
     assert server.connections == 0
+
+
+# ---------------------------------------------------------------- text made from html
+
+HTML = ("<html><head><style>p { color: red }</style></head><body><h1>Your order</h1>"
+        "<p>Thank you, <b>Anna</b>!<br>See <a href=\"https://shop.example.com/orders/1?x=1&amp;y=2\">your order</a>.</p>"
+        "<ul><li>One pen</li><li>Two books</li></ul><ol><li>Pay</li><li>Wait</li></ol>"
+        "<p>Questions? <a href=\"mailto:help@example.com\">help@example.com</a> &ndash; Grüße</p></body></html>")
+
+
+def test_text_true_makes_a_readable_plain_part_beside_the_html(php, smtp_server):
+    server = smtp_server()
+    assert_sent(send(php, compose(text=True, html=HTML), transport_for(server)))
+    (received,) = server.messages
+    message = received.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message.get_body(("html",)).get_content() == HTML  # the html goes as given
+    assert message.get_body(("plain",)).get_content() == (
+        "Your order\n\n"
+        "Thank you, Anna!\n"
+        "See your order (https://shop.example.com/orders/1?x=1&y=2).\n\n"
+        "- One pen\n- Two books\n\n"
+        "1. Pay\n2. Wait\n\n"
+        "Questions? help@example.com – Grüße\n")
+
+
+@pytest.mark.parametrize("message, refusal", [
+    (compose(text=True), "$message['text'] true makes the text from $message['html'], which is not given"),
+    (compose(text=False, html="<p>x</p>"), "$message['text'] must be a string, or true to make it from $message['html']"),
+    (compose(text=True, html=b"<p>caf\xe9</p>", charset="ISO-8859-1"), "$message['text'] true reads $message['html'] as UTF-8"),
+])
+def test_text_true_without_usable_html_is_refused(php, smtp_server, message, refusal):
+    server = smtp_server()
+    result, exception = php.call("rust_mail_send", message, transport_for(server))
+    assert result is None and exception["message"].startswith(refusal), exception
+    assert server.connections == 0

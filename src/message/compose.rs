@@ -130,7 +130,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
 
     let charset = fields.string("charset")?.unwrap_or_else(|| "UTF-8".to_string());
     check_header_safe(&fields.path("charset"), &charset)?;
-    let text = fields.bytes("text")?.map(|b| text_part("plain", &charset, b)).transpose()?;
+    let text = text_of(fields, &charset)?.map(|b| text_part("plain", &charset, &b)).transpose()?;
     let html = fields.bytes("html")?.map(|b| text_part("html", &charset, b)).transpose()?;
     let Attachments { attached, inline } = attachments(fields, limits)?;
     // Inline parts sit beside the html that shows them (RFC 2387 multipart/related).
@@ -186,6 +186,24 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
     let bcc_header = (!bcc.is_empty()).then(|| format!("Bcc: {}\r\n", address_list("Bcc", &bcc)));
     let envelope_from = return_path.unwrap_or_else(|| envelope.from().cloned());
     Ok(Outgoing { envelope_from, recipients: distinct_recipients(envelope.to()), data, message_id, bcc_header, dsn })
+}
+
+/// `$message['text']`: as given, or with `true` made from `$message['html']`.
+fn text_of(fields: &Fields, charset: &str) -> Result<Option<Vec<u8>>, UsageError> {
+    match fields.get("text") {
+        Some(Value::Bool(true)) => {
+            let html =
+                fields.bytes("html")?.ok_or_else(|| UsageError::new("$message['text'] true makes the text from $message['html'], which is not given"))?;
+            match std::str::from_utf8(html) {
+                Ok(html) if charset.eq_ignore_ascii_case("utf-8") => Ok(Some(super::html_text::html_to_text(html).into_bytes())),
+                _ => Err(UsageError::new(
+                    "$message['text'] true reads $message['html'] as UTF-8: give the html in UTF-8 (the default charset), or the text as well",
+                )),
+            }
+        }
+        Some(Value::Bool(false)) => Err(UsageError::new("$message['text'] must be a string, or true to make it from $message['html']")),
+        _ => Ok(fields.bytes("text")?.map(<[u8]>::to_vec)),
+    }
 }
 
 /// An RFC 5322 date-time (section 3.3, with the obsolete zone names of

@@ -7,6 +7,7 @@ mod attachments;
 mod compose;
 mod dsn;
 mod header;
+mod html_text;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
