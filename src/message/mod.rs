@@ -125,8 +125,8 @@ pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing,
 }
 
 /// What `rust_mail_compose()` returns: the bytes `rust_mail_send()` sends (every line ended by CRLF, before
-/// dot-stuffing, as in `BDAT <n> LAST`), apart; and the envelope and Message-ID, which with them make a raw message
-/// `rust_mail_send()` takes back as it is.
+/// dot-stuffing, as in `BDAT <n> LAST`), apart; and the envelope, Message-ID and DSN asked for, which with them make
+/// a raw message `rust_mail_send()` takes back as it is.
 pub fn composed(message: &Outgoing) -> (Vec<u8>, serde_json::Value) {
     let envelope = serde_json::json!({
         "from": message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default(),
