@@ -34,17 +34,26 @@ class RustMailException extends \Exception {}
  * Sends one message over SMTP.
  *
  * @param array{
- *   from?: string, to?: string|array<string>, cc?: string|array<string>, bcc?: string|array<string>,
- *   reply_to?: string|array<string>, subject?: string, text?: string, html?: string,
+ *   from?: string|array<string>, to?: string|array<string>, cc?: string|array<string>, bcc?: string|array<string>,
+ *   reply_to?: string|array<string>, subject?: string, text?: string|true, html?: string,
  *   headers?: list<string>|array<string,string>,
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
- *   charset?: string,
- *   raw?: string, envelope?: array{from: string, to: string|list<string>}
- * } $message Either composed from its parts, or `raw` bytes plus their `envelope`.
+ *   charset?: string, return_path?: string,
+ *   dsn?: array{notify?: string|list<'success'|'failure'|'delay'|'never'>, ret?: 'headers'|'full', envid?: string},
+ *   raw?: string, envelope?: array{from: string, to: string|list<string>}, message_id?: ?string
+ * } $message Either composed from its parts, or `raw` bytes plus their `envelope` (what rust_mail_compose()
+ *   returns, taken as it is: `message_id`, when given with `raw`, must be the Message-ID the raw message carries).
  *   `to`, `cc`, `bcc`, `reply_to`: a string with commas, a list of strings, or address => name
- *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint.
+ *   pairs (['bob@example.com' => 'Bob Smith']); name => address is refused with a hint. `from` takes the same forms,
+ *   for one address.
  *   A non-ASCII domain is sent as IDNA (xn--...); a non-ASCII part before the '@' needs a server that offers
  *   SMTPUTF8, else that recipient is refused (in `rejected`) and the others get the mail.
+ *   `text` true: the plain-text part made from `html` (paragraphs, list items and line breaks kept as lines, each
+ *   link's URL after its text), beside the html as multipart/alternative.
+ *   `return_path`: the envelope sender (MAIL FROM), where bounces go, apart from the From header; '<>' or '' is
+ *   the null reverse-path; default the From address.
+ *   `dsn` (RFC 3461, with `raw` too): NOTIFY= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only
+ *   when the server offers DSN (else left out, with an `info` line in the transcript); `never` stands alone.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');
@@ -84,6 +93,19 @@ class RustMailException extends \Exception {}
  * @throws RustMailException on a programming error in the arguments.
  */
 function rust_mail_send(array $message, array $transport, ?array $options = null): array {}
+
+/**
+ * Composes a message without sending it: to preview, store or test it, or send it later with rust_mail_send().
+ *
+ * @param array $message As for rust_mail_send(), refused with the same RustMailException for the same bad input.
+ * @return array{raw: string, envelope: array{from: string, to: list<string>}, message_id: ?string, dsn?: array}
+ *   `raw`: exactly the bytes rust_mail_send() sends for this message (every line ended by CRLF, before
+ *   dot-stuffing), its Date and Message-ID included; bcc recipients are in `envelope.to`, never in `raw`; `dsn`
+ *   only when the message asks for it.
+ *   Passed back to rust_mail_send() as it is, the same bytes are sent.
+ * @throws RustMailException on a programming error in the message.
+ */
+function rust_mail_compose(array $message): array {}
 
 /**
  * Sends a list of messages over up to `connections` parallel connections of one transport (pooled ones first,

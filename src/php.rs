@@ -170,6 +170,21 @@ pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg, options: Option<Ar
     to_array(&result)
 }
 
+/// Composes a message without sending it. See php/rust_mail.stub.php.
+#[php_function]
+pub fn rust_mail_compose(message: ArrayArg) -> PhpResult<ZBox<ZendHashTable>> {
+    let message = entries(message.array("rust_mail_compose", 1, "message")?)?;
+    let (raw, rest) = message::composed(&message::from_value(&message, &Limits::default())?);
+    let mut array = ZendHashTable::new();
+    let mut raw_zval = Zval::new();
+    raw_zval.set_binary(raw); // bytes, as the message is: a raw message's need not be UTF-8
+    array.insert("raw", raw_zval)?;
+    for (key, value) in rest.as_object().into_iter().flatten() {
+        array.insert(key.as_str(), to_zval(value)?)?;
+    }
+    Ok(array)
+}
+
 /// Sends a list of messages over parallel connections of one transport.
 /// See php/rust_mail.stub.php. A message that cannot be read gets its
 /// error in its result; only a bad transport or bad options throw.
@@ -324,6 +339,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     crate::files::enforce_open_basedir(open_basedir_allows);
     module
         .function(wrap_function!(rust_mail_send))
+        .function(wrap_function!(rust_mail_compose))
         .function(wrap_function!(rust_mail_send_many))
         .function(wrap_function!(rust_mail_diagnose))
         .function(wrap_function!(rust_mail_explain))

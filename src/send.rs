@@ -260,7 +260,11 @@ async fn deliver(
             ));
         }
     }
-    let transaction = Transaction::plan(&from, recipients.iter().map(ToString::to_string).collect(), &message.data, chunking, &conn.capabilities);
+    if message.dsn.is_some() && !conn.capabilities.has("DSN") {
+        t.info("DSN not offered by the server: the message goes without NOTIFY, RET and ENVID (RFC 3461)");
+    }
+    let transaction =
+        Transaction::plan(&from, recipients.iter().map(ToString::to_string).collect(), &message.data, message.dsn.as_ref(), chunking, &conn.capabilities);
     let (mut written, mut replies) = (0, Vec::new());
     loop {
         if let Some(write) = transaction.next_write(written, &replies) {

@@ -31,6 +31,7 @@ var_dump(str_contains($stub, 'class RustMailException extends \Exception'));
 ?>
 --EXPECT--
 bool(true)
+rust_mail_compose: same
 rust_mail_diagnose: same
 rust_mail_explain: same
 rust_mail_pool_close: same

@@ -194,6 +194,7 @@ mod tests {
             data: b"From: me@example.com\r\nTo: you@example.org,\r\n other@example.org\r\nSubject: Hi\r\n\r\nHello\r\n".to_vec(),
             message_id: None,
             bcc_header: bcc.map(str::to_string),
+            dsn: None,
         }
     }
 

@@ -434,7 +434,7 @@ impl Walk {
             }
         }
         let body_8bit = matches!(&self.message, Some(Ok(message)) if !message.is_ascii());
-        let Envelope { mail, rcpts } = envelope(&from, &self.options.to, body_8bit, &conn.capabilities);
+        let Envelope { mail, rcpts } = envelope(&from, &self.options.to, body_8bit, None, &conn.capabilities);
         let reply = self.command(conn, &mail, "envelope").await?;
         if !reply.is_positive() {
             let failed = SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), reply);

@@ -166,7 +166,7 @@ fn address_problem(text: &str) -> Option<String> {
     None
 }
 
-/// `to`, `cc`, `bcc` or `reply_to`: a string with commas, a list of strings,
+/// `from`, `to`, `cc`, `bcc` or `reply_to`: a string with commas, a list of strings,
 /// or address => name pairs (as PHPMailer and Symfony Mailer users write
 /// them), which may be mixed with list items.
 pub(super) fn mailboxes(fields: &Fields, key: &str) -> Result<Vec<Mailbox>, UsageError> {

@@ -1,10 +1,10 @@
 //! A message composed from its parts with lettre's builder: the body
 //! parts, the headers the caller adds, the Date and Message-ID.
 
-use super::address::{check_envelope_address, check_header_safe, mailboxes, parse_mailbox};
+use super::address::{check_envelope_address, check_header_safe, mailboxes};
 use super::attachments::{attachments, Attachments};
 use super::header::{address_list, unstructured, unstructured_line};
-use super::{distinct_recipients, Limits, Outgoing};
+use super::{distinct_recipients, envelope_sender, Dsn, Limits, Outgoing};
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
@@ -39,10 +39,23 @@ impl Part {
 }
 
 pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgoing, UsageError> {
-    let from = fields.string("from")?.ok_or_else(|| UsageError::new("$message['from'] is required"))?;
-    // lettre's mailbox parser takes no quoted part with spaces or angle brackets: the sender needs no envelope check.
-    let from_mailbox = parse_mailbox(&fields.path("from"), &from)?;
+    // One mailbox, written as the other address fields are (a string, or ['address' => 'name']).
+    let from_mailbox = match &mailboxes(fields, "from")?[..] {
+        [] => return Err(UsageError::new("$message['from'] is required")),
+        [one] => one.clone(),
+        more => {
+            return Err(UsageError::new(format!(
+                "$message['from'] has {} addresses: it takes one (the sender); put the others in $message['reply_to']",
+                more.len()
+            )))
+        }
+    };
+    // Given as a pair, the address went through lettre's address parser, which takes a quoted part with spaces.
+    check_envelope_address(&fields.path("from"), &from_mailbox.email)?;
     let mut builder = lettre::Message::builder().from(from_mailbox.clone());
+    // Where bounces go (MAIL FROM), apart from the From header; by default the From address.
+    let return_path = envelope_sender(fields, "return_path")?;
+    let dsn = Dsn::from_fields(fields)?;
 
     let mut recipient_count = 0;
     // Each address field's mailboxes, for the header lines written here (see `header`).
@@ -117,7 +130,7 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
 
     let charset = fields.string("charset")?.unwrap_or_else(|| "UTF-8".to_string());
     check_header_safe(&fields.path("charset"), &charset)?;
-    let text = fields.bytes("text")?.map(|b| text_part("plain", &charset, b)).transpose()?;
+    let text = text_of(fields, &charset)?.map(|b| text_part("plain", &charset, &b)).transpose()?;
     let html = fields.bytes("html")?.map(|b| text_part("html", &charset, b)).transpose()?;
     let Attachments { attached, inline } = attachments(fields, limits)?;
     // Inline parts sit beside the html that shows them (RFC 2387 multipart/related).
@@ -171,7 +184,26 @@ pub(super) fn composed_message(fields: &Fields, limits: &Limits) -> Result<Outgo
         data.splice(end..end, extra_headers.into_bytes());
     }
     let bcc_header = (!bcc.is_empty()).then(|| format!("Bcc: {}\r\n", address_list("Bcc", &bcc)));
-    Ok(Outgoing { envelope_from: envelope.from().cloned(), recipients: distinct_recipients(envelope.to()), data, message_id, bcc_header })
+    let envelope_from = return_path.unwrap_or_else(|| envelope.from().cloned());
+    Ok(Outgoing { envelope_from, recipients: distinct_recipients(envelope.to()), data, message_id, bcc_header, dsn })
+}
+
+/// `$message['text']`: as given, or with `true` made from `$message['html']`.
+fn text_of(fields: &Fields, charset: &str) -> Result<Option<Vec<u8>>, UsageError> {
+    match fields.get("text") {
+        Some(Value::Bool(true)) => {
+            let html =
+                fields.bytes("html")?.ok_or_else(|| UsageError::new("$message['text'] true makes the text from $message['html'], which is not given"))?;
+            match std::str::from_utf8(html) {
+                Ok(html) if charset.eq_ignore_ascii_case("utf-8") => Ok(Some(super::html_text::html_to_text(html).into_bytes())),
+                _ => Err(UsageError::new(
+                    "$message['text'] true reads $message['html'] as UTF-8: give the html in UTF-8 (the default charset), or the text as well",
+                )),
+            }
+        }
+        Some(Value::Bool(false)) => Err(UsageError::new("$message['text'] must be a string, or true to make it from $message['html']")),
+        _ => Ok(fields.bytes("text")?.map(<[u8]>::to_vec)),
+    }
 }
 
 /// An RFC 5322 date-time (section 3.3, with the obsolete zone names of

@@ -5,10 +5,13 @@
 mod address;
 mod attachments;
 mod compose;
+mod dsn;
 mod header;
+mod html_text;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
+pub use dsn::Dsn;
 
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
@@ -29,9 +32,31 @@ pub struct Outgoing {
     /// The `Bcc:` header line of a composed message's bcc recipients, folded as the other address headers and
     /// ended by CRLF; never in `data`. Only for an API that takes the recipients from the headers (Graph, Gmail).
     pub bcc_header: Option<String>,
+    /// The delivery status notifications asked for (RFC 3461), sent to a server that offers DSN.
+    pub dsn: Option<Dsn>,
 }
 
-const MESSAGE_KEYS: &[&str] = &["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "headers", "attachments", "charset", "raw", "envelope"];
+const MESSAGE_KEYS: &[&str] = &[
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "text",
+    "html",
+    "headers",
+    "attachments",
+    "charset",
+    "raw",
+    "envelope",
+    "message_id",
+    "return_path",
+    "dsn",
+];
+
+/// The keys a raw message takes: what `rust_mail_compose()` returns, so that its result can be sent as it is.
+const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn"];
 
 /// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
 /// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
@@ -89,13 +114,33 @@ pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing,
     let fields = Fields::new("message", message, MESSAGE_KEYS)?;
     if fields.get("raw").is_some() {
         raw_message(&fields)
+    } else if fields.get("message_id").is_some() {
+        Err(UsageError::new(format!(
+            "{} goes with $message['raw'], as rust_mail_compose() returns it: set a composed message's Message-ID in $message['headers']",
+            fields.path("message_id")
+        )))
     } else {
         composed_message(&fields, limits)
     }
 }
 
+/// What `rust_mail_compose()` returns: the bytes `rust_mail_send()` sends (every line ended by CRLF, before
+/// dot-stuffing, as in `BDAT <n> LAST`), apart; and the envelope, Message-ID and DSN asked for, which with them make
+/// a raw message `rust_mail_send()` takes back as it is.
+pub fn composed(message: &Outgoing) -> (Vec<u8>, serde_json::Value) {
+    let envelope = serde_json::json!({
+        "from": message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default(),
+        "to": message.recipients.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    let mut rest = serde_json::json!({ "envelope": envelope, "message_id": message.message_id });
+    if let Some(dsn) = &message.dsn {
+        rest["dsn"] = dsn.to_json();
+    }
+    (crate::smtp::data::chunk(&message.data), rest)
+}
+
 fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
-    for key in MESSAGE_KEYS.iter().filter(|k| !matches!(**k, "raw" | "envelope")) {
+    for key in MESSAGE_KEYS.iter().filter(|k| !RAW_KEYS.contains(k)) {
         if fields.get(key).is_some() {
             return Err(UsageError::new(format!("{} cannot be combined with $message['raw']: a raw message is sent as it is", fields.path(key))));
         }
@@ -106,21 +151,40 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     }
     let envelope = fields.array("envelope")?.ok_or_else(|| UsageError::new("$message['envelope'] is required with $message['raw'] (from and to)"))?;
     let envelope = Fields::new("message['envelope']", envelope, &["from", "to"])?;
-    for key in ["from", "to"] {
-        if let Some(value) = envelope.get(key) {
-            check_value_safe(&envelope.path(key), value)?;
-        }
+    if let Some(to) = envelope.get("to") {
+        check_value_safe(&envelope.path("to"), to)?;
     }
-    let envelope_from = match envelope.string("from")?.as_deref().map(str::trim) {
-        None | Some("") | Some("<>") => None,
-        Some(from) => Some(parse_address(&envelope.path("from"), from)?),
-    };
+    let envelope_from = envelope_sender(&envelope, "from")?.unwrap_or(None);
     let recipients = envelope.string_list("to")?.iter().map(|to| parse_address(&envelope.path("to"), to)).collect::<Result<Vec<_>, _>>()?;
     let recipients = distinct_recipients(&recipients);
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
-    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id: header_value(raw, "message-id"), bcc_header: None })
+    let message_id = header_value(raw, "message-id");
+    if let Some(given) = fields.string("message_id")? {
+        // The id a result reports is the one the message carries: a different one would name another message.
+        if message_id.as_deref() != Some(given.trim()) {
+            let carried = message_id.map_or("none".to_string(), |id| format!("'{id}'"));
+            return Err(UsageError::new(format!(
+                "{} '{given}' is not the Message-ID $message['raw'] carries ({carried}): pass the id of that message, or leave it out",
+                fields.path("message_id")
+            )));
+        }
+    }
+    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id, bcc_header: None, dsn: Dsn::from_fields(fields)? })
+}
+
+/// The address for MAIL FROM in `fields[key]`: `None` when the key is not given, `Some(None)` for the null
+/// reverse-path, given as '' or '<>' (RFC 5321 section 4.5.5: no bounce comes back).
+fn envelope_sender(fields: &Fields, key: &str) -> Result<Option<Option<Address>>, UsageError> {
+    if let Some(value) = fields.get(key) {
+        check_value_safe(&fields.path(key), value)?;
+    }
+    Ok(match fields.string(key)?.as_deref().map(str::trim) {
+        None => None,
+        Some("") | Some("<>") => Some(None),
+        Some(from) => Some(Some(parse_address(&fields.path(key), from)?)),
+    })
 }
 
 /// Each recipient once, in the order first given: one RCPT TO per mailbox, however often it is in to, cc and bcc.
@@ -173,6 +237,23 @@ mod tests {
         assert_eq!(out.recipients.len(), 3);
         assert_eq!(out.envelope_from.unwrap().to_string(), "zoe@example.com");
         assert!(out.message_id.unwrap().ends_with("@example.com>"));
+    }
+
+    #[test]
+    fn composed_is_the_chunk_with_its_envelope_and_taken_back_as_raw() {
+        let out =
+            from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("bcc", Value::str("b@example.com"))])).unwrap();
+        let (raw, rest) = composed(&out);
+        assert_eq!(raw, crate::smtp::data::chunk(&out.data));
+        assert_eq!(rest["envelope"], serde_json::json!({"from": "me@example.com", "to": ["you@example.com", "b@example.com"]}));
+        let id = rest["message_id"].as_str().unwrap();
+        let back = |id: &str| {
+            let envelope = Value::Array(msg(&[("from", Value::str("me@example.com")), ("to", list(&["you@example.com", "b@example.com"]))]));
+            from_value(&msg(&[("raw", Value::Bytes(raw.clone())), ("envelope", envelope), ("message_id", Value::str(id))]))
+        };
+        let again = back(id).unwrap();
+        assert_eq!((again.data, again.recipients, again.message_id.as_deref()), (raw.clone(), out.recipients, Some(id)));
+        assert!(back("<other@example.com>").unwrap_err().0.contains("is not the Message-ID $message['raw'] carries"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Command lines built from values, apart from the I/O that sends them
 //! (lettre's `commands.rs`). Each is one line without its CRLF.
 
+use crate::message::Dsn;
 use crate::smtp::reply::Capabilities;
 use lettre::transport::smtp::authentication::Mechanism;
 
@@ -45,9 +46,10 @@ pub struct Envelope {
 /// the reverse-path ("" for the null sender `<>`); `body_8bit` says the
 /// message has bytes outside ASCII. Parameters only when the server
 /// offers them in `capabilities`: SMTPUTF8 (RFC 6531) when an address is
-/// not ASCII, BODY=8BITMIME (RFC 6152) for an 8-bit message. SIZE (RFC
-/// 1870) is not sent.
-pub fn envelope<R: AsRef<str>>(from: &str, recipients: &[R], body_8bit: bool, capabilities: &Capabilities) -> Envelope {
+/// not ASCII, BODY=8BITMIME (RFC 6152) for an 8-bit message, the `dsn`
+/// asked for (RFC 3461: RET and ENVID on MAIL FROM, NOTIFY on each RCPT TO)
+/// when the server offers DSN. SIZE (RFC 1870) is not sent.
+pub fn envelope<R: AsRef<str>>(from: &str, recipients: &[R], body_8bit: bool, dsn: Option<&Dsn>, capabilities: &Capabilities) -> Envelope {
     let mut parameters = String::new();
     let non_ascii_address = !from.is_ascii() || recipients.iter().any(|r| !r.as_ref().is_ascii());
     if non_ascii_address && capabilities.has("SMTPUTF8") {
@@ -56,13 +58,19 @@ pub fn envelope<R: AsRef<str>>(from: &str, recipients: &[R], body_8bit: bool, ca
     if body_8bit && capabilities.has("8BITMIME") {
         parameters.push_str(" BODY=8BITMIME");
     }
-    Envelope { mail: format!("MAIL FROM:<{from}>{parameters}"), rcpts: recipients.iter().map(|r| format!("RCPT TO:<{}>", r.as_ref())).collect() }
+    let dsn = dsn.filter(|_| capabilities.has("DSN"));
+    let (dsn_mail, dsn_rcpt) = dsn.map(|d| (d.mail_parameters(), d.rcpt_parameters())).unwrap_or_default();
+    Envelope {
+        mail: format!("MAIL FROM:<{from}>{parameters}{dsn_mail}"),
+        rcpts: recipients.iter().map(|r| format!("RCPT TO:<{}>{dsn_rcpt}", r.as_ref())).collect(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::smtp::reply::Reply;
+    use crate::value::{Key, Value};
 
     fn offering(extensions: &[&str]) -> Capabilities {
         let lines = std::iter::once("mail.example.com").chain(extensions.iter().copied()).map(String::from).collect();
@@ -81,25 +89,37 @@ mod tests {
     #[test]
     fn plain_envelope_has_no_parameters() {
         let all = offering(&["SMTPUTF8", "8BITMIME", "SIZE 1000"]);
-        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], false, &all);
+        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], false, None, &all);
         assert_eq!(e.mail, "MAIL FROM:<a@example.com>");
         assert_eq!(e.rcpts, ["RCPT TO:<b@example.com>", "RCPT TO:<c@example.com>"]);
-        assert_eq!(envelope("", &["b@example.com"], false, &all).mail, "MAIL FROM:<>");
+        assert_eq!(envelope("", &["b@example.com"], false, None, &all).mail, "MAIL FROM:<>");
     }
 
     #[test]
     fn smtputf8_when_an_address_needs_it_and_the_server_offers_it() {
         let all = offering(&["SMTPUTF8", "8BITMIME"]);
-        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8");
-        assert_eq!(envelope("a@example.com", &["b@bücher.example"], false, &all).mail, "MAIL FROM:<a@example.com> SMTPUTF8");
-        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, &offering(&["8BITMIME"])).mail, "MAIL FROM:<jörg@example.com>");
+        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, None, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8");
+        assert_eq!(envelope("a@example.com", &["b@bücher.example"], false, None, &all).mail, "MAIL FROM:<a@example.com> SMTPUTF8");
+        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, None, &offering(&["8BITMIME"])).mail, "MAIL FROM:<jörg@example.com>");
+    }
+
+    #[test]
+    fn dsn_parameters_only_when_the_server_offers_dsn() {
+        let fields = crate::value::named(&[("notify", Value::str("failure,delay")), ("ret", Value::str("headers")), ("envid", Value::str("id-1"))]);
+        let message = vec![(Key::Name("dsn".into()), Value::Array(fields))];
+        let dsn = Dsn::from_fields(&crate::value::Fields::new("message", &message, &["dsn"]).unwrap()).unwrap();
+        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], true, dsn.as_ref(), &offering(&["8BITMIME", "DSN"]));
+        assert_eq!(e.mail, "MAIL FROM:<a@example.com> BODY=8BITMIME RET=HDRS ENVID=id-1");
+        assert_eq!(e.rcpts, ["RCPT TO:<b@example.com> NOTIFY=FAILURE,DELAY", "RCPT TO:<c@example.com> NOTIFY=FAILURE,DELAY"]);
+        let e = envelope("a@example.com", &["b@example.com"], false, dsn.as_ref(), &offering(&["8BITMIME"]));
+        assert_eq!((e.mail.as_str(), e.rcpts[0].as_str()), ("MAIL FROM:<a@example.com>", "RCPT TO:<b@example.com>"));
     }
 
     #[test]
     fn eight_bit_body_when_the_server_offers_8bitmime() {
         let all = offering(&["SMTPUTF8", "8BITMIME"]);
-        assert_eq!(envelope("a@example.com", &["b@example.com"], true, &all).mail, "MAIL FROM:<a@example.com> BODY=8BITMIME");
-        assert_eq!(envelope("jörg@example.com", &["b@example.com"], true, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8 BODY=8BITMIME");
-        assert_eq!(envelope("a@example.com", &["b@example.com"], true, &offering(&["SMTPUTF8"])).mail, "MAIL FROM:<a@example.com>");
+        assert_eq!(envelope("a@example.com", &["b@example.com"], true, None, &all).mail, "MAIL FROM:<a@example.com> BODY=8BITMIME");
+        assert_eq!(envelope("jörg@example.com", &["b@example.com"], true, None, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8 BODY=8BITMIME");
+        assert_eq!(envelope("a@example.com", &["b@example.com"], true, None, &offering(&["SMTPUTF8"])).mail, "MAIL FROM:<a@example.com>");
     }
 }

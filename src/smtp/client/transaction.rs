@@ -12,6 +12,7 @@
 //! mail. Without PIPELINING, each command waits for its reply, and the
 //! transaction stops at the first reply that makes the rest pointless.
 
+use crate::message::Dsn;
 use crate::smtp::commands::{bdat_last, envelope, Envelope, DATA};
 use crate::smtp::data;
 use crate::smtp::error::{ErrorKind, SendError, Stage};
@@ -64,8 +65,8 @@ pub enum Next {
 impl Transaction {
     /// `from` is the reverse-path ("" for `<>`); `recipients` are the ones
     /// that can be offered to this server.
-    pub fn plan(from: &str, recipients: Vec<String>, message: &[u8], chunking: bool, capabilities: &Capabilities) -> Transaction {
-        let Envelope { mail, rcpts } = envelope(from, &recipients, !message.is_ascii(), capabilities);
+    pub fn plan(from: &str, recipients: Vec<String>, message: &[u8], dsn: Option<&Dsn>, chunking: bool, capabilities: &Capabilities) -> Transaction {
+        let Envelope { mail, rcpts } = envelope(from, &recipients, !message.is_ascii(), dsn, capabilities);
         let chunked = chunking && capabilities.has("CHUNKING");
         let chunk = if chunked { data::chunk(message) } else { Vec::new() };
         let mut commands = vec![mail];
@@ -179,7 +180,7 @@ mod tests {
 
     fn plan(extensions: &[&str], chunking: bool) -> Transaction {
         let recipients = vec!["a@example.com".to_string(), "b@example.com".to_string()];
-        Transaction::plan("me@example.com", recipients, b"Subject: x\r\n\r\nhi\r\n", chunking, &offering(extensions))
+        Transaction::plan("me@example.com", recipients, b"Subject: x\r\n\r\nhi\r\n", None, chunking, &offering(extensions))
     }
 
     #[test]
