@@ -357,6 +357,16 @@ def test_a_nul_in_a_body_is_never_sent_raw(php, smtp_server, charset):
     assert part.get_payload(decode=True).replace(b"\r\n", b"\n").rstrip(b"\n") == b"before\x00after"
 
 
+def test_a_nul_in_an_attachment_is_never_sent_raw(php, smtp_server):
+    server = smtp_server()
+    content = b"before\x00after\n"
+    assert_sent(send(php, compose(attachments=[{"content": content, "name": "notes.txt"}]), transport_for(server)))
+    received = server.messages[0]
+    assert b"\x00" not in received.raw
+    [part] = [p for p in email.message_from_bytes(received.raw, policy=email.policy.default).walk() if p.get_filename() == "notes.txt"]
+    assert part["Content-Transfer-Encoding"] == "base64" and part.get_payload(decode=True) == content
+
+
 # ---------------------------------------------------------------- pooled connections at the end of a script
 
 def test_pooled_connections_say_quit_when_a_cli_script_ends(php, smtp_server):

@@ -5,7 +5,7 @@ use super::address::check_header_safe;
 use super::Limits;
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Body, SinglePart};
 
 /// A composed message's attachments: `attached` ones go around the body
@@ -81,7 +81,7 @@ pub(super) fn attachments(fields: &Fields, limits: &Limits) -> Result<Attachment
         check_header_safe(&format!("{field}['type']"), &mime)?;
         let content_type = ContentType::parse(&mime).map_err(|_| UsageError::new(format!("{field}: '{mime}' is not a valid MIME type")))?;
         match cid {
-            None => found.attached.push(Attachment::new(name.unwrap_or_default()).body(Body::new(content), content_type)),
+            None => found.attached.push(Attachment::new(name.unwrap_or_default()).body(body_of(content), content_type)),
             Some(cid) => {
                 if cids.contains(&cid) {
                     return Err(UsageError::new(format!("{field}: the cid '{cid}' is given to another inline part already")));
@@ -91,7 +91,7 @@ pub(super) fn attachments(fields: &Fields, limits: &Limits) -> Result<Attachment
                     Some(name) => Attachment::new_inline_with_name(cid, name),
                     None => Attachment::new_inline(cid),
                 };
-                found.inline.push(attachment.body(Body::new(content), content_type));
+                found.inline.push(attachment.body(body_of(content), content_type));
             }
         }
     }
@@ -101,6 +101,17 @@ pub(super) fn attachments(fields: &Fields, limits: &Limits) -> Result<Attachment
 /// A `cid` as the html refers to it (`cid:logo`) and the Content-ID header
 /// carries it (`<logo>`, RFC 2392): printable ASCII with no space, no angle
 /// bracket, no quote, no parenthesis.
+/// An attachment's bytes as lettre encodes them, but base64 when they hold a
+/// NUL: lettre takes short ASCII lines for 7bit, where RFC 2045 section 2.7
+/// forbids a NUL, and would send it raw.
+fn body_of(content: Vec<u8>) -> Body {
+    if content.contains(&0) {
+        Body::new_with_encoding(content, ContentTransferEncoding::Base64).expect("base64 encodes any bytes")
+    } else {
+        Body::new(content)
+    }
+}
+
 fn content_id(field: &str, cid: String) -> Result<String, UsageError> {
     let allowed = |c: char| c.is_ascii_graphic() && !"<>\"()[],;:\\".contains(c);
     if cid.is_empty() || !cid.chars().all(allowed) {
