@@ -293,15 +293,8 @@ class RustMail_Log_Store {
 	 * @return int how many were deleted.
 	 */
 	public static function delete( array $ids ) {
-		global $wpdb;
 		$ids = array_filter( array_map( 'absint', $ids ) );
-		if ( ! $ids ) {
-			return 0;
-		}
-		$table = self::table();
-		$final = "'" . implode( "','", self::FINAL_STATUSES ) . "'";
-		$in    = implode( ',', $ids );
-		return (int) $wpdb->query( "DELETE FROM $table WHERE id IN ($in) AND status IN ($final)" ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared -- integers and constants.
+		return $ids ? self::delete_final_in_batches( 'id IN (' . implode( ',', $ids ) . ')' ) : 0;
 	}
 
 	/** @return string[] the causes of failure the log holds, for the list's filter */
@@ -377,7 +370,7 @@ class RustMail_Log_Store {
 		return $deleted;
 	}
 
-	/** Deletes the rows in a final status that `$condition` (prepared SQL) selects, oldest first, a batch at a time. */
+	/** Deletes the rows in a final status that `$condition` (prepared SQL, or integers) selects, oldest first, a batch at a time. */
 	private static function delete_final_in_batches( $condition ) {
 		global $wpdb;
 		$table   = self::table();
