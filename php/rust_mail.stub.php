@@ -98,6 +98,8 @@ function rust_mail_send(array $message, array $transport, ?array $options = null
  * Composes a message without sending it: to preview, store or test it, or send it later with rust_mail_send().
  *
  * @param array $message As for rust_mail_send(), refused with the same RustMailException for the same bad input.
+ * @param array{max_attachment_bytes?: int}|null $options As for rust_mail_send(): `max_attachment_bytes` caps the
+ *   files of `attachments` given by path, so that a message composed here is one rust_mail_send() would send.
  * @return array{raw: string, envelope: array{from: string, to: list<string>}, message_id: ?string, dsn?: array}
  *   `raw`: exactly the bytes rust_mail_send() sends for this message (every line ended by CRLF, before
  *   dot-stuffing), its Date and Message-ID included; bcc recipients are in `envelope.to`, never in `raw`; `dsn`
@@ -105,7 +107,7 @@ function rust_mail_send(array $message, array $transport, ?array $options = null
  *   Passed back to rust_mail_send() as it is, the same bytes are sent.
  * @throws RustMailException on a programming error in the message.
  */
-function rust_mail_compose(array $message): array {}
+function rust_mail_compose(array $message, ?array $options = null): array {}
 
 /**
  * Sends a list of messages over up to `connections` parallel connections of one transport (pooled ones first,

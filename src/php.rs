@@ -170,11 +170,14 @@ pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg, options: Option<Ar
     to_array(&result)
 }
 
-/// Composes a message without sending it. See php/rust_mail.stub.php.
+/// Composes a message without sending it, with `rust_mail_send()`'s `$options`. See php/rust_mail.stub.php.
 #[php_function]
-pub fn rust_mail_compose(message: ArrayArg) -> PhpResult<ZBox<ZendHashTable>> {
-    let message = entries(message.array("rust_mail_compose", 1, "message")?)?;
-    let (raw, rest) = message::composed(&message::from_value(&message, &Limits::default())?);
+#[php(optional = options)]
+pub fn rust_mail_compose(message: ArrayArg, options: Option<ArrayArg>) -> PhpResult<ZBox<ZendHashTable>> {
+    let message = message.array("rust_mail_compose", 1, "message")?;
+    let options = ArrayArg::optional_array(options, "rust_mail_compose", 2, "options")?;
+    let limits = Limits::from_value(&options.map(entries).transpose()?.unwrap_or_default())?;
+    let (raw, rest) = message::composed(&message::from_value(&entries(message)?, &limits)?);
     let mut array = ZendHashTable::new();
     let mut raw_zval = Zval::new();
     raw_zval.set_binary(raw); // bytes, as the message is: a raw message's need not be UTF-8

@@ -499,6 +499,12 @@ mod tests {
         let content = |more: &[(&str, Value)]| entry(&[&[("content", Value::str("x"))], more].concat());
         let cases = vec![
             ("header name with CRLF", vec![("headers", entry(&[("X-Bad\r\nBcc", Value::str("evil@example.com"))]))], "header"),
+            (
+                "header name too long for a line",
+                vec![("headers", list(&[&format!("X-{}: v", "n".repeat(900))]))],
+                "the header name is 902 characters, more than 76",
+            ),
+            ("header name with a space", vec![("headers", entry(&[("X Note", Value::str("v"))]))], "['X Note']: the header name must be printable ASCII"),
             ("header value with CRLF", vec![("headers", list(&["X-Note: fine\r\nBcc: evil@example.com"]))], "header"),
             ("header value with NUL", vec![("headers", entry(&[("X-Note", Value::str("a\0b"))]))], "header"),
             ("subject with LF", vec![("subject", Value::str("Hi\nBcc: evil@example.com"))], "subject"),
