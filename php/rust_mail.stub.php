@@ -52,7 +52,7 @@ class RustMailException extends \Exception {}
  *   link's URL after its text), beside the html as multipart/alternative.
  *   `return_path`: the envelope sender (MAIL FROM), where bounces go, apart from the From header; '<>' or '' is
  *   the null reverse-path; default the From address.
- *   `dsn` (RFC 3461, with `raw` too): NOTIFY= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only
+ *   `dsn` (RFC 3461, with `raw` too): NOTIFY= and ORCPT= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only
  *   when the server offers DSN (else left out, with an `info` line in the transcript); `never` stands alone.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
