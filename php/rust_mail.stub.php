@@ -121,13 +121,13 @@ function rust_mail_compose(array $message, ?array $options = null): array {}
  * @param array{connections?: int, max_messages?: int, per_minute?: int, timeout?: int|float, transcripts?: 'all'|'failed'|'none', max_attachment_bytes?: int}|null $options
  *   `connections`: 1 to 32, default 4 (never more than there are messages); a connection the server turns away
  *   before any transaction (refused, a 421 greeting) leaves its messages to the open ones. `max_messages`: default
- *   1000; more messages throw before any is read or sent (each is held outside PHP's memory_limit until its turn).
+ *   1000; more messages throw before any is read or sent (each is read and composed when a connection takes it).
  *   `per_minute`: messages started per
  *   minute, evenly spaced (never more than that many in any 60 s); default no limit. `timeout`: seconds for the
  *   whole call (more than 0, at most 3600); a message whose turn comes later is not started and gets error kind
  *   'timeout' (transient), never sent twice; default: 10 times $transport['timeout'] (300 s with its default), at
  *   most 3600. `transcripts`: which results keep their transcript,
- *   'all' (default), 'failed' or 'none' (an empty list): a transcript is most of a result's 5 to 7 KiB of memory.
+ *   'all' (default), 'failed' or 'none' (an empty list): a transcript is most of a result's 5 to 7 KiB of memory (about 1.6 KiB without).
  *   `max_attachment_bytes`: as rust_mail_send()'s, for each message (one over it gets an 'invalid_input' result).
  * @return array<array-key, array> One result per message, under the keys of $messages and in their order, each
  *   with the keys and meaning of rust_mail_send()'s result. A refused message never stops the others.

@@ -113,7 +113,7 @@ impl Limits {
 pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing, UsageError> {
     let fields = Fields::new("message", message, MESSAGE_KEYS)?;
     if fields.get("raw").is_some() {
-        raw_message(&fields)
+        raw_message(&fields, fields.bytes("raw")?.unwrap_or_default().to_vec())
     } else if fields.get("message_id").is_some() {
         Err(UsageError::new(format!(
             "{} goes with $message['raw'], as rust_mail_compose() returns it: set a composed message's Message-ID in $message['headers']",
@@ -139,13 +139,26 @@ pub fn composed(message: &Outgoing) -> (Vec<u8>, serde_json::Value) {
     (crate::smtp::data::chunk(&message.data), rest)
 }
 
-fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
+/// As [`from_value`], taking `message` over: a raw message's bytes become the message sent as they are, not a
+/// copy of them (a batch of large raw messages holds each once).
+pub fn from_entries(mut message: Vec<(Key, Value)>, limits: &Limits) -> Result<Outgoing, UsageError> {
+    let raw = message.iter_mut().find_map(|(key, value)| match (key, value) {
+        (Key::Name(name), Value::Bytes(bytes)) if name == "raw" => Some(std::mem::take(bytes)),
+        _ => None,
+    });
+    match raw {
+        Some(raw) => raw_message(&Fields::new("message", &message, MESSAGE_KEYS)?, raw),
+        None => from_value(&message, limits),
+    }
+}
+
+/// `$message['raw']`, whose bytes are `raw`, and its envelope.
+fn raw_message(fields: &Fields, raw: Vec<u8>) -> Result<Outgoing, UsageError> {
     for key in MESSAGE_KEYS.iter().filter(|k| !RAW_KEYS.contains(k)) {
         if fields.get(key).is_some() {
             return Err(UsageError::new(format!("{} cannot be combined with $message['raw']: a raw message is sent as it is", fields.path(key))));
         }
     }
-    let raw = fields.bytes("raw")?.unwrap_or_default();
     if raw.is_empty() {
         return Err(UsageError::new("$message['raw'] is empty"));
     }
@@ -160,7 +173,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
-    let message_id = header_value(raw, "message-id");
+    let message_id = header_value(&raw, "message-id");
     if let Some(given) = fields.string("message_id")? {
         // The id a result reports is the one the message carries: a different one would name another message.
         if message_id.as_deref() != Some(given.trim()) {
@@ -171,7 +184,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
             )));
         }
     }
-    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id, bcc_header: None, dsn: Dsn::from_fields(fields)? })
+    Ok(Outgoing { envelope_from, recipients, data: raw, message_id, bcc_header: None, dsn: Dsn::from_fields(fields)? })
 }
 
 /// The address for MAIL FROM in `fields[key]`: `None` when the key is not given, `Some(None)` for the null
