@@ -138,7 +138,11 @@ def random_word(rng):
 
 
 def random_text(rng, words):
-    return " ".join(random_word(rng) for _ in range(rng.randint(1, words)))
+    # Mostly one space between words; now and then a run, up to longer than a line.
+    text = random_word(rng)
+    for _ in range(rng.randint(1, words) - 1):
+        text += (" " * rng.choice([2, 3, 80, 1500]) if rng.random() < 0.1 else " ") + random_word(rng)
+    return text
 
 
 def random_name(rng):

@@ -144,10 +144,12 @@ fn mailbox_text(mailbox: &Mailbox, column: usize) -> String {
     let mut w = EmailWriter::new(&mut out, column, 0, false);
     match mailbox.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
         Some(name) => {
-            // A name is a quoted string, folded at its spaces; one with a word no line can hold is encoded (RFC
-            // 2047 section 6.2: a reader joins the encoded-words; Python's policy=default phrase parser puts a
-            // space between them, as it does in what it writes itself).
-            if name.split(' ').any(|word| word.len() + word.matches(['"', '\\']).count() > LONGEST_NAME_WORD) {
+            // A name is a quoted string, folded at its spaces; one with a word no line can hold, or a run of
+            // spaces the writer would put on one line, is encoded (RFC 2047 section 6.2: a reader joins the
+            // encoded-words; Python's policy=default phrase parser puts a space between them, as it does in what it
+            // writes itself).
+            let too_long = |word: &str| word.len() + word.matches(['"', '\\']).count() > LONGEST_NAME_WORD;
+            if name.split(' ').any(too_long) || spaced_words(name).any(|(spaces, _)| spaces > MAX_SPACE_RUN) {
                 rfc2047::encode(name, &mut w)
             } else {
                 quoted_string::encode(name, &mut w)
@@ -224,6 +226,8 @@ mod tests {
         assert_eq!(value.replace("\r\n", ""), mailboxes.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "));
         let named = Mailbox::new(Some("N".repeat(1200)), "n@example.com".parse().unwrap());
         assert!(lines("To", &address_list("To", &[named])).iter().all(|l| l.len() <= 78));
+        let spaced = Mailbox::new(Some(format!("a{}b", " ".repeat(1500))), "n@example.com".parse().unwrap());
+        assert!(lines("To", &address_list("To", &[spaced])).iter().all(|l| l.len() <= 78));
         // A long name that fits a line is sent as it is, on a line of its own.
         let named = Mailbox::new(Some("N".repeat(900)), "n@example.com".parse().unwrap());
         let value = address_list("To", &[Mailbox::new(None, "a@example.com".parse().unwrap()), named]);
