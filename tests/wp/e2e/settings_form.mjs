@@ -35,6 +35,9 @@ async function save(page) {
 }
 
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `settings-form-${name}.png`), fullPage: true });
+// One part of the page at its real size, to look at.
+const part = (page, selector, name) => page.locator(selector).first().screenshot({ path: join(ARTIFACTS, `settings-form-${name}.png`) });
+const SERVER_TABLE = '#rust-mail-settings-form table.form-table';
 
 await withBrowser(ARTIFACTS, async (page) => {
   page.on('dialog', async (dialog) => { seen.dialogs.push(dialog.type()); await dialog.dismiss(); });
@@ -51,6 +54,7 @@ await withBrowser(ARTIFACTS, async (page) => {
       google: await page.isVisible('#rust-mail-signin-google'),
     };
     await shot(page, 'preset-m365-oauth');
+    await part(page, '#rust-mail-oauth-section', 'preset-m365-oauth-section');
     seen.godaddy = await pickPreset(page, 'godaddy');
     seen.direct = await pickPreset(page, 'm365_direct');
     await pickPreset(page, 'godaddy');
@@ -58,6 +62,7 @@ await withBrowser(ARTIFACTS, async (page) => {
     await page.selectOption(FIELDS.auth, 'xoauth2');
     seen.customOAuth = { microsoft: await page.isVisible('#rust-mail-signin-microsoft'), google: await page.isVisible('#rust-mail-signin-google') };
     await shot(page, 'preset-back-to-custom');
+    await part(page, '#rust-mail-preset-changes', 'preset-back-to-custom-notice');
     // A limit the owner typed over a preset's stays when the preset goes.
     await pickPreset(page, 'godaddy');
     await page.fill(FIELDS.perDay, '100');
@@ -85,6 +90,8 @@ await withBrowser(ARTIFACTS, async (page) => {
       caFile: await page.inputValue('#rust-mail-ca-file'),
     };
     await shot(page, 'refused');
+    await part(page, '.notice.is-dismissible', 'refused-notice');
+    await part(page, SERVER_TABLE, 'refused-server-fields');
     await page.fill(FIELDS.host, '<b>relay</b>');
     await page.fill('#rust-mail-retention-days', '45');
     await save(page);
@@ -108,6 +115,8 @@ await withBrowser(ARTIFACTS, async (page) => {
     seen.portAfterTest = await page.inputValue(FIELDS.port);
     await page.locator('#rust-mail-test-form').scrollIntoViewIfNeeded();
     await shot(page, 'test-unsaved');
+    await page.locator('#rust-mail-test-result').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-form-test-unsaved-view.png') });
     await page.click('#diagnose');
     await page.locator('#rust-mail-diagnosis-result .rust-mail-diagnosed-connection').waitFor();
     seen.diagnose = {
@@ -116,6 +125,7 @@ await withBrowser(ARTIFACTS, async (page) => {
     };
     await page.locator('#rust-mail-diagnosis').scrollIntoViewIfNeeded();
     await shot(page, 'diagnose-unsaved');
+    await part(page, '#rust-mail-diagnose-notice', 'diagnose-unsaved-notice');
     // A wrong value on the page is refused before anything is tried.
     await page.fill(FIELDS.port, '99999');
     await page.click('#send_test');
