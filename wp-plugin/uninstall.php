@@ -14,9 +14,9 @@
  *             still queued, after the Plugins screen had said so and offered to send it; any message left goes too)
  * - cron      rust_mail_purge_log    (the scheduled log purge)
  * - cron      rust_mail_drain        (the outbox's drain, every minute)
- * - user meta rust_mail_notice, rust_mail_diagnosis and rust_mail_oauth_notice of every user (short-lived page
- *             messages), rust_mail_oauth_pending (a sign-in under way: its state and PKCE verifier), and the
- *             connection log's Screen Options: rust_mail_log_per_page, and its hidden columns
+ * - user meta rust_mail_notice, rust_mail_diagnosis, rust_mail_field_problems and rust_mail_oauth_notice of
+ *             every user (short-lived page messages), rust_mail_oauth_pending (a sign-in under way: its state and
+ *             PKCE verifier), and the connection log's Screen Options: rust_mail_log_per_page, and its hidden columns
  *             (managerust-mail_page_rust-mail-logcolumnshidden; with -network before "columnshidden" on multisite)
  * - transient rust_mail_notice_<user id> and rust_mail_diagnosis_<user id>, where earlier versions kept the page
  *             messages (those of another plugin whose names merely start alike are left alone)
@@ -87,6 +87,6 @@ if ( is_multisite() ) {
 }
 
 // User meta is one table for the whole network: delete_metadata() with "all users" removes every user's copy.
-foreach ( array( 'rust_mail_notice', 'rust_mail_diagnosis', 'rust_mail_oauth_notice', 'rust_mail_oauth_pending', 'rust_mail_log_per_page', 'managerust-mail_page_rust-mail-logcolumnshidden', 'managerust-mail_page_rust-mail-log-networkcolumnshidden' ) as $rust_mail_meta_key ) {
+foreach ( array( 'rust_mail_notice', 'rust_mail_diagnosis', 'rust_mail_field_problems', 'rust_mail_oauth_notice', 'rust_mail_oauth_pending', 'rust_mail_log_per_page', 'managerust-mail_page_rust-mail-logcolumnshidden', 'managerust-mail_page_rust-mail-log-networkcolumnshidden' ) as $rust_mail_meta_key ) {
 	delete_metadata( 'user', 0, $rust_mail_meta_key, '', true );
 }

@@ -13,6 +13,9 @@ class RustMail_Admin_Notices {
 	const NOTICE_META    = 'rust_mail_notice';
 	const DIAGNOSIS_META = 'rust_mail_diagnosis';
 
+	/** The settings form's values the last save refused, by key: shown once, next to their fields. */
+	const FIELD_PROBLEMS_META = 'rust_mail_field_problems';
+
 	public static function register() {
 		add_action( is_multisite() ? 'network_admin_notices' : 'admin_notices', array( __CLASS__, 'show_notices' ) );
 		if ( is_multisite() ) {
@@ -35,6 +38,13 @@ class RustMail_Admin_Notices {
 	/** The current user's last diagnosis while it is fresh, else null. */
 	public static function last_diagnosis() {
 		return self::kept_for_user( self::DIAGNOSIS_META );
+	}
+
+	/** @return array<string, string> the values the user's last save refused (message by key), once. */
+	public static function take_field_problems() {
+		$problems = self::kept_for_user( self::FIELD_PROBLEMS_META );
+		delete_user_meta( get_current_user_id(), self::FIELD_PROBLEMS_META );
+		return is_array( $problems ) ? $problems : array();
 	}
 
 	/** A value for the current user's next pages, until it expires. */

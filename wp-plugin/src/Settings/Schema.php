@@ -526,6 +526,15 @@ class RustMail_Settings_Schema {
 		return $keys;
 	}
 
+	/**
+	 * @return string[] the keys the settings form has a field for, the preset among them: a key missing from its post
+	 *                  is a box left unticked or a field left empty, while a key it has no field for keeps its value.
+	 */
+	public static function form_keys() {
+		$shown = array_filter( self::declared(), fn ( $entry ) => isset( $entry['section'] ) && 'static' !== ( $entry['control'] ?? '' ) );
+		return array_merge( array( 'preset' ), array_keys( $shown ) );
+	}
+
 	/** @return array<string, string> the keys only a RUST_MAIL_<KEY> constant sets, with their type */
 	public static function constant_only_keys() {
 		static $keys = null; // Asked for by every get(): built once.

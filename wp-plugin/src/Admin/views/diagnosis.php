@@ -40,7 +40,7 @@ $rust_mail_status_labels = array(
 		<p class="rust-mail-diagnosed-connection">
 			<?php
 			/* translators: 1: a connection in words, such as "the primary connection", 2: its API or host:port */
-			echo esc_html( sprintf( __( 'Walked: %1$s (%2$s).', 'rust-mail' ), RustMail_Settings_Connections::described( $rust_mail_walked ), RustMail_Settings_Connections::destination( $rust_mail_walked ) ) );
+			echo esc_html( sprintf( __( 'Walked: %1$s (%2$s).', 'rust-mail' ), RustMail_Settings_Connections::described( $rust_mail_walked ), (string) ( $rust_mail_diagnosis['destination'] ?? RustMail_Settings_Connections::destination( $rust_mail_walked ) ) ) );
 			?>
 		</p>
 		<?php if ( ! empty( $rust_mail_verdict['cause'] ) && 'ok' !== $rust_mail_verdict['cause'] ) : ?>
