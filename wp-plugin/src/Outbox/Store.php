@@ -20,9 +20,10 @@ class RustMail_Outbox_Store {
 	 * @param array $row    log row fields (RustMail_Log_Store::add()) plus `raw` (bytes), `envelope` (from, to) and
 	 *                      `mail_data` (core's wp_mail() arguments, for the outcome's actions).
 	 * @param bool  $queued true: wait for a drain; false: claimed by this process, which sends it at once.
+	 * @param int   $delay  seconds before its first attempt is due (a message over a rate limit).
 	 * @return array the row as stored, with its `id` (0 when it could not be stored): what attempt() takes.
 	 */
-	public static function store( array $row, $queued ) {
+	public static function store( array $row, $queued, $delay = 0 ) {
 		$now       = time();
 		$owner     = $queued ? '' : wp_generate_uuid4();
 		$raw       = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw' );
@@ -33,23 +34,43 @@ class RustMail_Outbox_Store {
 			return array( 'id' => 0 );
 		}
 		$row = array_merge(
-			$row,
+			self::unstored( $row ),
 			array(
 				'status'          => $queued ? RustMail_Log_Store::STATUS_QUEUED : RustMail_Log_Store::STATUS_SENDING,
 				'raw'             => $sealed ? $raw : $row['raw'],
 				'mail_data'       => $sealed ? $mail_data : wp_json_encode( $row['mail_data'] ),
 				'sealed'          => $sealed ? 1 : 0,
-				'recipient_count' => count( $row['envelope']['to'] ),
-				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', $now ),
-				'expires_at'      => gmdate( 'Y-m-d H:i:s', $now + max( 1, (int) RustMail_Settings_Store::get( 'retry_hours' ) ) * HOUR_IN_SECONDS ),
+				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', $now + $delay ),
 				'lease_owner'     => $owner,
 				// Delivery "immediate" hands the message to the server at once: claimed and in flight from the start.
 				'lease_until'     => $queued ? null : gmdate( 'Y-m-d H:i:s', $now + self::lease_seconds( (int) RustMail_Settings_Store::get( 'timeout' ) ) ),
 				'in_flight_at'    => $queued ? null : gmdate( 'Y-m-d H:i:s', $now ),
 			)
 		);
+		unset( $row['id'], $row['attempt_log'], $row['attempts'] );
 		$row['id'] = RustMail_Log_Store::add( $row );
 		return $row + array( 'attempts' => 0, 'attempt_log' => array() );
+	}
+
+	/**
+	 * A message of delivery "immediate", as attempt() takes it without a row yet (id 0): its caller waits for the
+	 * server's answer, so its log row is written once, with the outcome (update_claimed()), instead of once before the
+	 * send and again after it. Its bytes are in clear until then (add_outcome() seals those it keeps).
+	 */
+	public static function unstored( array $row ) {
+		return array_merge(
+			$row,
+			array(
+				'id'              => 0,
+				'status'          => RustMail_Log_Store::STATUS_SENDING,
+				'sealed'          => 0,
+				'recipient_count' => count( $row['envelope']['to'] ),
+				'expires_at'      => gmdate( 'Y-m-d H:i:s', time() + max( 1, (int) RustMail_Settings_Store::get( 'retry_hours' ) ) * HOUR_IN_SECONDS ),
+				'lease_owner'     => '',
+				'attempts'        => 0,
+				'attempt_log'     => array(),
+			)
+		);
 	}
 
 	/**
@@ -175,11 +196,17 @@ class RustMail_Outbox_Store {
 		if ( RustMail_Settings_Store::get( 'log_bodies' ) ) {
 			return true;
 		}
-		return RustMail_Log_Store::STATUS_FAILED === $status && ! empty( $row['sealed'] );
+		// Sealed when stored, or (a message not stored yet, add_outcome()) sealed when it is.
+		$sealed = $row['id'] ? ! empty( $row['sealed'] ) : RustMail_Settings_Secrets::can_encrypt();
+		return RustMail_Log_Store::STATUS_FAILED === $status && $sealed;
 	}
 
-	/** Over every connection's rate limit: back in the queue until the first limit frees up. */
+	/** Over every connection's rate limit: back in the queue (or into it) until the first limit frees up. */
 	public static function wait( array $row, $seconds ) {
+		if ( ! $row['id'] ) {
+			self::store( $row, true, $seconds );
+			return;
+		}
 		self::update_claimed(
 			$row,
 			array(
@@ -204,6 +231,9 @@ class RustMail_Outbox_Store {
 	 */
 	public static function update_claimed( array $row, array $fields, $sent ) {
 		global $wpdb;
+		if ( ! $row['id'] ) {
+			return self::add_outcome( $row, $fields, $sent );
+		}
 		$set    = array();
 		$values = array();
 		foreach ( $fields as $column => $value ) {
@@ -214,6 +244,22 @@ class RustMail_Outbox_Store {
 		}
 		array_push( $values, (int) $row['id'], (string) $row['lease_owner'], RustMail_Log_Store::STATUS_SENDING, $sent ? RustMail_Log_Store::STATUS_UNCONFIRMED : '' );
 		return (bool) self::write( $wpdb->prepare( 'UPDATE ' . RustMail_Log_Store::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = %d AND ((lease_owner = %s AND status = %s) OR status = %s)', $values ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own.
+	}
+
+	/**
+	 * The one row of a message sent before it was stored (unstored()), with its outcome: deferred when the server took
+	 * it (RustMail_Log_Store::add()), at once otherwise, so that a failure is in the log before wp_mail_failed's
+	 * listeners run. Bytes kept for "Send again" (finish() left `raw` in) are sealed where the site has a key.
+	 */
+	private static function add_outcome( array $row, array $fields, $sent ) {
+		$row = array_merge( $row, $fields );
+		if ( isset( $row['raw'] ) ) {
+			$sealed        = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw' );
+			$row['raw']    = $sealed ?? $row['raw'];
+			$row['sealed'] = null === $sealed ? 0 : 1;
+		}
+		unset( $row['id'] );
+		return RustMail_Log_Store::add( $row, $sent ) > 0 || $sent;
 	}
 
 	/** Cancels a queued message: it is never sent, and its bytes are dropped. */

@@ -40,6 +40,11 @@ class RustMail_Settings_Secrets {
 		return strlen( $material ) >= self::MIN_KEY_MATERIAL ? $material : null;
 	}
 
+	/** Whether encrypt() has a key to encrypt with. */
+	public static function can_encrypt() {
+		return null !== self::key_material();
+	}
+
 	/** What to do so that secrets can be stored, or '' when they can. */
 	public static function key_problem() {
 		if ( null !== self::key_material() ) {
