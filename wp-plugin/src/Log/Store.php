@@ -243,8 +243,8 @@ class RustMail_Log_Store {
 		}
 	}
 
-	/** A value for write_deferred()'s INSERT: NULL, or a quoted string. */
-	private static function sql_value( $value ) {
+	/** A value for a statement written without wpdb::prepare() (many rows at once): NULL, or a quoted string. */
+	public static function sql_value( $value ) {
 		global $wpdb;
 		if ( null === $value ) {
 			return 'NULL';

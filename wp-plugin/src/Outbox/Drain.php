@@ -32,7 +32,7 @@ class RustMail_Outbox_Drain {
 	const CRON_SCHEDULE = 'rust_mail_every_minute';
 
 	/** Messages claimed by one UPDATE. */
-	const BATCH = 20;
+	const BATCH = 100;
 
 	/** Seconds one drain (after a response, or by cron) may go on claiming. */
 	const DRAIN_SECONDS = 25;
@@ -130,6 +130,7 @@ class RustMail_Outbox_Drain {
 		$deadline               = microtime( true ) + $seconds;
 		$tried                  = array();
 		RustMail_Outbox_Delivery::keep_transports();
+		RustMail_Outbox_Store::give_up_abandoned();
 		try {
 			while ( microtime( true ) < $deadline ) {
 				$rows = RustMail_Outbox_Store::claim( $owner, $ids, $tried );
@@ -152,7 +153,6 @@ class RustMail_Outbox_Drain {
 	 * @return bool false when the deadline came first or the claim was lost (the rest of the batch is handed back).
 	 */
 	private static function send_batch( $owner, array $rows, $deadline, array &$counts, array &$tried ) {
-		global $wpdb;
 		$timeout = (int) RustMail_Settings_Store::get( 'timeout' );
 		$sent    = array();
 		$groups  = self::parallel_groups( $rows );
@@ -170,7 +170,7 @@ class RustMail_Outbox_Drain {
 		}
 		$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 		$stop        = false;
-		$wpdb->query( 'START TRANSACTION' );
+		self::begin();
 		$opened = microtime( true );
 		try {
 			foreach ( $rows as $row ) {
@@ -182,9 +182,9 @@ class RustMail_Outbox_Drain {
 						$stop = true;
 						continue;
 					}
-					$wpdb->query( 'COMMIT' );
+					self::commit();
 					$stop = ! RustMail_Outbox_Store::hold( $owner, array( $id ), $timeout );
-					$wpdb->query( 'START TRANSACTION' );
+					self::begin();
 					$opened      = microtime( true );
 					$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 					if ( $stop ) {
@@ -192,9 +192,9 @@ class RustMail_Outbox_Drain {
 					}
 				} elseif ( empty( $routed['ok'] ) && $lease_until - time() < RustMail_Outbox_Store::lease_seconds( $timeout ) ) {
 					// The fallback may still send it: the claims must outlive that too. A renewal only counts once committed.
-					$wpdb->query( 'COMMIT' );
+					self::commit();
 					RustMail_Outbox_Store::hold( $owner, array(), $timeout );
-					$wpdb->query( 'START TRANSACTION' );
+					self::begin();
 					$opened      = microtime( true );
 					$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 				}
@@ -202,8 +202,8 @@ class RustMail_Outbox_Drain {
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
 				$tried[]            = $id;
 				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
-					$wpdb->query( 'COMMIT' );
-					$wpdb->query( 'START TRANSACTION' );
+					self::commit();
+					self::begin();
 					$opened = microtime( true );
 				}
 			}
@@ -212,8 +212,21 @@ class RustMail_Outbox_Drain {
 			}
 			return ! $stop;
 		} finally {
-			$wpdb->query( 'COMMIT' );
+			self::commit();
 		}
+	}
+
+	/** Opens the transaction of a batch's outcomes; those of sent messages wait for commit() (one UPDATE). */
+	private static function begin() {
+		global $wpdb;
+		$wpdb->query( 'START TRANSACTION' );
+		RustMail_Outbox_Store::collect_sent_outcomes();
+	}
+
+	private static function commit() {
+		global $wpdb;
+		RustMail_Outbox_Store::write_sent_outcomes();
+		$wpdb->query( 'COMMIT' );
 	}
 
 

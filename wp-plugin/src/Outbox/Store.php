@@ -13,6 +13,12 @@ class RustMail_Outbox_Store {
 	/** Seconds a lease outlives the worst case of the send it guards: the time to write an outcome after the last reply. */
 	const LEASE_MARGIN = 5;
 
+	/**
+	 * @var array|null between collect_sent_outcomes() and write_sent_outcomes(): lease owner => row id => fields of
+	 *                 the messages a server took, written together.
+	 */
+	private static $sent_outcomes = null;
+
 
 	/**
 	 * Stores a message with its log row, before any network I/O.
@@ -112,7 +118,6 @@ class RustMail_Outbox_Store {
 		$table = RustMail_Log_Store::table();
 		$now   = gmdate( 'Y-m-d H:i:s' );
 		$only  = self::this_site_only();
-		self::give_up_abandoned( $now, $only );
 		$due   = $wpdb->prepare( '((status = %s AND next_attempt_at <= %s) OR (status = %s AND lease_until < %s AND in_flight_at IS NULL))', RustMail_Log_Store::STATUS_QUEUED, $now, RustMail_Log_Store::STATUS_SENDING, $now );
 		$only .= null === $ids ? '' : ' AND id IN (' . ( $ids ? implode( ',', array_map( 'intval', $ids ) ) : '0' ) . ')';
 		$only .= $tried ? ' AND id NOT IN (' . implode( ',', $tried ) . ')' : '';
@@ -130,11 +135,13 @@ class RustMail_Outbox_Store {
 	/**
 	 * Messages whose worker handed them to a server and then stopped before writing the answer (its process died, or
 	 * its lease ran out): they may have arrived, so they are marked possibly sent rather than sent again. Their bytes
-	 * stay for "Send again" where finish() would keep a failed message's.
+	 * stay for "Send again" where finish() would keep a failed message's. Once at the start of each drain.
 	 */
-	private static function give_up_abandoned( $now, $only ) {
+	public static function give_up_abandoned() {
 		global $wpdb;
 		$table = RustMail_Log_Store::table();
+		$now   = gmdate( 'Y-m-d H:i:s' );
+		$only  = self::this_site_only();
 		$keep  = RustMail_Settings_Store::get( 'log_bodies' ) ? '1' : 'sealed = 1';
 		$why   = __( 'Possibly sent: the process sending this message stopped after handing it to the server and before recording the answer. It may have arrived, so it is not sent again on its own; use "Send again" if its recipients did not get it.', 'rust-mail' );
 		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, error_message = %s, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, mail_data = NULL, raw = IF(carries_key = 0 AND $keep, raw, NULL) WHERE status = %s AND lease_until < %s AND in_flight_at IS NOT NULL$only", RustMail_Log_Store::STATUS_UNCONFIRMED, $why, RustMail_Log_Store::STATUS_SENDING, $now ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
@@ -234,6 +241,11 @@ class RustMail_Outbox_Store {
 		if ( ! $row['id'] ) {
 			return self::add_outcome( $row, $fields, $sent );
 		}
+		if ( $sent && null !== self::$sent_outcomes ) {
+			// A message the server took: the row takes its outcome whether still claimed or marked possibly sent.
+			self::$sent_outcomes[ (string) $row['lease_owner'] ][ (int) $row['id'] ] = $fields;
+			return true;
+		}
 		$set    = array();
 		$values = array();
 		foreach ( $fields as $column => $value ) {
@@ -260,6 +272,45 @@ class RustMail_Outbox_Store {
 		}
 		unset( $row['id'] );
 		return RustMail_Log_Store::add( $row, $sent ) > 0 || $sent;
+	}
+
+	/**
+	 * From now on, the outcomes of messages a server took (update_claimed() with `$sent`) wait for
+	 * write_sent_outcomes(): a drain writes a batch's in one UPDATE instead of one per message. Such an outcome
+	 * cannot be refused (see update_claimed()), so nothing is known later than before; the others go one by one.
+	 */
+	public static function collect_sent_outcomes() {
+		self::$sent_outcomes = array();
+	}
+
+	/** Writes the collected outcomes, one UPDATE per claim, and stops collecting. */
+	public static function write_sent_outcomes() {
+		global $wpdb;
+		$by_owner            = (array) self::$sent_outcomes;
+		self::$sent_outcomes = null;
+		foreach ( $by_owner as $owner => $outcomes ) {
+			$columns = array_keys( array_merge( ...array_values( $outcomes ) ) );
+			$set     = array();
+			foreach ( $columns as $column ) {
+				$values = array();
+				foreach ( $outcomes as $id => $fields ) {
+					if ( array_key_exists( $column, $fields ) ) {
+						$values[ $id ] = RustMail_Log_Store::sql_value( $fields[ $column ] );
+					}
+				}
+				if ( count( $values ) === count( $outcomes ) && 1 === count( array_unique( $values ) ) ) {
+					$set[] = "`$column` = " . reset( $values ); // The same for every row (the status, the cleared lease).
+					continue;
+				}
+				$cases = '';
+				foreach ( $values as $id => $value ) {
+					$cases .= ' WHEN ' . (int) $id . ' THEN ' . $value;
+				}
+				$set[] = "`$column` = CASE id$cases ELSE `$column` END";
+			}
+			$ids = implode( ',', array_keys( $outcomes ) );
+			self::write( $wpdb->prepare( 'UPDATE ' . RustMail_Log_Store::table() . ' SET ' . implode( ', ', $set ) . " WHERE id IN ($ids) AND ((lease_owner = %s AND status = %s) OR status = %s)", $owner, RustMail_Log_Store::STATUS_SENDING, RustMail_Log_Store::STATUS_UNCONFIRMED ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own, values through sql_value().
+		}
 	}
 
 	/** Cancels a queued message: it is never sent, and its bytes are dropped. */
