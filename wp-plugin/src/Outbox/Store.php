@@ -32,7 +32,7 @@ class RustMail_Outbox_Store {
 	public static function store( array $row, $queued, $delay = 0 ) {
 		$now       = time();
 		$owner     = $queued ? '' : wp_generate_uuid4();
-		$raw       = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw' );
+		$raw       = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw', true );
 		$mail_data = RustMail_Settings_Secrets::encrypt( (string) wp_json_encode( $row['mail_data'] ), 'outbox_mail_data' );
 		$sealed    = null !== $raw && null !== $mail_data;
 		if ( ! $sealed && ! empty( $row['carries_key'] ) ) {
@@ -266,7 +266,7 @@ class RustMail_Outbox_Store {
 	private static function add_outcome( array $row, array $fields, $sent ) {
 		$row = array_merge( $row, $fields );
 		if ( isset( $row['raw'] ) ) {
-			$sealed        = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw' );
+			$sealed        = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw', true );
 			$row['raw']    = $sealed ?? $row['raw'];
 			$row['sealed'] = null === $sealed ? 0 : 1;
 		}
