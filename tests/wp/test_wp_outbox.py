@@ -199,6 +199,37 @@ def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture
     assert row["status"] == "sent" and row["connection"] == "fallback"
 
 
+def test_immediate_mode_logs_each_mail_once_with_its_outcome_and_the_log_shows_it_in_the_same_request(wp, capture):
+    """Rows of sent mail are written together (Log_Store::add() deferred), yet whatever reads the log in the same
+    request sees every one, in order, and each is one final row: no 'sending' row is left behind."""
+    server = capture()
+    wp.set_settings(port=server.port, delivery="immediate")
+    seen = wp.php("""
+        for ($i = 1; $i <= 3; $i++) { wp_mail("r$i@example.com", "Now $i", 'x'); }
+        out(array_column(RustMail_Log_Store::query(array('per_page' => 10, 'page' => 1))['rows'], 'status', 'subject'));
+    """)
+    assert seen == {"Now 3": "sent", "Now 2": "sent", "Now 1": "sent"}
+    assert [(r["subject"], r["status"], r["attempts"], r["lease_owner"], r["raw"]) for r in rows(wp)] == [
+        (f"Now {i}", "sent", "1", "", None) for i in (1, 2, 3)]
+    assert sorted(m.message["Subject"] for m in server.messages()) == ["Now 1", "Now 2", "Now 3"]
+
+
+def test_a_stored_message_is_sealed_as_bytes_and_one_sealed_as_base64_before_still_goes(outbox, capture):
+    server = capture()
+    outbox.set_settings(port=server.port, delivery="queued")
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True)
+    queue(outbox, subject="Sealed as bytes")
+    queue(outbox, subject="Sealed as base64")
+    stored = outbox.php("""global $wpdb; $t = RustMail_Log_Store::table();
+        $rows = $wpdb->get_results("SELECT * FROM $t ORDER BY id", ARRAY_A);
+        // The second as the previous version sealed it.
+        $wpdb->update($t, array('raw' => RustMail_Settings_Secrets::encrypt(RustMail_Log_Store::unseal($rows[1], 'outbox_raw'), 'outbox_raw')), array('id' => $rows[1]['id']));
+        out(array(substr($rows[0]['raw'], 0, 9), strpos($rows[0]['raw'], 'Sealed as bytes'), strlen($rows[0]['raw']) < strlen(RustMail_Log_Store::unseal($rows[0], 'outbox_raw')) * 1.2));""")
+    assert stored == ["sodium2b:", False, True]
+    assert drain(outbox) == {"sent": 2}
+    assert sorted(m.message["Subject"] for m in server.messages()) == ["Sealed as base64", "Sealed as bytes"]
+
+
 def test_a_burst_over_the_rate_limit_waits_and_goes_at_the_configured_pace(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued", rate_per_minute=5)

@@ -250,7 +250,7 @@ class RustMail_Mail_Router {
 		if ( ! $queued ) {
 			return RustMail_Outbox_Delivery::attempt( RustMail_Outbox_Store::unstored( $row ), false )['result'];
 		}
-		$stored = RustMail_Outbox_Store::store( $row, true );
+		$stored = RustMail_Outbox_Store::store( $row );
 		if ( ! $stored['id'] ) {
 			// Not stored (the database refused the row, or a mail that carries a key and no key to seal it with):
 			// sent at once rather than lost.

@@ -1,13 +1,14 @@
 <?php
 /**
- * The outbox: every message the plugin routes is stored before any network I/O (its log row holds the composed
- * bytes, the envelope and the attempts), then sent:
+ * The outbox: every message the plugin routes has a log row (its composed bytes, the envelope and the attempts), and
+ * is sent:
  *
  * - delivery "queued" (the default): wp_mail() returns true once the message is stored, as mail() does once a local
  *   MTA has queued it; the message is sent after the response (fastcgi_finish_request()), and a transient failure
  *   (4xx, a refused or timed-out connection, TLS or DNS trouble) is retried with exponential backoff by WP-Cron or
  *   the CLI drain (cli/drain.php) until `retry_hours` have passed. A permanent failure (5xx) fails it at once.
- * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer.
+ * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer. Nothing is stored
+ *   before the send: the row is written once, with the outcome (RustMail_Outbox_Store::unstored()).
  *
  * Both try the fallback connection when the connection a message was routed to fails transiently, and keep a message
  * that would exceed a connection's rate limit waiting instead of failing it.
@@ -366,8 +367,7 @@ class RustMail_Outbox_Drain {
 				'raw'          => RustMail_Log_Store::unseal( $row, 'outbox_raw' ),
 				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => self::original_recipients( $row ) ),
 				'mail_data'    => array(),
-			),
-			true
+			)
 		);
 		return (int) $stored['id'];
 	}

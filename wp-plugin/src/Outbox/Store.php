@@ -21,17 +21,14 @@ class RustMail_Outbox_Store {
 
 
 	/**
-	 * Stores a message with its log row, before any network I/O.
+	 * Stores a message with its log row, queued for a drain, before any network I/O.
 	 *
-	 * @param array $row    log row fields (RustMail_Log_Store::add()) plus `raw` (bytes), `envelope` (from, to) and
-	 *                      `mail_data` (core's wp_mail() arguments, for the outcome's actions).
-	 * @param bool  $queued true: wait for a drain; false: claimed by this process, which sends it at once.
-	 * @param int   $delay  seconds before its first attempt is due (a message over a rate limit).
-	 * @return array the row as stored, with its `id` (0 when it could not be stored): what attempt() takes.
+	 * @param array $row   log row fields (RustMail_Log_Store::add()) plus `raw` (bytes), `envelope` (from, to) and
+	 *                     `mail_data` (core's wp_mail() arguments, for the outcome's actions).
+	 * @param int   $delay seconds before its first attempt is due (a message over a rate limit).
+	 * @return array the row as stored, with its `id` (0 when it could not be stored).
 	 */
-	public static function store( array $row, $queued, $delay = 0 ) {
-		$now       = time();
-		$owner     = $queued ? '' : wp_generate_uuid4();
+	public static function store( array $row, $delay = 0 ) {
 		$raw       = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw', true );
 		$mail_data = RustMail_Settings_Secrets::encrypt( (string) wp_json_encode( $row['mail_data'] ), 'outbox_mail_data' );
 		$sealed    = null !== $raw && null !== $mail_data;
@@ -42,15 +39,11 @@ class RustMail_Outbox_Store {
 		$row = array_merge(
 			self::unstored( $row ),
 			array(
-				'status'          => $queued ? RustMail_Log_Store::STATUS_QUEUED : RustMail_Log_Store::STATUS_SENDING,
+				'status'          => RustMail_Log_Store::STATUS_QUEUED,
 				'raw'             => $sealed ? $raw : $row['raw'],
 				'mail_data'       => $sealed ? $mail_data : wp_json_encode( $row['mail_data'] ),
 				'sealed'          => $sealed ? 1 : 0,
-				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', $now + $delay ),
-				'lease_owner'     => $owner,
-				// Delivery "immediate" hands the message to the server at once: claimed and in flight from the start.
-				'lease_until'     => $queued ? null : gmdate( 'Y-m-d H:i:s', $now + self::lease_seconds( (int) RustMail_Settings_Store::get( 'timeout' ) ) ),
-				'in_flight_at'    => $queued ? null : gmdate( 'Y-m-d H:i:s', $now ),
+				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', time() + $delay ),
 			)
 		);
 		unset( $row['id'], $row['attempt_log'], $row['attempts'] );
@@ -211,7 +204,7 @@ class RustMail_Outbox_Store {
 	/** Over every connection's rate limit: back in the queue (or into it) until the first limit frees up. */
 	public static function wait( array $row, $seconds ) {
 		if ( ! $row['id'] ) {
-			self::store( $row, true, $seconds );
+			self::store( $row, $seconds );
 			return;
 		}
 		self::update_claimed(
