@@ -443,7 +443,7 @@ def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     drain_at_once(wp)
-    time.sleep(16)  # the killed drain's lease: its batch's share of 10 messages a connection at 1 s, and 5 s
+    time.sleep(31)  # the killed drain's lease: its batch's share of 25 messages a connection at 1 s, and 5 s
     while drain(wp):
         pass
     ids = [m.message["Message-ID"] for m in server.messages()]
@@ -454,7 +454,7 @@ def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent
         if row["message_id"] not in ids:
             assert row["status"] == "unconfirmed", row
     assert set(statuses) <= {"sent", "unconfirmed"} and sum(statuses.values()) == 300, statuses
-    assert statuses["sent"] >= 250, statuses
+    assert statuses["sent"] >= 300 - 50, statuses  # at most the killed batch (Drain::BATCH) is possibly sent
 
 
 def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server, closed_port):

@@ -32,8 +32,11 @@ class RustMail_Outbox_Drain {
 	const CRON_HOOK     = 'rust_mail_drain';
 	const CRON_SCHEDULE = 'rust_mail_every_minute';
 
-	/** Messages claimed by one UPDATE. */
-	const BATCH = 100;
+	/**
+	 * Messages claimed by one UPDATE, and sent over parallel connections as one group: larger batches cost fewer
+	 * writes a message, but a drain killed mid-batch leaves its whole batch possibly sent, for its lease.
+	 */
+	const BATCH = 50;
 
 	/** Seconds one drain (after a response, or by cron) may go on claiming. */
 	const DRAIN_SECONDS = 25;
