@@ -69,7 +69,9 @@ def top_functions(collapsed):
         own[frames[-1]] += samples
         for frame in set(frames):
             inclusive[frame] += samples
-    share = lambda counter: [(n / total, f) for f, n in counter.most_common() if f and not f.endswith(".php")][:TOP]
+    # Not the benchmark's own script and its loops' closures.
+    share = lambda counter: [(n / total, f) for f, n in counter.most_common()
+                             if f and not f.endswith(".php") and "/run-" not in f][:TOP]
     return share(own), share(inclusive)
 
 
