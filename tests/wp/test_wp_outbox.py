@@ -214,6 +214,15 @@ def test_immediate_mode_logs_each_mail_once_with_its_outcome_and_the_log_shows_i
     assert sorted(m.message["Subject"] for m in server.messages()) == ["Now 1", "Now 2", "Now 3"]
 
 
+def test_immediate_mode_logs_a_mail_sent_after_the_deferred_rows_were_written_at_shutdown(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, delivery="immediate")
+    wp.php("add_action('shutdown', function () { wp_mail('late@example.com', 'At shutdown', 'x'); }, 10);"
+           "wp_mail('early@example.com', 'Before', 'x'); out(true);")
+    assert [(r["subject"], r["status"]) for r in rows(wp)] == [("Before", "sent"), ("At shutdown", "sent")]
+    assert len(server.messages()) == 2
+
+
 def test_a_stored_message_is_sealed_as_bytes_and_one_sealed_as_base64_before_still_goes(outbox, capture):
     server = capture()
     outbox.set_settings(port=server.port, delivery="queued")

@@ -188,7 +188,8 @@ class RustMail_Log_Store {
 				$row[ $json ] = wp_json_encode( $row[ $json ] );
 			}
 		}
-		if ( $defer ) {
+		// Once `shutdown` has begun, write_deferred() may have run already: a mail sent from then on is written at once.
+		if ( $defer && ! did_action( 'shutdown' ) ) {
 			if ( ! self::$deferred ) {
 				self::$deferred_since = microtime( true );
 				if ( ! has_action( 'shutdown', array( __CLASS__, 'write_deferred' ) ) ) {
