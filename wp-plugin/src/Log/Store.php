@@ -4,8 +4,9 @@
  * On multisite one table for the whole network (each row names its site), read only on the network admin screens.
  *
  * The same row is the message's place in the outbox (RustMail_Outbox_Drain): its composed bytes, envelope and attempts,
- * written in the one INSERT that logs it, before any network I/O (delivery "immediate": once, with the outcome). The bytes are dropped once the message has its
- * final outcome, unless it may be sent again (see RustMail_Outbox_Outcome::finish()). `route` names the connection
+ * written in the one INSERT that logs it, before any network I/O (delivery "immediate": once, with the outcome). The
+ * bytes are dropped once the message has its final outcome, unless it may be sent again (see
+ * RustMail_Outbox_Outcome::finish()). `route` names the connection
  * its routing rules chose (RustMail_Settings_Routes), which every retry uses; `connection` the one that delivered it.
  *
  * @package RustMail
