@@ -193,8 +193,51 @@ def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, captu
 def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture, closed_port):
     fallback = capture()
     wp.set_settings(port=closed_port, delivery="immediate", **fallback_to(fallback))
-    assert queue(wp) == [True, "sent"]
+    assert queue(wp)[0] is True
     assert len(fallback.messages()) == 1
+    # Immediate delivery logs a sent mail with the rows that follow it, by the end of the request.
+    [row] = rows(wp)
+    assert row["status"] == "sent" and row["connection"] == "fallback"
+
+
+def test_immediate_mode_logs_each_mail_once_with_its_outcome_and_the_log_shows_it_in_the_same_request(wp, capture):
+    """Rows of sent mail are written together (Log_Store::add() deferred), yet whatever reads the log in the same
+    request sees every one, in order, and each is one final row: no 'sending' row is left behind."""
+    server = capture()
+    wp.set_settings(port=server.port, delivery="immediate")
+    seen = wp.php("""
+        for ($i = 1; $i <= 3; $i++) { wp_mail("r$i@example.com", "Now $i", 'x'); }
+        out(array_column(RustMail_Log_Store::query(array('per_page' => 10, 'page' => 1))['rows'], 'status', 'subject'));
+    """)
+    assert seen == {"Now 3": "sent", "Now 2": "sent", "Now 1": "sent"}
+    assert [(r["subject"], r["status"], r["attempts"], r["lease_owner"], r["raw"]) for r in rows(wp)] == [
+        (f"Now {i}", "sent", "1", "", None) for i in (1, 2, 3)]
+    assert sorted(m.message["Subject"] for m in server.messages()) == ["Now 1", "Now 2", "Now 3"]
+
+
+def test_immediate_mode_logs_a_mail_sent_after_the_deferred_rows_were_written_at_shutdown(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, delivery="immediate")
+    wp.php("add_action('shutdown', function () { wp_mail('late@example.com', 'At shutdown', 'x'); }, 10);"
+           "wp_mail('early@example.com', 'Before', 'x'); out(true);")
+    assert [(r["subject"], r["status"]) for r in rows(wp)] == [("Before", "sent"), ("At shutdown", "sent")]
+    assert len(server.messages()) == 2
+
+
+def test_a_stored_message_is_sealed_as_bytes_and_one_sealed_as_base64_before_still_goes(outbox, capture):
+    server = capture()
+    outbox.set_settings(port=server.port, delivery="queued")
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True)
+    queue(outbox, subject="Sealed as bytes")
+    queue(outbox, subject="Sealed as base64")
+    stored = outbox.php("""global $wpdb; $t = RustMail_Log_Store::table();
+        $rows = $wpdb->get_results("SELECT * FROM $t ORDER BY id", ARRAY_A);
+        // The second as the previous version sealed it.
+        $wpdb->update($t, array('raw' => RustMail_Settings_Secrets::encrypt(RustMail_Log_Store::unseal($rows[1], 'outbox_raw'), 'outbox_raw')), array('id' => $rows[1]['id']));
+        out(array(substr($rows[0]['raw'], 0, 9), strpos($rows[0]['raw'], 'Sealed as bytes'), strlen($rows[0]['raw']) < strlen(RustMail_Log_Store::unseal($rows[0], 'outbox_raw')) * 1.2));""")
+    assert stored == ["sodium2b:", False, True]
+    assert drain(outbox) == {"sent": 2}
+    assert sorted(m.message["Subject"] for m in server.messages()) == ["Sealed as base64", "Sealed as bytes"]
 
 
 def test_a_burst_over_the_rate_limit_waits_and_goes_at_the_configured_pace(outbox, capture):
@@ -410,7 +453,7 @@ def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     drain_at_once(wp)
-    time.sleep(16)  # the killed drain's lease: its batch's share of 10 messages a connection at 1 s, and 5 s
+    time.sleep(31)  # the killed drain's lease: its batch's share of 25 messages a connection at 1 s, and 5 s
     while drain(wp):
         pass
     ids = [m.message["Message-ID"] for m in server.messages()]
@@ -421,7 +464,7 @@ def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent
         if row["message_id"] not in ids:
             assert row["status"] == "unconfirmed", row
     assert set(statuses) <= {"sent", "unconfirmed"} and sum(statuses.values()) == 300, statuses
-    assert statuses["sent"] >= 250, statuses
+    assert statuses["sent"] >= 300 - 50, statuses  # at most the killed batch (Drain::BATCH) is possibly sent
 
 
 def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server, closed_port):

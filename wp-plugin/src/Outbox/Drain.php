@@ -1,13 +1,14 @@
 <?php
 /**
- * The outbox: every message the plugin routes is stored before any network I/O (its log row holds the composed
- * bytes, the envelope and the attempts), then sent:
+ * The outbox: every message the plugin routes has a log row (its composed bytes, the envelope and the attempts), and
+ * is sent:
  *
  * - delivery "queued" (the default): wp_mail() returns true once the message is stored, as mail() does once a local
  *   MTA has queued it; the message is sent after the response (fastcgi_finish_request()), and a transient failure
  *   (4xx, a refused or timed-out connection, TLS or DNS trouble) is retried with exponential backoff by WP-Cron or
  *   the CLI drain (cli/drain.php) until `retry_hours` have passed. A permanent failure (5xx) fails it at once.
- * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer.
+ * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer. Nothing is stored
+ *   before the send: the row is written once, with the outcome (RustMail_Outbox_Store::unstored()).
  *
  * Both try the fallback connection when the connection a message was routed to fails transiently, and keep a message
  * that would exceed a connection's rate limit waiting instead of failing it.
@@ -31,8 +32,11 @@ class RustMail_Outbox_Drain {
 	const CRON_HOOK     = 'rust_mail_drain';
 	const CRON_SCHEDULE = 'rust_mail_every_minute';
 
-	/** Messages claimed by one UPDATE. */
-	const BATCH = 20;
+	/**
+	 * Messages claimed by one UPDATE, and sent over parallel connections as one group: larger batches cost fewer
+	 * writes a message, but a drain killed mid-batch leaves its whole batch possibly sent, for its lease.
+	 */
+	const BATCH = 50;
 
 	/** Seconds one drain (after a response, or by cron) may go on claiming. */
 	const DRAIN_SECONDS = 25;
@@ -130,6 +134,7 @@ class RustMail_Outbox_Drain {
 		$deadline               = microtime( true ) + $seconds;
 		$tried                  = array();
 		RustMail_Outbox_Delivery::keep_transports();
+		RustMail_Outbox_Store::give_up_abandoned();
 		try {
 			while ( microtime( true ) < $deadline ) {
 				$rows = RustMail_Outbox_Store::claim( $owner, $ids, $tried );
@@ -152,7 +157,6 @@ class RustMail_Outbox_Drain {
 	 * @return bool false when the deadline came first or the claim was lost (the rest of the batch is handed back).
 	 */
 	private static function send_batch( $owner, array $rows, $deadline, array &$counts, array &$tried ) {
-		global $wpdb;
 		$timeout = (int) RustMail_Settings_Store::get( 'timeout' );
 		$sent    = array();
 		$groups  = self::parallel_groups( $rows );
@@ -170,7 +174,7 @@ class RustMail_Outbox_Drain {
 		}
 		$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 		$stop        = false;
-		$wpdb->query( 'START TRANSACTION' );
+		self::begin();
 		$opened = microtime( true );
 		try {
 			foreach ( $rows as $row ) {
@@ -182,9 +186,9 @@ class RustMail_Outbox_Drain {
 						$stop = true;
 						continue;
 					}
-					$wpdb->query( 'COMMIT' );
+					self::commit();
 					$stop = ! RustMail_Outbox_Store::hold( $owner, array( $id ), $timeout );
-					$wpdb->query( 'START TRANSACTION' );
+					self::begin();
 					$opened      = microtime( true );
 					$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 					if ( $stop ) {
@@ -192,9 +196,9 @@ class RustMail_Outbox_Drain {
 					}
 				} elseif ( empty( $routed['ok'] ) && $lease_until - time() < RustMail_Outbox_Store::lease_seconds( $timeout ) ) {
 					// The fallback may still send it: the claims must outlive that too. A renewal only counts once committed.
-					$wpdb->query( 'COMMIT' );
+					self::commit();
 					RustMail_Outbox_Store::hold( $owner, array(), $timeout );
-					$wpdb->query( 'START TRANSACTION' );
+					self::begin();
 					$opened      = microtime( true );
 					$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 				}
@@ -202,8 +206,8 @@ class RustMail_Outbox_Drain {
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
 				$tried[]            = $id;
 				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
-					$wpdb->query( 'COMMIT' );
-					$wpdb->query( 'START TRANSACTION' );
+					self::commit();
+					self::begin();
 					$opened = microtime( true );
 				}
 			}
@@ -212,8 +216,21 @@ class RustMail_Outbox_Drain {
 			}
 			return ! $stop;
 		} finally {
-			$wpdb->query( 'COMMIT' );
+			self::commit();
 		}
+	}
+
+	/** Opens the transaction of a batch's outcomes; those of sent messages wait for commit() (one UPDATE). */
+	private static function begin() {
+		global $wpdb;
+		$wpdb->query( 'START TRANSACTION' );
+		RustMail_Outbox_Store::collect_sent_outcomes();
+	}
+
+	private static function commit() {
+		global $wpdb;
+		RustMail_Outbox_Store::write_sent_outcomes();
+		$wpdb->query( 'COMMIT' );
 	}
 
 
@@ -367,8 +384,7 @@ class RustMail_Outbox_Drain {
 				'raw'          => $raw,
 				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => $to ? $to : self::original_recipients( $row ) ),
 				'mail_data'    => array(),
-			),
-			true
+			)
 		);
 		return (int) $stored['id'];
 	}
