@@ -29,15 +29,27 @@ class RustMail_Admin_Site_Health {
 	}
 
 	/**
-	 * Site Health > Status: one test for the outbox. Its failures are the open incidents: critical while one is open,
-	 * good again once mail flows (not a 24-hour window); dismissing a banner changes nothing here.
+	 * Site Health > Status: one test for the outbox. Its failures are the open incidents: critical while mail does not
+	 * go out, recommended while only the fallback delivers it, good again once mail flows through the connection (not
+	 * a 24-hour window); dismissing a banner changes nothing here.
 	 */
 	public static function outbox() {
-		$problems = array_merge( array_column( RustMail_Alerts_Incident::sentences(), 'text' ), RustMail_Outbox_Health::problems() );
+		$incidents = RustMail_Alerts_Incident::sentences();
+		$critical  = RustMail_Outbox_Health::problems();
+		$warnings  = array();
+		foreach ( $incidents as $incident ) {
+			if ( 'error' === $incident['type'] ) {
+				$critical[] = $incident['text'];
+			} else {
+				$warnings[] = $incident['text'];
+			}
+		}
+		$problems = array_merge( $critical, $warnings );
+		$status   = $critical ? 'critical' : ( $warnings ? 'recommended' : 'good' );
 		return array(
 			'label'       => $problems ? __( 'Mail is not going out as it should', 'rust-mail' ) : __( 'Mail goes out', 'rust-mail' ),
-			'status'      => $problems ? 'critical' : 'good',
-			'badge'       => array( 'label' => __( 'Mail', 'rust-mail' ), 'color' => $problems ? 'red' : 'blue' ),
+			'status'      => $status,
+			'badge'       => array( 'label' => __( 'Mail', 'rust-mail' ), 'color' => 'critical' === $status ? 'red' : ( $warnings ? 'orange' : 'blue' ) ),
 			'description' => $problems ? '<p>' . implode( '</p><p>', array_map( 'esc_html', $problems ) ) . '</p>' : '<p>' . esc_html__( 'The Rust Mail outbox has nothing stuck, and no connection is failing.', 'rust-mail' ) . '</p>',
 			'actions'     => '<a href="' . esc_url( RustMail_Log_Store::url() ) . '">' . esc_html__( 'Connection log', 'rust-mail' ) . '</a>',
 			'test'        => 'rust_mail_outbox',
