@@ -18,7 +18,8 @@
  * - cron      rust_mail_drain        (the outbox's drain, every minute)
  * - cron      rust_mail_weekly_summary (the weekly summary, when it is on)
  * - user meta rust_mail_notice, rust_mail_diagnosis and rust_mail_oauth_notice of every user (short-lived page
- *             messages), rust_mail_incident_ack (the incident banners a user dismissed), rust_mail_oauth_pending (a sign-in under way: its state and PKCE verifier), and the
+ *             messages), rust_mail_incident_ack (the incident banners a user dismissed), rust_mail_oauth_pending
+ *             (a sign-in under way: its state and PKCE verifier), and the
  *             connection log's Screen Options: rust_mail_log_per_page, and its hidden columns
  *             (managerust-mail_page_rust-mail-logcolumnshidden; with -network before "columnshidden" on multisite)
  * - transient rust_mail_notice_<user id> and rust_mail_diagnosis_<user id>, where earlier versions kept the page

@@ -30,7 +30,7 @@ def test_the_setting_holds_mail_the_pages_say_so_and_releasing_sends_it(wp, capt
     # Every admin page says so, the settings page among them, with the count and a way out.
     settings = html.unescape(browser.get("/wp-admin/admin.php?page=rust-mail").text)
     assert "Rust Mail holds all mail: nothing is sent, it is kept in the outbox (2 messages wait)." in settings
-    assert "The hold is switched on in the Rust Mail alert settings." in settings
+    assert "The hold is switched on in the Rust Mail alert settings." in settings and "Status: mail is held." in settings
     run_browser(wp, "hold.mjs")  # screenshots of the banner and the page
 
     released = browser.post("/wp-admin/admin-post.php", browser.form_fields(browser.get("/wp-admin/"), "rust_mail_release_held"))

@@ -20,9 +20,9 @@ $rust_mail_hints    = array(
 $rust_mail_hold_choices = array(
 	''    => RustMail_Outbox_Hold::environment_holds()
 		/* translators: %s: environment type */
-		? sprintf( __( 'As the environment says (this site is "%s": held)', 'rust-mail' ), wp_get_environment_type() )
+		? sprintf( __( 'Follow the environment ("%s": held)', 'rust-mail' ), wp_get_environment_type() )
 		/* translators: %s: environment type */
-		: sprintf( __( 'As the environment says (this site is "%s": sent)', 'rust-mail' ), wp_get_environment_type() ),
+		: sprintf( __( 'Follow the environment ("%s": sent)', 'rust-mail' ), wp_get_environment_type() ),
 	'on'  => __( 'Hold all mail', 'rust-mail' ),
 	'off' => __( 'Send mail', 'rust-mail' ),
 );
