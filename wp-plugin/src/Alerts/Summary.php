@@ -17,10 +17,12 @@ class RustMail_Alerts_Summary {
 
 	public static function register() {
 		add_action( self::CRON_HOOK, array( __CLASS__, 'send' ) );
-		add_action( 'init', array( __CLASS__, 'schedule' ) );
 	}
 
-	/** The weekly event exists exactly while the summary is on. */
+	/**
+	 * The weekly event exists exactly while the summary is on: called when the alert settings are saved (not on every
+	 * request, which would read the option on every page a visitor opens).
+	 */
 	public static function schedule() {
 		$on   = RustMail_Alerts_Channels::settings()['summary'];
 		$next = wp_next_scheduled( self::CRON_HOOK );
@@ -51,10 +53,12 @@ class RustMail_Alerts_Summary {
 		);
 	}
 
-	/** WP-Cron, weekly: the summary to every channel. */
+	/** WP-Cron, weekly: the summary to every channel; an event left from a summary switched off is removed. */
 	public static function send() {
 		if ( RustMail_Alerts_Channels::settings()['summary'] ) {
 			RustMail_Alerts_Channels::send_all( RustMail_Alerts_Message::summary( self::figures() ) );
+		} else {
+			self::schedule();
 		}
 	}
 }
