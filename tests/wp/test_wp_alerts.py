@@ -7,6 +7,7 @@ import email.policy
 import html
 import json
 import re
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,9 +24,9 @@ CHANNEL_PATHS = {"slack": "/services/T0/B0/SECRETslack", "teams": "/workflows/SE
 
 class Recorder:
     """An HTTP server on 127.0.0.1 that answers 204 (Discord's answer; Slack says 200) and keeps each POST: path,
-    headers, JSON body, and when it came."""
+    headers, JSON body, and when it came. With `tls` (certificate, key) it speaks HTTPS."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.posts = []
         recorder = self
 
@@ -41,7 +42,11 @@ class Recorder:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def by_channel(self):
@@ -287,3 +292,26 @@ def test_the_weekly_summary_is_off_by_default_and_counts_the_week(wp, capture, h
     assert summary["summary"]["causes"] == {"connection_refused": 1}
     assert sum(summary["summary"]["callers"].values()) == 4
     assert "Last 7 days: 3 sent, 1 failed" in hooks.by_channel()["slack"][0]["text"]
+
+
+def test_https_webhooks_are_delivered_only_to_a_certificate_the_site_trusts(wp, certs, closed_port):
+    """Two local HTTPS servers: one with a certificate of the CA the site trusts, one self-signed. The first gets the
+    test alert; the second is refused, and neither the page nor the stored status holds its secret path."""
+    trusted, untrusted = Recorder(tls=certs.pair("good")), Recorder(tls=certs.pair("selfsigned"))
+    try:
+        set_constants(wp, RUST_MAIL_TEST_HTTP_CA=wp.site_ca(certs))
+        channels = {"slack": trusted.url + CHANNEL_PATHS["slack"], "discord": untrusted.url + CHANNEL_PATHS["discord"],
+                    "webhook": f"http://127.0.0.1:{closed_port}{CHANNEL_PATHS['webhook']}"}
+        wp.php(f"RustMail_Settings_Store::update_plugin_option(RustMail_Alerts_Channels::OPTION, json_decode({php_string(json.dumps(channels))}, true)); out(true);")
+        results = wp.php("out(RustMail_Alerts_Channels::send_all(RustMail_Alerts_Message::test()));")
+        assert results["slack"] == "" and [p["json"]["text"].split("\n")[0] for p in trusted.posts] == ["*[Rust Mail demo] Test alert from Rust Mail*"]
+        assert untrusted.posts == [] and "Not delivered" in results["discord"], results
+        assert "Not delivered" in results["webhook"]
+        page = html.unescape(wp.browser().get("/wp-admin/admin.php?page=rust-mail-alerts").text)
+        stored = json.dumps(wp.php("out(get_option(RustMail_Alerts_Channels::STATUS_OPTION));"))
+        for secret in ("SECRETdiscord", "SECRETgeneric", "SECRETslack"):
+            assert secret not in page and secret not in stored and secret not in json.dumps(results)
+        assert "Last alert delivered" in page and "was not delivered: Not delivered" in page
+    finally:
+        trusted.stop()
+        untrusted.stop()
