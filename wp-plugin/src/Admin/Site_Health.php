@@ -112,6 +112,18 @@ class RustMail_Admin_Site_Health {
 			'label' => __( 'Delivery', 'rust-mail' ),
 			'value' => RustMail_Outbox_Delivery::is_queued_mode() ? __( 'queued (the outbox sends after the page)', 'rust-mail' ) : __( 'immediate', 'rust-mail' ),
 		);
+		$fields['hold']     = array(
+			'label' => __( 'Hold all mail', 'rust-mail' ),
+			'value' => RustMail_Outbox_Hold::is_on() ? __( 'on: mail is kept in the outbox, not sent', 'rust-mail' ) . ' (' . RustMail_Outbox_Hold::decided_by() . ')' : __( 'off', 'rust-mail' ),
+		);
+		$fields['incidents'] = array(
+			'label' => __( 'Open incidents', 'rust-mail' ),
+			'value' => implode( ' ', array_column( RustMail_Alerts_Incident::sentences(), 'text' ) ) ?: $none,
+		);
+		$fields['alerts']   = array(
+			'label' => __( 'Alert channels', 'rust-mail' ),
+			'value' => implode( ', ', RustMail_Alerts_Channels::enabled() ) ?: $none,
+		);
 		$fields['queue']    = array(
 			'label' => __( 'Waiting in the outbox', 'rust-mail' ),
 			/* translators: 1: number of messages, 2: date and time in UTC */
