@@ -203,6 +203,25 @@ def test_a_successful_send_again_closes_the_incident(wp, capture, hooks, closed_
         ["incident.failing", "incident.resolved"]
 
 
+def test_mail_failing_again_before_the_resolved_message_is_the_same_incident(wp, capture, hooks, closed_port):
+    """In one request a mail goes through, then the next fails: the incident goes on; no "resolved" then a second
+    "failing"."""
+    server = capture()
+    set_channels(wp, hooks)
+    wp.set_settings(port=closed_port)
+    wp.send_mail("First")
+    events = lambda: [post["json"]["event"] for post in hooks.posts if post["path"] == CHANNEL_PATHS["webhook"]]
+    assert events() == ["incident.failing"]
+    wp.php(wp.settings_code(port=server.port) + " wp_mail('someone@example.com', 'Goes', 'x');"
+           + wp.settings_code(port=closed_port) + " wp_mail('someone@example.com', 'Fails again', 'x'); out(true);")
+    assert [m.message["Subject"] for m in server.messages()] == ["Goes"]
+    assert events() == ["incident.failing"]
+    wp.set_settings(port=server.port)
+    wp.send_mail("Flows")
+    assert events() == ["incident.failing", "incident.resolved"]
+    assert hooks.posts[-1]["json"]["incident"]["undelivered"] == 2
+
+
 def test_the_banner_is_dismissed_per_incident_and_goes_when_mail_flows(wp, capture, closed_port):
     server = capture()
     wp.set_settings(port=closed_port)

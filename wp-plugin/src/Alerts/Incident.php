@@ -71,7 +71,12 @@ class RustMail_Alerts_Incident {
 			}
 			$incident['closed_at'] = gmdate( 'Y-m-d H:i:s' );
 		} else {
-			$incident = self::with_failure( null === $incident || ! empty( $incident['closed_at'] ) ? null : $incident, $row, $routed, $through[0], in_array( $outcome, array( RustMail_Log_Store::STATUS_SENT, RustMail_Log_Store::STATUS_PARTIAL ), true ) );
+			if ( null !== $incident ) {
+				// Failing again before its "resolved" went out (notify() forgets a closed incident at the end of the
+				// request that closed it): the same incident goes on, and nobody hears "resolved" then "failing".
+				$incident['closed_at'] = null;
+			}
+			$incident = self::with_failure( $incident, $row, $routed, $through[0], in_array( $outcome, array( RustMail_Log_Store::STATUS_SENT, RustMail_Log_Store::STATUS_PARTIAL ), true ) );
 		}
 		$incidents[ $routed ] = $incident;
 		RustMail_Settings_Store::update_plugin_option( self::OPTION, $incidents );
