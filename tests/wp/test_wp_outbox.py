@@ -1,6 +1,7 @@
 """The outbox against real servers and real faults, counted at the receiving server: queued delivery after the
 response, retries of transient failures, no retry of permanent ones, the fallback connection, rate limits, several
 processes draining one outbox, a sender killed in the middle of a send, the admin's actions, health, upgrade."""
+import email.utils
 import json
 import os
 import signal
@@ -422,7 +423,8 @@ def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, cap
     cancelled = browser.post("/wp-admin/admin-post.php", browser.form_fields(page, "cancel"))
     assert "The message was cancelled" in cancelled.text
     drain(outbox)
-    assert rows(outbox)[0]["status"] == "cancelled" and rows(outbox)[0]["raw"] is None
+    # Cancelled, it is not sent; its bytes stay, as a failed message's do, so a mistake can be undone.
+    assert rows(outbox)[0]["status"] == "cancelled" and rows(outbox)[0]["raw"]
     assert rows(outbox)[1]["status"] == "failed"
     good = capture()
     outbox.set_settings(port=good.port, delivery="queued")
@@ -432,9 +434,47 @@ def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, cap
     [message] = good.messages()
     assert message.message["Subject"] == "To send again" and message.rcpt_tos == ["someone@example.com"]
     assert [row["status"] for row in rows(outbox)] == ["cancelled", "failed", "sent"]
+    page = browser.get(f"{LOG}&entry={cancel_id}")
+    again = browser.post("/wp-admin/admin-post.php", browser.form_fields(page, "resend"))
+    assert "sent again as a new entry" in again.text
+    assert [m.message["Subject"] for m in good.messages()] == ["To send again", "To cancel"]
     # The nonce names the operation and the message: one for another message does not do.
     fields = browser.form_fields(browser.get(f"{LOG}&entry={resend_id}"), "resend")
     fields["entry"] = str(cancel_id)
+    assert browser.post("/wp-admin/admin-post.php", fields).status == 403
+
+
+def test_admin_sends_a_failed_message_again_to_other_addresses_with_resent_fields(outbox, capture, smtp_server):
+    set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
+    bad = smtp_server(replies={"data": "554 5.7.1 No"})
+    outbox.set_settings(port=bad.port, delivery="queued")
+    queue(outbox, subject="Missed it")
+    drain(outbox)
+    [failed] = rows(outbox)
+    assert failed["status"] == "failed"
+    good = capture()
+    outbox.set_settings(port=good.port, delivery="queued")
+    browser = outbox.browser()
+    page = browser.get(f"{LOG}&entry={failed['id']}")
+    fields = browser.form_fields(page, "resend_to")
+    # A list with one word that is no address sends nothing, and says which word.
+    fields["to"] = "other@example.com, <b>nope</b>"
+    refused = browser.post("/wp-admin/admin-post.php", fields)
+    assert "&quot;&lt;b&gt;nope&lt;/b&gt;&quot; is not an email address" in refused.text and "<b>nope</b>" not in refused.text
+    assert good.messages() == [] and len(rows(outbox)) == 1
+    fields["to"] = "other@example.com; third@example.com"
+    sent = browser.post("/wp-admin/admin-post.php", fields)
+    assert "sent again as a new entry" in sent.text and "other@example.com, third@example.com" in sent.text
+    [message] = good.messages()
+    assert message.rcpt_tos == ["other@example.com", "third@example.com"]
+    # The message as it was, its own To kept, with the Resent- block of RFC 5322 3.6.6 on top.
+    assert message.message["To"] == "someone@example.com" and message.message["Subject"] == "Missed it"
+    assert message.raw.index(b"Resent-Date: ") < message.raw.index(b"\nFrom: ")
+    assert " ".join(message.message["Resent-To"].split()) == "other@example.com, third@example.com"
+    assert message.message["Resent-From"] == email.utils.parseaddr(message.message["From"])[1]
+    assert [row["status"] for row in rows(outbox)] == ["failed", "sent"]
+    # The nonce names the operation: the plain "Send again" nonce does not do for another recipient.
+    fields["_wpnonce"] = browser.form_fields(browser.get(f"{LOG}&entry={failed['id']}"), "resend")["_wpnonce"]
     assert browser.post("/wp-admin/admin-post.php", fields).status == 403
 
 
@@ -474,6 +514,10 @@ def test_a_key_link_no_core_filter_announced_is_never_logged_nor_kept(wp, smtp_s
     assert row["status"] == "failed" and row["carries_key"] == "1"
     assert row["body"] is None and row["raw"] is None
     assert link not in repr(row)
+    # The entry says why it offers no "Send again", and what to do instead.
+    page = wp.browser().get(f"{LOG}&entry={row['id']}").text
+    assert 'id="rust-mail-key-not-kept"' in page and "Send password reset" in page and 'id="rust-mail-resend-to"' not in page
+    assert link not in page
 
 
 def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox, closed_port):

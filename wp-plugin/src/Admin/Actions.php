@@ -31,7 +31,7 @@ class RustMail_Admin_Actions {
 	const ACTION_EXPORT_EML = 'rust_mail_export_eml';
 
 	/** What the outbox action may do to a message. */
-	const OUTBOX_OPERATIONS = array( 'send_now', 'cancel', 'resend' );
+	const OUTBOX_OPERATIONS = array( 'send_now', 'cancel', 'resend', 'resend_to' );
 
 
 	public static function register() {
@@ -200,11 +200,45 @@ class RustMail_Admin_Actions {
 			$cancelled = RustMail_Outbox_Store::cancel( $id );
 			RustMail_Admin_Notices::flash( $cancelled ? 'success' : 'error', $cancelled ? __( 'The message was cancelled: it will not be sent.', 'rust-mail' ) : __( 'Only a message that waits in the outbox can be cancelled.', 'rust-mail' ) );
 		} else {
-			$resent = RustMail_Outbox_Drain::resend( $id );
+			$to = 'resend_to' === $operation ? self::other_recipients( isset( $_POST['to'] ) ? (string) wp_unslash( $_POST['to'] ) : '', $id ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- each address is checked by other_recipients().
+			$resent = RustMail_Outbox_Drain::resend( $id, $to );
 			RustMail_Admin_Notices::flash( $resent ? 'success' : 'error', $resent ? __( 'The message was sent again as a new entry, shown here.', 'rust-mail' ) : __( 'This message can no longer be sent again: its content is not kept.', 'rust-mail' ) );
 			$shown = $resent ? $resent : $id;
 		}
 		self::redirect( RustMail_Log_Store::url( array( 'entry' => $shown ) ) );
+	}
+
+	/** Most addresses "Send again to" takes at once: it is for a recipient who missed a message, not for a mailing. */
+	const MAX_OTHER_RECIPIENTS = 20;
+
+	/**
+	 * The addresses typed into "Send again to", separated by commas, semicolons or spaces. Any that is not an address
+	 * stops the action with a message naming it, back on the entry's page: nothing is sent to half a list.
+	 *
+	 * @return string[]
+	 */
+	private static function other_recipients( $typed, $id ) {
+		$addresses = array_values( array_filter( preg_split( '/[\s,;]+/', $typed ) ) );
+		$problem   = '';
+		if ( ! $addresses ) {
+			$problem = __( 'Type the address to send the message to.', 'rust-mail' );
+		} elseif ( count( $addresses ) > self::MAX_OTHER_RECIPIENTS ) {
+			/* translators: %d: the most addresses allowed */
+			$problem = sprintf( __( 'Send again to at most %d addresses at once.', 'rust-mail' ), self::MAX_OTHER_RECIPIENTS );
+		} else {
+			foreach ( $addresses as $address ) {
+				if ( ! is_email( $address ) ) {
+					/* translators: %s: what was typed */
+					$problem = sprintf( __( '"%s" is not an email address.', 'rust-mail' ), $address );
+					break;
+				}
+			}
+		}
+		if ( '' !== $problem ) {
+			RustMail_Admin_Notices::flash( 'error', __( 'The message was not sent again.', 'rust-mail' ) . ' ' . $problem );
+			self::redirect( RustMail_Log_Store::url( array( 'entry' => $id ) ) );
+		}
+		return array_values( array_unique( $addresses ) );
 	}
 
 	/** The log's list, with the filters it was shown with, as a CSV download. */

@@ -307,21 +307,22 @@ class RustMail_Outbox_Drain {
 	 *
 	 * @return int the new entry's id, or 0 when it cannot be sent again.
 	 */
-	public static function resend( $id ) {
-		return self::resend_all( array( $id ) )[ $id ] ?? 0;
+	public static function resend( $id, array $to = array() ) {
+		return self::resend_all( array( $id ), $to )[ $id ] ?? 0;
 	}
 
 	/**
 	 * Sends messages of the log again, each as a new entry, in one drain: through the extension, in parallel. Those
 	 * whose bytes are no longer kept, or that are not in a final status, are left out.
 	 *
-	 * @param int[] $ids
+	 * @param int[]    $ids
+	 * @param string[] $to  other recipients to send them to instead of their own (checked addresses), or none.
 	 * @return array<int, int> each id sent again => its new entry's id.
 	 */
-	public static function resend_all( array $ids ) {
+	public static function resend_all( array $ids, array $to = array() ) {
 		$new = array();
 		foreach ( $ids as $id ) {
-			$stored = self::store_again( (int) $id );
+			$stored = self::store_again( (int) $id, $to );
 			if ( $stored ) {
 				$new[ (int) $id ] = $stored;
 			}
@@ -332,30 +333,57 @@ class RustMail_Outbox_Drain {
 		return $new;
 	}
 
-	/** A copy of a final message of the log, queued as a new entry; 0 when its bytes are no longer kept. */
-	private static function store_again( $id ) {
+	/**
+	 * A copy of a final message of the log, queued as a new entry; 0 when its bytes are no longer kept. To other
+	 * recipients, the copy is the message as it was (its To and Cc unchanged) with Resent- fields on top, as RFC 5322
+	 * 3.6.6 has it for a message "reintroduced into the transport system".
+	 *
+	 * @param string[] $to other recipients, or none for the message's own.
+	 */
+	private static function store_again( $id, array $to ) {
 		$row = RustMail_Log_Store::get( $id );
 		if ( ! $row || null === $row['raw'] || ! in_array( $row['status'], RustMail_Log_Store::FINAL_STATUSES, true ) ) {
 			return 0;
 		}
+		$raw = RustMail_Log_Store::unseal( $row, 'outbox_raw' );
+		if ( $to ) {
+			$raw = self::resent_fields( '' !== (string) $row['from_address'] ? $row['from_address'] : (string) ( $row['envelope']['from'] ?? '' ), $to, $raw ) . $raw;
+		}
 		$stored = RustMail_Outbox_Store::store(
 			array(
 				'from_address' => $row['from_address'],
-				'recipients'   => $row['recipients'],
+				'recipients'   => $to ? implode( ', ', $to ) : $row['recipients'],
 				'subject'      => $row['subject'],
 				'message_id'   => $row['message_id'],
 				'caller'       => $row['caller'],
 				'route'        => RustMail_Settings_Routes::pick( $row['from_address'], $row['caller'] ),
 				'body'         => $row['body'],
-				/* translators: %d: id of the log entry sent again */
-				'error_message' => sprintf( __( 'Sent again from log entry %d.', 'rust-mail' ), $id ),
-				'raw'          => RustMail_Log_Store::unseal( $row, 'outbox_raw' ),
-				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => self::original_recipients( $row ) ),
+				'error_message' => $to
+					/* translators: 1: id of the log entry sent again, 2: the addresses it was sent to */
+					? sprintf( __( 'Sent again from log entry %1$d, to %2$s instead of its own recipients.', 'rust-mail' ), $id, implode( ', ', $to ) )
+					/* translators: %d: id of the log entry sent again */
+					: sprintf( __( 'Sent again from log entry %d.', 'rust-mail' ), $id ),
+				'raw'          => $raw,
+				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => $to ? $to : self::original_recipients( $row ) ),
 				'mail_data'    => array(),
 			),
 			true
 		);
 		return (int) $stored['id'];
+	}
+
+	/**
+	 * The Resent- block put on top of a message sent again to other recipients, in the message's own line ends. The
+	 * addresses were checked by the caller (is_email(): no CR, LF or spaces), and a list of short addresses is folded
+	 * between them.
+	 *
+	 * @param string[] $to
+	 */
+	private static function resent_fields( $from, array $to, $raw ) {
+		$eol = false === strpos( $raw, "\r\n" ) ? "\n" : "\r\n";
+		return 'Resent-Date: ' . gmdate( 'D, d M Y H:i:s' ) . ' +0000' . $eol
+			. 'Resent-From: ' . $from . $eol
+			. 'Resent-To: ' . implode( ',' . $eol . ' ', $to ) . $eol;
 	}
 
 	/** The recipients a message was first addressed to (a retry narrows the envelope to those still owed it). */

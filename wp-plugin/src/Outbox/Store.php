@@ -114,9 +114,8 @@ class RustMail_Outbox_Store {
 	private static function give_up_abandoned( $now, $only ) {
 		global $wpdb;
 		$table = RustMail_Log_Store::table();
-		$keep  = RustMail_Settings_Store::get( 'log_bodies' ) ? '1' : 'sealed = 1';
 		$why   = __( 'Possibly sent: the process sending this message stopped after handing it to the server and before recording the answer. It may have arrived, so it is not sent again on its own; use "Send again" if its recipients did not get it.', 'rust-mail' );
-		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, error_message = %s, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, mail_data = NULL, raw = IF(carries_key = 0 AND $keep, raw, NULL) WHERE status = %s AND lease_until < %s AND in_flight_at IS NOT NULL$only", RustMail_Log_Store::STATUS_UNCONFIRMED, $why, RustMail_Log_Store::STATUS_SENDING, $now ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, error_message = %s, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, mail_data = NULL, raw = " . self::kept_raw_sql() . " WHERE status = %s AND lease_until < %s AND in_flight_at IS NOT NULL$only", RustMail_Log_Store::STATUS_UNCONFIRMED, $why, RustMail_Log_Store::STATUS_SENDING, $now ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/**
@@ -166,7 +165,7 @@ class RustMail_Outbox_Store {
 	/**
 	 * A message's bytes stay after its outcome only where "send again" is offered: a failed message (sealed, unless
 	 * "Store message bodies" is on), and with "Store message bodies" on a sent one too; never a message that carries
-	 * a key. give_up_abandoned() applies the failed message's rule in SQL.
+	 * a key. kept_raw_sql() is the failed message's rule in SQL.
 	 */
 	public static function keeps_bytes( $status, array $row ) {
 		if ( ! empty( $row['carries_key'] ) ) {
@@ -176,6 +175,11 @@ class RustMail_Outbox_Store {
 			return true;
 		}
 		return RustMail_Log_Store::STATUS_FAILED === $status && ! empty( $row['sealed'] );
+	}
+
+	/** The `raw` column's new value, in SQL, for a message that ends without being sent: keeps_bytes() of a failed one. */
+	private static function kept_raw_sql() {
+		return 'IF(carries_key = 0 AND ' . ( RustMail_Settings_Store::get( 'log_bodies' ) ? '1' : 'sealed = 1' ) . ', raw, NULL)';
 	}
 
 	/** Over every connection's rate limit: back in the queue until the first limit frees up. */
@@ -216,14 +220,14 @@ class RustMail_Outbox_Store {
 		return (bool) self::write( $wpdb->prepare( 'UPDATE ' . RustMail_Log_Store::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = %d AND ((lease_owner = %s AND status = %s) OR status = %s)', $values ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own.
 	}
 
-	/** Cancels a queued message: it is never sent, and its bytes are dropped. */
+	/**
+	 * Cancels a queued message: it is never sent. Its bytes stay where a failed message's would, so that a message
+	 * cancelled by mistake can still be sent again from the log.
+	 */
 	public static function cancel( $id ) {
 		global $wpdb;
-		return (bool) $wpdb->update(
-			RustMail_Log_Store::table(),
-			RustMail_Log_Store::CANCELLED_FIELDS,
-			array( 'id' => (int) $id, 'status' => RustMail_Log_Store::STATUS_QUEUED )
-		);
+		$table = RustMail_Log_Store::table();
+		return (bool) self::write( $wpdb->prepare( "UPDATE $table SET status = %s, next_attempt_at = NULL, mail_data = NULL, raw = " . self::kept_raw_sql() . ' WHERE id = %d AND status = %s', RustMail_Log_Store::STATUS_CANCELLED, (int) $id, RustMail_Log_Store::STATUS_QUEUED ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/**
