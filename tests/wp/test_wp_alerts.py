@@ -189,15 +189,20 @@ def test_the_owners_test_mails_never_open_an_incident(wp, hooks, closed_port):
 
 
 def test_a_successful_send_again_closes_the_incident(wp, capture, hooks, closed_port):
+    """The subject comes from a stranger: it must not notify a whole Slack channel or Discord server."""
     set_channels(wp, hooks)
     wp.set_settings(port=closed_port)
-    wp.send_mail("Invoice 7")
+    wp.send_mail("Invoice 7 <!channel> @everyone")
     [failed] = wp.log_rows()
     assert len(hooks.posts) == 4
+    first = hooks.by_channel()
+    assert "Invoice 7 &lt;!channel&gt; @everyone" in first["slack"][0]["text"] and "<!channel>" not in first["slack"][0]["text"]
+    assert first["discord"][0]["allowed_mentions"] == {"parse": []}
+    assert [m["subject"] for m in first["webhook"][0]["incident"]["mails"]] == ["Invoice 7 <!channel> @everyone"]
     server = capture()
     wp.set_settings(port=server.port)
     assert wp.php(f"out(RustMail_Outbox_Drain::resend({failed['id']}) > 0);") is True
-    assert [m.message["Subject"] for m in server.messages()] == ["Invoice 7"]
+    assert [m.message["Subject"] for m in server.messages()] == ["Invoice 7 <!channel> @everyone"]
     assert wp.php("out(RustMail_Alerts_Incident::all());") == []
     assert [post["json"]["event"] for post in hooks.posts if post["path"] == CHANNEL_PATHS["webhook"]] == \
         ["incident.failing", "incident.resolved"]

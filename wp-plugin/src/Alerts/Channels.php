@@ -145,15 +145,21 @@ class RustMail_Alerts_Channels {
 	/**
 	 * Each service's JSON: Slack's incoming webhook (`text`), a Teams workflow's "When a Teams webhook request is
 	 * received" (an Adaptive Card in `attachments`), Discord's webhook (`content`, at most 2,000 characters), and
-	 * the generic webhook (the message itself; see the readme for its schema).
+	 * the generic webhook (the message itself; see the readme for its schema). Subjects come from strangers: Slack
+	 * gets &, < and > escaped as its docs ask (else "<!channel>" in a subject would notify the whole channel), and
+	 * Discord is told to notify nobody (`allowed_mentions`), whatever "@everyone" a subject holds.
 	 */
 	public static function payload( $channel, array $message ) {
 		switch ( $channel ) {
 			case 'slack':
-				return array( 'text' => '*' . $message['title'] . "*\n" . RustMail_Alerts_Message::text( $message, false ) );
+				$text = '*' . $message['title'] . "*\n" . RustMail_Alerts_Message::text( $message, false );
+				return array( 'text' => strtr( $text, array( '&' => '&amp;', '<' => '&lt;', '>' => '&gt;' ) ) );
 			case 'discord':
 				$text = '**' . $message['title'] . "**\n" . RustMail_Alerts_Message::text( $message, false );
-				return array( 'content' => mb_strlen( $text ) > self::DISCORD_MAX ? mb_substr( $text, 0, self::DISCORD_MAX - 1 ) . '…' : $text );
+				return array(
+					'content'          => mb_strlen( $text ) > self::DISCORD_MAX ? mb_substr( $text, 0, self::DISCORD_MAX - 1 ) . '…' : $text,
+					'allowed_mentions' => array( 'parse' => array() ),
+				);
 			case 'teams':
 				$body = array(
 					array( 'type' => 'TextBlock', 'text' => $message['title'], 'weight' => 'Bolder', 'size' => 'Medium', 'wrap' => true ),
