@@ -110,6 +110,8 @@ def test_site_health_info_has_a_rust_mail_section_without_secrets(wp, capture, c
     assert re.search(r"Last mail sent \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", section)
     assert re.search(r"Last mail failed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, cause connection_refused", section)
     assert "Failed in the last 24 hours 1" in section
+    # The failure's incident closed when "Goes" went through the primary.
+    assert "Hold all mail off" in section and "Open incidents none" in section and "Alert channels none" in section
 
 
 def test_action_without_nonce_is_refused(wp):

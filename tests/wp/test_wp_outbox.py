@@ -21,10 +21,8 @@ DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
 
 @pytest.fixture
 def outbox(wp, engine):
-    """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0), on each engine, with no alert sent
-    yet this hour."""
+    """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0), on each engine."""
     set_constants(wp, RUST_MAIL_TEST_RETRY_DELAY=0)
-    wp.php("RustMail_Settings_Store::delete_plugin_option(RustMail_Outbox_Health::LAST_ALERT_OPTION); out(true);")
     return wp
 
 
@@ -271,19 +269,6 @@ def test_a_server_rate_limiting_the_site_gets_everything_once_none_failed(outbox
     assert drain(outbox) == {"sent": 6}
     assert sorted(m.message["Subject"] for m in server.messages) == sorted(f"Limited {i}" for i in range(10))
     assert {row["status"] for row in rows(outbox)} == {"sent"}
-
-
-def test_alert_mail_reaches_the_admin_through_the_fallback_once_an_hour(outbox, capture, smtp_server):
-    refusing = smtp_server(replies={"data": "554 5.7.1 Rejected"})
-    fallback = capture()
-    outbox.set_settings(port=refusing.port, delivery="queued", alert_mail=True, **fallback_to(fallback))
-    queue(outbox, subject="Order 1")
-    queue(outbox, subject="Order 2")
-    [alert] = [m for m in fallback.messages() if "Mail is not going out" in m.message["Subject"]]
-    assert alert.rcpt_tos == ["admin@example.com"]
-    # Sent at the first failure; the second, within the hour, sends none.
-    assert "1 message failed in the last 24 hours." in alert.raw.decode()
-    assert [row["status"] for row in rows(outbox)] == ["failed", "failed"]
 
 
 def test_a_backlog_drains_over_parallel_connections_each_message_once(outbox, engine, smtp_server):

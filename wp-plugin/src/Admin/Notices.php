@@ -91,6 +91,7 @@ class RustMail_Admin_Notices {
 		foreach ( array_filter( $problems ) as $problem ) {
 			self::notice( 'error', 'Rust Mail: ' . $problem );
 		}
+		RustMail_Admin_Alerts::show_banners();
 
 		self::show_outbox_before_deactivation();
 

@@ -227,9 +227,9 @@ class RustMail_Mail_Router {
 	 *               outbox (queued mode, or over a rate limit).
 	 */
 	public static function deliver( PHPMailer\PHPMailer\PHPMailer $mailer, $raw, $envelope_from, array $recipients ) {
-		$queued   = RustMail_Outbox_Delivery::is_queued_mode();
-		$envelope = array( 'from' => $envelope_from, 'to' => $recipients );
 		$caller   = self::$call['caller'] ?? RustMail_Mail_Caller::detect();
+		$queued   = RustMail_Outbox_Delivery::is_queued_mode() || RustMail_Outbox_Hold::keeps( $caller );
+		$envelope = array( 'from' => $envelope_from, 'to' => $recipients );
 		$route    = RustMail_Settings_Routes::pick( $mailer->From, $caller );
 		$row      = array(
 			'from_address' => $mailer->From,

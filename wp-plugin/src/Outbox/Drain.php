@@ -113,9 +113,7 @@ class RustMail_Outbox_Drain {
 	/** WP-Cron: everything that is due, and a note of when cron last ran. */
 	public static function cron_drain() {
 		RustMail_Settings_Store::update_plugin_option( self::LAST_CRON_OPTION, time() );
-		$counts = self::drain();
-		RustMail_Outbox_Health::maybe_alert();
-		return $counts;
+		return self::drain();
 	}
 
 	/**
@@ -125,8 +123,9 @@ class RustMail_Outbox_Drain {
 	 * @return array<string, int> how many messages ended how: sent, partial, failed, retry, waiting.
 	 */
 	public static function drain( $ids = null, $seconds = self::DRAIN_SECONDS ) {
-		if ( null === RustMail_Explain_Data::get() ) {
-			// Without the exported rules there are no transport settings: the mail waits, and the admin notice says why.
+		if ( null === RustMail_Explain_Data::get() || RustMail_Outbox_Hold::stops_drains() ) {
+			// Without the exported rules there are no transport settings; mail held stays held. Either way the mail
+			// waits, and the admin notice says why.
 			return array();
 		}
 		$counts                 = array();

@@ -373,14 +373,6 @@ class RustMail_Settings_Schema {
 				'label'   => fn () => __( 'Keep retrying for (hours)', 'rust-mail' ),
 				'help'    => fn () => __( 'Queued mail refused for a while (4xx replies, no connection) is retried, less and less often, for this long.', 'rust-mail' ),
 			),
-			'alert_mail'                  => array(
-				'type'    => 'bool',
-				'default' => false,
-				'section' => 'delivery',
-				'control' => 'checkbox',
-				'label'   => fn () => __( 'Alert mail', 'rust-mail' ),
-				'help'    => fn () => __( 'Mail the site administrator (at most once an hour, through the fallback connection when there is one) when mail fails or is stuck.', 'rust-mail' ),
-			),
 			// Constant-only: the client secret, authorization codes and refresh tokens are sent to these addresses,
 			// and the admin signs in at the authorization page, so whoever could change them could read the secrets;
 			// an administrator must not be able to redirect them. Microsoft's national clouds set the first (its

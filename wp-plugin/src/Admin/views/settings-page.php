@@ -109,7 +109,9 @@ $rust_mail_field = static function ( $key, array $entry ) {
 
 	<p>
 		<?php
-		if ( RustMail_Mail_Router::is_routing() && RustMail_Transport_Extension::is_available() ) {
+		if ( RustMail_Mail_Router::is_routing() && RustMail_Outbox_Hold::is_on() ) {
+			esc_html_e( 'Status: mail is held. WordPress\'s mail is kept in the outbox and not sent until you release it (Rust Mail > Alerts > Hold all mail).', 'rust-mail' );
+		} elseif ( RustMail_Mail_Router::is_routing() && RustMail_Transport_Extension::is_available() ) {
 			esc_html_e( 'Status: every mail WordPress sends goes through the rust_mail extension to the server below.', 'rust-mail' );
 		} elseif ( RustMail_Mail_Router::is_routing() ) {
 			esc_html_e( 'Status: every mail WordPress sends goes through PHPMailer\'s SMTP client to the server below (the rust_mail extension is not loaded).', 'rust-mail' );
