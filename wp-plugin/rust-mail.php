@@ -105,4 +105,5 @@ if ( is_admin() ) {
 	RustMail_Admin_Notices::register();
 	RustMail_Admin_Site_Health::register();
 	RustMail_Admin_OAuth_Signin::register();
+	RustMail_Admin_Setup_Wizard::register();
 }
