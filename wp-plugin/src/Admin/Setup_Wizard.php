@@ -52,7 +52,7 @@ class RustMail_Admin_Setup_Wizard {
 		}
 		printf(
 			'<div class="notice notice-info" id="rust-mail-setup-notice"><p>%s <a class="button button-primary" href="%s">%s</a></p></div>',
-			esc_html__( 'Rust Mail does not send WordPress\'s mail yet: no mail server is set up.', 'rust-mail' ),
+			esc_html__( 'Rust Mail: no mail server is set up yet, so WordPress sends mail the usual way.', 'rust-mail' ),
 			esc_url( self::url() ),
 			esc_html__( 'Set up mail in a few steps', 'rust-mail' )
 		);
