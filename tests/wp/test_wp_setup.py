@@ -50,3 +50,60 @@ def test_local_server(wp, capture):
     assert message.rcpt_tos == ["owner@example.com"] and message.mail_from == "shop@example.com"
     assert saved(wp, "preset", "host", "from") == ["localhost", "localhost", "shop@example.com"]
     assert outcome["reopenLink"].endswith("page=rust-mail-setup") and outcome["noticeAfter"] is False
+
+
+@pytest.fixture
+def tenant_dns():
+    """dnsmasq on loopback: tenant.example's MX is localhost, and its SPF record names Microsoft only."""
+    server = Dnsmasq(hosts={"localhost": "127.0.0.1"}, mx={"tenant.example": "localhost"},
+                     txt={"tenant.example": ["v=spf1 include:spf.protection.outlook.com -all"]})
+    yield server
+    server.stop()
+
+
+def test_direct_send_finds_the_mx_host_and_the_spf_record_to_add(wp, capture, tenant_dns):
+    server = capture()
+    unconfigured(wp)
+    wp.set_constants({"RUST_MAIL_PORT": server.port, "RUST_MAIL_TEST_NAMESERVER": tenant_dns.address})
+    outcome = run_setup(wp, "direct", "m365_direct", {"from": "site@tenant.example", "direct_domain": "tenant.example"},
+                        EXPECT_HOST="localhost", SITE_IP="203.0.113.7",
+                        BAD_ANSWERS=json.dumps({"direct_domain": "nomx.example"}))
+    assert outcome["problems"] == {"direct_domain": "No mail server (MX record) was found for nomx.example. Check the "
+                                   "spelling: it is the domain of your Microsoft 365 addresses, such as contoso.com."}
+    assert outcome["questions"] == ["from", "direct_domain"]
+    # The lookup found the host; the site's address (127.0.0.1 here, not a public one) is asked for, then checked.
+    assert outcome["host"] == "localhost"
+    assert "could not be found from here" in outcome["spfBeforeIp"]
+    assert "does not name this site's address (203.0.113.7)" in outcome["spf"]
+    assert outcome["recordShown"] and outcome["record"] == "v=spf1 include:spf.protection.outlook.com ip4:203.0.113.7 -all"
+    assert outcome["resultKind"] == "success", outcome
+    [message] = server.messages()
+    assert message.rcpt_tos == ["owner@example.com"] and message.mail_from == "site@tenant.example"
+    assert saved(wp, "preset", "host", "auth") == ["m365_direct", "localhost", "none"]
+
+
+def test_microsoft_365_with_an_oauth2_app(wp, smtp_server, certs):
+    endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
+    try:
+        server = smtp_server(tls="starttls", auth={"user": MAILBOX, "token": endpoint.token}, auth_mechanisms=["XOAUTH2"])
+        unconfigured(wp)
+        # Microsoft's host and token endpoint stand in on loopback, fixed in wp-config.php.
+        wp.set_constants({"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": server.port,
+                          "RUST_MAIL_CA_FILE": wp.site_ca(certs), "RUST_MAIL_OAUTH_TOKEN_URL": endpoint.url})
+        answers = {"from": MAILBOX, "username": MAILBOX, "auth": "xoauth2", "oauth_tenant": TENANT,
+                   "oauth_client_id": CLIENT_ID, "oauth_client_secret": CLIENT_SECRET}
+        outcome = run_setup(wp, "m365", "m365", answers, NO_NOTICE="1")
+        # The password question gave way to the app's once OAuth2 was chosen.
+        assert outcome["questions"] == ["from", "username", "auth", "password"]
+        assert outcome["questionsAnswered"] == ["from", "username", "auth", "oauth_tenant", "oauth_client_id",
+                                                "oauth_client_secret"]
+        assert outcome["resultKind"] == "success", outcome
+        [message] = server.messages
+        assert message.tls and message.auth_user == MAILBOX
+        assert [(a.mechanism, a.success) for a in server.auth_attempts] == [("XOAUTH2", True)]
+        assert len(endpoint.requests) == 1 and endpoint.requests[0]["client_secret"] == CLIENT_SECRET
+        assert saved(wp, "preset", "auth", "oauth_tenant") == ["m365", "xoauth2", TENANT]
+        stored = wp.php("out(RustMail_Settings_Store::stored());")
+        assert CLIENT_SECRET not in json.dumps(stored)
+    finally:
+        endpoint.stop()

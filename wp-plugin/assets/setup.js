@@ -14,6 +14,8 @@
 	const spinner = form.querySelector( '.submit .spinner' );
 	let checkTimer = null;
 	let checkRun = 0;
+	// The questions answered so far: the live check marks only these, the final one every question.
+	const touched = new Set();
 
 	const chosen = () => {
 		const radio = form.querySelector( 'input[name="preset"]:checked' );
@@ -62,11 +64,12 @@
 		return fetch( config.ajaxUrl, { method: 'POST', credentials: 'same-origin', body } ).then( ( response ) => response.json() );
 	};
 
-	/** Each question's problem under it; none left where there is none. */
-	const showProblems = ( problems ) => {
+	/** Each question's problem under it (of the questions answered, unless `all`); none left where there is none. */
+	const showProblems = ( problems, all ) => {
 		form.querySelectorAll( '.rust-mail-setup-problem' ).forEach( ( line ) => {
 			const inChosen = line.dataset.for === 'test_to' || line.closest( '.rust-mail-setup-questions' ) === block();
-			const problem = inChosen ? problems[ line.dataset.for ] : '';
+			const shown = inChosen && ( all || touched.has( line.dataset.for ) );
+			const problem = shown ? problems[ line.dataset.for ] : '';
 			line.textContent = problem || '';
 			line.hidden = ! problem;
 			const field = line.parentElement.querySelector( 'input, select' );
@@ -150,14 +153,24 @@
 		result.appendChild( box );
 	};
 
+	const answered = ( event ) => {
+		const key = /^answers\[(.+)\]$/.exec( event.target.name || '' );
+		if ( key ) {
+			touched.add( key[ 1 ] );
+		}
+	};
 	form.addEventListener( 'change', ( event ) => {
+		answered( event );
 		showAsked();
 		if ( 'preset' === event.target.name ) {
 			result.textContent = '';
 		}
 		checkSoon();
 	} );
-	form.addEventListener( 'input', checkSoon );
+	form.addEventListener( 'input', ( event ) => {
+		answered( event );
+		checkSoon();
+	} );
 
 	form.addEventListener( 'submit', ( event ) => {
 		event.preventDefault();
@@ -176,7 +189,7 @@
 					return;
 				}
 				const data = reply.data;
-				showProblems( data.problems );
+				showProblems( data.problems, true );
 				showDirect( data.direct );
 				if ( Object.keys( data.problems ).length ) {
 					notice( 'error', [ config.words.fixFirst ] );

@@ -4,7 +4,8 @@
 // Environment: WP_URL, WP_USER, WP_PASS, ARTIFACTS, SCENARIO, PRESET, ANSWERS (JSON: question key -> value, in the
 // order they are typed), TEST_TO; for direct send EXPECT_HOST (the MX host the domain's lookup must find) and SITE_IP
 // (typed when the page asks for this site's public address); BAD_ANSWERS (JSON, optional): typed first, their
-// problems collected before ANSWERS replace them.
+// problems collected before ANSWERS replace them; NO_NOTICE (set when wp-config.php names a server): the setup is
+// opened from its menu.
 import { join } from 'node:path';
 import { check, logIn, withBrowser } from './chromium.mjs';
 
@@ -17,17 +18,23 @@ await withBrowser(ARTIFACTS, async (page) => {
   await logIn(page, WP_URL, WP_USER, WP_PASS);
   const outcome = {};
 
-  // No server yet: the dashboard says so and links to the setup (no redirect took us there).
-  await page.goto(`${WP_URL}/wp-admin/`);
-  check(await page.isVisible('#rust-mail-setup-notice'), 'no setup notice on the dashboard of an unconfigured site');
-  await shot(page, 'notice');
-  await Promise.all([page.waitForURL(/page=rust-mail-setup/), page.click('#rust-mail-setup-notice a')]);
+  if (process.env.NO_NOTICE) {
+    // wp-config.php names a server already: no notice, the setup is opened from the menu.
+    await page.goto(`${WP_URL}/wp-admin/admin.php?page=rust-mail-setup`);
+  } else {
+    // No server yet: the dashboard says so and links to the setup (no redirect took us there).
+    await page.goto(`${WP_URL}/wp-admin/`);
+    check(await page.isVisible('#rust-mail-setup-notice'), 'no setup notice on the dashboard of an unconfigured site');
+    await shot(page, 'notice');
+    await Promise.all([page.waitForURL(/page=rust-mail-setup/), page.click('#rust-mail-setup-notice a')]);
+  }
 
   await page.check(`input[name="preset"][value="${PRESET}"]`);
   const block = page.locator(`.rust-mail-setup-questions[data-preset="${PRESET}"]`);
   check(await block.isVisible(), 'the chosen provider\'s questions are not shown');
-  outcome.questions = await block.locator('.rust-mail-setup-question:visible').evaluateAll(
+  const questions = () => block.locator('.rust-mail-setup-question:visible').evaluateAll(
     (rows) => rows.map((row) => row.dataset.key));
+  outcome.questions = await questions();
   outcome.otherQuestionsShown = await page.locator('.rust-mail-setup-questions:not([hidden])').count();
   const field = (key) => block.locator(`[name="answers[${key}]"]`);
 
@@ -50,6 +57,8 @@ await withBrowser(ARTIFACTS, async (page) => {
       await field(key).fill(value);
     }
   }
+
+  outcome.questionsAnswered = await questions();
 
   if (EXPECT_HOST) {
     // Direct send: the MX host is found from the domain, and the SPF record is checked for the site's address.
