@@ -6,6 +6,9 @@ Direct send finds its host in a real dnsmasq (the `rust_mail_nameserver` filter 
 through tests/wp/mu-plugins/rust-mail-test-nameserver.php); the domain's MX is `localhost`, the one name that both
 dnsmasq and the system resolver the send uses know, so the mail reaches the local server."""
 import json
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -107,3 +110,119 @@ def test_microsoft_365_with_an_oauth2_app(wp, smtp_server, certs):
         assert CLIENT_SECRET not in json.dumps(stored)
     finally:
         endpoint.stop()
+
+
+def diagnose(wp, shot):
+    return json.loads(run_browser(wp, "diagnose.mjs", SHOT=shot).strip().splitlines()[-1])
+
+
+@pytest.fixture
+def m365_app(wp, smtp_server, certs):
+    """The site on Microsoft 365 with an OAuth2 app, the token endpoint and the SMTP server on loopback."""
+    endpoint = AuthorizationServer(TENANT, CLIENT_ID, CLIENT_SECRET)
+    server = smtp_server(tls="starttls", auth={"user": MAILBOX, "token": endpoint.token}, auth_mechanisms=["XOAUTH2"])
+    wp.set_settings(oauth_client_secret=CLIENT_SECRET, preset="m365", port=server.port, security="starttls",
+                    auth="xoauth2", username=MAILBOX, oauth_tenant=TENANT, oauth_client_id=CLIENT_ID,
+                    ca_file=wp.site_ca(certs), **{"from": MAILBOX})
+    wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": endpoint.url})
+    yield endpoint, server
+    endpoint.stop()
+
+
+def test_xoauth2_diagnose_fetches_the_token_as_a_step_then_walks_smtp(wp, m365_app):
+    endpoint, server = m365_app
+    shown = diagnose(wp, "xoauth2")
+    steps = [(step["step"], step["status"]) for step in shown["steps"]]
+    assert steps[0] == ("token", "ok") and shown["steps"][0]["words"] == "Access token"
+    assert shown["steps"][0]["detail"] == "The token endpoint gave the app a new access token."
+    # Then the SMTP walk, logging in with that token.
+    assert ("auth", "ok") in steps and ("envelope", "ok") in steps, steps
+    assert [(a.mechanism, a.user, a.success) for a in server.auth_attempts] == [("XOAUTH2", MAILBOX, True)]
+    assert len(endpoint.requests) == 1
+    assert "The connection works." in shown["summary"]
+
+
+class FixedAnswer:
+    """A token endpoint on loopback that answers every request with one JSON refusal, over HTTPS with `tls` (a
+    certificate WordPress does not trust)."""
+
+    def __init__(self, status, body, tls=None):
+        answer = json.dumps(body).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_address[1]}/{{tenant}}/oauth2/v2.0/token"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+CONSENT = {"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented "
+                                                          "to use the application with ID '6f1c0b9e'."}
+
+
+@pytest.mark.parametrize("case", ["blocked", "unreachable", "tls", "invalid_client", "consent"])
+def test_oauth_advice_follows_the_actual_failure(wp, m365_app, certs, case):
+    endpoint, server = m365_app
+    stand_in = None
+    constants = {"RUST_MAIL_OAUTH_TOKEN_URL": endpoint.url}
+    if case == "blocked":
+        # The test site sets WP_HTTP_BLOCK_EXTERNAL, which lets through only requests to its own host (127.0.0.1).
+        constants = {"RUST_MAIL_OAUTH_TOKEN_URL": "http://127.0.0.2:9/{tenant}/oauth2/v2.0/token"}
+    elif case == "unreachable":
+        constants = {"RUST_MAIL_OAUTH_TOKEN_URL": "http://127.0.0.1:9/{tenant}/oauth2/v2.0/token"}
+    elif case == "tls":
+        stand_in = FixedAnswer(200, {}, tls=certs.pair("selfsigned"))
+    elif case == "invalid_client":
+        wp.set_settings(oauth_client_secret="wrong-" + CLIENT_SECRET, preset="m365", port=server.port,
+                        security="starttls", auth="xoauth2", username=MAILBOX, oauth_tenant=TENANT,
+                        oauth_client_id=CLIENT_ID, ca_file=str(wp.dir / "test-ca.pem"))
+    elif case == "consent":
+        stand_in = FixedAnswer(400, CONSENT)
+    if stand_in:
+        constants = {"RUST_MAIL_OAUTH_TOKEN_URL": stand_in.url}
+    wp.set_constants(constants)
+    try:
+        check_advice(wp, server, case)
+    finally:
+        if stand_in:
+            stand_in.stop()
+
+
+def check_advice(wp, server, case):
+    shown = diagnose(wp, f"oauth-{case}")
+    assert [(step["step"], step["status"]) for step in shown["steps"]] == [("token", "fail")]
+    expected = {
+        "blocked": "blocks requests to other servers (WP_HTTP_BLOCK_EXTERNAL in wp-config.php)",
+        "unreachable": "The token endpoint could not be reached: a firewall may block outgoing HTTPS",
+        "tls": "its certificate could not be checked",
+        "invalid_client": "does not accept the app's client ID or client secret",
+        "consent": "Grant admin consent",
+    }
+    [advice] = shown["advice"]
+    assert expected[case] in advice, shown
+    # Only the advice for what failed: never the catch-all about tenant, client ID and secret elsewhere.
+    assert ("Check the tenant ID, client ID and client secret" in advice) is False
+    assert server.auth_attempts == []
+    # The log's explanation of a mail that failed the same way gives the same advice.
+    assert wp.send_mail()["result"] is False
+    row = wp.log_rows()[-1]
+    explained = wp.php(f"out(RustMail_Log_Explainer::for_entry(RustMail_Log_Store::get({row['id']})));")
+    assert explained["advice"] == [advice]
