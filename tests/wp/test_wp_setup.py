@@ -6,15 +6,17 @@ Direct send finds its host in a real dnsmasq (the `rust_mail_nameserver` filter 
 through tests/wp/mu-plugins/rust-mail-test-nameserver.php); the domain's MX is `localhost`, the one name that both
 dnsmasq and the system resolver the send uses know, so the mail reaches the local server."""
 import json
+import re
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from harness.diag_servers import Dnsmasq
 from harness.oauth_server import AuthorizationServer
-from harness.wpstack import run_browser
+from harness.wpstack import php_string, run_browser
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "6f1c0b9e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
@@ -226,3 +228,43 @@ def check_advice(wp, server, case):
     row = wp.log_rows()[-1]
     explained = wp.php(f"out(RustMail_Log_Explainer::for_entry(RustMail_Log_Store::get({row['id']})));")
     assert explained["advice"] == [advice]
+
+
+# What only a PHP developer understands: the extension's argument names, its options and its quoted choices.
+DEVELOPER_WORDS = re.compile(r"\$transport|\$options|send_test|scan_ports|\b(ca_file|verify_peer|tls_min_version|api_base)\b"
+                             r"|\b(security|auth)( is| to)? '|'(none|starttls|opportunistic|tls|xoauth2|auto|login)'")
+
+
+def test_diagnose_page_speaks_the_owners_words(wp, capture):
+    server = capture()
+    # A relay without TLS or login, and no From address: the walk skips steps with a developer's reasons.
+    wp.set_settings(port=server.port, **{"from": ""})
+    shown = diagnose(wp, "words")
+    details = {step["step"]: step["detail"] for step in shown["steps"]}
+    assert details["send"] == "Diagnose sends nothing: use Send test mail to send a message."
+    assert details["auth"] == 'No login: Authentication is "No login".'
+    assert details["tls"].startswith('"Encryption" is "None (plain text)"'), details["tls"]
+    assert DEVELOPER_WORDS.search(shown["text"]) is None, DEVELOPER_WORDS.search(shown["text"])
+
+
+def test_every_advice_of_the_classifier_reads_in_the_owners_words(wp):
+    """Each advice and summary text the extension's classifier can give (its export), as the plugin shows it."""
+    export = json.loads((Path(__file__).parents[2] / "wp-plugin" / "data" / "classifier.json").read_text())
+    texts = sorted({text for text in strings(export["verdicts"]) if " " in text})
+    assert len(texts) > 50
+    shown = wp.php(f"out(RustMail_Explain_Owner_Words::texts(json_decode({php_string(json.dumps(texts))}, true)));")
+    left = [text for text in shown if DEVELOPER_WORDS.search(text)]
+    assert left == [], left
+    # The facts stay: a port, a host and a record are not touched.
+    assert any("port 465" in text for text in shown) and any("include:spf.protection.outlook.com" in text for text in shown)
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)

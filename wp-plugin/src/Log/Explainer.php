@@ -77,7 +77,8 @@ class RustMail_Log_Explainer {
 				$failure['cause'] = (string) $entry['error_cause'];
 			}
 			$verdict = self::explain( $failure, RustMail_Transport_Connection::transport( false ) );
-			return array( 'cause' => $verdict['summary'], 'advice' => $verdict['advice'], 'code' => (string) $verdict['cause'] );
+			// The classifier's words are a developer's ("security 'starttls'"); the owner reads the page's names.
+			return array( 'cause' => RustMail_Explain_Owner_Words::text( $verdict['summary'] ), 'advice' => RustMail_Explain_Owner_Words::texts( $verdict['advice'] ), 'code' => (string) $verdict['cause'] );
 		} catch ( Throwable $e ) {
 			// An older row, settings the extension no longer accepts, or the exported rules unreadable (the admin
 			// notice says so): the transcript below still tells the story.
