@@ -268,3 +268,119 @@ def strings(value):
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+@pytest.mark.parametrize("who", ["subscriber", "admin without the nonce"])
+def test_the_setup_actions_check_capability_then_nonce(wp, capture, who):
+    server = capture()
+    wp.set_settings(port=server.port)
+    before = wp.php("out(get_option('rust_mail_settings'));")
+    if who == "subscriber":
+        wp.php("$id = username_exists('sub1') ?: wp_insert_user(array('user_login' => 'sub1', 'user_pass' => 'sub1-pass-123',"
+               " 'role' => 'subscriber', 'user_email' => 'sub1@example.com')); out($id);")
+        browser = wp.browser("sub1", "sub1-pass-123")
+        # A nonce of their own does not help: the capability is checked first.
+        nonce = wp.php("wp_set_current_user(get_user_by('login', 'sub1')->ID); out(wp_create_nonce('rust_mail_setup'));")
+        page = browser.get("/wp-admin/admin.php?page=rust-mail-setup")
+        assert page.status == 403 and "rust-mail-setup-form" not in page.text
+    else:
+        browser, nonce = wp.browser(), ""
+    for action in ["rust_mail_setup_check", "rust_mail_setup_finish"]:
+        page = browser.post("/wp-admin/admin-ajax.php", {
+            "action": action, "nonce": nonce, "preset": "custom", "test_to": "victim@example.com",
+            "answers[host]": "evil.example", "answers[port]": "25", "answers[from]": "a@example.com",
+            "answers[security]": "none", "answers[auth]": "none"})
+        assert page.status == 403, (action, page.status, page.text)
+        assert json.loads(page.text)["success"] is False
+    assert wp.php("out(get_option('rust_mail_settings'));") == before
+    assert server.messages() == []
+
+
+@pytest.fixture
+def tenant_resolver(netns):
+    """A namespace whose system resolver is dnsmasq on its own loopback's port 53 (`ip netns exec` puts
+    /etc/netns/NAME/resolv.conf in place of /etc/resolv.conf): the only way to point PHP's dns_get_record() at a
+    test's DNS server. tenant.example has an MX and an SPF record; every other .example and .invalid name is NXDOMAIN."""
+    with netns.resolver(["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--user=root", "--port=53",
+                         "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/example/", "--local=/invalid/",
+                         "--host-record=mx.tenant.example,127.0.0.1", "--mx-host=tenant.example,mx.tenant.example,10",
+                         "--txt-record=tenant.example,v=spf1 ip4:198.51.100.0/24 -all"]):
+        yield netns
+
+
+@pytest.mark.parametrize("extension", [True, False], ids=["extension's resolver", "dns_get_record"])
+def test_direct_send_lookup_with_and_without_the_extension(wp, tenant_resolver, extension):
+    if extension:
+        # The extension reads no records of a reserved name (.example) from the system's resolver unless a
+        # nameserver is named: here the namespace's own.
+        wp.set_constants({"RUST_MAIL_TEST_NAMESERVER": "127.0.0.1:53"})
+    lookup = "out(RustMail_Settings_Direct_Send::lookup('tenant.example', '{ip}'));"
+    allowed = wp.php(lookup.format(ip="198.51.100.9"), extension=extension, namespace=tenant_resolver.name)
+    assert (allowed["error"], allowed["mx"], allowed["host"]) == ("", ["mx.tenant.example"], "mx.tenant.example")
+    assert allowed["spf"] == ["v=spf1 ip4:198.51.100.0/24 -all"]
+    assert allowed["judgement"] == {"status": "allowed", "record": ""}
+    other = wp.php(lookup.format(ip="203.0.113.7"), extension=extension, namespace=tenant_resolver.name)
+    assert other["judgement"] == {"status": "not_listed", "record": "v=spf1 ip4:198.51.100.0/24 ip4:203.0.113.7 -all"}
+    # On loopback the site's own address is no public one: not guessed.
+    found = wp.php(lookup.format(ip=""), extension=extension, namespace=tenant_resolver.name)
+    assert (found["ip"], found["ip_found"], found["judgement"]) == ("", False, None)
+    missing = wp.php("out(RustMail_Settings_Direct_Send::lookup('nomx.example'));", extension=extension,
+                     namespace=tenant_resolver.name)
+    assert missing["error"].startswith("No mail server (MX record) was found for nomx.example.")
+
+
+@pytest.mark.parametrize("records, ip, expected", [
+    ([], "203.0.113.7", ("missing", "v=spf1 ip4:203.0.113.7 include:spf.protection.outlook.com -all")),
+    (["v=spf1 ip4:203.0.113.0/24 -all"], "203.0.113.7", ("allowed", "")),
+    (["v=spf1 ip4:203.0.113.7 ~all"], "203.0.113.7", ("allowed", "")),
+    (["v=spf1 ip4:203.0.112.0/24 -all"], "203.0.113.7", ("not_listed", "v=spf1 ip4:203.0.112.0/24 ip4:203.0.113.7 -all")),
+    (["v=spf1 include:spf.protection.outlook.com redirect=_spf.example"], "203.0.113.7",
+     ("not_listed", "v=spf1 include:spf.protection.outlook.com ip4:203.0.113.7 redirect=_spf.example")),
+    (["v=spf1 mx", "v=spf1 a -all"], "203.0.113.7", ("several", "v=spf1 mx ip4:203.0.113.7")),
+    (["google-site-verification=abc", "v=spf1 ip6:2001:db8::/32 -all"], "2001:db8::25", ("allowed", "")),
+    (["v=spf1 ip6:2001:db8::/32 -all"], "2001:db9::25", ("not_listed", "v=spf1 ip6:2001:db8::/32 ip6:2001:db9::25 -all")),
+    (["v=spf1 ip4:203.0.113.7/33 ip4:nonsense -all"], "203.0.113.7",
+     ("not_listed", "v=spf1 ip4:203.0.113.7/33 ip4:nonsense ip4:203.0.113.7 -all")),
+])
+def test_spf_judgement(wp, records, ip, expected):
+    judged = wp.php(f"out(RustMail_Settings_Direct_Send::spf_judgement(json_decode({php_string(json.dumps(records))}, true), "
+                    f"{php_string(ip)}));")
+    assert (judged["status"], judged["record"]) == expected
+
+
+@pytest.mark.parametrize("code, message, expected", [
+    ("http_request_not_executed", "User has blocked requests through HTTP.", "blocked"),
+    ("http_request_failed", "cURL error 6: Could not resolve host: login.microsoftonline.com", "dns"),
+    ("http_request_failed", "php_network_getaddresses: getaddrinfo failed: Name or service not known", "dns"),
+    ("http_request_failed", "cURL error 60: SSL certificate problem: unable to get local issuer certificate", "tls"),
+    ("http_request_failed", "cURL error 7: Failed to connect to 127.0.0.1 port 9: Connection refused", "unreachable"),
+    ("http_request_failed", "cURL error 28: Operation timed out after 15001 milliseconds", "unreachable"),
+])
+def test_problem_of_http_error(wp, code, message, expected):
+    assert wp.php(f"out(RustMail_OAuth_Exception::problem_of_http_error({php_string(code)}, {php_string(message)}));") == expected
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}, "invalid_client"),
+    ({"error": "unauthorized_client", "error_description": "AADSTS700016: Application not found."}, "invalid_client"),
+    ({"error": "invalid_request", "error_description": "AADSTS7000222: The provided client secret keys are expired."},
+     "invalid_client"),
+    ({"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented."}, "consent"),
+    ({"error": "consent_required"}, "consent"),
+    ({"error": "invalid_grant", "error_description": "AADSTS50173: The provided grant has expired."}, "invalid_grant"),
+    ({"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."}, "tenant"),
+    ({"error": "temporarily_unavailable"}, ""),
+])
+def test_problem_of_answer(wp, body, expected):
+    assert wp.php(f"out(RustMail_OAuth_Exception::problem_of_answer(json_decode({php_string(json.dumps(body))}, true)));") == expected
+
+
+def test_oauth_dns_failure_gets_the_dns_advice(wp, m365_app, tenant_resolver):
+    # Let WordPress ask a name the namespace's resolver does not know.
+    wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": "https://login.tenant.invalid/{tenant}/oauth2/v2.0/token",
+                      "WP_ACCESSIBLE_HOSTS": "login.tenant.invalid"})
+    diagnosis = wp.php("out(RustMail_Transport_Diagnosis::run('site@contoso.example', 'owner@example.com'));",
+                       namespace=tenant_resolver.name)
+    assert [(step["name"], step["status"]) for step in diagnosis["steps"]] == [("token", "fail")]
+    assert diagnosis["verdict"]["cause"] == "oauth_dns"
+    assert "could not look up the token endpoint's name" in diagnosis["verdict"]["advice"][0]
