@@ -299,13 +299,19 @@ class RustMail_Admin_Setup_Wizard {
 			);
 		}
 		$test = RustMail_Mail_Test_Mail::send( $to );
+		if ( $test['sent'] ) {
+			/* translators: %s: recipient address */
+			$message = sprintf( __( 'Delivered: the server accepted the test mail to %s. Mail from WordPress now goes this way.', 'rust-mail' ), $to );
+		} else {
+			/* translators: %s: recipient address */
+			$message = sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to );
+		}
 		wp_send_json_success(
 			array(
 				'problems' => array(),
 				'saved'    => true,
 				'sent'     => $test['sent'],
-				/* translators: %s: recipient address */
-				'message'  => $test['sent'] ? sprintf( __( 'Delivered: the server accepted the test mail to %s. Mail from WordPress now goes this way.', 'rust-mail' ), $to ) : sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to ),
+				'message'  => $message,
 				'cause'    => $test['explanation'] ? RustMail_Admin_Pages::redact( $test['explanation']['cause'] ) : '',
 				'advice'   => $test['explanation'] ? array_map( array( 'RustMail_Admin_Pages', 'redact' ), $test['explanation']['advice'] ) : array(),
 				'log'      => $test['log_id'] ? RustMail_Log_Store::url( array( 'entry' => $test['log_id'] ) ) : '',
@@ -356,17 +362,24 @@ class RustMail_Admin_Setup_Wizard {
 		$judgement        = $direct['judgement'];
 		$page['spfState'] = $judgement['status'];
 		$page['record']   = $judgement['record'];
-		$texts            = array(
-			/* translators: %s: IP address */
-			'allowed'    => __( 'The domain\'s SPF record allows %s: Microsoft 365 will not take this site\'s mail for spoofing.', 'rust-mail' ),
-			/* translators: %s: IP address */
-			'missing'    => __( 'The domain has no SPF record, so Microsoft 365 may file this site\'s mail (from %s) as spoofed or junk. Add this TXT record on the domain at your DNS host:', 'rust-mail' ),
-			/* translators: %s: IP address */
-			'several'    => __( 'The domain has more than one SPF record, which receivers treat as an error. Replace them with this one TXT record, which also allows this site (%s):', 'rust-mail' ),
-			/* translators: %s: IP address */
-			'not_listed' => __( 'The domain\'s SPF record does not name this site\'s address (%s), so Microsoft 365 may file its mail as spoofed or junk. Change the record at your DNS host to:', 'rust-mail' ),
-		);
-		$page['spfText'] = sprintf( $texts[ $judgement['status'] ], $direct['ip'] );
+		switch ( $judgement['status'] ) {
+			case 'allowed':
+				/* translators: %s: IP address */
+				$text = __( 'The domain\'s SPF record allows %s: Microsoft 365 will not take this site\'s mail for spoofing.', 'rust-mail' );
+				break;
+			case 'missing':
+				/* translators: %s: IP address */
+				$text = __( 'The domain has no SPF record, so Microsoft 365 may file this site\'s mail (from %s) as spoofed or junk. Add this TXT record on the domain at your DNS host:', 'rust-mail' );
+				break;
+			case 'several':
+				/* translators: %s: IP address */
+				$text = __( 'The domain has more than one SPF record, which receivers treat as an error. Replace them with this one TXT record, which also allows this site (%s):', 'rust-mail' );
+				break;
+			default:
+				/* translators: %s: IP address */
+				$text = __( 'The domain\'s SPF record does not name this site\'s address (%s), so Microsoft 365 may file its mail as spoofed or junk. Change the record at your DNS host to:', 'rust-mail' );
+		}
+		$page['spfText'] = sprintf( $text, $direct['ip'] );
 		return $page;
 	}
 }
