@@ -76,6 +76,8 @@
 			if ( field ) {
 				field.setAttribute( 'aria-invalid', problem ? 'true' : 'false' );
 			}
+			// WordPress's own marking of a field in error (a red border).
+			line.closest( 'tr' ).classList.toggle( 'form-invalid', !! problem );
 		} );
 	};
 

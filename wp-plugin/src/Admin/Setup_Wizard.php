@@ -62,6 +62,7 @@ class RustMail_Admin_Setup_Wizard {
 		if ( '' === self::$hook || self::$hook !== $hook ) {
 			return;
 		}
+		wp_enqueue_style( 'rust-mail-setup', plugins_url( 'assets/setup.css', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION );
 		wp_enqueue_script( 'rust-mail-setup', plugins_url( 'assets/setup.js', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION, true );
 		wp_add_inline_script(
 			'rust-mail-setup',

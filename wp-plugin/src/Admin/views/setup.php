@@ -55,7 +55,7 @@ $rust_mail_auth_choices = array(
 							$rust_mail_value = $rust_mail_auth_choices[ $rust_mail_preset ][0];
 						}
 						?>
-						<tr class="rust-mail-setup-question" data-key="<?php echo esc_attr( $rust_mail_key ); ?>"
+						<tr class="rust-mail-setup-question form-required" data-key="<?php echo esc_attr( $rust_mail_key ); ?>"
 							<?php if ( isset( $rust_mail_question['when'] ) ) : ?>
 								data-when="<?php echo esc_attr( (string) wp_json_encode( $rust_mail_question['when'] ) ); ?>"
 							<?php endif; ?>
@@ -87,7 +87,7 @@ $rust_mail_auth_choices = array(
 									);
 									?>
 								<?php endif; ?>
-								<p class="rust-mail-setup-problem notice-error" data-for="<?php echo esc_attr( $rust_mail_key ); ?>" role="alert" hidden></p>
+								<p class="rust-mail-setup-problem" data-for="<?php echo esc_attr( $rust_mail_key ); ?>" role="alert" hidden></p>
 								<?php if ( '' !== $rust_mail_help ) : ?>
 									<p class="description"><?php echo esc_html( $rust_mail_help ); ?></p>
 								<?php endif; ?>
@@ -110,11 +110,11 @@ $rust_mail_auth_choices = array(
 
 		<h2><?php esc_html_e( '3. Send a test mail', 'rust-mail' ); ?></h2>
 		<table class="form-table" role="presentation">
-			<tr>
+			<tr class="form-required">
 				<th scope="row"><label for="rust-mail-setup-test-to"><?php esc_html_e( 'Send it to', 'rust-mail' ); ?></label></th>
 				<td>
 					<input type="email" class="regular-text" id="rust-mail-setup-test-to" name="test_to" value="<?php echo esc_attr( wp_get_current_user()->user_email ); ?>" />
-					<p class="rust-mail-setup-problem notice-error" data-for="test_to" role="alert" hidden></p>
+					<p class="rust-mail-setup-problem" data-for="test_to" role="alert" hidden></p>
 					<p class="description"><?php esc_html_e( 'An address whose inbox you can read.', 'rust-mail' ); ?></p>
 				</td>
 			</tr>
