@@ -20,7 +20,7 @@ class RustMail_Settings_Direct_Send {
 	const MICROSOFT_INCLUDE = 'include:spf.protection.outlook.com';
 
 	/** Seconds the extension's walk may take: the lookups, then a try of the MX host's port 25. */
-	const TIMEOUT = 10;
+	const TIMEOUT = 5;
 
 	/**
 	 * The MX host and SPF records of a domain, and whether the records allow this site's address.
