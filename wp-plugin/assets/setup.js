@@ -23,8 +23,11 @@
 	};
 	const block = () => form.querySelector( `.rust-mail-setup-questions[data-preset="${ chosen() }"]` );
 
-	/** The answers of the chosen provider's questions that are asked now. */
-	const answers = () => {
+	/**
+	 * The answers of the chosen provider's questions that are asked now. The live check only needs to know that a
+	 * secret was typed: it is sent once, when the answers are saved.
+	 */
+	const answers = ( withSecrets ) => {
 		const found = {};
 		const current = block();
 		if ( ! current ) {
@@ -33,7 +36,8 @@
 		current.querySelectorAll( '.rust-mail-setup-question' ).forEach( ( row ) => {
 			const field = row.querySelector( '[name^="answers["]' );
 			if ( field && ! row.hidden ) {
-				found[ row.dataset.key ] = field.value;
+				const secret = 'password' === field.type && ! withSecrets;
+				found[ row.dataset.key ] = secret && '' !== field.value ? 'typed' : field.value;
 			}
 		} );
 		return found;
@@ -60,7 +64,7 @@
 
 	const post = ( action, extra ) => {
 		const body = new URLSearchParams( { action, nonce: config.nonce, preset: chosen(), ...extra } );
-		Object.entries( answers() ).forEach( ( [ key, value ] ) => body.append( `answers[${ key }]`, value ) );
+		Object.entries( answers( 'rust_mail_setup_finish' === action ) ).forEach( ( [ key, value ] ) => body.append( `answers[${ key }]`, value ) );
 		return fetch( config.ajaxUrl, { method: 'POST', credentials: 'same-origin', body } ).then( ( response ) => response.json() );
 	};
 
