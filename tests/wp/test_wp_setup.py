@@ -57,6 +57,23 @@ def test_local_server(wp, capture):
     assert outcome["reopenLink"].endswith("page=rust-mail-setup") and outcome["noticeAfter"] is False
 
 
+
+def test_a_failed_test_mail_shows_the_explanation(wp):
+    unconfigured(wp)
+    # Nothing listens on port 9 of loopback: the connection is refused.
+    wp.set_constants({"RUST_MAIL_PORT": 9})
+    outcome = run_setup(wp, "refused", "localhost", {"from": "shop@example.com"})
+    assert outcome["resultKind"] == "error", outcome
+    assert outcome["result"].startswith("The test mail to owner@example.com was not sent."), outcome["result"]
+    # The cause and what to do, as the log entry explains it, in the owner's words.
+    explained = wp.php("out(RustMail_Log_Explainer::for_entry(RustMail_Log_Store::get("
+                       + str(int(wp.log_rows()[-1]["id"])) + ")));")
+    for text in [explained["cause"], *explained["advice"]]:
+        assert text in outcome["result"], text
+    assert "The test mail in the connection log" in outcome["result"]
+    assert DEVELOPER_WORDS.search(outcome["result"]) is None
+
+
 @pytest.fixture
 def tenant_dns():
     """dnsmasq on loopback: tenant.example's MX is localhost, and its SPF record names Microsoft only."""

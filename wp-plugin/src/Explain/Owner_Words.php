@@ -64,11 +64,14 @@ class RustMail_Explain_Owner_Words {
 			static fn ( $m ) => sprintf( __( 'The "%s" setting', 'rust-mail' ), $field( $m[1] ) ),
 			$text
 		);
-		// "security 'starttls'", "set auth to 'none'", "'api' => 'ses'": the setting and its choice, as the page names them.
+		// "security 'starttls'", "set auth to 'none'", "'api' => 'ses'": the setting and its choice, as the page names
+		// them (Encryption: "STARTTLS (required)"; set "Authentication" to "No login").
 		$keys = implode( '|', self::CHOICE_KEYS );
 		$text = preg_replace_callback(
 			'/\'?\b(' . $keys . ')\'?( is | to | => |\s)\'([\w.{}-]+)\'/',
-			static fn ( $m ) => '"' . $field( $m[1] ) . '"' . ( in_array( $m[2], array( ' => ', ' ' ), true ) ? ': ' : $m[2] ) . '"' . $choice( $m[1], $m[3] ) . '"',
+			static fn ( $m ) => in_array( $m[2], array( ' => ', ' ' ), true )
+				? $field( $m[1] ) . ': "' . $choice( $m[1], $m[3] ) . '"'
+				: '"' . $field( $m[1] ) . '"' . $m[2] . '"' . $choice( $m[1], $m[3] ) . '"',
 			$text
 		);
 		// "Set auth to a mechanism the server offers", "match security to the port".
