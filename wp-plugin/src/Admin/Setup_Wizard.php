@@ -332,6 +332,9 @@ class RustMail_Admin_Setup_Wizard {
 			}
 		}
 		$input['preset'] = $preset;
+		if ( 'custom' === $preset ) {
+			$input['api'] = ''; // The setup's Custom asks for an SMTP server's fields; an API is chosen on the settings page.
+		}
 		foreach ( RustMail_Settings_Presets::all()[ $preset ]['values'] as $key => $value ) {
 			$input[ $key ] = $value;
 		}
