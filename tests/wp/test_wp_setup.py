@@ -74,6 +74,22 @@ def test_a_failed_test_mail_shows_the_explanation(wp):
     assert DEVELOPER_WORDS.search(outcome["result"]) is None
 
 
+
+def test_custom_smtp_server_replaces_an_api(wp, capture):
+    server = capture()
+    # Set up before to send over the Graph API: the setup's Custom is an SMTP server, so that goes.
+    wp.set_settings(api="graph", username="old@example.com")
+    answers = {"from": "shop@example.com", "host": "127.0.0.1", "port": str(server.port), "security": "none",
+               "auth": "none"}
+    outcome = run_setup(wp, "custom", "custom", answers, NO_NOTICE="1")
+    # No login chosen: no user name or password asked.
+    assert outcome["questionsAnswered"] == ["from", "host", "port", "security", "auth"]
+    assert outcome["resultKind"] == "success", outcome
+    [message] = server.messages()
+    assert message.rcpt_tos == ["owner@example.com"]
+    assert saved(wp, "preset", "api", "host", "port") == ["custom", "", "127.0.0.1", server.port]
+
+
 @pytest.fixture
 def tenant_dns():
     """dnsmasq on loopback: tenant.example's MX is localhost, and its SPF record names Microsoft only."""
