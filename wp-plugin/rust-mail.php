@@ -108,4 +108,5 @@ if ( is_admin() ) {
 	RustMail_Admin_Alerts::register();
 	RustMail_Admin_Site_Health::register();
 	RustMail_Admin_OAuth_Signin::register();
+	RustMail_Admin_Setup_Wizard::register();
 }

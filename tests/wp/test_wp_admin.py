@@ -211,7 +211,8 @@ def test_failed_entry_explains_itself_with_the_diagnosis_classifier(wp, capture)
     page = wp.browser().get(f"{LOG}&entry={latest_entry_id(wp)}").text
     explanation = re.search(r'<div class="notice notice-error inline rust-mail-explanation">(.*?)</div>', page, re.S).group(1)
     assert f"127.0.0.1:{server.port} refused the login of mailer: 535" in explanation, explanation
-    assert "Check username &#039;mailer&#039; and the password (or token)." in explanation, explanation
+    # The classifier's advice with the settings page's words ("user name", not the key `username`).
+    assert "Check user name &#039;mailer&#039; and the password (or token)." in explanation, explanation
     assert "wrong-password" not in page
 
 

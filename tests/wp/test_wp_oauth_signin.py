@@ -238,6 +238,14 @@ def test_wrong_state_replayed_code_and_another_session_are_refused(wp, auth_serv
     state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query))["state"]
     page = browser.get(f"{wp.url}/wp-admin/admin-post.php?code=M.Cnot-issued&state={state}")
     assert "The sign-in could not be completed: Microsoft refused the authorization code (invalid_grant: AADSTS9002313" in page.text
+    assert "Sign in again with the button on the Rust Mail settings page" in page.text  # its advice
+    # Sent back without consent (a tenant whose users may not consent to apps): the advice is an administrator's consent.
+    callback = consent(browser, auth_server, start(browser))
+    state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query))["state"]
+    page = browser.get(f"{wp.url}/wp-admin/admin-post.php?error=consent_required&error_description="
+                       + urllib.parse.quote("AADSTS65001: The user or administrator has not consented to use the application.")
+                       + f"&state={state}")
+    assert "Microsoft did not sign you in: AADSTS65001" in page.text and "Grant admin consent" in page.text
     # Cancelled on the provider's page.
     callback = consent(browser, auth_server, start(browser), decision="cancel")
     assert "Microsoft did not sign you in: The user cancelled the sign-in." in browser.get(callback).text

@@ -70,9 +70,7 @@ class RustMail_Admin_Notices {
 		if ( ! current_user_can( RustMail_Admin_Pages::capability() ) ) {
 			return;
 		}
-		if ( ! RustMail_Settings_Store::is_configured() ) {
-			self::notice( 'warning', __( 'Rust Mail: no mail server is set yet, so WordPress sends mail the usual way. Choose one on the Rust Mail settings page.', 'rust-mail' ), RustMail_Admin_Pages::settings_url() );
-		}
+		// No server yet: RustMail_Admin_Setup_Wizard's notice leads to the setup.
 		if ( RustMail_Settings_Store::saved_password_unreadable() ) {
 			self::notice( 'error', __( 'Rust Mail: the saved SMTP password can no longer be decrypted (the keys in wp-config.php changed). Enter it again.', 'rust-mail' ), RustMail_Admin_Pages::settings_url() );
 		}

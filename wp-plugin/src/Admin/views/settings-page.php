@@ -120,6 +120,7 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		}
 		?>
 		<a href="<?php echo esc_url( RustMail_Log_Store::url() ); ?>"><?php esc_html_e( 'Connection log', 'rust-mail' ); ?></a>
+		| <a id="rust-mail-open-setup" href="<?php echo esc_url( RustMail_Admin_Setup_Wizard::url() ); ?>"><?php esc_html_e( 'Run the guided setup', 'rust-mail' ); ?></a>
 	</p>
 
 	<div id="rust-mail-engine" class="notice inline <?php echo RustMail_Transport_Extension::is_available() ? 'notice-success' : 'notice-info'; ?>">
