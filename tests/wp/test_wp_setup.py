@@ -48,7 +48,9 @@ def test_local_server(wp, capture):
                         BAD_ANSWERS=json.dumps({"from": "shop@contoso"}))
     # Only this provider's one question, and a wrong answer refused in words as it was typed.
     assert outcome["questions"] == ["from"] and outcome["otherQuestionsShown"] == 1
-    assert outcome["problems"] == {"from": '"shop@contoso" is not an e-mail address such as wordpress@example.com.'}
+    # The settings page's own check and words (RustMail_Settings_Validator).
+    assert outcome["problems"] == {"from": '"shop@contoso" is not a complete address: its domain "contoso" has no dot. '
+                                           'Enter the whole domain, such as contoso.com.'}
     assert outcome["resultKind"] == "success", outcome
     assert "Delivered: the server accepted the test mail to owner@example.com." in outcome["result"]
     [message] = server.messages()

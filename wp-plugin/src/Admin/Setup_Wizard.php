@@ -195,10 +195,9 @@ class RustMail_Admin_Setup_Wizard {
 				$problems[ $key ] = __( 'Fill in this field.', 'rust-mail' );
 			}
 		}
-		if ( '' !== $typed_from && ! is_email( $typed_from ) ) {
-			/* translators: %s: what was typed */
-			$problems['from'] = sprintf( __( '"%s" is not an e-mail address such as wordpress@example.com.', 'rust-mail' ), $typed_from );
-		}
+		// The settings page's own checks (port range, host:port, a From without a domain...), in the same words.
+		$typed = array( 'from' => $typed_from ) + array_intersect_key( $answers, array_flip( self::asked( $preset, $answers ) ) );
+		$problems += RustMail_Settings_Validator::problems( $typed, (string) ini_get( 'open_basedir' ) );
 		$direct = null;
 		if ( 'm365_direct' === $preset && '' !== $answers['direct_domain'] ) {
 			if ( ! preg_match( '/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$/', $answers['direct_domain'] ) ) {
@@ -277,10 +276,13 @@ class RustMail_Admin_Setup_Wizard {
 		if ( $check['problems'] ) {
 			wp_send_json_success( array( 'problems' => $check['problems'], 'direct' => self::direct_for_page( $check['direct'] ) ) );
 		}
-		$refused = RustMail_Settings_Store::save( self::settings_input( $preset, $answers, $check['direct'] ) );
+		$saved = RustMail_Settings_Store::save( self::settings_input( $preset, $answers, $check['direct'] ) );
 		// A new secret or app must not keep using the old app's token until it expires (as the settings page does).
 		RustMail_OAuth_Token::forget();
-		if ( $refused ) {
+		if ( $saved['problems'] ) {
+			wp_send_json_success( array( 'problems' => $saved['problems'], 'direct' => self::direct_for_page( $check['direct'] ) ) );
+		}
+		if ( $saved['refused_secrets'] ) {
 			wp_send_json_success(
 				array(
 					'problems' => array(),
