@@ -83,6 +83,8 @@ add_action(
 RustMail_Mail_Router::register();
 // The outbox's drain by WP-Cron.
 RustMail_Outbox_Drain::register();
+// The weekly summary to the alert channels, when it is on.
+RustMail_Alerts_Summary::register();
 
 // Personal data: the log's rows about an address, in Tools > Export Personal Data and Erase Personal Data.
 foreach ( array( 'exporter' => 'export_personal_data', 'eraser' => 'erase_personal_data' ) as $rust_mail_kind => $rust_mail_callback ) {
@@ -103,6 +105,8 @@ if ( is_admin() ) {
 	RustMail_Admin_Pages::register();
 	RustMail_Admin_Actions::register();
 	RustMail_Admin_Notices::register();
+	RustMail_Admin_Alerts::register();
 	RustMail_Admin_Site_Health::register();
 	RustMail_Admin_OAuth_Signin::register();
+	RustMail_Admin_Setup_Wizard::register();
 }

@@ -9,13 +9,17 @@
  * - option    rust_mail_oauth_grant  (a mailbox's sign-in: its encrypted refresh token, address and dates); a Google
  *             sign-in is first revoked at Google, as Disconnect does (Microsoft offers no way to)
  * - option    rust_mail_last_cron    (when cron last drained the outbox)
- * - option    rust_mail_last_alert   (when the last alert mail went out)
+ * - option    rust_mail_last_alert   (when the last alert mail went out, in versions before incidents)
+ * - option    rust_mail_incidents, rust_mail_alerts, rust_mail_alerts_status (open incidents, the alert channels
+ *             with their webhook addresses, each channel's last delivery) and rust_mail_hold (the hold switch)
  * - table     {prefix}rust_mail_log  (the connection log, which is also the outbox: deactivation cancelled what was
  *             still queued, after the Plugins screen had said so and offered to send it; any message left goes too)
  * - cron      rust_mail_purge_log    (the scheduled log purge)
  * - cron      rust_mail_drain        (the outbox's drain, every minute)
- * - user meta rust_mail_notice, rust_mail_diagnosis and rust_mail_oauth_notice of every user (short-lived page
- *             messages), rust_mail_oauth_pending (a sign-in under way: its state and PKCE verifier), and the
+ * - cron      rust_mail_weekly_summary (the weekly summary, when it is on)
+ * - user meta rust_mail_notice, rust_mail_diagnosis, rust_mail_field_problems and rust_mail_oauth_notice of
+ *             every user (short-lived page messages), rust_mail_incident_ack (the incident banners a user
+ *             dismissed), rust_mail_oauth_pending (a sign-in under way: its state and PKCE verifier), and the
  *             connection log's Screen Options: rust_mail_log_per_page, and its hidden columns
  *             (managerust-mail_page_rust-mail-logcolumnshidden; with -network before "columnshidden" on multisite)
  * - transient rust_mail_notice_<user id> and rust_mail_diagnosis_<user id>, where earlier versions kept the page
@@ -30,7 +34,7 @@
 
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
-const RUST_MAIL_OPTIONS = array( 'rust_mail_settings', 'rust_mail_db_version', 'rust_mail_oauth_token', 'rust_mail_oauth_grant', 'rust_mail_last_cron', 'rust_mail_last_alert' );
+const RUST_MAIL_OPTIONS = array( 'rust_mail_settings', 'rust_mail_db_version', 'rust_mail_oauth_token', 'rust_mail_oauth_grant', 'rust_mail_last_cron', 'rust_mail_last_alert', 'rust_mail_incidents', 'rust_mail_alerts', 'rust_mail_alerts_status', 'rust_mail_hold' );
 
 function rust_mail_uninstall_site() {
 	global $wpdb;
@@ -39,6 +43,7 @@ function rust_mail_uninstall_site() {
 	}
 	wp_clear_scheduled_hook( 'rust_mail_purge_log' );
 	wp_clear_scheduled_hook( 'rust_mail_drain' );
+	wp_clear_scheduled_hook( 'rust_mail_weekly_summary' );
 	$wpdb->query( "DROP TABLE IF EXISTS {$wpdb->prefix}rust_mail_log" ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
 	rust_mail_uninstall_legacy_transients();
 }
@@ -87,6 +92,6 @@ if ( is_multisite() ) {
 }
 
 // User meta is one table for the whole network: delete_metadata() with "all users" removes every user's copy.
-foreach ( array( 'rust_mail_notice', 'rust_mail_diagnosis', 'rust_mail_oauth_notice', 'rust_mail_oauth_pending', 'rust_mail_log_per_page', 'managerust-mail_page_rust-mail-logcolumnshidden', 'managerust-mail_page_rust-mail-log-networkcolumnshidden' ) as $rust_mail_meta_key ) {
+foreach ( array( 'rust_mail_notice', 'rust_mail_diagnosis', 'rust_mail_field_problems', 'rust_mail_incident_ack', 'rust_mail_oauth_notice', 'rust_mail_oauth_pending', 'rust_mail_log_per_page', 'managerust-mail_page_rust-mail-logcolumnshidden', 'managerust-mail_page_rust-mail-log-networkcolumnshidden' ) as $rust_mail_meta_key ) {
 	delete_metadata( 'user', 0, $rust_mail_meta_key, '', true );
 }

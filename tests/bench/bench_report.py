@@ -4,8 +4,10 @@ bench/results.png.
     RUST_MAIL_SO=target/release/librust_mail.so /usr/bin/python3 tests/bench/bench_report.py [--out DIR] [--quick]
 
 Senders: stock WordPress wp_mail() (PHPMailer, a new connection per mail, the extension not loaded), wp_mail()
-through the plugin (immediate delivery), rust_mail_send() in a loop (pooled), rust_mail_send_many() (4
-connections), and Postfix's smtp-source (-d, one and four sessions) as the reference where it can go (no TLS).
+through the plugin (immediate delivery; queued delivery, stored then drained by the CLI drain; the PHPMailer engine,
+without the extension), rust_mail_send() in a loop (pooled), rust_mail_send_many() (4 connections), and Postfix's
+smtp-source (-d, one and four sessions) as the reference where it can go (no TLS). Then the HTTPS API transports
+(Graph and Gmail, harness/api_servers.py, 20 ms away), and every row against the previous committed results.
 Servers: Postfix's smtp-sink on loopback; a private Postfix with STARTTLS and AUTH through Dovecot SASL (it queues
 each message, then relays it to the same smtp-sink); each also behind a delay proxy adding 10 ms each
 way (a 20 ms round trip). Sizes 2 KB, 100 KB, 10 MB. Every PHP sender runs in a WordPress CLI process (wp-load.php
@@ -35,7 +37,8 @@ from harness.wpstack import WpStack  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-Pa55word"
 SIZES = {"2 KB": 2 * 1024, "100 KB": 100 * 1024, "10 MB": 10 * 1024 * 1024}
-SENDERS = ["stock wp_mail()", "wp_mail() + plugin", "rust_mail_send()", "rust_mail_send_many()",
+PLUGIN, QUEUED, PHPMAILER = "wp_mail() + plugin", "wp_mail() + plugin, queued", "wp_mail() + plugin, PHPMailer engine"
+SENDERS = ["stock wp_mail()", PLUGIN, QUEUED, PHPMAILER, "rust_mail_send()", "rust_mail_send_many()",
            "rust_mail_send_many(), raw", "smtp-source -d", "smtp-source -d -s 4"]
 STOCK = SENDERS[0]
 SCENARIOS = ["loopback, smtp-sink", "loopback, Postfix STARTTLS+AUTH", "20 ms RTT, smtp-sink",
@@ -44,13 +47,18 @@ SCENARIOS = ["loopback, smtp-sink", "loopback, Postfix STARTTLS+AUTH", "20 ms RT
 # Messages per cell, in the order of SENDERS: (size, 20 ms away?) -> counts. Scaled so that each cell takes seconds,
 # not minutes, and the default run stays under ten minutes: slow senders get fewer mails, 10 MB cells a handful.
 COUNTS = {
-    ("2 KB", False): (100, 500, 2000, 5000, 5000, 2000, 5000),
-    ("100 KB", False): (50, 200, 500, 1000, 1000, 500, 1000),
-    ("10 MB", False): (3, 5, 5, 8, 8, 5, 8),
-    ("2 KB", True): (20, 60, 100, 400, 400, 100, 400),
-    ("100 KB", True): (10, 30, 50, 200, 200, 50, 200),
-    ("10 MB", True): (2, 3, 3, 4, 4, 3, 4),
+    ("2 KB", False): (100, 1000, 1000, 200, 2000, 5000, 5000, 2000, 5000),
+    ("100 KB", False): (50, 200, 200, 100, 500, 1000, 1000, 500, 1000),
+    ("10 MB", False): (3, 5, 5, 3, 5, 8, 8, 5, 8),
+    ("2 KB", True): (20, 60, 200, 30, 100, 400, 400, 100, 400),
+    ("100 KB", True): (10, 30, 100, 15, 50, 200, 200, 50, 200),
+    ("10 MB", True): (2, 3, 3, 2, 3, 4, 4, 3, 4),
 }
+# The HTTPS API transports, 20 ms away: (api, sender, messages).
+API_CELLS = [(api, sender, count) for api in ("graph", "gmail")
+             for sender, count in (("rust_mail_send()", 100), ("rust_mail_send_many()", 400))]
+MAILBOX = "bench@contoso.example"
+WORSE = 0.8  # a row whose mails/s fell below this share of the previous run's is marked
 GROWTH_COUNTS = [100, 1000, 10000]
 
 # One PHP loop for every PHP sender; prints wall time, per-mail latencies, CPU and peak RSS.
@@ -159,20 +167,83 @@ class Bench:
                 constants.update(RUST_MAIL_TEST_BASELINE_USER=USER, RUST_MAIL_TEST_BASELINE_PASSWORD=PASSWORD)
             stack.set_constants(constants)
         else:
-            stack.clear_constants()
+            stack.set_constants({"RUST_MAIL_TEST_HOLD": True} if sender == QUEUED else {})
+            delivery = {"delivery": "queued" if sender == QUEUED else "immediate"}
             if tls:
                 stack.set_settings(port=port, security="starttls", auth="plain", username=USER, password=PASSWORD,
-                                   ca_file=self.ca_file)
+                                   ca_file=self.ca_file, **delivery)
             else:
-                stack.set_settings(port=port)
-        mode = {STOCK: "wp", "wp_mail() + plugin": "wp", "rust_mail_send()": "send", "rust_mail_send_many()": "many",
-                "rust_mail_send_many(), raw": "many_raw"}
-        code = PHP_LOOP % {"mode": json.dumps(mode[sender]), "count": count, "size": size,
+                stack.set_settings(port=port, **delivery)
+        mode = {"rust_mail_send()": "send", "rust_mail_send_many()": "many", "rust_mail_send_many(), raw": "many_raw"}
+        code = PHP_LOOP % {"mode": json.dumps(mode.get(sender, "wp")), "count": count, "size": size,
                            "transport": "'" + json.dumps(self.transport(port, tls)).replace("'", "\\'") + "'"}
         before = self.servers.sink.counts()["mesg"]
-        out = stack.php(code, extension=sender != STOCK)
+        out = stack.php(code, extension=sender not in (STOCK, PHPMAILER))
+        if sender == QUEUED:
+            # The page's cost is each wp_mail() call (latency); mails/s is end to end: stored, then drained.
+            drain = self.drain(before, count)
+            out.update(wall=out["wall"] + drain["wall"], cpu_us=out["cpu_us"] + drain["cpu_us"],
+                       rss_kib=max(out["rss_kib"], drain["rss_kib"]))
         self.delivered(before, count)
         return summary(out["wall"], count, out["lat"], out["cpu_us"], out["rss_kib"])
+
+    def drain(self, before, count):
+        """The CLI drain (cli/drain.php, as the system's cron runs it) until smtp-sink has every message: wall time,
+        CPU and the largest peak RSS of its runs."""
+        stack, wall, cpu, rss = self.stack, 0.0, 0.0, 0
+        deadline = time.monotonic() + 600
+        while self.servers.sink.counts()["mesg"] - before < count and time.monotonic() < deadline:
+            started = time.monotonic()
+            process = subprocess.Popen([str(stack.dir / "bin" / "php"), str(stack.wp / "wp-content/plugins/rust-mail/cli/drain.php"),
+                                        str(stack.wp), stack.host], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(process.pid, 0)
+            wall += time.monotonic() - started
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"cli/drain.php failed: {process.stderr.read().decode()}")
+            cpu += (usage.ru_utime + usage.ru_stime) * 1e6
+            rss = max(rss, usage.ru_maxrss)
+            settle = time.monotonic() + 1  # smtp-sink's counters lag its replies slightly: not the drain's time
+            while self.servers.sink.counts()["mesg"] - before < count and time.monotonic() < settle:
+                time.sleep(0.02)
+        return {"wall": wall, "cpu_us": cpu, "rss_kib": rss}
+
+    def api_cells(self, certs, quick):
+        """Each API_CELLS row: the extension to a contract server (harness/api_servers.py) 20 ms away, with a token
+        its OAuth2 server issued; every message counted at the server."""
+        from harness.api_servers import GmailServer, GraphServer, sign_in
+        from harness.oauth_server import AuthorizationServer
+        auth = AuthorizationServer("contoso.onmicrosoft.com", "rust-mail-bench", "bench-client-secret")
+        results, servers = {}, []
+        try:
+            for api, sender, count in API_CELLS:
+                count = max(2, count // 10) if quick else count
+                if not servers or servers[-1][0] != api:
+                    kind = GraphServer if api == "graph" else GmailServer
+                    account = {"mailbox": MAILBOX} if api == "graph" else {"account": MAILBOX}
+                    server = kind(certs, check_token=auth.check_access_token, permissions=auth.token_permissions,
+                                  **account)
+                    proxy = DelayProxy(server.host, server.port, 0.010)
+                    token = sign_in(auth, "microsoft" if api == "graph" else "google", MAILBOX)
+                    servers.append((api, server, proxy, token))
+                _, server, proxy, token = servers[-1]
+                transport = {"api": api, "api_base": f"https://127.0.0.1:{proxy.port}", "ca_file": self.ca_file,
+                             "timeout": 120, "password": token, **({"username": MAILBOX} if api == "graph" else {})}
+                code = PHP_LOOP % {"mode": json.dumps("send" if sender == "rust_mail_send()" else "many"),
+                                   "count": count, "size": SIZES["2 KB"],
+                                   "transport": "'" + json.dumps(transport).replace("'", "\\'") + "'"}
+                before = server.accepted
+                out = self.stack.php(code)
+                if server.accepted - before != count or server.violations:
+                    raise RuntimeError(f"{api}: {server.accepted - before} of {count} accepted, {server.violations}")
+                results[(api, sender)] = summary(out["wall"], count, out["lat"], out["cpu_us"], out["rss_kib"])
+                print(f"2 KB    20 ms RTT, {api:27s} {sender:22s} {count:6d} mails "
+                      f"{results[(api, sender)]['mails_s']:10.1f}/s", flush=True)
+        finally:
+            for _, server, proxy, _ in servers:
+                proxy.stop()
+                server.stop()
+            auth.stop()
+        return results
 
     def smtp_source(self, sender, port, size, count):
         sessions = "4" if sender.endswith("-s 4") else "1"
@@ -214,7 +285,36 @@ def ratio(value, stock, higher_is_better):
     return f"{r:,.1f}x" if r < 100 else f"{r:,.0f}x"
 
 
-def write_report(out_dir, results, growth, seconds, quick, load):
+def previous_cells(out_dir):
+    """The committed run's results.json, read before this run writes its own: (scenario, size, sender) -> row."""
+    path = out_dir / "results.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return {(c["scenario"], c["size"], c["sender"]): c for c in data.get("cells", [])}
+
+
+def comparison(results, api, previous):
+    """Rows of the table against the previous run, and the rows whose mails/s fell below WORSE of it."""
+    rows, worse = [], []
+    current = {(s, z, k): v for (s, z), cells in results.items() for k, v in cells.items() if v}
+    current.update({(API_SCENARIO, "2 KB", f"{a} {k}"): v for (a, k), v in api.items()})
+    for key, now in current.items():
+        before = previous.get(key)
+        if not before or not before.get("mails_s") or not now.get("mails_s"):
+            continue
+        speed = now["mails_s"] / before["mails_s"]
+        rss = before["rss_mib"] / now["rss_mib"] if now.get("rss_mib") and before.get("rss_mib") else None
+        rows.append((key, before["mails_s"], now["mails_s"], speed, rss))
+        if speed < WORSE:
+            worse.append(key)
+    return rows, worse
+
+
+API_SCENARIO = "20 ms RTT, HTTPS API"
+
+
+def write_report(out_dir, results, growth, seconds, quick, load, api, previous):
     lines = ["# rust-mail benchmark", "",
              f"Written by `./build.sh bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
              f"{os.cpu_count()} CPU cores, in {seconds / 60:.1f} minutes{' (--quick)' if quick else ''}; "
@@ -237,7 +337,21 @@ def write_report(out_dir, results, growth, seconds, quick, load):
              "system time of the process during the loop, per mail. Peak RSS: the process's VmHWM. Ratios: to "
              "stock wp_mail() in the same cell (higher is better for all of them: mails/s up, the rest down).",
              "- Counts are scaled so that the default run takes minutes: slow senders get fewer mails, 10 MB cells "
-             "a handful (the count is in each row).", ""]
+             "a handful (the count is in each row).",
+             "- **wp_mail() + plugin, queued**: queued delivery; latency is each wp_mail() call (what a page pays: the "
+             "message stored), mails/s end to end (stored by one PHP process, then drained by `cli/drain.php`), CPU "
+             "both processes', peak RSS the larger. **PHPMailer engine**: the plugin on PHP without the extension "
+             "(PHPMailer's SMTP client, one connection for the request).", ""]
+    rows, worse = comparison(results, api, previous)
+    if previous:
+        slower = f"more than {100 - WORSE * 100:.0f}% slower in mails/s"
+        named = "; ".join(f"{size} {scenario}, {sender}" for scenario, size, sender in worse[:12])
+        lines += ["**Against the previous committed run** (table at the end): "
+                  + (f"{len(worse)} of {len(rows)} rows {slower}, marked **worse**: {named}"
+                     + (f", and {len(worse) - 12} more" if len(worse) > 12 else "") + "." if worse
+                     else f"no row {slower}.")
+                  + " Where the reference rows (stock, smtp-source) fell as much, the machine was slower, not the code.",
+                  ""]
     for size_name in SIZES:
         lines += [f"## {size_name} messages", ""]
         for scenario in SCENARIOS:
@@ -256,6 +370,18 @@ def write_report(out_dir, results, growth, seconds, quick, load):
                     f"| {ratio(r['median_ms'], stock['median_ms'], False)} | {fmt(r['cpu_ms'], 3)} "
                     f"| {ratio(r['cpu_ms'], stock['cpu_ms'], False)} | {fmt(r['rss_mib'])} |")
             lines.append("")
+    if api:
+        lines += ["## HTTPS API transports", "",
+                  "2 KB messages through the extension's `api` transports to the contract servers of the test harness "
+                  "(tests/harness/api_servers.py: TLS, keep-alive, the provider's checks, a token from its OAuth2 "
+                  "server) behind the same delay proxy (20 ms RTT). rust_mail_send(): a loop, pooled connection; "
+                  "rust_mail_send_many(): one call, 4 connections. No stock row: WordPress has no API transport.", "",
+                  "| API | sender | mails | mails/s | median ms | p99 ms | CPU ms/mail | peak RSS MiB |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for (name, sender), r in api.items():
+            lines.append(f"| {name} | {sender} | {r['count']} | {fmt(r['mails_s'])} | {fmt(r['median_ms'], 2)} "
+                         f"| {fmt(r['p99_ms'], 2)} | {fmt(r['cpu_ms'], 3)} | {fmt(r['rss_mib'])} |")
+        lines.append("")
     lines += ["## Cost growth with the number of messages", "",
               "2 KB messages to smtp-sink on loopback. Linear cost: time and CPU per mail stay flat as the count "
               "grows; peak RSS of rust_mail_send() stays flat (rust_mail_send_many() holds every message and "
@@ -264,11 +390,22 @@ def write_report(out_dir, results, growth, seconds, quick, load):
     for sender, count, r in growth:
         lines.append(f"| {sender} | {count:,} | {fmt(r['mails_s'])} | {fmt(1e6 / r['mails_s'])} "
                      f"| {fmt(r['cpu_ms'] * 1000)} | {fmt(r['rss_mib'])} |")
+    if rows:
+        lines += ["", "## Against the previous committed run", "",
+                  "Each row present in both runs: mails/s before and now, and the ratios (higher is better: now / "
+                  f"before for mails/s, before / now for peak RSS). **worse**: mails/s below {WORSE:.0%} of before. "
+                  "Both runs' machines may have been busy to different degrees (see their load averages).", "",
+                  "| size | scenario | sender | mails/s before | mails/s now | speed ratio | RSS ratio | |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for (scenario, size, sender), before, now, speed, rss in rows:
+            lines.append(f"| {size} | {scenario} | {sender} | {fmt(before)} | {fmt(now)} | {speed:.2f}x "
+                         f"| {'-' if rss is None else f'{rss:.2f}x'} | {'**worse**' if speed < WORSE else ''} |")
     lines += ["", "![mails per second](results.png)", ""]
     (out_dir / "results.md").write_text("\n".join(lines))
     (out_dir / "results.json").write_text(json.dumps(
         {"cells": [{"scenario": s, "size": z, "sender": k, **v} for (s, z), cells in results.items()
-                   for k, v in cells.items() if v is not None],
+                   for k, v in cells.items() if v is not None]
+         + [{"scenario": API_SCENARIO, "size": "2 KB", "sender": f"{a} {k}", **v} for (a, k), v in api.items()],
          "growth": [{"sender": s, "count": c, **r} for s, c, r in growth]}, indent=1))
 
 
@@ -278,7 +415,7 @@ def write_chart(out_dir, results, growth):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(SIZES) + 1, figsize=(22, 6))
-    colors = ["#888888", "#4c72b0", "#dd8452", "#c44e52", "#da8bc3", "#55a868", "#8172b3"]
+    colors = ["#888888", "#4c72b0", "#64b5cd", "#937860", "#dd8452", "#c44e52", "#da8bc3", "#55a868", "#8172b3"]
     width = 0.8 / len(SENDERS)
     for ax, size_name in zip(axes, SIZES):
         for i, sender in enumerate(SENDERS):
@@ -325,7 +462,8 @@ def main():
     shutil.copy(certs.ca, ca_file)
     ca_file.chmod(0o644)
     bench = Bench(stack, servers, str(ca_file))
-    results, growth = {}, []
+    results, growth, api = {}, [], {}
+    previous = previous_cells(out_dir)
     try:
         for size_name in SIZES:
             for scenario in SCENARIOS:
@@ -343,12 +481,14 @@ def main():
                 r = bench.cell(SCENARIOS[0], "2 KB", sender, count)
                 growth.append((sender, count, r))
                 print(f"growth {sender:22s} {count:6d} mails {r['mails_s']:10.1f}/s", flush=True)
+        api = bench.api_cells(certs, args.quick)
     finally:
         stack.clear_constants()
         servers.stop()
         stack.purge()
         shutil.rmtree(certs.dir, ignore_errors=True)
-    write_report(out_dir, results, growth, time.monotonic() - started, args.quick, (load_at_start, os.getloadavg()[0]))
+    write_report(out_dir, results, growth, time.monotonic() - started, args.quick, (load_at_start, os.getloadavg()[0]),
+                 api, previous)
     write_chart(out_dir, results, growth)
     print(f"wrote {out_dir / 'results.md'} and {out_dir / 'results.png'} in {(time.monotonic() - started) / 60:.1f} min")
 

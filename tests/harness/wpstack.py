@@ -257,7 +257,8 @@ class WpStack:
     def reset(self):
         """A test's starting point, in one PHP run: the default test settings and an empty log."""
         self.php(self.settings_code() + " global $wpdb; $wpdb->query('TRUNCATE TABLE ' . RustMail_Log_Store::table());"
-                 " out(true);")
+                 " foreach (array('rust_mail_incidents', 'rust_mail_alerts', 'rust_mail_alerts_status', 'rust_mail_hold') as $o)"
+                 " { RustMail_Settings_Store::delete_plugin_option($o); } out(true);")
 
     def settings_code(self, password=None, oauth_client_secret=None, **values):
         """The PHP that stores set_settings()'s settings."""

@@ -1,6 +1,7 @@
 """The outbox against real servers and real faults, counted at the receiving server: queued delivery after the
 response, retries of transient failures, no retry of permanent ones, the fallback connection, rate limits, several
 processes draining one outbox, a sender killed in the middle of a send, the admin's actions, health, upgrade."""
+import email.utils
 import json
 import os
 import signal
@@ -20,10 +21,8 @@ DRAIN = "wp-content/plugins/rust-mail/cli/drain.php"
 
 @pytest.fixture
 def outbox(wp, engine):
-    """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0), on each engine, with no alert sent
-    yet this hour."""
+    """The site in queued mode, retrying at once (RUST_MAIL_TEST_RETRY_DELAY 0), on each engine."""
     set_constants(wp, RUST_MAIL_TEST_RETRY_DELAY=0)
-    wp.php("RustMail_Settings_Store::delete_plugin_option(RustMail_Outbox_Health::LAST_ALERT_OPTION); out(true);")
     return wp
 
 
@@ -192,8 +191,51 @@ def test_primary_down_and_fallback_up_is_delivered_by_the_fallback(outbox, captu
 def test_immediate_mode_waits_and_uses_the_fallback_in_the_same_call(wp, capture, closed_port):
     fallback = capture()
     wp.set_settings(port=closed_port, delivery="immediate", **fallback_to(fallback))
-    assert queue(wp) == [True, "sent"]
+    assert queue(wp)[0] is True
     assert len(fallback.messages()) == 1
+    # Immediate delivery logs a sent mail with the rows that follow it, by the end of the request.
+    [row] = rows(wp)
+    assert row["status"] == "sent" and row["connection"] == "fallback"
+
+
+def test_immediate_mode_logs_each_mail_once_with_its_outcome_and_the_log_shows_it_in_the_same_request(wp, capture):
+    """Rows of sent mail are written together (Log_Store::add() deferred), yet whatever reads the log in the same
+    request sees every one, in order, and each is one final row: no 'sending' row is left behind."""
+    server = capture()
+    wp.set_settings(port=server.port, delivery="immediate")
+    seen = wp.php("""
+        for ($i = 1; $i <= 3; $i++) { wp_mail("r$i@example.com", "Now $i", 'x'); }
+        out(array_column(RustMail_Log_Store::query(array('per_page' => 10, 'page' => 1))['rows'], 'status', 'subject'));
+    """)
+    assert seen == {"Now 3": "sent", "Now 2": "sent", "Now 1": "sent"}
+    assert [(r["subject"], r["status"], r["attempts"], r["lease_owner"], r["raw"]) for r in rows(wp)] == [
+        (f"Now {i}", "sent", "1", "", None) for i in (1, 2, 3)]
+    assert sorted(m.message["Subject"] for m in server.messages()) == ["Now 1", "Now 2", "Now 3"]
+
+
+def test_immediate_mode_logs_a_mail_sent_after_the_deferred_rows_were_written_at_shutdown(wp, capture):
+    server = capture()
+    wp.set_settings(port=server.port, delivery="immediate")
+    wp.php("add_action('shutdown', function () { wp_mail('late@example.com', 'At shutdown', 'x'); }, 10);"
+           "wp_mail('early@example.com', 'Before', 'x'); out(true);")
+    assert [(r["subject"], r["status"]) for r in rows(wp)] == [("Before", "sent"), ("At shutdown", "sent")]
+    assert len(server.messages()) == 2
+
+
+def test_a_stored_message_is_sealed_as_bytes_and_one_sealed_as_base64_before_still_goes(outbox, capture):
+    server = capture()
+    outbox.set_settings(port=server.port, delivery="queued")
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True)
+    queue(outbox, subject="Sealed as bytes")
+    queue(outbox, subject="Sealed as base64")
+    stored = outbox.php("""global $wpdb; $t = RustMail_Log_Store::table();
+        $rows = $wpdb->get_results("SELECT * FROM $t ORDER BY id", ARRAY_A);
+        // The second as the previous version sealed it.
+        $wpdb->update($t, array('raw' => RustMail_Settings_Secrets::encrypt(RustMail_Log_Store::unseal($rows[1], 'outbox_raw'), 'outbox_raw')), array('id' => $rows[1]['id']));
+        out(array(substr($rows[0]['raw'], 0, 9), strpos($rows[0]['raw'], 'Sealed as bytes'), strlen($rows[0]['raw']) < strlen(RustMail_Log_Store::unseal($rows[0], 'outbox_raw')) * 1.2));""")
+    assert stored == ["sodium2b:", False, True]
+    assert drain(outbox) == {"sent": 2}
+    assert sorted(m.message["Subject"] for m in server.messages()) == ["Sealed as base64", "Sealed as bytes"]
 
 
 def test_a_burst_over_the_rate_limit_waits_and_goes_at_the_configured_pace(outbox, capture):
@@ -227,19 +269,6 @@ def test_a_server_rate_limiting_the_site_gets_everything_once_none_failed(outbox
     assert drain(outbox) == {"sent": 6}
     assert sorted(m.message["Subject"] for m in server.messages) == sorted(f"Limited {i}" for i in range(10))
     assert {row["status"] for row in rows(outbox)} == {"sent"}
-
-
-def test_alert_mail_reaches_the_admin_through_the_fallback_once_an_hour(outbox, capture, smtp_server):
-    refusing = smtp_server(replies={"data": "554 5.7.1 Rejected"})
-    fallback = capture()
-    outbox.set_settings(port=refusing.port, delivery="queued", alert_mail=True, **fallback_to(fallback))
-    queue(outbox, subject="Order 1")
-    queue(outbox, subject="Order 2")
-    [alert] = [m for m in fallback.messages() if "Mail is not going out" in m.message["Subject"]]
-    assert alert.rcpt_tos == ["admin@example.com"]
-    # Sent at the first failure; the second, within the hour, sends none.
-    assert "1 message failed in the last 24 hours." in alert.raw.decode()
-    assert [row["status"] for row in rows(outbox)] == ["failed", "failed"]
 
 
 def test_a_backlog_drains_over_parallel_connections_each_message_once(outbox, engine, smtp_server):
@@ -409,7 +438,7 @@ def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     drain_at_once(wp)
-    time.sleep(16)  # the killed drain's lease: its batch's share of 10 messages a connection at 1 s, and 5 s
+    time.sleep(31)  # the killed drain's lease: its batch's share of 25 messages a connection at 1 s, and 5 s
     while drain(wp):
         pass
     ids = [m.message["Message-ID"] for m in server.messages()]
@@ -420,7 +449,7 @@ def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent
         if row["message_id"] not in ids:
             assert row["status"] == "unconfirmed", row
     assert set(statuses) <= {"sent", "unconfirmed"} and sum(statuses.values()) == 300, statuses
-    assert statuses["sent"] >= 250, statuses
+    assert statuses["sent"] >= 300 - 50, statuses  # at most the killed batch (Drain::BATCH) is possibly sent
 
 
 def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, capture, smtp_server, closed_port):
@@ -437,7 +466,8 @@ def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, cap
     cancelled = browser.post("/wp-admin/admin-post.php", browser.form_fields(page, "cancel"))
     assert "The message was cancelled" in cancelled.text
     drain(outbox)
-    assert rows(outbox)[0]["status"] == "cancelled" and rows(outbox)[0]["raw"] is None
+    # Cancelled, it is not sent; its bytes stay, as a failed message's do, so a mistake can be undone.
+    assert rows(outbox)[0]["status"] == "cancelled" and rows(outbox)[0]["raw"]
     assert rows(outbox)[1]["status"] == "failed"
     good = capture()
     outbox.set_settings(port=good.port, delivery="queued")
@@ -447,9 +477,47 @@ def test_admin_cancels_a_queued_message_and_sends_a_failed_one_again(outbox, cap
     [message] = good.messages()
     assert message.message["Subject"] == "To send again" and message.rcpt_tos == ["someone@example.com"]
     assert [row["status"] for row in rows(outbox)] == ["cancelled", "failed", "sent"]
+    page = browser.get(f"{LOG}&entry={cancel_id}")
+    again = browser.post("/wp-admin/admin-post.php", browser.form_fields(page, "resend"))
+    assert "sent again as a new entry" in again.text
+    assert [m.message["Subject"] for m in good.messages()] == ["To send again", "To cancel"]
     # The nonce names the operation and the message: one for another message does not do.
     fields = browser.form_fields(browser.get(f"{LOG}&entry={resend_id}"), "resend")
     fields["entry"] = str(cancel_id)
+    assert browser.post("/wp-admin/admin-post.php", fields).status == 403
+
+
+def test_admin_sends_a_failed_message_again_to_other_addresses_with_resent_fields(outbox, capture, smtp_server):
+    set_constants(outbox, RUST_MAIL_TEST_HOLD=True)
+    bad = smtp_server(replies={"data": "554 5.7.1 No"})
+    outbox.set_settings(port=bad.port, delivery="queued")
+    queue(outbox, subject="Missed it")
+    drain(outbox)
+    [failed] = rows(outbox)
+    assert failed["status"] == "failed"
+    good = capture()
+    outbox.set_settings(port=good.port, delivery="queued")
+    browser = outbox.browser()
+    page = browser.get(f"{LOG}&entry={failed['id']}")
+    fields = browser.form_fields(page, "resend_to")
+    # A list with one word that is no address sends nothing, and says which word.
+    fields["to"] = "other@example.com, <b>nope</b>"
+    refused = browser.post("/wp-admin/admin-post.php", fields)
+    assert "&quot;&lt;b&gt;nope&lt;/b&gt;&quot; is not an email address" in refused.text and "<b>nope</b>" not in refused.text
+    assert good.messages() == [] and len(rows(outbox)) == 1
+    fields["to"] = "other@example.com; third@example.com"
+    sent = browser.post("/wp-admin/admin-post.php", fields)
+    assert "sent again as a new entry" in sent.text and "other@example.com, third@example.com" in sent.text
+    [message] = good.messages()
+    assert message.rcpt_tos == ["other@example.com", "third@example.com"]
+    # The message as it was, its own To kept, with the Resent- block of RFC 5322 3.6.6 on top.
+    assert message.message["To"] == "someone@example.com" and message.message["Subject"] == "Missed it"
+    assert message.raw.index(b"Resent-Date: ") < message.raw.index(b"\nFrom: ")
+    assert " ".join(message.message["Resent-To"].split()) == "other@example.com, third@example.com"
+    assert message.message["Resent-From"] == email.utils.parseaddr(message.message["From"])[1]
+    assert [row["status"] for row in rows(outbox)] == ["failed", "sent"]
+    # The nonce names the operation: the plain "Send again" nonce does not do for another recipient.
+    fields["_wpnonce"] = browser.form_fields(browser.get(f"{LOG}&entry={failed['id']}"), "resend")["_wpnonce"]
     assert browser.post("/wp-admin/admin-post.php", fields).status == 403
 
 
@@ -489,6 +557,10 @@ def test_a_key_link_no_core_filter_announced_is_never_logged_nor_kept(wp, smtp_s
     assert row["status"] == "failed" and row["carries_key"] == "1"
     assert row["body"] is None and row["raw"] is None
     assert link not in repr(row)
+    # The entry says why it offers no "Send again", and what to do instead.
+    page = wp.browser().get(f"{LOG}&entry={row['id']}").text
+    assert 'id="rust-mail-key-not-kept"' in page and "Send password reset" in page and 'id="rust-mail-resend-to"' not in page
+    assert link not in page
 
 
 def test_stuck_mail_and_stopped_cron_are_said_on_the_page_and_in_site_health(outbox, closed_port):

@@ -226,7 +226,7 @@ def test_no_secret_is_stored_under_a_public_key(wp, constants):
     with a notice that says what to add to wp-config.php."""
     wp.set_constants(constants)
     result = wp.php("""
-        $refused = RustMail_Settings_Store::save(array('preset' => 'custom', 'host' => 'h', 'auth' => 'login', 'password' => 'Pl41n-Secret'));
+        $refused = RustMail_Settings_Store::save(array('preset' => 'custom', 'host' => 'h', 'auth' => 'login', 'password' => 'Pl41n-Secret'))['refused_secrets'];
         out(array($refused, get_option('rust_mail_settings')['password'] ?? '', RustMail_Settings_Secrets::key_problem()));
     """)
     refused, stored, problem = result

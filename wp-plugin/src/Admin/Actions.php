@@ -31,7 +31,7 @@ class RustMail_Admin_Actions {
 	const ACTION_EXPORT_EML = 'rust_mail_export_eml';
 
 	/** What the outbox action may do to a message. */
-	const OUTBOX_OPERATIONS = array( 'send_now', 'cancel', 'resend' );
+	const OUTBOX_OPERATIONS = array( 'send_now', 'cancel', 'resend', 'resend_to' );
 
 
 	public static function register() {
@@ -55,44 +55,126 @@ class RustMail_Admin_Actions {
 
 	public static function handle_save() {
 		self::guard_action( self::ACTION_SAVE );
-		$input = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized per key in RustMail_Settings_Store::save().
-		$refused = RustMail_Settings_Store::save( $input );
+		$input = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- checked and sanitized per key in RustMail_Settings_Store::save().
+		$saved = RustMail_Settings_Store::save( $input );
 		// A new secret or app must not keep using the old app's token until it expires.
 		RustMail_OAuth_Token::forget();
-		if ( $refused ) {
-			RustMail_Admin_Notices::flash( 'error', __( 'Settings saved, but not the password or client secret you entered.', 'rust-mail' ) . ' ' . RustMail_Settings_Secrets::key_problem() );
+		$messages = array();
+		if ( $saved['problems'] ) {
+			$messages[] = __( 'These values were not saved; the fields keep their saved values:', 'rust-mail' ) . ' ' . self::field_problems_text( $saved['problems'] ) . ' ' . __( 'The other settings were saved.', 'rust-mail' );
+			// Also shown next to each field on the page.
+			RustMail_Admin_Notices::keep_for_user( RustMail_Admin_Notices::FIELD_PROBLEMS_META, $saved['problems'], 5 * MINUTE_IN_SECONDS );
 		} else {
-			RustMail_Admin_Notices::flash( 'success', __( 'Settings saved.', 'rust-mail' ) );
+			$messages[] = __( 'Settings saved.', 'rust-mail' );
 		}
+		if ( $saved['refused_secrets'] ) {
+			$messages[] = __( 'The password or client secret you entered was not saved.', 'rust-mail' ) . ' ' . RustMail_Settings_Secrets::key_problem();
+		}
+		foreach ( $saved['daily_caps'] as $key ) {
+			$messages[] = sprintf(
+				/* translators: 1: the field's name, such as "Messages a day", 2: the limit */
+				__( '%1$s is now %2$d: beyond it, mail waits in the outbox until the next day, without failing. Set it to 0 if the server has no such limit.', 'rust-mail' ),
+				RustMail_Admin_Pages::field_label( $key ),
+				(int) RustMail_Settings_Store::get( $key )
+			);
+		}
+		$type = $saved['problems'] || $saved['refused_secrets'] ? 'error' : ( $saved['daily_caps'] ? 'warning' : 'success' );
+		RustMail_Admin_Notices::flash( $type, implode( ' ', $messages ) );
 		self::redirect( RustMail_Admin_Pages::settings_url() );
+	}
+
+	/** "Port: "99999" is not a port: ... Host: ...", for a notice that names each field refused. */
+	private static function field_problems_text( array $problems ) {
+		$parts = array();
+		foreach ( $problems as $key => $problem ) {
+			$parts[] = RustMail_Admin_Pages::field_label( $key ) . ': ' . $problem;
+		}
+		return implode( ' ', $parts );
+	}
+
+	/**
+	 * Runs a test (Send test, Diagnose) with the settings form's values the page sent along (saved or not, without
+	 * saving them), or with the saved settings when it sent none (a browser without JavaScript).
+	 *
+	 * @param callable $run the test.
+	 * @return array{refused: string, used: string, result: mixed} why the page's values cannot be tried ('' when the
+	 *         test ran), which values the test used, in words, and the test's result.
+	 */
+	private static function try_page_values( callable $run ) {
+		$input = isset( $_POST['rust_mail'] ) && is_array( $_POST['rust_mail'] ) ? wp_unslash( $_POST['rust_mail'] ) : null; // phpcs:ignore WordPress.Security.NonceVerification, WordPress.Security.ValidatedSanitizedInput -- the caller checked the nonce; checked and sanitized per key in RustMail_Settings_Store::from_form().
+		if ( null === $input ) {
+			return array( 'refused' => '', 'used' => __( 'Tested with the saved settings.', 'rust-mail' ), 'result' => $run() );
+		}
+		$tried = RustMail_Settings_Store::try_form( $input, $run );
+		if ( $tried['problems'] ) {
+			return array(
+				'refused' => __( 'These values on the page are not valid:', 'rust-mail' ) . ' ' . self::field_problems_text( $tried['problems'] ),
+				'used'    => '',
+				'result'  => null,
+			);
+		}
+		if ( ! $tried['changed'] ) {
+			return array( 'refused' => '', 'used' => __( 'Tested with the saved settings, which are the values on this page.', 'rust-mail' ), 'result' => $tried['result'] );
+		}
+		return array(
+			'refused' => '',
+			/* translators: %s: the names of the fields changed on the page */
+			'used'    => sprintf( __( 'Tested with the values on this page, not saved yet (%s). Save settings to keep them.', 'rust-mail' ), implode( ', ', array_map( array( 'RustMail_Admin_Pages', 'field_label' ), $tried['changed'] ) ) ),
+			'result'  => $tried['result'],
+		);
+	}
+
+	/**
+	 * A test's answer: for the page's script (it asked with `rust_mail_in_page`, so that the owner's unsaved values stay
+	 * on the page) as JSON; else as the next page's notice.
+	 *
+	 * @param string $html the result's own markup, escaped (Diagnose's steps), shown under the notice.
+	 */
+	private static function report_test( $type, $message, $log_id = 0, $html = '', $anchor = '' ) {
+		if ( ! empty( $_POST['rust_mail_in_page'] ) ) { // phpcs:ignore WordPress.Security.NonceVerification -- the caller checked the nonce.
+			wp_send_json(
+				array(
+					'type'    => $type,
+					'message' => $message,
+					'log_url' => $log_id ? RustMail_Log_Store::url( array( 'entry' => (int) $log_id ) ) : '',
+					'html'    => $html,
+				)
+			);
+		}
+		RustMail_Admin_Notices::flash( $type, $message, $log_id );
+		self::redirect( RustMail_Admin_Pages::settings_url( '' !== $html ? array( 'diagnosis' => 1 ) : array() ) . $anchor );
 	}
 
 	public static function handle_test_mail() {
 		self::guard_action( self::ACTION_TEST );
 		$to = isset( $_POST['test_to'] ) ? sanitize_email( wp_unslash( $_POST['test_to'] ) ) : '';
 		if ( ! is_email( $to ) ) {
-			RustMail_Admin_Notices::flash( 'error', __( 'Enter a valid address to send the test mail to.', 'rust-mail' ) );
-			self::redirect( RustMail_Admin_Pages::settings_url() );
+			self::report_test( 'error', __( 'Enter a valid address to send the test mail to.', 'rust-mail' ) );
 		}
-		$html = ! empty( $_POST['test_html'] );
-		$body = isset( $_POST['test_body'] ) ? wp_unslash( $_POST['test_body'] ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized next, as HTML or as text.
-		$test = RustMail_Mail_Test_Mail::send(
-			$to,
-			isset( $_POST['test_subject'] ) ? sanitize_text_field( wp_unslash( $_POST['test_subject'] ) ) : '',
-			$html ? wp_kses_post( (string) $body ) : sanitize_textarea_field( (string) $body ),
-			$html
+		$html  = ! empty( $_POST['test_html'] );
+		$body  = isset( $_POST['test_body'] ) ? wp_unslash( $_POST['test_body'] ) : ''; // phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- sanitized next, as HTML or as text.
+		$tried = self::try_page_values(
+			fn () => RustMail_Mail_Test_Mail::send(
+				$to,
+				isset( $_POST['test_subject'] ) ? sanitize_text_field( wp_unslash( $_POST['test_subject'] ) ) : '',
+				$html ? wp_kses_post( (string) $body ) : sanitize_textarea_field( (string) $body ),
+				$html
+			)
 		);
+		/* translators: %s: recipient address */
+		$not_sent = sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to );
+		if ( '' !== $tried['refused'] ) {
+			self::report_test( 'error', $not_sent . ' ' . $tried['refused'] );
+		}
+		$test = $tried['result'];
 		if ( $test['sent'] ) {
 			/* translators: %s: recipient address */
-			RustMail_Admin_Notices::flash( 'success', sprintf( __( 'Test mail sent to %s.', 'rust-mail' ), $to ), $test['log_id'] );
-		} else {
-			// What went wrong, in the classifier's words: with or without the extension, and without Diagnose.
-			$explanation = $test['explanation'];
-			/* translators: %s: recipient address */
-			$message = sprintf( __( 'The test mail to %s was not sent.', 'rust-mail' ), $to );
-			RustMail_Admin_Notices::flash( 'error', $explanation ? $message . ' ' . $explanation['cause'] . ' ' . implode( ' ', $explanation['advice'] ) : $message, $test['log_id'] );
+			self::report_test( 'success', sprintf( __( 'Test mail sent to %s.', 'rust-mail' ), $to ) . ' ' . $tried['used'], $test['log_id'] );
 		}
-		self::redirect( RustMail_Admin_Pages::settings_url() );
+		// What went wrong, in the classifier's words: with or without the extension, and without Diagnose.
+		$explanation = $test['explanation'];
+		$message     = $explanation ? $not_sent . ' ' . $explanation['cause'] . ' ' . implode( ' ', $explanation['advice'] ) : $not_sent;
+		self::report_test( 'error', $message . ' ' . $tried['used'], $test['log_id'] );
 	}
 
 	public static function handle_diagnose() {
@@ -102,16 +184,30 @@ class RustMail_Admin_Actions {
 			self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-engine' );
 		}
 		$connection = isset( $_POST['connection'] ) ? sanitize_key( wp_unslash( $_POST['connection'] ) ) : RustMail_Settings_Connections::PRIMARY;
-		if ( ! isset( RustMail_Settings_Connections::all()[ $connection ] ) ) {
-			/* translators: %s: connection name */
-			RustMail_Admin_Notices::flash( 'error', sprintf( __( 'There is no connection named "%s" to diagnose.', 'rust-mail' ), $connection ) );
-			self::redirect( RustMail_Admin_Pages::settings_url() . '#rust-mail-diagnosis' );
+		$tried      = self::try_page_values(
+			static function () use ( $connection ) {
+				if ( ! isset( RustMail_Settings_Connections::all()[ $connection ] ) ) {
+					return null;
+				}
+				$from      = (string) RustMail_Settings_Store::get( 'from' );
+				$diagnosis = RustMail_Transport_Diagnosis::run( is_email( $from ) ? $from : get_option( 'admin_email' ), wp_get_current_user()->user_email, $connection );
+				// Where it walked, now, while the settings tried are those the walk used.
+				$diagnosis['destination'] = RustMail_Settings_Connections::destination( $connection );
+				ob_start();
+				RustMail_Admin_Pages::render_diagnosis( $diagnosis );
+				return array( 'diagnosis' => $diagnosis, 'html' => ob_get_clean() );
+			}
+		);
+		if ( '' !== $tried['refused'] ) {
+			self::report_test( 'error', __( 'Diagnose did not run.', 'rust-mail' ) . ' ' . $tried['refused'], 0, '', '#rust-mail-diagnosis' );
 		}
-		$from      = (string) RustMail_Settings_Store::get( 'from' );
-		$diagnosis = RustMail_Transport_Diagnosis::run( is_email( $from ) ? $from : get_option( 'admin_email' ), wp_get_current_user()->user_email, $connection );
+		if ( null === $tried['result'] ) {
+			/* translators: %s: connection name */
+			self::report_test( 'error', sprintf( __( 'There is no connection named "%s" to diagnose.', 'rust-mail' ), $connection ), 0, '', '#rust-mail-diagnosis' );
+		}
 		// Kept for the page the browser is redirected to; per user, and briefly.
-		RustMail_Admin_Notices::keep_for_user( RustMail_Admin_Notices::DIAGNOSIS_META, $diagnosis, 15 * MINUTE_IN_SECONDS );
-		self::redirect( RustMail_Admin_Pages::settings_url( array( 'diagnosis' => 1 ) ) . '#rust-mail-diagnosis' );
+		RustMail_Admin_Notices::keep_for_user( RustMail_Admin_Notices::DIAGNOSIS_META, $tried['result']['diagnosis'], 15 * MINUTE_IN_SECONDS );
+		self::report_test( empty( $tried['result']['diagnosis']['ok'] ) ? 'warning' : 'success', $tried['used'], 0, $tried['result']['html'], '#rust-mail-diagnosis' );
 	}
 
 	/**
@@ -200,11 +296,45 @@ class RustMail_Admin_Actions {
 			$cancelled = RustMail_Outbox_Store::cancel( $id );
 			RustMail_Admin_Notices::flash( $cancelled ? 'success' : 'error', $cancelled ? __( 'The message was cancelled: it will not be sent.', 'rust-mail' ) : __( 'Only a message that waits in the outbox can be cancelled.', 'rust-mail' ) );
 		} else {
-			$resent = RustMail_Outbox_Drain::resend( $id );
+			$to = 'resend_to' === $operation ? self::other_recipients( isset( $_POST['to'] ) ? (string) wp_unslash( $_POST['to'] ) : '', $id ) : array(); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput.InputNotSanitized -- each address is checked by other_recipients().
+			$resent = RustMail_Outbox_Drain::resend( $id, $to );
 			RustMail_Admin_Notices::flash( $resent ? 'success' : 'error', $resent ? __( 'The message was sent again as a new entry, shown here.', 'rust-mail' ) : __( 'This message can no longer be sent again: its content is not kept.', 'rust-mail' ) );
 			$shown = $resent ? $resent : $id;
 		}
 		self::redirect( RustMail_Log_Store::url( array( 'entry' => $shown ) ) );
+	}
+
+	/** Most addresses "Send again to" takes at once: it is for a recipient who missed a message, not for a mailing. */
+	const MAX_OTHER_RECIPIENTS = 20;
+
+	/**
+	 * The addresses typed into "Send again to", separated by commas, semicolons or spaces. Any that is not an address
+	 * stops the action with a message naming it, back on the entry's page: nothing is sent to half a list.
+	 *
+	 * @return string[]
+	 */
+	private static function other_recipients( $typed, $id ) {
+		$addresses = array_values( array_filter( preg_split( '/[\s,;]+/', $typed ) ) );
+		$problem   = '';
+		if ( ! $addresses ) {
+			$problem = __( 'Type the address to send the message to.', 'rust-mail' );
+		} elseif ( count( $addresses ) > self::MAX_OTHER_RECIPIENTS ) {
+			/* translators: %d: the most addresses allowed */
+			$problem = sprintf( __( 'Send again to at most %d addresses at once.', 'rust-mail' ), self::MAX_OTHER_RECIPIENTS );
+		} else {
+			foreach ( $addresses as $address ) {
+				if ( ! is_email( $address ) ) {
+					/* translators: %s: what was typed */
+					$problem = sprintf( __( '"%s" is not an email address.', 'rust-mail' ), $address );
+					break;
+				}
+			}
+		}
+		if ( '' !== $problem ) {
+			RustMail_Admin_Notices::flash( 'error', __( 'The message was not sent again.', 'rust-mail' ) . ' ' . $problem );
+			self::redirect( RustMail_Log_Store::url( array( 'entry' => $id ) ) );
+		}
+		return array_values( array_unique( $addresses ) );
 	}
 
 	/** The log's list, with the filters it was shown with, as a CSV download. */

@@ -13,6 +13,9 @@ class RustMail_Admin_Notices {
 	const NOTICE_META    = 'rust_mail_notice';
 	const DIAGNOSIS_META = 'rust_mail_diagnosis';
 
+	/** The settings form's values the last save refused, by key: shown once, next to their fields. */
+	const FIELD_PROBLEMS_META = 'rust_mail_field_problems';
+
 	public static function register() {
 		add_action( is_multisite() ? 'network_admin_notices' : 'admin_notices', array( __CLASS__, 'show_notices' ) );
 		if ( is_multisite() ) {
@@ -35,6 +38,13 @@ class RustMail_Admin_Notices {
 	/** The current user's last diagnosis while it is fresh, else null. */
 	public static function last_diagnosis() {
 		return self::kept_for_user( self::DIAGNOSIS_META );
+	}
+
+	/** @return array<string, string> the values the user's last save refused (message by key), once. */
+	public static function take_field_problems() {
+		$problems = self::kept_for_user( self::FIELD_PROBLEMS_META );
+		delete_user_meta( get_current_user_id(), self::FIELD_PROBLEMS_META );
+		return is_array( $problems ) ? $problems : array();
 	}
 
 	/** A value for the current user's next pages, until it expires. */
@@ -60,9 +70,7 @@ class RustMail_Admin_Notices {
 		if ( ! current_user_can( RustMail_Admin_Pages::capability() ) ) {
 			return;
 		}
-		if ( ! RustMail_Settings_Store::is_configured() ) {
-			self::notice( 'warning', __( 'Rust Mail: no mail server is set yet, so WordPress sends mail the usual way. Choose one on the Rust Mail settings page.', 'rust-mail' ), RustMail_Admin_Pages::settings_url() );
-		}
+		// No server yet: RustMail_Admin_Setup_Wizard's notice leads to the setup.
 		if ( RustMail_Settings_Store::saved_password_unreadable() ) {
 			self::notice( 'error', __( 'Rust Mail: the saved SMTP password can no longer be decrypted (the keys in wp-config.php changed). Enter it again.', 'rust-mail' ), RustMail_Admin_Pages::settings_url() );
 		}
@@ -81,6 +89,7 @@ class RustMail_Admin_Notices {
 		foreach ( array_filter( $problems ) as $problem ) {
 			self::notice( 'error', 'Rust Mail: ' . $problem );
 		}
+		RustMail_Admin_Alerts::show_banners();
 
 		self::show_outbox_before_deactivation();
 

@@ -97,8 +97,16 @@ class RustMail_Admin_OAuth_Signin {
 		$label = RustMail_OAuth_Grant::providers()[ $pending['provider'] ]['label'];
 		if ( isset( $_GET['error'] ) ) {
 			$reason = sanitize_text_field( wp_unslash( $_GET['error_description'] ?? $_GET['error'] ) );
+			// A consent an administrator must give, a wrong tenant or app: the advice for that, as for a token's refusal.
+			$problem = RustMail_OAuth_Exception::problem_of_answer(
+				array(
+					'error'             => sanitize_key( wp_unslash( $_GET['error'] ) ),
+					'error_description' => $reason,
+				)
+			);
+			$advice  = '' === $problem ? '' : ' ' . implode( ' ', RustMail_OAuth_Exception::advice_for( 'oauth', $problem ) );
 			/* translators: 1: Microsoft or Google, 2: the reason it gave */
-			self::finish( 'error', sprintf( __( '%1$s did not sign you in: %2$s', 'rust-mail' ), $label, $reason ) );
+			self::finish( 'error', sprintf( __( '%1$s did not sign you in: %2$s', 'rust-mail' ), $label, $reason ) . $advice );
 		}
 		$code = isset( $_GET['code'] ) && is_string( $_GET['code'] ) ? wp_unslash( $_GET['code'] ) : '';
 		// phpcs:enable
@@ -109,7 +117,7 @@ class RustMail_Admin_OAuth_Signin {
 			$tokens = RustMail_OAuth_Grant::exchange( $pending['provider'], $code, $pending['verifier'], $pending['tenant'] );
 		} catch ( RustMail_OAuth_Exception $e ) {
 			/* translators: %s: why */
-			self::finish( 'error', sprintf( __( 'The sign-in could not be completed: %s', 'rust-mail' ), $e->getMessage() ) );
+			self::finish( 'error', sprintf( __( 'The sign-in could not be completed: %s', 'rust-mail' ), $e->getMessage() ) . ' ' . implode( ' ', $e->advice() ) );
 		}
 		$grant_id = RustMail_OAuth_Grant::save( $pending['provider'], $tokens['refresh_token'], $tokens['account'], $pending['tenant'], $tokens['scope'] );
 		if ( null === $grant_id ) {

@@ -98,23 +98,41 @@ class RustMail_Admin_Pages {
 			return;
 		}
 		wp_enqueue_script( 'rust-mail-settings', plugins_url( 'assets/settings.js', RUST_MAIL_PLUGIN_FILE ), array(), RUST_MAIL_PLUGIN_VERSION, true );
-		$presets = array();
-		$also    = array();
-		$limits  = array();
+		$presets  = array();
+		$also     = array();
+		$limits   = array();
+		$signin   = array();
+		$defaults = array();
 		foreach ( RustMail_Settings_Presets::all() as $name => $preset ) {
 			$presets[ $name ] = $preset['values'];
 			$also[ $name ]    = $preset['also'] ?? (object) array();
 			$limits[ $name ]  = $preset['limits'] ?? (object) array();
+			if ( isset( $preset['signin'] ) ) {
+				$signin[ $name ] = $preset['signin'];
+			}
+			foreach ( array_keys( RustMail_Settings_Presets::owned( $name ) ) as $key ) {
+				$defaults[ $key ] = RustMail_Settings_Schema::default_value( $key );
+			}
 		}
 		wp_add_inline_script(
 			'rust-mail-settings',
 			'window.rustMailSettings = ' . wp_json_encode(
 				array(
-					'presets'   => $presets,
-					'also'      => $also,
-					'limits'    => $limits,
-					'fixed'     => RustMail_Settings_Store::fixed_keys(),
-					'apiFields' => RustMail_Settings_Presets::api_fields(),
+					'presets'     => $presets,
+					'also'        => $also,
+					'limits'      => $limits,
+					'fixed'       => RustMail_Settings_Store::fixed_keys(),
+					'apiFields'   => RustMail_Settings_Presets::api_fields(),
+					'defaults'    => $defaults,
+					'savedPreset' => RustMail_Settings_Store::get( 'preset' ),
+					'signin'      => (object) $signin,
+					'words'       => array(
+						'empty'         => __( '(empty)', 'rust-mail' ),
+						'presetChanged' => __( 'The preset changed these fields (its values replace those of the preset before; nothing is saved until you save):', 'rust-mail' ),
+						'working'       => __( 'Working with the values on this page…', 'rust-mail' ),
+						'failed'        => __( 'The request failed; reload the page and try again.', 'rust-mail' ),
+						'viewInLog'     => __( 'View in the connection log', 'rust-mail' ),
+					),
 				)
 			) . ';',
 			'before'
@@ -147,6 +165,25 @@ class RustMail_Admin_Pages {
 	public static function render_settings_page() {
 		self::require_capability();
 		require __DIR__ . '/views/settings-page.php';
+	}
+
+	/** A diagnosis's verdict, advice and steps (views/diagnosis.php). */
+	public static function render_diagnosis( array $rust_mail_diagnosis ) {
+		require __DIR__ . '/views/diagnosis.php';
+	}
+
+	/**
+	 * How a notice names a setting: its label on the page, "Fallback connection: Host" for the fallback's fields that
+	 * share the primary's label, the key where the page has no label.
+	 */
+	public static function field_label( $key ) {
+		$entry = RustMail_Settings_Schema::entries()[ $key ] ?? array();
+		$label = (string) ( $entry['label'] ?? ( 'preset' === $key ? __( 'Preset', 'rust-mail' ) : $key ) );
+		if ( 'fallback' === ( $entry['section'] ?? '' ) ) {
+			/* translators: %s: a field's label, such as Host */
+			return sprintf( __( 'Fallback connection: %s', 'rust-mail' ), $label );
+		}
+		return $label;
 	}
 
 	public static function render_log_page() {

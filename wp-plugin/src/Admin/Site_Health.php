@@ -28,14 +28,29 @@ class RustMail_Admin_Site_Health {
 		);
 	}
 
-	/** Site Health > Status: one test for the outbox. */
+	/**
+	 * Site Health > Status: one test for the outbox. Its failures are the open incidents: critical while mail does not
+	 * go out, recommended while only the fallback delivers it, good again once mail flows through the connection (not
+	 * a 24-hour window); dismissing a banner changes nothing here.
+	 */
 	public static function outbox() {
-		$problems = RustMail_Outbox_Health::problems();
+		$incidents = RustMail_Alerts_Incident::sentences();
+		$critical  = RustMail_Outbox_Health::problems();
+		$warnings  = array();
+		foreach ( $incidents as $incident ) {
+			if ( 'error' === $incident['type'] ) {
+				$critical[] = $incident['text'];
+			} else {
+				$warnings[] = $incident['text'];
+			}
+		}
+		$problems = array_merge( $critical, $warnings );
+		$status   = $critical ? 'critical' : ( $warnings ? 'recommended' : 'good' );
 		return array(
 			'label'       => $problems ? __( 'Mail is not going out as it should', 'rust-mail' ) : __( 'Mail goes out', 'rust-mail' ),
-			'status'      => $problems ? 'critical' : 'good',
-			'badge'       => array( 'label' => __( 'Mail', 'rust-mail' ), 'color' => $problems ? 'red' : 'blue' ),
-			'description' => $problems ? '<p>' . implode( '</p><p>', array_map( 'esc_html', $problems ) ) . '</p>' : '<p>' . esc_html__( 'The Rust Mail outbox has nothing stuck and no recent failure.', 'rust-mail' ) . '</p>',
+			'status'      => $status,
+			'badge'       => array( 'label' => __( 'Mail', 'rust-mail' ), 'color' => 'critical' === $status ? 'red' : ( $warnings ? 'orange' : 'blue' ) ),
+			'description' => $problems ? '<p>' . implode( '</p><p>', array_map( 'esc_html', $problems ) ) . '</p>' : '<p>' . esc_html__( 'The Rust Mail outbox has nothing stuck, and no connection is failing.', 'rust-mail' ) . '</p>',
 			'actions'     => '<a href="' . esc_url( RustMail_Log_Store::url() ) . '">' . esc_html__( 'Connection log', 'rust-mail' ) . '</a>',
 			'test'        => 'rust_mail_outbox',
 		);
@@ -96,6 +111,18 @@ class RustMail_Admin_Site_Health {
 		$fields['delivery'] = array(
 			'label' => __( 'Delivery', 'rust-mail' ),
 			'value' => RustMail_Outbox_Delivery::is_queued_mode() ? __( 'queued (the outbox sends after the page)', 'rust-mail' ) : __( 'immediate', 'rust-mail' ),
+		);
+		$fields['hold']     = array(
+			'label' => __( 'Hold all mail', 'rust-mail' ),
+			'value' => RustMail_Outbox_Hold::is_on() ? __( 'on: mail is kept in the outbox, not sent', 'rust-mail' ) . ' (' . RustMail_Outbox_Hold::decided_by() . ')' : __( 'off', 'rust-mail' ),
+		);
+		$fields['incidents'] = array(
+			'label' => __( 'Open incidents', 'rust-mail' ),
+			'value' => implode( ' ', array_column( RustMail_Alerts_Incident::sentences(), 'text' ) ) ?: $none,
+		);
+		$fields['alerts']   = array(
+			'label' => __( 'Alert channels', 'rust-mail' ),
+			'value' => implode( ', ', RustMail_Alerts_Channels::enabled() ) ?: $none,
 		);
 		$fields['queue']    = array(
 			'label' => __( 'Waiting in the outbox', 'rust-mail' ),

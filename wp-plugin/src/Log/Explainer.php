@@ -55,6 +55,10 @@ class RustMail_Log_Explainer {
 		$partial = RustMail_Log_Store::STATUS_PARTIAL === $entry['status'];
 		$kind    = $partial ? 'recipient_rejected' : (string) $entry['error_kind'];
 		$plugins = self::plugin_failures();
+		if ( 'oauth' === $kind && '' !== RustMail_OAuth_Exception::problem_of_cause( (string) $entry['error_cause'] ) ) {
+			// The token's failure as it was logged (blocked HTTP, DNS, TLS, the app refused...): its own advice.
+			return array( 'cause' => $plugins['oauth'][0], 'advice' => RustMail_OAuth_Exception::advice_for( $kind, RustMail_OAuth_Exception::problem_of_cause( (string) $entry['error_cause'] ) ) );
+		}
 		if ( isset( $plugins[ $kind ] ) ) {
 			return array( 'cause' => $plugins[ $kind ][0], 'advice' => array( $plugins[ $kind ][1] ) );
 		}
@@ -73,7 +77,8 @@ class RustMail_Log_Explainer {
 				$failure['cause'] = (string) $entry['error_cause'];
 			}
 			$verdict = self::explain( $failure, RustMail_Transport_Connection::transport( false ) );
-			return array( 'cause' => $verdict['summary'], 'advice' => $verdict['advice'], 'code' => (string) $verdict['cause'] );
+			// The classifier's words are a developer's ("security 'starttls'"); the owner reads the page's names.
+			return array( 'cause' => RustMail_Explain_Owner_Words::text( $verdict['summary'] ), 'advice' => RustMail_Explain_Owner_Words::texts( $verdict['advice'] ), 'code' => (string) $verdict['cause'] );
 		} catch ( Throwable $e ) {
 			// An older row, settings the extension no longer accepts, or the exported rules unreadable (the admin
 			// notice says so): the transcript below still tells the story.

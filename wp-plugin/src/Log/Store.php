@@ -4,8 +4,9 @@
  * On multisite one table for the whole network (each row names its site), read only on the network admin screens.
  *
  * The same row is the message's place in the outbox (RustMail_Outbox_Drain): its composed bytes, envelope and attempts,
- * written in the one INSERT that logs it, before any network I/O. The bytes are dropped once the message has its
- * final outcome, unless it may be sent again (see RustMail_Outbox_Outcome::finish()). `route` names the connection
+ * written in the one INSERT that logs it, before any network I/O (delivery "immediate": once, with the outcome). The
+ * bytes are dropped once the message has its final outcome, unless it may be sent again (see
+ * RustMail_Outbox_Outcome::finish()). `route` names the connection
  * its routing rules chose (RustMail_Settings_Routes), which every retry uses; `connection` the one that delivered it.
  *
  * @package RustMail
@@ -138,11 +139,28 @@ class RustMail_Log_Store {
 	}
 
 	/**
+	 * Rows add() was asked to defer: written together, in one INSERT, by write_deferred(). A commit per row costs more
+	 * than sending the mail to a near server (each one waits for the database's log to reach the disk).
+	 *
+	 * @var array[]
+	 */
+	private static $deferred = array();
+
+	/** When the oldest deferred row was added (microtime). */
+	private static $deferred_since = 0.0;
+
+	/** A deferred row waits at most this long, or until this many wait, or the end of the request, whichever first. */
+	const DEFER_SECONDS = 0.2;
+	const DEFER_ROWS    = 200;
+
+	/**
 	 * Adds one row. Missing fields get empty values; `transcript` is stored as JSON.
 	 *
-	 * @return int the new row's id
+	 * @param bool $defer write it with the rows that follow, within DEFER_SECONDS (see write_deferred()): for the
+	 *                    row of a message already sent, whose caller has its answer and needs no id.
+	 * @return int the new row's id; 0 when it could not be written, or is deferred.
 	 */
-	public static function add( array $row ) {
+	public static function add( array $row, $defer = false ) {
 		global $wpdb;
 		$row = array_merge(
 			array(
@@ -166,13 +184,33 @@ class RustMail_Log_Store {
 			),
 			$row
 		);
-		$row['transcript'] = wp_json_encode( $row['transcript'] );
-		foreach ( array( 'envelope', 'mail_data', 'attempt_log' ) as $json ) {
+		foreach ( array( 'transcript', 'envelope', 'mail_data', 'attempt_log' ) as $json ) {
 			if ( isset( $row[ $json ] ) && ! is_string( $row[ $json ] ) ) {
 				$row[ $json ] = wp_json_encode( $row[ $json ] );
 			}
 		}
-		// The table must never stop mail: a failed insert is only reported to the debug log.
+		// Once `shutdown` has begun, write_deferred() may have run already: a mail sent from then on is written at once.
+		if ( $defer && ! did_action( 'shutdown' ) ) {
+			if ( ! self::$deferred ) {
+				self::$deferred_since = microtime( true );
+				if ( ! has_action( 'shutdown', array( __CLASS__, 'write_deferred' ) ) ) {
+					add_action( 'shutdown', array( __CLASS__, 'write_deferred' ), 0 );
+				}
+			}
+			self::$deferred[] = $row;
+			if ( count( self::$deferred ) >= self::DEFER_ROWS || microtime( true ) - self::$deferred_since >= self::DEFER_SECONDS ) {
+				self::write_deferred();
+			}
+			return 0;
+		}
+		// Rows keep the order of their messages.
+		self::write_deferred();
+		return self::insert_one( $row );
+	}
+
+	/** The table must never stop mail: a failed insert is only reported to the debug log. */
+	private static function insert_one( array $row ) {
+		global $wpdb;
 		if ( false === $wpdb->insert( self::table(), $row ) ) {
 			if ( defined( 'WP_DEBUG' ) && WP_DEBUG ) {
 				error_log( 'rust-mail: could not write the connection log: ' . $wpdb->last_error ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
@@ -182,8 +220,43 @@ class RustMail_Log_Store {
 		return (int) $wpdb->insert_id;
 	}
 
+	/**
+	 * Writes the deferred rows: one INSERT for the rows that have the same columns. When the database refuses it (a
+	 * value it cannot store), each row goes on its own, so that only that row is lost, as add() would lose it.
+	 * Everything that reads the log in this request calls it first; `shutdown` calls it last.
+	 */
+	public static function write_deferred() {
+		global $wpdb;
+		$rows           = self::$deferred;
+		self::$deferred = array();
+		$groups         = array();
+		foreach ( $rows as $row ) {
+			$groups[ implode( ',', array_keys( $row ) ) ][] = $row;
+		}
+		foreach ( $groups as $group ) {
+			$tuples = array();
+			foreach ( $group as $row ) {
+				$tuples[] = '(' . implode( ',', array_map( array( __CLASS__, 'sql_value' ), $row ) ) . ')';
+			}
+			$sql = 'INSERT INTO ' . self::table() . ' (`' . implode( '`,`', array_keys( $group[0] ) ) . '`) VALUES ' . implode( ',', $tuples );
+			if ( false === $wpdb->query( $sql ) ) { // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- each value through sql_value().
+				array_map( array( __CLASS__, 'insert_one' ), $group );
+			}
+		}
+	}
+
+	/** A value for a statement written without wpdb::prepare() (many rows at once): NULL, or a quoted string. */
+	public static function sql_value( $value ) {
+		global $wpdb;
+		if ( null === $value ) {
+			return 'NULL';
+		}
+		return "'" . $wpdb->_real_escape( (string) ( is_bool( $value ) ? (int) $value : $value ) ) . "'";
+	}
+
 	public static function get( $id ) {
 		global $wpdb;
+		self::write_deferred();
 		$table = self::table();
 		$row   = $wpdb->get_row( $wpdb->prepare( "SELECT * FROM $table WHERE id = %d", $id ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		if ( $row ) {
@@ -256,6 +329,7 @@ class RustMail_Log_Store {
 	 */
 	public static function query( array $args ) {
 		global $wpdb;
+		self::write_deferred();
 		$table = self::table();
 		list( $where_sql, $params ) = self::filter_clause( $args );
 		$count_sql = "SELECT COUNT(*) FROM $table WHERE $where_sql";

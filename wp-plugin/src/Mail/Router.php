@@ -219,46 +219,45 @@ class RustMail_Mail_Router {
 	}
 
 	/**
-	 * Hands composed bytes to the outbox, which stores them with their log row before any network I/O, then either
-	 * sends them now (delivery "immediate") or after the response (delivery "queued").
+	 * Hands composed bytes to the outbox. Delivery "queued": stored with their log row before any network I/O, and
+	 * sent after the response. Delivery "immediate": sent now, the caller waiting for the answer, and logged once with
+	 * the outcome (RustMail_Outbox_Store::unstored()); a message over every rate limit is stored to wait.
 	 *
 	 * @return array the engine's result (rust_mail_send()'s shape), or `['ok' => true, 'queued' => true]` for a message that waits in the
 	 *               outbox (queued mode, or over a rate limit).
 	 */
 	public static function deliver( PHPMailer\PHPMailer\PHPMailer $mailer, $raw, $envelope_from, array $recipients ) {
-		$queued   = RustMail_Outbox_Delivery::is_queued_mode();
-		$envelope = array( 'from' => $envelope_from, 'to' => $recipients );
 		$caller   = self::$call['caller'] ?? RustMail_Mail_Caller::detect();
+		$queued   = RustMail_Outbox_Delivery::is_queued_mode() || RustMail_Outbox_Hold::keeps( $caller );
+		$envelope = array( 'from' => $envelope_from, 'to' => $recipients );
 		$route    = RustMail_Settings_Routes::pick( $mailer->From, $caller );
-		$stored   = RustMail_Outbox_Store::store(
-			array(
-				'from_address' => $mailer->From,
-				'recipients'   => self::recipients_text( $mailer ),
-				'subject'      => $mailer->Subject,
-				'message_id'   => $mailer->getLastMessageID(),
-				'caller'       => $caller,
-				'route'        => $route,
-				'body'         => self::may_log_body() ? self::body_text( $mailer ) : null,
-				'carries_key'  => ! empty( self::$call['carries_key'] ),
-				'raw'          => $raw,
-				'envelope'     => $envelope,
-				'mail_data'    => self::$call['mail_data'] ?? array(),
-			),
-			$queued
+		$row      = array(
+			'from_address' => $mailer->From,
+			'recipients'   => self::recipients_text( $mailer ),
+			'subject'      => $mailer->Subject,
+			'message_id'   => $mailer->getLastMessageID(),
+			'caller'       => $caller,
+			'route'        => $route,
+			'body'         => self::may_log_body() ? self::body_text( $mailer ) : null,
+			'carries_key'  => ! empty( self::$call['carries_key'] ),
+			'raw'          => $raw,
+			'envelope'     => $envelope,
+			'mail_data'    => self::$call['mail_data'] ?? array(),
 		);
 		if ( null !== self::$call ) {
 			self::$call['logged'] = true;
 		}
+		if ( ! $queued ) {
+			return RustMail_Outbox_Delivery::attempt( RustMail_Outbox_Store::unstored( $row ), false )['result'];
+		}
+		$stored = RustMail_Outbox_Store::store( $row );
 		if ( ! $stored['id'] ) {
 			// Not stored (the database refused the row, or a mail that carries a key and no key to seal it with):
 			// sent at once rather than lost.
 			return RustMail_Outbox_Delivery::send_through( $raw, $envelope, RustMail_Settings_Connections::prefix( RustMail_Outbox_Delivery::route( array( 'route' => $route ) ) ) );
 		}
-		if ( $queued ) {
-			RustMail_Outbox_Drain::send_after_response( $stored['id'] );
-			return array( 'ok' => true, 'queued' => true );
-		}
-		return RustMail_Outbox_Delivery::attempt( $stored, false )['result'];
+		RustMail_Outbox_Drain::send_after_response( $stored['id'] );
+		return array( 'ok' => true, 'queued' => true );
 	}
 
 	/**

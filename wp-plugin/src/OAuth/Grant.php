@@ -278,7 +278,7 @@ class RustMail_OAuth_Grant {
 		$reason = RustMail_OAuth_Token::reason( $body );
 		if ( $code && 'invalid_grant' === ( $body['error'] ?? '' ) ) {
 			/* translators: 1: Microsoft or Google, 2: the error it gave */
-			RustMail_OAuth_Token::fail( sprintf( __( '%1$s refused the authorization code (invalid_grant: %2$s). Sign in again.', 'rust-mail' ), $label, $reason ), $secrets );
+			RustMail_OAuth_Token::fail( sprintf( __( '%1$s refused the authorization code (invalid_grant: %2$s). Sign in again.', 'rust-mail' ), $label, $reason ), $secrets, false, 'oauth', RustMail_OAuth_Exception::problem_of_answer( $body ) );
 		}
 		if ( 'invalid_grant' === ( $body['error'] ?? '' ) ) {
 			RustMail_OAuth_Token::fail(
@@ -291,7 +291,7 @@ class RustMail_OAuth_Grant {
 		}
 		if ( '' !== $reason ) {
 			/* translators: 1: Microsoft or Google, 2: the error it gave */
-			RustMail_OAuth_Token::fail( sprintf( __( '%1$s refused the token request: %2$s', 'rust-mail' ), $label, $reason ), $secrets, $status >= 500 );
+			RustMail_OAuth_Token::fail( sprintf( __( '%1$s refused the token request: %2$s', 'rust-mail' ), $label, $reason ), $secrets, $status >= 500, 'oauth', RustMail_OAuth_Exception::problem_of_answer( $body ) );
 		}
 		RustMail_OAuth_Token::fail( RustMail_OAuth_Token::no_token_message( $url, $status ), $secrets, $status >= 500 );
 	}

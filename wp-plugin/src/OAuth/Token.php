@@ -183,7 +183,7 @@ class RustMail_OAuth_Token {
 		$reason = self::reason( $body );
 		if ( '' !== $reason ) {
 			/* translators: %s: the error Microsoft gave, such as "AADSTS7000215: Invalid client secret provided." */
-			self::fail( sprintf( __( 'Microsoft refused the app\'s credentials: %s', 'rust-mail' ), $reason ), array( $secret ) );
+			self::fail( sprintf( __( 'Microsoft refused the app\'s credentials: %s', 'rust-mail' ), $reason ), array( $secret ), false, 'oauth', RustMail_OAuth_Exception::problem_of_answer( $body ) );
 		}
 		self::fail( self::no_token_message( $url, $status ), array( $secret ), $status >= 500 );
 	}
@@ -207,7 +207,7 @@ class RustMail_OAuth_Token {
 		);
 		if ( is_wp_error( $response ) ) {
 			/* translators: 1: token endpoint URL, 2: the HTTP client's error */
-			self::fail( sprintf( __( 'Could not reach the OAuth2 token endpoint %1$s: %2$s', 'rust-mail' ), $url, $response->get_error_message() ), $secrets, true );
+			self::fail( sprintf( __( 'Could not reach the OAuth2 token endpoint %1$s: %2$s', 'rust-mail' ), $url, $response->get_error_message() ), $secrets, true, 'oauth', RustMail_OAuth_Exception::problem_of_http_error( $response->get_error_code(), $response->get_error_message() ) );
 		}
 		$status = (int) wp_remote_retrieve_response_code( $response );
 		if ( $status >= 300 && $status < 400 ) {
@@ -239,10 +239,11 @@ class RustMail_OAuth_Token {
 
 	/**
 	 * @param string[] $secrets replaced by asterisks: the message goes to the log and the admin.
+	 * @param string   $problem what failed, for the advice (RustMail_OAuth_Exception::PROBLEMS).
 	 * @throws RustMail_OAuth_Exception always.
 	 */
-	public static function fail( $message, array $secrets, $transient = false, $kind = 'oauth' ) {
+	public static function fail( $message, array $secrets, $transient = false, $kind = 'oauth', $problem = '' ) {
 		$secrets = array_filter( array_map( 'strval', $secrets ), 'strlen' );
-		throw new RustMail_OAuth_Exception( RustMail_Explain_Redactor::text( $message, $secrets ), $kind, $transient );
+		throw new RustMail_OAuth_Exception( RustMail_Explain_Redactor::text( $message, $secrets ), $kind, $transient, $problem );
 	}
 }

@@ -61,7 +61,9 @@ class RustMail_Outbox_Delivery {
 			RustMail_Outbox_Store::wait( $row, $wait );
 			return array( 'outcome' => 'waiting', 'result' => array( 'ok' => true, 'queued' => true ) );
 		}
-		return array( 'outcome' => RustMail_Outbox_Outcome::finish( $row, $envelope, $attempts, $result, $may_wait ), 'result' => $result );
+		$outcome = RustMail_Outbox_Outcome::finish( $row, $envelope, $attempts, $result, $may_wait );
+		RustMail_Alerts_Incident::observe( $row, $routed, $attempts, $outcome );
+		return array( 'outcome' => $outcome, 'result' => $result );
 	}
 
 	/**

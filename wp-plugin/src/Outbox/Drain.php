@@ -1,13 +1,14 @@
 <?php
 /**
- * The outbox: every message the plugin routes is stored before any network I/O (its log row holds the composed
- * bytes, the envelope and the attempts), then sent:
+ * The outbox: every message the plugin routes has a log row (its composed bytes, the envelope and the attempts), and
+ * is sent:
  *
  * - delivery "queued" (the default): wp_mail() returns true once the message is stored, as mail() does once a local
  *   MTA has queued it; the message is sent after the response (fastcgi_finish_request()), and a transient failure
  *   (4xx, a refused or timed-out connection, TLS or DNS trouble) is retried with exponential backoff by WP-Cron or
  *   the CLI drain (cli/drain.php) until `retry_hours` have passed. A permanent failure (5xx) fails it at once.
- * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer.
+ * - delivery "immediate": core's semantics; wp_mail() waits for the server and returns its answer. Nothing is stored
+ *   before the send: the row is written once, with the outcome (RustMail_Outbox_Store::unstored()).
  *
  * Both try the fallback connection when the connection a message was routed to fails transiently, and keep a message
  * that would exceed a connection's rate limit waiting instead of failing it.
@@ -31,8 +32,11 @@ class RustMail_Outbox_Drain {
 	const CRON_HOOK     = 'rust_mail_drain';
 	const CRON_SCHEDULE = 'rust_mail_every_minute';
 
-	/** Messages claimed by one UPDATE. */
-	const BATCH = 20;
+	/**
+	 * Messages claimed by one UPDATE, and sent over parallel connections as one group: larger batches cost fewer
+	 * writes a message, but a drain killed mid-batch leaves its whole batch possibly sent, for its lease.
+	 */
+	const BATCH = 50;
 
 	/** Seconds one drain (after a response, or by cron) may go on claiming. */
 	const DRAIN_SECONDS = 25;
@@ -109,9 +113,7 @@ class RustMail_Outbox_Drain {
 	/** WP-Cron: everything that is due, and a note of when cron last ran. */
 	public static function cron_drain() {
 		RustMail_Settings_Store::update_plugin_option( self::LAST_CRON_OPTION, time() );
-		$counts = self::drain();
-		RustMail_Outbox_Health::maybe_alert();
-		return $counts;
+		return self::drain();
 	}
 
 	/**
@@ -121,8 +123,9 @@ class RustMail_Outbox_Drain {
 	 * @return array<string, int> how many messages ended how: sent, partial, failed, retry, waiting.
 	 */
 	public static function drain( $ids = null, $seconds = self::DRAIN_SECONDS ) {
-		if ( null === RustMail_Explain_Data::get() ) {
-			// Without the exported rules there are no transport settings: the mail waits, and the admin notice says why.
+		if ( null === RustMail_Explain_Data::get() || RustMail_Outbox_Hold::stops_drains() ) {
+			// Without the exported rules there are no transport settings; mail held stays held. Either way the mail
+			// waits, and the admin notice says why.
 			return array();
 		}
 		$counts                 = array();
@@ -130,6 +133,7 @@ class RustMail_Outbox_Drain {
 		$deadline               = microtime( true ) + $seconds;
 		$tried                  = array();
 		RustMail_Outbox_Delivery::keep_transports();
+		RustMail_Outbox_Store::give_up_abandoned();
 		try {
 			while ( microtime( true ) < $deadline ) {
 				$rows = RustMail_Outbox_Store::claim( $owner, $ids, $tried );
@@ -152,7 +156,6 @@ class RustMail_Outbox_Drain {
 	 * @return bool false when the deadline came first or the claim was lost (the rest of the batch is handed back).
 	 */
 	private static function send_batch( $owner, array $rows, $deadline, array &$counts, array &$tried ) {
-		global $wpdb;
 		$timeout = (int) RustMail_Settings_Store::get( 'timeout' );
 		$sent    = array();
 		$groups  = self::parallel_groups( $rows );
@@ -170,7 +173,7 @@ class RustMail_Outbox_Drain {
 		}
 		$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 		$stop        = false;
-		$wpdb->query( 'START TRANSACTION' );
+		self::begin();
 		$opened = microtime( true );
 		try {
 			foreach ( $rows as $row ) {
@@ -182,9 +185,9 @@ class RustMail_Outbox_Drain {
 						$stop = true;
 						continue;
 					}
-					$wpdb->query( 'COMMIT' );
+					self::commit();
 					$stop = ! RustMail_Outbox_Store::hold( $owner, array( $id ), $timeout );
-					$wpdb->query( 'START TRANSACTION' );
+					self::begin();
 					$opened      = microtime( true );
 					$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 					if ( $stop ) {
@@ -192,9 +195,9 @@ class RustMail_Outbox_Drain {
 					}
 				} elseif ( empty( $routed['ok'] ) && $lease_until - time() < RustMail_Outbox_Store::lease_seconds( $timeout ) ) {
 					// The fallback may still send it: the claims must outlive that too. A renewal only counts once committed.
-					$wpdb->query( 'COMMIT' );
+					self::commit();
 					RustMail_Outbox_Store::hold( $owner, array(), $timeout );
-					$wpdb->query( 'START TRANSACTION' );
+					self::begin();
 					$opened      = microtime( true );
 					$lease_until = time() + RustMail_Outbox_Store::lease_seconds( $timeout );
 				}
@@ -202,8 +205,8 @@ class RustMail_Outbox_Drain {
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
 				$tried[]            = $id;
 				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
-					$wpdb->query( 'COMMIT' );
-					$wpdb->query( 'START TRANSACTION' );
+					self::commit();
+					self::begin();
 					$opened = microtime( true );
 				}
 			}
@@ -212,8 +215,21 @@ class RustMail_Outbox_Drain {
 			}
 			return ! $stop;
 		} finally {
-			$wpdb->query( 'COMMIT' );
+			self::commit();
 		}
+	}
+
+	/** Opens the transaction of a batch's outcomes; those of sent messages wait for commit() (one UPDATE). */
+	private static function begin() {
+		global $wpdb;
+		$wpdb->query( 'START TRANSACTION' );
+		RustMail_Outbox_Store::collect_sent_outcomes();
+	}
+
+	private static function commit() {
+		global $wpdb;
+		RustMail_Outbox_Store::write_sent_outcomes();
+		$wpdb->query( 'COMMIT' );
 	}
 
 
@@ -308,21 +324,22 @@ class RustMail_Outbox_Drain {
 	 *
 	 * @return int the new entry's id, or 0 when it cannot be sent again.
 	 */
-	public static function resend( $id ) {
-		return self::resend_all( array( $id ) )[ $id ] ?? 0;
+	public static function resend( $id, array $to = array() ) {
+		return self::resend_all( array( $id ), $to )[ $id ] ?? 0;
 	}
 
 	/**
 	 * Sends messages of the log again, each as a new entry, in one drain: through the extension, in parallel. Those
 	 * whose bytes are no longer kept, or that are not in a final status, are left out.
 	 *
-	 * @param int[] $ids
+	 * @param int[]    $ids
+	 * @param string[] $to  other recipients to send them to instead of their own (checked addresses), or none.
 	 * @return array<int, int> each id sent again => its new entry's id.
 	 */
-	public static function resend_all( array $ids ) {
+	public static function resend_all( array $ids, array $to = array() ) {
 		$new = array();
 		foreach ( $ids as $id ) {
-			$stored = self::store_again( (int) $id );
+			$stored = self::store_again( (int) $id, $to );
 			if ( $stored ) {
 				$new[ (int) $id ] = $stored;
 			}
@@ -333,30 +350,56 @@ class RustMail_Outbox_Drain {
 		return $new;
 	}
 
-	/** A copy of a final message of the log, queued as a new entry; 0 when its bytes are no longer kept. */
-	private static function store_again( $id ) {
+	/**
+	 * A copy of a final message of the log, queued as a new entry; 0 when its bytes are no longer kept. To other
+	 * recipients, the copy is the message as it was (its To and Cc unchanged) with Resent- fields on top, as RFC 5322
+	 * 3.6.6 has it for a message "reintroduced into the transport system".
+	 *
+	 * @param string[] $to other recipients, or none for the message's own.
+	 */
+	private static function store_again( $id, array $to ) {
 		$row = RustMail_Log_Store::get( $id );
 		if ( ! $row || null === $row['raw'] || ! in_array( $row['status'], RustMail_Log_Store::FINAL_STATUSES, true ) ) {
 			return 0;
 		}
+		$raw = RustMail_Log_Store::unseal( $row, 'outbox_raw' );
+		if ( $to ) {
+			$raw = self::resent_fields( '' !== (string) $row['from_address'] ? $row['from_address'] : (string) ( $row['envelope']['from'] ?? '' ), $to, $raw ) . $raw;
+		}
 		$stored = RustMail_Outbox_Store::store(
 			array(
 				'from_address' => $row['from_address'],
-				'recipients'   => $row['recipients'],
+				'recipients'   => $to ? implode( ', ', $to ) : $row['recipients'],
 				'subject'      => $row['subject'],
 				'message_id'   => $row['message_id'],
 				'caller'       => $row['caller'],
 				'route'        => RustMail_Settings_Routes::pick( $row['from_address'], $row['caller'] ),
 				'body'         => $row['body'],
-				/* translators: %d: id of the log entry sent again */
-				'error_message' => sprintf( __( 'Sent again from log entry %d.', 'rust-mail' ), $id ),
-				'raw'          => RustMail_Log_Store::unseal( $row, 'outbox_raw' ),
-				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => self::original_recipients( $row ) ),
+				'error_message' => $to
+					/* translators: 1: id of the log entry sent again, 2: the addresses it was sent to */
+					? sprintf( __( 'Sent again from log entry %1$d, to %2$s instead of its own recipients.', 'rust-mail' ), $id, implode( ', ', $to ) )
+					/* translators: %d: id of the log entry sent again */
+					: sprintf( __( 'Sent again from log entry %d.', 'rust-mail' ), $id ),
+				'raw'          => $raw,
+				'envelope'     => array( 'from' => $row['envelope']['from'] ?? '', 'to' => $to ? $to : self::original_recipients( $row ) ),
 				'mail_data'    => array(),
-			),
-			true
+			)
 		);
 		return (int) $stored['id'];
+	}
+
+	/**
+	 * The Resent- block put on top of a message sent again to other recipients, in the message's own line ends. The
+	 * addresses were checked by the caller (is_email(): no CR, LF or spaces), and a list of short addresses is folded
+	 * between them.
+	 *
+	 * @param string[] $to
+	 */
+	private static function resent_fields( $from, array $to, $raw ) {
+		$eol = false === strpos( $raw, "\r\n" ) ? "\n" : "\r\n";
+		return 'Resent-Date: ' . gmdate( 'D, d M Y H:i:s' ) . ' +0000' . $eol
+			. 'Resent-From: ' . $from . $eol
+			. 'Resent-To: ' . implode( ',' . $eol . ' ', $to ) . $eol;
 	}
 
 	/** The recipients a message was first addressed to (a retry narrows the envelope to those still owed it). */

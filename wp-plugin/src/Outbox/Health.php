@@ -1,6 +1,7 @@
 <?php
 /**
- * What is wrong with the outbox, for the admin notice, Site Health and the alert mail.
+ * What is wrong with the outbox, for the admin notice and Site Health. Failures are incidents
+ * (RustMail_Alerts_Incident), which the banner and Site Health show besides these.
  *
  * @package RustMail
  */
@@ -8,9 +9,6 @@
 defined( 'ABSPATH' ) || exit;
 
 class RustMail_Outbox_Health {
-
-	/** Option: when the last alert mail went to the administrator (at most one an hour). */
-	const LAST_ALERT_OPTION = 'rust_mail_last_alert';
 
 	/** A queued message older than this is "stuck" for the notice and Site Health. */
 	const STUCK_AFTER = HOUR_IN_SECONDS;
@@ -51,47 +49,10 @@ class RustMail_Outbox_Health {
 			/* translators: %s: date and time in UTC */
 			$problems[] = sprintf( __( 'Mail has been waiting in the outbox since %s UTC: the server keeps refusing it or cannot be reached. The connection log says why.', 'rust-mail' ), $health['oldest'] );
 		}
-		if ( $health['failed_today'] ) {
-			/* translators: %d: number of messages */
-			$problems[] = sprintf( _n( '%d message failed in the last 24 hours.', '%d messages failed in the last 24 hours.', $health['failed_today'], 'rust-mail' ), $health['failed_today'] );
-		}
 		if ( $health['unconfirmed'] ) {
 			/* translators: %d: number of messages */
 			$problems[] = sprintf( _n( '%d message is possibly sent: the process sending it stopped before the server\'s answer was recorded. The connection log lists it under "Possibly sent"; send it again if its recipients did not get it.', '%d messages are possibly sent: the process sending them stopped before the server\'s answer was recorded. The connection log lists them under "Possibly sent"; send them again if their recipients did not get them.', $health['unconfirmed'], 'rust-mail' ), $health['unconfirmed'] );
 		}
 		return $problems;
-	}
-
-	/**
-	 * With "alert mail" on, at most one mail an hour tells the administrator what is wrong, through the fallback
-	 * connection when there is one (the primary may be what fails). Straight to the engine, not through
-	 * wp_mail(), so that an alert is never queued behind the mail it is about.
-	 */
-	public static function maybe_alert() {
-		if ( ! RustMail_Settings_Store::get( 'alert_mail' ) ) {
-			return;
-		}
-		$last     = (int) RustMail_Settings_Store::get_plugin_option( self::LAST_ALERT_OPTION, 0 );
-		$problems = self::problems();
-		if ( ! $problems || $last > time() - HOUR_IN_SECONDS ) {
-			return;
-		}
-		RustMail_Settings_Store::update_plugin_option( self::LAST_ALERT_OPTION, time() );
-		$admin  = is_multisite() ? get_site_option( 'admin_email' ) : get_option( 'admin_email' );
-		$from   = (string) RustMail_Settings_Store::get( 'from' );
-		$prefix = RustMail_Settings_Store::has_fallback() ? RustMail_Settings_Schema::FALLBACK : '';
-		try {
-			RustMail_Transport_Registry::send_text(
-				is_email( $from ) ? $from : $admin,
-				$admin,
-				/* translators: %s: site name */
-				sprintf( __( '[%s] Mail is not going out', 'rust-mail' ), wp_specialchars_decode( get_bloginfo( 'name' ), ENT_QUOTES ) ),
-				implode( "\n\n", $problems ) . "\n\n" . RustMail_Log_Store::url() . "\n",
-				RustMail_Transport_Connection::transport( true, $prefix )
-			);
-		} catch ( Throwable $e ) {
-			// The alert is a courtesy: the notice and Site Health still say it.
-			return;
-		}
 	}
 }

@@ -149,8 +149,5 @@ class RustMail_Outbox_Outcome {
 		// not loaded in a cron run.
 		$mail_data['phpmailer_exception_code'] = RustMail_Log_Store::STATUS_PARTIAL === $status ? 1 : 2;
 		do_action( 'wp_mail_failed', new WP_Error( 'wp_mail_failed', RustMail_Transport_Result::smtp_error_text( $error_message ), $mail_data ) );
-		if ( RustMail_Log_Store::STATUS_FAILED === $status ) {
-			RustMail_Outbox_Health::maybe_alert();
-		}
 	}
 }

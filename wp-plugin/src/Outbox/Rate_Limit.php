@@ -42,6 +42,7 @@ class RustMail_Outbox_Rate_Limit {
 		global $wpdb;
 		$table = RustMail_Log_Store::table();
 		$since = gmdate( 'Y-m-d H:i:s', time() - $window );
+		RustMail_Log_Store::write_deferred(); // This request's own deliveries count too.
 		$used  = $wpdb->get_row( $wpdb->prepare( "SELECT COUNT(*) AS messages, COALESCE(SUM(recipient_count), 0) AS recipients, MIN(sent_at) AS oldest FROM $table WHERE connection = %s AND sent_at > %s", $connection, $since ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		$fits  = $recipients ? (int) $used['recipients'] + $recipients <= $limit : (int) $used['messages'] < $limit;
 		if ( $fits || null === $used['oldest'] ) {

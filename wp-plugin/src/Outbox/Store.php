@@ -13,19 +13,23 @@ class RustMail_Outbox_Store {
 	/** Seconds a lease outlives the worst case of the send it guards: the time to write an outcome after the last reply. */
 	const LEASE_MARGIN = 5;
 
+	/**
+	 * @var array|null between collect_sent_outcomes() and write_sent_outcomes(): lease owner => row id => fields of
+	 *                 the messages a server took, written together.
+	 */
+	private static $sent_outcomes = null;
+
 
 	/**
-	 * Stores a message with its log row, before any network I/O.
+	 * Stores a message with its log row, queued for a drain, before any network I/O.
 	 *
-	 * @param array $row    log row fields (RustMail_Log_Store::add()) plus `raw` (bytes), `envelope` (from, to) and
-	 *                      `mail_data` (core's wp_mail() arguments, for the outcome's actions).
-	 * @param bool  $queued true: wait for a drain; false: claimed by this process, which sends it at once.
-	 * @return array the row as stored, with its `id` (0 when it could not be stored): what attempt() takes.
+	 * @param array $row   log row fields (RustMail_Log_Store::add()) plus `raw` (bytes), `envelope` (from, to) and
+	 *                     `mail_data` (core's wp_mail() arguments, for the outcome's actions).
+	 * @param int   $delay seconds before its first attempt is due (a message over a rate limit).
+	 * @return array the row as stored, with its `id` (0 when it could not be stored).
 	 */
-	public static function store( array $row, $queued ) {
-		$now       = time();
-		$owner     = $queued ? '' : wp_generate_uuid4();
-		$raw       = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw' );
+	public static function store( array $row, $delay = 0 ) {
+		$raw       = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw', true );
 		$mail_data = RustMail_Settings_Secrets::encrypt( (string) wp_json_encode( $row['mail_data'] ), 'outbox_mail_data' );
 		$sealed    = null !== $raw && null !== $mail_data;
 		if ( ! $sealed && ! empty( $row['carries_key'] ) ) {
@@ -33,23 +37,39 @@ class RustMail_Outbox_Store {
 			return array( 'id' => 0 );
 		}
 		$row = array_merge(
-			$row,
+			self::unstored( $row ),
 			array(
-				'status'          => $queued ? RustMail_Log_Store::STATUS_QUEUED : RustMail_Log_Store::STATUS_SENDING,
+				'status'          => RustMail_Log_Store::STATUS_QUEUED,
 				'raw'             => $sealed ? $raw : $row['raw'],
 				'mail_data'       => $sealed ? $mail_data : wp_json_encode( $row['mail_data'] ),
 				'sealed'          => $sealed ? 1 : 0,
-				'recipient_count' => count( $row['envelope']['to'] ),
-				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', $now ),
-				'expires_at'      => gmdate( 'Y-m-d H:i:s', $now + max( 1, (int) RustMail_Settings_Store::get( 'retry_hours' ) ) * HOUR_IN_SECONDS ),
-				'lease_owner'     => $owner,
-				// Delivery "immediate" hands the message to the server at once: claimed and in flight from the start.
-				'lease_until'     => $queued ? null : gmdate( 'Y-m-d H:i:s', $now + self::lease_seconds( (int) RustMail_Settings_Store::get( 'timeout' ) ) ),
-				'in_flight_at'    => $queued ? null : gmdate( 'Y-m-d H:i:s', $now ),
+				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', time() + $delay ),
 			)
 		);
+		unset( $row['id'], $row['attempt_log'], $row['attempts'] );
 		$row['id'] = RustMail_Log_Store::add( $row );
 		return $row + array( 'attempts' => 0, 'attempt_log' => array() );
+	}
+
+	/**
+	 * A message of delivery "immediate", as attempt() takes it without a row yet (id 0): its caller waits for the
+	 * server's answer, so its log row is written once, with the outcome (update_claimed()), instead of once before the
+	 * send and again after it. Its bytes are in clear until then (add_outcome() seals those it keeps).
+	 */
+	public static function unstored( array $row ) {
+		return array_merge(
+			$row,
+			array(
+				'id'              => 0,
+				'status'          => RustMail_Log_Store::STATUS_SENDING,
+				'sealed'          => 0,
+				'recipient_count' => count( $row['envelope']['to'] ),
+				'expires_at'      => gmdate( 'Y-m-d H:i:s', time() + max( 1, (int) RustMail_Settings_Store::get( 'retry_hours' ) ) * HOUR_IN_SECONDS ),
+				'lease_owner'     => '',
+				'attempts'        => 0,
+				'attempt_log'     => array(),
+			)
+		);
 	}
 
 	/**
@@ -91,7 +111,6 @@ class RustMail_Outbox_Store {
 		$table = RustMail_Log_Store::table();
 		$now   = gmdate( 'Y-m-d H:i:s' );
 		$only  = self::this_site_only();
-		self::give_up_abandoned( $now, $only );
 		$due   = $wpdb->prepare( '((status = %s AND next_attempt_at <= %s) OR (status = %s AND lease_until < %s AND in_flight_at IS NULL))', RustMail_Log_Store::STATUS_QUEUED, $now, RustMail_Log_Store::STATUS_SENDING, $now );
 		$only .= null === $ids ? '' : ' AND id IN (' . ( $ids ? implode( ',', array_map( 'intval', $ids ) ) : '0' ) . ')';
 		$only .= $tried ? ' AND id NOT IN (' . implode( ',', $tried ) . ')' : '';
@@ -109,14 +128,15 @@ class RustMail_Outbox_Store {
 	/**
 	 * Messages whose worker handed them to a server and then stopped before writing the answer (its process died, or
 	 * its lease ran out): they may have arrived, so they are marked possibly sent rather than sent again. Their bytes
-	 * stay for "Send again" where finish() would keep a failed message's.
+	 * stay for "Send again" where finish() would keep a failed message's. Once at the start of each drain.
 	 */
-	private static function give_up_abandoned( $now, $only ) {
+	public static function give_up_abandoned() {
 		global $wpdb;
 		$table = RustMail_Log_Store::table();
-		$keep  = RustMail_Settings_Store::get( 'log_bodies' ) ? '1' : 'sealed = 1';
+		$now   = gmdate( 'Y-m-d H:i:s' );
+		$only  = self::this_site_only();
 		$why   = __( 'Possibly sent: the process sending this message stopped after handing it to the server and before recording the answer. It may have arrived, so it is not sent again on its own; use "Send again" if its recipients did not get it.', 'rust-mail' );
-		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, error_message = %s, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, mail_data = NULL, raw = IF(carries_key = 0 AND $keep, raw, NULL) WHERE status = %s AND lease_until < %s AND in_flight_at IS NOT NULL$only", RustMail_Log_Store::STATUS_UNCONFIRMED, $why, RustMail_Log_Store::STATUS_SENDING, $now ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		self::write( $wpdb->prepare( "UPDATE $table SET status = %s, error_message = %s, lease_owner = '', lease_until = NULL, next_attempt_at = NULL, mail_data = NULL, raw = " . self::kept_raw_sql() . " WHERE status = %s AND lease_until < %s AND in_flight_at IS NOT NULL$only", RustMail_Log_Store::STATUS_UNCONFIRMED, $why, RustMail_Log_Store::STATUS_SENDING, $now ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/**
@@ -166,7 +186,7 @@ class RustMail_Outbox_Store {
 	/**
 	 * A message's bytes stay after its outcome only where "send again" is offered: a failed message (sealed, unless
 	 * "Store message bodies" is on), and with "Store message bodies" on a sent one too; never a message that carries
-	 * a key. give_up_abandoned() applies the failed message's rule in SQL.
+	 * a key. kept_raw_sql() is the failed message's rule in SQL.
 	 */
 	public static function keeps_bytes( $status, array $row ) {
 		if ( ! empty( $row['carries_key'] ) ) {
@@ -175,11 +195,22 @@ class RustMail_Outbox_Store {
 		if ( RustMail_Settings_Store::get( 'log_bodies' ) ) {
 			return true;
 		}
-		return RustMail_Log_Store::STATUS_FAILED === $status && ! empty( $row['sealed'] );
+		// Sealed when stored, or (a message not stored yet, add_outcome()) sealed when it is.
+		$sealed = $row['id'] ? ! empty( $row['sealed'] ) : RustMail_Settings_Secrets::can_encrypt();
+		return RustMail_Log_Store::STATUS_FAILED === $status && $sealed;
 	}
 
-	/** Over every connection's rate limit: back in the queue until the first limit frees up. */
+	/** The `raw` column's new value, in SQL, for a message that ends without being sent: keeps_bytes() of a failed one. */
+	private static function kept_raw_sql() {
+		return 'IF(carries_key = 0 AND ' . ( RustMail_Settings_Store::get( 'log_bodies' ) ? '1' : 'sealed = 1' ) . ', raw, NULL)';
+	}
+
+	/** Over every connection's rate limit: back in the queue (or into it) until the first limit frees up. */
 	public static function wait( array $row, $seconds ) {
+		if ( ! $row['id'] ) {
+			self::store( $row, $seconds );
+			return;
+		}
 		self::update_claimed(
 			$row,
 			array(
@@ -204,6 +235,14 @@ class RustMail_Outbox_Store {
 	 */
 	public static function update_claimed( array $row, array $fields, $sent ) {
 		global $wpdb;
+		if ( ! $row['id'] ) {
+			return self::add_outcome( $row, $fields, $sent );
+		}
+		if ( $sent && null !== self::$sent_outcomes ) {
+			// A message the server took: the row takes its outcome whether still claimed or marked possibly sent.
+			self::$sent_outcomes[ (string) $row['lease_owner'] ][ (int) $row['id'] ] = $fields;
+			return true;
+		}
 		$set    = array();
 		$values = array();
 		foreach ( $fields as $column => $value ) {
@@ -216,14 +255,69 @@ class RustMail_Outbox_Store {
 		return (bool) self::write( $wpdb->prepare( 'UPDATE ' . RustMail_Log_Store::table() . ' SET ' . implode( ', ', $set ) . ' WHERE id = %d AND ((lease_owner = %s AND status = %s) OR status = %s)', $values ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own.
 	}
 
-	/** Cancels a queued message: it is never sent, and its bytes are dropped. */
+	/**
+	 * The one row of a message sent before it was stored (unstored()), with its outcome: deferred when the server took
+	 * it (RustMail_Log_Store::add()), at once otherwise, so that a failure is in the log before wp_mail_failed's
+	 * listeners run. Bytes kept for "Send again" (finish() left `raw` in) are sealed where the site has a key.
+	 */
+	private static function add_outcome( array $row, array $fields, $sent ) {
+		$row = array_merge( $row, $fields );
+		if ( isset( $row['raw'] ) ) {
+			$sealed        = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw', true );
+			$row['raw']    = $sealed ?? $row['raw'];
+			$row['sealed'] = null === $sealed ? 0 : 1;
+		}
+		unset( $row['id'] );
+		return RustMail_Log_Store::add( $row, $sent ) > 0 || $sent;
+	}
+
+	/**
+	 * From now on, the outcomes of messages a server took (update_claimed() with `$sent`) wait for
+	 * write_sent_outcomes(): a drain writes a batch's in one UPDATE instead of one per message. Such an outcome
+	 * cannot be refused (see update_claimed()), so nothing is known later than before; the others go one by one.
+	 */
+	public static function collect_sent_outcomes() {
+		self::$sent_outcomes = array();
+	}
+
+	/** Writes the collected outcomes, one UPDATE per claim, and stops collecting. */
+	public static function write_sent_outcomes() {
+		global $wpdb;
+		$by_owner            = (array) self::$sent_outcomes;
+		self::$sent_outcomes = null;
+		foreach ( $by_owner as $owner => $outcomes ) {
+			$columns = array_keys( array_merge( ...array_values( $outcomes ) ) );
+			$set     = array();
+			foreach ( $columns as $column ) {
+				$values = array();
+				foreach ( $outcomes as $id => $fields ) {
+					if ( array_key_exists( $column, $fields ) ) {
+						$values[ $id ] = RustMail_Log_Store::sql_value( $fields[ $column ] );
+					}
+				}
+				if ( count( $values ) === count( $outcomes ) && 1 === count( array_unique( $values ) ) ) {
+					$set[] = "`$column` = " . reset( $values ); // The same for every row (the status, the cleared lease).
+					continue;
+				}
+				$cases = '';
+				foreach ( $values as $id => $value ) {
+					$cases .= ' WHEN ' . (int) $id . ' THEN ' . $value;
+				}
+				$set[] = "`$column` = CASE id$cases ELSE `$column` END";
+			}
+			$ids = implode( ',', array_keys( $outcomes ) );
+			self::write( $wpdb->prepare( 'UPDATE ' . RustMail_Log_Store::table() . ' SET ' . implode( ', ', $set ) . " WHERE id IN ($ids) AND ((lease_owner = %s AND status = %s) OR status = %s)", $owner, RustMail_Log_Store::STATUS_SENDING, RustMail_Log_Store::STATUS_UNCONFIRMED ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- column names are the code's own, values through sql_value().
+		}
+	}
+
+	/**
+	 * Cancels a queued message: it is never sent. Its bytes stay where a failed message's would, so that a message
+	 * cancelled by mistake can still be sent again from the log.
+	 */
 	public static function cancel( $id ) {
 		global $wpdb;
-		return (bool) $wpdb->update(
-			RustMail_Log_Store::table(),
-			RustMail_Log_Store::CANCELLED_FIELDS,
-			array( 'id' => (int) $id, 'status' => RustMail_Log_Store::STATUS_QUEUED )
-		);
+		$table = RustMail_Log_Store::table();
+		return (bool) self::write( $wpdb->prepare( "UPDATE $table SET status = %s, next_attempt_at = NULL, mail_data = NULL, raw = " . self::kept_raw_sql() . ' WHERE id = %d AND status = %s', RustMail_Log_Store::STATUS_CANCELLED, (int) $id, RustMail_Log_Store::STATUS_QUEUED ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 	}
 
 	/**

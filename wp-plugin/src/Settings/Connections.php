@@ -164,6 +164,15 @@ class RustMail_Settings_Connections {
 		} else {
 			$name = $original;
 		}
+		$problems = RustMail_Settings_Validator::problems( array_intersect_key( $input, RustMail_Settings_Schema::connection_keys( '' ) ), (string) ini_get( 'open_basedir' ) );
+		if ( $problems ) {
+			$named = array();
+			foreach ( $problems as $key => $problem ) {
+				$named[] = ( RustMail_Settings_Schema::entries()[ $key ]['label'] ?? $key ) . ': ' . $problem;
+			}
+			/* translators: %s: each refused field with what is wrong with it */
+			return sprintf( __( 'The connection was not saved: %s', 'rust-mail' ), implode( ' ', $named ) );
+		}
 		$saved  = self::stored()[ $name ] ?? array();
 		$values = array();
 		foreach ( RustMail_Settings_Schema::connection_keys( '' ) as $key => $type ) {

@@ -373,14 +373,6 @@ class RustMail_Settings_Schema {
 				'label'   => fn () => __( 'Keep retrying for (hours)', 'rust-mail' ),
 				'help'    => fn () => __( 'Queued mail refused for a while (4xx replies, no connection) is retried, less and less often, for this long.', 'rust-mail' ),
 			),
-			'alert_mail'                  => array(
-				'type'    => 'bool',
-				'default' => false,
-				'section' => 'delivery',
-				'control' => 'checkbox',
-				'label'   => fn () => __( 'Alert mail', 'rust-mail' ),
-				'help'    => fn () => __( 'Mail the site administrator (at most once an hour, through the fallback connection when there is one) when mail fails or is stuck.', 'rust-mail' ),
-			),
 			// Constant-only: the client secret, authorization codes and refresh tokens are sent to these addresses,
 			// and the admin signs in at the authorization page, so whoever could change them could read the secrets;
 			// an administrator must not be able to redirect them. Microsoft's national clouds set the first (its
@@ -524,6 +516,15 @@ class RustMail_Settings_Schema {
 			}
 		}
 		return $keys;
+	}
+
+	/**
+	 * @return string[] the keys the settings form has a field for, the preset among them: a key missing from its post
+	 *                  is a box left unticked or a field left empty, while a key it has no field for keeps its value.
+	 */
+	public static function form_keys() {
+		$shown = array_filter( self::declared(), fn ( $entry ) => isset( $entry['section'] ) && 'static' !== ( $entry['control'] ?? '' ) );
+		return array_merge( array( 'preset' ), array_keys( $shown ) );
 	}
 
 	/** @return array<string, string> the keys only a RUST_MAIL_<KEY> constant sets, with their type */

@@ -13,6 +13,9 @@ class RustMail_Settings_Secrets {
 	/** Prefix of a stored secret: version 2 encrypts each field with a key of its own. */
 	const SECRET_PREFIX = 'sodium2:';
 
+	/** Prefix of the same, as bytes rather than base64: for a column that holds bytes (a sealed message). */
+	const BYTES_PREFIX = 'sodium2b:';
+
 	/** The placeholder of wp-config-sample.php: a salt still set to it is public. */
 	const SAMPLE_SALT = 'put your unique phrase here';
 
@@ -38,6 +41,11 @@ class RustMail_Settings_Secrets {
 			$material .= $value;
 		}
 		return strlen( $material ) >= self::MIN_KEY_MATERIAL ? $material : null;
+	}
+
+	/** Whether encrypt() has a key to encrypt with. */
+	public static function can_encrypt() {
+		return null !== self::key_material();
 	}
 
 	/** What to do so that secrets can be stored, or '' when they can. */
@@ -67,15 +75,17 @@ class RustMail_Settings_Secrets {
 	/**
 	 * @param string $plain the secret.
 	 * @param string $field what it is ('password', 'oauth_client_secret', 'oauth_token'): it chooses the key.
+	 * @param bool   $bytes for a column that holds bytes: no base64 (a third more, and another copy of a large message).
 	 * @return string|null the stored form, or null when there is no strong key to encrypt with.
 	 */
-	public static function encrypt( $plain, $field ) {
+	public static function encrypt( $plain, $field, $bytes = false ) {
 		$key = self::key( $field );
 		if ( null === $key ) {
 			return null;
 		}
 		$nonce = random_bytes( SODIUM_CRYPTO_SECRETBOX_NONCEBYTES );
-		return self::SECRET_PREFIX . base64_encode( $nonce . sodium_crypto_secretbox( $plain, $nonce, $key ) );
+		$box   = $nonce . sodium_crypto_secretbox( $plain, $nonce, $key );
+		return $bytes ? self::BYTES_PREFIX . $box : self::SECRET_PREFIX . base64_encode( $box );
 	}
 
 	/** @return string|null the secret, or null when it cannot be decrypted (other key, other field, other format) */
@@ -84,10 +94,16 @@ class RustMail_Settings_Secrets {
 			return '';
 		}
 		$key = self::key( $field );
-		if ( null === $key || 0 !== strpos( $stored, self::SECRET_PREFIX ) ) {
+		if ( null === $key ) {
 			return null;
 		}
-		$bytes = base64_decode( substr( $stored, strlen( self::SECRET_PREFIX ) ), true );
+		if ( 0 === strpos( $stored, self::BYTES_PREFIX ) ) {
+			$bytes = substr( $stored, strlen( self::BYTES_PREFIX ) );
+		} elseif ( 0 === strpos( $stored, self::SECRET_PREFIX ) ) {
+			$bytes = base64_decode( substr( $stored, strlen( self::SECRET_PREFIX ) ), true );
+		} else {
+			return null;
+		}
 		if ( false === $bytes || strlen( $bytes ) <= SODIUM_CRYPTO_SECRETBOX_NONCEBYTES ) {
 			return null;
 		}

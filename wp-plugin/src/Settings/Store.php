@@ -112,6 +112,9 @@ class RustMail_Settings_Store {
 		if ( self::is_fixed_by_constant( $key ) ) {
 			return constant( RustMail_Settings_Schema::constant_name( $key ) );
 		}
+		if ( null !== self::$trial && array_key_exists( $key, self::$trial ) ) {
+			return self::$trial[ $key ];
+		}
 		$stored = self::stored();
 		if ( ! array_key_exists( $key, $stored ) || isset( RustMail_Settings_Schema::constant_only_keys()[ $key ] ) ) {
 			return RustMail_Settings_Schema::default_value( $key );
@@ -227,34 +230,44 @@ class RustMail_Settings_Store {
 	}
 
 	/**
-	 * Saves the settings form. Values fixed by constants are ignored; a preset overrides the fields it fills;
-	 * an empty password (or client secret) field keeps the saved one.
+	 * What the settings form's input makes of the non-secret settings: each value checked (RustMail_Settings_Validator)
+	 * and sanitized, then the preset applied (RustMail_Settings_Presets::apply(), coming from the saved preset). A value
+	 * the checks refuse keeps the saved one and is named in `problems`. Keys fixed by constants are left out, and so
+	 * are keys the page has no field for (Schema::form_keys()): a box the page does not show is not an unticked box.
 	 *
 	 * @param array $input unslashed $_POST['rust_mail'] values.
-	 * @return string[] the secrets that were not stored because there is no strong key (see key_problem()).
+	 * @return array{values: array<string, mixed>, problems: array<string, string>}
+	 */
+	public static function from_form( array $input ) {
+		$editable = array_filter(
+			array_intersect_key( RustMail_Settings_Schema::keys(), array_flip( RustMail_Settings_Schema::form_keys() ) ),
+			fn ( $type, $key ) => 'secret' !== $type && ! self::is_fixed_by_constant( $key ),
+			ARRAY_FILTER_USE_BOTH
+		);
+		$problems = RustMail_Settings_Validator::problems( array_intersect_key( $input, $editable ), (string) ini_get( 'open_basedir' ) );
+		$values   = array();
+		foreach ( $editable as $key => $type ) {
+			$values[ $key ] = isset( $problems[ $key ] ) ? self::get( $key ) : self::sanitize( $key, $type, $input[ $key ] ?? null );
+		}
+		return array(
+			'values'   => RustMail_Settings_Presets::apply( (string) self::get( 'preset' ), $values['preset'], $values ),
+			'problems' => $problems,
+		);
+	}
+
+	/**
+	 * Saves the settings form: from_form()'s values, and the secrets. A value refused by the checks keeps the saved
+	 * one, and the others are saved; an empty password (or client secret) field keeps the saved one.
+	 *
+	 * @param array $input unslashed $_POST['rust_mail'] values.
+	 * @return array{problems: array<string, string>, refused_secrets: string[], daily_caps: string[]} the values
+	 *         refused (message by key), the secrets not stored because there is no strong key (see key_problem()), and
+	 *         the daily limits this save sets or changes (RustMail_Settings_Validator::new_daily_caps()).
 	 */
 	public static function save( array $input ) {
-		$settings = self::stored();
-		foreach ( RustMail_Settings_Schema::keys() as $key => $type ) {
-			if ( 'secret' === $type || self::is_fixed_by_constant( $key ) ) {
-				continue;
-			}
-			$settings[ $key ] = self::sanitize( $key, $type, $input[ $key ] ?? null );
-		}
-
-		$presets = RustMail_Settings_Presets::all();
-		$preset = $presets[ $settings['preset'] ];
-		foreach ( $preset['values'] as $key => $value ) {
-			if ( ! self::is_fixed_by_constant( $key ) && ! in_array( $settings[ $key ], $preset['also'][ $key ] ?? array(), true ) ) {
-				$settings[ $key ] = $value;
-			}
-		}
-		// A preset's published limits fill the limits left at 0; a lower limit of the owner's own is kept.
-		foreach ( $preset['limits'] ?? array() as $key => $value ) {
-			if ( ! self::is_fixed_by_constant( $key ) && 0 === $settings[ $key ] ) {
-				$settings[ $key ] = $value;
-			}
-		}
+		$form     = self::from_form( $input );
+		$before   = array_map( array( __CLASS__, 'get' ), array_combine( array_keys( $form['values'] ), array_keys( $form['values'] ) ) );
+		$settings = array_merge( self::stored(), $form['values'] );
 
 		$refused = array();
 		foreach ( RustMail_Settings_Schema::secret_keys() as $key ) {
@@ -274,7 +287,45 @@ class RustMail_Settings_Store {
 		}
 
 		self::update_plugin_option( self::OPTION, $settings );
-		return $refused;
+		return array(
+			'problems'        => $form['problems'],
+			'refused_secrets' => $refused,
+			'daily_caps'      => RustMail_Settings_Validator::new_daily_caps( $before, $form['values'] ),
+		);
+	}
+
+	/** @var array<string, mixed>|null settings being tried without being saved (try_form()); get() answers with them. */
+	private static $trial = null;
+
+	/**
+	 * Runs `$run` with the settings the form's input would save, without saving them: Send test and Diagnose try what
+	 * is on the page. A secret field left empty means the saved secret; wp-config.php's constants still win.
+	 *
+	 * @param array    $input unslashed $_POST['rust_mail'] values.
+	 * @param callable $run   called with no argument.
+	 * @return array{problems: array<string, string>, changed: string[], result: mixed} the values refused (then
+	 *         `$run` is not called, and `result` is null), and the settings whose value on the page is not the saved one.
+	 */
+	public static function try_form( array $input, callable $run ) {
+		$form = self::from_form( $input );
+		if ( $form['problems'] ) {
+			return array( 'problems' => $form['problems'], 'changed' => array(), 'result' => null );
+		}
+		$values = $form['values'];
+		foreach ( RustMail_Settings_Schema::secret_keys() as $key ) {
+			if ( ! self::is_fixed_by_constant( $key ) && ( ! empty( $input[ 'forget_' . $key ] ) || '' !== (string) ( $input[ $key ] ?? '' ) ) ) {
+				$values[ $key ] = empty( $input[ 'forget_' . $key ] ) ? (string) $input[ $key ] : '';
+			}
+		}
+		// Compared as text: the stored option may hold "587" where the form gives 587.
+		$changed = array_keys( array_filter( $values, fn ( $value, $key ) => (string) self::get( $key ) !== (string) $value, ARRAY_FILTER_USE_BOTH ) );
+		self::$trial = $values;
+		try {
+			$result = $run();
+		} finally {
+			self::$trial = null;
+		}
+		return array( 'problems' => array(), 'changed' => $changed, 'result' => $result );
 	}
 
 	/**

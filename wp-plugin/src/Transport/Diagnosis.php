@@ -22,8 +22,20 @@ class RustMail_Transport_Diagnosis {
 	 *               refused input) is a verdict too.
 	 */
 	public static function run( $from, $to, $connection = RustMail_Settings_Connections::PRIMARY ) {
+		$prefix     = RustMail_Settings_Connections::prefix( $connection );
+		$token_step = null;
+		$transport  = array();
 		try {
-			$transport = RustMail_Transport_Connection::transport( true, RustMail_Settings_Connections::prefix( $connection ) );
+			if ( RustMail_OAuth_Token::is_configured( $prefix ) ) {
+				// The token is the walk's first step: asked for anew, so that a cached one hides no problem of the
+				// app, the sign-in or the way to the token endpoint.
+				RustMail_OAuth_Token::forget();
+				list( $token_step, $token_error ) = self::token_step( $prefix );
+				if ( $token_error ) {
+					throw $token_error;
+				}
+			}
+			$transport = RustMail_Transport_Connection::transport( true, $prefix );
 			$options   = array(
 				'from' => $from,
 				'to'   => $to,
@@ -40,14 +52,49 @@ class RustMail_Transport_Diagnosis {
 				'ok'      => false,
 				'steps'   => array(),
 				'verdict' => array(
-					'cause'   => $error['kind'],
+					'cause'   => $error['cause'],
 					'summary' => $error['message'],
 					'advice'  => $e instanceof RustMail_OAuth_Exception ? $e->advice() : array(),
 				),
 			);
 		}
+		if ( $token_step && 'fail' === $token_step['status'] ) {
+			$diagnosis['steps'] = array( $token_step );
+		} elseif ( $token_step && ! isset( $transport['api'] ) ) {
+			// Over an API the extension's walk reads the token itself (its `token` step); over SMTP it is ours.
+			array_unshift( $diagnosis['steps'], $token_step );
+		}
 		RustMail_OAuth_Token::forget_if_refused( (string) ( $diagnosis['verdict']['cause'] ?? '' ) );
 		$diagnosis['connection'] = $connection;
 		return $diagnosis;
+	}
+
+	/**
+	 * Asks for the connection's access token and times it, as a step of the walk.
+	 *
+	 * @return array{0: array{name: string, status: string, ms: float, detail: string}, 1: RustMail_OAuth_Exception|null}
+	 *         the step, and why there is no token.
+	 */
+	private static function token_step( $prefix ) {
+		$started = microtime( true );
+		$error   = null;
+		try {
+			RustMail_OAuth_Token::token( $prefix );
+		} catch ( RustMail_OAuth_Exception $e ) {
+			$error = $e;
+		}
+		$step = array(
+			'name'   => 'token',
+			'status' => $error ? 'fail' : 'ok',
+			'ms'     => round( ( microtime( true ) - $started ) * 1000, 1 ),
+		);
+		if ( $error ) {
+			$step['detail'] = $error->getMessage();
+		} elseif ( RustMail_OAuth_Grant::exists() && '' === $prefix ) {
+			$step['detail'] = __( 'The mailbox\'s sign-in gave a new access token.', 'rust-mail' );
+		} else {
+			$step['detail'] = __( 'The token endpoint gave the app a new access token.', 'rust-mail' );
+		}
+		return array( $step, $error );
 	}
 }

@@ -83,7 +83,9 @@ class RustMail_Transport_Result {
 	 */
 	public static function of_exception( Throwable $e ) {
 		if ( $e instanceof RustMail_OAuth_Exception ) {
-			return self::failure( $e->kind(), $e->getMessage(), $e->is_transient() );
+			$failure                   = self::failure( $e->kind(), $e->getMessage(), $e->is_transient() );
+			$failure['error']['cause'] = $e->cause(); // What failed (oauth_blocked, oauth_tls...), for the log's advice.
+			return $failure;
 		}
 		return self::failure( $e instanceof RustMail_Settings_Exception ? 'settings' : 'invalid_input', $e->getMessage(), false );
 	}

@@ -9,7 +9,8 @@ defined( 'ABSPATH' ) || exit;
 
 $rust_mail_verdict = (array) ( $rust_mail_diagnosis['verdict'] ?? array() );
 $rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
-// The walk's step and status names are code; the page says them in words (the code stays in data-step, for tools).
+// The walk's step and status names are code; the page says them in words (the code stays in data-step, for tools),
+// and the extension's details and advice with the page's names (RustMail_Explain_Owner_Words).
 $rust_mail_step_labels   = array(
 	'dns'        => __( 'Name lookup', 'rust-mail' ),
 	'sender_dns' => __( 'Sender domain\'s DNS (SPF, DMARC)', 'rust-mail' ),
@@ -34,13 +35,13 @@ $rust_mail_status_labels = array(
 	<div class="notice inline <?php echo $rust_mail_ok ? 'notice-success' : 'notice-error'; ?>">
 		<p>
 			<strong><?php echo $rust_mail_ok ? esc_html__( 'The connection works.', 'rust-mail' ) : esc_html__( 'The connection has a problem.', 'rust-mail' ); ?></strong>
-			<?php echo esc_html( RustMail_Admin_Pages::redact( (string) ( $rust_mail_verdict['summary'] ?? '' ) ) ); ?>
+			<?php echo esc_html( RustMail_Admin_Pages::redact( RustMail_Explain_Owner_Words::text( (string) ( $rust_mail_verdict['summary'] ?? '' ) ) ) ); ?>
 		</p>
 		<?php $rust_mail_walked = (string) ( $rust_mail_diagnosis['connection'] ?? RustMail_Settings_Connections::PRIMARY ); ?>
 		<p class="rust-mail-diagnosed-connection">
 			<?php
 			/* translators: 1: a connection in words, such as "the primary connection", 2: its API or host:port */
-			echo esc_html( sprintf( __( 'Walked: %1$s (%2$s).', 'rust-mail' ), RustMail_Settings_Connections::described( $rust_mail_walked ), RustMail_Settings_Connections::destination( $rust_mail_walked ) ) );
+			echo esc_html( sprintf( __( 'Walked: %1$s (%2$s).', 'rust-mail' ), RustMail_Settings_Connections::described( $rust_mail_walked ), (string) ( $rust_mail_diagnosis['destination'] ?? RustMail_Settings_Connections::destination( $rust_mail_walked ) ) ) );
 			?>
 		</p>
 		<?php if ( ! empty( $rust_mail_verdict['cause'] ) && 'ok' !== $rust_mail_verdict['cause'] ) : ?>
@@ -49,7 +50,7 @@ $rust_mail_status_labels = array(
 		<?php if ( ! empty( $rust_mail_verdict['advice'] ) ) : ?>
 			<ul class="ul-disc">
 				<?php foreach ( (array) $rust_mail_verdict['advice'] as $rust_mail_advice ) : ?>
-					<li><?php echo esc_html( RustMail_Admin_Pages::redact( (string) $rust_mail_advice ) ); ?></li>
+					<li><?php echo esc_html( RustMail_Admin_Pages::redact( RustMail_Explain_Owner_Words::text( (string) $rust_mail_advice ) ) ); ?></li>
 				<?php endforeach; ?>
 			</ul>
 		<?php endif; ?>
@@ -79,7 +80,7 @@ $rust_mail_status_labels = array(
 					<td><?php echo esc_html( $rust_mail_step_labels[ $rust_mail_step_name ] ?? $rust_mail_step_name ); ?></td>
 					<td><span class="rust-mail-step-<?php echo esc_attr( $rust_mail_step_status ); ?>"><?php echo esc_html( $rust_mail_status_labels[ $rust_mail_step_status ] ?? $rust_mail_step_status ); ?></span></td>
 					<td><?php echo esc_html( isset( $rust_mail_step['ms'] ) ? $rust_mail_step['ms'] . ' ms' : '' ); ?></td>
-					<td><?php echo esc_html( RustMail_Admin_Pages::redact( (string) ( $rust_mail_step['detail'] ?? '' ) ) ); ?></td>
+					<td><?php echo esc_html( RustMail_Admin_Pages::redact( RustMail_Explain_Owner_Words::text( (string) ( $rust_mail_step['detail'] ?? '' ) ) ) ); ?></td>
 				</tr>
 			<?php endforeach; ?>
 		</tbody>

@@ -87,6 +87,19 @@ defined( 'ABSPATH' ) || exit;
 				<?php submit_button( $rust_mail_label, 'cancel' === $rust_mail_operation ? 'delete' : 'secondary', 'rust_mail_' . $rust_mail_operation, false ); ?>
 			</form>
 		<?php endforeach; ?>
+		<?php if ( isset( $rust_mail_operations['resend'] ) ) : ?>
+			<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="rust-mail-outbox-action" id="rust-mail-resend-to" style="display:inline-block;margin-right:.5em">
+				<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_OUTBOX ); ?>" />
+				<input type="hidden" name="operation" value="resend_to" />
+				<input type="hidden" name="entry" value="<?php echo esc_attr( (string) (int) $entry['id'] ); ?>" />
+				<?php wp_nonce_field( RustMail_Admin_Actions::outbox_nonce_action( 'resend_to', $entry['id'] ) ); ?>
+				<label for="rust-mail-resend-to-address"><?php esc_html_e( 'or send it to', 'rust-mail' ); ?></label>
+				<input type="text" id="rust-mail-resend-to-address" name="to" class="regular-text" placeholder="<?php esc_attr_e( 'name@example.com, another@example.com', 'rust-mail' ); ?>" />
+				<?php submit_button( __( 'Send again to these addresses', 'rust-mail' ), 'secondary', 'rust_mail_resend_to', false ); ?>
+			</form>
+		<?php elseif ( ! empty( $entry['carries_key'] ) && in_array( $entry['status'], RustMail_Log_Store::FINAL_STATUSES, true ) && RustMail_Log_Store::STATUS_SENT !== $entry['status'] ) : ?>
+			<p class="description" id="rust-mail-key-not-kept"><?php esc_html_e( 'This message carried a one-time link (a password reset, a new account, a change of address), so its content is never kept and it cannot be sent again from here. Ask WordPress for a new one: a password reset from Users → "Send password reset", or by the recipient from the login page.', 'rust-mail' ); ?></p>
+		<?php endif; ?>
 		<?php if ( null !== $entry['raw'] ) : ?>
 			<a class="button" id="rust-mail-download-eml" href="<?php echo esc_url( wp_nonce_url( add_query_arg( array( 'action' => RustMail_Admin_Actions::ACTION_EXPORT_EML, 'entry' => (int) $entry['id'] ), admin_url( 'admin-post.php' ) ), RustMail_Admin_Actions::eml_nonce_action( $entry['id'] ) ) ); ?>"><?php esc_html_e( 'Download as .eml', 'rust-mail' ); ?></a>
 		<?php endif; ?>

@@ -19,6 +19,9 @@ if ( isset( $rust_mail_presets[ $rust_mail_proposed ] ) ) {
 $rust_mail_api    = (string) RustMail_Settings_Store::get( 'api' );
 $rust_mail_fields = RustMail_Settings_Presets::api_fields()[ $rust_mail_api ] ?? RustMail_Settings_Presets::api_fields()[''];
 
+// The values the last save refused, by key, each shown under its field (the notice names them too).
+$rust_mail_field_problems = RustMail_Admin_Notices::take_field_problems();
+
 // Each section's fields, in the schema's order.
 $rust_mail_sections = array_fill_keys( array_keys( RustMail_Settings_Schema::sections() ), array() );
 foreach ( RustMail_Settings_Schema::entries() as $rust_mail_key => $rust_mail_entry ) {
@@ -106,7 +109,9 @@ $rust_mail_field = static function ( $key, array $entry ) {
 
 	<p>
 		<?php
-		if ( RustMail_Mail_Router::is_routing() && RustMail_Transport_Extension::is_available() ) {
+		if ( RustMail_Mail_Router::is_routing() && RustMail_Outbox_Hold::is_on() ) {
+			esc_html_e( 'Status: mail is held. WordPress\'s mail is kept in the outbox and not sent until you release it (Rust Mail > Alerts > Hold all mail).', 'rust-mail' );
+		} elseif ( RustMail_Mail_Router::is_routing() && RustMail_Transport_Extension::is_available() ) {
 			esc_html_e( 'Status: every mail WordPress sends goes through the rust_mail extension to the server below.', 'rust-mail' );
 		} elseif ( RustMail_Mail_Router::is_routing() ) {
 			esc_html_e( 'Status: every mail WordPress sends goes through PHPMailer\'s SMTP client to the server below (the rust_mail extension is not loaded).', 'rust-mail' );
@@ -115,6 +120,7 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		}
 		?>
 		<a href="<?php echo esc_url( RustMail_Log_Store::url() ); ?>"><?php esc_html_e( 'Connection log', 'rust-mail' ); ?></a>
+		| <a id="rust-mail-open-setup" href="<?php echo esc_url( RustMail_Admin_Setup_Wizard::url() ); ?>"><?php esc_html_e( 'Run the guided setup', 'rust-mail' ); ?></a>
 	</p>
 
 	<div id="rust-mail-engine" class="notice inline <?php echo RustMail_Transport_Extension::is_available() ? 'notice-success' : 'notice-info'; ?>">
@@ -156,7 +162,7 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		</p></div>
 	<?php endif; ?>
 
-	<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
+	<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-settings-form">
 		<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_SAVE ); ?>" />
 		<?php wp_nonce_field( RustMail_Admin_Actions::ACTION_SAVE ); ?>
 
@@ -173,6 +179,8 @@ $rust_mail_field = static function ( $key, array $entry ) {
 				</p>
 			<?php endforeach; ?>
 		</fieldset>
+		<?php // Filled by settings.js when a preset switch resets fields: which ones, from what to what. ?>
+		<div id="rust-mail-preset-changes" class="notice notice-info inline" role="status" hidden></div>
 
 		<?php foreach ( RustMail_Settings_Schema::sections() as $rust_mail_section => $rust_mail_title ) : ?>
 			<div<?php echo 'oauth' === $rust_mail_section ? ' id="rust-mail-oauth-section"' : ''; ?>>
@@ -183,6 +191,9 @@ $rust_mail_field = static function ( $key, array $entry ) {
 						<th scope="row"><label for="<?php echo esc_attr( 'rust-mail-' . str_replace( '_', '-', $rust_mail_key ) ); ?>" data-label="<?php echo esc_attr( $rust_mail_entry['label'] ); ?>"><?php echo esc_html( $rust_mail_fields['labels'][ $rust_mail_key ] ?? $rust_mail_entry['label'] ); ?></label></th>
 						<td>
 							<?php $rust_mail_field( $rust_mail_key, $rust_mail_entry ); ?>
+							<?php if ( isset( $rust_mail_field_problems[ $rust_mail_key ] ) ) : ?>
+								<p class="rust-mail-field-problem notice notice-error inline" id="<?php echo esc_attr( 'rust-mail-problem-' . str_replace( '_', '-', $rust_mail_key ) ); ?>"><?php echo esc_html( $rust_mail_field_problems[ $rust_mail_key ] ); ?></p>
+							<?php endif; ?>
 							<?php if ( isset( $rust_mail_entry['help'] ) ) : ?>
 								<p class="description"><?php echo esc_html( $rust_mail_entry['help'] ); ?></p>
 							<?php endif; ?>
@@ -193,7 +204,10 @@ $rust_mail_field = static function ( $key, array $entry ) {
 			</div>
 		<?php endforeach; ?>
 
-		<?php submit_button( __( 'Save settings', 'rust-mail' ) ); ?>
+		<p class="submit">
+			<?php submit_button( __( 'Save settings', 'rust-mail' ), 'primary', 'submit', false ); ?>
+			<span id="rust-mail-unsaved" class="description" hidden><?php esc_html_e( 'The form has changes that are not saved yet.', 'rust-mail' ); ?></span>
+		</p>
 	</form>
 	<?php RustMail_Admin_OAuth_Signin::render_forms(); ?>
 	<?php require __DIR__ . '/connections.php'; ?>
@@ -214,7 +228,9 @@ $rust_mail_field = static function ( $key, array $entry ) {
 			<p><label><input type="checkbox" name="test_html" value="1" id="rust-mail-test-html" /> <?php esc_html_e( 'Send the message as HTML (as a shop\'s order mail goes)', 'rust-mail' ); ?></label></p>
 		</details>
 		<?php submit_button( __( 'Send test mail', 'rust-mail' ), 'secondary', 'send_test', false ); ?>
+		<p class="description"><?php esc_html_e( 'Sent with the values in the form above, saved or not; they are not saved by this.', 'rust-mail' ); ?></p>
 	</form>
+	<div id="rust-mail-test-result" role="status"></div>
 
 	<hr />
 	<h2 id="rust-mail-diagnosis"><?php esc_html_e( 'Diagnose the connection', 'rust-mail' ); ?></h2>
@@ -228,7 +244,7 @@ $rust_mail_field = static function ( $key, array $entry ) {
 		<?php if ( '' !== $rust_mail_api ) : ?>
 			<p><?php esc_html_e( 'Connects to the API step by step (name lookup, port, encryption), then reads the access token and whether it may send mail, without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
 		<?php else : ?>
-			<p><?php esc_html_e( 'Connects to the saved server step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
+			<p><?php esc_html_e( 'Connects to the server in the form above (saved or not) step by step (name lookup, ports, greeting, encryption, login) without sending mail, and says what is wrong.', 'rust-mail' ); ?></p>
 		<?php endif; ?>
 		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" id="rust-mail-diagnose-form">
 			<input type="hidden" name="action" value="<?php echo esc_attr( RustMail_Admin_Actions::ACTION_DIAGNOSE ); ?>" />
@@ -244,11 +260,14 @@ $rust_mail_field = static function ( $key, array $entry ) {
 			<?php endif; ?>
 			<?php submit_button( __( 'Diagnose', 'rust-mail' ), 'secondary', 'diagnose', false ); ?>
 		</form>
+		<div id="rust-mail-diagnose-notice" role="status"></div>
 		<?php
 		$rust_mail_diagnosis = isset( $_GET['diagnosis'] ) ? RustMail_Admin_Notices::last_diagnosis() : null; // phpcs:ignore WordPress.Security.NonceVerification -- only chooses whether to show the user's own result.
+		echo '<div id="rust-mail-diagnosis-result">';
 		if ( is_array( $rust_mail_diagnosis ) ) {
-			require __DIR__ . '/diagnosis.php';
+			RustMail_Admin_Pages::render_diagnosis( $rust_mail_diagnosis );
 		}
+		echo '</div>';
 		?>
 	<?php endif; ?>
 </div>
