@@ -166,6 +166,7 @@ pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg, options: Option<Ar
     let limits = without_secrets(&transport, options.map(entries).transpose().and_then(|o| Limits::from_value(&o.unwrap_or_default())))?;
     let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_value(&m, &limits)))?;
     let transport = Transport::from_value(&transport)?;
+    let outgoing = message::signed_by_transport(outgoing, transport.dkim.as_ref())?;
     let result = send::send(&outgoing, &transport).map_err(UsageError::new)?;
     to_array(&result)
 }
@@ -201,7 +202,9 @@ pub fn rust_mail_send_many(messages: ArrayArg, transport: ArrayArg, options: Opt
     let mut outgoing = Vec::with_capacity(messages.len());
     for (key, zval) in messages.iter() {
         let parsed = match zval.dereference().array() {
-            Some(array) => entries(array).and_then(|e| message::from_value(&e, &options.limits)),
+            Some(array) => {
+                entries(array).and_then(|e| message::from_value(&e, &options.limits)).and_then(|m| message::signed_by_transport(m, transport.dkim.as_ref()))
+            }
             None => Err(UsageError::new(format!("each message must be an array, got {:?}", zval.get_type()))),
         };
         keys.push(key);

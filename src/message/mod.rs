@@ -5,12 +5,14 @@
 mod address;
 mod attachments;
 mod compose;
+mod dkim;
 mod dsn;
 mod header;
 mod html_text;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
+pub use dkim::Dkim;
 pub use dsn::Dsn;
 
 use crate::error::UsageError;
@@ -53,10 +55,12 @@ const MESSAGE_KEYS: &[&str] = &[
     "message_id",
     "return_path",
     "dsn",
+    "dkim",
 ];
 
 /// The keys a raw message takes: what `rust_mail_compose()` returns, so that its result can be sent as it is.
-const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn"];
+/// `dkim` too: a raw message is signed with the key given with it.
+const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn", "dkim"];
 
 /// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
 /// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
@@ -112,7 +116,8 @@ impl Limits {
 /// Builds the outgoing message from `$message`.
 pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing, UsageError> {
     let fields = Fields::new("message", message, MESSAGE_KEYS)?;
-    if fields.get("raw").is_some() {
+    let dkim = Dkim::from_fields(&fields, "dkim")?;
+    let outgoing = if fields.get("raw").is_some() {
         raw_message(&fields)
     } else if fields.get("message_id").is_some() {
         Err(UsageError::new(format!(
@@ -121,7 +126,26 @@ pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing,
         )))
     } else {
         composed_message(&fields, limits)
+    }?;
+    match dkim {
+        Some(dkim) => signed(outgoing, &dkim, &fields.path("dkim")),
+        None => Ok(outgoing),
     }
+}
+
+/// The message signed with the transport's `dkim`, unless it carries a DKIM-Signature already: one of its own
+/// `dkim` (which wins), or of a raw message `rust_mail_compose()` signed, sent back as it is.
+pub fn signed_by_transport(message: Outgoing, dkim: Option<&Dkim>) -> Result<Outgoing, UsageError> {
+    match dkim {
+        Some(dkim) if header_value(&message.data, "dkim-signature").is_none() => signed(message, dkim, "$transport['dkim']"),
+        _ => Ok(message),
+    }
+}
+
+/// `message` with its bytes signed by `dkim`, named `field` in a refusal.
+fn signed(mut message: Outgoing, dkim: &Dkim, field: &str) -> Result<Outgoing, UsageError> {
+    message.data = dkim.sign(&message.data).map_err(|why| UsageError::new(format!("{field} cannot sign the message: {why}")))?;
+    Ok(message)
 }
 
 /// What `rust_mail_compose()` returns: the bytes `rust_mail_send()` sends (every line ended by CRLF, before
