@@ -223,3 +223,72 @@ fn rsa_key(der: PrivateKeyDer<'_>) -> Result<DkimKey, String> {
     }
     RsaKey::<Sha256>::from_key_der(der).map(DkimKey::Rsa).map_err(|_| "is not a readable RSA key".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{named, Key, Value};
+    use base64::Engine;
+
+    /// A new Ed25519 key as PEM (PKCS #8), as `openssl genpkey -algorithm ed25519` writes it.
+    fn ed25519_pem() -> String {
+        let der = Ed25519Key::generate_pkcs8().unwrap();
+        format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", base64::engine::general_purpose::STANDARD.encode(der))
+    }
+
+    fn dkim(fields: &[(&str, Value)]) -> Result<Option<Dkim>, UsageError> {
+        let mut option = named(&[("domain", Value::str("example.com")), ("selector", Value::str("s1")), ("private_key", Value::str(&ed25519_pem()))]);
+        for (key, value) in fields {
+            option.retain(|(k, _)| *k != Key::Name(key.to_string()));
+            if *value != Value::Null {
+                option.push((Key::Name(key.to_string()), value.clone()));
+            }
+        }
+        let message = named(&[("dkim", Value::Array(option))]);
+        Dkim::from_fields(&Fields::new("message", &message, &["dkim"]).unwrap(), "dkim")
+    }
+
+    #[test]
+    fn the_signature_goes_in_front_of_the_bytes_as_sent() {
+        let signer = dkim(&[]).unwrap().unwrap();
+        let signed = String::from_utf8(signer.sign(b"From: a@example.com\nTo: b@example.com\nSubject: x\n\nbody\n").unwrap()).unwrap();
+        let (signature, rest) = signed.split_once("\r\nFrom:").unwrap();
+        assert!(signature.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; s=s1; d=example.com; c=relaxed/relaxed;"), "{signature}");
+        assert_eq!(rest, " a@example.com\r\nTo: b@example.com\r\nSubject: x\r\n\r\nbody\r\n");
+        // Signed when present, and as absent otherwise: h= lists every default header.
+        let h = signature.split("h=").nth(1).unwrap().split(';').next().unwrap().replace(['\r', '\n', '\t', ' '], "");
+        for name in SIGNED_HEADERS {
+            assert!(h.split(':').any(|n| n.eq_ignore_ascii_case(name)), "{name} in {h}");
+        }
+        assert!(signer.sign(b"Subject: x\r\n\r\nbody\r\n").unwrap_err().contains("no From header"));
+    }
+
+    #[test]
+    fn a_bad_domain_selector_or_key_is_refused_by_name_without_quoting_a_key() {
+        let refusal = |fields: &[(&str, Value)]| dkim(fields).unwrap_err().0;
+        assert!(refusal(&[("domain", Value::str("exa mple.com"))]).starts_with("$message['dkim']['domain'] 'exa mple.com' is not a domain name"));
+        assert!(refusal(&[("domain", Value::str("-x.example"))]).contains("is not a domain name"));
+        assert!(refusal(&[("selector", Value::str("a;b"))]).starts_with("$message['dkim']['selector'] 'a;b' is not a selector"));
+        assert!(refusal(&[("selector", Value::str("s\r\nX: y"))]).starts_with("$message['dkim']['selector'] (a value of 7 characters)"));
+        let pem = ed25519_pem();
+        let key_body = pem.lines().nth(1).unwrap();
+        for (given, expected) in [
+            (pem.replace(key_body, "AAAA"), "$message['dkim']['private_key'] "),
+            (key_body.to_string(), "$message['dkim']['private_key'] is not a PEM key, and as a path it is not absolute"),
+            (format!("/{key_body}"), "$message['dkim']['private_key'] is not a PEM key, and as a path"),
+        ] {
+            let refusal = refusal(&[("private_key", Value::str(&given))]);
+            assert!(refusal.starts_with(expected) && !refusal.contains(key_body) && !refusal.contains("AAAA"), "{refusal}");
+        }
+        assert!(refusal(&[("private_key", Value::Null)]).starts_with("$message['dkim']['private_key'] is required"));
+        assert!(refusal(&[("domain", Value::str(&pem))]).starts_with("$message['dkim']['domain'] (a value of"));
+    }
+
+    #[test]
+    fn an_internationalised_domain_signs_as_its_a_labels_and_debug_shows_no_key() {
+        let signer = dkim(&[("domain", Value::str("bücher.example"))]).unwrap().unwrap();
+        assert_eq!(format!("{signer:?}"), "Dkim { domain: \"xn--bcher-kva.example\", selector: \"s1\", algorithm: ed25519-sha256 }");
+        assert!(String::from_utf8(signer.sign(b"From: a@example.com\r\n\r\nx\r\n").unwrap()).unwrap().contains("d=xn--bcher-kva.example;"));
+        assert!(dkim(&[]).unwrap() != dkim(&[]).unwrap(), "two keys read apart are not taken for one");
+    }
+}
