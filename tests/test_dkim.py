@@ -13,6 +13,7 @@ import pytest
 
 from harness.diag_servers import Dnsmasq
 from harness.mail import assert_sent, describe, transport_for
+from test_api import api, auth, only_request  # noqa: F401 (fixtures: the HTTPS API contract servers)
 
 DOMAIN = "mail.example"  # under dnsmasq's --local=/example/
 SELECTORS = {"rsa": "rsa2048", "ed25519": "ed1"}
@@ -204,6 +205,16 @@ def test_send_many_signs_each_message_with_the_transports_key_or_its_own(php, sm
     by_subject = {m.message["Subject"]: m.raw for m in server.messages}
     assert b"a=rsa-sha256" in by_subject["one"] and b"a=ed25519-sha256" in by_subject["two"]
     assert all(raw.count(b"DKIM-Signature:") == 1 and verifies(raw, lookup) for raw in by_subject.values())
+
+
+@pytest.mark.parametrize("kind", ["ses", "mailgun"])
+def test_an_https_api_that_takes_the_mime_gets_it_signed(php, api, keys, lookup, kind):
+    sending_domain = {"domains": (DOMAIN,)} if kind == "mailgun" else {}
+    target = api(kind, transport={"dkim": dkim_option(keys, "ed25519")}, **sending_domain)
+    result, exception = php.call("rust_mail_send", message(), target.transport)
+    assert exception is None and result["ok"], exception or describe(result)
+    mime = only_request(target.server).mime
+    assert mime.startswith(b"DKIM-Signature:") and verifies(mime, lookup)
 
 
 def key_lines(pem):
