@@ -40,6 +40,7 @@ class RustMailException extends \Exception {}
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
  *   charset?: string, return_path?: string,
  *   dsn?: array{notify?: string|list<'success'|'failure'|'delay'|'never'>, ret?: 'headers'|'full', envid?: string},
+ *   dkim?: array{domain: string, selector: string, private_key: string},
  *   raw?: string, envelope?: array{from: string, to: string|list<string>}, message_id?: ?string
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope` (what rust_mail_compose()
  *   returns, taken as it is: `message_id`, when given with `raw`, must be the Message-ID the raw message carries).
@@ -54,6 +55,12 @@ class RustMailException extends \Exception {}
  *   the null reverse-path; default the From address.
  *   `dsn` (RFC 3461, with `raw` too): NOTIFY= and ORCPT= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only
  *   when the server offers DSN (else left out, with an `info` line in the transcript); `never` stands alone.
+ *   `dkim` (RFC 6376, with `raw` too; wins over $transport['dkim']): signs the message as sent (line ends made CRLF)
+ *   with a DKIM-Signature, relaxed/relaxed; `private_key` a PEM key (RSA of 1024 bits or more: rsa-sha256;
+ *   Ed25519: ed25519-sha256) or the absolute path of its file; `domain` (d=) and `selector` (s=) name the TXT
+ *   record <selector>._domainkey.<domain> with the public key. Signed: From, Reply-To, To, Cc, Subject, Date,
+ *   Message-ID, In-Reply-To, References, MIME-Version, Content-Type, Content-Transfer-Encoding, List-Unsubscribe
+ *   and List-Unsubscribe-Post, those absent as absent. The key is never in a result, a transcript or an exception.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');
@@ -65,8 +72,10 @@ class RustMailException extends \Exception {}
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
  *   timeout?: int|float, tls_min_version?: '1.2'|'1.3', verify_peer?: bool, ca_file?: string,
  *   helo?: string, pool?: bool, allow_insecure_auth?: bool, chunking?: bool,
- *   api?: 'graph'|'gmail'|'ses'|'mailgun', api_base?: string, region?: string
- * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
+ *   api?: 'graph'|'gmail'|'ses'|'mailgun', api_base?: string, region?: string,
+ *   dkim?: array{domain: string, selector: string, private_key: string}
+ * } $transport `dkim`: as $message['dkim'], for each message without a key of its own and not signed yet (a raw
+ *   message that has a DKIM-Signature, as rust_mail_compose() signed it, is sent as it is). `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
  *   `BDAT <n> LAST` (RFC 3030) instead of DATA when the server offers CHUNKING.
  *   `api`: send over that HTTPS API instead of SMTP (`host`, `port`, `security`, `auth`, `helo`,
  *   `allow_insecure_auth` and `chunking` are then refused): `api_base` (https:// only) overrides its base URL,

@@ -182,6 +182,7 @@ pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg, options: Option<Ar
     let limits = without_secrets(&transport, options.map(entries).transpose().and_then(|o| Limits::from_value(&o.unwrap_or_default())))?;
     let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_value(&m, &limits)))?;
     let transport = Transport::from_value(&transport)?;
+    let outgoing = message::signed_by_transport(outgoing, transport.dkim.as_ref())?;
     let result = send::send(&outgoing, &transport).map_err(UsageError::new)?;
     to_array(&result, &mut Keys::default())
 }
@@ -221,7 +222,9 @@ pub fn rust_mail_send_many(messages: ArrayArg, transport: ArrayArg, options: Opt
     // Each message is read (and composed) only when a connection takes it, and dropped once sent.
     let mut message = |n: usize| {
         let parsed = match listed[n].1.dereference().array() {
-            Some(array) => entries(array).and_then(|e| message::from_entries(e, &options.limits)),
+            Some(array) => {
+                entries(array).and_then(|e| message::from_entries(e, &options.limits)).and_then(|m| message::signed_by_transport(m, transport.dkim.as_ref()))
+            }
             None => Err(UsageError::new(format!("each message must be an array, got {:?}", listed[n].1.get_type()))),
         };
         parsed.map_err(|e| e.scrubbed(&secrets))

@@ -5,12 +5,14 @@
 mod address;
 mod attachments;
 mod compose;
+mod dkim;
 mod dsn;
 mod header;
 mod html_text;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
+pub use dkim::Dkim;
 pub use dsn::Dsn;
 
 use crate::error::UsageError;
@@ -53,10 +55,12 @@ const MESSAGE_KEYS: &[&str] = &[
     "message_id",
     "return_path",
     "dsn",
+    "dkim",
 ];
 
 /// The keys a raw message takes: what `rust_mail_compose()` returns, so that its result can be sent as it is.
-const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn"];
+/// `dkim` too: a raw message is signed with the key given with it.
+const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn", "dkim"];
 
 /// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
 /// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
@@ -112,16 +116,44 @@ impl Limits {
 /// Builds the outgoing message from `$message`.
 pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing, UsageError> {
     let fields = Fields::new("message", message, MESSAGE_KEYS)?;
-    if fields.get("raw").is_some() {
-        raw_message(&fields, fields.bytes("raw")?.unwrap_or_default().to_vec())
-    } else if fields.get("message_id").is_some() {
-        Err(UsageError::new(format!(
-            "{} goes with $message['raw'], as rust_mail_compose() returns it: set a composed message's Message-ID in $message['headers']",
-            fields.path("message_id")
-        )))
-    } else {
-        composed_message(&fields, limits)
+    signed_by_own_key(&fields, || {
+        if fields.get("raw").is_some() {
+            raw_message(&fields, fields.bytes("raw")?.unwrap_or_default().to_vec())
+        } else if fields.get("message_id").is_some() {
+            Err(UsageError::new(format!(
+                "{} goes with $message['raw'], as rust_mail_compose() returns it: set a composed message's Message-ID in $message['headers']",
+                fields.path("message_id")
+            )))
+        } else {
+            composed_message(&fields, limits)
+        }
+    })
+}
+
+/// The message `outgoing` makes, signed with the message's own `dkim` when it has one. The key is read first, so
+/// that a bad one is refused before any file is read or anything composed.
+fn signed_by_own_key(fields: &Fields, outgoing: impl FnOnce() -> Result<Outgoing, UsageError>) -> Result<Outgoing, UsageError> {
+    let dkim = Dkim::from_fields(fields, "dkim")?;
+    let outgoing = outgoing()?;
+    match dkim {
+        Some(dkim) => signed(outgoing, &dkim, &fields.path("dkim")),
+        None => Ok(outgoing),
     }
+}
+
+/// The message signed with the transport's `dkim`, unless it carries a DKIM-Signature already: one of its own
+/// `dkim` (which wins), or of a raw message `rust_mail_compose()` signed, sent back as it is.
+pub fn signed_by_transport(message: Outgoing, dkim: Option<&Dkim>) -> Result<Outgoing, UsageError> {
+    match dkim {
+        Some(dkim) if header_value(&message.data, "dkim-signature").is_none() => signed(message, dkim, "$transport['dkim']"),
+        _ => Ok(message),
+    }
+}
+
+/// `message` with its bytes signed by `dkim`, named `field` in a refusal.
+fn signed(mut message: Outgoing, dkim: &Dkim, field: &str) -> Result<Outgoing, UsageError> {
+    message.data = dkim.sign(&message.data).map_err(|why| UsageError::new(format!("{field} cannot sign the message: {why}")))?;
+    Ok(message)
 }
 
 /// What `rust_mail_compose()` returns: the bytes `rust_mail_send()` sends (every line ended by CRLF, before
@@ -147,7 +179,10 @@ pub fn from_entries(mut message: Vec<(Key, Value)>, limits: &Limits) -> Result<O
         _ => None,
     });
     match raw {
-        Some(raw) => raw_message(&Fields::new("message", &message, MESSAGE_KEYS)?, raw),
+        Some(raw) => {
+            let fields = Fields::new("message", &message, MESSAGE_KEYS)?;
+            signed_by_own_key(&fields, || raw_message(&fields, raw))
+        }
         None => from_value(&message, limits),
     }
 }
