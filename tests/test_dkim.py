@@ -284,3 +284,54 @@ def test_the_key_is_never_in_a_result_a_transcript_or_an_exception(php, smtp_ser
     assert unknown[1]["message"].startswith("$message['dkim']['private'] is not a known key"), unknown
     assert bare[1]["message"].startswith("$message['dkim']['private_key'] is not a PEM key"), bare
     assert no_from[1]["message"].startswith("$transport['dkim'] cannot sign the message: the message has no From header"), no_from
+
+
+def diagnose_dkim(php, smtp_server, dns_server, option):
+    """rust_mail_diagnose() of a transport that signs with `option`, its lookups on the test's dnsmasq: the
+    dkim_dns step, and the verdict's advice."""
+    transport = transport_for(smtp_server(), dkim=option)
+    result, exception = php.call("rust_mail_diagnose", transport, {"timeout": 15, "nameserver": dns_server.address})
+    assert exception is None, exception
+    names = [s["name"] for s in result["steps"]]
+    assert names[:3] == ["dns", "sender_dns", "dkim_dns"], names
+    return result["steps"][2], result["verdict"]["advice"], repr(result)
+
+
+def secret_lines(keys, algorithm):
+    """The lines of the private key's PEM that are not in the public p= (an RSA PEM holds the modulus too)."""
+    pem, _, p = keys[algorithm]
+    return [line for line in key_lines(pem) if line not in p]
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ed25519"])
+def test_diagnose_finds_the_published_record_of_the_signing_key(php, smtp_server, dns_server, keys, algorithm):
+    step, _, text = diagnose_dkim(php, smtp_server, dns_server, dkim_option(keys, algorithm))
+    name = f"{SELECTORS[algorithm]}._domainkey.{DOMAIN}"
+    assert (step["status"], step["data"]["result"], step["data"]["name"]) == ("ok", "matches", name), step
+    assert step["detail"] == f"{name} publishes the signing key ({algorithm}-sha256)"
+    assert secret_lines(keys, algorithm) and not any(line in text for line in secret_lines(keys, algorithm))
+
+
+def test_diagnose_without_a_record_gives_the_record_to_publish(php, smtp_server, dns_server, keys):
+    step, advice, text = diagnose_dkim(php, smtp_server, dns_server, {**dkim_option(keys, "rsa"), "selector": "unpublished"})
+    name = f"unpublished._domainkey.{DOMAIN}"
+    assert (step["status"], step["data"]["result"]) == ("fail", "missing"), step
+    assert step["detail"] == f"{name} has no DKIM record: receivers cannot verify the signature"
+    # The record the test DNS serves for this key is the one to publish.
+    assert f'Publish a TXT record named {name} with the value "v=DKIM1; k=rsa; p={keys["rsa"][2]}".' in advice, advice
+    assert secret_lines(keys, "rsa") and not any(line in text for line in secret_lines(keys, "rsa"))
+
+
+def test_diagnose_says_when_the_record_is_for_another_key(php, smtp_server, dns_server, keys, tmp_path):
+    other = tmp_path / "other.pem"
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(other))
+    step, advice, _ = diagnose_dkim(php, smtp_server, dns_server, {**dkim_option(keys, "rsa"), "private_key": str(other)})
+    assert (step["status"], step["data"]["result"]) == ("fail", "other_key"), step
+    assert step["detail"].startswith(f"the DKIM record at {SELECTORS['rsa']}._domainkey.{DOMAIN} is for another key"), step
+    new = [a for a in advice if a.startswith("Publish the new key")]
+    assert new and "keep its record" in new[0] and keys["rsa"][2] not in new[0], advice
+
+
+def test_diagnose_of_a_transport_that_does_not_sign_has_no_dkim_step(php, smtp_server, dns_server):
+    result, exception = php.call("rust_mail_diagnose", transport_for(smtp_server()), {"timeout": 15, "nameserver": dns_server.address})
+    assert exception is None and "dkim_dns" not in [s["name"] for s in result["steps"]], (result, exception)

@@ -63,8 +63,11 @@ pub fn result(transport: &Transport, from: Option<String>, found: Found, failure
         (None, Security::Tls) => &IMPLICIT_TLS_STEP_NAMES,
         (None, _) => &STEP_NAMES,
     };
+    // The DKIM record is checked only for a transport that signs.
+    let dkim_dns = transport.dkim.is_some() && transport.api.is_none();
+    let names = names.iter().flat_map(|name| if *name == "sender_dns" && dkim_dns { vec![*name, "dkim_dns"] } else { vec![*name] });
     for name in names {
-        if !steps.iter().any(|s| s["name"] == *name) {
+        if !steps.iter().any(|s| s["name"] == name) {
             steps.push(skipped(name));
         }
     }

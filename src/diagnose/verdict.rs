@@ -6,6 +6,7 @@ use super::probes::PortState;
 use super::records::{with_mechanism, RecordProblem, Relay};
 use crate::config::Transport;
 use crate::judge::{verdict, Cause, Context, Verdict};
+use crate::message::Published;
 use crate::smtp::error::SendError;
 
 /// What the walk of `rust_mail_diagnose()` learnt besides its failure, for
@@ -133,6 +134,30 @@ pub fn records_detail(problems: &[RecordProblem], domain: &str, relay: &Relay) -
         })
         .collect();
     format!("{}: receivers may put mail from {domain} in spam or refuse it", found.join(", and "))
+}
+
+/// The walk's `dkim_dns` step: its status and detail.
+pub fn dkim_detail(published: &Published, name: &str, algorithm: &str) -> (&'static str, String) {
+    match published {
+        Published::Matches => ("ok", format!("{name} publishes the signing key ({algorithm})")),
+        Published::Missing => ("fail", format!("{name} has no DKIM record: receivers cannot verify the signature")),
+        Published::OtherKey(why) => ("fail", format!("the DKIM record at {name} is for another key ({why}): receivers cannot verify the signature")),
+        Published::Revoked => ("fail", format!("the DKIM record at {name} has an empty p=, which revokes the key: receivers cannot verify the signature")),
+        Published::Malformed(why) => ("fail", format!("the DKIM record at {name} is malformed ({why}): receivers cannot verify the signature")),
+    }
+}
+
+/// What to publish when the `dkim_dns` step fails: the record's name and
+/// value (the public key only).
+pub fn dkim_advice(published: &Published, name: &str, value: &str) -> String {
+    let record = format!("a TXT record named {name} with the value \"{value}\"");
+    match published {
+        Published::OtherKey(_) => format!(
+            "Publish the new key as {record}. Until mail signed with the old key is delivered, keep its record under another selector (or sign with the old key until then)."
+        ),
+        Published::Missing => format!("Publish {record}."),
+        _ => format!("Replace the record with {record}."),
+    }
 }
 
 /// Microsoft's own setup for direct send also lists the site's sending address.

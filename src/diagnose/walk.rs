@@ -11,7 +11,7 @@ use super::probes;
 use super::records::{self, RecordProblem, Relay};
 use super::report::{self, cert_json, Found};
 use super::token::{duration, judge_permission, jwt_claims, permission_text, token_problem, Claims, Permission, TokenProblem};
-use super::verdict::{records_advice, records_detail, Warning};
+use super::verdict::{dkim_advice, dkim_detail, records_advice, records_detail, Warning};
 use crate::api::client::{self, Http};
 use crate::api::{local_failure, Provider};
 use crate::config::{starttls_decision, AuthMode, Security, StarttlsDecision, Transport};
@@ -127,6 +127,7 @@ impl Walk {
     async fn walk(&mut self) -> Result<Connection, Failure> {
         self.dns().await?;
         self.sender_dns().await;
+        self.dkim_dns().await;
         // Scanned before the walk goes on, so that a blocked port, which
         // uses up the rest of the time, cannot starve the scan.
         if let Some(ports) = self.options.scan_ports.clone() {
@@ -224,6 +225,36 @@ impl Walk {
         data["problems"] = json!(problems.iter().map(RecordProblem::as_str).collect::<Vec<_>>());
         let status = if problems.is_empty() { "ok" } else { "warn" };
         self.record("sender_dns", status, records_detail(&problems, &domain, &relay), data);
+    }
+
+    /// With a `dkim` key on the transport: is its public half published at
+    /// `<selector>._domainkey.<domain>`? The walk goes on either way: the
+    /// server takes the mail, and receivers judge the signature.
+    async fn dkim_dns(&mut self) {
+        let Some(dkim) = self.transport.dkim.clone() else { return };
+        self.begin();
+        let name = dkim.record_name();
+        if self.options.nameserver.is_none() && records::is_reserved_name(&name) {
+            let detail = format!("{name} is under a name reserved for documentation and tests (RFC 2606, RFC 6761): no public DNS record to check");
+            self.record("dkim_dns", "skip", detail, json!({ "name": name }));
+            return;
+        }
+        let deadline = (Instant::now() + RECORDS_PATIENCE).min(self.deadline);
+        let txts = match dns::txt(&name, self.options.nameserver, deadline).await {
+            Ok(txts) => txts,
+            Err(e) => {
+                let warning = format!("the DKIM record {name} could not be checked: {e}");
+                self.record("dkim_dns", "warn", warning, json!({ "name": name }));
+                return;
+            }
+        };
+        let published = dkim.published(&txts);
+        let data = json!({ "name": name, "found": txts, "algorithm": dkim.algorithm(), "result": published.as_str() });
+        let (status, detail) = dkim_detail(&published, &name, dkim.algorithm());
+        if status == "fail" {
+            self.found.findings.records_advice.push(dkim_advice(&published, &name, &dkim.record_value()));
+        }
+        self.record("dkim_dns", status, detail, data);
     }
 
     async fn tcp(&mut self) -> Result<Connection, Failure> {

@@ -51,6 +51,27 @@ pub struct Dkim {
     domain: String,
     selector: String,
     algorithm: &'static str,
+    public: PublicHalf,
+}
+
+/// The public half of the signing key, as the TXT record must carry it.
+#[derive(Clone, PartialEq)]
+enum PublicHalf {
+    Rsa(rsa::RsaPublicKey),
+    /// The raw 32-byte key (RFC 8463 section 4.2).
+    Ed25519(Vec<u8>),
+}
+
+/// What the TXT record at `<selector>._domainkey.<domain>` says of the signing key.
+#[derive(Debug, PartialEq)]
+pub enum Published {
+    Matches,
+    Missing,
+    /// A record with another key's `p=` (or of another key type, named).
+    OtherKey(String),
+    /// `p=` empty: the key was revoked (RFC 6376 section 3.6.1).
+    Revoked,
+    Malformed(String),
 }
 
 impl Dkim {
@@ -62,9 +83,14 @@ impl Dkim {
         let domain = domain(&f)?;
         let selector = selector(&f)?;
         let key = private_key(&f)?;
-        let algorithm = match key {
-            DkimKey::Rsa(_) => "rsa-sha256",
-            DkimKey::Ed25519(_) => "ed25519-sha256",
+        let (algorithm, public) = match &key {
+            DkimKey::Rsa(rsa_key) => {
+                use rsa::pkcs1::DecodeRsaPublicKey;
+                let public = rsa::RsaPublicKey::from_pkcs1_der(&rsa_key.public_key())
+                    .map_err(|_| UsageError::new(format!("{} is not a readable RSA key", f.path("private_key"))))?;
+                ("rsa-sha256", PublicHalf::Rsa(public))
+            }
+            DkimKey::Ed25519(ed25519) => ("ed25519-sha256", PublicHalf::Ed25519(ed25519.public_key())),
         };
         let signer = DkimSigner::from_key(key)
             .domain(domain.clone())
@@ -72,7 +98,7 @@ impl Dkim {
             .headers(SIGNED_HEADERS.iter().copied())
             .header_canonicalization(Canonicalization::Relaxed)
             .body_canonicalization(Canonicalization::Relaxed);
-        Ok(Some(Dkim { signer: Arc::new(signer), domain, selector, algorithm }))
+        Ok(Some(Dkim { signer: Arc::new(signer), domain, selector, algorithm, public }))
     }
 
     /// `message` as it goes on the wire (every line ended by CRLF, as `smtp::data::chunk` sends it), with a
@@ -87,6 +113,104 @@ impl Dkim {
         signed.extend_from_slice(&wire);
         Ok(signed)
     }
+}
+
+impl Published {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Published::Matches => "matches",
+            Published::Missing => "missing",
+            Published::OtherKey(_) => "other_key",
+            Published::Revoked => "revoked",
+            Published::Malformed(_) => "malformed",
+        }
+    }
+}
+
+impl Dkim {
+    pub fn algorithm(&self) -> &'static str {
+        self.algorithm
+    }
+
+    /// The name of the TXT record that holds the public key.
+    pub fn record_name(&self) -> String {
+        format!("{}._domainkey.{}", self.selector, self.domain)
+    }
+
+    /// The TXT record to publish: `p=` is the SubjectPublicKeyInfo for RSA (RFC 6376 section 3.6.1), the raw key for
+    /// Ed25519.
+    pub fn record_value(&self) -> String {
+        use base64::Engine;
+        use rsa::pkcs8::EncodePublicKey;
+        let (k, p) = match &self.public {
+            PublicHalf::Rsa(key) => ("rsa", key.to_public_key_der().map(|der| der.as_bytes().to_vec()).unwrap_or_default()),
+            PublicHalf::Ed25519(key) => ("ed25519", key.clone()),
+        };
+        format!("v=DKIM1; k={k}; p={}", base64::engine::general_purpose::STANDARD.encode(p))
+    }
+
+    /// Whether the TXT records found at [`Dkim::record_name`] publish this key.
+    pub fn published(&self, txts: &[String]) -> Published {
+        let records: Vec<Vec<(String, String)>> = txts.iter().map(|txt| tags(txt)).filter(|tags| tags.iter().any(|(t, _)| t == "p")).collect();
+        match records.as_slice() {
+            [] if txts.is_empty() => Published::Missing,
+            [] => Published::Malformed("it has no p= tag".into()),
+            [record] => self.judge(record),
+            several => Published::Malformed(format!("there are {} DKIM records: a verifier may take any one, so keep one", several.len())),
+        }
+    }
+
+    fn judge(&self, record: &[(String, String)]) -> Published {
+        use base64::Engine;
+        let tag = |name: &str| record.iter().find(|(t, _)| t == name).map(|(_, v)| v.as_str());
+        if let Some(v) = tag("v").filter(|v| *v != "DKIM1") {
+            return Published::Malformed(format!("v={v} is not v=DKIM1"));
+        }
+        let ours = match self.public {
+            PublicHalf::Rsa(_) => "rsa",
+            PublicHalf::Ed25519(_) => "ed25519",
+        };
+        match tag("k").unwrap_or("rsa") {
+            k if k == ours => {}
+            k @ ("rsa" | "ed25519") => return Published::OtherKey(format!("it is for an {k} key, the signing key is {ours}")),
+            k => return Published::Malformed(format!("k={k} is not a key type (rsa or ed25519)")),
+        }
+        let p = tag("p").unwrap_or_default();
+        if p.is_empty() {
+            return Published::Revoked;
+        }
+        let Ok(der) = base64::engine::general_purpose::STANDARD.decode(p) else {
+            return Published::Malformed("p= is not base64".into());
+        };
+        let theirs = match &self.public {
+            PublicHalf::Rsa(_) => {
+                use rsa::pkcs1::DecodeRsaPublicKey;
+                use rsa::pkcs8::DecodePublicKey;
+                // RFC 6376 asks for the SubjectPublicKeyInfo; some publish the bare RSAPublicKey, which verifiers take too.
+                match rsa::RsaPublicKey::from_public_key_der(&der).or_else(|_| rsa::RsaPublicKey::from_pkcs1_der(&der)) {
+                    Ok(key) => PublicHalf::Rsa(key),
+                    Err(_) => return Published::Malformed("p= is not an RSA public key".into()),
+                }
+            }
+            PublicHalf::Ed25519(_) if der.len() != 32 => return Published::Malformed(format!("p= is {} bytes, an Ed25519 key is 32", der.len())),
+            PublicHalf::Ed25519(_) => PublicHalf::Ed25519(der),
+        };
+        if theirs == self.public {
+            Published::Matches
+        } else {
+            Published::OtherKey("its p= is another key".into())
+        }
+    }
+}
+
+/// A DKIM record's `tag=value` list (RFC 6376 section 3.2): tag names trimmed, white space taken out of values
+/// (`p=` may be folded).
+fn tags(record: &str) -> Vec<(String, String)> {
+    record
+        .split(';')
+        .filter_map(|part| part.split_once('='))
+        .map(|(tag, value)| (tag.trim().to_string(), value.chars().filter(|c| !c.is_whitespace()).collect()))
+        .collect()
 }
 
 impl fmt::Debug for Dkim {
@@ -282,6 +406,46 @@ mod tests {
         }
         assert!(refusal(&[("private_key", Value::Null)]).starts_with("$message['dkim']['private_key'] is required"));
         assert!(refusal(&[("domain", Value::str(&pem))]).starts_with("$message['dkim']['domain'] (a value of"));
+    }
+
+    #[test]
+    fn the_published_record_is_judged_against_the_keys_public_half() {
+        let signer = dkim(&[]).unwrap().unwrap();
+        let other = dkim(&[]).unwrap().unwrap();
+        let record = signer.record_value();
+        assert!(record.starts_with("v=DKIM1; k=ed25519; p=") && !record.contains("PRIVATE"), "{record}");
+        assert_eq!(signer.record_name(), "s1._domainkey.example.com");
+        let judged = |txts: &[&str]| signer.published(&txts.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+        assert_eq!(judged(&[&record]), Published::Matches);
+        // Folded p= and an unrelated TXT record beside it.
+        let p = record.split("p=").nth(1).unwrap();
+        assert_eq!(judged(&["google-site-verification=x", &format!("v=DKIM1;k=ed25519; t=s; p={} {}", &p[..10], &p[10..])]), Published::Matches);
+        assert_eq!(judged(&[]), Published::Missing);
+        assert_eq!(judged(&[&other.record_value()]), Published::OtherKey("its p= is another key".into()));
+        assert_eq!(judged(&[&format!("v=DKIM1; p={p}")]), Published::OtherKey("it is for an rsa key, the signing key is ed25519".into()));
+        assert_eq!(judged(&["v=DKIM1; k=ed25519; p="]), Published::Revoked);
+        assert_eq!(judged(&["v=DKIM1; k=ed25519; p=%%%"]), Published::Malformed("p= is not base64".into()));
+        assert_eq!(judged(&["v=DKIM1; k=ed25519; p=AAAA"]), Published::Malformed("p= is 3 bytes, an Ed25519 key is 32".into()));
+        assert_eq!(judged(&["v=DKIM1; k=dsa; p=AAAA"]), Published::Malformed("k=dsa is not a key type (rsa or ed25519)".into()));
+        assert_eq!(judged(&["v=spf1 -all"]), Published::Malformed("it has no p= tag".into()));
+        assert!(matches!(judged(&[&record, &record]), Published::Malformed(why) if why.starts_with("there are 2 DKIM records")));
+    }
+
+    #[test]
+    fn an_rsa_record_matches_as_subject_public_key_info_or_bare_rsa_public_key() {
+        use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+        let signer = dkim(&[("private_key", Value::str(&pem))]).unwrap().unwrap();
+        let record = signer.record_value();
+        assert!(record.starts_with("v=DKIM1; k=rsa; p=MI"), "{record}");
+        assert_eq!(signer.published(std::slice::from_ref(&record)), Published::Matches);
+        let pkcs1 = key.to_public_key().to_pkcs1_der().unwrap();
+        let bare = format!("v=DKIM1; p={}", base64::engine::general_purpose::STANDARD.encode(pkcs1.as_bytes()));
+        assert_eq!(signer.published(&[bare]), Published::Matches);
+        let ed25519 = dkim(&[]).unwrap().unwrap().record_value();
+        assert_eq!(signer.published(&[ed25519]), Published::OtherKey("it is for an ed25519 key, the signing key is rsa".into()));
+        assert_eq!(signer.published(&["v=DKIM1; k=rsa; p=AAAA".into()]), Published::Malformed("p= is not an RSA public key".into()));
     }
 
     #[test]

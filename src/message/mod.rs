@@ -12,7 +12,7 @@ mod html_text;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
-pub use dkim::Dkim;
+pub use dkim::{Dkim, Published};
 pub use dsn::Dsn;
 
 use crate::error::UsageError;
