@@ -71,3 +71,26 @@ def test_the_settings_page_shows_the_txt_record_to_publish_escaped_and_without_t
     path.unlink()
     assert "<code>&lt;b&gt;x&lt;/b&gt;._domainkey.mail.example</code>" in page.text
     assert not any(line in page.text for line in key_lines(pem))
+
+
+
+@pytest.mark.parametrize("published", [True, False])
+def test_diagnose_checks_the_dkim_record_of_the_constants_key(wp, capture, keys, dns_server, published):
+    """The plugin's Diagnose (RustMail_Transport_Diagnosis::run, as the settings page calls it) passes the constants'
+    key to the walk, whose lookups go to the test's dnsmasq through the `rust_mail_nameserver` filter."""
+    pem, _, p = keys["rsa"]
+    server = capture()
+    selector = SELECTORS["rsa"] if published else "unpublished"
+    wp.set_constants({"RUST_MAIL_DKIM_DOMAIN": DOMAIN, "RUST_MAIL_DKIM_SELECTOR": selector, "RUST_MAIL_DKIM_PRIVATE_KEY": pem,
+                      "RUST_MAIL_TEST_NAMESERVER": dns_server.address})
+    wp.set_settings(port=server.port)
+    diagnosis = wp.php(f"out(RustMail_Transport_Diagnosis::run('site@{DOMAIN}', 'owner@example.com'));")
+    [step] = [step for step in diagnosis["steps"] if step["name"] == "dkim_dns"]
+    name = f"{selector}._domainkey.{DOMAIN}"
+    if published:
+        assert (step["status"], step["detail"]) == ("ok", f"{name} publishes the signing key (rsa-sha256)"), step
+    else:
+        assert step["status"] == "fail" and step["detail"].startswith(f"{name} has no DKIM record"), step
+        assert any(f"v=DKIM1; k=rsa; p={p}" in advice for advice in diagnosis["verdict"]["advice"]), diagnosis["verdict"]
+    secret = [line for line in key_lines(pem) if line not in p]
+    assert secret and not any(line in repr(diagnosis) for line in secret)

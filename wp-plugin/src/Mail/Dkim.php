@@ -69,6 +69,24 @@ class RustMail_Mail_Dkim {
 		return array( 'name' => $name, 'value' => 'v=DKIM1; k=rsa; p=' . $public );
 	}
 
+	/**
+	 * The `dkim` option of the transport Diagnose walks, so that it checks the published record against the key: null
+	 * when DKIM is not set up, or when the key cannot sign (the settings page says why).
+	 *
+	 * @return array|null
+	 */
+	public static function transport_option() {
+		$record = self::dns_record();
+		if ( ! isset( $record['value'] ) ) {
+			return null;
+		}
+		return array(
+			'domain'      => (string) constant( 'RUST_MAIL_DKIM_DOMAIN' ),
+			'selector'    => (string) constant( 'RUST_MAIL_DKIM_SELECTOR' ),
+			'private_key' => (string) constant( 'RUST_MAIL_DKIM_PRIVATE_KEY' ),
+		);
+	}
+
 	/** Whether `$path` (resolved, links followed) is under ABSPATH. */
 	private static function inside_wordpress( $path ) {
 		$real = realpath( $path );

@@ -136,7 +136,7 @@ class RustMail_Settings_Direct_Send {
 	}
 
 	/** The DNS server the `rust_mail_nameserver` filter names for the extension's lookups, '' for the system's. */
-	private static function nameserver() {
+	public static function nameserver() {
 		return trim( (string) apply_filters( 'rust_mail_nameserver', '' ) );
 	}
 

@@ -36,10 +36,19 @@ class RustMail_Transport_Diagnosis {
 				}
 			}
 			$transport = RustMail_Transport_Connection::transport( true, $prefix );
+			$dkim      = RustMail_Mail_Dkim::transport_option();
+			if ( $dkim && ! isset( $transport['api'] ) ) {
+				// The walk then checks that the DKIM record is published and holds this key (its dkim_dns step).
+				$transport['dkim'] = $dkim;
+			}
 			$options   = array(
 				'from' => $from,
 				'to'   => $to,
 			);
+			$nameserver = RustMail_Settings_Direct_Send::nameserver();
+			if ( '' !== $nameserver ) {
+				$options['nameserver'] = $nameserver;
+			}
 			if ( isset( $transport['api'] ) && RustMail_OAuth_Grant::exists() ) {
 				// A sign-in's token may be opaque (Google's always is): the scopes the provider granted with it say
 				// whether it may send. An app-only Graph token carries its roles in itself.

@@ -14,6 +14,7 @@ $rust_mail_ok      = ! empty( $rust_mail_diagnosis['ok'] );
 $rust_mail_step_labels   = array(
 	'dns'        => __( 'Name lookup', 'rust-mail' ),
 	'sender_dns' => __( 'Sender domain\'s DNS (SPF, DMARC)', 'rust-mail' ),
+	'dkim_dns'   => __( 'DKIM record in DNS', 'rust-mail' ),
 	'tcp'        => __( 'Port reachable', 'rust-mail' ),
 	'greeting'   => __( 'Server greeting', 'rust-mail' ),
 	'ehlo'       => __( 'Server features', 'rust-mail' ),
