@@ -148,7 +148,9 @@ function rust_mail_send_many(array $messages, array $transport, ?array $options 
  * Walks a connection step by step (dns, sender_dns, tcp, greeting, ehlo,
  * tls, auth, envelope, send) and says what is wrong and what to do. With
  * auth 'none' and a `from` option, sender_dns checks the From domain's SPF
- * record (does it authorise the relay?) and its DMARC record.
+ * record (does it authorise the relay?) and its DMARC record. With `dkim`
+ * on the transport, dkim_dns checks that <selector>._domainkey.<domain>
+ * publishes the key's public half.
  *
  * Over an HTTPS API (`api`) the steps are dns, tcp, tls (of the base URL's
  * host and port), token (a JWT's audience and expiry; expired: cause

@@ -1,6 +1,7 @@
 //! `rust_mail_diagnose()`: walks a connection one step at a time (dns,
-//! sender_dns, tcp, greeting, ehlo, tls, auth, envelope, send), records each,
-//! and ends with a verdict a site owner can act on.
+//! sender_dns, tcp, greeting, ehlo, tls, auth, envelope, send; dkim_dns after
+//! sender_dns when the transport signs), records each, and ends with a verdict
+//! a site owner can act on.
 //!
 //! One file a role: [`options`] parses `$options`; `dns` looks names up
 //! (host, MX, TXT, through `nameserver`); `probes` makes the side connections
