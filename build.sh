@@ -28,13 +28,15 @@ SO="$ROOT/target/release/librust_mail.so"
 # independent client (its own SigV4 and multipart) for the API contract servers' self-tests (tests/test_api_servers.py);
 # python3-h2: those servers speak HTTP/2 too, when a test asks (harness/api_servers.py). gettext: ./build.sh pot.
 # php-excimer: the sampling profiler of tests/bench/bench_plugin.py.
+# python3-dkim (dkimpy; its Depends bring dnspython and nacl for Ed25519): the independent DKIM verifier of
+# tests/test_dkim.py.
 PACKAGES=(
   php8.2-cli php8.2-dev php8.2-fpm php8.2-mysql php8.2-mbstring php8.2-xml php8.2-curl php8.2-zip
   clang libclang-dev pkg-config
   postfix swaks libnet-ssleay-perl python3-aiosmtpd python3-pytest dnsmasq-base iptables iproute2 openssl curl python3-h2
   mariadb-server wordpress nginx chromium nodejs
   valgrind wrk
-  dovecot-core python3-matplotlib gettext php-excimer
+  dovecot-core python3-matplotlib gettext php-excimer python3-dkim
 )
 
 deps() {

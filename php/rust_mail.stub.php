@@ -40,6 +40,7 @@ class RustMailException extends \Exception {}
  *   attachments?: list<string|array{path?: string, content?: string, name?: string, type?: string, inline?: bool, cid?: string}>|array<string,string>,
  *   charset?: string, return_path?: string,
  *   dsn?: array{notify?: string|list<'success'|'failure'|'delay'|'never'>, ret?: 'headers'|'full', envid?: string},
+ *   dkim?: array{domain: string, selector: string, private_key: string},
  *   raw?: string, envelope?: array{from: string, to: string|list<string>}, message_id?: ?string
  * } $message Either composed from its parts, or `raw` bytes plus their `envelope` (what rust_mail_compose()
  *   returns, taken as it is: `message_id`, when given with `raw`, must be the Message-ID the raw message carries).
@@ -52,8 +53,14 @@ class RustMailException extends \Exception {}
  *   link's URL after its text), beside the html as multipart/alternative.
  *   `return_path`: the envelope sender (MAIL FROM), where bounces go, apart from the From header; '<>' or '' is
  *   the null reverse-path; default the From address.
- *   `dsn` (RFC 3461, with `raw` too): NOTIFY= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only
+ *   `dsn` (RFC 3461, with `raw` too): NOTIFY= and ORCPT= on each RCPT TO, RET= and ENVID= (as xtext) on MAIL FROM, sent only
  *   when the server offers DSN (else left out, with an `info` line in the transcript); `never` stands alone.
+ *   `dkim` (RFC 6376, with `raw` too; wins over $transport['dkim']): signs the message as sent (line ends made CRLF)
+ *   with a DKIM-Signature, relaxed/relaxed; `private_key` a PEM key (RSA of 1024 bits or more: rsa-sha256;
+ *   Ed25519: ed25519-sha256) or the absolute path of its file; `domain` (d=) and `selector` (s=) name the TXT
+ *   record <selector>._domainkey.<domain> with the public key. Signed: From, Reply-To, To, Cc, Subject, Date,
+ *   Message-ID, In-Reply-To, References, MIME-Version, Content-Type, Content-Transfer-Encoding, List-Unsubscribe
+ *   and List-Unsubscribe-Post, those absent as absent. The key is never in a result, a transcript or an exception.
  *   `headers`: every line is sent in the order given (a name may repeat); a `Date` is
  *   sent as given and must be an RFC 5322 date such as date(DATE_RFC2822) writes.
  *   `attachments`: an entry's `type` goes through as given, parameters and all ('text/calendar; method=REQUEST');
@@ -65,8 +72,10 @@ class RustMailException extends \Exception {}
  *   auth?: 'none'|'plain'|'login'|'xoauth2'|'auto', username?: string, password?: string,
  *   timeout?: int|float, tls_min_version?: '1.2'|'1.3', verify_peer?: bool, ca_file?: string,
  *   helo?: string, pool?: bool, allow_insecure_auth?: bool, chunking?: bool,
- *   api?: 'graph'|'gmail'|'ses'|'mailgun', api_base?: string, region?: string
- * } $transport `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
+ *   api?: 'graph'|'gmail'|'ses'|'mailgun', api_base?: string, region?: string,
+ *   dkim?: array{domain: string, selector: string, private_key: string}
+ * } $transport `dkim`: as $message['dkim'], for each message without a key of its own and not signed yet (a raw
+ *   message that has a DKIM-Signature, as rust_mail_compose() signed it, is sent as it is). `timeout`: seconds for the whole call, more than 0 and at most 3600. `chunking` (default true):
  *   `BDAT <n> LAST` (RFC 3030) instead of DATA when the server offers CHUNKING.
  *   `api`: send over that HTTPS API instead of SMTP (`host`, `port`, `security`, `auth`, `helo`,
  *   `allow_insecure_auth` and `chunking` are then refused): `api_base` (https:// only) overrides its base URL,
@@ -98,6 +107,8 @@ function rust_mail_send(array $message, array $transport, ?array $options = null
  * Composes a message without sending it: to preview, store or test it, or send it later with rust_mail_send().
  *
  * @param array $message As for rust_mail_send(), refused with the same RustMailException for the same bad input.
+ * @param array{max_attachment_bytes?: int}|null $options As for rust_mail_send(): `max_attachment_bytes` caps the
+ *   files of `attachments` given by path, so that a message composed here is one rust_mail_send() would send.
  * @return array{raw: string, envelope: array{from: string, to: list<string>}, message_id: ?string, dsn?: array}
  *   `raw`: exactly the bytes rust_mail_send() sends for this message (every line ended by CRLF, before
  *   dot-stuffing), its Date and Message-ID included; bcc recipients are in `envelope.to`, never in `raw`; `dsn`
@@ -105,7 +116,7 @@ function rust_mail_send(array $message, array $transport, ?array $options = null
  *   Passed back to rust_mail_send() as it is, the same bytes are sent.
  * @throws RustMailException on a programming error in the message.
  */
-function rust_mail_compose(array $message): array {}
+function rust_mail_compose(array $message, ?array $options = null): array {}
 
 /**
  * Sends a list of messages over up to `connections` parallel connections of one transport (pooled ones first,
@@ -119,13 +130,13 @@ function rust_mail_compose(array $message): array {}
  * @param array{connections?: int, max_messages?: int, per_minute?: int, timeout?: int|float, transcripts?: 'all'|'failed'|'none', max_attachment_bytes?: int}|null $options
  *   `connections`: 1 to 32, default 4 (never more than there are messages); a connection the server turns away
  *   before any transaction (refused, a 421 greeting) leaves its messages to the open ones. `max_messages`: default
- *   1000; more messages throw before any is read or sent (each is held outside PHP's memory_limit until its turn).
+ *   1000; more messages throw before any is read or sent (each is read and composed when a connection takes it).
  *   `per_minute`: messages started per
  *   minute, evenly spaced (never more than that many in any 60 s); default no limit. `timeout`: seconds for the
  *   whole call (more than 0, at most 3600); a message whose turn comes later is not started and gets error kind
  *   'timeout' (transient), never sent twice; default: 10 times $transport['timeout'] (300 s with its default), at
  *   most 3600. `transcripts`: which results keep their transcript,
- *   'all' (default), 'failed' or 'none' (an empty list): a transcript is most of a result's 5 to 7 KiB of memory.
+ *   'all' (default), 'failed' or 'none' (an empty list): a transcript is most of a result's 5 to 7 KiB of memory (about 1.6 KiB without).
  *   `max_attachment_bytes`: as rust_mail_send()'s, for each message (one over it gets an 'invalid_input' result).
  * @return array<array-key, array> One result per message, under the keys of $messages and in their order, each
  *   with the keys and meaning of rust_mail_send()'s result. A refused message never stops the others.

@@ -15,7 +15,7 @@ use crate::smtp::client::Connection;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::value::{Fields, Key, Value};
 use serde_json::Value as Json;
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
 use std::time::Duration;
 use tokio::sync::{futures::Notified, Notify};
 use tokio::time::Instant;
@@ -24,10 +24,10 @@ use tokio::time::Instant;
 pub const MAX_CONNECTIONS: i64 = 32;
 pub const DEFAULT_CONNECTIONS: usize = 4;
 
-/// Most messages one call takes, unless `max_messages` says otherwise. Every
-/// message of a call is read and composed before the first is sent, and held
-/// until its turn, outside PHP's memory_limit (20 MB for a thousand messages
-/// of 20 KB), and each result takes 5 to 7 KiB of PHP's memory.
+/// Most messages one call takes, unless `max_messages` says otherwise. Each
+/// message is read and composed when a connection takes it and dropped once
+/// sent, but each result takes 5 to 7 KiB of PHP's memory with its
+/// transcript (about 2 KiB without).
 pub const DEFAULT_MAX_MESSAGES: usize = 1000;
 
 /// The batch's timeout, unless given: this many times the transport's own
@@ -124,40 +124,50 @@ impl BatchOptions {
     }
 }
 
-/// What the workers share: the queue, and a signal that a message in flight
-/// finished or came back.
-struct Shared {
-    queue: Mutex<Queue>,
+/// Where a batch's messages come from and where their results go: each
+/// message is read (and composed) only when a connection takes it, and its
+/// result handed over as soon as it is known, so that a batch holds the
+/// messages in flight, not all of them.
+pub struct Batch<'a> {
+    /// How many messages there are.
+    pub count: usize,
+    /// The `n`th message (0-based), read now.
+    pub message: &'a mut dyn FnMut(usize) -> Result<Outgoing, UsageError>,
+    /// The `n`th message's result.
+    pub result: &'a mut dyn FnMut(usize, Json),
+}
+
+/// What the workers share: the queue, the batch, and a signal that a message
+/// in flight finished or came back. The workers take turns on one thread.
+struct Shared<'a, 'b> {
+    queue: RefCell<Queue>,
+    batch: RefCell<&'b mut Batch<'a>>,
     changed: Notify,
 }
 
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
+impl Shared<'_, '_> {
     /// The next message for a worker, with its rate slot (taken together, so
     /// that slots go in message order); or a wait while others are in
     /// flight; or the end. A message that could not be read gets its result
     /// here.
     fn take(&self, plan: &Plan) -> Take<'_> {
-        let mut q = self.lock();
+        let mut q = self.queue.borrow_mut();
         loop {
-            let (index, again) = match q.again.pop() {
-                Some(index) => (index, true),
-                None if q.next < q.messages.len() => {
+            let (index, again, message) = match q.again.pop() {
+                Some((index, message)) => (index, true, Ok(message)),
+                None if q.next < q.count => {
                     q.next += 1;
-                    (q.next - 1, false)
+                    (q.next - 1, false, (self.batch.borrow_mut().message)(q.next - 1))
                 }
-                // Made before the lock is let go, so no finish is missed.
+                // Made before the queue is let go, so no finish is missed.
                 None if q.in_flight > 0 => return Take::Wait(self.changed.notified()),
                 None => {
                     q.workers -= 1;
                     return Take::Done;
                 }
             };
-            match q.messages[index].take().expect("a message is taken by one worker at a time") {
-                Err(e) => q.results[index] = SendResult::invalid_input(&e).to_json(&[]),
+            match message {
+                Err(e) => (self.batch.borrow_mut().result)(index, SendResult::invalid_input(&e).to_json(&[])),
                 Ok(message) => {
                     q.in_flight += 1;
                     // A message handed back had its slot already.
@@ -175,9 +185,8 @@ impl Shared {
 
     /// A message's result: it is no longer in flight.
     fn finish(&self, index: usize, result: Json) {
-        let mut q = self.lock();
-        q.results[index] = result;
-        q.in_flight -= 1;
+        (self.batch.borrow_mut().result)(index, result);
+        self.queue.borrow_mut().in_flight -= 1;
         self.changed.notify_waiters();
     }
 
@@ -185,12 +194,11 @@ impl Shared {
     /// other workers and ends that worker; false when no other worker is
     /// left to take it (the message keeps its failure).
     fn hand_back(&self, index: usize, message: Outgoing) -> bool {
-        let mut q = self.lock();
+        let mut q = self.queue.borrow_mut();
         if q.workers == 1 {
             return false;
         }
-        q.messages[index] = Some(Ok(message));
-        q.again.push(index);
+        q.again.push((index, message));
         q.in_flight -= 1;
         q.workers -= 1;
         self.changed.notify_waiters();
@@ -204,17 +212,15 @@ enum Take<'a> {
     Done,
 }
 
-/// The messages not yet taken (each is dropped once sent, so a long batch
-/// does not hold every message to the end), the next to take, how many have
-/// been started (for the rate), and the results.
+/// How many messages there are, the next to take, how many have been
+/// started (for the rate), and the workers' state.
 struct Queue {
-    messages: Vec<Option<Result<Outgoing, UsageError>>>,
+    count: usize,
     next: usize,
     /// Messages handed back by a worker whose connection the server turned
     /// away, for the workers that still have one.
-    again: Vec<usize>,
+    again: Vec<(usize, Outgoing)>,
     started: u32,
-    results: Vec<Json>,
     /// Workers still running.
     workers: usize,
     /// Messages a worker is sending now: while there are any, a worker with
@@ -243,17 +249,20 @@ impl Plan {
     }
 }
 
-/// Sends every message; one result per message, in the order given.
-pub fn send_many(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transport, options: &BatchOptions) -> Result<Vec<Json>, String> {
+/// Sends every message of `batch`, each result handed to `batch.result`.
+pub fn send_many(batch: &mut Batch, transport: &Transport, options: &BatchOptions) -> Result<(), String> {
     if transport.api.is_some() {
-        return crate::api::client::send_many(messages, transport, options);
+        let messages = (0..batch.count).map(|n| (batch.message)(n)).collect();
+        let results = crate::api::client::send_many(messages, transport, options)?;
+        results.into_iter().enumerate().for_each(|(n, result)| (batch.result)(n, result));
+        return Ok(());
     }
     let key = transport.pool_key();
     // At least one worker, which also reports messages that cannot be read when no message can.
-    let workers = options.connections.min(messages.iter().filter(|m| m.is_ok()).count()).max(1);
+    let workers = options.connections.min(batch.count).max(1);
     pool::with_state(|state| {
         let pooled: Vec<Connection> = if transport.pool { (0..workers).map_while(|_| state.take(key)).collect() } else { Vec::new() };
-        let (results, open) = state.runtime.block_on(run(messages, transport, options, workers, pooled))?;
+        let open = state.runtime.block_on(run(batch, transport, options, workers, pooled));
         let mut extra = Vec::new();
         for conn in open {
             if transport.pool {
@@ -264,19 +273,13 @@ pub fn send_many(messages: Vec<Result<Outgoing, UsageError>>, transport: &Transp
         }
         // Connections the pool has no room for (or with pool off) say QUIT.
         state.quit_all(extra);
-        Ok(results)
-    })?
+    })
 }
 
-type Finished = (Vec<Json>, Vec<Connection>);
-
-async fn run(
-    messages: Vec<Result<Outgoing, UsageError>>,
-    transport: &Transport,
-    options: &BatchOptions,
-    workers: usize,
-    mut pooled: Vec<Connection>,
-) -> Result<Finished, String> {
+/// The workers, each over its own connection, in one task: they borrow the
+/// batch, which reads PHP's messages on this thread. Returns the
+/// connections still open.
+async fn run(batch: &mut Batch<'_>, transport: &Transport, options: &BatchOptions, workers: usize, mut pooled: Vec<Connection>) -> Vec<Connection> {
     let start = Instant::now();
     let plan = Plan {
         start,
@@ -285,23 +288,12 @@ async fn run(
         default_deadline: options.timeout.is_none(),
         transcripts: options.transcripts,
     };
-    let results = vec![Json::Null; messages.len()];
-    let messages = messages.into_iter().map(Some).collect();
-    let queue = Queue { messages, next: 0, again: Vec::new(), started: 0, results, workers, in_flight: 0 };
-    let shared = Arc::new(Shared { queue: Mutex::new(queue), changed: Notify::new() });
-    let transport = Arc::new(transport.clone());
-    // A current-thread runtime: the workers take turns on this thread,
-    // each waiting on its own connection.
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..workers {
-        tasks.spawn(worker(shared.clone(), transport.clone(), pooled.pop(), plan));
-    }
+    let queue = Queue { count: batch.count, next: 0, again: Vec::new(), started: 0, workers, in_flight: 0 };
+    let shared = Shared { queue: RefCell::new(queue), batch: RefCell::new(batch), changed: Notify::new() };
+    let running = (0..workers).map(|_| worker(&shared, transport, pooled.pop(), plan)).collect::<Vec<_>>();
     let mut open = pooled; // idle connections no worker needed
-    while let Some(done) = tasks.join_next().await {
-        open.extend(done.map_err(|e| format!("a send_many worker failed: {e}"))?);
-    }
-    let results = std::mem::take(&mut shared.lock().results);
-    Ok((results, open))
+    open.extend(futures_util::future::join_all(running).await.into_iter().flatten());
+    open
 }
 
 /// Takes the next message until none is left and none is in flight,
@@ -310,7 +302,7 @@ async fn run(
 /// (over its limit of connections from one client, say) hands its message
 /// back and stops while another worker still runs: the batch goes on over
 /// fewer connections.
-async fn worker(shared: Arc<Shared>, transport: Arc<Transport>, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
+async fn worker(shared: &Shared<'_, '_>, transport: &Transport, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
     loop {
         let (index, slot, message) = match shared.take(&plan) {
             Take::Send(index, slot, message) => (index, slot, message),
@@ -322,11 +314,11 @@ async fn worker(shared: Arc<Shared>, transport: Arc<Transport>, mut conn: Option
         };
         // A message whose turn comes at or after the deadline is not started: its result says why.
         let mut result = if slot.max(Instant::now()) >= plan.deadline {
-            send::unsent(&message, &transport, out_of_time(&plan, slot))
+            send::unsent(&message, transport, out_of_time(&plan, slot))
         } else {
             tokio::time::sleep_until(slot).await;
             let deadline = plan.deadline.min(Instant::now() + transport.timeout);
-            let sent = send::send_on(&transport, &message, conn.take(), true, deadline).await;
+            let sent = send::send_on(transport, &message, conn.take(), true, deadline).await;
             conn = sent.conn;
             if sent.turned_away && shared.hand_back(index, message) {
                 return None;

@@ -107,6 +107,8 @@ pub struct Transport {
     pub chunking: bool,
     /// An HTTPS API instead of an SMTP server: the host and port are then its base URL's, the security 'tls'.
     pub api: Option<ApiTarget>,
+    /// `dkim`: the key that signs each message that has none of its own (`$message['dkim']` wins).
+    pub dkim: Option<crate::message::Dkim>,
 }
 
 /// What a `$transport` key holds. The extension parses by this table, and
@@ -213,7 +215,8 @@ impl Transport {
     }
 
     fn parse_fields(entries: &[(Key, Value)], needs_secret: bool) -> Result<Transport, UsageError> {
-        let keys: Vec<&str> = TRANSPORT_SCHEMA.iter().map(|(key, _)| *key).collect();
+        // `dkim` is an array of its own, not a setting of the schema the plugin's connection form is made from.
+        let keys: Vec<&str> = TRANSPORT_SCHEMA.iter().map(|(key, _)| *key).chain(["dkim"]).collect();
         let f = Fields::new("transport", entries, &keys)?;
 
         let username = f.string("username")?.filter(|u| !u.is_empty());
@@ -252,6 +255,7 @@ impl Transport {
             allow_insecure_auth: f.bool("allow_insecure_auth")?.unwrap_or(DEFAULT_ALLOW_INSECURE_AUTH),
             chunking: f.bool("chunking")?.unwrap_or(DEFAULT_CHUNKING),
             api,
+            dkim: crate::message::Dkim::from_fields(&f, "dkim")?,
         })
     }
 
@@ -262,6 +266,7 @@ impl Transport {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         let mut key = self.clone();
         key.timeout = Duration::ZERO;
+        key.dkim = None; // signing is done before the message reaches a connection
         key.hash(&mut hasher);
         hasher.finish()
     }

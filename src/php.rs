@@ -121,7 +121,22 @@ fn entries(array: &ZendHashTable) -> Result<Vec<(Key, Value)>, UsageError> {
     }
 }
 
-fn to_zval(json: &Json) -> PhpResult<Zval> {
+/// The keys of the arrays made in one call, each one PHP string that every array holding that key shares (PHP
+/// counts its references), rather than a string of its own in each: a batch's thousands of results have the same
+/// dozen keys.
+#[derive(Default)]
+struct Keys(std::collections::HashMap<String, ZBox<ZendStr>>);
+
+impl Keys {
+    fn get(&mut self, key: &str) -> &ZendStr {
+        if !self.0.contains_key(key) {
+            self.0.insert(key.to_string(), ZendStr::new(key, false));
+        }
+        &self.0[key]
+    }
+}
+
+fn to_zval(json: &Json, keys: &mut Keys) -> PhpResult<Zval> {
     let mut zval = Zval::new();
     match json {
         Json::Null => zval.set_null(),
@@ -131,24 +146,25 @@ fn to_zval(json: &Json) -> PhpResult<Zval> {
             None => zval.set_double(n.as_f64().unwrap_or(0.0)),
         },
         Json::String(s) => zval.set_string(s, false)?,
-        Json::Array(_) | Json::Object(_) => zval.set_hashtable(to_array(json)?),
+        Json::Array(_) | Json::Object(_) => zval.set_hashtable(to_array(json, keys)?),
     }
     Ok(zval)
 }
 
 /// A JSON list or object as a PHP array; any other value as an empty one
 /// (results are objects, so this never happens).
-fn to_array(json: &Json) -> PhpResult<ZBox<ZendHashTable>> {
+fn to_array(json: &Json, keys: &mut Keys) -> PhpResult<ZBox<ZendHashTable>> {
     let mut array = ZendHashTable::new();
     match json {
         Json::Array(items) => {
             for item in items {
-                array.push(to_zval(item)?)?;
+                array.push(to_zval(item, keys)?)?;
             }
         }
         Json::Object(map) => {
             for (key, item) in map {
-                array.insert(key.as_str(), to_zval(item)?)?;
+                let value = to_zval(item, keys)?;
+                array.insert(keys.get(key), value)?;
             }
         }
         _ => {}
@@ -166,21 +182,25 @@ pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg, options: Option<Ar
     let limits = without_secrets(&transport, options.map(entries).transpose().and_then(|o| Limits::from_value(&o.unwrap_or_default())))?;
     let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_value(&m, &limits)))?;
     let transport = Transport::from_value(&transport)?;
+    let outgoing = message::signed_by_transport(outgoing, transport.dkim.as_ref())?;
     let result = send::send(&outgoing, &transport).map_err(UsageError::new)?;
-    to_array(&result)
+    to_array(&result, &mut Keys::default())
 }
 
-/// Composes a message without sending it. See php/rust_mail.stub.php.
+/// Composes a message without sending it, with `rust_mail_send()`'s `$options`. See php/rust_mail.stub.php.
 #[php_function]
-pub fn rust_mail_compose(message: ArrayArg) -> PhpResult<ZBox<ZendHashTable>> {
-    let message = entries(message.array("rust_mail_compose", 1, "message")?)?;
-    let (raw, rest) = message::composed(&message::from_value(&message, &Limits::default())?);
+#[php(optional = options)]
+pub fn rust_mail_compose(message: ArrayArg, options: Option<ArrayArg>) -> PhpResult<ZBox<ZendHashTable>> {
+    let message = message.array("rust_mail_compose", 1, "message")?;
+    let options = ArrayArg::optional_array(options, "rust_mail_compose", 2, "options")?;
+    let limits = Limits::from_value(&options.map(entries).transpose()?.unwrap_or_default())?;
+    let (raw, rest) = message::composed(&message::from_value(&entries(message)?, &limits)?);
     let mut array = ZendHashTable::new();
     let mut raw_zval = Zval::new();
     raw_zval.set_binary(raw); // bytes, as the message is: a raw message's need not be UTF-8
     array.insert("raw", raw_zval)?;
     for (key, value) in rest.as_object().into_iter().flatten() {
-        array.insert(key.as_str(), to_zval(value)?)?;
+        array.insert(key.as_str(), to_zval(value, &mut Keys::default())?)?;
     }
     Ok(array)
 }
@@ -197,27 +217,44 @@ pub fn rust_mail_send_many(messages: ArrayArg, transport: ArrayArg, options: Opt
     let options = without_secrets(&transport, options.map(entries).transpose().and_then(|o| BatchOptions::from_value(&o.unwrap_or_default())))?;
     let transport = Transport::from_value(&transport)?;
     options.check_count(messages.len())?;
-    let mut keys = Vec::with_capacity(messages.len());
-    let mut outgoing = Vec::with_capacity(messages.len());
-    for (key, zval) in messages.iter() {
-        let parsed = match zval.dereference().array() {
-            Some(array) => entries(array).and_then(|e| message::from_value(&e, &options.limits)),
-            None => Err(UsageError::new(format!("each message must be an array, got {:?}", zval.get_type()))),
+    let listed: Vec<(ArrayKey, &Zval)> = messages.iter().collect();
+    let secrets = transport.secrets();
+    // Each message is read (and composed) only when a connection takes it, and dropped once sent.
+    let mut message = |n: usize| {
+        let parsed = match listed[n].1.dereference().array() {
+            Some(array) => {
+                entries(array).and_then(|e| message::from_entries(e, &options.limits)).and_then(|m| message::signed_by_transport(m, transport.dkim.as_ref()))
+            }
+            None => Err(UsageError::new(format!("each message must be an array, got {:?}", listed[n].1.get_type()))),
         };
-        keys.push(key);
-        outgoing.push(parsed.map_err(|e| e.scrubbed(&transport.secrets())));
+        parsed.map_err(|e| e.scrubbed(&secrets))
+    };
+    // The results under the keys of $messages, in their order: each made a PHP array as soon as it is known.
+    let mut array = ZendHashTable::with_capacity(listed.len().try_into().unwrap_or(u32::MAX));
+    for (key, _) in &listed {
+        insert_result(&mut array, key, Zval::new())?;
     }
-    let results = batch::send_many(outgoing, &transport, &options).map_err(UsageError::new)?;
-    // The results under the keys of $messages, in their order.
-    let mut array = ZendHashTable::new();
-    for (key, result) in keys.into_iter().zip(results) {
-        let value = to_zval(&result)?; // each result freed once converted
-        match key {
-            ArrayKey::Long(i) => array.insert_at_index(i, value)?,
-            key => array.insert(key, value)?,
+    let (mut failed, mut keys) = (None, Keys::default());
+    let mut result = |n: usize, result: Json| {
+        if let Err(e) = to_zval(&result, &mut keys).and_then(|value| insert_result(&mut array, &listed[n].0, value)) {
+            failed.get_or_insert(e);
         }
+    };
+    let mut batch = batch::Batch { count: listed.len(), message: &mut message, result: &mut result };
+    batch::send_many(&mut batch, &transport, &options).map_err(UsageError::new)?;
+    if let Some(e) = failed {
+        return Err(e);
     }
     Ok(array)
+}
+
+/// Puts a result under its message's key (where a null holds its place, so that the order is `$messages`'s).
+fn insert_result(array: &mut ZendHashTable, key: &ArrayKey, value: Zval) -> PhpResult<()> {
+    match key {
+        ArrayKey::Long(i) => array.insert_at_index(*i, value)?,
+        key => array.insert(key.clone(), value)?,
+    }
+    Ok(())
 }
 
 /// Walks a connection step by step and says what is wrong and what to do.
@@ -228,7 +265,7 @@ pub fn rust_mail_diagnose(transport: ArrayArg, options: Option<ArrayArg>) -> Php
     let transport = entries(transport.array("rust_mail_diagnose", 1, "transport")?)?;
     let options = ArrayArg::optional_array(options, "rust_mail_diagnose", 2, "options")?;
     let options = without_secrets(&transport, options.map(entries).transpose())?.unwrap_or_default();
-    to_array(&without_secrets(&transport, diagnose::diagnose(&transport, &options))?)
+    to_array(&without_secrets(&transport, diagnose::diagnose(&transport, &options))?, &mut Keys::default())
 }
 
 /// Explains a failed send after the fact. See php/rust_mail.stub.php.
@@ -236,7 +273,7 @@ pub fn rust_mail_diagnose(transport: ArrayArg, options: Option<ArrayArg>) -> Php
 pub fn rust_mail_explain(failure: ArrayArg, transport: ArrayArg) -> PhpResult<ZBox<ZendHashTable>> {
     let failure = entries(failure.array("rust_mail_explain", 1, "failure")?)?;
     let transport = entries(transport.array("rust_mail_explain", 2, "transport")?)?;
-    to_array(&without_secrets(&transport, diagnose::explain(&failure, &transport))?)
+    to_array(&without_secrets(&transport, diagnose::explain(&failure, &transport))?, &mut Keys::default())
 }
 
 /// Closes this process's idle pooled connections (each says QUIT); returns how many.

@@ -36,8 +36,10 @@ def test_bdat_carries_the_message_unstuffed_in_one_flight(php, postfix, upstream
     bdat = f"BDAT {len(ON_ARRIVAL)} LAST"
     lines = client_lines(result)
     # MAIL, RCPT, BDAT and the message in one write, before any reply: the transcript shows them together.
-    start = lines.index("MAIL FROM:<sender@example.com>")
-    assert lines[start:start + 4] == ["MAIL FROM:<sender@example.com>", "RCPT TO:<rcpt@example.com>", bdat,
+    # SIZE (RFC 1870) is the chunk's length, Postfix offering SIZE.
+    mail = f"MAIL FROM:<sender@example.com> SIZE={len(ON_ARRIVAL)}"
+    start = lines.index(mail)
+    assert lines[start:start + 4] == [mail, "RCPT TO:<rcpt@example.com>", bdat,
                                       f"[message: {len(ON_ARRIVAL)} bytes]"], describe(result)
     assert "DATA" not in lines and "." not in lines
     entries = result["transcript"]

@@ -1,20 +1,11 @@
 """rust_mail_compose(): the bytes rust_mail_send() would send, composed without sending, and taken back by
 rust_mail_send() as they are; read at a real SMTP server."""
+import email
+import email.policy
+
 import pytest
 
-from harness.mail import assert_sent, compose, send, transport_for
-
-
-def compose_and_send(php, message, transport):
-    """rust_mail_compose() then rust_mail_send() of its result as it is, in one php process."""
-    code = f"""
-    $composed = rust_mail_compose({php.php_literal(message)});
-    harness_print([$composed, rust_mail_send($composed, {php.php_literal(transport)})]);
-    """
-    composed, result = php.run(code).json()
-    # Text comes back from PHP as a string, other bytes as bytes.
-    raw = composed["raw"]
-    return {**composed, "raw": raw.encode() if isinstance(raw, str) else raw}, result
+from harness.mail import assert_sent, attachments_of, compose, compose_and_send, send, transport_for
 
 
 @pytest.mark.parametrize("chunking", [False, True], ids=["DATA", "BDAT"])
@@ -90,7 +81,8 @@ def test_return_path_sets_mail_from_apart_from_the_from_header(php, smtp_server)
     assert received.mail_from == "bounces@example.com"
     assert received.message["From"] == "Sender <sender@example.com>"
     assert "Return-Path" not in received.message  # the receiving server adds it, from MAIL FROM
-    assert "client: MAIL FROM:<bounces@example.com>" in [f"{t['dir']}: {t['line']}" for t in result["transcript"]]
+    assert f"client: MAIL FROM:<bounces@example.com> SIZE={len(received.raw)}" in [
+        f"{t['dir']}: {t['line']}" for t in result["transcript"]]
     # Composed, its envelope carries it; sent back as it is, the same MAIL FROM.
     composed, result = compose_and_send(php, compose(return_path="bounces@example.com"), transport_for(server))
     assert_sent(result)
@@ -100,7 +92,7 @@ def test_return_path_sets_mail_from_apart_from_the_from_header(php, smtp_server)
 def test_a_null_return_path_sends_the_null_reverse_path(php, smtp_server):
     server = smtp_server()
     assert_sent(send(php, compose(return_path="<>"), transport_for(server)))
-    assert "MAIL FROM:<>" in server.client_lines()
+    assert f"MAIL FROM:<> SIZE={len(server.messages[0].raw)}" in server.client_lines()
 
 
 @pytest.mark.parametrize("return_path, refusal", [
@@ -185,3 +177,29 @@ def test_text_true_without_usable_html_is_refused(php, smtp_server, message, ref
     result, exception = php.call("rust_mail_send", message, transport_for(server))
     assert result is None and exception["message"].startswith(refusal), exception
     assert server.connections == 0
+
+
+def test_compose_takes_the_attachment_cap_of_send(php, smtp_server, tmp_path):
+    """$options as rust_mail_send() takes them: max_attachment_bytes caps the files attached by path, so that a
+    message composed is one rust_mail_send() would send; a bad option is refused in the same words."""
+    server = smtp_server()
+    note = tmp_path / "note.txt"
+    note.write_bytes(b"n" * 600)
+    message, transport = compose(attachments=[str(note)]), transport_for(server)
+    (small, small_error), (sent, sent_error), (large, _), (default, _), (_, bad), (_, unknown) = php.call_many([
+        ("rust_mail_compose", [message, {"max_attachment_bytes": 599}]),
+        ("rust_mail_send", [message, transport, {"max_attachment_bytes": 599}]),
+        ("rust_mail_compose", [message, {"max_attachment_bytes": 600}]),
+        ("rust_mail_compose", [message, None]),
+        ("rust_mail_compose", [message, {"max_attachment_bytes": -1}]),
+        ("rust_mail_compose", [message, {"connections": 2}]),
+    ])
+    assert small is None and sent is None
+    assert small_error["message"] == sent_error["message"], (small_error, sent_error)
+    assert small_error["message"].startswith(f"$message['attachments'][0] '{note}' is 600 bytes"), small_error
+    # At the cap, and with the default (25 MiB), the file is in the message.
+    attached = [attachments_of(email.message_from_string(m["raw"], policy=email.policy.default)) for m in (large, default)]
+    assert attached == [{"note.txt": ("text/plain", b"n" * 600)}] * 2, attached
+    assert bad["message"] == "$options['max_attachment_bytes'] must be a number of bytes (0 or more), got -1"
+    assert unknown["message"].startswith("$options['connections'] is not a known key"), unknown
+    assert server.messages == []

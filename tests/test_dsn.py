@@ -1,11 +1,11 @@
-"""Delivery status notifications (RFC 3461): `$message['dsn']` goes as NOTIFY= on each RCPT TO and RET= / ENVID= on
-MAIL FROM to a server that offers DSN (a real Postfix, whose own log shows each command it received), and is left out,
+"""Delivery status notifications (RFC 3461): `$message['dsn']` goes as NOTIFY= and ORCPT= on each RCPT TO and RET= /
+ENVID= on MAIL FROM to a server that offers DSN (a real Postfix, whose own log shows each command it received), and is left out,
 with a note in the transcript, for one that does not (aiosmtpd, which refuses any such parameter with a 555)."""
 import time
 
 import pytest
 
-from harness.mail import assert_sent, compose, describe, send, transport_for
+from harness.mail import assert_sent, compose, compose_and_send, describe, send, transport_for
 
 DSN = {"notify": ["failure", "delay"], "ret": "headers", "envid": "order 1+2=3"}
 
@@ -32,12 +32,13 @@ def dsn_postfix(postfix):
 
 def test_dsn_goes_on_mail_from_and_each_rcpt_to_a_server_that_offers_it(php, postfix):
     server = dsn_postfix(postfix)
-    result = send(php, compose(to=["a@example.com", "b@example.com"], dsn=DSN), transport_for(server))
+    composed, result = compose_and_send(php, compose(to=["a@example.com", "b+tag=x@example.com"], dsn=DSN), transport_for(server))
     assert_sent(result)
+    # SIZE (RFC 1870) too, Postfix offering it: the composed message's length. ORCPT as xtext ('+' and '=' escaped).
     assert commands_postfix_received(server, 3) == [
-        "MAIL FROM:<sender@example.com> RET=HDRS ENVID=order+201+2B2+3D3",
-        "RCPT TO:<a@example.com> NOTIFY=FAILURE,DELAY",
-        "RCPT TO:<b@example.com> NOTIFY=FAILURE,DELAY",
+        f"MAIL FROM:<sender@example.com> SIZE={len(composed['raw'])} RET=HDRS ENVID=order+201+2B2+3D3",
+        "RCPT TO:<a@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;a@example.com",
+        "RCPT TO:<b+tag=x@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b+2Btag+3Dx@example.com",
     ], server.log()
     assert not any(e["dir"] == "info" and "DSN" in e["line"] for e in result["transcript"]), describe(result)
 
@@ -46,12 +47,27 @@ def test_never_alone_and_a_composed_message_keeps_its_dsn(php, postfix):
     server = dsn_postfix(postfix)
     code = f"""
     $composed = rust_mail_compose({php.php_literal(compose(dsn={"notify": "never"}, return_path="<>"))});
-    harness_print([$composed['dsn'], rust_mail_send($composed, {php.php_literal(transport_for(server))})]);
+    harness_print([$composed['dsn'], strlen($composed['raw']), rust_mail_send($composed, {php.php_literal(transport_for(server))})]);
     """
-    dsn, result = php.run(code).json()
+    dsn, size, result = php.run(code).json()
     assert_sent(result)
     assert dsn == {"notify": ["never"]}
-    assert commands_postfix_received(server, 2) == ["MAIL FROM:<>", "RCPT TO:<rcpt@example.com> NOTIFY=NEVER"]
+    assert commands_postfix_received(server, 2) == [
+        f"MAIL FROM:<> SIZE={size}", "RCPT TO:<rcpt@example.com> NOTIFY=NEVER ORCPT=rfc822;rcpt@example.com"]
+
+
+def test_a_utf8_recipients_orcpt_is_utf8_unitext_when_smtputf8_is_used(php, postfix):
+    """RFC 6533 section 3: with SMTPUTF8 in use (Postfix offers it), an address with non-ASCII before the '@' goes
+    as ORCPT=utf-8;<address>, UTF-8 kept and '+' written \\x{2B}; an ASCII one keeps rfc822; and xtext."""
+    server = dsn_postfix(postfix)
+    message = compose(to=["jürgen+x@example.com", "anna@example.com"], dsn={"notify": ["failure"]})
+    composed, result = compose_and_send(php, message, transport_for(server))
+    assert_sent(result)
+    assert commands_postfix_received(server, 3) == [
+        f"MAIL FROM:<sender@example.com> SIZE={len(composed['raw'])} SMTPUTF8 BODY=8BITMIME",
+        "RCPT TO:<jürgen+x@example.com> NOTIFY=FAILURE ORCPT=utf-8;jürgen\\x{2B}x@example.com",
+        "RCPT TO:<anna@example.com> NOTIFY=FAILURE ORCPT=rfc822;anna@example.com",
+    ], server.log()
 
 
 def test_a_server_without_dsn_gets_none_and_the_transcript_says_so(php, smtp_server):
@@ -59,7 +75,7 @@ def test_a_server_without_dsn_gets_none_and_the_transcript_says_so(php, smtp_ser
     result = send(php, compose(dsn=DSN), transport_for(server))
     assert_sent(result)
     assert [line for line in server.client_lines() if line.startswith(("MAIL", "RCPT"))] == [
-        "MAIL FROM:<sender@example.com>", "RCPT TO:<rcpt@example.com>"]
+        f"MAIL FROM:<sender@example.com> SIZE={len(server.messages[0].raw)}", "RCPT TO:<rcpt@example.com>"]
     notes = [e["line"] for e in result["transcript"] if e["dir"] == "info" and "DSN" in e["line"]]
     assert notes == ["DSN not offered by the server: the message goes without NOTIFY, RET and ENVID (RFC 3461)"]
 

@@ -83,6 +83,33 @@ def test_long_unbroken_text_is_encoded_and_read_back(php, smtp_server):
     assert f"List-Unsubscribe: {url}\r\n".encode() in received.raw
 
 
+def test_a_long_run_of_spaces_keeps_every_line_within_998_octets(php, smtp_server):
+    """The folding writer puts a run of spaces on one line; a run longer than a fold goes inside an encoded-word
+    instead, and every space reads back."""
+    subject = "start" + " " * 1500 + "end"
+    note = " " * 1200 + "x" + " " * 2000
+    received = send_one(php, smtp_server, compose(subject=subject, headers={"X-Note": note}))
+    assert long_lines(received.raw) == []
+    assert received.message["Subject"] == subject
+    assert make_header(decode_header(email.message_from_bytes(received.raw)["X-Note"].replace("\r\n", ""))).__str__() == note
+
+
+def test_a_header_name_that_cannot_fit_a_line_or_is_not_ftext_is_refused_naming_it(php, smtp_server):
+    server = smtp_server()
+    long_name = "X-" + "n" * 900
+    answers = php.call_many([("rust_mail_send", [compose(headers={name: "v"}), transport_for(server)])
+                             for name in (long_name, "X Note", "X-Grüße", "X-" + "n" * 74)])
+    (_, too_long), (_, spaced), (_, non_ascii), (fits, _) = answers
+    assert too_long["message"] == (
+        f"$message['headers']['{long_name}']: the header name is 902 characters, more than 76: a name cannot be "
+        "folded, and with its ': ' it must fit the 78 characters RFC 5322 section 2.1.1 wants a line to keep to")
+    for refusal, name in ((spaced, "X Note"), (non_ascii, "X-Grüße")):
+        assert refusal["message"] == \
+            f"$message['headers']['{name}']: the header name must be printable ASCII without ':' or spaces", refusal
+    assert_sent(fits)
+    assert len(server.messages) == 1 and server.messages[0].message["X-" + "n" * 74] == "v"
+
+
 def test_encoded_word_lookalikes_survive(php, smtp_server):
     typed = "Price =?utf-8?q?x?= list"
     received = send_one(php, smtp_server, compose(subject=typed, headers={"X-Note": typed},
@@ -111,7 +138,11 @@ def random_word(rng):
 
 
 def random_text(rng, words):
-    return " ".join(random_word(rng) for _ in range(rng.randint(1, words)))
+    # Mostly one space between words; now and then a run, up to longer than a line.
+    text = random_word(rng)
+    for _ in range(rng.randint(1, words) - 1):
+        text += (" " * rng.choice([2, 3, 80, 1500]) if rng.random() < 0.1 else " ") + random_word(rng)
+    return text
 
 
 def random_name(rng):
@@ -229,6 +260,32 @@ def test_a_message_over_the_servers_size_is_refused_before_sending(php, smtp_ser
     assert_sent(send(php, compose(attachments=[{"content": b"\x00" * 50_000, "name": "small.bin"}]),
                      transport_for(server)))
     assert len(server.messages) == 1
+
+
+@pytest.mark.parametrize("chunking", [False, True], ids=["DATA", "BDAT"])
+def test_mail_from_declares_the_size_of_the_message(php, smtp_server, chunking):
+    """RFC 1870 section 3: SIZE= on MAIL FROM, to a server that offers SIZE, is the message's octets with CRLF line
+    ends, without DATA's dot-stuffing and final dot: the bytes the server keeps, over DATA and BDAT alike. The
+    diagnose walk declares the size of its test message the same way."""
+    from harness.diag_support import diagnose
+    server = smtp_server(chunking=chunking)
+    # Dot lines (stuffed over DATA, so the wire carries more than the size) and bare LFs (made CRLF).
+    assert_sent(send(php, compose(text=".dot\n..two\nline\n" * 40), transport_for(server)))
+    (received,) = server.messages
+    mail = [line for line in server.client_lines() if line.startswith("MAIL")]
+    assert mail == [f"MAIL FROM:<sender@example.com> SIZE={len(received.raw)}"], server.session_log
+    assert any(line.startswith("BDAT") for line in server.client_lines()) == chunking, server.session_log
+    walker = smtp_server()
+    diagnosis = diagnose(php, transport_for(walker), {"timeout": 10, "from": "sender@example.com",
+                                                      "to": ["anna@example.com"], "send_test": True})
+    assert diagnosis.status("send") == "ok", diagnosis
+    (test_message,) = walker.messages
+    assert [line for line in walker.client_lines() if line.startswith("MAIL")] == [
+        f"MAIL FROM:<sender@example.com> SIZE={len(test_message.raw)}"], walker.session_log
+    # Without send_test, no message follows the envelope: no SIZE.
+    quiet = smtp_server()
+    diagnose(php, transport_for(quiet), {"timeout": 10, "from": "sender@example.com", "to": ["anna@example.com"]})
+    assert [line for line in quiet.client_lines() if line.startswith("MAIL")] == ["MAIL FROM:<sender@example.com>"]
 
 
 # ---------------------------------------------------------------- recipients

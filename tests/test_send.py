@@ -765,7 +765,7 @@ def test_pipelining_sends_the_envelope_in_one_flight(php, smtp_server):
     result = send(php, compose(to=["a@example.com", "gone@example.com", "b@example.com"]), transport_for(server))
     assert_sent(result)
     assert client_group_after(result, "EHLO") == [
-        "MAIL FROM:<sender@example.com>", "RCPT TO:<a@example.com>", "RCPT TO:<gone@example.com>",
+        f"MAIL FROM:<sender@example.com> SIZE={len(only_message(server).raw)}", "RCPT TO:<a@example.com>", "RCPT TO:<gone@example.com>",
         "RCPT TO:<b@example.com>", "DATA"]
     assert result["accepted"] == ["a@example.com", "b@example.com"]
     assert as_map(result["rejected"]) == {"gone@example.com": "550 5.1.1 <gone@example.com>: User unknown"}
@@ -776,7 +776,7 @@ def test_without_pipelining_each_command_waits_for_its_reply(php, smtp_server):
     server = smtp_server()
     result = send(php, compose(), transport_for(server))
     assert_sent(result)
-    assert client_group_after(result, "EHLO") == ["MAIL FROM:<sender@example.com>"]
+    assert client_group_after(result, "EHLO") == [f"MAIL FROM:<sender@example.com> SIZE={len(only_message(server).raw)}"]
 
 
 @pytest.mark.parametrize("replies, kind", [

@@ -433,8 +433,12 @@ impl Walk {
                 return Err(self.fail("envelope", failure(Stage::MailFrom, Problem::NeedsSmtputf8, detail), data));
             }
         }
-        let body_8bit = matches!(&self.message, Some(Ok(message)) if !message.is_ascii());
-        let Envelope { mail, rcpts } = envelope(&from, &self.options.to, body_8bit, None, &conn.capabilities);
+        // The test message's size and 8-bit body go on MAIL FROM only when it follows.
+        let message = match &self.message {
+            Some(Ok(message)) => Some(message.as_slice()),
+            _ => None,
+        };
+        let Envelope { mail, rcpts } = envelope(&from, &self.options.to, message, None, &conn.capabilities);
         let reply = self.command(conn, &mail, "envelope").await?;
         if !reply.is_positive() {
             let failed = SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, &format!("the server refused the sender <{from}>"), reply);

@@ -3,7 +3,7 @@
 
 use super::address::{check_envelope_address, check_header_safe, mailboxes};
 use super::attachments::{attachments, Attachments};
-use super::header::{address_list, unstructured, unstructured_line};
+use super::header::{address_list, unstructured, unstructured_line, MAX_NAME};
 use super::{distinct_recipients, envelope_sender, Dsn, Limits, Outgoing};
 use crate::error::UsageError;
 use crate::value::{Fields, Key, Value};
@@ -341,8 +341,16 @@ fn custom_headers(fields: &Fields) -> Result<Vec<(String, String)>, UsageError> 
         let field = format!("$message['headers']['{}']", name.escape_debug());
         check_header_safe(&field, &name)?;
         check_header_safe(&field, &value)?;
+        // RFC 5322 section 3.6.8: ftext, printable ASCII but ':'.
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
             return Err(UsageError::new(format!("{field}: the header name must be printable ASCII without ':' or spaces")));
+        }
+        if name.len() > MAX_NAME {
+            return Err(UsageError::new(format!(
+                "{field}: the header name is {} characters, more than {MAX_NAME}: a name cannot be folded, and with its ': ' it must fit \
+                 the 78 characters RFC 5322 section 2.1.1 wants a line to keep to",
+                name.len()
+            )));
         }
         let lower = name.to_ascii_lowercase();
         if STRUCTURAL_HEADERS.contains(&lower.as_str()) {

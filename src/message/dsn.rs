@@ -69,12 +69,19 @@ impl Dsn {
         format!("{ret}{envid}")
     }
 
-    /// The parameter for each RCPT TO, with its leading space; empty without `notify`.
-    pub fn rcpt_parameters(&self) -> String {
+    /// NOTIFY for each RCPT TO, with its leading space; empty without `notify`.
+    fn rcpt_parameters(&self) -> String {
         if self.notify.is_empty() {
             return String::new();
         }
         format!(" NOTIFY={}", self.notify.join(",").to_ascii_uppercase())
+    }
+
+    /// The parameters for the RCPT TO of `recipient`, each with its leading space: NOTIFY when asked for, and
+    /// ORCPT (RFC 3461 section 4.2), the recipient as given, so that a report names the address this message
+    /// went to even after a forward or an alias rewrote it.
+    pub fn rcpt_parameters_for(&self, recipient: &str) -> String {
+        format!("{} ORCPT={}", self.rcpt_parameters(), original_recipient(recipient))
     }
 
     /// As `$message['dsn']` takes it, for `rust_mail_compose()`'s result.
@@ -91,6 +98,18 @@ impl Dsn {
         }
         dsn.into()
     }
+}
+
+/// ORCPT's value: `rfc822;` and the address as xtext; an address that is not ASCII (only ever offered to a server
+/// with SMTPUTF8, in a transaction that uses it) as RFC 6533 section 3 writes it with SMTPUTF8: `utf-8;` and the
+/// address as utf-8-addr-unitext, UTF-8 kept, '+', '=', backslash, space and controls as `\x{HEX}`.
+fn original_recipient(address: &str) -> String {
+    if address.is_ascii() {
+        return format!("rfc822;{}", xtext(address));
+    }
+    let unitext: String =
+        address.chars().map(|c| if c.is_control() || matches!(c, ' ' | '+' | '=' | '\\') { format!("\\x{{{:X}}}", c as u32) } else { c.to_string() }).collect();
+    format!("utf-8;{unitext}")
 }
 
 /// RFC 3461 section 4: xtext, each character outside '!' to '~', and '+' and '=', as "+" and two upper-case hex digits.
@@ -116,10 +135,16 @@ mod tests {
     fn parameters_as_rfc_3461_writes_them() {
         let d = dsn(&[("notify", list(&["failure", "Delay"])), ("ret", Value::str("headers")), ("envid", Value::str("order 12+3=x"))]).unwrap().unwrap();
         assert_eq!(d.mail_parameters(), " RET=HDRS ENVID=order+2012+2B3+3Dx");
-        assert_eq!(d.rcpt_parameters(), " NOTIFY=FAILURE,DELAY");
+        assert_eq!(d.rcpt_parameters_for("a+b=c@example.com"), " NOTIFY=FAILURE,DELAY ORCPT=rfc822;a+2Bb+3Dc@example.com");
         let d = dsn(&[("notify", Value::str("never"))]).unwrap().unwrap();
-        assert_eq!((d.mail_parameters(), d.rcpt_parameters()), (String::new(), " NOTIFY=NEVER".to_string()));
-        assert_eq!(dsn(&[("ret", Value::str("full"))]).unwrap().unwrap().rcpt_parameters(), "");
+        assert_eq!((d.mail_parameters(), d.rcpt_parameters_for("x@example.com")), (String::new(), " NOTIFY=NEVER ORCPT=rfc822;x@example.com".to_string()));
+        assert_eq!(dsn(&[("ret", Value::str("full"))]).unwrap().unwrap().rcpt_parameters_for("x@example.com"), " ORCPT=rfc822;x@example.com");
+    }
+
+    #[test]
+    fn a_utf8_original_recipient_is_unitext() {
+        assert_eq!(original_recipient("jürgen+x@example.com"), "utf-8;jürgen\\x{2B}x@example.com");
+        assert_eq!(original_recipient("\"a=b\\c\"ü@example.com"), "utf-8;\"a\\x{3D}b\\x{5C}c\"ü@example.com");
     }
 
     #[test]

@@ -14,6 +14,10 @@ use std::fmt::Write;
 /// The line length folding aims at (RFC 5322 section 2.1.1's 78, less the
 /// margin email-encoding's writer keeps).
 const FOLD_AT: usize = 76;
+/// The longest header name taken: with its ": " it fills the 78 characters
+/// RFC 5322 section 2.1.1 wants a line to keep to. A name cannot be folded,
+/// so a longer one would crowd its value toward the hard limit.
+pub const MAX_NAME: usize = 76;
 /// RFC 5322's hard limit on a line, without its CRLF.
 const MAX_LINE: usize = 998;
 /// The longest word of a name sent as a quoted string, escapes counted: it
@@ -30,36 +34,66 @@ pub fn unstructured_line(name: &str, value: &str) -> String {
 /// together, so that the spaces between them survive (a reader drops the
 /// whitespace between adjacent encoded-words).
 pub fn unstructured(name: &str, value: &str) -> String {
-    // A plain word may land on the first line, after "Name: ".
-    let longest_plain_word = MAX_LINE.saturating_sub(name.len() + 2);
+    // A plain word may land on the first line, after "Name: ", and the value's trailing spaces after the last.
+    let longest_plain_word = MAX_LINE.saturating_sub(name.len() + 2 + MAX_SPACE_RUN);
     let mut out = String::with_capacity(value.len() + value.len() / 32);
     let mut w = EmailWriter::new(&mut out, name.len() + 2, 0, false);
     let mut to_encode = String::new();
-    for word in value.split_inclusive(' ') {
-        let bare = word.trim_end_matches(' ');
-        if needs_encoding(bare) || bare.len() > longest_plain_word {
+    for (i, (spaces, word)) in spaced_words(value).enumerate() {
+        let plain = !needs_encoding(word) && spaces <= MAX_SPACE_RUN && spaces + word.len() <= longest_plain_word;
+        if plain {
+            flush_encoded(&mut to_encode, &mut w);
+            (0..spaces).for_each(|_| w.space());
+            w.folding().write_str(word).expect("writing to a String");
+        } else if to_encode.is_empty() && spaces <= MAX_SPACE_RUN {
+            (0..spaces).for_each(|_| w.space());
             to_encode.push_str(word);
-            continue;
+        } else {
+            // A long run of spaces goes inside the encoded-word, all but the one that separates it from a word before
+            // (a reader drops the spaces that start a value, so a value's own leading run is all inside).
+            let inside = if to_encode.is_empty() && spaces > 0 && i > 0 {
+                w.space();
+                spaces - 1
+            } else {
+                spaces
+            };
+            to_encode.extend(std::iter::repeat_n(' ', inside));
+            to_encode.push_str(word);
         }
-        flush_encoded(&mut to_encode, &mut w);
-        w.folding().write_str(word).expect("writing to a String");
     }
     flush_encoded(&mut to_encode, &mut w);
     drop(w);
     out
 }
 
-/// Writes the words gathered in `words` as encoded-words, and the spaces
-/// after them as spaces.
+/// The most spaces written as they are between two words. The writer puts a
+/// run of spaces on one line, where the next word goes, folding before the
+/// run but never within it: a longer run (a thousand spaces would make a
+/// line over 998 octets) goes inside an encoded-word instead.
+const MAX_SPACE_RUN: usize = 76;
+
+/// `value` as (spaces before, word) pairs; trailing spaces come as a last
+/// pair with an empty word.
+fn spaced_words(value: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut rest = value;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let word = rest.trim_start_matches(' ');
+        let spaces = rest.len() - word.len();
+        let end = word.find(' ').unwrap_or(word.len());
+        rest = &word[end..];
+        Some((spaces, &word[..end]))
+    })
+}
+
+/// Writes the words gathered in `words` (spaces between them included) as encoded-words.
 fn flush_encoded(words: &mut String, w: &mut EmailWriter<'_>) {
     if words.is_empty() {
         return;
     }
-    let text = words.trim_end_matches(' ');
-    rfc2047::encode(text, w).expect("writing to a String");
-    for _ in text.len()..words.len() {
-        w.space();
-    }
+    rfc2047::encode(words, w).expect("writing to a String");
     words.clear();
 }
 
@@ -110,10 +144,12 @@ fn mailbox_text(mailbox: &Mailbox, column: usize) -> String {
     let mut w = EmailWriter::new(&mut out, column, 0, false);
     match mailbox.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
         Some(name) => {
-            // A name is a quoted string, folded at its spaces; one with a word no line can hold is encoded (RFC
-            // 2047 section 6.2: a reader joins the encoded-words; Python's policy=default phrase parser puts a
-            // space between them, as it does in what it writes itself).
-            if name.split(' ').any(|word| word.len() + word.matches(['"', '\\']).count() > LONGEST_NAME_WORD) {
+            // A name is a quoted string, folded at its spaces; one with a word no line can hold, or a run of
+            // spaces the writer would put on one line, is encoded (RFC 2047 section 6.2: a reader joins the
+            // encoded-words; Python's policy=default phrase parser puts a space between them, as it does in what it
+            // writes itself).
+            let too_long = |word: &str| word.len() + word.matches(['"', '\\']).count() > LONGEST_NAME_WORD;
+            if name.split(' ').any(too_long) || spaced_words(name).any(|(spaces, _)| spaces > MAX_SPACE_RUN) {
                 rfc2047::encode(name, &mut w)
             } else {
                 quoted_string::encode(name, &mut w)
@@ -157,6 +193,23 @@ mod tests {
     }
 
     #[test]
+    fn a_long_run_of_spaces_goes_inside_an_encoded_word() {
+        for subject in
+            [format!("a{}b", " ".repeat(1500)), format!("{}x", " ".repeat(1200)), format!("x{}", " ".repeat(3000)), format!("ü{}b", " ".repeat(2000))]
+        {
+            let value = unstructured("Subject", &subject);
+            assert!(lines("Subject", &value).iter().all(|l| l.len() <= MAX_LINE), "{}", subject.len());
+            assert!(value.contains("=?utf-8?b?"), "{value}");
+        }
+        // Short runs stay as they are, and words keep their spaces.
+        assert_eq!(unstructured("Subject", "a   b  "), "a   b  ");
+        assert_eq!(unstructured("Subject", "  a"), "  a");
+        assert!(unstructured("Subject", &format!("{}x", " ".repeat(1200))).starts_with("=?utf-8?b?ICAg"));
+        let words: Vec<_> = spaced_words(" a  bc ").collect();
+        assert_eq!(words, [(1, "a"), (2, "bc"), (1, "")]);
+    }
+
+    #[test]
     fn encoded_word_lookalikes_are_encoded() {
         let value = unstructured("Subject", "Price =?utf-8?q?x?= list");
         assert!(value.starts_with("Price =?utf-8?b?") && value.ends_with("?= list"), "{value}");
@@ -173,6 +226,8 @@ mod tests {
         assert_eq!(value.replace("\r\n", ""), mailboxes.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "));
         let named = Mailbox::new(Some("N".repeat(1200)), "n@example.com".parse().unwrap());
         assert!(lines("To", &address_list("To", &[named])).iter().all(|l| l.len() <= 78));
+        let spaced = Mailbox::new(Some(format!("a{}b", " ".repeat(1500))), "n@example.com".parse().unwrap());
+        assert!(lines("To", &address_list("To", &[spaced])).iter().all(|l| l.len() <= 78));
         // A long name that fits a line is sent as it is, on a line of its own.
         let named = Mailbox::new(Some("N".repeat(900)), "n@example.com".parse().unwrap());
         let value = address_list("To", &[Mailbox::new(None, "a@example.com".parse().unwrap()), named]);

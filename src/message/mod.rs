@@ -5,12 +5,14 @@
 mod address;
 mod attachments;
 mod compose;
+mod dkim;
 mod dsn;
 mod header;
 mod html_text;
 
 pub use address::{check_envelope_address, check_header_safe, parse_address, parse_mailbox};
 pub use compose::is_rfc5322_date;
+pub use dkim::Dkim;
 pub use dsn::Dsn;
 
 use crate::error::UsageError;
@@ -53,10 +55,12 @@ const MESSAGE_KEYS: &[&str] = &[
     "message_id",
     "return_path",
     "dsn",
+    "dkim",
 ];
 
 /// The keys a raw message takes: what `rust_mail_compose()` returns, so that its result can be sent as it is.
-const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn"];
+/// `dkim` too: a raw message is signed with the key given with it.
+const RAW_KEYS: &[&str] = &["raw", "envelope", "message_id", "dsn", "dkim"];
 
 /// What one message may take in from outside PHP: the files it attaches by path are read by the extension, where
 /// PHP's memory_limit does not count them (nor the base64 and the message made of them, about three times the
@@ -112,16 +116,44 @@ impl Limits {
 /// Builds the outgoing message from `$message`.
 pub fn from_value(message: &[(Key, Value)], limits: &Limits) -> Result<Outgoing, UsageError> {
     let fields = Fields::new("message", message, MESSAGE_KEYS)?;
-    if fields.get("raw").is_some() {
-        raw_message(&fields)
-    } else if fields.get("message_id").is_some() {
-        Err(UsageError::new(format!(
-            "{} goes with $message['raw'], as rust_mail_compose() returns it: set a composed message's Message-ID in $message['headers']",
-            fields.path("message_id")
-        )))
-    } else {
-        composed_message(&fields, limits)
+    signed_by_own_key(&fields, || {
+        if fields.get("raw").is_some() {
+            raw_message(&fields, fields.bytes("raw")?.unwrap_or_default().to_vec())
+        } else if fields.get("message_id").is_some() {
+            Err(UsageError::new(format!(
+                "{} goes with $message['raw'], as rust_mail_compose() returns it: set a composed message's Message-ID in $message['headers']",
+                fields.path("message_id")
+            )))
+        } else {
+            composed_message(&fields, limits)
+        }
+    })
+}
+
+/// The message `outgoing` makes, signed with the message's own `dkim` when it has one. The key is read first, so
+/// that a bad one is refused before any file is read or anything composed.
+fn signed_by_own_key(fields: &Fields, outgoing: impl FnOnce() -> Result<Outgoing, UsageError>) -> Result<Outgoing, UsageError> {
+    let dkim = Dkim::from_fields(fields, "dkim")?;
+    let outgoing = outgoing()?;
+    match dkim {
+        Some(dkim) => signed(outgoing, &dkim, &fields.path("dkim")),
+        None => Ok(outgoing),
     }
+}
+
+/// The message signed with the transport's `dkim`, unless it carries a DKIM-Signature already: one of its own
+/// `dkim` (which wins), or of a raw message `rust_mail_compose()` signed, sent back as it is.
+pub fn signed_by_transport(message: Outgoing, dkim: Option<&Dkim>) -> Result<Outgoing, UsageError> {
+    match dkim {
+        Some(dkim) if header_value(&message.data, "dkim-signature").is_none() => signed(message, dkim, "$transport['dkim']"),
+        _ => Ok(message),
+    }
+}
+
+/// `message` with its bytes signed by `dkim`, named `field` in a refusal.
+fn signed(mut message: Outgoing, dkim: &Dkim, field: &str) -> Result<Outgoing, UsageError> {
+    message.data = dkim.sign(&message.data).map_err(|why| UsageError::new(format!("{field} cannot sign the message: {why}")))?;
+    Ok(message)
 }
 
 /// What `rust_mail_compose()` returns: the bytes `rust_mail_send()` sends (every line ended by CRLF, before
@@ -139,13 +171,29 @@ pub fn composed(message: &Outgoing) -> (Vec<u8>, serde_json::Value) {
     (crate::smtp::data::chunk(&message.data), rest)
 }
 
-fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
+/// As [`from_value`], taking `message` over: a raw message's bytes become the message sent as they are, not a
+/// copy of them (a batch of large raw messages holds each once).
+pub fn from_entries(mut message: Vec<(Key, Value)>, limits: &Limits) -> Result<Outgoing, UsageError> {
+    let raw = message.iter_mut().find_map(|(key, value)| match (key, value) {
+        (Key::Name(name), Value::Bytes(bytes)) if name == "raw" => Some(std::mem::take(bytes)),
+        _ => None,
+    });
+    match raw {
+        Some(raw) => {
+            let fields = Fields::new("message", &message, MESSAGE_KEYS)?;
+            signed_by_own_key(&fields, || raw_message(&fields, raw))
+        }
+        None => from_value(&message, limits),
+    }
+}
+
+/// `$message['raw']`, whose bytes are `raw`, and its envelope.
+fn raw_message(fields: &Fields, raw: Vec<u8>) -> Result<Outgoing, UsageError> {
     for key in MESSAGE_KEYS.iter().filter(|k| !RAW_KEYS.contains(k)) {
         if fields.get(key).is_some() {
             return Err(UsageError::new(format!("{} cannot be combined with $message['raw']: a raw message is sent as it is", fields.path(key))));
         }
     }
-    let raw = fields.bytes("raw")?.unwrap_or_default();
     if raw.is_empty() {
         return Err(UsageError::new("$message['raw'] is empty"));
     }
@@ -160,7 +208,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
     if recipients.is_empty() {
         return Err(UsageError::new("$message['envelope']['to'] needs at least one recipient"));
     }
-    let message_id = header_value(raw, "message-id");
+    let message_id = header_value(&raw, "message-id");
     if let Some(given) = fields.string("message_id")? {
         // The id a result reports is the one the message carries: a different one would name another message.
         if message_id.as_deref() != Some(given.trim()) {
@@ -171,7 +219,7 @@ fn raw_message(fields: &Fields) -> Result<Outgoing, UsageError> {
             )));
         }
     }
-    Ok(Outgoing { envelope_from, recipients, data: raw.to_vec(), message_id, bcc_header: None, dsn: Dsn::from_fields(fields)? })
+    Ok(Outgoing { envelope_from, recipients, data: raw, message_id, bcc_header: None, dsn: Dsn::from_fields(fields)? })
 }
 
 /// The address for MAIL FROM in `fields[key]`: `None` when the key is not given, `Some(None)` for the null
@@ -499,6 +547,12 @@ mod tests {
         let content = |more: &[(&str, Value)]| entry(&[&[("content", Value::str("x"))], more].concat());
         let cases = vec![
             ("header name with CRLF", vec![("headers", entry(&[("X-Bad\r\nBcc", Value::str("evil@example.com"))]))], "header"),
+            (
+                "header name too long for a line",
+                vec![("headers", list(&[&format!("X-{}: v", "n".repeat(900))]))],
+                "the header name is 902 characters, more than 76",
+            ),
+            ("header name with a space", vec![("headers", entry(&[("X Note", Value::str("v"))]))], "['X Note']: the header name must be printable ASCII"),
             ("header value with CRLF", vec![("headers", list(&["X-Note: fine\r\nBcc: evil@example.com"]))], "header"),
             ("header value with NUL", vec![("headers", entry(&[("X-Note", Value::str("a\0b"))]))], "header"),
             ("subject with LF", vec![("subject", Value::str("Hi\nBcc: evil@example.com"))], "subject"),

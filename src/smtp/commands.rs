@@ -2,6 +2,7 @@
 //! (lettre's `commands.rs`). Each is one line without its CRLF.
 
 use crate::message::Dsn;
+use crate::smtp::data;
 use crate::smtp::reply::Capabilities;
 use lettre::transport::smtp::authentication::Mechanism;
 
@@ -43,26 +44,32 @@ pub struct Envelope {
 }
 
 /// The envelope the send path and the diagnose walk both send. `from` is
-/// the reverse-path ("" for the null sender `<>`); `body_8bit` says the
-/// message has bytes outside ASCII. Parameters only when the server
-/// offers them in `capabilities`: SMTPUTF8 (RFC 6531) when an address is
-/// not ASCII, BODY=8BITMIME (RFC 6152) for an 8-bit message, the `dsn`
-/// asked for (RFC 3461: RET and ENVID on MAIL FROM, NOTIFY on each RCPT TO)
-/// when the server offers DSN. SIZE (RFC 1870) is not sent.
-pub fn envelope<R: AsRef<str>>(from: &str, recipients: &[R], body_8bit: bool, dsn: Option<&Dsn>, capabilities: &Capabilities) -> Envelope {
+/// the reverse-path ("" for the null sender `<>`); `message` is the message
+/// that follows, when there is one. Parameters only when the server offers
+/// them in `capabilities`: SIZE (RFC 1870) with the message's size,
+/// SMTPUTF8 (RFC 6531) when an address is not ASCII, BODY=8BITMIME
+/// (RFC 6152) for an 8-bit message, the `dsn` asked for (RFC 3461: RET and
+/// ENVID on MAIL FROM, NOTIFY and ORCPT on each RCPT TO) when the server
+/// offers DSN.
+pub fn envelope<R: AsRef<str>>(from: &str, recipients: &[R], message: Option<&[u8]>, dsn: Option<&Dsn>, capabilities: &Capabilities) -> Envelope {
     let mut parameters = String::new();
-    let non_ascii_address = !from.is_ascii() || recipients.iter().any(|r| !r.as_ref().is_ascii());
-    if non_ascii_address && capabilities.has("SMTPUTF8") {
+    if let Some(message) = message.filter(|_| capabilities.has("SIZE")) {
+        // RFC 1870 section 3: the octets after DATA's 354 with CRLF line ends, without dot-stuffing or the final
+        // dot, which is also the BDAT chunk's length.
+        parameters.push_str(&format!(" SIZE={}", data::size(message)));
+    }
+    let utf8_addresses = capabilities.has("SMTPUTF8") && (!from.is_ascii() || recipients.iter().any(|r| !r.as_ref().is_ascii()));
+    if utf8_addresses {
         parameters.push_str(" SMTPUTF8");
     }
-    if body_8bit && capabilities.has("8BITMIME") {
+    if message.is_some_and(|m| !m.is_ascii()) && capabilities.has("8BITMIME") {
         parameters.push_str(" BODY=8BITMIME");
     }
     let dsn = dsn.filter(|_| capabilities.has("DSN"));
-    let (dsn_mail, dsn_rcpt) = dsn.map(|d| (d.mail_parameters(), d.rcpt_parameters())).unwrap_or_default();
+    let rcpt = |r: &str| format!("RCPT TO:<{r}>{}", dsn.map(|d| d.rcpt_parameters_for(r)).unwrap_or_default());
     Envelope {
-        mail: format!("MAIL FROM:<{from}>{parameters}{dsn_mail}"),
-        rcpts: recipients.iter().map(|r| format!("RCPT TO:<{}>{dsn_rcpt}", r.as_ref())).collect(),
+        mail: format!("MAIL FROM:<{from}>{parameters}{}", dsn.map(Dsn::mail_parameters).unwrap_or_default()),
+        rcpts: recipients.iter().map(|r| rcpt(r.as_ref())).collect(),
     }
 }
 
@@ -87,20 +94,35 @@ mod tests {
     }
 
     #[test]
+    fn size_is_declared_when_the_server_offers_it_and_a_message_follows() {
+        let message: &[u8] = b"Subject: x\n\n.dot\r\n";
+        let e = envelope("a@example.com", &["b@example.com"], Some(message), None, &offering(&["SIZE 1000"]));
+        assert_eq!(e.mail, format!("MAIL FROM:<a@example.com> SIZE={}", data::chunk(message).len()));
+        assert_eq!(e.mail, "MAIL FROM:<a@example.com> SIZE=20");
+        // SIZE without a limit (or 0) is still the extension.
+        assert_eq!(envelope("a@example.com", &["b@example.com"], Some(message), None, &offering(&["SIZE"])).mail, "MAIL FROM:<a@example.com> SIZE=20");
+        assert_eq!(envelope("a@example.com", &["b@example.com"], None, None, &offering(&["SIZE 1000"])).mail, "MAIL FROM:<a@example.com>");
+        assert_eq!(envelope("a@example.com", &["b@example.com"], Some(message), None, &offering(&["8BITMIME"])).mail, "MAIL FROM:<a@example.com>");
+    }
+
+    #[test]
     fn plain_envelope_has_no_parameters() {
-        let all = offering(&["SMTPUTF8", "8BITMIME", "SIZE 1000"]);
-        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], false, None, &all);
+        let all = offering(&["SMTPUTF8", "8BITMIME"]);
+        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], Some(b"x".as_slice()), None, &all);
         assert_eq!(e.mail, "MAIL FROM:<a@example.com>");
         assert_eq!(e.rcpts, ["RCPT TO:<b@example.com>", "RCPT TO:<c@example.com>"]);
-        assert_eq!(envelope("", &["b@example.com"], false, None, &all).mail, "MAIL FROM:<>");
+        assert_eq!(envelope("", &["b@example.com"], Some(b"x".as_slice()), None, &all).mail, "MAIL FROM:<>");
     }
 
     #[test]
     fn smtputf8_when_an_address_needs_it_and_the_server_offers_it() {
         let all = offering(&["SMTPUTF8", "8BITMIME"]);
-        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, None, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8");
-        assert_eq!(envelope("a@example.com", &["b@bücher.example"], false, None, &all).mail, "MAIL FROM:<a@example.com> SMTPUTF8");
-        assert_eq!(envelope("jörg@example.com", &["b@example.com"], false, None, &offering(&["8BITMIME"])).mail, "MAIL FROM:<jörg@example.com>");
+        assert_eq!(envelope("jörg@example.com", &["b@example.com"], Some(b"x".as_slice()), None, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8");
+        assert_eq!(envelope("a@example.com", &["b@bücher.example"], Some(b"x".as_slice()), None, &all).mail, "MAIL FROM:<a@example.com> SMTPUTF8");
+        assert_eq!(
+            envelope("jörg@example.com", &["b@example.com"], Some(b"x".as_slice()), None, &offering(&["8BITMIME"])).mail,
+            "MAIL FROM:<jörg@example.com>"
+        );
     }
 
     #[test]
@@ -108,18 +130,29 @@ mod tests {
         let fields = crate::value::named(&[("notify", Value::str("failure,delay")), ("ret", Value::str("headers")), ("envid", Value::str("id-1"))]);
         let message = vec![(Key::Name("dsn".into()), Value::Array(fields))];
         let dsn = Dsn::from_fields(&crate::value::Fields::new("message", &message, &["dsn"]).unwrap()).unwrap();
-        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], true, dsn.as_ref(), &offering(&["8BITMIME", "DSN"]));
+        let e = envelope("a@example.com", &["b@example.com", "c@example.com"], Some("ü".as_bytes()), dsn.as_ref(), &offering(&["8BITMIME", "DSN"]));
         assert_eq!(e.mail, "MAIL FROM:<a@example.com> BODY=8BITMIME RET=HDRS ENVID=id-1");
-        assert_eq!(e.rcpts, ["RCPT TO:<b@example.com> NOTIFY=FAILURE,DELAY", "RCPT TO:<c@example.com> NOTIFY=FAILURE,DELAY"]);
-        let e = envelope("a@example.com", &["b@example.com"], false, dsn.as_ref(), &offering(&["8BITMIME"]));
+        assert_eq!(
+            e.rcpts,
+            [
+                "RCPT TO:<b@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b@example.com",
+                "RCPT TO:<c@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;c@example.com"
+            ]
+        );
+        let e = envelope("a@example.com", &["jürgen@example.com"], Some(b"x".as_slice()), dsn.as_ref(), &offering(&["DSN", "SMTPUTF8"]));
+        assert_eq!(e.rcpts, ["RCPT TO:<jürgen@example.com> NOTIFY=FAILURE,DELAY ORCPT=utf-8;jürgen@example.com"]);
+        let e = envelope("a@example.com", &["b@example.com"], Some(b"x".as_slice()), dsn.as_ref(), &offering(&["8BITMIME"]));
         assert_eq!((e.mail.as_str(), e.rcpts[0].as_str()), ("MAIL FROM:<a@example.com>", "RCPT TO:<b@example.com>"));
     }
 
     #[test]
     fn eight_bit_body_when_the_server_offers_8bitmime() {
         let all = offering(&["SMTPUTF8", "8BITMIME"]);
-        assert_eq!(envelope("a@example.com", &["b@example.com"], true, None, &all).mail, "MAIL FROM:<a@example.com> BODY=8BITMIME");
-        assert_eq!(envelope("jörg@example.com", &["b@example.com"], true, None, &all).mail, "MAIL FROM:<jörg@example.com> SMTPUTF8 BODY=8BITMIME");
-        assert_eq!(envelope("a@example.com", &["b@example.com"], true, None, &offering(&["SMTPUTF8"])).mail, "MAIL FROM:<a@example.com>");
+        assert_eq!(envelope("a@example.com", &["b@example.com"], Some("ü".as_bytes()), None, &all).mail, "MAIL FROM:<a@example.com> BODY=8BITMIME");
+        assert_eq!(
+            envelope("jörg@example.com", &["b@example.com"], Some("ü".as_bytes()), None, &all).mail,
+            "MAIL FROM:<jörg@example.com> SMTPUTF8 BODY=8BITMIME"
+        );
+        assert_eq!(envelope("a@example.com", &["b@example.com"], Some("ü".as_bytes()), None, &offering(&["SMTPUTF8"])).mail, "MAIL FROM:<a@example.com>");
     }
 }

@@ -36,6 +36,18 @@ def send(php, message, transport):
     return result
 
 
+def compose_and_send(php, message, transport):
+    """rust_mail_compose() then rust_mail_send() of its result as it is, in one php process."""
+    code = f"""
+    $composed = rust_mail_compose({php.php_literal(message)});
+    harness_print([$composed, rust_mail_send($composed, {php.php_literal(transport)})]);
+    """
+    composed, result = php.run(code).json()
+    # Text comes back from PHP as a string, other bytes as bytes.
+    raw = composed["raw"]
+    return {**composed, "raw": raw.encode() if isinstance(raw, str) else raw}, result
+
+
 def send_sequence(php, steps):
     """rust_mail_send() for each step, (message, transport) or (message, transport, seconds to pause before it), in
     ONE php process, so the process's pool carries connections from one send to the next. Every send must

@@ -66,7 +66,7 @@ impl Transaction {
     /// `from` is the reverse-path ("" for `<>`); `recipients` are the ones
     /// that can be offered to this server.
     pub fn plan(from: &str, recipients: Vec<String>, message: &[u8], dsn: Option<&Dsn>, chunking: bool, capabilities: &Capabilities) -> Transaction {
-        let Envelope { mail, rcpts } = envelope(from, &recipients, !message.is_ascii(), dsn, capabilities);
+        let Envelope { mail, rcpts } = envelope(from, &recipients, Some(message), dsn, capabilities);
         let chunked = chunking && capabilities.has("CHUNKING");
         let chunk = if chunked { data::chunk(message) } else { Vec::new() };
         let mut commands = vec![mail];

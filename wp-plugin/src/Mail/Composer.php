@@ -38,6 +38,7 @@ class RustMail_Mail_Composer extends RustMail_Mail_Composer_Base {
 		$this->Mailer        = 'smtp';
 		$this->SMTPKeepAlive = false;
 		RustMail_Mail_Router::apply_forced_from( $this );
+		RustMail_Mail_Dkim::apply( $this );
 		return parent::send();
 	}
 

@@ -211,6 +211,7 @@ $rust_mail_field = static function ( $key, array $entry ) {
 	</form>
 	<?php RustMail_Admin_OAuth_Signin::render_forms(); ?>
 	<?php require __DIR__ . '/connections.php'; ?>
+	<?php require __DIR__ . '/dkim.php'; ?>
 
 	<hr />
 	<h2><?php esc_html_e( 'Send a test mail', 'rust-mail' ); ?></h2>
