@@ -161,7 +161,10 @@ def m365_app(wp, smtp_server, certs):
     wp.set_settings(oauth_client_secret=CLIENT_SECRET, preset="m365", port=server.port, security="starttls",
                     auth="xoauth2", username=MAILBOX, oauth_tenant=TENANT, oauth_client_id=CLIENT_ID,
                     ca_file=wp.site_ca(certs), **{"from": MAILBOX})
-    wp.set_constants({"RUST_MAIL_OAUTH_TOKEN_URL": endpoint.url})
+    # Microsoft's host and token endpoint stand in on loopback, fixed in wp-config.php: the preset owns the host on
+    # the page, and Diagnose walks the page's values.
+    wp.set_constants({"RUST_MAIL_HOST": "127.0.0.1", "RUST_MAIL_PORT": server.port,
+                      "RUST_MAIL_OAUTH_TOKEN_URL": endpoint.url})
     yield endpoint, server
     endpoint.stop()
 

@@ -197,7 +197,7 @@ class RustMail_Admin_Setup_Wizard {
 		}
 		// The settings page's own checks (port range, host:port, a From without a domain...), in the same words.
 		$typed = array( 'from' => $typed_from ) + array_intersect_key( $answers, array_flip( self::asked( $preset, $answers ) ) );
-		$problems += RustMail_Settings_Validator::problems( $typed, (string) ini_get( 'open_basedir' ) );
+		$problems = RustMail_Settings_Validator::problems( $typed, (string) ini_get( 'open_basedir' ) ) + $problems;
 		$direct = null;
 		if ( 'm365_direct' === $preset && '' !== $answers['direct_domain'] ) {
 			if ( ! preg_match( '/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$/', $answers['direct_domain'] ) ) {
