@@ -140,8 +140,8 @@ EOF
 # Tests bound to a few milliseconds (test_chunking.py) or to a second (test_deadlines.py): no other tier runs beside
 # them.
 TIMING_TESTS=(tests/test_chunking.py tests/test_deadlines.py)
-# The WordPress tests that run in the first lane, after the API tests, so that both lanes take about as long.
-FIRST_LANE_WP_TESTS=(tests/wp/test_wp_outbox.py tests/wp/test_wp_setup.py tests/wp/test_wp_alerts.py)
+# The WordPress tests that run in the first lane, after the API tests, so that both lanes take about as long
+FIRST_LANE_WP_TESTS=(tests/wp/test_wp_outbox.py tests/wp/test_wp_alerts.py)
 
 run_tests() {
   deps
@@ -160,7 +160,7 @@ run_tests() {
   # each line marked with its lane.
   local first second failed=0
   ( (pytest_tier "API and diagnose tests" tests/ --ignore=tests/wp "${TIMING_TESTS[@]/#/--ignore=}" -m "not soak"
-     pytest_tier "WordPress outbox, setup and alerts tests" "${FIRST_LANE_WP_TESTS[@]}" -m "not soak") 2>&1 |
+     pytest_tier "WordPress outbox and alerts tests" "${FIRST_LANE_WP_TESTS[@]}" -m "not soak") 2>&1 |
      sed -u 's/^/[1] /') &
   first=$!
   (pytest_tier "the other WordPress tests" tests/wp "${FIRST_LANE_WP_TESTS[@]/#/--ignore=}" -m "not soak" 2>&1 |
