@@ -7,13 +7,11 @@ import email.policy
 import html
 import json
 import re
-import ssl
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from harness.http_server import LoopbackHTTPServer, QuietHandler
 from harness.ports import closed_port as hold_closed_port
 from harness.wpstack import php_string, run_browser
 from test_wp_outbox import drain, fallback_to, queue, set_constants
@@ -30,7 +28,7 @@ class Recorder:
         self.posts = []
         recorder = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 recorder.posts.append({"path": self.path, "type": self.headers.get("Content-Type"),
@@ -38,16 +36,8 @@ class Recorder:
                 self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*tls)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LoopbackHTTPServer(Handler, tls)
+        self.url = self.http.url
 
     def by_channel(self):
         channels = {path: name for name, path in CHANNEL_PATHS.items()}
@@ -57,8 +47,7 @@ class Recorder:
         return seen
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 @pytest.fixture

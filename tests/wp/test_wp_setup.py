@@ -7,14 +7,12 @@ through tests/wp/mu-plugins/rust-mail-test-nameserver.php); the domain's MX is `
 dnsmasq and the system resolver the send uses know, so the mail reaches the local server."""
 import json
 import re
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from harness.diag_servers import Dnsmasq
+from harness.http_server import LoopbackHTTPServer, QuietHandler
 from harness.oauth_server import AuthorizationServer
 from harness.wpstack import php_string, run_browser
 
@@ -189,7 +187,7 @@ class FixedAnswer:
     def __init__(self, status, body, tls=None):
         answer = json.dumps(body).encode()
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 self.send_response(status)
@@ -198,20 +196,11 @@ class FixedAnswer:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*tls)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_address[1]}/{{tenant}}/oauth2/v2.0/token"
+        self.http = LoopbackHTTPServer(Handler, tls)
+        self.url = self.http.url + "/{tenant}/oauth2/v2.0/token"
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 CONSENT = {"error": "invalid_grant", "error_description": "AADSTS65001: The user or administrator has not consented "
