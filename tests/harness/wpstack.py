@@ -43,9 +43,10 @@ class CapturedMessage:
 
 class CaptureServer:
     """tests/wp/capture_smtp.py in its own process; messages are read back from its directory. It listens on `port`,
-    or without one on a port the kernel gives it, and says which in a file once it listens."""
+    or without one on a port the kernel gives it, and says which in a file once it listens. `data_delay`: seconds it
+    takes over each message before its 250."""
 
-    def __init__(self, directory, user=None, password=None, port=None):
+    def __init__(self, directory, user=None, password=None, port=None, data_delay=0.0):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         port_file = self.directory.with_name(self.directory.name + ".port")
@@ -53,6 +54,8 @@ class CaptureServer:
                "--dir", str(self.directory)]
         if user:
             cmd += ["--user", user, "--password", password]
+        if data_delay:
+            cmd += ["--data-delay", str(data_delay)]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while not port_file.exists():

@@ -25,14 +25,17 @@ from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class CaptureHandler:
-    def __init__(self, directory):
+    def __init__(self, directory, data_delay=0.0):
         self.directory = directory
+        self.data_delay = data_delay
         os.makedirs(directory, exist_ok=True)
         existing = [int(n[:6]) for n in os.listdir(directory) if n.endswith(".eml") and n[:6].isdigit()]
         self.numbers = itertools.count(max(existing, default=0) + 1)
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        # A server that takes its time over each message, as a real one syncing its queue file does.
+        await asyncio.sleep(self.data_delay)
         with self.lock:
             number = next(self.numbers)
         base = os.path.join(self.directory, "%06d" % number)
@@ -67,6 +70,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--data-delay", type=float, default=0.0)
     args = parser.parse_args()
 
     # enable_SMTPUTF8: as aiosmtpd's Controller sets it.
@@ -77,7 +81,7 @@ def main():
             auth_required=True,
             auth_require_tls=False,
         )
-    asyncio.run(serve(args, CaptureHandler(args.dir), smtp_options))
+    asyncio.run(serve(args, CaptureHandler(args.dir, args.data_delay), smtp_options))
 
 
 async def serve(args, handler, smtp_options):

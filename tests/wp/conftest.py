@@ -77,11 +77,12 @@ def engine(request, wp):
 
 @pytest.fixture
 def capture(tmp_path):
-    """Factory: capture(user=None, password=None, port=None) -> a CaptureServer keeping every message it accepts."""
+    """Factory: capture(user=None, password=None, port=None, data_delay=0) -> a CaptureServer keeping every message
+    it accepts."""
     servers = []
 
-    def start(user=None, password=None, port=None):
-        server = CaptureServer(tmp_path / f"capture-{len(servers)}", user, password, port)
+    def start(user=None, password=None, port=None, data_delay=0.0):
+        server = CaptureServer(tmp_path / f"capture-{len(servers)}", user, password, port, data_delay)
         servers.append(server)
         return server
 

@@ -428,8 +428,9 @@ def test_a_message_in_flight_when_its_lease_runs_out_is_not_sent_again_and_its_a
 def test_many_mails_with_a_drain_killed_mid_batch_and_wp_cron_live_are_each_sent_once_or_flagged(wp, capture):
     """300 mails, two PHP-FPM workers and the CLI drain at once, WP-Cron live, and one CLI drain killed with SIGKILL
     in the middle of its batch. In the end every message is final, none arrived twice, and every message that did
-    not arrive is flagged possibly sent (the killed batch's)."""
-    server = capture()
+    not arrive is flagged possibly sent (the killed batch's). The server takes 30 ms over each message, so that the
+    victim is still in its batch when it is killed, however fast the machine."""
+    server = capture(data_delay=0.03)
     wp.set_settings(port=server.port, delivery="queued", pool=True, timeout=1)
     wp.set_constants({"RUST_MAIL_TEST_HOLD": True, "RUST_MAIL_TEST_CONNECTIONS": 2})
     wp.php("for ($i = 0; $i < 300; $i++) { wp_mail(\"r$i@example.com\", \"Message $i\", 'x'); } out(true);")
