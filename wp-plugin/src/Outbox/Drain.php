@@ -203,7 +203,11 @@ class RustMail_Outbox_Drain {
 				}
 				$outcome            = RustMail_Outbox_Delivery::attempt( $row, true, $routed )['outcome'];
 				$counts[ $outcome ] = ( $counts[ $outcome ] ?? 0 ) + 1;
-				$tried[]            = $id;
+				if ( 'sent' !== $outcome && 'failed' !== $outcome ) {
+					// Only a message that may be due again is kept out of this drain's next claims: the list goes into
+					// every claim's SQL, and a long drain's finished messages would make each claim slower.
+					$tried[] = $id;
+				}
 				if ( microtime( true ) - $opened >= self::COMMIT_SECONDS ) {
 					self::commit();
 					self::begin();

@@ -43,6 +43,7 @@ class RustMail_Settings_Store {
 	public static function watch_option() {
 		$forget = static function () {
 			self::$stored = null;
+			RustMail_Transport_Connection::forget();
 		};
 		foreach ( array( 'add_option_', 'update_option_', 'delete_option_', 'add_site_option_', 'update_site_option_', 'delete_site_option_' ) as $hook ) {
 			add_action( $hook . self::OPTION, $forget );
@@ -296,6 +297,11 @@ class RustMail_Settings_Store {
 
 	/** @var array<string, mixed>|null settings being tried without being saved (try_form()); get() answers with them. */
 	private static $trial = null;
+
+	/** Whether try_form() is running: settings then come from the page, for that call only. */
+	public static function in_trial() {
+		return null !== self::$trial;
+	}
 
 	/**
 	 * Runs `$run` with the settings the form's input would save, without saving them: Send test and Diagnose try what

@@ -21,6 +21,39 @@ class RustMail_Transport_Connection {
 	 * @throws RustMail_Settings_Exception when a secret from wp-config.php would go to a server the page chose.
 	 */
 	public static function transport( $with_secret = true, $prefix = '' ) {
+		$built = ( $with_secret ? 'secret:' : 'described:' ) . $prefix;
+		if ( RustMail_Settings_Store::in_trial() ) {
+			$transport = self::from_settings( $with_secret, $prefix );
+		} else {
+			self::$built[ $built ] = self::$built[ $built ] ?? self::from_settings( $with_secret, $prefix );
+			$transport             = self::$built[ $built ];
+		}
+		if ( $with_secret && RustMail_OAuth_Token::is_configured( $prefix ) ) {
+			// The one place every send and every diagnosis gets its transport: the app's fresh token (for XOAUTH2, or
+			// the bearer token of Graph and Gmail) replaces the password here. Throws RustMail_OAuth_Exception when no
+			// token can be had.
+			$transport['password'] = RustMail_OAuth_Token::token( $prefix );
+		}
+		return $transport;
+	}
+
+	/**
+	 * Each connection's transport as this request built it from the settings (the OAuth2 token apart, which has its
+	 * own expiry): a page that sends many mails reads and decrypts the settings once, not for every mail.
+	 *
+	 * @var array<string, array>
+	 */
+	private static $built = array();
+
+	/** Forgets the transports built, when the settings change in this request (RustMail_Settings_Store::watch_option()). */
+	public static function forget() {
+		self::$built = array();
+	}
+
+	/**
+	 * @throws RustMail_Settings_Exception when a secret from wp-config.php would go to a server the page chose.
+	 */
+	private static function from_settings( $with_secret, $prefix ) {
 		$problem = $with_secret ? RustMail_Settings_Store::constant_secret_problem( $prefix ) : '';
 		if ( '' !== $problem ) {
 			throw new RustMail_Settings_Exception( $problem );
@@ -53,12 +86,6 @@ class RustMail_Transport_Connection {
 			$transport = array_diff_key( $transport, array_flip( RustMail_Settings_Schema::SMTP_ONLY_KEYS ) );
 		} elseif ( 'none' === $transport['auth'] ) {
 			unset( $transport['username'], $transport['password'] );
-		}
-		if ( $with_secret && RustMail_OAuth_Token::is_configured( $prefix ) ) {
-			// The one place every send and every diagnosis gets its transport: the app's fresh token (for XOAUTH2, or
-			// the bearer token of Graph and Gmail) replaces the password here. Throws RustMail_OAuth_Exception when no
-			// token can be had.
-			$transport['password'] = RustMail_OAuth_Token::token( $prefix );
 		}
 		return $transport;
 	}
