@@ -180,7 +180,8 @@ pub fn rust_mail_send(message: ArrayArg, transport: ArrayArg, options: Option<Ar
     let options = ArrayArg::optional_array(options, "rust_mail_send", 3, "options")?;
     let transport = entries(transport)?;
     let limits = without_secrets(&transport, options.map(entries).transpose().and_then(|o| Limits::from_value(&o.unwrap_or_default())))?;
-    let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_value(&m, &limits)))?;
+    // Taken over: a raw message's bytes are held once, as the message sent.
+    let outgoing = without_secrets(&transport, entries(message).and_then(|m| message::from_entries(m, &limits)))?;
     let transport = Transport::from_value(&transport)?;
     let outgoing = message::signed_by_transport(outgoing, transport.dkim.as_ref())?;
     let result = send::send(&outgoing, &transport).map_err(UsageError::new)?;

@@ -117,7 +117,7 @@ fn path_of(base: &str, path: &str) -> String {
 /// and Gmail, which take the recipients from the headers, with the Bcc header added after the last of
 /// From/To/Cc.
 pub fn mime_for(provider: Provider, message: &Outgoing) -> Vec<u8> {
-    let mime = crate::smtp::data::chunk(&message.data);
+    let mime = crate::smtp::data::chunk(&message.data).into_owned();
     match (&message.bcc_header, provider) {
         (Some(bcc), Provider::Graph | Provider::Gmail) => with_header(mime, bcc, &["from", "to", "cc"]),
         _ => mime,

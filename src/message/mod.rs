@@ -168,7 +168,7 @@ pub fn composed(message: &Outgoing) -> (Vec<u8>, serde_json::Value) {
     if let Some(dsn) = &message.dsn {
         rest["dsn"] = dsn.to_json();
     }
-    (crate::smtp::data::chunk(&message.data), rest)
+    (crate::smtp::data::chunk(&message.data).into_owned(), rest)
 }
 
 /// As [`from_value`], taking `message` over: a raw message's bytes become the message sent as they are, not a
@@ -245,7 +245,9 @@ fn distinct_recipients(recipients: &[Address]) -> Vec<Address> {
 
 /// The value of the first header `name` in the header block of a raw message.
 fn header_value(raw: &[u8], name: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(raw);
+    // Only the header block is read: the body can be megabytes.
+    let end = memchr::memmem::find(raw, b"\n\r\n").or_else(|| memchr::memmem::find(raw, b"\n\n")).unwrap_or(raw.len());
+    let text = String::from_utf8_lossy(&raw[..end]);
     let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
     head.lines().filter_map(|line| line.split_once(':')).find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
 }
@@ -292,7 +294,7 @@ mod tests {
         let out =
             from_value(&msg(&[("from", Value::str("me@example.com")), ("to", Value::str("you@example.com")), ("bcc", Value::str("b@example.com"))])).unwrap();
         let (raw, rest) = composed(&out);
-        assert_eq!(raw, crate::smtp::data::chunk(&out.data));
+        assert_eq!(raw, *crate::smtp::data::chunk(&out.data));
         assert_eq!(rest["envelope"], serde_json::json!({"from": "me@example.com", "to": ["you@example.com", "b@example.com"]}));
         let id = rest["message_id"].as_str().unwrap();
         let back = |id: &str| {

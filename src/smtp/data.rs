@@ -1,6 +1,8 @@
 //! The message as it goes on the wire: after DATA (RFC 5321 section 4.5.2),
 //! or as the one chunk of `BDAT <n> LAST` (RFC 3030).
 
+use std::borrow::Cow;
+
 /// Every line ended by CRLF, a "." added to each line that starts with one,
 /// and the terminating ".".
 ///
@@ -18,9 +20,15 @@ pub fn on_the_wire(message: &[u8]) -> Vec<u8> {
 /// The chunk for `BDAT <n> LAST`: the same lines as after DATA, each ended
 /// by CRLF, but no dot-stuffing and no terminator, since the length ends
 /// the chunk (RFC 3030 section 2). The receiver sees the same message
-/// either way.
-pub fn chunk(message: &[u8]) -> Vec<u8> {
-    canonical(message, false)
+/// either way. A message whose lines all end in CRLF already (what the
+/// composer and PHPMailer give) is that chunk as it is: borrowed, not
+/// copied, since it can be megabytes.
+pub fn chunk(message: &[u8]) -> Cow<'_, [u8]> {
+    if size(message) == message.len() as u64 {
+        Cow::Borrowed(message)
+    } else {
+        Cow::Owned(canonical(message, false))
+    }
 }
 
 /// The size of the message as [`chunk`] gives it, as RFC 1870 counts it
@@ -98,13 +106,21 @@ mod tests {
 
     #[test]
     fn a_chunk_has_the_same_lines_without_stuffing_or_terminator() {
-        let chunk = |m: &str| String::from_utf8(chunk(m.as_bytes())).unwrap();
+        let chunk = |m: &str| String::from_utf8(chunk(m.as_bytes()).into_owned()).unwrap();
         assert_eq!(chunk(".a\r\n..b\nc\rd"), ".a\r\n..b\r\nc\r\nd\r\n");
         assert_eq!(chunk("a\r\n.\r\n"), "a\r\n.\r\n");
         assert_eq!(chunk(""), "\r\n");
         // Unstuffed, the DATA form is the chunk plus the terminator.
         let message = "Subject: x\r\n\r\nbody\nmore";
         assert_eq!(wire(message), format!("{}.\r\n", chunk(message)));
+    }
+
+    #[test]
+    fn a_message_already_in_crlf_lines_is_its_own_chunk_not_a_copy() {
+        assert!(matches!(chunk(b"Subject: x\r\n\r\nbody\r\n"), Cow::Borrowed(_)));
+        for message in ["Subject: x\r\n\r\nbody", "a\nb\r\n", "a\rb\r\n", ""] {
+            assert!(matches!(chunk(message.as_bytes()), Cow::Owned(_)), "{}", message.escape_debug());
+        }
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Connection {
     pub last_used: std::time::Instant,
 }
 
+/// The largest BDAT chunk copied behind its command lines into one write; a larger one is written from where it is.
+const INLINE_CHUNK: usize = 64 * 1024;
+
 fn io_error(e: io::Error, stage: Stage) -> SendError {
     let while_doing = stage.waiting_for();
     match e.kind() {
@@ -248,7 +251,10 @@ impl Connection {
     }
 
     async fn write_lines_and(&mut self, lines: &[&str], secret: bool, chunk: &[u8], t: &mut Transcript, deadline: Instant) -> Result<(), SendError> {
-        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum::<usize>() + chunk.len());
+        // A small chunk goes in the same buffer as the lines, so that a mail is one segment on the wire; a large one
+        // is written after them from where it is, not copied.
+        let inline = chunk.len() <= INLINE_CHUNK;
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum::<usize>() + if inline { chunk.len() } else { 0 });
         for line in lines {
             t.push(Direction::Client, redact_client_line(line, secret));
             bytes.extend_from_slice(line.as_bytes());
@@ -256,18 +262,22 @@ impl Connection {
         }
         if !chunk.is_empty() {
             t.push(Direction::Client, format!("[message: {} bytes]", chunk.len()));
-            bytes.extend_from_slice(chunk);
+            if inline {
+                bytes.extend_from_slice(chunk);
+            }
         }
         let stage = lines.first().map(|l| Stage::of_command(l)).unwrap_or(Stage::Auth);
         let stage = if secret { Stage::Auth } else { stage };
-        self.write_all(&bytes, deadline, stage).await
+        self.write_all(&[&bytes, if inline { &[] } else { chunk }], deadline, stage).await
     }
 
-    /// One write of `bytes` (flushed through TLS), bounded by the deadline.
-    async fn write_all(&mut self, bytes: &[u8], deadline: Instant, stage: Stage) -> Result<(), SendError> {
+    /// One write of `parts` one after the other (flushed through TLS), bounded by the deadline.
+    async fn write_all(&mut self, parts: &[&[u8]], deadline: Instant, stage: Stage) -> Result<(), SendError> {
         let io = self.io(stage)?;
         let write = async {
-            io.write_all(bytes).await?;
+            for part in parts {
+                io.write_all(part).await?;
+            }
             io.flush().await
         };
         timeout_at(deadline, write).await.map_err(|_| timeout_error(stage))?.map_err(|e| io_error(e, stage))
@@ -320,7 +330,7 @@ impl Connection {
         let wire = data::on_the_wire(data);
         t.push(Direction::Client, format!("[message: {} bytes]", data.len()));
         t.push(Direction::Client, ".");
-        self.write_all(&wire, deadline, Stage::Message).await?;
+        self.write_all(&[&wire], deadline, Stage::Message).await?;
         self.read_reply(t, deadline, Stage::Message).await
     }
 

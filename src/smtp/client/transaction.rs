@@ -12,19 +12,22 @@
 //! mail. Without PIPELINING, each command waits for its reply, and the
 //! transaction stops at the first reply that makes the rest pointless.
 
+use std::borrow::Cow;
+
 use crate::message::Dsn;
 use crate::smtp::commands::{bdat_last, envelope, Envelope, DATA};
 use crate::smtp::data;
 use crate::smtp::error::{ErrorKind, SendError, Stage};
 use crate::smtp::reply::{Capabilities, Reply};
 
-pub struct Transaction {
+pub struct Transaction<'m> {
     from: String,
     recipients: Vec<String>,
     /// MAIL FROM, one RCPT TO a recipient, then DATA or BDAT.
     commands: Vec<String>,
-    /// With BDAT, the message as it goes behind the last command; else empty.
-    chunk: Vec<u8>,
+    /// With BDAT, the message as it goes behind the last command (the message itself when its lines end in CRLF
+    /// already); else empty.
+    chunk: Cow<'m, [u8]>,
     chunked: bool,
     pipelined: bool,
 }
@@ -62,13 +65,13 @@ pub enum Next {
     Judge(Reply),
 }
 
-impl Transaction {
+impl<'m> Transaction<'m> {
     /// `from` is the reverse-path ("" for `<>`); `recipients` are the ones
     /// that can be offered to this server.
-    pub fn plan(from: &str, recipients: Vec<String>, message: &[u8], dsn: Option<&Dsn>, chunking: bool, capabilities: &Capabilities) -> Transaction {
+    pub fn plan(from: &str, recipients: Vec<String>, message: &'m [u8], dsn: Option<&Dsn>, chunking: bool, capabilities: &Capabilities) -> Transaction<'m> {
         let Envelope { mail, rcpts } = envelope(from, &recipients, Some(message), dsn, capabilities);
         let chunked = chunking && capabilities.has("CHUNKING");
-        let chunk = if chunked { data::chunk(message) } else { Vec::new() };
+        let chunk = if chunked { data::chunk(message) } else { Cow::Borrowed(&[][..]) };
         let mut commands = vec![mail];
         commands.extend(rcpts);
         commands.push(if chunked { bdat_last(chunk.len()) } else { DATA.to_string() });
@@ -178,7 +181,7 @@ mod tests {
         Capabilities::from_ehlo(&Reply::new(250, lines))
     }
 
-    fn plan(extensions: &[&str], chunking: bool) -> Transaction {
+    fn plan(extensions: &[&str], chunking: bool) -> Transaction<'static> {
         let recipients = vec!["a@example.com".to_string(), "b@example.com".to_string()];
         Transaction::plan("me@example.com", recipients, b"Subject: x\r\n\r\nhi\r\n", None, chunking, &offering(extensions))
     }
