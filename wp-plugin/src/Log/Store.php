@@ -250,23 +250,28 @@ class RustMail_Log_Store {
 			$types  .= $is_long ? 'b' : 's';
 			$bound[] = $is_long || null === $value ? null : (string) ( is_bool( $value ) ? (int) $value : $value );
 		}
-		unset( $checked, $value );
-		$statement = $wpdb->dbh->prepare( "INSERT INTO $table (`" . implode( '`,`', array_keys( $row ) ) . '`) VALUES (' . implode( ',', array_fill( 0, count( $row ), '?' ) ) . ')' );
-		if ( ! $statement ) {
-			$wpdb->last_error = $wpdb->dbh->error;
+		try {
+			$statement = $wpdb->dbh->prepare( "INSERT INTO $table (`" . implode( '`,`', array_keys( $row ) ) . '`) VALUES (' . implode( ',', array_fill( 0, count( $row ), '?' ) ) . ')' );
+			if ( ! $statement ) {
+				$wpdb->last_error = $wpdb->dbh->error;
+				return 0;
+			}
+			$statement->bind_param( $types, ...$bound );
+			$positions = array_flip( array_keys( $row ) );
+			foreach ( $long as $column ) {
+				for ( $offset = 0; $offset < strlen( $row[ $column ] ); $offset += self::CHUNK ) {
+					$statement->send_long_data( $positions[ $column ], substr( $row[ $column ], $offset, self::CHUNK ) );
+				}
+			}
+			$id               = $statement->execute() ? (int) $statement->insert_id : 0;
+			$wpdb->last_error = $id ? '' : $statement->error;
+			$statement->close();
+			return $id;
+		} catch ( mysqli_sql_exception $e ) {
+			// A site (another plugin) that turned mysqli's exceptions on: the row is lost, not the mail.
+			$wpdb->last_error = $e->getMessage();
 			return 0;
 		}
-		$statement->bind_param( $types, ...$bound );
-		$positions = array_flip( array_keys( $row ) );
-		foreach ( $long as $column ) {
-			for ( $offset = 0; $offset < strlen( $row[ $column ] ); $offset += self::CHUNK ) {
-				$statement->send_long_data( $positions[ $column ], substr( $row[ $column ], $offset, self::CHUNK ) );
-			}
-		}
-		$id = $statement->execute() ? (int) $statement->insert_id : 0;
-		$wpdb->last_error = $id ? '' : $statement->error;
-		$statement->close();
-		return $id;
 	}
 
 	/**

@@ -19,14 +19,15 @@ class RustMail_Outbox_Core_Data {
 	const CHUNK = 1048576;
 
 	/**
-	 * Where a body may begin: after each of the first empty lines, which end the header (a single-part mail) and the
-	 * first part's header (a mail with attachments, its text first).
+	 * Where a body may begin: after each of the first empty lines, which end the header (a single-part mail), and in
+	 * a mail with attachments the preamble ("This is a multi-part message in MIME format.") and the header of its
+	 * first part, the text.
 	 */
-	const BODY_STARTS = 2;
+	const BODY_STARTS = 3;
 
 	/**
-	 * The arguments to store for a message composed into `$raw`: without `message` where `$raw` holds it after the
-	 * header or the first part's header, as PHPMailer writes a 7bit or 8bit body: the same bytes, or with its LF line
+	 * The arguments to store for a message composed into `$raw`: without `message` where `$raw` holds it after one of
+	 * the first empty lines (BODY_STARTS), as PHPMailer writes a 7bit or 8bit body: the same bytes, or with its LF line
 	 * ends as CRLF. Otherwise (an encoded body, an HTML mail with its text version first, mixed line ends) as they are.
 	 */
 	public static function for_storing( array $data, $raw ) {
