@@ -212,7 +212,8 @@ class RustMail_Log_Store {
 	private static function insert_one( array $row ) {
 		global $wpdb;
 		$long = array_filter( $row, static fn ( $value ) => is_string( $value ) && strlen( $value ) >= self::LONG_VALUE );
-		if ( $long && $wpdb->dbh instanceof mysqli ) {
+		// Core's wpdb only: a db.php drop-in (HyperDB, LudicrousDB) may send writes elsewhere than its last connection.
+		if ( $long && 'wpdb' === get_class( $wpdb ) && $wpdb->dbh instanceof mysqli ) {
 			$id = self::insert_streaming( $row, array_keys( $long ) );
 		} else {
 			$id = false === $wpdb->insert( self::table(), $row ) ? 0 : (int) $wpdb->insert_id;

@@ -53,7 +53,7 @@ class RustMail_Outbox_Store {
 				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', time() + $delay ),
 			)
 		);
-		unset( $raw, $sealed, $mail_data, $row['id'], $row['attempt_log'], $row['attempts'] );
+		unset( $row['id'], $row['attempt_log'], $row['attempts'] );
 		$row['id'] = RustMail_Log_Store::add( $row );
 		return $row + array( 'attempts' => 0, 'attempt_log' => array() );
 	}
