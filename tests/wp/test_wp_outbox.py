@@ -2,6 +2,7 @@
 response, retries of transient failures, no retry of permanent ones, the fallback connection, rate limits, several
 processes draining one outbox, a sender killed in the middle of a send, the admin's actions, health, upgrade."""
 import email.utils
+import hashlib
 import json
 import os
 import signal
@@ -151,6 +152,81 @@ def test_the_outcome_of_queued_mail_carries_cores_data_embeds_included(outbox, c
         assert [(p.get("Content-ID"), p.get_payload(decode=True)) for p in inline] == [("<logo>", png_bytes())]
     else:
         assert inline == []
+
+
+# A few MB of text with LF line ends and a file: the kind of mail whose body was stored twice (issue 23).
+LARGE_MAIL = """
+    $line = str_repeat('All work and no play makes a large mail. ', 2) . "\\n";
+    $body = str_repeat($line, intdiv(3 * 1024 * 1024, strlen($line)));
+    wp_mail('someone@example.com', 'Large', $body, '', array(%s));
+"""
+
+
+def queue_large_mail(wp, attachment):
+    """LARGE_MAIL queued: its row's status, the md5 of its stored bytes in clear, the length of its stored core's
+    arguments, and the md5 of the body given to wp_mail()."""
+    return wp.php(LARGE_MAIL % php_string(str(attachment)) + """
+        global $wpdb;
+        $row = $wpdb->get_row('SELECT * FROM ' . RustMail_Log_Store::table() . ' ORDER BY id DESC LIMIT 1', ARRAY_A);
+        out(array($row['status'], md5(RustMail_Log_Store::unseal($row, 'outbox_raw')), strlen($row['mail_data']), md5($body)));""")
+
+
+def recorded_outcomes(wp):
+    """RUST_MAIL_TEST_RECORD_OUTCOMES' record: each action, with the md5 of the message and the files it announced."""
+    return wp.php("out(array_map(function ($o) { return array($o[0], md5($o[1]['message']), $o[1]['attachments']); },"
+                  " get_option('test_recorded_outcomes', array())));")
+
+
+def test_a_large_queued_mail_is_stored_once_and_arrives_byte_identical(outbox, capture):
+    """Queued, a large mail's body is stored once, in its bytes, and not again in core's arguments: the server gets
+    the very bytes composed, and the outcome still announces the whole body as wp_mail() got it."""
+    server = capture()
+    attachment = outbox.dir / "large-attachment.bin"
+    attachment.write_bytes(os.urandom(1024 * 1024))
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True, RUST_MAIL_TEST_RECORD_OUTCOMES=True)
+    outbox.php("delete_option('test_recorded_outcomes'); out(true);")
+    outbox.set_settings(port=server.port, delivery="queued")
+    status, raw_md5, mail_data_length, body_md5 = queue_large_mail(outbox, attachment)
+    assert status == "queued"
+    assert mail_data_length < 2000, "core's arguments are stored without the body"
+    assert drain(outbox) == {"sent": 1}
+    [message] = server.messages()
+    assert hashlib.md5(message.raw).hexdigest() == raw_md5, "the bytes as composed"
+    text, file = [part for part in message.message.walk() if not part.is_multipart()]
+    assert hashlib.md5(text.get_payload(decode=True).replace(b"\r\n", b"\n")).hexdigest() == body_md5
+    assert file.get_payload(decode=True) == attachment.read_bytes()
+    assert recorded_outcomes(outbox) == [["wp_mail_succeeded", body_md5, [str(attachment)]]]
+
+
+def test_a_large_mail_stored_with_its_body_in_cores_arguments_still_drains_and_can_be_sent_again(outbox, capture,
+                                                                                                 smtp_server):
+    """A row stored before the body was left out of core's arguments (the body in them as well as in the bytes) is
+    sent, announced with that body, and can be sent again from the log."""
+    refusing, server = smtp_server(replies={"data": "554 5.7.1 Message rejected as spam"}), capture()
+    attachment = outbox.dir / "large-attachment.bin"
+    attachment.write_bytes(os.urandom(1024 * 1024))
+    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True, RUST_MAIL_TEST_RECORD_OUTCOMES=True)
+    outbox.php("delete_option('test_recorded_outcomes'); out(true);")
+    outbox.set_settings(port=refusing.port, delivery="queued")
+    status, raw_md5, _, body_md5 = queue_large_mail(outbox, attachment)
+    assert status == "queued"
+    outbox.php(LARGE_MAIL.split("wp_mail(")[0] + f"""
+        // Core's arguments as the previous version stored them, sealed, the body among them.
+        global $wpdb; $t = RustMail_Log_Store::table();
+        $data = array('to' => array('someone@example.com'), 'subject' => 'Large', 'message' => $body, 'headers' => array(),
+                      'attachments' => array({php_string(str(attachment))}));
+        $wpdb->query($wpdb->prepare("UPDATE $t SET mail_data = %s", RustMail_Settings_Secrets::encrypt(wp_json_encode($data), 'outbox_mail_data')));
+        out(true);""")
+    assert drain(outbox) == {"failed": 1}
+    [row] = rows(outbox)
+    assert row["status"] == "failed" and row["raw"], "refused for good: its bytes kept for \"Send again\""
+    assert recorded_outcomes(outbox) == [["wp_mail_failed", body_md5, [str(attachment)]]]
+
+    outbox.set_settings(port=server.port, delivery="queued")
+    assert outbox.php(f"out(RustMail_Outbox_Drain::resend({int(row['id'])}) > 0);") is True
+    [message] = server.messages()
+    assert hashlib.md5(message.raw).hexdigest() == raw_md5
+    assert [r["status"] for r in rows(outbox)] == ["failed", "sent"]
 
 
 @pytest.mark.parametrize("fault", ["close_in_data", "tarpit"])

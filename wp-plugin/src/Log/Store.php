@@ -211,13 +211,68 @@ class RustMail_Log_Store {
 	/** The table must never stop mail: a failed insert is only reported to the debug log. */
 	private static function insert_one( array $row ) {
 		global $wpdb;
-		if ( false === $wpdb->insert( self::table(), $row ) ) {
-			if ( defined( 'WP_DEBUG' ) && WP_DEBUG ) {
-				error_log( 'rust-mail: could not write the connection log: ' . $wpdb->last_error ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+		$long = array_filter( $row, static fn ( $value ) => is_string( $value ) && strlen( $value ) >= self::LONG_VALUE );
+		// Core's wpdb only: a db.php drop-in (HyperDB, LudicrousDB) may send writes elsewhere than its last connection.
+		if ( $long && 'wpdb' === get_class( $wpdb ) && $wpdb->dbh instanceof mysqli ) {
+			$id = self::insert_streaming( $row, array_keys( $long ) );
+		} else {
+			$id = false === $wpdb->insert( self::table(), $row ) ? 0 : (int) $wpdb->insert_id;
+		}
+		if ( ! $id && defined( 'WP_DEBUG' ) && WP_DEBUG ) {
+			error_log( 'rust-mail: could not write the connection log: ' . $wpdb->last_error ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+		}
+		return $id;
+	}
+
+	/** A value this long (a message's bytes) goes to the database in chunks, never inside an SQL string. */
+	const LONG_VALUE = 65536;
+	const CHUNK      = 1048576;
+
+	/**
+	 * Inserts a row through a prepared statement on wpdb's connection, sending its long values in chunks: wpdb::insert()
+	 * would build one SQL string with every value escaped in it, several copies of a large message at once. Every
+	 * text value is checked first as wpdb::insert() checks it: a value the column cannot hold refuses the row.
+	 *
+	 * @param string[] $long the columns whose values are sent in chunks.
+	 * @return int the new row's id; 0 when it could not be written (the reason in $wpdb->last_error).
+	 */
+	private static function insert_streaming( array $row, array $long ) {
+		global $wpdb;
+		$table = self::table();
+		$types = '';
+		$bound = array();
+		foreach ( $row as $column => $value ) {
+			$checked = $wpdb->strip_invalid_text_for_column( $table, $column, $value );
+			if ( $checked !== $value ) {
+				$wpdb->last_error = is_wp_error( $checked ) ? $checked->get_error_message() : "Invalid text in column $column.";
+				return 0;
 			}
+			$is_long = in_array( $column, $long, true );
+			$types  .= $is_long ? 'b' : 's';
+			$bound[] = $is_long || null === $value ? null : (string) ( is_bool( $value ) ? (int) $value : $value );
+		}
+		try {
+			$statement = $wpdb->dbh->prepare( "INSERT INTO $table (`" . implode( '`,`', array_keys( $row ) ) . '`) VALUES (' . implode( ',', array_fill( 0, count( $row ), '?' ) ) . ')' );
+			if ( ! $statement ) {
+				$wpdb->last_error = $wpdb->dbh->error;
+				return 0;
+			}
+			$statement->bind_param( $types, ...$bound );
+			$positions = array_flip( array_keys( $row ) );
+			foreach ( $long as $column ) {
+				for ( $offset = 0; $offset < strlen( $row[ $column ] ); $offset += self::CHUNK ) {
+					$statement->send_long_data( $positions[ $column ], substr( $row[ $column ], $offset, self::CHUNK ) );
+				}
+			}
+			$id               = $statement->execute() ? (int) $statement->insert_id : 0;
+			$wpdb->last_error = $id ? '' : $statement->error;
+			$statement->close();
+			return $id;
+		} catch ( mysqli_sql_exception $e ) {
+			// A site (another plugin) that turned mysqli's exceptions on: the row is lost, not the mail.
+			$wpdb->last_error = $e->getMessage();
 			return 0;
 		}
-		return (int) $wpdb->insert_id;
 	}
 
 	/**

@@ -140,7 +140,7 @@ class RustMail_Outbox_Outcome {
 	 */
 	private static function announce( array $row, $status, $error_message ) {
 		$mail_data = json_decode( RustMail_Log_Store::unseal( $row, 'outbox_mail_data' ), true );
-		$mail_data = is_array( $mail_data ) ? $mail_data : array();
+		$mail_data = RustMail_Outbox_Core_Data::for_announcing( is_array( $mail_data ) ? $mail_data : array(), $row );
 		if ( RustMail_Log_Store::STATUS_SENT === $status ) {
 			do_action( 'wp_mail_succeeded', $mail_data );
 			return;

@@ -14,6 +14,12 @@ class RustMail_Outbox_Store {
 	const LEASE_MARGIN = 5;
 
 	/**
+	 * A claimed batch's messages are read at once, and sent over parallel connections at once: their bytes add up to
+	 * this at most, or a larger message goes alone. A batch of large mails would otherwise hold them all in memory.
+	 */
+	const BATCH_BYTES = 8388608;
+
+	/**
 	 * @var array|null between collect_sent_outcomes() and write_sent_outcomes(): lease owner => row id => fields of
 	 *                 the messages a server took, written together.
 	 */
@@ -29,10 +35,11 @@ class RustMail_Outbox_Store {
 	 * @return array the row as stored, with its `id` (0 when it could not be stored).
 	 */
 	public static function store( array $row, $delay = 0 ) {
+		// The body only once: in the bytes, and not again in core's arguments where the bytes hold it as it was given.
+		$mail_data = (string) wp_json_encode( RustMail_Outbox_Core_Data::for_storing( (array) $row['mail_data'], (string) $row['raw'] ) );
 		$raw       = RustMail_Settings_Secrets::encrypt( (string) $row['raw'], 'outbox_raw', true );
-		$mail_data = RustMail_Settings_Secrets::encrypt( (string) wp_json_encode( $row['mail_data'] ), 'outbox_mail_data' );
-		$sealed    = null !== $raw && null !== $mail_data;
-		if ( ! $sealed && ! empty( $row['carries_key'] ) ) {
+		$sealed    = null !== $raw ? RustMail_Settings_Secrets::encrypt( $mail_data, 'outbox_mail_data' ) : null;
+		if ( null === $sealed && ! empty( $row['carries_key'] ) ) {
 			// A key (a password reset) is never stored in clear: without a strong key to seal it, it is not stored.
 			return array( 'id' => 0 );
 		}
@@ -40,9 +47,9 @@ class RustMail_Outbox_Store {
 			self::unstored( $row ),
 			array(
 				'status'          => RustMail_Log_Store::STATUS_QUEUED,
-				'raw'             => $sealed ? $raw : $row['raw'],
-				'mail_data'       => $sealed ? $mail_data : wp_json_encode( $row['mail_data'] ),
-				'sealed'          => $sealed ? 1 : 0,
+				'raw'             => null !== $sealed ? $raw : $row['raw'],
+				'mail_data'       => $sealed ?? $mail_data,
+				'sealed'          => null !== $sealed ? 1 : 0,
 				'next_attempt_at' => gmdate( 'Y-m-d H:i:s', time() + $delay ),
 			)
 		);
@@ -114,7 +121,7 @@ class RustMail_Outbox_Store {
 		$due   = $wpdb->prepare( '((status = %s AND next_attempt_at <= %s) OR (status = %s AND lease_until < %s AND in_flight_at IS NULL))', RustMail_Log_Store::STATUS_QUEUED, $now, RustMail_Log_Store::STATUS_SENDING, $now );
 		$only .= null === $ids ? '' : ' AND id IN (' . ( $ids ? implode( ',', array_map( 'intval', $ids ) ) : '0' ) . ')';
 		$only .= $tried ? ' AND id NOT IN (' . implode( ',', $tried ) . ')' : '';
-		$candidates = $wpdb->get_col( $wpdb->prepare( "SELECT id FROM $table WHERE $due$only ORDER BY next_attempt_at, id LIMIT %d", RustMail_Outbox_Drain::BATCH ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+		$candidates = self::within_batch_bytes( $wpdb->get_results( $wpdb->prepare( "SELECT id, LENGTH(raw) AS bytes FROM $table WHERE $due$only ORDER BY next_attempt_at, id LIMIT %d", RustMail_Outbox_Drain::BATCH ), ARRAY_A ) ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		if ( ! $candidates ) {
 			return array();
 		}
@@ -123,6 +130,25 @@ class RustMail_Outbox_Store {
 		$claimed = $wpdb->get_results( $wpdb->prepare( "SELECT * FROM $table WHERE id IN ($in) AND lease_owner = %s AND status = %s ORDER BY id", $owner, RustMail_Log_Store::STATUS_SENDING ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 		// Others took every candidate: look again (they are busy with those) rather than stop.
 		return $claimed ? $claimed : self::claim( $owner, $ids, array_merge( $tried, $candidates ) );
+	}
+
+	/**
+	 * The first candidates whose bytes add up to BATCH_BYTES at most, or the first alone when it is larger.
+	 *
+	 * @param array[] $candidates `id` and `bytes` of each.
+	 * @return int[]
+	 */
+	private static function within_batch_bytes( array $candidates ) {
+		$ids   = array();
+		$bytes = 0;
+		foreach ( $candidates as $candidate ) {
+			$bytes += (int) $candidate['bytes'];
+			if ( $ids && $bytes > self::BATCH_BYTES ) {
+				break;
+			}
+			$ids[] = (int) $candidate['id'];
+		}
+		return $ids;
 	}
 
 	/**
