@@ -151,6 +151,21 @@ impl Shared<'_, '_> {
     /// flight; or the end. A message that could not be read gets its result
     /// here.
     fn take(&self, plan: &Plan) -> Take<'_> {
+        if let Some((index, slot, message)) = self.take_ready(plan) {
+            return Take::Send(index, slot, message);
+        }
+        let mut q = self.queue.borrow_mut();
+        if q.in_flight > 0 {
+            // Made before the queue is let go, so no finish is missed.
+            return Take::Wait(self.changed.notified());
+        }
+        q.workers -= 1;
+        Take::Done
+    }
+
+    /// The next message with its rate slot, if there is one now: for a
+    /// worker that has a message in flight, never waiting.
+    fn take_ready(&self, plan: &Plan) -> Option<(usize, Instant, Outgoing)> {
         let mut q = self.queue.borrow_mut();
         loop {
             let (index, again, message) = match q.again.pop() {
@@ -159,12 +174,7 @@ impl Shared<'_, '_> {
                     q.next += 1;
                     (q.next - 1, false, (self.batch.borrow_mut().message)(q.next - 1))
                 }
-                // Made before the queue is let go, so no finish is missed.
-                None if q.in_flight > 0 => return Take::Wait(self.changed.notified()),
-                None => {
-                    q.workers -= 1;
-                    return Take::Done;
-                }
+                None => return None,
             };
             match message {
                 Err(e) => (self.batch.borrow_mut().result)(index, SendResult::invalid_input(&e).to_json(&[])),
@@ -177,7 +187,7 @@ impl Shared<'_, '_> {
                         q.started += 1;
                         plan.slot(q.started - 1)
                     };
-                    return Take::Send(index, slot, message);
+                    return Some((index, slot, message));
                 }
             }
         }
@@ -302,33 +312,82 @@ async fn run(batch: &mut Batch<'_>, transport: &Transport, options: &BatchOption
 /// (over its limit of connections from one client, say) hands its message
 /// back and stops while another worker still runs: the batch goes on over
 /// fewer connections.
+///
+/// On a connection that streams (PIPELINING and CHUNKING, see
+/// [`send::streams_on`]) and that this worker has used already, the next
+/// message is written before the replies of the one in flight are read:
+/// at most two transactions in flight, answered in order. When the
+/// connection ends before they are answered, neither is sent again.
 async fn worker(shared: &Shared<'_, '_>, transport: &Transport, mut conn: Option<Connection>, plan: Plan) -> Option<Connection> {
-    loop {
-        let (index, slot, message) = match shared.take(&plan) {
-            Take::Send(index, slot, message) => (index, slot, message),
-            Take::Wait(changed) => {
-                changed.await;
-                continue;
-            }
-            Take::Done => break,
-        };
-        // A message whose turn comes at or after the deadline is not started: its result says why.
-        let mut result = if slot.max(Instant::now()) >= plan.deadline {
-            send::unsent(&message, transport, out_of_time(&plan, slot))
-        } else {
-            tokio::time::sleep_until(slot).await;
-            let deadline = plan.deadline.min(Instant::now() + transport.timeout);
-            let sent = send::send_on(transport, &message, conn.take(), true, deadline).await;
-            conn = sent.conn;
-            if sent.turned_away && shared.hand_back(index, message) {
-                return None;
-            }
-            sent.result
-        };
+    let finish = |index: usize, mut result: SendResult| {
         if !plan.transcripts.keep(result.ok) {
             result.transcript = Json::Array(Vec::new());
         }
         shared.finish(index, result.to_json(&transport.secrets()));
+    };
+    // A message written whose replies are not read yet.
+    let mut in_flight: Option<(usize, send::Streamed)> = None;
+    // Whether `conn` has carried a message of this batch: a pooled connection
+    // goes through `send_on` first, which replaces it when the server closed it while idle.
+    let mut warm = false;
+    loop {
+        let taken = if in_flight.is_some() {
+            shared.take_ready(&plan)
+        } else {
+            match shared.take(&plan) {
+                Take::Send(index, slot, message) => Some((index, slot, message)),
+                Take::Wait(changed) => {
+                    changed.await;
+                    continue;
+                }
+                Take::Done => break,
+            }
+        };
+        // The message taken is written now when its turn has come (behind the
+        // one in flight, if any), else it goes on its own once that one is read.
+        let (mut written, mut alone) = (None, None);
+        if let Some((index, slot, message)) = taken {
+            let now = Instant::now();
+            match conn.as_mut() {
+                Some(c) if warm && slot <= now && now < plan.deadline && send::streams_on(c, transport) => {
+                    let deadline = plan.deadline.min(now + transport.timeout);
+                    match send::write_streamed(transport, c, message, in_flight.is_some(), deadline).await {
+                        Ok(streamed) => written = Some((index, streamed)),
+                        Err(message) => alone = Some((index, slot, message)),
+                    }
+                }
+                _ => alone = Some((index, slot, message)),
+            }
+        }
+        if let Some((index, streamed)) = in_flight.take() {
+            let open = conn.take().expect("a message in flight has its connection");
+            let (result, open) = send::finish_streamed(transport, open, streamed, written.is_some()).await;
+            finish(index, result);
+            match open {
+                Ok(open) => conn = Some(open),
+                Err(ended) => {
+                    if let Some((index, streamed)) = written.take() {
+                        finish(index, send::unanswered(transport, streamed, &ended));
+                    }
+                }
+            }
+        }
+        in_flight = written;
+        let Some((index, slot, message)) = alone else { continue };
+        // A message whose turn comes at or after the deadline is not started: its result says why.
+        if slot.max(Instant::now()) >= plan.deadline {
+            finish(index, send::unsent(&message, transport, out_of_time(&plan, slot)));
+            continue;
+        }
+        tokio::time::sleep_until(slot).await;
+        let deadline = plan.deadline.min(Instant::now() + transport.timeout);
+        let sent = send::send_on(transport, &message, conn.take(), true, deadline).await;
+        conn = sent.conn;
+        warm = conn.is_some();
+        if sent.turned_away && shared.hand_back(index, message) {
+            return None;
+        }
+        finish(index, sent.result);
     }
     conn
 }

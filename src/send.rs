@@ -5,7 +5,7 @@ use crate::judge::{classify, verdict, Context, Facts};
 use crate::message::Outgoing;
 use crate::pool;
 use crate::result::{Failure, SendResult, Timings};
-use crate::smtp::client::transaction::{judge_message, reset_after, Next, Transaction};
+use crate::smtp::client::transaction::{judge_message, reset_after, streams, unanswered_behind, Next, Transaction};
 use crate::smtp::client::Connection;
 use crate::smtp::commands as command;
 use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
@@ -101,6 +101,87 @@ pub fn unsent(message: &Outgoing, transport: &Transport, error: SendError) -> Se
     t.info(error.message.clone());
     let outcome = Outcome { result: Err(error), progress: Progress::default(), timings: Timings::default(), reused: false };
     result(message, transport, outcome, &t, start)
+}
+
+/// A message of `rust_mail_send_many()` written on a connection that
+/// streams (see [`streams`]), its replies not read yet.
+pub struct Streamed {
+    message: Outgoing,
+    transaction: Transaction<'static>,
+    /// Why writing it failed, if it did: its result, once the transaction before it is read.
+    write_failed: Option<SendError>,
+    progress: Progress,
+    t: Transcript,
+    start: Instant,
+    /// When it was written, in the transcript's milliseconds.
+    written_at: f64,
+    deadline: tokio::time::Instant,
+}
+
+/// Whether `conn` takes a batch's next message behind the one in flight.
+pub fn streams_on(conn: &Connection, transport: &Transport) -> bool {
+    streams(&conn.capabilities, transport.chunking)
+}
+
+/// Writes `message` on `conn` (which [`streams_on`]) without reading a
+/// reply; `behind`: the previous message's replies are not read yet. A
+/// message refused before anything is written comes back, for [`send_on`]
+/// to refuse it as it refuses any.
+pub async fn write_streamed(
+    transport: &Transport,
+    conn: &mut Connection,
+    message: Outgoing,
+    behind: bool,
+    deadline: tokio::time::Instant,
+) -> Result<Streamed, Outgoing> {
+    let start = Instant::now();
+    let mut t = Transcript::new(start);
+    t.info(format!("reusing the open connection to {}", conn.peer));
+    let mut progress = Progress::default();
+    let Ok(transaction) = prepare(conn, &message, transport.chunking, &mut progress, &mut t) else {
+        return Err(message);
+    };
+    let transaction = if behind { transaction.behind_another() } else { transaction };
+    let written_at = t.elapsed_ms();
+    let write = transaction.next_write(0, &[]).expect("a pipelined transaction is written at once");
+    let write_failed = conn.write_lines_and_chunk(&write.lines, write.chunk, &mut t, deadline).await.err();
+    let transaction = transaction.into_written();
+    Ok(Streamed { message, transaction, write_failed, progress, t, start, written_at, deadline })
+}
+
+/// Reads the replies of a streamed message: its result, and the connection
+/// when it is still good, else the error that ended it. With
+/// `another_behind` (the next message is written already, RSET first), a
+/// refusal needs no RSET of its own.
+pub async fn finish_streamed(
+    transport: &Transport,
+    mut conn: Connection,
+    streamed: Streamed,
+    another_behind: bool,
+) -> (SendResult, Result<Connection, SendError>) {
+    let Streamed { message, transaction, write_failed, mut progress, mut t, start, written_at, deadline } = streamed;
+    let delivered = match write_failed {
+        Some(e) => Err(e),
+        None => match exchange(&mut conn, &transaction, transaction.commands(), &mut t, deadline).await {
+            Ok(replies) => conclude(&mut conn, &transaction, replies, &message, &mut progress, &mut t, deadline).await,
+            Err(e) => Err(e),
+        },
+    }
+    .map_err(|e| with_size(e, &conn));
+    let timings = Timings { send: t.elapsed_ms() - written_at, ..Timings::default() };
+    let kept = if another_behind && delivered.as_ref().is_err_and(reset_after) { Some(conn) } else { settle(conn, &delivered, true, &mut t, deadline).await };
+    let conn = kept.ok_or_else(|| delivered.clone().expect_err("a message sent keeps its connection"));
+    (result(&message, transport, Outcome { result: delivered, progress, timings, reused: true }, &t, start), conn)
+}
+
+/// The result of a streamed message whose replies never come: the
+/// transaction before it ended the connection with `ended`.
+pub fn unanswered(transport: &Transport, streamed: Streamed, ended: &SendError) -> SendResult {
+    let Streamed { message, progress, mut t, start, written_at, .. } = streamed;
+    let error = unanswered_behind(ended);
+    t.info(error.message.clone());
+    let timings = Timings { send: t.elapsed_ms() - written_at, ..Timings::default() };
+    result(&message, transport, Outcome { result: Err(error), progress, timings, reused: true }, &t, start)
 }
 
 /// Tries a pooled connection first; if the server had closed it, opens a new
@@ -207,6 +288,14 @@ async fn deliver(
     t: &mut Transcript,
     deadline: tokio::time::Instant,
 ) -> Result<(), SendError> {
+    let transaction = prepare(conn, message, chunking, progress, t)?;
+    let replies = exchange(conn, &transaction, 0, t, deadline).await?;
+    conclude(conn, &transaction, replies, message, progress, t, deadline).await
+}
+
+/// What must hold before anything of `message` is written, and its
+/// transaction: an error here wrote nothing.
+fn prepare<'m>(conn: &Connection, message: &'m Outgoing, chunking: bool, progress: &mut Progress, t: &mut Transcript) -> Result<Transaction<'m>, SendError> {
     let from = message.envelope_from.as_ref().map(ToString::to_string).unwrap_or_default();
     // Domains are IDNA already; a non-ASCII part before the '@' needs SMTPUTF8 (RFC 6531). Without it such a
     // recipient is refused here, never offered to a server that would mangle or bounce it; the others get the mail.
@@ -263,20 +352,41 @@ async fn deliver(
     if message.dsn.is_some() && !conn.capabilities.has("DSN") {
         t.info("DSN not offered by the server: the message goes without NOTIFY, RET and ENVID (RFC 3461)");
     }
-    let transaction =
-        Transaction::plan(&from, recipients.iter().map(ToString::to_string).collect(), &message.data, message.dsn.as_ref(), chunking, &conn.capabilities);
-    let (mut written, mut replies) = (0, Vec::new());
+    Ok(Transaction::plan(&from, recipients.iter().map(ToString::to_string).collect(), &message.data, message.dsn.as_ref(), chunking, &conn.capabilities))
+}
+
+/// Writes what the transaction says to and reads every reply due, with
+/// `written` of its commands written already; returns the replies.
+async fn exchange(
+    conn: &mut Connection,
+    transaction: &Transaction<'_>,
+    mut written: usize,
+    t: &mut Transcript,
+    deadline: tokio::time::Instant,
+) -> Result<Vec<Reply>, SendError> {
+    let mut replies = Vec::new();
     loop {
         if let Some(write) = transaction.next_write(written, &replies) {
             conn.write_lines_and_chunk(&write.lines, write.chunk, t, deadline).await?;
             written += write.lines.len();
         }
         if replies.len() == written {
-            break;
+            return Ok(replies);
         }
         replies.push(conn.read_reply(t, deadline, transaction.stage_of_reply(replies.len())).await?);
     }
+}
 
+/// What the replies mean for the message, after DATA's message when DATA was accepted.
+async fn conclude(
+    conn: &mut Connection,
+    transaction: &Transaction<'_>,
+    replies: Vec<Reply>,
+    message: &Outgoing,
+    progress: &mut Progress,
+    t: &mut Transcript,
+    deadline: tokio::time::Instant,
+) -> Result<(), SendError> {
     let judged = transaction.judge(replies);
     progress.sender_accepted = judged.sender_accepted;
     progress.accepted = judged.accepted;

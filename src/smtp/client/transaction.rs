@@ -11,20 +11,30 @@
 //! goes in that same write, so a warm connection needs one round trip per
 //! mail. Without PIPELINING, each command waits for its reply, and the
 //! transaction stops at the first reply that makes the rest pointless.
+//!
+//! With both PIPELINING and CHUNKING, `rust_mail_send_many()` streams: it
+//! writes the next transaction behind the previous one's `BDAT <n> LAST`
+//! before reading the previous one's replies (RFC 2920 section 3.1: only
+//! EHLO, DATA, VRFY, EXPN, TURN, QUIT and NOOP end a pipelined group; RFC
+//! 3030 section 3: the server reads a BDAT chunk even when it refuses it).
+//! A transaction written so begins with RSET: the one before it may have
+//! been refused, and not every server resets after a refused `BDAT LAST`.
 
 use std::borrow::Cow;
 
 use crate::message::Dsn;
-use crate::smtp::commands::{bdat_last, envelope, Envelope, DATA};
+use crate::smtp::commands::{bdat_last, envelope, Envelope, DATA, RSET};
 use crate::smtp::data;
-use crate::smtp::error::{ErrorKind, SendError, Stage};
+use crate::smtp::error::{ErrorKind, Problem, SendError, Stage};
 use crate::smtp::reply::{Capabilities, Reply};
 
 pub struct Transaction<'m> {
     from: String,
     recipients: Vec<String>,
-    /// MAIL FROM, one RCPT TO a recipient, then DATA or BDAT.
+    /// MAIL FROM, one RCPT TO a recipient, then DATA or BDAT; RSET before
+    /// them when written behind another transaction.
     commands: Vec<String>,
+    reset_first: bool,
     /// With BDAT, the message as it goes behind the last command (the message itself when its lines end in CRLF
     /// already); else empty.
     chunk: Cow<'m, [u8]>,
@@ -75,7 +85,27 @@ impl<'m> Transaction<'m> {
         let mut commands = vec![mail];
         commands.extend(rcpts);
         commands.push(if chunked { bdat_last(chunk.len()) } else { DATA.to_string() });
-        Transaction { from: from.to_string(), recipients, commands, chunk, chunked, pipelined: capabilities.has("PIPELINING") }
+        Transaction { from: from.to_string(), recipients, commands, reset_first: false, chunk, chunked, pipelined: capabilities.has("PIPELINING") }
+    }
+
+    /// The transaction, to be written behind another one's `BDAT <n> LAST`
+    /// (see [`streams`]): RSET first, whose reply [`Transaction::judge`] skips.
+    pub fn behind_another(mut self) -> Transaction<'m> {
+        self.commands.insert(0, RSET.to_string());
+        self.reset_first = true;
+        self
+    }
+
+    /// The transaction once written, for its replies: without its chunk,
+    /// which is on the wire and no longer borrows the message.
+    pub fn into_written(self) -> Transaction<'static> {
+        let Transaction { from, recipients, commands, reset_first, chunk: _, chunked, pipelined } = self;
+        Transaction { from, recipients, commands, reset_first, chunk: Cow::Borrowed(&[]), chunked, pipelined }
+    }
+
+    /// How many commands one pipelined write of the transaction holds.
+    pub fn commands(&self) -> usize {
+        self.commands.len()
     }
 
     /// What to write next, with `written` commands written and `replies`
@@ -99,8 +129,14 @@ impl<'m> Transaction<'m> {
 
     /// What the replies to the commands mean; MAIL FROM always has one.
     pub fn judge(&self, mut replies: Vec<Reply>) -> Judged {
+        if self.reset_first {
+            // RSET's reply says nothing about this message: a server out of
+            // step, or closing, answers the commands behind it accordingly.
+            replies.remove(0);
+        }
         // The reply to DATA (a 354 to go on) or to BDAT (the verdict on the message).
-        let final_reply = (replies.len() == self.commands.len()).then(|| replies.pop()).flatten();
+        let envelope_commands = self.commands.len() - usize::from(self.reset_first);
+        let final_reply = (replies.len() == envelope_commands).then(|| replies.pop()).flatten();
         let mut replies = replies.into_iter();
         let mail = replies.next().expect("MAIL FROM always gets a reply");
         let mut judged =
@@ -155,6 +191,30 @@ pub fn judge_message(reply: Reply) -> Result<(), SendError> {
 pub fn reset_after(error: &SendError) -> bool {
     matches!(error.kind, ErrorKind::SenderRejected | ErrorKind::RecipientRejected | ErrorKind::DataRejected)
         && error.reply.as_ref().is_some_and(|r| r.code != 421)
+}
+
+/// Whether `rust_mail_send_many()` writes the next transaction behind the
+/// previous one before reading its replies: with both PIPELINING and
+/// CHUNKING, and chunking on (DATA ends a pipelined group).
+pub fn streams(capabilities: &Capabilities, chunking: bool) -> bool {
+    chunking && capabilities.has("PIPELINING") && capabilities.has("CHUNKING")
+}
+
+/// The error of a transaction written behind one whose replies could not all
+/// be read (`ended`: the connection failed, or the server closed it): its own
+/// replies never came, so it may have been delivered or not, and it is not
+/// sent again.
+pub fn unanswered_behind(ended: &SendError) -> SendError {
+    let (kind, problem) = match ended.reply {
+        None => (ended.kind, ended.problem.clone()),
+        Some(_) => (ErrorKind::Protocol, Problem::Closed),
+    };
+    let message = format!(
+        "the server did not answer this message, written behind the previous one on the same connection, whose \
+         transaction ended with: {}; it may have been delivered or not, and is not sent again",
+        ended.message
+    );
+    SendError::new(kind, Stage::MailFrom, problem, message)
 }
 
 /// Without pipelining: whether the next of `total` commands (MAIL, RCPTs,
@@ -253,5 +313,45 @@ mod tests {
         assert!(!reset_after(&refused(ErrorKind::Auth, 535)));
         assert!(judge_message(reply(250)).is_ok());
         assert_eq!(judge_message(reply(552)).unwrap_err().stage, Stage::Message);
+    }
+
+    #[test]
+    fn a_transaction_behind_another_resets_first_and_is_judged_on_its_own_replies() {
+        let tx = plan(&["PIPELINING", "CHUNKING"], true).behind_another();
+        let write = tx.next_write(0, &[]).expect("everything in one write");
+        assert_eq!(write.lines, ["RSET", "MAIL FROM:<me@example.com>", "RCPT TO:<a@example.com>", "RCPT TO:<b@example.com>", "BDAT 18 LAST"]);
+        assert_eq!(write.chunk, b"Subject: x\r\n\r\nhi\r\n");
+        assert_eq!(tx.commands(), 5);
+        assert_eq!([0, 1, 4].map(|n| tx.stage_of_reply(n)), [Stage::Rset, Stage::MailFrom, Stage::Message]);
+        let judged = tx.judge(vec![reply(250), reply(250), reply(550), reply(250), reply(250)]);
+        assert_eq!((judged.accepted, judged.refused.len()), (vec!["b@example.com".to_string()], 1));
+        assert!(matches!(judged.next, Next::Judge(ref r) if r.code == 250));
+        // Its own refusal decides, not RSET's reply.
+        let judged = tx.judge(vec![reply(250), reply(553), reply(503), reply(503), reply(503)]);
+        assert!(matches!(judged.next, Next::Fail { ref error, end_empty_data: false } if error.kind == ErrorKind::SenderRejected));
+        assert_eq!(judged.last_reply.map(|r| r.code), Some(553));
+    }
+
+    #[test]
+    fn only_pipelining_with_chunking_streams() {
+        assert!(streams(&offering(&["PIPELINING", "CHUNKING"]), true));
+        assert!(!streams(&offering(&["PIPELINING", "CHUNKING"]), false), "chunking off: DATA, which ends a group");
+        assert!(!streams(&offering(&["PIPELINING"]), true));
+        assert!(!streams(&offering(&["CHUNKING"]), true));
+    }
+
+    #[test]
+    fn a_message_behind_a_lost_transaction_is_unanswered_not_refused() {
+        let closed = SendError::new(ErrorKind::Protocol, Stage::Message, Problem::Closed, "the server closed the connection after the message");
+        let behind = unanswered_behind(&closed);
+        assert_eq!((behind.kind, behind.stage, &behind.problem, behind.reply.is_none()), (ErrorKind::Protocol, Stage::MailFrom, &Problem::Closed, true));
+        assert!(behind.message.contains("after the message") && behind.message.contains("not sent again"), "{}", behind.message);
+        assert!(behind.is_transient());
+        let timed_out = SendError::new(ErrorKind::Timeout, Stage::RcptTo, Problem::Timeout, "no answer");
+        assert_eq!(unanswered_behind(&timed_out).kind, ErrorKind::Timeout);
+        // A 421 ("closing") to the previous one: this one's replies never came, it was not refused.
+        let closing = SendError::from_reply(ErrorKind::SenderRejected, Stage::MailFrom, "refused", reply(421));
+        let behind = unanswered_behind(&closing);
+        assert_eq!((behind.kind, behind.problem), (ErrorKind::Protocol, Problem::Closed));
     }
 }
