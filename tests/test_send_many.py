@@ -5,6 +5,7 @@ import time
 import pytest
 
 from harness.mail import as_map, assert_failed, assert_sent, compose, describe, send, transport_for
+from harness.smtpserver import CLOSE_INSTEAD
 
 RESULT_KEYS = {"ok", "message_id", "accepted", "rejected", "code", "enhanced_code", "reply", "error", "transcript",
                "timings", "reused_connection"}
@@ -25,6 +26,12 @@ def numbered(count, **fields):
 
 def subjects(server):
     return [m.message["Subject"] for m in server.messages]
+
+
+def mail_froms_before(server, reply):
+    """How many MAIL FROM lines the server had received when it sent `reply`."""
+    at = server.session_log.index("S: " + reply)
+    return sum(line.upper().startswith("C: MAIL FROM") for line in server.session_log[:at])
 
 
 def test_one_result_per_message_in_order_with_the_shape_of_a_send(php, smtp_server):
@@ -279,6 +286,66 @@ def test_a_connection_turned_away_after_the_others_finished_hands_its_message_to
     assert {m.connection for m in server.messages} == {1}
     # A 421 to EHLO is a refusal for now, not a server that does not know EHLO: no HELO after it.
     assert not any(line.upper().startswith("HELO") for line in server.client_lines()), server.client_lines()
+
+
+@pytest.mark.parametrize("chunking", [True, False])
+def test_with_chunking_the_next_message_arrives_before_the_previous_is_answered(php, smtp_server, chunking):
+    """Issue 23: over a connection that offers PIPELINING and CHUNKING, the next transaction (RSET first) is written
+    behind the previous one's BDAT LAST before its replies are read; with DATA, which ends a pipelined group, each
+    waits for the one before. The server takes 0.1 s over each message, so what was written ahead is in its log
+    when it answers. The first message opens the connection; the second goes alone; from then on one is ahead."""
+    server = smtp_server(pipelining=True, chunking=chunking, data_delay=0.1)
+    results, _ = send_many(php, numbered(5), transport_for(server), {"connections": 1})
+    assert all(r["ok"] for r in results), [describe(r) for r in results if not r["ok"]]
+    assert subjects(server) == [f"message {i}" for i in range(5)]
+    ahead = [mail_froms_before(server, f"250 2.0.0 Ok: queued as {n}") for n in range(1, 6)]
+    assert ahead == ([1, 3, 4, 5, 5] if chunking else [1, 2, 3, 4, 5])
+    resets = server.client_lines().count("RSET")
+    assert resets == (3 if chunking else 0)
+    if chunking:
+        written = [e["line"] for e in results[2]["transcript"] if e["dir"] == "client"]
+        assert written[0] == "RSET" and written[1].startswith("MAIL FROM:") and written[-2].startswith("BDAT "), written
+
+
+def test_a_message_refused_between_two_streamed_ones_is_refused_alone(php, smtp_server):
+    """The refused message's BDAT chunk is read and dropped with a 503 by this server, which (as some do) keeps its
+    sender after that: the RSET that leads the next transaction puts it back in step, so the messages around the
+    refused one arrive, once each."""
+    server = smtp_server(pipelining=True, chunking=True, data_delay=0.05,
+                         replies={"rcpt:gone@example.com": "550 5.1.1 <gone@example.com>: User unknown"})
+    messages = numbered(5)
+    messages[2] = compose(subject="refused", to="gone@example.com")
+    results, _ = send_many(php, messages, transport_for(server), {"connections": 1})
+    assert [r["ok"] for r in results] == [True, True, False, True, True], [describe(r) for r in results]
+    assert assert_failed(results[2], "recipient_rejected")["stage"] == "rcpt"
+    assert list(as_map(results[2]["rejected"])) == ["gone@example.com"]
+    assert results[2]["code"] == 550
+    assert sorted(subjects(server)) == ["message 0", "message 1", "message 3", "message 4"]
+    # The refused one was written before the one ahead of it was answered, and refused at the server.
+    assert mail_froms_before(server, "250 2.0.0 Ok: queued as 2") == 3
+    assert "S: 503 5.5.1 Error: need RCPT command" in server.session_log
+    assert server.connections == 1
+
+
+def test_a_connection_closed_with_two_messages_in_flight_sends_neither_again(php, smtp_server):
+    """The server closes the connection instead of answering the third message, with the fourth written behind it:
+    both come back failed, the fourth saying it may have been delivered, and neither is offered again; the batch
+    goes on over a new connection."""
+    server = smtp_server(pipelining=True, chunking=True, data_delay=0.1, replies={"data:drop@example.com": CLOSE_INSTEAD})
+    messages = numbered(6)
+    messages[2] = compose(subject="dropped", to="drop@example.com")
+    results, _ = send_many(php, messages, transport_for(server), {"connections": 1})
+    assert [r["ok"] for r in results] == [True, True, False, False, True, True], [describe(r) for r in results]
+    assert assert_failed(results[2], "protocol")["stage"] == "message"
+    behind = assert_failed(results[3], "protocol")
+    assert behind["stage"] == "mail" and behind["transient"] is True, behind
+    assert "may have been delivered or not, and is not sent again" in behind["message"], behind["message"]
+    assert any(e["line"].startswith("MAIL FROM:") for e in results[3]["transcript"] if e["dir"] == "client")
+    assert sorted(subjects(server)) == ["message 0", "message 1", "message 4", "message 5"]
+    # Each message was offered once: four on the first connection, two on the second.
+    assert sum(line.startswith("MAIL FROM") for line in server.client_lines()) == 6
+    assert server.client_lines().count("RCPT TO:<drop@example.com>") == 1
+    assert server.connections == 2
 
 
 def test_a_batch_holds_the_messages_in_flight_not_all_of_them(php, smtp_sink):

@@ -21,6 +21,8 @@ TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 # What Exchange Online answers to a bad XOAUTH2 token (base64 JSON in a 334), then 535 5.7.3.
 XOAUTH2_ERROR = {"status": "401", "schemes": "bearer", "scope": "https://outlook.office365.com/.default"}
 # Exchange Online's answer to a connection over its limit of concurrent connections.
+# A scripted "data" reply that closes the connection instead of answering the message (after data_delay).
+CLOSE_INSTEAD = "close the connection"
 TURNED_AWAY = "421 4.3.2 The maximum number of concurrent server connections has exceeded a limit, closing transmission channel"
 XOAUTH2_FAILED = "535 5.7.3 Authentication unsuccessful [test server]"
 
@@ -89,7 +91,8 @@ def _decode_b64(text):
 class ScriptedHandler:
     """aiosmtpd hooks. `replies` keys: "mail", "mail:<sender>", "rcpt", "rcpt:<address>", "data",
     "data:<first recipient>", "auth", "auth:<user>", "starttls" (the reply to STARTTLS instead of 220),
-    "ehlo_tls" (the reply to EHLO once TLS is on)."""
+    "ehlo_tls" (the reply to EHLO once TLS is on). A "data" reply of CLOSE_INSTEAD closes the connection
+    without a reply."""
 
     def __init__(self, server):
         self.server = server
@@ -149,10 +152,13 @@ class ScriptedHandler:
     async def handle_DATA(self, smtp, session, envelope):
         first = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
         reply = self.config.replies.get(f"data:{first}", self.config.replies.get("data"))
-        if reply:
-            return reply
         if self.config.data_delay:
             await asyncio.sleep(self.config.data_delay)
+        if reply == CLOSE_INSTEAD:
+            smtp.test_server.session_log.append("-- connection closed instead of a reply to the message")
+            smtp.transport.close()
+        if reply:
+            return reply
         raw = envelope.original_content
         self.server.messages.append(ReceivedMessage(
             mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), raw=raw,
@@ -307,6 +313,8 @@ class RecordingSMTP(SMTP):
         await super().smtp_STARTTLS(arg)
 
     async def push(self, status):
+        if self.transport is None or self.transport.is_closing():
+            return  # a closed connection sends nothing, and nothing is logged as sent
         text = status.decode("latin-1") if isinstance(status, bytes) else status
         self.test_server.session_log.append("S: " + text)
         await super().push(status)
