@@ -349,7 +349,13 @@ async fn worker(shared: &Shared<'_, '_>, transport: &Transport, mut conn: Option
         if let Some((index, slot, message)) = taken {
             let now = Instant::now();
             match conn.as_mut() {
-                Some(c) if warm && slot <= now && now < plan.deadline && send::streams_on(c, transport) => {
+                Some(c)
+                    if warm
+                        && slot <= now
+                        && now < plan.deadline
+                        && send::streams_on(c, transport)
+                        && in_flight.as_ref().is_none_or(|(_, streamed)| streamed.written()) =>
+                {
                     let deadline = plan.deadline.min(now + transport.timeout);
                     match send::write_streamed(transport, c, message, in_flight.is_some(), deadline).await {
                         Ok(streamed) => written = Some((index, streamed)),

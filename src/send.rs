@@ -118,6 +118,13 @@ pub struct Streamed {
     deadline: tokio::time::Instant,
 }
 
+impl Streamed {
+    /// Whether it went out: nothing goes behind a message whose write failed.
+    pub fn written(&self) -> bool {
+        self.write_failed.is_none()
+    }
+}
+
 /// Whether `conn` takes a batch's next message behind the one in flight.
 pub fn streams_on(conn: &Connection, transport: &Transport) -> bool {
     streams(&conn.capabilities, transport.chunking)
