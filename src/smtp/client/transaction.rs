@@ -322,6 +322,9 @@ mod tests {
         assert_eq!(write.lines, ["RSET", "MAIL FROM:<me@example.com>", "RCPT TO:<a@example.com>", "RCPT TO:<b@example.com>", "BDAT 18 LAST"]);
         assert_eq!(write.chunk, b"Subject: x\r\n\r\nhi\r\n");
         assert_eq!(tx.commands(), 5);
+        // Once written, its replies are read and judged without the chunk, which no longer borrows the message.
+        let tx = tx.into_written();
+        assert!(tx.next_write(5, &[]).is_none(), "nothing more to write");
         assert_eq!([0, 1, 4].map(|n| tx.stage_of_reply(n)), [Stage::Rset, Stage::MailFrom, Stage::Message]);
         let judged = tx.judge(vec![reply(250), reply(250), reply(550), reply(250), reply(250)]);
         assert_eq!((judged.accepted, judged.refused.len()), (vec!["b@example.com".to_string()], 1));
