@@ -83,7 +83,7 @@ $lat = [];
 gc_collect_cycles();
 $r0 = getrusage(); $t0 = hrtime(true);
 if ($mode === 'many' || $mode === 'many_raw') {
-    $results = rust_mail_send_many(array_fill(0, $count, $message), $transport, ['connections' => 4]);
+    $results = rust_mail_send_many(array_fill(0, $count, $message), $transport, ['connections' => 4, 'max_messages' => $count]);
     foreach ($results as $r) { if (!$r['ok']) { $fail($r); } $lat[] = $r['timings']['total']; }
 } else {
     for ($i = 0; $i < $count; $i++) {
