@@ -171,6 +171,17 @@ def queue_large_mail(wp, attachment):
         out(array($row['status'], md5(RustMail_Log_Store::unseal($row, 'outbox_raw')), strlen($row['mail_data']), md5($body)));""")
 
 
+def queue_large_mail_to(wp, port):
+    """LARGE_MAIL with a 1 MB attachment queued to a server on `port` and held, outcomes recorded: queue_large_mail()'s
+    answer."""
+    attachment = wp.dir / "large-attachment.bin"
+    attachment.write_bytes(os.urandom(1024 * 1024))
+    set_constants(wp, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True, RUST_MAIL_TEST_RECORD_OUTCOMES=True)
+    wp.php("delete_option('test_recorded_outcomes'); out(true);")
+    wp.set_settings(port=port, delivery="queued")
+    return attachment, *queue_large_mail(wp, attachment)
+
+
 def recorded_outcomes(wp):
     """RUST_MAIL_TEST_RECORD_OUTCOMES' record: each action, with the md5 of the message and the files it announced."""
     return wp.php("out(array_map(function ($o) { return array($o[0], md5($o[1]['message']), $o[1]['attachments']); },"
@@ -181,12 +192,7 @@ def test_a_large_queued_mail_is_stored_once_and_arrives_byte_identical(outbox, c
     """Queued, a large mail's body is stored once, in its bytes, and not again in core's arguments: the server gets
     the very bytes composed, and the outcome still announces the whole body as wp_mail() got it."""
     server = capture()
-    attachment = outbox.dir / "large-attachment.bin"
-    attachment.write_bytes(os.urandom(1024 * 1024))
-    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True, RUST_MAIL_TEST_RECORD_OUTCOMES=True)
-    outbox.php("delete_option('test_recorded_outcomes'); out(true);")
-    outbox.set_settings(port=server.port, delivery="queued")
-    status, raw_md5, mail_data_length, body_md5 = queue_large_mail(outbox, attachment)
+    attachment, status, raw_md5, mail_data_length, body_md5 = queue_large_mail_to(outbox, server.port)
     assert status == "queued"
     assert mail_data_length < 2000, "core's arguments are stored without the body"
     assert drain(outbox) == {"sent": 1}
@@ -203,12 +209,7 @@ def test_a_large_mail_stored_with_its_body_in_cores_arguments_still_drains_and_c
     """A row stored before the body was left out of core's arguments (the body in them as well as in the bytes) is
     sent, announced with that body, and can be sent again from the log."""
     refusing, server = smtp_server(replies={"data": "554 5.7.1 Message rejected as spam"}), capture()
-    attachment = outbox.dir / "large-attachment.bin"
-    attachment.write_bytes(os.urandom(1024 * 1024))
-    set_constants(outbox, RUST_MAIL_TEST_RETRY_DELAY=0, RUST_MAIL_TEST_HOLD=True, RUST_MAIL_TEST_RECORD_OUTCOMES=True)
-    outbox.php("delete_option('test_recorded_outcomes'); out(true);")
-    outbox.set_settings(port=refusing.port, delivery="queued")
-    status, raw_md5, _, body_md5 = queue_large_mail(outbox, attachment)
+    attachment, status, raw_md5, _, body_md5 = queue_large_mail_to(outbox, refusing.port)
     assert status == "queued"
     outbox.php(LARGE_MAIL.split("wp_mail(")[0] + f"""
         // Core's arguments as the previous version stored them, sealed, the body among them.
