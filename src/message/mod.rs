@@ -245,11 +245,14 @@ fn distinct_recipients(recipients: &[Address]) -> Vec<Address> {
 
 /// The value of the first header `name` in the header block of a raw message.
 fn header_value(raw: &[u8], name: &str) -> Option<String> {
-    // Only the header block is read: the body can be megabytes.
-    let end = memchr::memmem::find(raw, b"\n\r\n").or_else(|| memchr::memmem::find(raw, b"\n\n")).unwrap_or(raw.len());
-    let text = String::from_utf8_lossy(&raw[..end]);
-    let head = text.split("\r\n\r\n").next().unwrap_or("").split("\n\n").next().unwrap_or("");
-    head.lines().filter_map(|line| line.split_once(':')).find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+    // Only the header block is read, up to its first empty line (CRLF or LF): the body can be megabytes.
+    let crlf_end = memchr::memmem::find(raw, b"\n\r\n").unwrap_or(raw.len());
+    let end = memchr::memmem::find(&raw[..crlf_end], b"\n\n").unwrap_or(crlf_end);
+    String::from_utf8_lossy(&raw[..end])
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 #[cfg(test)]
