@@ -126,7 +126,11 @@ class RustMail_Outbox_Delivery {
 		self::$drain_transports = null;
 	}
 
-	/** A connection's transport: read once per drain, else each time. */
+	/**
+	 * A connection's transport: during a drain, once for the drain, OAuth2 token included; else as
+	 * RustMail_Transport_Connection::transport() gives it (its settings built once a request, the token looked up for
+	 * each send).
+	 */
 	public static function transport( $prefix ) {
 		if ( null === self::$drain_transports ) {
 			return RustMail_Transport_Connection::transport( true, $prefix );
